@@ -1,0 +1,25 @@
+// Shared jest settings: every workspace's jest.config.js spreads this and adds its own displayName.
+// Tests import @mini-blog/common from source, so they never need a build first.
+const path = require('node:path');
+
+module.exports = {
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/test/**/*.test.tsx'],
+  moduleNameMapper: {
+    '^@mini-blog/common$': path.join(__dirname, 'common/src/index.ts'),
+    '^@mini-blog/common/(.*)$': path.join(__dirname, 'common/src/$1'),
+  },
+  transform: {
+    '^.+\\.(t|j)sx?$': [
+      '@swc/jest',
+      {
+        jsc: {
+          parser: { syntax: 'typescript', tsx: true },
+          target: 'es2022',
+          transform: { react: { runtime: 'automatic' } },
+        },
+        module: { type: 'commonjs' },
+      },
+    ],
+  },
+};
