@@ -1,0 +1,191 @@
+import { Router, type Request } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { backoffDelay, type BusClient, type LogPage } from './bus-client';
+import { envelopeSchema, type Envelope, type EventType, type NewEvent } from './events';
+import { AppError } from './service/errors';
+import { describeIssues } from './service/validation';
+
+/** Changes the state for one event; returns the events this one causes (with deterministic ids). */
+export type ApplyEvent = (event: Envelope) => readonly NewEvent[] | void;
+
+export interface ConsumerOptions {
+  readonly name: string;
+  readonly bus: Pick<BusClient, 'readLog' | 'publish'>;
+  /** The types `apply` handles, including the ones it publishes itself (so replays can see them). */
+  readonly types: readonly EventType[];
+  readonly apply: ApplyEvent;
+  readonly logger: Logger;
+  readonly pageSize?: number;
+}
+
+/** The header in which the bus says up to which seq it has delivered to this subscriber before. */
+export const BUS_CURSOR_HEADER = 'x-bus-cursor';
+
+const deliverySchema = z.union([envelopeSchema, z.array(envelopeSchema).max(10_000)]);
+
+/**
+ * Turns the bus's at-least-once, possibly out-of-order delivery into exactly-once, in-order
+ * application:
+ * - every event is applied in `seq` order, one at a time (deliveries, catch-up and read-your-writes
+ *   syncs share one queue);
+ * - an event at or below the position is a duplicate and is ignored;
+ * - a gap (the bus delivered past the position) is filled by reading the log first;
+ * - at startup the whole log is replayed, and the service is ready only once caught up;
+ * - the events `apply` returns wait in an outbox until published; one that the replay finds
+ *   further on in the log is already stored and is not published again.
+ */
+export class Consumer {
+  private position = 0;
+  private ready = false;
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly outbox = new Map<string, NewEvent>();
+  private flushing = false;
+  private flushAttempt = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly handled: ReadonlySet<string>;
+  readonly router: Router;
+
+  constructor(private readonly options: ConsumerOptions) {
+    this.handled = new Set(options.types);
+    this.router = Router();
+    this.router.post('/events', async (req, res) => {
+      if (!this.ready) throw new AppError(503, `${options.name}: catching up with the log, deliver again later`);
+      const events = parseDelivery(req);
+      const cursor = Number(req.header(BUS_CURSOR_HEADER));
+      await this.deliver(events, Number.isSafeInteger(cursor) && cursor >= 0 ? cursor : undefined);
+      res.json({ status: 'ok', position: this.position });
+    });
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** The seq of the last event accounted for (applied, or skipped as not handled). */
+  get currentPosition(): number {
+    return this.position;
+  }
+
+  /** Events waiting to be published. */
+  get pendingReactions(): number {
+    return this.outbox.size;
+  }
+
+  /** Replays the log from the start; resolves (and the consumer is ready) once caught up. */
+  async start(): Promise<void> {
+    const started = Date.now();
+    await this.serial(() => this.readToHead());
+    this.ready = true;
+    this.options.logger.info({ position: this.position, ms: Date.now() - started, pending: this.outbox.size }, 'caught up with the log');
+    this.flush();
+  }
+
+  /** Applies everything in the log up to its current head: after it, this service has seen every event stored so far. */
+  syncToHead(): Promise<void> {
+    return this.serial(() => this.readToHead());
+  }
+
+  /** Applies delivered events (already validated) in order, filling any gap from the log. */
+  deliver(events: readonly Envelope[], busCursor?: number): Promise<void> {
+    return this.serial(async () => {
+      const sorted = [...events].sort((a, b) => a.seq - b.seq);
+      const first = sorted[0];
+      if (!first) return;
+      const gap = busCursor !== undefined ? busCursor > this.position : first.seq > this.position + 1;
+      if (gap) await this.readTo(busCursor ?? first.seq - 1);
+      for (const event of sorted) this.applyOne(event);
+    });
+  }
+
+  /** Stops the publish retries (on shutdown). */
+  close(): void {
+    clearTimeout(this.flushTimer);
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(task, task);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readToHead(): Promise<void> {
+    const first = await this.readPage();
+    if (first.next < first.head) await this.readTo(first.head);
+  }
+
+  private async readTo(target: number): Promise<void> {
+    while (this.position < target) {
+      const before = this.position;
+      const page = await this.readPage();
+      if (this.position === before) {
+        throw new Error(`${this.options.name}: the log ends at ${page.head}, before ${target}`);
+      }
+    }
+  }
+
+  private async readPage(): Promise<LogPage> {
+    const page = await this.options.bus.readLog({ after: this.position, limit: this.options.pageSize ?? 2000, types: this.options.types });
+    for (const raw of page.events) {
+      const parsed = envelopeSchema.safeParse(raw);
+      if (parsed.success) {
+        this.applyOne(parsed.data);
+      } else {
+        // Stored but unreadable: applying it is impossible and stopping would stall the service forever.
+        this.options.logger.error({ seq: raw.seq, issues: describeIssues(parsed.error.issues, 'event').message }, 'skipping an invalid event in the log');
+        this.position = Math.max(this.position, raw.seq);
+      }
+    }
+    this.position = Math.max(this.position, page.next);
+    return page;
+  }
+
+  private applyOne(event: Envelope): void {
+    if (event.seq <= this.position) return;
+    this.position = event.seq;
+    if (!this.handled.has(event.type)) return;
+    this.outbox.delete(event.id);
+    const reactions = this.options.apply(event) ?? [];
+    for (const reaction of reactions) {
+      if (reaction.id === undefined) throw new Error(`${this.options.name}: a reaction to ${event.type} needs a deterministic id`);
+      this.outbox.set(reaction.id, reaction);
+    }
+    if (reactions.length > 0 && this.ready) this.flush();
+  }
+
+  private flush(): void {
+    if (this.flushing || this.outbox.size === 0) return;
+    this.flushing = true;
+    void (async () => {
+      try {
+        for (const [id, event] of this.outbox) {
+          await this.options.bus.publish(event);
+          this.outbox.delete(id);
+        }
+        this.flushAttempt = 0;
+      } catch (err) {
+        this.flushAttempt += 1;
+        const wait = backoffDelay(this.flushAttempt, 200, 10_000);
+        this.options.logger.warn({ err: err instanceof Error ? err.message : String(err), pending: this.outbox.size, retryInMs: Math.round(wait) }, 'publishing reactions failed');
+        this.flushTimer = setTimeout(() => this.flush(), wait);
+        this.flushTimer.unref();
+      } finally {
+        this.flushing = false;
+      }
+      if (this.flushAttempt === 0 && this.outbox.size > 0) this.flush();
+    })();
+  }
+}
+
+function parseDelivery(req: Request): readonly Envelope[] {
+  const result = deliverySchema.safeParse(req.body);
+  if (!result.success) {
+    const { message, fields } = describeIssues(result.error.issues, 'event');
+    throw new AppError(400, message, fields);
+  }
+  return Array.isArray(result.data) ? result.data : [result.data];
+}
+
+export function createConsumer(options: ConsumerOptions): Consumer {
+  return new Consumer(options);
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/**
+ * The event catalog: every event the services exchange, as one zod schema per type. The schemas
+ * are the source of the TypeScript types, so a producer and a consumer cannot disagree on a field.
+ * Event names stay past tense and PascalCase, as the course has them.
+ */
+
+export const MAX_TITLE_LENGTH = 200;
+export const MAX_COMMENT_LENGTH = 1000;
+export const MAX_ID_LENGTH = 100;
+
+const id = z.string().min(1).max(MAX_ID_LENGTH);
+export const commentStatusSchema = z.enum(['pending', 'approved', 'rejected']);
+export type CommentStatus = z.infer<typeof commentStatusSchema>;
+
+export const postCreatedSchema = z.object({
+  id,
+  title: z.string().max(MAX_TITLE_LENGTH),
+});
+export const commentCreatedSchema = z.object({
+  id,
+  postId: id,
+  content: z.string().max(MAX_COMMENT_LENGTH),
+  status: z.literal('pending'),
+});
+export const commentModeratedSchema = z.object({
+  id,
+  postId: id,
+  content: z.string().max(MAX_COMMENT_LENGTH),
+  status: z.enum(['approved', 'rejected']),
+});
+export const commentUpdatedSchema = z.object({
+  id,
+  postId: id,
+  content: z.string().max(MAX_COMMENT_LENGTH),
+  status: commentStatusSchema,
+});
+
+export const eventDataSchemas = {
+  PostCreated: postCreatedSchema,
+  CommentCreated: commentCreatedSchema,
+  CommentModerated: commentModeratedSchema,
+  CommentUpdated: commentUpdatedSchema,
+} as const;
+
+export type EventType = keyof typeof eventDataSchemas;
+export const EVENT_TYPES = Object.keys(eventDataSchemas) as EventType[];
+export type EventData<T extends EventType> = z.infer<(typeof eventDataSchemas)[T]>;
+
+export type PostCreated = EventData<'PostCreated'>;
+export type CommentCreated = EventData<'CommentCreated'>;
+export type CommentModerated = EventData<'CommentModerated'>;
+export type CommentUpdated = EventData<'CommentUpdated'>;
+
+/** What a publisher sends: the course's bare `{ type, data }`, optionally with its own dedupe `id`. */
+export type NewEvent<T extends EventType = EventType> = T extends EventType
+  ? { readonly type: T; readonly data: EventData<T>; readonly id?: string }
+  : never;
+
+/** What the bus stores and delivers: the event plus its dedupe id, log position and time. */
+export type Envelope<T extends EventType = EventType> = T extends EventType
+  ? { readonly id: string; readonly seq: number; readonly type: T; readonly data: EventData<T>; readonly time: string }
+  : never;
+
+/** The metadata of an event, without its payload: what read-only views may show. */
+export interface EventMeta {
+  readonly seq: number;
+  readonly type: string;
+  readonly id: string;
+  readonly time: string;
+}
+
+/** Lets a `switch (event.type)` prove at compile time that it handles every event type. */
+export function assertNever(value: never): never {
+  throw new Error(`Unhandled value: ${JSON.stringify(value)}`);
+}

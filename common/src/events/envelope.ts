@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { MAX_ID_LENGTH, eventDataSchemas, type Envelope, type EventType, type NewEvent } from './catalog';
+
+const eventTypeSchema = z.enum(Object.keys(eventDataSchemas) as [EventType, ...EventType[]], {
+  error: () => `must be one of ${Object.keys(eventDataSchemas).join(', ')}`,
+});
+
+const rawNewEvent = z.object({
+  type: eventTypeSchema,
+  data: z.unknown(),
+  id: z.string().min(1).max(MAX_ID_LENGTH).optional(),
+});
+
+const rawEnvelope = z.object({
+  id: z.string().min(1).max(MAX_ID_LENGTH),
+  seq: z.number().int().positive(),
+  type: eventTypeSchema,
+  data: z.unknown(),
+  time: z.string(),
+});
+
+/** The type-specific data check, with its issues placed under `data`. */
+function parseData<V extends { type: EventType; data: unknown }>(value: V, ctx: z.RefinementCtx): V {
+  const result = eventDataSchemas[value.type].safeParse(value.data);
+  if (result.success) return { ...value, data: result.data };
+  for (const issue of result.error.issues) {
+    ctx.addIssue({ ...issue, path: ['data', ...issue.path] } as z.core.$ZodRawIssue);
+  }
+  return z.NEVER;
+}
+
+/** A publish request: `{ type, data, id? }` with `data` checked against the catalog. */
+export const newEventSchema = rawNewEvent.transform(parseData) as unknown as z.ZodType<NewEvent>;
+
+/** A stored, delivered event. */
+export const envelopeSchema = rawEnvelope.transform(parseData) as unknown as z.ZodType<Envelope>;

@@ -1,0 +1,4 @@
+// The browser-safe part of common: schemas and types only, nothing that needs Node.
+export * from './catalog';
+export * from './envelope';
+export * from './public-views';

@@ -1,0 +1,54 @@
+import type { CommentStatus } from './catalog';
+
+/** A comment as every public answer shows it. */
+export interface PublicComment {
+  readonly id: string;
+  readonly content: string;
+  readonly status: CommentStatus;
+}
+
+/** A post with its comments, as the feed and the live stream show it. */
+export interface PublicPost {
+  readonly id: string;
+  readonly title: string;
+  /** The log position of the last event that changed this post or its comments. */
+  readonly version: number;
+  readonly comments: readonly PublicComment[];
+}
+
+/**
+ * The content of a comment is public only once it is approved: a pending comment may still be
+ * rejected, and a rejected one must never be shown.
+ */
+export function toPublicComment(comment: { id: string; content: string; status: CommentStatus }): PublicComment {
+  return { id: comment.id, content: comment.status === 'approved' ? comment.content : '', status: comment.status };
+}
+
+/** One page of the feed. */
+export interface FeedPage {
+  readonly posts: readonly PublicPost[];
+  readonly nextCursor: string | null;
+}
+
+/** A read-model change on the live stream: the whole post after the change. */
+export interface PostChange {
+  readonly seq: number;
+  readonly post: PublicPost;
+}
+
+/** A subscriber's delivery state, as the bus reports it on `GET /subscriptions`. */
+export interface SubscriptionStatus {
+  readonly name: string;
+  readonly url: string;
+  readonly cursor: number;
+  readonly head: number;
+  readonly lag: number;
+  readonly inFlight: number;
+  readonly attempts: number;
+  readonly parked: number;
+  readonly lastError: string | null;
+  readonly lastErrorAt: string | null;
+  readonly mode: 'park' | 'block';
+  readonly types: readonly string[] | null;
+  readonly batch: boolean;
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { describeIssues } from './validation';
+
+/** Env settings every service has. */
+export const baseConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** Env settings of a service that publishes or consumes events. */
+export const busConfigSchema = baseConfigSchema.extend({
+  BUS_URL: z.url().default('http://localhost:4005'),
+});
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads and checks the env once, at startup: a wrong setting stops the service at once with a
+ * message that names the variable, instead of failing later on the first request that uses it.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const { message } = describeIssues(result.error.issues, 'env');
+  throw new ConfigError(`invalid configuration: ${message}`);
+}
+
+/** A port setting with the service's own default. */
+export const portWithDefault = (port: number) => ({ PORT: z.coerce.number().int().min(0).max(65535).default(port) });

@@ -1,0 +1,55 @@
+import type { Request } from 'express';
+import type { z } from 'zod';
+import { AppError } from './errors';
+
+/** The rule an issue broke, worded for a person: `must not be empty`, `is required`. */
+function ruleOf(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return / received undefined$/.test(issue.message) ? 'is required' : `must be ${article(issue.expected)}`;
+    case 'too_small':
+      if (issue.origin === 'string') {
+        return Number(issue.minimum) <= 1 ? 'must not be empty' : `must be at least ${issue.minimum} characters`;
+      }
+      return `must be at least ${issue.minimum}`;
+    case 'too_big':
+      return issue.origin === 'string' ? `must be at most ${issue.maximum} characters` : `must be at most ${issue.maximum}`;
+    case 'unrecognized_keys':
+      return `must not have ${issue.keys.join(', ')}`;
+    default:
+      return issue.message;
+  }
+}
+
+function article(expected: string): string {
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+/** Formats zod issues as one message naming each field and its rule, plus the per-field map. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], root = 'body'): { message: string; fields: Record<string, string> } {
+  const fields: Record<string, string> = {};
+  for (const issue of issues) {
+    const field = issue.path.length > 0 ? issue.path.map(String).join('.') : root;
+    fields[field] ??= ruleOf(issue);
+  }
+  return { message: Object.entries(fields).map(([field, rule]) => `${field}: ${rule}`).join('; '), fields };
+}
+
+/** Parses a value with a schema or throws a 400 that names every bad field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, root = 'body'): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const { message, fields } = describeIssues(result.error.issues, root);
+  throw new AppError(400, message, fields);
+}
+
+/** Parses a JSON request body; a body that is not JSON at all is a 415, not a validation error. */
+export function parseBody<S extends z.ZodType>(req: Request, schema: S): z.infer<S> {
+  if (req.body === undefined) {
+    if (req.headers['content-type'] !== undefined && !req.is('application/json')) {
+      throw new AppError(415, 'content-type: must be application/json');
+    }
+    throw new AppError(400, 'body: is required (a JSON object)');
+  }
+  return parseOrThrow(schema, req.body);
+}
