@@ -2,6 +2,7 @@ export * from './events';
 export * from './bus-client';
 export * from './consumer';
 export * from './sse';
+export * from './start-event-service';
 export * from './service/config';
 export * from './service/errors';
 export * from './service/http-app';

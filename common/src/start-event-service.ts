@@ -1,0 +1,50 @@
+import type { Express } from 'express';
+import { backoffDelay, createBusClient, type BusClient } from './bus-client';
+import type { Consumer } from './consumer';
+import { createLogger, type Logger } from './service/logger';
+import { runService, type RunningService } from './service/run-service';
+
+export interface EventServiceParts {
+  readonly app: Express;
+  readonly consumer: Consumer;
+}
+
+export interface StartEventServiceOptions {
+  readonly name: string;
+  readonly config: { readonly PORT: number; readonly BUS_URL: string; readonly LOG_LEVEL: string };
+  readonly create: (deps: { bus: BusClient; logger: Logger }) => EventServiceParts;
+}
+
+/**
+ * The startup every event-driven service shares: listen at once (so liveness answers), replay the
+ * log until caught up (readiness answers 503 until then, and the replay keeps retrying while the
+ * bus is unreachable), stop gracefully on SIGTERM.
+ */
+export async function startEventService({ name, config, create }: StartEventServiceOptions): Promise<RunningService> {
+  const logger = createLogger(name, config.LOG_LEVEL);
+  const bus = createBusClient({ url: config.BUS_URL });
+  const { app, consumer } = create({ bus, logger });
+  let stopped = false;
+  const catchUp = async (): Promise<void> => {
+    for (let attempt = 1; !stopped; attempt += 1) {
+      try {
+        await consumer.start();
+        return;
+      } catch (err) {
+        const wait = backoffDelay(Math.min(attempt, 6), 250, 5000) + 100;
+        logger.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: Math.round(wait) }, 'cannot read the log yet');
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  };
+  return runService({
+    app,
+    port: config.PORT,
+    logger,
+    onListening: catchUp,
+    onShutdown: () => {
+      stopped = true;
+      consumer.close();
+    },
+  });
+}

@@ -1,0 +1,2 @@
+// Test helpers shared by every workspace's tests; not used by any service at run time.
+export * from './memory-bus';
