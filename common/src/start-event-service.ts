@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import { backoffDelay, createBusClient, type BusClient } from './bus-client';
 import type { Consumer } from './consumer';
+import { ConfigError } from './service/config';
 import { createLogger, type Logger } from './service/logger';
 import { runService, type RunningService } from './service/run-service';
 
@@ -11,7 +12,8 @@ export interface EventServiceParts {
 
 export interface StartEventServiceOptions {
   readonly name: string;
-  readonly config: { readonly PORT: number; readonly BUS_URL: string; readonly LOG_LEVEL: string };
+  /** Reads the env; a ConfigError stops the process with its message. */
+  readonly config: () => { readonly PORT: number; readonly BUS_URL: string; readonly LOG_LEVEL: string };
   readonly create: (deps: { bus: BusClient; logger: Logger }) => EventServiceParts;
 }
 
@@ -20,7 +22,8 @@ export interface StartEventServiceOptions {
  * log until caught up (readiness answers 503 until then, and the replay keeps retrying while the
  * bus is unreachable), stop gracefully on SIGTERM.
  */
-export async function startEventService({ name, config, create }: StartEventServiceOptions): Promise<RunningService> {
+export async function startEventService({ name, config: readConfig, create }: StartEventServiceOptions): Promise<RunningService> {
+  const config = readOrExit(name, readConfig);
   const logger = createLogger(name, config.LOG_LEVEL);
   const bus = createBusClient({ url: config.BUS_URL });
   const { app, consumer } = create({ bus, logger });
@@ -47,4 +50,15 @@ export async function startEventService({ name, config, create }: StartEventServ
       consumer.close();
     },
   });
+}
+
+/** A configuration error is the operator's to fix: say what is wrong and exit, without a stack trace. */
+export function readOrExit<C>(name: string, read: () => C): C {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${name}: ${err.message}\n`);
+    process.exit(1);
+  }
 }

@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import { createConsumer, createHttpApp, parseBody, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
+import { apply, createPostSchema, createState, HANDLED_TYPES, postCreated, type PostsState } from './domain';
+
+export interface PostsDeps {
+  readonly bus: BusClient;
+  readonly logger: Logger;
+}
+
+export interface PostsService extends EventServiceParts {
+  readonly state: PostsState;
+}
+
+export function createApp({ bus, logger }: PostsDeps): PostsService {
+  const state = createState();
+  const consumer = createConsumer({ name: 'posts', bus, logger, types: HANDLED_TYPES, apply: (event) => apply(state, event) });
+
+  const app = createHttpApp({
+    logger,
+    isReady: () => consumer.isReady,
+    routes: (app) => {
+      app.use(consumer.router);
+
+      // 201 only once PostCreated is in the log: from then on every service can learn of the post.
+      app.post('/posts/create', async (req, res) => {
+        const { title } = parseBody(req, createPostSchema);
+        const post = { id: randomUUID(), title };
+        await bus.publish(postCreated(post));
+        res.status(201).json(post);
+      });
+
+      app.get('/posts', (_req, res) => {
+        res.json(Object.fromEntries(state.posts));
+      });
+    },
+  });
+  return { app, consumer, state };
+}
