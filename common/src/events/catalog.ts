@@ -9,6 +9,8 @@ import { z } from 'zod';
 export const MAX_TITLE_LENGTH = 200;
 export const MAX_COMMENT_LENGTH = 1000;
 export const MAX_ID_LENGTH = 100;
+/** Bounds a post's comment list, and so the size of every answer that carries it. */
+export const MAX_COMMENTS_PER_POST = 500;
 
 const id = z.string().min(1).max(MAX_ID_LENGTH);
 export const commentStatusSchema = z.enum(['pending', 'approved', 'rejected']);

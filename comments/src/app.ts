@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AppError,
+  createConsumer,
+  createHttpApp,
+  MAX_COMMENTS_PER_POST,
+  parseBody,
+  parseOrThrow,
+  toPublicComment,
+  type BusClient,
+  type EventServiceParts,
+  type Logger,
+} from '@mini-blog/common';
+import { apply, commentCreated, commentsOf, createCommentSchema, createState, HANDLED_TYPES, postIdSchema, type CommentsState } from './domain';
+
+export interface CommentsDeps {
+  readonly bus: BusClient;
+  readonly logger: Logger;
+}
+
+export interface CommentsService extends EventServiceParts {
+  readonly state: CommentsState;
+}
+
+export function createApp({ bus, logger }: CommentsDeps): CommentsService {
+  const state = createState();
+  const consumer = createConsumer({ name: 'comments', bus, logger, types: HANDLED_TYPES, apply: (event) => apply(state, event) });
+
+  const app = createHttpApp({
+    logger,
+    isReady: () => consumer.isReady,
+    routes: (app) => {
+      app.use(consumer.router);
+
+      app.post('/posts/:id/comments', async (req, res) => {
+        const postId = parseOrThrow(postIdSchema, req.params.id, 'id');
+        const { content } = parseBody(req, createCommentSchema);
+        // A post answered 201 a moment ago is in the log even if its event is still on its way here.
+        if (!state.posts.has(postId)) await consumer.syncToHead();
+        if (!state.posts.has(postId)) throw new AppError(404, `post ${postId}: not found`);
+        const existing = commentsOf(state, postId);
+        if (existing.length >= MAX_COMMENTS_PER_POST) {
+          throw new AppError(409, `post ${postId}: has reached the limit of ${MAX_COMMENTS_PER_POST} comments`);
+        }
+        const comment = { id: randomUUID(), postId, content };
+        await bus.publish(commentCreated(comment));
+        res.status(201).json([...existing, { ...comment, status: 'pending' as const }].map(toPublicComment));
+      });
+
+      app.get('/posts/:id/comments', (req, res) => {
+        const postId = parseOrThrow(postIdSchema, req.params.id, 'id');
+        res.json(commentsOf(state, postId).map(toPublicComment));
+      });
+    },
+  });
+  return { app, consumer, state };
+}

@@ -1,0 +1,88 @@
+import {
+  assertNever,
+  MAX_COMMENT_LENGTH,
+  MAX_ID_LENGTH,
+  type CommentStatus,
+  type Envelope,
+  type EventType,
+  type NewEvent,
+} from '@mini-blog/common';
+import { z } from 'zod';
+
+export const createCommentSchema = z.object({
+  content: z.string().trim().min(1).max(MAX_COMMENT_LENGTH),
+});
+export const postIdSchema = z.string().min(1).max(MAX_ID_LENGTH);
+
+export interface Comment {
+  readonly id: string;
+  readonly postId: string;
+  readonly content: string;
+  status: CommentStatus;
+}
+
+export interface CommentsState {
+  readonly posts: Set<string>;
+  readonly commentsByPost: Map<string, Comment[]>;
+  readonly comments: Map<string, Comment>;
+}
+
+/** CommentUpdated is this service's own event: it is handled so that a replay sees it was published. */
+export const HANDLED_TYPES: readonly EventType[] = ['PostCreated', 'CommentCreated', 'CommentModerated', 'CommentUpdated'];
+
+export function createState(): CommentsState {
+  return { posts: new Set(), commentsByPost: new Map(), comments: new Map() };
+}
+
+export function commentCreated(comment: { id: string; postId: string; content: string }): NewEvent<'CommentCreated'> {
+  return { type: 'CommentCreated', id: `CommentCreated:${comment.id}`, data: { ...comment, status: 'pending' } };
+}
+
+/** One update per comment and status: a repeated moderation result publishes nothing new. */
+export function commentUpdated(comment: Comment): NewEvent<'CommentUpdated'> {
+  const { id, postId, content, status } = comment;
+  return { type: 'CommentUpdated', id: `CommentUpdated:${id}:${status}`, data: { id, postId, content, status } };
+}
+
+export function commentsOf(state: CommentsState, postId: string): readonly Comment[] {
+  return state.commentsByPost.get(postId) ?? [];
+}
+
+function upsert(state: CommentsState, data: { id: string; postId: string; content: string; status: CommentStatus }): Comment {
+  const known = state.comments.get(data.id);
+  if (known) return known;
+  const comment: Comment = { ...data };
+  state.comments.set(comment.id, comment);
+  const list = state.commentsByPost.get(comment.postId);
+  if (list) list.push(comment);
+  else state.commentsByPost.set(comment.postId, [comment]);
+  return comment;
+}
+
+/**
+ * Applies one event; a moderation result becomes a CommentUpdated for the read model. A moderation
+ * result that arrives before its comment creates the comment with that status: a later
+ * CommentCreated must not set it back to pending.
+ */
+export function apply(state: CommentsState, event: Envelope): NewEvent[] {
+  switch (event.type) {
+    case 'PostCreated':
+      state.posts.add(event.data.id);
+      return [];
+    case 'CommentCreated':
+      upsert(state, event.data);
+      return [];
+    case 'CommentModerated': {
+      const comment = upsert(state, event.data);
+      comment.status = event.data.status;
+      return [commentUpdated(comment)];
+    }
+    case 'CommentUpdated': {
+      const comment = upsert(state, event.data);
+      if (comment.status === 'pending') comment.status = event.data.status;
+      return [];
+    }
+    default:
+      return assertNever(event);
+  }
+}

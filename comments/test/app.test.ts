@@ -1,0 +1,184 @@
+import { silentLogger, type Envelope } from '@mini-blog/common';
+import { MemoryBus } from '@mini-blog/common/testing';
+import request from 'supertest';
+import { createApp } from '../src/app';
+import { apply, createState } from '../src/domain';
+
+async function setup() {
+  const bus = new MemoryBus();
+  const service = createApp({ bus, logger: silentLogger() });
+  await service.consumer.start();
+  return { bus, ...service };
+}
+
+async function withPost(bus: MemoryBus, id = 'p1') {
+  await bus.publish({ type: 'PostCreated', id: `PostCreated:${id}`, data: { id, title: 'A post' } });
+  return id;
+}
+
+/** Waits until the outbox has published what the last applied event caused. */
+async function published(bus: MemoryBus, type: Envelope['type'], count: number) {
+  const deadline = Date.now() + 2000;
+  while (bus.ofType(type).length < count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} ${type} in the log, found ${bus.ofType(type).length}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe('POST /posts/:id/comments', () => {
+  it('answers 201 with the post comments, the new one pending and its content hidden', async () => {
+    const { app, bus } = await setup();
+    const postId = await withPost(bus);
+
+    const res = await request(app).post(`/posts/${postId}/comments`).send({ content: 'Nice post' });
+
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual([{ id: expect.any(String), content: '', status: 'pending' }]);
+    expect(bus.ofType('CommentCreated').map((e) => e.data)).toEqual([
+      { id: res.body[0].id, postId, content: 'Nice post', status: 'pending' },
+    ]);
+  });
+
+  it('accepts a comment on a post that is in the log but not yet delivered here', async () => {
+    const { app, bus, state } = await setup();
+    const postId = await withPost(bus);
+    expect(state.posts.has(postId)).toBe(false);
+
+    const res = await request(app).post(`/posts/${postId}/comments`).send({ content: 'First!' });
+
+    expect(res.status).toBe(201);
+  });
+
+  it('answers 404 for a post that is not in the log', async () => {
+    const { app, bus } = await setup();
+
+    const res = await request(app).post('/posts/nope/comments').send({ content: 'Hello?' });
+
+    expect(res.status).toBe(404);
+    expect(res.body.message).toBe('post nope: not found');
+    expect(bus.ofType('CommentCreated')).toHaveLength(0);
+  });
+
+  it.each([
+    ['a missing content', {}, 'content: is required'],
+    ['an empty content', { content: '' }, 'content: must not be empty'],
+    ['a blank content', { content: ' \n ' }, 'content: must not be empty'],
+    ['a number', { content: 7 }, 'content: must be a string'],
+    ['content over 1000 characters', { content: 'x'.repeat(1001) }, 'content: must be at most 1000 characters'],
+  ])('rejects %s with 400 naming the field', async (_label, body, message) => {
+    const { app, bus } = await setup();
+    const postId = await withPost(bus);
+
+    const res = await request(app).post(`/posts/${postId}/comments`).send(body);
+
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe(message);
+    expect(bus.ofType('CommentCreated')).toHaveLength(0);
+  });
+
+  it('rejects a post id over 100 characters with 400', async () => {
+    const { app } = await setup();
+    const res = await request(app).post(`/posts/${'x'.repeat(101)}/comments`).send({ content: 'hi' });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('id: must be at most 100 characters');
+  });
+
+  it('rejects malformed JSON with 400 and an oversized body with 413', async () => {
+    const { app, bus } = await setup();
+    const postId = await withPost(bus);
+    const malformed = await request(app).post(`/posts/${postId}/comments`).set('content-type', 'application/json').send('{');
+    const oversized = await request(app).post(`/posts/${postId}/comments`).send({ content: 'x', pad: 'y'.repeat(200_000) });
+    expect(malformed.status).toBe(400);
+    expect(oversized.status).toBe(413);
+  });
+
+  it('refuses a comment past the per-post limit with 409', async () => {
+    const { app, bus, consumer } = await setup();
+    const postId = await withPost(bus);
+    for (let i = 0; i < 500; i += 1) {
+      await bus.publish({ type: 'CommentCreated', id: `c${i}`, data: { id: `c${i}`, postId, content: 'x', status: 'pending' } });
+    }
+    await consumer.syncToHead();
+
+    const res = await request(app).post(`/posts/${postId}/comments`).send({ content: 'one too many' });
+
+    expect(res.status).toBe(409);
+    expect(res.body.message).toMatch(/limit of 500 comments/);
+  });
+});
+
+describe('GET /posts/:id/comments', () => {
+  it('lists comments with content only once approved', async () => {
+    const { app, bus, consumer } = await setup();
+    const postId = await withPost(bus);
+    const data = (id: string) => ({ id, postId, content: `text ${id}` });
+    await bus.publish({ type: 'CommentCreated', data: { ...data('a'), status: 'pending' } });
+    await bus.publish({ type: 'CommentCreated', data: { ...data('b'), status: 'pending' } });
+    await bus.publish({ type: 'CommentCreated', data: { ...data('c'), status: 'pending' } });
+    await bus.publish({ type: 'CommentModerated', data: { ...data('a'), status: 'approved' } });
+    await bus.publish({ type: 'CommentModerated', data: { ...data('b'), status: 'rejected' } });
+    await consumer.syncToHead();
+
+    const res = await request(app).get(`/posts/${postId}/comments`);
+
+    expect(res.body).toEqual([
+      { id: 'a', content: 'text a', status: 'approved' },
+      { id: 'b', content: '', status: 'rejected' },
+      { id: 'c', content: '', status: 'pending' },
+    ]);
+  });
+
+  it('answers an empty list for a post without comments', async () => {
+    const { app } = await setup();
+    const res = await request(app).get('/posts/unknown/comments');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual([]);
+  });
+});
+
+describe('moderation results', () => {
+  const created = { id: 'c1', postId: 'p1', content: 'hi', status: 'pending' as const };
+  const moderated = { ...created, status: 'approved' as const };
+
+  it('publish one CommentUpdated per comment and status, even when delivered twice', async () => {
+    const { bus, consumer } = await setup();
+    await bus.publish({ type: 'CommentCreated', data: created });
+    const result = await bus.publish({ type: 'CommentModerated', data: moderated });
+    await consumer.syncToHead();
+    await published(bus, 'CommentUpdated', 1);
+
+    await consumer.deliver([bus.log[result.seq - 1]!]);
+
+    expect(bus.ofType('CommentUpdated').map((e) => e.data)).toEqual([moderated]);
+  });
+
+  it('are not published again by a restarted instance', async () => {
+    const { bus, consumer } = await setup();
+    await bus.publish({ type: 'CommentCreated', data: created });
+    await bus.publish({ type: 'CommentModerated', data: moderated });
+    await consumer.syncToHead();
+    await published(bus, 'CommentUpdated', 1);
+    const headBefore = bus.head;
+
+    const restarted = createApp({ bus, logger: silentLogger() });
+    await restarted.consumer.start();
+
+    expect(restarted.consumer.pendingReactions).toBe(0);
+    expect(bus.head).toBe(headBefore);
+  });
+
+  it('converge when the result comes before the comment', () => {
+    const inOrder = createState();
+    const reordered = createState();
+    const events = [
+      { id: '1', seq: 1, time: '', type: 'CommentCreated', data: created },
+      { id: '2', seq: 2, time: '', type: 'CommentModerated', data: moderated },
+    ] as const satisfies readonly Envelope[];
+
+    for (const event of events) apply(inOrder, event);
+    for (const event of [...events].reverse()) apply(reordered, event);
+
+    expect(reordered.comments).toEqual(inOrder.comments);
+    expect(reordered.comments.get('c1')?.status).toBe('approved');
+  });
+});
