@@ -1,0 +1,21 @@
+import { createConsumer, createHttpApp, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
+import { apply, createModerator, HANDLED_TYPES } from './domain';
+
+export interface ModerationDeps {
+  readonly bus: BusClient;
+  readonly logger: Logger;
+  readonly blockedWords: readonly string[];
+}
+
+export function createApp({ bus, logger, blockedWords }: ModerationDeps): EventServiceParts {
+  const moderate = createModerator(blockedWords);
+  const consumer = createConsumer({ name: 'moderation', bus, logger, types: HANDLED_TYPES, apply: (event) => apply(moderate, event) });
+  const app = createHttpApp({
+    logger,
+    isReady: () => consumer.isReady,
+    routes: (app) => {
+      app.use(consumer.router);
+    },
+  });
+  return { app, consumer };
+}
