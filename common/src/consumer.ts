@@ -17,6 +17,8 @@ export interface ConsumerOptions {
   readonly apply: ApplyEvent;
   readonly logger: Logger;
   readonly pageSize?: number;
+  /** Called once, when the startup replay has caught up. */
+  readonly onCaughtUp?: (position: number) => void;
 }
 
 /** The header in which the bus says up to which seq it has delivered to this subscriber before. */
@@ -77,6 +79,7 @@ export class Consumer {
     const started = Date.now();
     await this.serial(() => this.readToHead());
     this.ready = true;
+    this.options.onCaughtUp?.(this.position);
     this.options.logger.info({ position: this.position, ms: Date.now() - started, pending: this.outbox.size }, 'caught up with the log');
     this.flush();
   }

@@ -2,6 +2,8 @@ import type { Request, Response } from 'express';
 
 export interface EventStream {
   send(event: string, data: unknown, id?: number | string): void;
+  /** Sends data already serialised as JSON (one serialisation for many clients). */
+  sendRaw(event: string, json: string, id?: number | string): void;
   readonly closed: boolean;
 }
 
@@ -31,8 +33,11 @@ export function openEventStream(req: Request, res: Response, onClose: () => void
       return closed;
     },
     send(event, data, id) {
+      this.sendRaw(event, JSON.stringify(data), id);
+    },
+    sendRaw(event, json, id) {
       if (closed) return;
-      res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${json}\n\n`);
     },
   };
 }

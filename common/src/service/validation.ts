@@ -6,14 +6,19 @@ import { AppError } from './errors';
 function ruleOf(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return / received undefined$/.test(issue.message) ? 'is required' : `must be ${article(issue.expected)}`;
+      if (/ received undefined$/.test(issue.message)) return 'is required';
+      return `must be ${article(issue.expected === 'int' ? 'integer' : issue.expected)}`;
     case 'too_small':
       if (issue.origin === 'string') {
         return Number(issue.minimum) <= 1 ? 'must not be empty' : `must be at least ${issue.minimum} characters`;
       }
-      return `must be at least ${issue.minimum}`;
+      if (issue.origin === 'array') return `must have at least ${issue.minimum} items`;
+      // `positive()` and `gt()` are exclusive: "at least 0" would wrongly allow 0.
+      return issue.inclusive === false ? `must be greater than ${issue.minimum}` : `must be at least ${issue.minimum}`;
     case 'too_big':
-      return issue.origin === 'string' ? `must be at most ${issue.maximum} characters` : `must be at most ${issue.maximum}`;
+      if (issue.origin === 'string') return `must be at most ${issue.maximum} characters`;
+      if (issue.origin === 'array') return `must have at most ${issue.maximum} items`;
+      return issue.inclusive === false ? `must be less than ${issue.maximum}` : `must be at most ${issue.maximum}`;
     case 'unrecognized_keys':
       return `must not have ${issue.keys.join(', ')}`;
     default:

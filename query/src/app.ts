@@ -1,0 +1,84 @@
+import { once } from 'node:events';
+import type { Response } from 'express';
+import { createConsumer, createHttpApp, parseOrThrow, toPublicComment, type BusClient, type EventServiceParts, type FeedPage, type Logger } from '@mini-blog/common';
+import { z } from 'zod';
+import { apply, commentsOf, createState, feedPage, HANDLED_TYPES, toPublicPost, type QueryState } from './domain';
+import { LiveChanges } from './live';
+
+export interface QueryDeps {
+  readonly bus: BusClient;
+  readonly logger: Logger;
+}
+
+export interface QueryService extends EventServiceParts {
+  readonly state: QueryState;
+  readonly live: LiveChanges;
+}
+
+export const MAX_PAGE_SIZE = 100;
+
+const feedQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20),
+  cursor: z.coerce.number().int().positive().optional(),
+});
+
+/**
+ * The course's map of every post, written in chunks as the socket drains: its size grows with the
+ * blog, so it is never built as one string in memory. The paged feed is the route to use.
+ */
+async function writePostsMap(res: Response, state: QueryState): Promise<void> {
+  res.type('application/json');
+  let chunk = '{';
+  let first = true;
+  for (const post of state.feed) {
+    const { id, title } = post;
+    chunk += `${first ? '' : ','}${JSON.stringify(id)}:${JSON.stringify({ id, title, comments: Array.from(commentsOf(post), toPublicComment) })}`;
+    first = false;
+    if (chunk.length >= 64 * 1024) {
+      if (!res.write(chunk)) await once(res, 'drain');
+      chunk = '';
+    }
+  }
+  res.end(`${chunk}}`);
+}
+
+export function createApp({ bus, logger }: QueryDeps): QueryService {
+  const state = createState();
+  const live = new LiveChanges();
+  const consumer = createConsumer({
+    name: 'query',
+    bus,
+    logger,
+    types: HANDLED_TYPES,
+    apply: (event) => {
+      const post = apply(state, event);
+      // Nobody listens before the replay ends, and a million snapshots would slow it down.
+      if (post && consumer.isReady) live.publish({ seq: event.seq, post: toPublicPost(post) });
+    },
+    onCaughtUp: (position) => live.startCovering(position),
+  });
+
+  const app = createHttpApp({
+    logger,
+    isReady: () => consumer.isReady,
+    routes: (app) => {
+      app.use(consumer.router);
+
+      app.get('/posts', async (_req, res) => {
+        await writePostsMap(res, state);
+      });
+
+      app.get('/posts/feed', (req, res) => {
+        const { limit, cursor } = parseOrThrow(feedQuerySchema, req.query, 'query');
+        const page = feedPage(state, limit, cursor);
+        const body: FeedPage = { posts: page.posts.map(toPublicPost), nextCursor: page.nextCursor === null ? null : String(page.nextCursor) };
+        res.json(body);
+      });
+
+      app.get('/posts/stream', (req, res) => {
+        live.attach(req, res, consumer.currentPosition);
+      });
+    },
+  });
+  return { app, consumer, state, live };
+}

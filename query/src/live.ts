@@ -1,0 +1,47 @@
+import type { Request, Response } from 'express';
+import { openEventStream, type EventStream, type PostChange } from '@mini-blog/common';
+
+/**
+ * The live stream of read-model changes. Each change carries the whole post, so a client applies
+ * it when its version is newer and ignores it otherwise: duplicates and reordering are harmless.
+ * Recent changes are kept, so a client reconnecting with Last-Event-ID gets what it missed; when
+ * they are no longer kept it gets `reset` and reloads the feed.
+ */
+export class LiveChanges {
+  private readonly recent: { seq: number; text: string }[] = [];
+  private readonly streams = new Set<EventStream>();
+  /** A client whose last seen seq is at or above this has missed nothing that is not in `recent`. */
+  private coveredFrom = 0;
+
+  constructor(private readonly keep = 5000) {}
+
+  /** Called once the read model is caught up: changes before this position were never recorded. */
+  startCovering(position: number): void {
+    this.coveredFrom = position;
+  }
+
+  publish(change: PostChange): void {
+    const text = JSON.stringify(change);
+    this.recent.push({ seq: change.seq, text });
+    if (this.recent.length > this.keep) this.coveredFrom = this.recent.shift()!.seq;
+    for (const stream of this.streams) stream.sendRaw('change', text, change.seq);
+  }
+
+  get clients(): number {
+    return this.streams.size;
+  }
+
+  attach(req: Request, res: Response, position: number): void {
+    const stream = openEventStream(req, res, () => this.streams.delete(stream));
+    const lastSeen = Number(req.header('last-event-id'));
+    stream.send('hello', { position }, position);
+    if (Number.isSafeInteger(lastSeen) && lastSeen > 0) {
+      if (lastSeen < this.coveredFrom) {
+        stream.send('reset', { position }, position);
+      } else {
+        for (const change of this.recent) if (change.seq > lastSeen) stream.sendRaw('change', change.text, change.seq);
+      }
+    }
+    this.streams.add(stream);
+  }
+}

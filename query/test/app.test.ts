@@ -1,0 +1,155 @@
+import { silentLogger } from '@mini-blog/common';
+import { MemoryBus } from '@mini-blog/common/testing';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { createApp } from '../src/app';
+
+async function setup() {
+  const bus = new MemoryBus();
+  const service = createApp({ bus, logger: silentLogger() });
+  await service.consumer.start();
+  return { bus, ...service };
+}
+
+const comment = (id: string, postId: string, status: 'pending' | 'approved' | 'rejected') => ({ id, postId, content: `text ${id}`, status });
+
+describe('GET /posts', () => {
+  it('answers the course map with pending and rejected content hidden', async () => {
+    const { app, bus, consumer } = await setup();
+    await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'One' } });
+    await bus.publish({ type: 'CommentCreated', data: comment('a', 'p1', 'pending') });
+    await bus.publish({ type: 'CommentCreated', data: comment('b', 'p1', 'pending') });
+    await bus.publish({ type: 'CommentCreated', data: comment('c', 'p1', 'pending') });
+    await bus.publish({ type: 'CommentUpdated', data: comment('a', 'p1', 'approved') });
+    await bus.publish({ type: 'CommentUpdated', data: comment('b', 'p1', 'rejected') });
+    await consumer.syncToHead();
+
+    const res = await request(app).get('/posts');
+
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      p1: {
+        id: 'p1',
+        title: 'One',
+        comments: [
+          { id: 'a', content: 'text a', status: 'approved' },
+          { id: 'b', content: '', status: 'rejected' },
+          { id: 'c', content: '', status: 'pending' },
+        ],
+      },
+    });
+  });
+
+  it('streams a large map completely', async () => {
+    const { app, bus, consumer } = await setup();
+    for (let i = 0; i < 3000; i += 1) await bus.publish({ type: 'PostCreated', data: { id: `p${i}`, title: `Post number ${i}` } });
+    await consumer.syncToHead();
+
+    const res = await request(app).get('/posts');
+
+    expect(Object.keys(res.body)).toHaveLength(3000);
+    expect(res.body.p2999).toEqual({ id: 'p2999', title: 'Post number 2999', comments: [] });
+  });
+});
+
+describe('GET /posts/feed', () => {
+  it('pages newest first and returns a cursor for the next page', async () => {
+    const { app, bus, consumer } = await setup();
+    for (let i = 1; i <= 3; i += 1) await bus.publish({ type: 'PostCreated', data: { id: `p${i}`, title: `T${i}` } });
+    await consumer.syncToHead();
+
+    const first = await request(app).get('/posts/feed?limit=2');
+    const second = await request(app).get(`/posts/feed?limit=2&cursor=${first.body.nextCursor}`);
+
+    expect(first.body.posts.map((p: { id: string }) => p.id)).toEqual(['p3', 'p2']);
+    expect(second.body).toEqual({ posts: [{ id: 'p1', title: 'T1', version: 1, comments: [] }], nextCursor: null });
+  });
+
+  it.each([
+    ['limit=0', 'limit: must be at least 1'],
+    ['limit=101', 'limit: must be at most 100'],
+    ['limit=abc', 'limit: must be a number'],
+    ['cursor=-5', 'cursor: must be greater than 0'],
+  ])('rejects %s with 400 naming the parameter', async (query, message) => {
+    const { app } = await setup();
+    const res = await request(app).get(`/posts/feed?${query}`);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe(message);
+  });
+});
+
+describe('GET /posts/stream', () => {
+  /** Opens the stream on a real socket and collects its events until `until` says stop. */
+  async function readStream(app: http.RequestListener, headers: Record<string, string>, until: (events: { event: string; data: unknown; id?: string }[]) => boolean) {
+    const server = http.createServer(app).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      return await new Promise<{ event: string; data: unknown; id?: string }[]>((resolve, reject) => {
+        const events: { event: string; data: unknown; id?: string }[] = [];
+        const timer = setTimeout(() => reject(new Error(`stream: timed out with ${JSON.stringify(events)}`)), 3000);
+        http.get({ port, host: '127.0.0.1', path: '/posts/stream', headers }, (res) => {
+          let buffer = '';
+          res.setEncoding('utf8');
+          res.on('data', (text: string) => {
+            buffer += text;
+            const blocks = buffer.split('\n\n');
+            buffer = blocks.pop() ?? '';
+            for (const block of blocks) {
+              const fields = Object.fromEntries(block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]));
+              if (fields.event) events.push({ event: fields.event, data: JSON.parse(fields.data), id: fields.id });
+            }
+            if (until(events)) {
+              clearTimeout(timer);
+              res.destroy();
+              resolve(events);
+            }
+          });
+        }).on('error', reject);
+      });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  }
+
+  it('says hello with the position, then sends each change as the whole post', async () => {
+    const { app, bus, consumer } = await setup();
+    await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'Live' } });
+    const events = readStream(app, {}, (seen) => seen.some((e) => e.event === 'change'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await consumer.syncToHead();
+
+    expect(await events).toEqual([
+      { event: 'hello', data: { position: 0 }, id: '0' },
+      { event: 'change', data: { seq: 1, post: { id: 'p1', title: 'Live', version: 1, comments: [] } }, id: '1' },
+    ]);
+  });
+
+  it('replays the changes a reconnecting client missed', async () => {
+    const { app, bus, consumer } = await setup();
+    await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'One' } });
+    await bus.publish({ type: 'PostCreated', data: { id: 'p2', title: 'Two' } });
+    await consumer.syncToHead();
+
+    const events = await readStream(app, { 'last-event-id': '1' }, (seen) => seen.length >= 2);
+
+    expect(events.map((e) => [e.event, e.id])).toEqual([
+      ['hello', '2'],
+      ['change', '2'],
+    ]);
+  });
+
+  it('tells a client to reload when what it missed is from before this instance started', async () => {
+    const bus = new MemoryBus();
+    await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'Old' } });
+    await bus.publish({ type: 'PostCreated', data: { id: 'p2', title: 'Old too' } });
+    const { app, consumer } = createApp({ bus, logger: silentLogger() });
+    await consumer.start();
+
+    const events = await readStream(app, { 'last-event-id': '1' }, (seen) => seen.length >= 2);
+
+    expect(events.map((e) => e.event)).toEqual(['hello', 'reset']);
+  });
+});
