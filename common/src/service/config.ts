@@ -1,9 +1,15 @@
 import { z } from 'zod';
 import { describeIssues } from './validation';
 
+/**
+ * A port from the env, digits only: `z.coerce.number()` would read an empty `PORT=` as 0 (a random
+ * port, silently) and take `1e3` or `0x50` for numbers.
+ */
+const portSchema = () => z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().max(65535));
+
 /** Env settings every service has. */
 export const baseConfigSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535),
+  PORT: portSchema(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -28,4 +34,4 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
 }
 
 /** A port setting with the service's own default. */
-export const portWithDefault = (port: number) => ({ PORT: z.coerce.number().int().min(0).max(65535).default(port) });
+export const portWithDefault = (port: number) => ({ PORT: portSchema().default(port) });

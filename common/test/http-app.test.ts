@@ -1,0 +1,171 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import request from 'supertest';
+import { AppError } from '../src/service/errors';
+import { createHttpApp } from '../src/service/http-app';
+import { silentLogger } from '../src/service/logger';
+
+/** A logger whose records the test can read. */
+function capturingLogger() {
+  const records: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      records.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), records };
+}
+
+function appWithRoutes(logger = silentLogger()) {
+  return createHttpApp({
+    logger,
+    routes: (app) => {
+      app.post('/echo', (req, res) => {
+        res.json(req.body);
+      });
+      app.get('/boom', () => {
+        throw new Error('secret database password in /srv/app.ts');
+      });
+      app.get('/async-boom', async () => {
+        await Promise.resolve();
+        throw new Error('rejected later');
+      });
+      app.get('/conflict', () => {
+        throw new AppError(409, 'title: is taken', { title: 'is taken' });
+      });
+      app.get('/gone', () => {
+        throw new AppError(410, 'post: was deleted');
+      });
+    },
+  });
+}
+
+describe('createHttpApp', () => {
+  describe('GET /healthz', () => {
+    it('answers 200 while the process runs', async () => {
+      const res = await request(appWithRoutes()).get('/healthz');
+
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ status: 'ok' });
+    });
+  });
+
+  describe('GET /readyz', () => {
+    it('answers 503 until the service is ready, then 200', async () => {
+      let ready = false;
+      const app = createHttpApp({ logger: silentLogger(), isReady: () => ready, routes: () => undefined });
+
+      const before = await request(app).get('/readyz');
+      ready = true;
+      const after = await request(app).get('/readyz');
+
+      expect(before.status).toBe(503);
+      expect(before.body).toEqual({ status: 'starting' });
+      expect(after.status).toBe(200);
+      expect(after.body).toEqual({ status: 'ready' });
+    });
+
+    it('is ready by default', async () => {
+      const res = await request(createHttpApp({ logger: silentLogger(), routes: () => undefined })).get('/readyz');
+
+      expect(res.status).toBe(200);
+    });
+  });
+
+  it('answers 404 JSON naming the method and path of an unknown route', async () => {
+    const res = await request(appWithRoutes()).delete('/nowhere');
+
+    expect(res.status).toBe(404);
+    expect(res.type).toBe('application/json');
+    expect(res.body).toEqual({ message: 'DELETE /nowhere: no such route' });
+  });
+
+  it('parses a JSON body for the routes', async () => {
+    const res = await request(appWithRoutes()).post('/echo').send({ title: 'Hello' });
+
+    expect(res.body).toEqual({ title: 'Hello' });
+  });
+
+  it('parses a +json media type as JSON', async () => {
+    const res = await request(appWithRoutes()).post('/echo').set('content-type', 'application/merge-patch+json').send('{"title":"Hello"}');
+
+    expect(res.body).toEqual({ title: 'Hello' });
+  });
+
+  it('answers 400 "body: must be valid JSON" for malformed JSON', async () => {
+    const res = await request(appWithRoutes()).post('/echo').set('content-type', 'application/json').send('{"title": ');
+
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ message: 'body: must be valid JSON' });
+  });
+
+  it('answers 413 for a body over the 100 kB limit', async () => {
+    const res = await request(appWithRoutes())
+      .post('/echo')
+      .send({ title: 'x'.repeat(101 * 1024) });
+
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual({ message: 'body: must not be larger than the limit' });
+  });
+
+  it('accepts a body just under the limit', async () => {
+    const res = await request(appWithRoutes())
+      .post('/echo')
+      .send({ title: 'x'.repeat(99 * 1024) });
+
+    expect(res.status).toBe(200);
+  });
+
+  it('honours a smaller body limit', async () => {
+    const app = createHttpApp({ logger: silentLogger(), bodyLimit: '1kb', routes: (a) => a.post('/echo', (_req, res) => void res.json({})) });
+
+    const res = await request(app).post('/echo').send({ title: 'x'.repeat(2048) });
+
+    expect(res.status).toBe(413);
+  });
+
+  it('answers 415 for JSON in a charset other than UTF', async () => {
+    const res = await request(appWithRoutes()).post('/echo').set('content-type', 'application/json; charset=latin1').send('{}');
+
+    expect(res.status).toBe(415);
+    expect(res.body).toEqual({ message: 'body: must be UTF-8 JSON' });
+  });
+
+  it.each(['/boom', '/async-boom'])('answers 500 "internal error" without internals when %s throws', async (path) => {
+    const res = await request(appWithRoutes()).get(path);
+
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ message: 'internal error' });
+    expect(res.text).not.toMatch(/secret|rejected later|stack|\.ts/);
+  });
+
+  it('logs an unexpected error for the operator', async () => {
+    const { logger, records } = capturingLogger();
+
+    await request(appWithRoutes(logger)).get('/boom');
+
+    expect(records).toEqual([expect.objectContaining({ level: 50, msg: 'unexpected error', method: 'GET', path: '/boom' })]);
+    expect(JSON.stringify(records[0])).toContain('secret database password');
+  });
+
+  it('keeps the status, message and fields of an AppError', async () => {
+    const res = await request(appWithRoutes()).get('/conflict');
+
+    expect(res.status).toBe(409);
+    expect(res.body).toEqual({ message: 'title: is taken', fields: { title: 'is taken' } });
+  });
+
+  it('leaves fields out of an AppError that has none', async () => {
+    const res = await request(appWithRoutes()).get('/gone');
+
+    expect(res.status).toBe(410);
+    expect(res.body).toEqual({ message: 'post: was deleted' });
+  });
+
+  it('does not advertise Express', async () => {
+    const res = await request(appWithRoutes()).get('/healthz');
+
+    expect(res.headers['x-powered-by']).toBeUndefined();
+  });
+});
