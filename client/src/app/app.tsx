@@ -1,0 +1,52 @@
+import { useEffect } from 'react';
+import { EventFlowPage } from '../features/event-flow';
+import { PostsPage } from '../features/posts';
+import { Link, ROUTES, usePath } from './router';
+
+const TITLES: Record<string, string> = { [ROUTES.posts]: 'Posts', [ROUTES.eventFlow]: 'Event flow' };
+
+export function App() {
+  const path = usePath();
+  const title = TITLES[path];
+
+  useEffect(() => {
+    document.title = `${title ?? 'Not found'} · mini-blog`;
+  }, [title]);
+
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="app-header">
+        <div className="app-header__inner">
+          <Link to={ROUTES.posts} className="brand">
+            mini-blog
+          </Link>
+          <nav aria-label="Views">
+            <ul className="nav">
+              <li>
+                <Link to={ROUTES.posts}>Posts</Link>
+              </li>
+              <li>
+                <Link to={ROUTES.eventFlow}>Event flow</Link>
+              </li>
+            </ul>
+          </nav>
+        </div>
+      </header>
+      <main id="main" className={path === ROUTES.eventFlow ? 'page page--wide' : 'page'} tabIndex={-1}>
+        {path === ROUTES.posts && <PostsPage />}
+        {path === ROUTES.eventFlow && <EventFlowPage />}
+        {title === undefined && (
+          <section className="card">
+            <h2>Page not found</h2>
+            <p>
+              There is nothing at this address. <Link to={ROUTES.posts}>Back to the posts</Link>.
+            </p>
+          </section>
+        )}
+      </main>
+    </>
+  );
+}

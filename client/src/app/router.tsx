@@ -1,0 +1,41 @@
+import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from 'react';
+
+/**
+ * Two views need no routing library: the path lives in the history API. Paths must not start with
+ * an API prefix (`/posts`, `/flow`, `/subscriptions`): the gateway and the ingress route those away
+ * from the app.
+ */
+export const ROUTES = { posts: '/', eventFlow: '/event-flow' } as const;
+
+const NAVIGATED = 'mini-blog:navigate';
+
+function subscribe(onChange: () => void): () => void {
+  window.addEventListener('popstate', onChange);
+  window.addEventListener(NAVIGATED, onChange);
+  return () => {
+    window.removeEventListener('popstate', onChange);
+    window.removeEventListener(NAVIGATED, onChange);
+  };
+}
+
+export function usePath(): string {
+  return useSyncExternalStore(subscribe, () => window.location.pathname);
+}
+
+export function navigate(to: string): void {
+  if (to === window.location.pathname) return;
+  window.history.pushState(null, '', to);
+  window.dispatchEvent(new Event(NAVIGATED));
+  window.scrollTo(0, 0);
+}
+
+export function Link({ to, ...rest }: { to: string } & Omit<AnchorHTMLAttributes<HTMLAnchorElement>, 'href'>) {
+  const active = usePath() === to;
+  const onClick = (event: MouseEvent<HTMLAnchorElement>) => {
+    // Let the browser handle new tabs and windows.
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    navigate(to);
+  };
+  return <a href={to} aria-current={active ? 'page' : undefined} onClick={onClick} {...rest} />;
+}

@@ -1,0 +1,3 @@
+// What other features may use of comments.
+export { CommentForm } from './components/comment-form';
+export { CommentList } from './components/comment-list';
