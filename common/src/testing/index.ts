@@ -1,2 +1,3 @@
 // Test helpers shared by every workspace's tests; not used by any service at run time.
 export * from './memory-bus';
+export * from './wait-for';

@@ -1,0 +1,4 @@
+export * from './system';
+export { createGateway, type RouteFor } from './gateway';
+export { freePort } from './ports';
+export { ServiceProcess } from './supervisor';
