@@ -93,11 +93,12 @@ export class Consumer {
   deliver(events: readonly Envelope[], busCursor?: number): Promise<void> {
     return this.serial(async () => {
       const sorted = [...events].sort((a, b) => a.seq - b.seq);
-      const first = sorted[0];
-      if (!first) return;
-      const gap = busCursor !== undefined ? busCursor > this.position : first.seq > this.position + 1;
-      if (gap) await this.readTo(busCursor ?? first.seq - 1);
-      for (const event of sorted) this.applyOne(event);
+      if (busCursor !== undefined && busCursor > this.position) await this.readTo(busCursor);
+      for (const event of sorted) {
+        // Without the bus's cursor any seq past the next one is a gap, within a batch too.
+        if (busCursor === undefined && event.seq > this.position + 1) await this.readTo(event.seq - 1);
+        this.applyOne(event);
+      }
     });
   }
 

@@ -1,0 +1,506 @@
+import type { Express } from 'express';
+import request from 'supertest';
+import { BusUnavailableError, type LogPage, type PublishResult, type ReadLogOptions } from '../src/bus-client';
+import { createConsumer, type Consumer } from '../src/consumer';
+import type { Envelope, EventType, NewEvent } from '../src/events';
+import { createHttpApp } from '../src/service/http-app';
+import { silentLogger } from '../src/service/logger';
+import { MemoryBus } from '../src/testing';
+import { waitFor } from './wait-for';
+
+/**
+ * The in-memory bus of `common/testing`, recording what the consumer asks of it. Events stored with
+ * `store` stand for other services' publishes and are not recorded.
+ */
+class RecordingBus extends MemoryBus {
+  readonly reads: ReadLogOptions[] = [];
+  readonly publishAttempts: NewEvent[] = [];
+  /** How many of the next publishes fail as if the bus were down. */
+  failingPublishes = 0;
+  /** How many of the next log reads fail as if the bus were down. */
+  failingReads = 0;
+
+  override async readLog(options: ReadLogOptions): Promise<LogPage> {
+    this.reads.push(options);
+    if (this.failingReads > 0) {
+      this.failingReads -= 1;
+      throw new BusUnavailableError('connection refused');
+    }
+    return super.readLog(options);
+  }
+
+  override async publish(event: NewEvent): Promise<PublishResult> {
+    this.publishAttempts.push(event);
+    if (this.failingPublishes > 0) {
+      this.failingPublishes -= 1;
+      throw new BusUnavailableError('answered 503');
+    }
+    return super.publish(event);
+  }
+
+  /** Appends events as other services would, and returns their envelopes. */
+  async store(...events: NewEvent[]): Promise<Envelope[]> {
+    const results = await this.publishBatch(events);
+    return results.map(({ seq }) => this.log[seq - 1]!);
+  }
+}
+
+const postCreated = (id: string): NewEvent => ({ type: 'PostCreated', data: { id, title: `Post ${id}` }, id: `PostCreated:${id}` });
+const commentCreated = (id: string, postId: string): NewEvent => ({
+  type: 'CommentCreated',
+  data: { id, postId, content: 'Nice', status: 'pending' },
+  id: `CommentCreated:${id}`,
+});
+const commentModerated = (id: string, postId: string): NewEvent => ({
+  type: 'CommentModerated',
+  data: { id, postId, content: 'Nice', status: 'approved' },
+  id: `CommentModerated:${id}`,
+});
+
+const ALL_TYPES: readonly EventType[] = ['PostCreated', 'CommentCreated', 'CommentModerated', 'CommentUpdated'];
+
+interface Setup {
+  readonly bus: RecordingBus;
+  readonly consumer: Consumer;
+  readonly app: Express;
+  /** The events apply saw, in the order it saw them. */
+  readonly applied: Envelope[];
+  readonly appliedSeqs: () => number[];
+}
+
+let current: Setup | undefined;
+
+/** A consumer over a recording bus; with `moderates`, it answers every new comment with its moderation. */
+function setup({ types = ALL_TYPES, moderates = false, pageSize }: { types?: readonly EventType[]; moderates?: boolean; pageSize?: number } = {}): Setup {
+  const bus = new RecordingBus();
+  const applied: Envelope[] = [];
+  const consumer = createConsumer({
+    name: 'test-service',
+    bus,
+    types,
+    logger: silentLogger(),
+    pageSize,
+    apply: (event) => {
+      applied.push(event);
+      if (moderates && event.type === 'CommentCreated') return [commentModerated(event.data.id, event.data.postId)];
+      return [];
+    },
+  });
+  const app = createHttpApp({ logger: silentLogger(), isReady: () => consumer.isReady, routes: (a) => a.use(consumer.router) });
+  current = { bus, consumer, app, applied, appliedSeqs: () => applied.map((event) => event.seq) };
+  return current;
+}
+
+afterEach(() => {
+  current?.consumer.close();
+  current = undefined;
+  jest.restoreAllMocks();
+});
+
+describe('Consumer', () => {
+  describe('start()', () => {
+    it('replays the whole log in seq order and becomes ready', async () => {
+      const { bus, consumer, appliedSeqs } = setup();
+      await bus.store(postCreated('p1'), commentCreated('c1', 'p1'), postCreated('p2'));
+
+      expect(consumer.isReady).toBe(false);
+      await consumer.start();
+
+      expect(appliedSeqs()).toEqual([1, 2, 3]);
+      expect(consumer.isReady).toBe(true);
+      expect(consumer.currentPosition).toBe(3);
+    });
+
+    it('is ready at position 0 on an empty log', async () => {
+      const { consumer, applied } = setup();
+
+      await consumer.start();
+
+      expect(consumer.isReady).toBe(true);
+      expect(consumer.currentPosition).toBe(0);
+      expect(applied).toEqual([]);
+    });
+
+    it('pages through a log longer than one page', async () => {
+      const { bus, consumer, appliedSeqs } = setup({ pageSize: 2 });
+      await bus.store(...['p1', 'p2', 'p3', 'p4', 'p5'].map(postCreated));
+
+      await consumer.start();
+
+      expect(appliedSeqs()).toEqual([1, 2, 3, 4, 5]);
+      expect(bus.reads.map(({ after, limit }) => ({ after, limit }))).toEqual([
+        { after: 0, limit: 2 },
+        { after: 2, limit: 2 },
+        { after: 4, limit: 2 },
+      ]);
+    });
+
+    it('reads only the types it handles, and its position still reaches the head', async () => {
+      const { bus, consumer, appliedSeqs } = setup({ types: ['PostCreated'] });
+      await bus.store(postCreated('p1'), commentCreated('c1', 'p1'), postCreated('p2'), commentCreated('c2', 'p2'));
+
+      await consumer.start();
+
+      expect(bus.reads[0]?.types).toEqual(['PostCreated']);
+      expect(appliedSeqs()).toEqual([1, 3]);
+      expect(consumer.currentPosition).toBe(4);
+    });
+
+    it('makes /readyz answer 503 until it has caught up', async () => {
+      const { consumer, app } = setup();
+
+      const before = await request(app).get('/readyz');
+      await consumer.start();
+      const after = await request(app).get('/readyz');
+
+      expect(before.status).toBe(503);
+      expect(after.status).toBe(200);
+    });
+  });
+
+  describe('POST /events', () => {
+    it('answers 503 to a delivery before the replay has caught up, and applies nothing', async () => {
+      const { bus, app, applied } = setup();
+      const [event] = await bus.store(postCreated('p1'));
+
+      const res = await request(app).post('/events').send(event);
+
+      expect(res.status).toBe(503);
+      expect(res.body.message).toBe('test-service: catching up with the log, deliver again later');
+      expect(applied).toEqual([]);
+    });
+
+    it('applies a duplicate delivery once', async () => {
+      const { bus, consumer, app, appliedSeqs } = setup();
+      await consumer.start();
+      const [event] = await bus.store(postCreated('p1'));
+
+      const first = await request(app).post('/events').send(event);
+      const second = await request(app).post('/events').send(event);
+
+      expect(first.status).toBe(200);
+      expect(second.status).toBe(200);
+      expect(appliedSeqs()).toEqual([1]);
+      expect(second.body).toEqual({ status: 'ok', position: 1 });
+    });
+
+    it('ignores a delivery of an event the replay has already applied', async () => {
+      const { bus, consumer, app, appliedSeqs } = setup();
+      const [event] = await bus.store(postCreated('p1'));
+      await consumer.start();
+
+      const res = await request(app).post('/events').send(event);
+
+      expect(res.status).toBe(200);
+      expect(appliedSeqs()).toEqual([1]);
+    });
+
+    it('applies the next event in order without reading the log', async () => {
+      const { bus, consumer, app, appliedSeqs } = setup();
+      await consumer.start();
+      const [post, comment] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'));
+      const readsAfterStart = bus.reads.length;
+
+      await request(app).post('/events').send(post);
+      await request(app).post('/events').send(comment);
+
+      expect(appliedSeqs()).toEqual([1, 2]);
+      expect(bus.reads).toHaveLength(readsAfterStart);
+    });
+
+    it('fills the gap from the log when a comment arrives before its post', async () => {
+      const { bus, consumer, app, applied } = setup();
+      await consumer.start();
+      const [post, comment] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'));
+
+      const early = await request(app).post('/events').send(comment);
+      const late = await request(app).post('/events').send(post);
+
+      expect(early.status).toBe(200);
+      expect(late.status).toBe(200);
+      expect(applied.map((event) => event.id)).toEqual(['PostCreated:p1', 'CommentCreated:c1']);
+    });
+
+    it('applies everything once in seq order whatever order the deliveries come in', async () => {
+      const { bus, consumer, app, appliedSeqs } = setup();
+      await consumer.start();
+      const events = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'), commentModerated('c1', 'p1'), postCreated('p2'), commentCreated('c2', 'p2'));
+      const order = [4, 2, 0, 3, 1, 4, 0];
+
+      const answers = await Promise.all(order.map((index) => request(app).post('/events').send(events[index])));
+
+      expect(answers.map((res) => res.status)).toEqual(order.map(() => 200));
+      expect(appliedSeqs()).toEqual([1, 2, 3, 4, 5]);
+    });
+
+    it('applies a batch in seq order', async () => {
+      const { bus, consumer, app, appliedSeqs } = setup();
+      await consumer.start();
+      const [post, comment] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'));
+
+      const res = await request(app).post('/events').send([comment, post]);
+
+      expect(res.status).toBe(200);
+      expect(appliedSeqs()).toEqual([1, 2]);
+    });
+
+    it('fills a hole inside a batch delivered without the cursor header', async () => {
+      const { bus, consumer, app, appliedSeqs } = setup();
+      await consumer.start();
+      const [post, , moderation] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'), commentModerated('c1', 'p1'));
+
+      const res = await request(app).post('/events').send([post, moderation]);
+
+      expect(res.status).toBe(200);
+      expect(appliedSeqs()).toEqual([1, 2, 3]);
+    });
+
+    it('accepts an empty batch and changes nothing', async () => {
+      const { consumer, app, applied } = setup();
+      await consumer.start();
+
+      const res = await request(app).post('/events').send([]);
+
+      expect(res.status).toBe(200);
+      expect(applied).toEqual([]);
+    });
+
+    it('moves its position past an event of a type it does not handle', async () => {
+      const { bus, consumer, app, applied } = setup({ types: ['PostCreated'] });
+      await consumer.start();
+      const [comment] = await bus.store(commentCreated('c1', 'p1'));
+
+      const res = await request(app).post('/events').send(comment);
+
+      expect(res.status).toBe(200);
+      expect(applied).toEqual([]);
+      expect(consumer.currentPosition).toBe(1);
+    });
+
+    describe('with the x-bus-cursor header (a filtered stream with holes)', () => {
+      it('does not read the log when the cursor is at or below the position', async () => {
+        const { bus, consumer, app, appliedSeqs } = setup({ types: ['PostCreated'] });
+        await consumer.start();
+        const [first, , , second] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'), commentCreated('c2', 'p1'), postCreated('p2'));
+        const readsAfterStart = bus.reads.length;
+
+        await request(app).post('/events').set('x-bus-cursor', '0').send(first);
+        await request(app).post('/events').set('x-bus-cursor', '1').send(second);
+
+        expect(appliedSeqs()).toEqual([1, 4]);
+        expect(bus.reads).toHaveLength(readsAfterStart);
+        expect(consumer.currentPosition).toBe(4);
+      });
+
+      it('reads the log up to the cursor when the cursor is above the position', async () => {
+        const { bus, consumer, app, appliedSeqs } = setup({ types: ['PostCreated'] });
+        await consumer.start();
+        const [, , , second] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'), commentCreated('c2', 'p1'), postCreated('p2'));
+        const readsAfterStart = bus.reads.length;
+
+        const res = await request(app).post('/events').set('x-bus-cursor', '3').send(second);
+
+        expect(res.status).toBe(200);
+        expect(bus.reads.slice(readsAfterStart).map(({ after }) => after)).toEqual([0]);
+        expect(appliedSeqs()).toEqual([1, 4]);
+      });
+
+      it('reads the log when the cursor is above the position even for the next seq', async () => {
+        const { bus, consumer, appliedSeqs } = setup();
+        await consumer.start();
+        const [, comment] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'));
+
+        await consumer.deliver([comment!], 1);
+
+        expect(appliedSeqs()).toEqual([1, 2]);
+      });
+    });
+
+    it('answers 503 when the gap cannot be read because the bus is down, and recovers on redelivery', async () => {
+      const { bus, consumer, app, appliedSeqs } = setup();
+      await consumer.start();
+      const [, comment] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'));
+      bus.failingReads = 1;
+
+      const failed = await request(app).post('/events').send(comment);
+      const retried = await request(app).post('/events').send(comment);
+
+      expect(failed.status).toBe(503);
+      expect(retried.status).toBe(200);
+      expect(appliedSeqs()).toEqual([1, 2]);
+    });
+
+    it('answers 400 naming the field of an invalid event, and applies nothing', async () => {
+      const { bus, consumer, app, applied } = setup();
+      await consumer.start();
+      const [event] = await bus.store(postCreated('p1'));
+
+      const res = await request(app)
+        .post('/events')
+        .send({ ...event, data: { id: 'p1' } });
+
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ message: 'data.title: is required', fields: { 'data.title': 'is required' } });
+      expect(applied).toEqual([]);
+    });
+
+    it('answers 400 naming type for an unknown event type', async () => {
+      const { consumer, app } = setup();
+      await consumer.start();
+
+      const res = await request(app).post('/events').send({ id: 'x', seq: 1, type: 'PostDeleted', data: {}, time: new Date().toISOString() });
+
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(/^type: must be one of /);
+    });
+
+    it('answers 400 naming seq for a course-style event without an envelope', async () => {
+      const { consumer, app } = setup();
+      await consumer.start();
+
+      const res = await request(app).post('/events').send({ type: 'PostCreated', data: { id: 'p1', title: 't' } });
+
+      expect(res.status).toBe(400);
+      expect(res.body.fields).toMatchObject({ seq: 'is required' });
+    });
+
+    it('answers 400 naming the index and field of an invalid event in a batch, and applies none of the batch', async () => {
+      const { bus, consumer, app, applied } = setup();
+      await consumer.start();
+      const [post, comment] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'));
+
+      const res = await request(app)
+        .post('/events')
+        .send([post, { ...comment, data: { ...comment!.data, status: 7 } }]);
+
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(/^1\.data\.status: /);
+      expect(applied).toEqual([]);
+    });
+  });
+
+  describe('reactions', () => {
+    it('publishes the events apply returns', async () => {
+      const { bus, consumer, app } = setup({ moderates: true });
+      await consumer.start();
+      const [comment] = await bus.store(commentCreated('c1', 'p1'));
+
+      await request(app).post('/events').send(comment);
+      await waitFor(() => bus.ofType('CommentModerated').length === 1, { what: 'the moderation to be stored' });
+
+      expect(bus.ofType('CommentModerated')[0]).toMatchObject({ id: 'CommentModerated:c1', seq: 2, data: { id: 'c1', postId: 'p1' } });
+      expect(consumer.pendingReactions).toBe(0);
+    });
+
+    it('does not publish again, during catch-up, a reaction that is found later in the log', async () => {
+      const { bus, consumer } = setup({ moderates: true });
+      await bus.store(commentCreated('c1', 'p1'), postCreated('p2'), commentModerated('c1', 'p1'));
+
+      await consumer.start();
+
+      expect(consumer.pendingReactions).toBe(0);
+      expect(bus.publishAttempts).toEqual([]);
+      expect(bus.log).toHaveLength(3);
+    });
+
+    it('does not publish again a reaction found on a later page of the log', async () => {
+      const { bus, consumer } = setup({ moderates: true, pageSize: 1 });
+      await bus.store(commentCreated('c1', 'p1'), postCreated('p2'), commentModerated('c1', 'p1'));
+
+      await consumer.start();
+
+      expect(bus.publishAttempts).toEqual([]);
+    });
+
+    it('publishes, once caught up, a reaction the log does not have yet', async () => {
+      const { bus, consumer } = setup({ moderates: true });
+      await bus.store(commentCreated('c1', 'p1'), postCreated('p2'));
+
+      await consumer.start();
+      await waitFor(() => bus.ofType('CommentModerated').length === 1, { what: 'the moderation to be stored' });
+
+      expect(bus.log.map((event) => event.id)).toEqual(['CommentCreated:c1', 'PostCreated:p2', 'CommentModerated:c1']);
+      expect(bus.publishAttempts).toHaveLength(1);
+    });
+
+    it('retries a failing publish, with the same event, until it is stored', async () => {
+      // No backoff wait: the retries come at once, and the test waits only for the outcome.
+      jest.spyOn(Math, 'random').mockReturnValue(0);
+      const { bus, consumer, app } = setup({ moderates: true });
+      await consumer.start();
+      const [comment] = await bus.store(commentCreated('c1', 'p1'));
+      bus.failingPublishes = 2;
+
+      const res = await request(app).post('/events').send(comment);
+      await waitFor(() => bus.ofType('CommentModerated').length === 1, { what: 'the moderation to be stored' });
+
+      expect(res.status).toBe(200);
+      expect(bus.publishAttempts.map((event) => event.id)).toEqual(['CommentModerated:c1', 'CommentModerated:c1', 'CommentModerated:c1']);
+      expect(bus.ofType('CommentModerated')).toHaveLength(1);
+      expect(consumer.pendingReactions).toBe(0);
+    });
+
+    it('keeps a reaction pending while the bus refuses it', async () => {
+      const { bus, consumer } = setup({ moderates: true });
+      await consumer.start();
+      const [comment] = await bus.store(commentCreated('c1', 'p1'));
+      bus.failingPublishes = Number.POSITIVE_INFINITY;
+
+      await consumer.deliver([comment!]);
+      await waitFor(() => bus.publishAttempts.length >= 1, { what: 'a publish attempt' });
+
+      expect(consumer.pendingReactions).toBe(1);
+      expect(bus.ofType('CommentModerated')).toEqual([]);
+    });
+
+    it('refuses a reaction without a deterministic id', async () => {
+      const bus = new RecordingBus();
+      const consumer = createConsumer({
+        name: 'test-service',
+        bus,
+        types: ALL_TYPES,
+        logger: silentLogger(),
+        apply: () => [{ type: 'PostCreated', data: { id: 'p9', title: 't' } }],
+      });
+      await consumer.start();
+      const [post] = await bus.store(postCreated('p1'));
+
+      await expect(consumer.deliver([post!])).rejects.toThrow('test-service: a reaction to PostCreated needs a deterministic id');
+      consumer.close();
+    });
+  });
+
+  describe('syncToHead()', () => {
+    it('makes an event stored after start visible', async () => {
+      const { bus, consumer, appliedSeqs } = setup();
+      await consumer.start();
+      await bus.store(postCreated('p1'));
+
+      expect(appliedSeqs()).toEqual([]);
+      await consumer.syncToHead();
+
+      expect(appliedSeqs()).toEqual([1]);
+      expect(consumer.currentPosition).toBe(1);
+    });
+
+    it('reads every page up to the head', async () => {
+      const { bus, consumer, appliedSeqs } = setup({ pageSize: 2 });
+      await consumer.start();
+      await bus.store(...['p1', 'p2', 'p3', 'p4', 'p5'].map(postCreated));
+
+      await consumer.syncToHead();
+
+      expect(appliedSeqs()).toEqual([1, 2, 3, 4, 5]);
+    });
+
+    it('does not apply twice what a delivery applies at the same time', async () => {
+      const { bus, consumer, appliedSeqs } = setup();
+      await consumer.start();
+      const events = await bus.store(postCreated('p1'), postCreated('p2'));
+
+      await Promise.all([consumer.syncToHead(), consumer.deliver(events), consumer.syncToHead()]);
+
+      expect(appliedSeqs()).toEqual([1, 2]);
+    });
+  });
+});
