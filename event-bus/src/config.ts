@@ -1,0 +1,95 @@
+import { baseConfigSchema, EVENT_TYPES, loadConfig, portWithDefault, type EventType } from '@mini-blog/common';
+import { z } from 'zod';
+
+export type DeliveryMode = 'park' | 'block';
+
+export interface SubscriberConfig {
+  readonly name: string;
+  readonly url: string;
+  /** Only these types are delivered; `null` means every type. */
+  readonly types: readonly EventType[] | null;
+  /** The subscriber takes a JSON array of envelopes per request. */
+  readonly batch: boolean;
+  /** What happens to an event the subscriber keeps rejecting: parked and skipped, or delivery stops. */
+  readonly mode: DeliveryMode;
+}
+
+export const DEFAULT_SUBSCRIBERS =
+  'posts=http://localhost:4000/events,comments=http://localhost:4001/events,query=http://localhost:4002/events,moderation=http://localhost:4003/events';
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * `name=url|option|option,...` with the options `types=A+B`, `batch` and `mode=park|block`
+ * (docs/architecture.md). An empty value means a bus without subscribers.
+ */
+export function parseSubscribers(value: string): SubscriberConfig[] {
+  const subscribers: SubscriberConfig[] = [];
+  for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const [target = '', ...options] = entry.split('|').map((part) => part.trim());
+    const eq = target.indexOf('=');
+    const name = target.slice(0, eq);
+    const url = target.slice(eq + 1);
+    if (eq < 0 || !NAME.test(name)) throw new Error(`"${entry}": must start with name=url, the name made of letters, digits, - and _`);
+    if (subscribers.some((other) => other.name === name)) throw new Error(`"${name}": must appear once`);
+    if (!isHttpUrl(url)) throw new Error(`"${name}": ${url} must be an http(s) URL`);
+    let types: EventType[] | null = null;
+    let batch = false;
+    let mode: DeliveryMode = 'park';
+    for (const option of options) {
+      const [key, optionValue] = option.split('=', 2);
+      if (key === 'batch' && optionValue === undefined) {
+        batch = true;
+      } else if (key === 'mode' && (optionValue === 'park' || optionValue === 'block')) {
+        mode = optionValue;
+      } else if (key === 'types' && optionValue) {
+        types = optionValue.split('+').map((type) => {
+          if (!(EVENT_TYPES as string[]).includes(type)) throw new Error(`"${name}": type ${type} must be one of ${EVENT_TYPES.join(', ')}`);
+          return type as EventType;
+        });
+      } else {
+        throw new Error(`"${name}": option "${option}" must be one of types=A+B, batch, mode=park, mode=block`);
+      }
+    }
+    subscribers.push({ name, url, types, batch, mode });
+  }
+  return subscribers;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const busEnvSchema = baseConfigSchema.extend({
+  ...portWithDefault(4005),
+  DATA_DIR: z.string().min(1).default('./data'),
+  SUBSCRIBERS: z
+    .string()
+    .default(DEFAULT_SUBSCRIBERS)
+    .transform((value, ctx) => {
+      try {
+        return parseSubscribers(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** 4xx answers (other than 408/429) for one event before it is parked, or blocks the subscriber. */
+  POISON_ATTEMPTS: positiveInt(5),
+  /** The first retry waits between this and twice this; each further one doubles the range. */
+  RETRY_BASE_MS: positiveInt(100),
+  RETRY_MAX_MS: positiveInt(30_000),
+  DELIVERY_TIMEOUT_MS: positiveInt(10_000),
+});
+
+export type BusConfig = z.infer<typeof busEnvSchema>;
+
+export function loadBusConfig(env: NodeJS.ProcessEnv = process.env): BusConfig {
+  return loadConfig(busEnvSchema, env);
+}

@@ -1,0 +1,36 @@
+import { createLogger, runService } from '@mini-blog/common';
+import { createApp } from './app';
+import { EventBus } from './bus';
+import { loadBusConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = loadBusConfig();
+  const logger = createLogger('event-bus', config.LOG_LEVEL);
+  const bus = new EventBus(
+    {
+      dataDir: config.DATA_DIR,
+      subscribers: config.SUBSCRIBERS,
+      poisonAttempts: config.POISON_ATTEMPTS,
+      retryBaseMs: config.RETRY_BASE_MS,
+      retryMaxMs: config.RETRY_MAX_MS,
+      timeoutMs: config.DELIVERY_TIMEOUT_MS,
+    },
+    logger,
+  );
+  logger.info(
+    { dataDir: config.DATA_DIR, head: bus.store.head, subscribers: config.SUBSCRIBERS.map(({ name, url }) => `${name}=${url}`) },
+    'log opened',
+  );
+  await runService({
+    app: createApp({ bus, logger }),
+    port: config.PORT,
+    logger,
+    onListening: async () => bus.start(),
+    onShutdown: () => bus.close(),
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`event-bus: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,334 @@
+import { AppError, BUS_CURSOR_HEADER, backoffDelay, type Logger } from '@mini-blog/common';
+import { request, type Dispatcher } from 'undici';
+import type { SubscriberConfig } from './config';
+import { envelopeJson, type CursorRecord, type EventStore, type StoredEvent } from './store';
+
+export interface DeliveryOptions {
+  /** 4xx answers (other than 408/429) for one event before it is parked, or blocks the subscriber. */
+  readonly poisonAttempts: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly timeoutMs: number;
+}
+
+/** What `GET /subscriptions` shows for one subscriber (docs/architecture.md), never a payload. */
+export interface SubscriberStatus {
+  readonly name: string;
+  readonly url: string;
+  readonly cursor: number;
+  readonly acked: number;
+  readonly head: number;
+  readonly lag: number;
+  readonly inFlight: number;
+  readonly attempts: number;
+  readonly parked: number;
+  readonly blockedAt: number | null;
+  readonly lastError: string | null;
+  readonly lastErrorAt: string | null;
+  readonly mode: SubscriberConfig['mode'];
+  readonly types: SubscriberConfig['types'];
+  readonly batch: boolean;
+}
+
+/** How one delivery of one or more events ended. */
+type Outcome = 'delivered' | 'parked' | 'blocked' | 'rejected-batch' | 'interrupted';
+
+type Answer = { readonly ok: true } | { readonly ok: false; readonly poison: boolean; readonly error: string };
+
+/** Read ahead for one-event-per-request subscribers: one query serves this many deliveries. */
+const READ_AHEAD = 100;
+/** Batches stay well under the 100 kB body limit of the services' JSON parser. */
+const MAX_BATCH_EVENTS = 500;
+const MAX_BATCH_BYTES = 64 * 1024;
+const MAX_ERROR_TEXT = 300;
+
+/** 408 and 429 say "later", not "never": they are retried like a 5xx and never park an event. */
+const isPoison = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 429;
+
+/**
+ * One subscriber's delivery loop: events in `seq` order, one delivery in flight, retried with
+ * backoff and jitter until acknowledged, parked (or blocking) after repeated 4xx. Each subscriber
+ * has its own loop, so a slow or dead one holds back nobody else.
+ */
+export class SubscriberLoop {
+  private cursor: number;
+  private acked: number;
+  private inFlight = 0;
+  private attempts = 0;
+  private lastError: string | null = null;
+  private lastErrorAt: string | null = null;
+  private blockedAt: number | null = null;
+  private readonly parked: Set<number>;
+  private readonly replays = new Set<number>();
+  /** Bumped by every admin change and by stop: a delivery started before it must not move the cursor. */
+  private generation = 0;
+  private stopped = false;
+  private waiter: { readonly wakeOnAppend: boolean; readonly done: () => void } | undefined;
+  private abortDelivery: AbortController | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    readonly config: SubscriberConfig,
+    private readonly store: EventStore,
+    private readonly dispatcher: Dispatcher,
+    private readonly options: DeliveryOptions,
+    private readonly logger: Logger,
+    start: CursorRecord,
+    /** Called whenever the cursor moves. */
+    private readonly onProgress: (loop: SubscriberLoop) => void,
+  ) {
+    this.cursor = start.cursor;
+    this.acked = start.acked;
+    this.parked = new Set(store.listParked(config.name).map((record) => record.seq));
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get position(): CursorRecord {
+    return { cursor: this.cursor, acked: this.acked };
+  }
+
+  start(): void {
+    this.running ??= this.run().catch((err: unknown) => {
+      this.logger.fatal({ subscriber: this.name, err }, 'delivery loop failed');
+      throw err;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.interrupt();
+    await this.running;
+  }
+
+  /** New events are in the log. A subscriber waiting out a backoff keeps waiting. */
+  notify(): void {
+    if (this.waiter?.wakeOnAppend) this.waiter.done();
+  }
+
+  status(head: number): SubscriberStatus {
+    const { name, url, mode, types, batch } = this.config;
+    return {
+      name,
+      url,
+      cursor: this.cursor,
+      acked: this.acked,
+      head,
+      lag: Math.max(0, head - this.cursor),
+      inFlight: this.inFlight,
+      attempts: this.attempts,
+      parked: this.parked.size,
+      blockedAt: this.blockedAt,
+      lastError: this.lastError,
+      lastErrorAt: this.lastErrorAt,
+      mode,
+      types,
+      batch,
+    };
+  }
+
+  /** Delivers a parked event again; its record goes once the subscriber acknowledges it. */
+  replay(seq: number): void {
+    this.requireParked(seq);
+    if (this.blockedAt === seq) {
+      this.blockedAt = null;
+      this.attempts = 0;
+    } else {
+      this.replays.add(seq);
+    }
+    this.interrupt();
+  }
+
+  /** Gives up on a parked event for good; a subscriber blocked on it moves on. */
+  skip(seq: number): void {
+    this.requireParked(seq);
+    this.store.unpark(this.name, seq);
+    this.parked.delete(seq);
+    this.replays.delete(seq);
+    if (this.blockedAt === seq) {
+      this.blockedAt = null;
+      this.attempts = 0;
+      this.moveTo(seq, this.acked);
+    }
+    this.interrupt();
+  }
+
+  /** Delivery starts again after `cursor`: everything up to it counts as delivered. */
+  resetCursor(cursor: number): void {
+    if (this.blockedAt !== null && cursor < this.blockedAt) {
+      this.store.unpark(this.name, this.blockedAt);
+      this.parked.delete(this.blockedAt);
+    }
+    this.blockedAt = null;
+    this.attempts = 0;
+    this.moveTo(cursor, cursor);
+    this.interrupt();
+  }
+
+  private requireParked(seq: number): void {
+    if (!this.parked.has(seq)) throw new AppError(404, `seq: ${seq} is not parked for ${this.name}`);
+  }
+
+  private moveTo(cursor: number, acked: number): void {
+    this.cursor = cursor;
+    this.acked = acked;
+    this.onProgress(this);
+  }
+
+  private interrupt(): void {
+    this.generation += 1;
+    this.abortDelivery?.abort();
+    this.waiter?.done();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const [replay] = this.replays;
+      if (replay !== undefined) {
+        await this.redeliver(replay);
+      } else if (this.blockedAt !== null || this.cursor >= this.store.head) {
+        await this.wait(null);
+      } else {
+        await this.deliverNext();
+      }
+    }
+  }
+
+  private async redeliver(seq: number): Promise<void> {
+    const [event] = this.store.read(seq - 1, 1, null, seq);
+    const outcome = event ? await this.deliver([event], this.generation) : 'delivered';
+    if (outcome === 'delivered' || outcome === 'parked') this.replays.delete(seq);
+  }
+
+  private async deliverNext(): Promise<void> {
+    const generation = this.generation;
+    const head = this.store.head;
+    const limit = this.config.batch ? MAX_BATCH_EVENTS : READ_AHEAD;
+    const events = this.store.read(this.cursor, limit, this.config.types);
+    // A short read reached the head: nothing for this subscriber lies between its last event and the head.
+    const scannedTo = events.length < limit ? head : events[events.length - 1]!.seq;
+    const groups = this.config.batch ? toBatches(events) : events.map((event) => [event]);
+    for (const group of groups) {
+      let outcome = await this.deliver(group, generation);
+      if (outcome === 'rejected-batch') {
+        // One of them is refused: delivered one by one, the poison event is found and parked alone.
+        for (const event of group) {
+          outcome = await this.deliver([event], generation);
+          if (outcome !== 'delivered' && outcome !== 'parked') return;
+        }
+      } else if (outcome !== 'delivered' && outcome !== 'parked') {
+        return;
+      }
+    }
+    if (generation === this.generation && scannedTo > this.cursor) this.moveTo(scannedTo, this.acked);
+  }
+
+  /** Delivers until acknowledged, parked, blocked, or interrupted by an admin change or stop. */
+  private async deliver(events: readonly StoredEvent[], generation: number): Promise<Outcome> {
+    const body = this.config.batch ? `[${events.map(envelopeJson).join(',')}]` : envelopeJson(events[0]!);
+    const first = events[0]!;
+    const last = events[events.length - 1]!;
+    const isReplay = last.seq <= this.cursor;
+    let rejections = 0;
+    for (let attempt = 0; ; attempt += 1) {
+      if (generation !== this.generation) return 'interrupted';
+      this.inFlight = events.length;
+      const answer = await this.post(body);
+      this.inFlight = 0;
+      if (generation !== this.generation) return 'interrupted';
+      if (answer.ok) {
+        this.attempts = 0;
+        for (const event of events) {
+          if (this.parked.delete(event.seq)) this.store.unpark(this.name, event.seq);
+        }
+        if (!isReplay) this.moveTo(last.seq, last.seq);
+        return 'delivered';
+      }
+      this.attempts += 1;
+      this.lastError = answer.error;
+      this.lastErrorAt = new Date().toISOString();
+      if (answer.poison) {
+        if (events.length > 1) return 'rejected-batch';
+        rejections += 1;
+        if (rejections >= this.options.poisonAttempts) return this.park(first, rejections, answer.error, isReplay);
+      }
+      this.logger.debug({ subscriber: this.name, seq: first.seq, attempt: this.attempts, err: answer.error }, 'delivery failed');
+      await this.wait(this.options.retryBaseMs + backoffDelay(attempt, this.options.retryBaseMs, this.options.retryMaxMs));
+    }
+  }
+
+  private park(event: StoredEvent, rejections: number, error: string, isReplay: boolean): Outcome {
+    const block = this.config.mode === 'block' && !isReplay;
+    this.store.park(this.name, event.seq, rejections, error);
+    this.parked.add(event.seq);
+    this.attempts = 0;
+    if (block) {
+      this.blockedAt = event.seq;
+      this.lastError = `blocked at seq ${event.seq} (${event.type}) after ${rejections} rejections: ${error}`;
+      this.logger.error({ subscriber: this.name, seq: event.seq, type: event.type, err: error }, 'delivery blocked by a rejected event');
+      return 'blocked';
+    }
+    this.logger.warn({ subscriber: this.name, seq: event.seq, type: event.type, err: error }, 'event parked after repeated rejections');
+    if (!isReplay) this.moveTo(event.seq, this.acked);
+    return 'parked';
+  }
+
+  private async post(body: string): Promise<Answer> {
+    const abort = new AbortController();
+    this.abortDelivery = abort;
+    try {
+      const response = await request(this.config.url, {
+        method: 'POST',
+        dispatcher: this.dispatcher,
+        headers: { 'content-type': 'application/json', [BUS_CURSOR_HEADER]: String(this.acked) },
+        body,
+        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(this.options.timeoutMs)]),
+      });
+      // Read to the end even when unused: a connection goes back to the pool only once drained.
+      const text = await response.body.text();
+      if (response.statusCode >= 200 && response.statusCode < 300) return { ok: true };
+      return { ok: false, poison: isPoison(response.statusCode), error: `answered ${response.statusCode}: ${text.slice(0, MAX_ERROR_TEXT)}` };
+    } catch (err) {
+      const name = err instanceof Error ? err.name : '';
+      const message = name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
+      return { ok: false, poison: false, error: message };
+    } finally {
+      this.abortDelivery = undefined;
+    }
+  }
+
+  /** Waits `ms`, or (with `null`) until new events arrive; an admin change or stop ends either. */
+  private wait(ms: number | null): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiter = undefined;
+        resolve();
+      };
+      const timer = ms === null ? undefined : setTimeout(done, ms);
+      timer?.unref();
+      this.waiter = { wakeOnAppend: ms === null, done };
+    });
+  }
+}
+
+/** Consecutive events cut into request bodies that stay under the size and count limits. */
+function toBatches(events: readonly StoredEvent[]): StoredEvent[][] {
+  const batches: StoredEvent[][] = [];
+  let current: StoredEvent[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = event.data.length + 200;
+    if (current.length > 0 && (current.length >= MAX_BATCH_EVENTS || bytes + size > MAX_BATCH_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(event);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
