@@ -20,6 +20,8 @@ export class ApiError extends Error {
     message: string,
     /** Each bad field and the rule it broke, as the service reported them. */
     readonly fields: Readonly<Record<string, string>> = {},
+    /** False when the message is not the service's own words (no answer, or a proxy's error page). */
+    readonly fromService = false,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -39,6 +41,11 @@ export class ApiError extends Error {
 
 /** What a person should read when a request failed: the service's words, or why it got none. */
 export function describeFailure(error: unknown, service: string): string {
+  if (error instanceof ApiError && error.fromService) {
+    // A 503 from the service itself: it is up, but what it depends on (the event bus) is not.
+    if (error.unreachable) return `The ${service} service can't do this right now (${error.message}). Try again in a moment.`;
+    return error.message;
+  }
   if (error instanceof ApiError && !error.unreachable) return error.message;
   return `Can't reach the ${service} service right now. It may be restarting; try again in a moment.`;
 }
@@ -79,7 +86,8 @@ export async function requestJson<T>(method: 'GET' | 'POST', path: string, { bod
   const payload = await readJson(response);
   if (!response.ok) {
     const { message, fields } = (payload ?? {}) as ErrorBody;
-    throw new ApiError(response.status, typeof message === 'string' ? message : `${response.status} ${response.statusText}`, stringFields(fields));
+    if (typeof message === 'string') throw new ApiError(response.status, message, stringFields(fields), true);
+    throw new ApiError(response.status, `${response.status} ${response.statusText}`.trim());
   }
   return payload as T;
 }

@@ -1,0 +1,120 @@
+import type { PublicComment } from '@mini-blog/common/events';
+import { render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { CommentForm } from '../src/features/comments/components/comment-form';
+import { CreatePostForm } from '../src/features/posts/components/create-post-form';
+import { deferred, installFetch, networkDown, type FakeAnswer } from './support/fake-fetch';
+
+describe('the new post form', () => {
+  it('sends the title, clears the field and reports the created post', async () => {
+    const fetch = installFetch(() => ({ status: 201, body: { id: 'p1', title: 'Hello' } }));
+    const onCreated = jest.fn();
+    render(<CreatePostForm onCreated={onCreated} />);
+
+    await userEvent.type(screen.getByLabelText('Title'), 'Hello{Enter}');
+
+    expect(fetch).toHaveBeenCalledWith('/posts/create', expect.objectContaining({ method: 'POST', body: JSON.stringify({ title: 'Hello' }) }));
+    expect(onCreated).toHaveBeenCalledWith({ id: 'p1', title: 'Hello' });
+    expect(screen.getByLabelText('Title')).toHaveValue('');
+  });
+
+  it('disables the submit button while the request is out', async () => {
+    const answer = deferred<FakeAnswer>();
+    installFetch(() => answer.promise);
+    render(<CreatePostForm onCreated={jest.fn()} />);
+
+    await userEvent.type(screen.getByLabelText('Title'), 'Hello');
+    await userEvent.click(screen.getByRole('button', { name: 'Publish' }));
+
+    expect(screen.getByRole('button', { name: 'Publishing…' })).toBeDisabled();
+    answer.resolve({ status: 201, body: { id: 'p1', title: 'Hello' } });
+    expect(await screen.findByRole('button', { name: 'Publish' })).toBeEnabled();
+  });
+
+  it("shows the service's validation message next to the title and keeps what was typed", async () => {
+    installFetch(() => ({ status: 400, body: { message: 'title: must be at most 200 characters', fields: { title: 'must be at most 200 characters' } } }));
+    render(<CreatePostForm onCreated={jest.fn()} />);
+
+    const title = screen.getByLabelText('Title');
+    await userEvent.type(title, 'Far too long{Enter}');
+
+    expect(title).toHaveAccessibleDescription('Must be at most 200 characters');
+    expect(title).toHaveAttribute('aria-invalid', 'true');
+    expect(title).toHaveValue('Far too long');
+  });
+
+  it('says plainly when the posts service cannot be reached', async () => {
+    installFetch(networkDown);
+    render(<CreatePostForm onCreated={jest.fn()} />);
+
+    await userEvent.type(screen.getByLabelText('Title'), 'Hello{Enter}');
+
+    expect(screen.getByLabelText('Title')).toHaveAccessibleDescription(/can't reach the posts service/i);
+    expect(screen.getByRole('button', { name: 'Publish' })).toBeEnabled();
+  });
+
+  it('passes on why a service that answers cannot save (503)', async () => {
+    installFetch(() => ({ status: 503, body: { message: 'event bus unreachable' } }));
+    render(<CreatePostForm onCreated={jest.fn()} />);
+
+    await userEvent.type(screen.getByLabelText('Title'), 'Hello{Enter}');
+
+    expect(screen.getByLabelText('Title')).toHaveAccessibleDescription(
+      "The posts service can't do this right now (event bus unreachable). Try again in a moment.",
+    );
+  });
+
+  it('treats a gateway error page as the service being unreachable', async () => {
+    installFetch(() => ({ status: 502 }));
+    render(<CreatePostForm onCreated={jest.fn()} />);
+
+    await userEvent.type(screen.getByLabelText('Title'), 'Hello{Enter}');
+
+    expect(screen.getByLabelText('Title')).toHaveAccessibleDescription(/can't reach the posts service/i);
+  });
+});
+
+describe('the comment form', () => {
+  const answer: PublicComment[] = [{ id: 'c1', content: '', status: 'pending' }];
+
+  it("posts the comment to its post and hands over the post's comments", async () => {
+    const fetch = installFetch(() => ({ status: 201, body: answer }));
+    const onAdded = jest.fn();
+    render(<CommentForm postId="p/1" postTitle="Hello" onAdded={onAdded} />);
+
+    await userEvent.type(screen.getByRole('textbox', { name: 'Comment on “Hello”' }), 'Nice{Enter}');
+
+    expect(fetch).toHaveBeenCalledWith('/posts/p%2F1/comments', expect.objectContaining({ method: 'POST', body: JSON.stringify({ content: 'Nice' }) }));
+    expect(onAdded).toHaveBeenCalledWith(answer);
+  });
+
+  it('disables the submit button while the request is out', async () => {
+    const pendingAnswer = deferred<FakeAnswer>();
+    installFetch(() => pendingAnswer.promise);
+    render(<CommentForm postId="p1" postTitle="Hello" onAdded={jest.fn()} />);
+
+    await userEvent.type(screen.getByRole('textbox', { name: /comment/i }), 'Nice{Enter}');
+
+    expect(screen.getByRole('button', { name: 'Sending…' })).toBeDisabled();
+    pendingAnswer.resolve({ status: 201, body: answer });
+    expect(await screen.findByRole('button', { name: 'Add comment' })).toBeEnabled();
+  });
+
+  it("shows the service's validation message next to the comment field", async () => {
+    installFetch(() => ({ status: 400, body: { message: 'content: must not be empty', fields: { content: 'must not be empty' } } }));
+    render(<CommentForm postId="p1" postTitle="Hello" onAdded={jest.fn()} />);
+
+    await userEvent.click(screen.getByRole('button', { name: 'Add comment' }));
+
+    expect(screen.getByRole('textbox', { name: /comment/i })).toHaveAccessibleDescription('Must not be empty');
+  });
+
+  it('shows a refusal without fields, such as an unknown post, next to the field', async () => {
+    installFetch(() => ({ status: 404, body: { message: 'post p1: not found' } }));
+    render(<CommentForm postId="p1" postTitle="Hello" onAdded={jest.fn()} />);
+
+    await userEvent.type(screen.getByRole('textbox', { name: /comment/i }), 'Nice{Enter}');
+
+    expect(screen.getByRole('textbox', { name: /comment/i })).toHaveAccessibleDescription('post p1: not found');
+  });
+});
