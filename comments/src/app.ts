@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   AppError,
-  createConsumer,
-  createHttpApp,
+  createEventService,
   MAX_COMMENTS_PER_POST,
   parseBody,
   parseOrThrow,
@@ -24,14 +23,13 @@ export interface CommentsService extends EventServiceParts {
 
 export function createApp({ bus, logger }: CommentsDeps): CommentsService {
   const state = createState();
-  const consumer = createConsumer({ name: 'comments', bus, logger, types: HANDLED_TYPES, apply: (event) => apply(state, event) });
-
-  const app = createHttpApp({
+  const { app, consumer } = createEventService({
+    name: 'comments',
+    bus,
     logger,
-    isReady: () => consumer.isReady,
+    types: HANDLED_TYPES,
+    apply: (event) => apply(state, event),
     routes: (app) => {
-      app.use(consumer.router);
-
       app.post('/posts/:id/comments', async (req, res) => {
         const postId = parseOrThrow(postIdSchema, req.params.id, 'id');
         const { content } = parseBody(req, createCommentSchema);

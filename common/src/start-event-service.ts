@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import { backoffDelay, createBusClient, type BusClient } from './bus-client';
-import type { Consumer } from './consumer';
+import { createConsumer, type Consumer, type ConsumerOptions } from './consumer';
+import { createHttpApp } from './service/http-app';
 import { ConfigError } from './service/config';
 import { createLogger, type Logger } from './service/logger';
 import { runService, type RunningService } from './service/run-service';
@@ -8,6 +9,25 @@ import { runService, type RunningService } from './service/run-service';
 export interface EventServiceParts {
   readonly app: Express;
   readonly consumer: Consumer;
+}
+
+export interface EventServiceOptions extends ConsumerOptions {
+  /** The service's own routes, beside the consumer's `POST /events` and the health routes. */
+  readonly routes?: (app: Express) => void;
+}
+
+/** The app of an event-driven service: its consumer's `POST /events`, its routes, ready once caught up. */
+export function createEventService({ routes, ...consumerOptions }: EventServiceOptions): EventServiceParts {
+  const consumer = createConsumer(consumerOptions);
+  const app = createHttpApp({
+    logger: consumerOptions.logger,
+    isReady: () => consumer.isReady,
+    routes: (app) => {
+      app.use(consumer.router);
+      routes?.(app);
+    },
+  });
+  return { app, consumer };
 }
 
 export interface StartEventServiceOptions {

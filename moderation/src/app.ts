@@ -1,4 +1,4 @@
-import { createConsumer, createHttpApp, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
+import { createEventService, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
 import { apply, createModerator, HANDLED_TYPES } from './domain';
 
 export interface ModerationDeps {
@@ -9,13 +9,5 @@ export interface ModerationDeps {
 
 export function createApp({ bus, logger, blockedWords }: ModerationDeps): EventServiceParts {
   const moderate = createModerator(blockedWords);
-  const consumer = createConsumer({ name: 'moderation', bus, logger, types: HANDLED_TYPES, apply: (event) => apply(moderate, event) });
-  const app = createHttpApp({
-    logger,
-    isReady: () => consumer.isReady,
-    routes: (app) => {
-      app.use(consumer.router);
-    },
-  });
-  return { app, consumer };
+  return createEventService({ name: 'moderation', bus, logger, types: HANDLED_TYPES, apply: (event) => apply(moderate, event) });
 }

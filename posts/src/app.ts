@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createConsumer, createHttpApp, parseBody, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
+import { createEventService, parseBody, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
 import { apply, createPostSchema, createState, HANDLED_TYPES, postCreated, type PostsState } from './domain';
 
 export interface PostsDeps {
@@ -13,14 +13,13 @@ export interface PostsService extends EventServiceParts {
 
 export function createApp({ bus, logger }: PostsDeps): PostsService {
   const state = createState();
-  const consumer = createConsumer({ name: 'posts', bus, logger, types: HANDLED_TYPES, apply: (event) => apply(state, event) });
-
-  const app = createHttpApp({
+  const { app, consumer } = createEventService({
+    name: 'posts',
+    bus,
     logger,
-    isReady: () => consumer.isReady,
+    types: HANDLED_TYPES,
+    apply: (event) => apply(state, event),
     routes: (app) => {
-      app.use(consumer.router);
-
       // 201 only once PostCreated is in the log: from then on every service can learn of the post.
       app.post('/posts/create', async (req, res) => {
         const { title } = parseBody(req, createPostSchema);

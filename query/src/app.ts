@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Response } from 'express';
-import { createConsumer, createHttpApp, parseOrThrow, toPublicComment, type BusClient, type EventServiceParts, type FeedPage, type Logger } from '@mini-blog/common';
+import { createEventService, parseOrThrow, toPublicComment, type BusClient, type EventServiceParts, type FeedPage, type Logger } from '@mini-blog/common';
 import { z } from 'zod';
 import { apply, commentsOf, createState, feedPage, HANDLED_TYPES, toPublicPost, type QueryState } from './domain';
 import { LiveChanges } from './live';
@@ -45,7 +45,7 @@ async function writePostsMap(res: Response, state: QueryState): Promise<void> {
 export function createApp({ bus, logger }: QueryDeps): QueryService {
   const state = createState();
   const live = new LiveChanges();
-  const consumer = createConsumer({
+  const { app, consumer } = createEventService({
     name: 'query',
     bus,
     logger,
@@ -56,14 +56,7 @@ export function createApp({ bus, logger }: QueryDeps): QueryService {
       if (post && consumer.isReady) live.publish({ seq: event.seq, post: toPublicPost(post) });
     },
     onCaughtUp: (position) => live.startCovering(position),
-  });
-
-  const app = createHttpApp({
-    logger,
-    isReady: () => consumer.isReady,
     routes: (app) => {
-      app.use(consumer.router);
-
       app.get('/posts', async (_req, res) => {
         await writePostsMap(res, state);
       });
