@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -19,10 +20,44 @@ export interface ConsumerOptions {
   readonly pageSize?: number;
   /** Called once, when the startup replay has caught up. */
   readonly onCaughtUp?: (position: number) => void;
+  /**
+   * When set, only deliveries signed with one of these secrets are accepted (401 otherwise). Two
+   * during a rotation: the new one and the one the bus may still sign with.
+   */
+  readonly secrets?: readonly string[];
 }
 
 /** The header in which the bus says up to which seq it has delivered to this subscriber before. */
 export const BUS_CURSOR_HEADER = 'x-bus-cursor';
+
+/** Headers of a signed delivery: the signature is HMAC-SHA256 over `${id}.${timestamp}.${body}`. */
+export const BUS_DELIVERY_ID_HEADER = 'x-bus-delivery-id';
+export const BUS_TIMESTAMP_HEADER = 'x-bus-timestamp';
+export const BUS_SIGNATURE_HEADER = 'x-bus-signature';
+/** A signed delivery older (or newer) than this is refused, so a captured one cannot be replayed later. */
+export const SIGNATURE_TOLERANCE_S = 300;
+
+/** The `x-bus-signature` value for a delivery; `timestamp` in Unix seconds. */
+export function signDelivery(secret: string, id: string, timestamp: number, body: string): string {
+  return `v1=${createHmac('sha256', secret).update(`${id}.${timestamp}.${body}`).digest('hex')}`;
+}
+
+function verifySignature(req: Request, secrets: readonly string[]): void {
+  const id = req.header(BUS_DELIVERY_ID_HEADER);
+  const timestamp = Number(req.header(BUS_TIMESTAMP_HEADER));
+  const signature = Buffer.from(req.header(BUS_SIGNATURE_HEADER) ?? '');
+  if (!id || signature.length === 0) throw new AppError(401, `${BUS_SIGNATURE_HEADER}: is required (deliveries must be signed)`);
+  if (!Number.isSafeInteger(timestamp) || Math.abs(Date.now() / 1000 - timestamp) > SIGNATURE_TOLERANCE_S) {
+    throw new AppError(401, `${BUS_TIMESTAMP_HEADER}: must be within ${SIGNATURE_TOLERANCE_S} s of now`);
+  }
+  // The bus sends compact JSON, so serialising the parsed body again gives back the signed bytes.
+  const body = JSON.stringify(req.body);
+  const valid = secrets.some((secret) => {
+    const expected = Buffer.from(signDelivery(secret, id, timestamp, body));
+    return expected.length === signature.length && timingSafeEqual(expected, signature);
+  });
+  if (!valid) throw new AppError(401, `${BUS_SIGNATURE_HEADER}: does not match`);
+}
 
 const batchSchema = z.array(envelopeSchema).max(10_000);
 
@@ -52,6 +87,7 @@ export class Consumer {
     this.handled = new Set(options.types);
     this.router = Router();
     this.router.post('/events', async (req, res) => {
+      if (options.secrets && options.secrets.length > 0) verifySignature(req, options.secrets);
       if (!this.ready) throw new AppError(503, `${options.name}: catching up with the log, deliver again later`);
       const events = parseDelivery(req);
       const cursor = Number(req.header(BUS_CURSOR_HEADER));
