@@ -1,4 +1,4 @@
-import { silentLogger } from '@mini-blog/common';
+import { silentLogger, type CommentStatus } from '@mini-blog/common';
 import { MemoryBus } from '@mini-blog/common/testing';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +12,7 @@ async function setup() {
   return { bus, ...service };
 }
 
-const comment = (id: string, postId: string, status: 'pending' | 'approved' | 'rejected') => ({ id, postId, content: `text ${id}`, status });
+const comment = <S extends CommentStatus>(id: string, postId: string, status: S) => ({ id, postId, content: `text ${id}`, status });
 
 describe('GET /posts', () => {
   it('answers the course map with pending and rejected content hidden', async () => {
