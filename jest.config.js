@@ -13,5 +13,6 @@ module.exports = {
     '<rootDir>/client',
     '<rootDir>/launcher',
     '<rootDir>/e2e',
+    '<rootDir>/infra',
   ],
 };

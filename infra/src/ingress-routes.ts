@@ -1,0 +1,127 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+/** The manifests the cluster gets, next to this package's src/ and dist/. */
+export const K8S_DIR = path.resolve(__dirname, '..', 'k8s');
+
+/** One path of one Ingress rule: requests whose path it matches go to the service's port. */
+export interface IngressRoute {
+  /** The Ingress object that declares it. */
+  readonly ingress: string;
+  readonly host: string | undefined;
+  /** The regex as written in the manifest, without the `^` that ingress-nginx adds. */
+  readonly path: string;
+  readonly service: string;
+  readonly port: number | string;
+}
+
+export interface IngressRouter {
+  /** In the order ingress-nginx tries them. */
+  readonly routes: readonly IngressRoute[];
+  /** The route ingress-nginx picks for a request target, or undefined where it answers 404 itself. */
+  match(target: string): IngressRoute | undefined;
+}
+
+export class IngressManifestError extends Error {
+  override name = 'IngressManifestError';
+}
+
+const USE_REGEX = 'nginx.ingress.kubernetes.io/use-regex';
+
+/** The routes of every Ingress object in the YAML files of a folder (not its subfolders). */
+export function loadIngressRoutes(dir: string = K8S_DIR): IngressRoute[] {
+  const files = readdirSync(dir)
+    .filter((name) => /\.ya?ml$/.test(name))
+    .sort();
+  return files.flatMap((name) => {
+    const file = path.join(dir, name);
+    const documents = parseAllDocuments(readFileSync(file, 'utf8')).map((document) => {
+      if (document.errors.length > 0) throw new IngressManifestError(`${file}: ${document.errors[0]?.message}`);
+      return document.toJS() as unknown;
+    });
+    return routesFromManifests(documents);
+  });
+}
+
+/**
+ * The routes of the Ingress objects among parsed manifests. Only ingress-nginx's regex mode is
+ * modelled (every object with use-regex, every path ImplementationSpecific): anything else would
+ * route differently there than here, so it is refused rather than guessed at.
+ */
+export function routesFromManifests(documents: readonly unknown[]): IngressRoute[] {
+  return documents.filter(isIngress).flatMap((ingress) => {
+    const name = ingress.metadata?.name ?? '(unnamed)';
+    if (ingress.metadata?.annotations?.[USE_REGEX] !== 'true') {
+      throw new IngressManifestError(`Ingress ${name}: needs the annotation ${USE_REGEX}: "true"`);
+    }
+    return (ingress.spec?.rules ?? []).flatMap((rule) =>
+      (rule.http?.paths ?? []).map((entry): IngressRoute => {
+        const service = entry.backend?.service;
+        const port = service?.port?.number ?? service?.port?.name;
+        if (entry.pathType !== 'ImplementationSpecific') {
+          throw new IngressManifestError(`Ingress ${name}, path ${entry.path}: pathType must be ImplementationSpecific`);
+        }
+        if (!service?.name || port === undefined) {
+          throw new IngressManifestError(`Ingress ${name}, path ${entry.path}: backend must name a service and its port`);
+        }
+        return { ingress: name, host: rule.host, path: entry.path ?? '/', service: service.name, port };
+      }),
+    );
+  });
+}
+
+/**
+ * Matches as ingress-nginx does in regex mode: each path becomes `location ~* "^<path>"`
+ * (case-insensitive, anchored at the start only), the locations are ordered by descending path
+ * length (ties by descending path string), and nginx takes the first that matches the normalized
+ * request path. A path declared twice keeps its first route, as the controller does.
+ */
+export function createIngressRouter(routes: readonly IngressRoute[]): IngressRouter {
+  const unique = routes.filter((route, index) => routes.findIndex((other) => other.path === route.path && other.host === route.host) === index);
+  const ordered = [...unique].sort((a, b) => b.path.length - a.path.length || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0));
+  const compiled = ordered.map((route) => ({ route, regex: new RegExp(`^${route.path}`, 'i') }));
+  return {
+    routes: ordered,
+    match: (target) => {
+      const requestPath = normalizePath(target);
+      return compiled.find(({ regex }) => regex.test(requestPath))?.route;
+    },
+  };
+}
+
+/**
+ * The path nginx matches locations against: no query string or fragment, percent-decoded, dot
+ * segments resolved and repeated slashes merged.
+ */
+export function normalizePath(target: string): string {
+  const raw = target.split(/[?#]/, 1)[0] ?? '';
+  let decoded = raw;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    // nginx refuses a malformed escape with 400; matching the raw text is the closest stand-in.
+  }
+  return path.posix.normalize(decoded.startsWith('/') ? decoded : `/${decoded}`);
+}
+
+interface IngressManifest {
+  kind: 'Ingress';
+  metadata?: { name?: string; annotations?: Record<string, string> };
+  spec?: {
+    rules?: {
+      host?: string;
+      http?: {
+        paths?: {
+          path?: string;
+          pathType?: string;
+          backend?: { service?: { name?: string; port?: { number?: number; name?: string } } };
+        }[];
+      };
+    }[];
+  };
+}
+
+function isIngress(document: unknown): document is IngressManifest {
+  return typeof document === 'object' && document !== null && (document as { kind?: unknown }).kind === 'Ingress';
+}
