@@ -1,127 +1,30 @@
-import { randomUUID } from 'node:crypto';
-import { AppError, createHttpApp, describeIssues, EVENT_TYPES, newEventSchema, parseBody, parseOrThrow, type EventType, type Logger } from '@mini-blog/common';
-import type { Express, Request, Response } from 'express';
-import { z } from 'zod';
+import { createHttpApp, type Logger } from '@mini-blog/common';
+import type { Express } from 'express';
+import { adminRouter } from './admin-routes';
 import type { EventBus } from './bus';
-import { envelopeJson, type PendingEvent } from './store';
+import { eventsRouter } from './events-routes';
+import { FlowFeed } from './flow-feed';
+import { observeRouter } from './observe-routes';
 
 export interface AppDeps {
   readonly bus: EventBus;
   readonly logger: Logger;
+  /** The least time between two `delivered` messages for one subscriber on `GET /flow/stream`. */
+  readonly flowThrottleMs?: number;
 }
 
 /** Larger than the services' 100 kB: a batch of full-size comments must fit. */
 export const BUS_BODY_LIMIT = '1mb';
-export const MAX_BATCH = 1000;
-export const MAX_PAGE = 10_000;
-const STREAM_CHUNK = 1000;
 
-const typeList = z
-  .string()
-  .transform((value) => value.split(',').filter(Boolean))
-  .pipe(z.array(z.enum(EVENT_TYPES as [EventType, ...EventType[]], { error: () => `must be a comma-separated list of ${EVENT_TYPES.join(', ')}` })).min(1));
-
-const pageQuerySchema = z.object({
-  after: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(1000),
-  types: typeList.optional(),
-});
-
-const batchSchema = z.array(z.unknown()).min(1).max(MAX_BATCH);
-
-function toPending(event: z.infer<typeof newEventSchema>): PendingEvent {
-  return { id: event.id ?? randomUUID(), type: event.type, dataJson: JSON.stringify(event.data) };
-}
-
-/** Every item checked; the errors name the index: `[3].data.title: must be a string`. */
-function parseBatch(body: unknown[]): PendingEvent[] {
-  const fields: Record<string, string> = {};
-  const events = parseOrThrow(batchSchema, body).map((item, index) => {
-    const result = newEventSchema.safeParse(item);
-    if (result.success) return toPending(result.data);
-    for (const [field, rule] of Object.entries(describeIssues(result.error.issues, 'event').fields)) {
-      fields[field === 'event' ? `[${index}]` : `[${index}].${field}`] = rule;
-    }
-    return undefined;
-  });
-  if (Object.keys(fields).length > 0) {
-    const message = Object.entries(fields).map(([field, rule]) => `${field}: ${rule}`).join('; ');
-    throw new AppError(400, `the batch was not stored: ${message}`, fields);
-  }
-  return events as PendingEvent[];
-}
-
-/** Resolves once the chunk is handed to the socket or the client has gone; false if it has gone. */
-async function write(res: Response, chunk: string): Promise<boolean> {
-  if (res.destroyed) return false;
-  if (res.write(chunk)) return true;
-  return new Promise((resolve) => {
-    const done = (drained: boolean) => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(drained);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-  });
-}
-
-export function createApp({ bus, logger }: AppDeps): Express {
-  const { store, committer, fanOut } = bus;
-
-  /** The course's replay: the whole log as one array, read and sent in chunks, so memory stays flat. */
-  async function streamAll(res: Response): Promise<void> {
-    const upTo = store.head;
-    res.status(200).type('application/json');
-    let after = 0;
-    let separator = '';
-    if (!(await write(res, '['))) return;
-    for (;;) {
-      const events = store.read(after, STREAM_CHUNK, null, upTo);
-      if (events.length === 0) break;
-      after = events[events.length - 1]!.seq;
-      if (!(await write(res, separator + events.map(envelopeJson).join(',')))) return;
-      separator = ',';
-    }
-    res.end(']');
-  }
-
-  function page(req: Request, res: Response): void {
-    const { after, limit, types } = parseOrThrow(pageQuerySchema, req.query, 'query');
-    const head = store.head;
-    const events = store.read(after, limit, types ?? null);
-    // A short page reached the head: everything up to it was scanned, even what the filter left out.
-    const next = events.length < limit ? head : events[events.length - 1]!.seq;
-    res.type('application/json').send(`{"events":[${events.map(envelopeJson).join(',')}],"next":${next},"head":${head}}`);
-  }
-
+export function createApp({ bus, logger, flowThrottleMs }: AppDeps): Express {
+  const flow = new FlowFeed(bus, flowThrottleMs);
   return createHttpApp({
     logger,
     bodyLimit: BUS_BODY_LIMIT,
     routes: (app) => {
-      app.post('/events', async (req, res) => {
-        if (Array.isArray(req.body)) {
-          const results = await committer.publish(parseBatch(req.body));
-          res.status(201).json({ results });
-          return;
-        }
-        const [result] = await committer.publish([toPending(parseBody(req, newEventSchema))]);
-        res.status(result!.duplicate ? 200 : 201).json(result);
-      });
-
-      app.get('/events', async (req, res) => {
-        if (['after', 'limit', 'types'].some((key) => key in req.query)) {
-          page(req, res);
-        } else {
-          await streamAll(res);
-        }
-      });
-
-      app.get('/subscriptions', (_req, res) => {
-        res.json(fanOut.statuses());
-      });
+      app.use(eventsRouter(bus));
+      app.use(observeRouter(bus, flow));
+      app.use('/admin', adminRouter(bus));
     },
   });
 }

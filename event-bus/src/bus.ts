@@ -1,5 +1,6 @@
 import type { EventMeta, Logger } from '@mini-blog/common';
 import { FanOut, type FanOutOptions } from './fan-out';
+import { BusMetrics } from './metrics';
 import { GroupCommitter } from './publisher';
 import { EventStore } from './store';
 
@@ -12,13 +13,18 @@ export class EventBus {
   readonly store: EventStore;
   readonly fanOut: FanOut;
   readonly committer: GroupCommitter;
+  readonly metrics = new BusMetrics();
   private closing: Promise<void> | undefined;
   private readonly appendListeners = new Set<(events: readonly EventMeta[]) => void>();
 
   constructor(options: EventBusOptions, logger: Logger) {
     this.store = new EventStore(options.dataDir);
-    this.fanOut = new FanOut(this.store, options, logger);
-    this.committer = new GroupCommitter(this.store, (events) => {
+    this.fanOut = new FanOut(this.store, options, logger, this.metrics);
+    this.metrics.watch(
+      () => this.store.head,
+      () => this.fanOut.statuses(),
+    );
+    this.committer = new GroupCommitter(this.store, this.metrics, (events) => {
       this.fanOut.notify();
       for (const listener of this.appendListeners) listener(events);
     });

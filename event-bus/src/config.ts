@@ -1,4 +1,4 @@
-import { baseConfigSchema, EVENT_TYPES, loadConfig, portWithDefault, type EventType } from '@mini-blog/common';
+import { baseConfigSchema, ConfigError, EVENT_TYPES, loadConfig, portWithDefault, type EventType } from '@mini-blog/common';
 import { z } from 'zod';
 
 export type DeliveryMode = 'park' | 'block';
@@ -12,6 +12,8 @@ export interface SubscriberConfig {
   readonly batch: boolean;
   /** What happens to an event the subscriber keeps rejecting: parked and skipped, or delivery stops. */
   readonly mode: DeliveryMode;
+  /** Deliveries are signed with it (HMAC-SHA256) when set; from `DELIVERY_SECRET_<NAME>`. */
+  readonly secret?: string;
 }
 
 export const DEFAULT_SUBSCRIBERS =
@@ -90,6 +92,19 @@ export const busEnvSchema = baseConfigSchema.extend({
 
 export type BusConfig = z.infer<typeof busEnvSchema>;
 
+/** The env variable holding a subscriber's signing secret: `query` → `DELIVERY_SECRET_QUERY`. */
+export const secretVariable = (name: string) => `DELIVERY_SECRET_${name.toUpperCase().replace(/-/g, '_')}`;
+
+const MIN_SECRET_LENGTH = 16;
+
 export function loadBusConfig(env: NodeJS.ProcessEnv = process.env): BusConfig {
-  return loadConfig(busEnvSchema, env);
+  const config = loadConfig(busEnvSchema, env);
+  const subscribers = config.SUBSCRIBERS.map((subscriber) => {
+    const variable = secretVariable(subscriber.name);
+    const secret = env[variable];
+    if (secret === undefined || secret === '') return subscriber;
+    if (secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`invalid configuration: ${variable}: must be at least ${MIN_SECRET_LENGTH} characters`);
+    return { ...subscriber, secret };
+  });
+  return { ...config, SUBSCRIBERS: subscribers };
 }

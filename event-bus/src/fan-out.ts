@@ -1,6 +1,7 @@
 import { AppError, type Logger } from '@mini-blog/common';
 import { Agent } from 'undici';
 import type { SubscriberConfig } from './config';
+import type { BusMetrics } from './metrics';
 import type { CursorRecord, EventStore } from './store';
 import { SubscriberLoop, type DeliveryOptions, type SubscriberStatus } from './subscriber';
 
@@ -27,13 +28,14 @@ export class FanOut {
     private readonly store: EventStore,
     private readonly options: FanOutOptions,
     private readonly logger: Logger,
+    metrics: BusMetrics,
   ) {
     const saved = store.loadCursors();
     // A new subscriber starts at the beginning of the log: it misses nothing stored before it joined.
     const fresh: CursorRecord = { cursor: 0, acked: 0 };
     this.loops = options.subscribers.map(
       (config) =>
-        new SubscriberLoop(config, store, this.dispatcher, options, logger, saved.get(config.name) ?? fresh, (loop) => {
+        new SubscriberLoop(config, store, this.dispatcher, options, logger, metrics, saved.get(config.name) ?? fresh, (loop) => {
           this.dirty.add(loop);
           for (const listener of this.progressListeners) listener(loop.name, loop.position.cursor);
         }),

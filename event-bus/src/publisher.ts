@@ -1,4 +1,5 @@
 import type { EventMeta } from '@mini-blog/common';
+import type { BusMetrics } from './metrics';
 import type { AppendResult, EventStore, PendingEvent } from './store';
 
 interface Waiting {
@@ -19,6 +20,7 @@ export class GroupCommitter {
 
   constructor(
     private readonly store: EventStore,
+    private readonly metrics: BusMetrics,
     /** Called after each commit with the events it added (duplicates left out). */
     private readonly onAppended: (events: readonly EventMeta[]) => void,
   ) {}
@@ -39,6 +41,7 @@ export class GroupCommitter {
     this.waiting = [];
     this.scheduled = false;
     const time = new Date().toISOString();
+    const stopTimer = this.metrics.commitSeconds.startTimer();
     let results: AppendResult[][];
     try {
       results = this.store.append(
@@ -48,6 +51,8 @@ export class GroupCommitter {
     } catch (err) {
       for (const item of batch) item.reject(err);
       return;
+    } finally {
+      stopTimer();
     }
     const appended: EventMeta[] = [];
     batch.forEach((item, index) => {
@@ -57,6 +62,10 @@ export class GroupCommitter {
       });
       item.resolve(groupResults);
     });
+    const total = batch.reduce((sum, item) => sum + item.events.length, 0);
+    this.metrics.commitSize.observe(total);
+    this.metrics.appended.inc(appended.length);
+    this.metrics.duplicates.inc(total - appended.length);
     if (appended.length > 0) this.onAppended(appended);
   }
 }

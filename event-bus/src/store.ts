@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
-import type { EventType } from '@mini-blog/common';
+import type { EventMeta, EventType } from '@mini-blog/common';
 
 /** An event ready to be stored: validated, with its id, and its data already as JSON text. */
 export interface PendingEvent {
@@ -59,6 +59,7 @@ export class EventStore {
   private readonly seqOfId: Statement<[string], { seq: number }>;
   private readonly readAfter: Statement<[number, number], StoredEvent>;
   private readonly readUpTo: Statement<[number, number, number], StoredEvent>;
+  private readonly readMetaAfter: Statement<[number, number], EventMeta>;
   private readonly typedReads = new Map<string, Statement<unknown[], StoredEvent>>();
   private readonly upsertCursor: Statement<[string, number, number]>;
   private readonly insertParked: Statement<[string, number, number, string, string]>;
@@ -98,6 +99,7 @@ export class EventStore {
     this.seqOfId = this.db.prepare('SELECT seq FROM events WHERE id = ?');
     this.readAfter = this.db.prepare('SELECT seq, id, type, data, time FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
     this.readUpTo = this.db.prepare('SELECT seq, id, type, data, time FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?');
+    this.readMetaAfter = this.db.prepare('SELECT seq, type, id, time FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
     this.upsertCursor = this.db.prepare(
       'INSERT INTO cursors (subscriber, cursor, acked) VALUES (?, ?, ?) ON CONFLICT (subscriber) DO UPDATE SET cursor = excluded.cursor, acked = excluded.acked',
     );
@@ -139,6 +141,11 @@ export class EventStore {
   read(after: number, limit: number, types: readonly EventType[] | null = null, upTo?: number): StoredEvent[] {
     if (types) return this.typedRead(types, upTo !== undefined).all(after, ...(upTo !== undefined ? [upTo] : []), ...types, limit);
     return upTo !== undefined ? this.readUpTo.all(after, upTo, limit) : this.readAfter.all(after, limit);
+  }
+
+  /** Like `read`, without the payloads. */
+  readMeta(after: number, limit: number): EventMeta[] {
+    return this.readMetaAfter.all(after, limit);
   }
 
   private typedRead(types: readonly EventType[], bounded: boolean): Statement<unknown[], StoredEvent> {

@@ -1,6 +1,17 @@
-import { AppError, BUS_CURSOR_HEADER, backoffDelay, type Logger } from '@mini-blog/common';
+import { randomUUID } from 'node:crypto';
+import {
+  AppError,
+  BUS_CURSOR_HEADER,
+  BUS_DELIVERY_ID_HEADER,
+  BUS_SIGNATURE_HEADER,
+  BUS_TIMESTAMP_HEADER,
+  backoffDelay,
+  signDelivery,
+  type Logger,
+} from '@mini-blog/common';
 import { request, type Dispatcher } from 'undici';
 import type { SubscriberConfig } from './config';
+import type { BusMetrics } from './metrics';
 import { envelopeJson, type CursorRecord, type EventStore, type StoredEvent } from './store';
 
 export interface DeliveryOptions {
@@ -28,12 +39,20 @@ export interface SubscriberStatus {
   readonly mode: SubscriberConfig['mode'];
   readonly types: SubscriberConfig['types'];
   readonly batch: boolean;
+  readonly signed: boolean;
 }
 
 /** How one delivery of one or more events ended. */
 type Outcome = 'delivered' | 'parked' | 'blocked' | 'rejected-batch' | 'interrupted';
 
 type Answer = { readonly ok: true } | { readonly ok: false; readonly poison: boolean; readonly error: string };
+
+/**
+ * A 4xx that rejects the event itself. 408 and 429 say "later"; 401, 403 and 404 say the request
+ * or the route is wrong (a secret or URL misconfigured): they would reject every event alike, so
+ * they are retried, visibly, instead of parking the whole stream.
+ */
+const isPoison = (status: number) => status >= 400 && status < 500 && ![401, 403, 404, 408, 429].includes(status);
 
 /** Read ahead for one-event-per-request subscribers: one query serves this many deliveries. */
 const READ_AHEAD = 100;
@@ -42,8 +61,6 @@ const MAX_BATCH_EVENTS = 500;
 const MAX_BATCH_BYTES = 64 * 1024;
 const MAX_ERROR_TEXT = 300;
 
-/** 408 and 429 say "later", not "never": they are retried like a 5xx and never park an event. */
-const isPoison = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 429;
 
 /**
  * One subscriber's delivery loop: events in `seq` order, one delivery in flight, retried with
@@ -73,6 +90,7 @@ export class SubscriberLoop {
     private readonly dispatcher: Dispatcher,
     private readonly options: DeliveryOptions,
     private readonly logger: Logger,
+    private readonly metrics: BusMetrics,
     start: CursorRecord,
     /** Called whenever the cursor moves. */
     private readonly onProgress: (loop: SubscriberLoop) => void,
@@ -109,7 +127,7 @@ export class SubscriberLoop {
   }
 
   status(head: number): SubscriberStatus {
-    const { name, url, mode, types, batch } = this.config;
+    const { name, url, mode, types, batch, secret } = this.config;
     return {
       name,
       url,
@@ -126,6 +144,7 @@ export class SubscriberLoop {
       mode,
       types,
       batch,
+      signed: secret !== undefined,
     };
   }
 
@@ -231,14 +250,20 @@ export class SubscriberLoop {
     const first = events[0]!;
     const last = events[events.length - 1]!;
     const isReplay = last.seq <= this.cursor;
+    // One id for every attempt of this delivery, as webhook receivers expect.
+    const deliveryId = randomUUID();
     let rejections = 0;
     for (let attempt = 0; ; attempt += 1) {
       if (generation !== this.generation) return 'interrupted';
       this.inFlight = events.length;
-      const answer = await this.post(body);
+      const stopTimer = this.metrics.deliverySeconds.startTimer({ subscriber: this.name });
+      const answer = await this.post(deliveryId, body);
+      stopTimer();
       this.inFlight = 0;
+      this.metrics.deliveries.inc({ subscriber: this.name, outcome: answer.ok ? 'ok' : answer.poison ? 'rejected' : 'failed' });
       if (generation !== this.generation) return 'interrupted';
       if (answer.ok) {
+        this.metrics.delivered.inc({ subscriber: this.name }, events.length);
         this.attempts = 0;
         for (const event of events) {
           if (this.parked.delete(event.seq)) this.store.unpark(this.name, event.seq);
@@ -263,6 +288,7 @@ export class SubscriberLoop {
     const block = this.config.mode === 'block' && !isReplay;
     this.store.park(this.name, event.seq, rejections, error);
     this.parked.add(event.seq);
+    this.metrics.parked.inc({ subscriber: this.name });
     this.attempts = 0;
     if (block) {
       this.blockedAt = event.seq;
@@ -275,14 +301,25 @@ export class SubscriberLoop {
     return 'parked';
   }
 
-  private async post(body: string): Promise<Answer> {
+  private headers(deliveryId: string, body: string): Record<string, string> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', [BUS_CURSOR_HEADER]: String(this.acked) };
+    if (this.config.secret !== undefined) {
+      const timestamp = Math.floor(Date.now() / 1000);
+      headers[BUS_DELIVERY_ID_HEADER] = deliveryId;
+      headers[BUS_TIMESTAMP_HEADER] = String(timestamp);
+      headers[BUS_SIGNATURE_HEADER] = signDelivery(this.config.secret, deliveryId, timestamp, body);
+    }
+    return headers;
+  }
+
+  private async post(deliveryId: string, body: string): Promise<Answer> {
     const abort = new AbortController();
     this.abortDelivery = abort;
     try {
       const response = await request(this.config.url, {
         method: 'POST',
         dispatcher: this.dispatcher,
-        headers: { 'content-type': 'application/json', [BUS_CURSOR_HEADER]: String(this.acked) },
+        headers: this.headers(deliveryId, body),
         body,
         signal: AbortSignal.any([abort.signal, AbortSignal.timeout(this.options.timeoutMs)]),
       });

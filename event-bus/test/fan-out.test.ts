@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { FakeSubscriber, openTestBus, postCreated, subscriber, waitFor, type TestBus } from './helpers';
+import { waitFor } from '@mini-blog/common/testing';
+import { FakeSubscriber, openTestBus, postCreated, subscriber, type TestBus } from './helpers';
 
 const seqsOf = (events: readonly { seq: number }[]) => events.map((event) => event.seq);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
@@ -88,7 +89,7 @@ describe('fan-out', () => {
     const started = Date.now();
     await publishPosts(bus, 20);
 
-    await waitFor(() => healthy.received.length === 20, 'the healthy subscriber to receive all 20 events', 3000);
+    await waitFor(() => healthy.received.length === 20, 'the healthy subscriber to receive all 20 events', { timeoutMs: 3000 });
     expect(Date.now() - started).toBeLessThan(2000);
     expect(seqsOf(healthy.received)).toEqual(range(1, 20));
     const dead$ = bus.bus.fanOut.statuses().find((status) => status.name === 'dead')!;
@@ -138,6 +139,7 @@ describe('fan-out', () => {
         mode: 'park',
         types: null,
         batch: false,
+        signed: false,
       },
     ]);
     expect(JSON.stringify(res.body)).not.toContain('Post 1');

@@ -3,7 +3,6 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { silentLogger, type Envelope, type NewEvent } from '@mini-blog/common';
 import type { Express } from 'express';
 import { createApp } from '../src/app';
@@ -13,22 +12,6 @@ import type { SubscriberConfig } from '../src/config';
 export function tempDir(): { path: string; remove(): void } {
   const dir = mkdtempSync(path.join(tmpdir(), 'event-bus-test-'));
   return { path: dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** Polls until `check` returns a value other than undefined/false, or fails with `message`. */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, message: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${message}${last ? ` (last error: ${String(last)})` : ''}`);
-    await delay(10);
-  }
 }
 
 export const postCreated = (n: number, id?: string): NewEvent => ({

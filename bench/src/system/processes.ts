@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, REPO_ROOT, ServiceProcess, waitForReady } from '@mini-blog/launcher';
+
+export type BackendName = 'event-bus' | 'posts' | 'comments' | 'moderation' | 'query';
+
+/** Resident and peak resident memory of a process, from /proc (Linux). */
+export interface Memory {
+  readonly rss: number;
+  readonly peak: number;
+}
+
+export function memoryOf(pid: number | undefined): Memory {
+  if (pid === undefined) return { rss: Number.NaN, peak: Number.NaN };
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+  } catch {
+    return { rss: Number.NaN, peak: Number.NaN };
+  }
+}
+
+/**
+ * One backend service as a child process on a free 127.0.0.1 port, as the launcher runs it, with
+ * its log kept and the moment it reported "caught up with the log" noted.
+ */
+export class Backend {
+  readonly process: ServiceProcess;
+  readonly lines: string[] = [];
+  private caughtUpAt: number | undefined;
+  private caughtUpListeners: (() => void)[] = [];
+
+  private constructor(
+    readonly name: BackendName,
+    readonly port: number,
+    env: Record<string, string>,
+  ) {
+    this.process = new ServiceProcess({ name, script: path.join(REPO_ROOT, name, 'dist/index.js'), port, env: { LOG_LEVEL: 'info', ...env } }, (_service, line) => {
+      this.lines.push(line);
+      if (this.lines.length > 200) this.lines.shift();
+      if (line.includes('caught up with the log')) {
+        this.caughtUpAt = performance.now();
+        for (const listener of this.caughtUpListeners.splice(0)) listener();
+      }
+    });
+  }
+
+  static async create(name: BackendName, env: Record<string, string>, port?: number): Promise<Backend> {
+    return new Backend(name, port ?? (await freePort()), env);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get memory(): Memory {
+    return memoryOf(this.process.pid);
+  }
+
+  /** Starts it; resolves with the milliseconds from spawn until it was caught up and answered ready. */
+  async start(timeoutMs = 120_000): Promise<number> {
+    this.caughtUpAt = undefined;
+    const started = performance.now();
+    this.process.start();
+    if (this.name === 'event-bus') {
+      await waitForReady(this.process, timeoutMs);
+      return performance.now() - started;
+    }
+    await Promise.race([
+      new Promise<void>((resolve) => this.caughtUpListeners.push(resolve)),
+      new Promise((_resolve, reject) =>
+        setTimeout(() => reject(new Error(`${this.name} did not catch up within ${timeoutMs} ms:\n${this.lines.slice(-20).join('\n')}`)), timeoutMs).unref(),
+      ),
+    ]);
+    await waitForReady(this.process, 5_000);
+    return this.caughtUpAt! - started;
+  }
+
+  /** The "caught up" line's own measure: from the start of the replay, without the process start. */
+  get replayMs(): number | undefined {
+    const line = [...this.lines].reverse().find((candidate) => candidate.includes('caught up with the log'));
+    const match = line && / ms=(\d+)/.exec(line);
+    return match ? Number(match[1]) : undefined;
+  }
+
+  stop(): Promise<void> {
+    return this.process.stop();
+  }
+}
+
+/** The bus's SUBSCRIBERS value for these backends, with per-subscriber options. */
+export function subscribersFor(backends: readonly Backend[], options: Partial<Record<BackendName, string>> = {}): string {
+  return backends.map((backend) => `${backend.name}=${backend.url}/events${options[backend.name] ? `|${options[backend.name]}` : ''}`).join(',');
+}
