@@ -78,6 +78,6 @@ describe('the event flow page', () => {
     await openStream();
 
     const headers = within(screen.getByRole('table')).getAllByRole('columnheader').map((header) => header.textContent);
-    expect(headers).toEqual(['Seq', 'Type', 'Id', 'Time', 'query', 'moderation']);
+    expect(headers).toEqual(['Seq', 'Type', 'Time', 'query', 'moderation', 'Id']);
   });
 });

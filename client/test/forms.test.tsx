@@ -31,6 +31,20 @@ describe('the new post form', () => {
     expect(await screen.findByRole('button', { name: 'Publish' })).toBeEnabled();
   });
 
+  it('keeps what was typed while the request was out', async () => {
+    const answer = deferred<FakeAnswer>();
+    installFetch(() => answer.promise);
+    render(<CreatePostForm onCreated={jest.fn()} />);
+    const title = screen.getByLabelText('Title');
+
+    await userEvent.type(title, 'First{Enter}');
+    await userEvent.type(title, ' and second');
+    answer.resolve({ status: 201, body: { id: 'p1', title: 'First' } });
+
+    expect(await screen.findByRole('button', { name: 'Publish' })).toBeEnabled();
+    expect(title).toHaveValue('First and second');
+  });
+
   it("shows the service's validation message next to the title and keeps what was typed", async () => {
     installFetch(() => ({ status: 400, body: { message: 'title: must be at most 200 characters', fields: { title: 'must be at most 200 characters' } } }));
     render(<CreatePostForm onCreated={jest.fn()} />);
@@ -64,8 +78,11 @@ describe('the new post form', () => {
     );
   });
 
-  it('treats a gateway error page as the service being unreachable', async () => {
-    installFetch(() => ({ status: 502 }));
+  it.each([
+    ['an error page', undefined],
+    ['its own message', { message: 'posts: unavailable, try again' }],
+  ])('treats a gateway 502 with %s as the service being unreachable', async (_kind, body) => {
+    installFetch(() => ({ status: 502, body }));
     render(<CreatePostForm onCreated={jest.fn()} />);
 
     await userEvent.type(screen.getByLabelText('Title'), 'Hello{Enter}');

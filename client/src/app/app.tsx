@@ -14,7 +14,7 @@ export function App() {
   }, [title]);
 
   return (
-    <>
+    <div className={path === ROUTES.eventFlow ? 'layout layout--wide' : 'layout'}>
       <a className="skip-link" href="#main">
         Skip to content
       </a>
@@ -35,7 +35,7 @@ export function App() {
           </nav>
         </div>
       </header>
-      <main id="main" className={path === ROUTES.eventFlow ? 'page page--wide' : 'page'} tabIndex={-1}>
+      <main id="main" className="page" tabIndex={-1}>
         {path === ROUTES.posts && <PostsPage />}
         {path === ROUTES.eventFlow && <EventFlowPage />}
         {title === undefined && (
@@ -47,6 +47,6 @@ export function App() {
           </section>
         )}
       </main>
-    </>
+    </div>
   );
 }

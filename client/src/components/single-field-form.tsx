@@ -31,9 +31,11 @@ export function SingleFieldForm({ name, label, placeholder, submitLabel, sending
     if (sending) return;
     setSending(true);
     setError(null);
+    const sent = value;
     try {
-      await onSubmit(value);
-      setValue('');
+      await onSubmit(sent);
+      // Whatever was typed while the request was out is the next message: keep it.
+      setValue((current) => (current === sent ? '' : current));
     } catch (err) {
       setError(err);
     } finally {

@@ -41,12 +41,13 @@ export class ApiError extends Error {
 
 /** What a person should read when a request failed: the service's words, or why it got none. */
 export function describeFailure(error: unknown, service: string): string {
-  if (error instanceof ApiError && error.fromService) {
-    // A 503 from the service itself: it is up, but what it depends on (the event bus) is not.
-    if (error.unreachable) return `The ${service} service can't do this right now (${error.message}). Try again in a moment.`;
-    return error.message;
-  }
-  if (error instanceof ApiError && !error.unreachable) return error.message;
+  if (!(error instanceof ApiError) || error.status === null) return unreachableMessage(service);
+  // A 503 in the service's own words: it is up, but what it depends on (the event bus) is not.
+  if (error.status === 503 && error.fromService) return `The ${service} service can't do this right now (${error.message}). Try again in a moment.`;
+  return error.unreachable ? unreachableMessage(service) : error.message;
+}
+
+function unreachableMessage(service: string): string {
   return `Can't reach the ${service} service right now. It may be restarting; try again in a moment.`;
 }
 

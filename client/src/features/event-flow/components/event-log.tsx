@@ -16,13 +16,13 @@ export function EventLog({ events, subscriptions }: { events: readonly EventMeta
           <tr>
             <th scope="col">Seq</th>
             <th scope="col">Type</th>
-            <th scope="col">Id</th>
             <th scope="col">Time</th>
             {subscriptions.map((subscription) => (
               <th scope="col" key={subscription.name} className="event-log__subscriber">
                 {subscription.name}
               </th>
             ))}
+            <th scope="col">Id</th>
           </tr>
         </thead>
         <tbody>
@@ -32,7 +32,6 @@ export function EventLog({ events, subscriptions }: { events: readonly EventMeta
               <td>
                 <span className={`event-type event-type--${event.type}`}>{event.type}</span>
               </td>
-              <td className="event-log__id">{event.id}</td>
               <td>
                 <time dateTime={event.time}>{formatClock(event.time)}</time>
               </td>
@@ -47,6 +46,9 @@ export function EventLog({ events, subscriptions }: { events: readonly EventMeta
                   </td>
                 );
               })}
+              <td className="event-log__id" title={event.id}>
+                {event.id}
+              </td>
             </tr>
           ))}
         </tbody>
