@@ -141,6 +141,7 @@ export class Consumer {
   /** Stops the publish retries (on shutdown). */
   close(): void {
     clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {
@@ -182,19 +183,21 @@ export class Consumer {
 
   private applyOne(event: Envelope): void {
     if (event.seq <= this.position) return;
-    this.position = event.seq;
-    if (!this.handled.has(event.type)) return;
-    this.outbox.delete(event.id);
-    const reactions = this.options.apply(event) ?? [];
-    for (const reaction of reactions) {
+    const reactions = (this.handled.has(event.type) ? this.options.apply(event) : undefined) ?? [];
+    const byId = reactions.map((reaction) => {
       if (reaction.id === undefined) throw new Error(`${this.options.name}: a reaction to ${event.type} needs a deterministic id`);
-      this.outbox.set(reaction.id, reaction);
-    }
-    if (reactions.length > 0 && this.ready) this.flush();
+      return [reaction.id, reaction] as const;
+    });
+    // Counted only once applied: if apply throws, the bus's redelivery (or the next replay) applies the event again.
+    this.position = event.seq;
+    this.outbox.delete(event.id);
+    for (const [id, reaction] of byId) this.outbox.set(id, reaction);
+    if (byId.length > 0 && this.ready) this.flush();
   }
 
   private flush(): void {
-    if (this.flushing || this.outbox.size === 0) return;
+    // While a retry is scheduled, new reactions wait for it: one backoff schedule, however many reactions.
+    if (this.flushing || this.flushTimer !== undefined || this.outbox.size === 0) return;
     this.flushing = true;
     void (async () => {
       try {
@@ -207,7 +210,10 @@ export class Consumer {
         this.flushAttempt += 1;
         const wait = backoffDelay(this.flushAttempt, 200, 10_000);
         this.options.logger.warn({ err: err instanceof Error ? err.message : String(err), pending: this.outbox.size, retryInMs: Math.round(wait) }, 'publishing reactions failed');
-        this.flushTimer = setTimeout(() => this.flush(), wait);
+        this.flushTimer = setTimeout(() => {
+          this.flushTimer = undefined;
+          this.flush();
+        }, wait);
         this.flushTimer.unref();
       } finally {
         this.flushing = false;

@@ -379,6 +379,38 @@ describe('Consumer', () => {
     });
   });
 
+  describe('when apply throws', () => {
+    it('does not count the event as applied, so that a redelivery applies it', async () => {
+      const bus = new RecordingBus();
+      const applied: number[] = [];
+      let failures = 1;
+      const consumer = createConsumer({
+        name: 'test-service',
+        bus,
+        types: ALL_TYPES,
+        logger: silentLogger(),
+        apply: (event) => {
+          if (failures > 0) {
+            failures -= 1;
+            throw new Error('state invariant broken');
+          }
+          applied.push(event.seq);
+        },
+      });
+      const app = createHttpApp({ logger: silentLogger(), routes: (a) => a.use(consumer.router) });
+      await consumer.start();
+      const [post] = await bus.store(postCreated('p1'));
+
+      const failed = await request(app).post('/events').send(post);
+      const redelivered = await request(app).post('/events').send(post);
+
+      expect(failed.status).toBe(500);
+      expect(redelivered.status).toBe(200);
+      expect(applied).toEqual([1]);
+      expect(consumer.currentPosition).toBe(1);
+    });
+  });
+
   describe('reactions', () => {
     it('publishes the events apply returns', async () => {
       const { bus, consumer, app } = setup({ moderates: true });
@@ -451,6 +483,25 @@ describe('Consumer', () => {
 
       expect(consumer.pendingReactions).toBe(1);
       expect(bus.ofType('CommentModerated')).toEqual([]);
+    });
+
+    it('keeps one retry schedule while the bus is down, however many reactions wait, and publishes them all once it is back', async () => {
+      // Backoffs of a quarter of their maximum: the first retry comes after 100 ms.
+      jest.spyOn(Math, 'random').mockReturnValue(0.25);
+      const { bus, consumer } = setup({ moderates: true });
+      await consumer.start();
+      const comments = await bus.store(commentCreated('c1', 'p1'), commentCreated('c2', 'p1'), commentCreated('c3', 'p1'));
+      bus.failingPublishes = Number.POSITIVE_INFINITY;
+
+      await consumer.deliver([comments[0]!]);
+      await consumer.deliver([comments[1]!]);
+      await consumer.deliver([comments[2]!]);
+      const attemptsWhileWaiting = bus.publishAttempts.length;
+      bus.failingPublishes = 0;
+      await waitFor(() => bus.ofType('CommentModerated').length === 3, { what: 'every moderation to be stored' });
+
+      expect(attemptsWhileWaiting).toBe(1);
+      expect(consumer.pendingReactions).toBe(0);
     });
 
     it('refuses a reaction without a deterministic id', async () => {
