@@ -44,6 +44,8 @@ export interface SystemOptions {
   readonly log?: LogSink;
   /** Extra env per service (for tests: other blocked words, a subscriber list). */
   readonly env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Ports chosen by the caller, for a test that needs a service's URL before the start (in a subscriber list). */
+  readonly ports?: Partial<Record<ServiceName, number>>;
   /** How long to wait for every service to be ready. */
   readonly readyTimeoutMs?: number;
 }
@@ -88,7 +90,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   mkdirSync(dataDir, { recursive: true });
 
   const ports = {} as Record<ServiceName, number>;
-  for (const name of SERVICE_NAMES) ports[name] = gatewayPort === 0 ? await freePort() : DEFAULT_PORTS[name];
+  for (const name of SERVICE_NAMES) ports[name] = options.ports?.[name] ?? (gatewayPort === 0 ? await freePort() : DEFAULT_PORTS[name]);
   const urlOf = (name: ServiceName) => `http://127.0.0.1:${ports[name]}`;
 
   const baseEnv: Record<ServiceName, Record<string, string>> = {
