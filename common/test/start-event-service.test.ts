@@ -1,0 +1,90 @@
+import request from 'supertest';
+import type { Envelope } from '../src/events';
+import { ConfigError } from '../src/service/config';
+import { silentLogger } from '../src/service/logger';
+import { createEventService, readOrExit } from '../src/start-event-service';
+import { MemoryBus } from '../src/testing';
+
+describe('createEventService', () => {
+  async function service() {
+    const bus = new MemoryBus();
+    const applied: Envelope[] = [];
+    const positions: number[] = [];
+    const parts = createEventService({
+      name: 'test-service',
+      bus,
+      types: ['PostCreated'],
+      logger: silentLogger(),
+      apply: (event) => void applied.push(event),
+      onCaughtUp: (position) => positions.push(position),
+      routes: (app) => app.get('/posts', (_req, res) => void res.json(applied.map((event) => event.data))),
+    });
+    const [stored] = await bus.publishBatch([{ type: 'PostCreated', data: { id: 'p1', title: 'Hello' }, id: 'PostCreated:p1' }]);
+    return { ...parts, bus, applied, positions, envelope: bus.log[stored!.seq - 1]! };
+  }
+
+  it('is not ready until its consumer has caught up with the log', async () => {
+    const { app, consumer } = await service();
+
+    const before = await request(app).get('/readyz');
+    await consumer.start();
+    const after = await request(app).get('/readyz');
+
+    expect(before.status).toBe(503);
+    expect(after.status).toBe(200);
+  });
+
+  it("tells onCaughtUp the consumer's position once, when the replay is done", async () => {
+    const { consumer, positions } = await service();
+
+    await consumer.start();
+
+    expect(positions).toEqual([1]);
+  });
+
+  it("serves the consumer's POST /events beside the service's own routes", async () => {
+    const { app, consumer, applied, envelope } = await service();
+    await consumer.start();
+
+    const delivered = await request(app).post('/events').send(envelope);
+    const posts = await request(app).get('/posts');
+
+    expect(delivered.status).toBe(200);
+    expect(applied).toHaveLength(1);
+    expect(posts.body).toEqual([{ id: 'p1', title: 'Hello' }]);
+  });
+});
+
+describe('readOrExit', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('returns the config when it is valid', () => {
+    expect(readOrExit('posts', () => ({ PORT: 4000 }))).toEqual({ PORT: 4000 });
+  });
+
+  it('prints a ConfigError without a stack trace and exits with 1', () => {
+    const exit = jest.spyOn(process, 'exit').mockImplementation((code) => {
+      throw new Error(`exit ${String(code)}`);
+    });
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+
+    expect(() =>
+      readOrExit('posts', () => {
+        throw new ConfigError('invalid configuration: PORT: must be a whole number');
+      }),
+    ).toThrow('exit 1');
+    expect(stderr).toHaveBeenCalledWith('posts: invalid configuration: PORT: must be a whole number\n');
+    expect(exit).toHaveBeenCalledWith(1);
+  });
+
+  it('lets any other error through', () => {
+    const exit = jest.spyOn(process, 'exit').mockImplementation(() => undefined as never);
+
+    expect(() =>
+      readOrExit('posts', () => {
+        throw new TypeError('a bug');
+      }),
+    ).toThrow('a bug');
+    expect(exit).not.toHaveBeenCalled();
+  });
+});
