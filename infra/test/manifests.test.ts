@@ -1,0 +1,308 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { loadServerConfig } from '../../client/server/config';
+import { readConfig as commentsConfig } from '../../comments/src/config';
+import { HANDLED_TYPES as commentsTypes } from '../../comments/src/domain';
+import { loadBusConfig } from '../../event-bus/src/config';
+import { readConfig as moderationConfig } from '../../moderation/src/config';
+import { HANDLED_TYPES as moderationTypes } from '../../moderation/src/domain';
+import { readConfig as postsConfig } from '../../posts/src/config';
+import { HANDLED_TYPES as postsTypes } from '../../posts/src/domain';
+import { readConfig as queryConfig } from '../../query/src/config';
+import { HANDLED_TYPES as queryTypes } from '../../query/src/domain';
+import { schemaErrors, unknownFieldErrors } from './support/kubernetes-schemas';
+import {
+  K8S,
+  K8S_DEV,
+  loadKustomization,
+  loadSkaffold,
+  ROOT,
+  selects,
+  servicesOf,
+  workloadsOf,
+  workspaceOf,
+  type Container,
+  type EnvVar,
+  type K8sObject,
+  type Workload,
+} from './support/repository';
+
+const objects = loadKustomization(K8S);
+const workloads = workloadsOf(objects);
+const services = servicesOf(objects);
+const configMaps = objects.filter((object) => object.kind === 'ConfigMap');
+const ingresses = objects.filter((object) => object.kind === 'Ingress');
+const named = (kind: string, name: string) => objects.find((object) => object.kind === kind && object.metadata.name === name);
+const containers = workloads.flatMap((workload) => workload.pod.containers.map((container) => [`${workload.kind} ${workload.name}`, container] as const));
+
+/** Ports and Service names as docs/architecture.md gives them. */
+const PORTS: Record<string, number> = { client: 3000, posts: 4000, comments: 4001, query: 4002, moderation: 4003, 'event-bus': 4005 };
+const BACKENDS = ['posts', 'comments', 'query', 'moderation'];
+
+/** Each workload's own config loader: the env a pod gets must pass it, or the pod exits at start. */
+const CONFIG_LOADERS: Record<string, (env: NodeJS.ProcessEnv) => { PORT: number }> = {
+  posts: postsConfig,
+  comments: commentsConfig,
+  query: queryConfig,
+  moderation: moderationConfig,
+  'event-bus': loadBusConfig,
+  client: loadServerConfig,
+};
+const HANDLED: Record<string, readonly string[]> = { posts: postsTypes, comments: commentsTypes, query: queryTypes, moderation: moderationTypes };
+
+function envOf(container: Container): Record<string, string> {
+  return Object.fromEntries((container.env ?? []).map((variable: EnvVar) => [variable.name, valueOf(variable)]));
+}
+
+function valueOf(variable: EnvVar): string {
+  const ref = variable.valueFrom?.configMapKeyRef;
+  if (!ref) return variable.value ?? '';
+  const value = configMaps.find((configMap) => configMap.metadata.name === ref.name)?.data?.[ref.key];
+  if (value === undefined) throw new Error(`${variable.name}: ConfigMap ${ref.name} has no key ${ref.key}`);
+  return value;
+}
+
+const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
+
+function kubectlKustomize(dir: string): K8sObject[] {
+  const result = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`kubectl kustomize ${dir}: ${result.stderr}`);
+  return parseAllDocuments(result.stdout).map((document) => document.toJS() as K8sObject);
+}
+
+const keyOf = (object: K8sObject) => `${object.kind}/${object.metadata.name}`;
+const byKey = (list: readonly K8sObject[]) => Object.fromEntries(list.map((object) => [keyOf(object), object]));
+
+describe('infra/k8s', () => {
+  it('lists every manifest file of the folder in kustomization.yaml', () => {
+    const files = readdirSync(K8S).filter((name) => /\.ya?ml$/.test(name) && name !== 'kustomization.yaml');
+    const listed = (parse(readFileSync(path.join(K8S, 'kustomization.yaml'), 'utf8')) as { resources: string[] }).resources.sort();
+
+    expect(listed).toEqual(files.sort());
+  });
+
+  it.each(objects.map((object) => [keyOf(object), object] as const))('%s is valid against the Kubernetes API schema', (_key, object) => {
+    expect(schemaErrors(object)).toEqual([]);
+  });
+
+  it('has no unknown or misplaced field, which the API server would refuse', () => {
+    expect(unknownFieldErrors(objects)).toEqual([]);
+  });
+
+  it('the field check does catch a misspelt field', () => {
+    const deployment = named('Deployment', 'posts') as K8sObject;
+    const misspelt = { ...deployment, spec: { ...deployment.spec, replica: 2 } };
+
+    expect(unknownFieldErrors([misspelt]).join('\n')).toMatch(/replica/);
+  });
+
+  (hasKubectl ? it : it.skip)('renders with kubectl kustomize to exactly these objects', () => {
+    expect(byKey(kubectlKustomize(K8S))).toEqual(byKey(objects));
+  });
+
+  (hasKubectl ? it : it.skip)('renders the dev overlay: the same objects, with a writable filesystem for the watchers', () => {
+    const dev = kubectlKustomize(K8S_DEV);
+
+    expect(Object.keys(byKey(dev)).sort()).toEqual(Object.keys(byKey(objects)).sort());
+    for (const workload of workloadsOf(dev)) {
+      const [container] = workload.pod.containers;
+      expect(container?.securityContext?.readOnlyRootFilesystem).toBe(false);
+      expect(container?.resources?.limits?.memory).toBe('1Gi');
+    }
+    for (const object of dev.filter((candidate) => !['Deployment', 'StatefulSet'].includes(candidate.kind))) {
+      expect(object).toEqual(byKey(objects)[keyOf(object)]);
+    }
+  });
+
+  it('labels every object with the recommended app.kubernetes.io labels', () => {
+    for (const object of objects) {
+      expect(object.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'mini-blog' });
+      expect(object.metadata.labels?.['app.kubernetes.io/name']).toBeTruthy();
+      expect(object.metadata.labels?.['app.kubernetes.io/component']).toBeTruthy();
+    }
+    for (const workload of workloads) {
+      const selector = named(workload.kind, workload.name)?.spec?.selector as { matchLabels: Record<string, string> };
+      expect(selects(selector.matchLabels, workload.podLabels)).toBe(true);
+      expect(workload.podLabels['app.kubernetes.io/name']).toBe(workload.name);
+    }
+  });
+});
+
+describe('workloads', () => {
+  it('runs every service of docs/architecture.md', () => {
+    expect(workloads.map((workload) => workload.name).sort()).toEqual(Object.keys(PORTS).sort());
+  });
+
+  it.each(containers)('%s probes /readyz for readiness and /healthz for liveness on its port', (_workload, container) => {
+    const port = container.ports?.[0];
+
+    expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
+    expect(container.livenessProbe?.httpGet?.path).toBe('/healthz');
+    for (const probe of [container.readinessProbe, container.livenessProbe]) expect([port?.name, port?.containerPort]).toContain(probe?.httpGet?.port);
+  });
+
+  it.each(containers)('%s requests resources and is limited in memory', (_workload, container) => {
+    expect(container.resources?.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
+    expect(container.resources?.limits?.memory).toEqual(expect.any(String));
+  });
+
+  it.each(containers)('%s runs unprivileged, on a read-only root filesystem', (_workload, container) => {
+    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  });
+
+  it.each(workloads.map((workload) => [workload.name, workload] as const))('%s runs as the image user (node, uid 1000) and shuts down within its grace period', (_name, workload) => {
+    expect(workload.pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(workload.pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(15);
+  });
+
+  it.each(workloads.map((workload) => [workload.name, workload] as const))("%s gets an env that its own config schema accepts, on the port it exposes", (name, workload) => {
+    const [container] = workload.pod.containers as [Container];
+    const config = CONFIG_LOADERS[name]?.(envOf(container));
+
+    expect(config?.PORT).toBe(container.ports?.[0]?.containerPort);
+    expect(config?.PORT).toBe(PORTS[name]);
+  });
+
+  it('reads every configMapKeyRef from a ConfigMap key that exists', () => {
+    for (const [, container] of containers) expect(() => envOf(container)).not.toThrow();
+  });
+});
+
+describe('the event bus', () => {
+  const bus = named('StatefulSet', 'event-bus') as K8sObject;
+  const spec = bus.spec as { replicas: number; volumeClaimTemplates: { metadata: { name: string } }[]; template: { spec: { containers: Container[] } } };
+
+  it('is one StatefulSet replica keeping its log on a claimed volume mounted at DATA_DIR', () => {
+    const container = spec.template.spec.containers[0] as Container;
+    const dataDir = envOf(container).DATA_DIR;
+
+    expect(spec.replicas).toBe(1);
+    expect(container.volumeMounts).toContainEqual({ name: spec.volumeClaimTemplates[0]?.metadata.name, mountPath: dataDir });
+  });
+
+  it('delivers to each backend exactly the event types its consumer handles, at its Service', () => {
+    const container = spec.template.spec.containers[0] as Container;
+    const subscribers = loadBusConfig(envOf(container)).SUBSCRIBERS;
+
+    expect(subscribers.map((subscriber) => subscriber.name).sort()).toEqual([...BACKENDS].sort());
+    for (const subscriber of subscribers) {
+      expect(subscriber.url).toBe(`http://${subscriber.name}-srv:${PORTS[subscriber.name]}/events`);
+      expect([...(subscriber.types ?? [])].sort()).toEqual([...(HANDLED[subscriber.name] ?? [])].sort());
+    }
+  });
+
+  it('can be reached only by the services that talk to it, and by ingress-nginx', () => {
+    const policy = objects.find((object) => object.kind === 'NetworkPolicy') as K8sObject;
+    const policySpec = policy.spec as {
+      podSelector: { matchLabels: Record<string, string> };
+      policyTypes: string[];
+      ingress: { from: { podSelector?: { matchExpressions?: { key: string; operator: string; values: string[] }[] }; namespaceSelector?: object }[] }[];
+    };
+    const busClients = workloads.filter((workload) => workload.pod.containers.some((container) => 'BUS_URL' in envOf(container)));
+    const allowed = policySpec.ingress.flatMap((rule) => rule.from.flatMap((peer) => (peer.namespaceSelector ? [] : (peer.podSelector?.matchExpressions?.[0]?.values ?? []))));
+
+    expect(selects(policySpec.podSelector.matchLabels, workloads.find((workload) => workload.name === 'event-bus')?.podLabels ?? {})).toBe(true);
+    expect(policySpec.policyTypes).toEqual(['Ingress']);
+    expect(allowed.sort()).toEqual(busClients.map((workload) => workload.name).sort());
+    expect(policySpec.ingress.some((rule) => rule.from.some((peer) => peer.namespaceSelector))).toBe(true);
+  });
+});
+
+describe('cross-checks', () => {
+  it('exposes every workload as the ClusterIP Service <name>-srv on its port', () => {
+    for (const workload of workloads) {
+      const service = services.find((candidate) => selects(candidate.selector, workload.podLabels));
+      expect(service?.name).toBe(`${workload.name}-srv`);
+      expect(service?.ports.map((port) => port.port)).toEqual([PORTS[workload.name]]);
+      expect((named('Service', `${workload.name}-srv`)?.spec as { type: string }).type).toBe('ClusterIP');
+    }
+  });
+
+  it("sends every Service port to a container port of the pods it selects, on the same number", () => {
+    for (const service of services) {
+      const selected = workloads.filter((workload) => selects(service.selector, workload.podLabels));
+      expect(selected.length).toBeGreaterThan(0);
+      for (const port of service.ports) {
+        for (const workload of selected) {
+          const target = workload.pod.containers.flatMap((container) => container.ports ?? []).find((candidate) => candidate.name === port.targetPort || candidate.containerPort === port.targetPort);
+          expect({ service: service.name, targetPort: target?.containerPort }).toEqual({ service: service.name, targetPort: port.port });
+        }
+      }
+    }
+  });
+
+  it('names an existing Service and one of its ports in every URL of the env and the ConfigMaps', () => {
+    const values = [...containers.flatMap(([, container]) => Object.values(envOf(container))), ...configMaps.flatMap((configMap) => Object.values(configMap.data ?? {}))];
+    const urls = values.flatMap((value) => [...value.matchAll(/https?:\/\/([\w.-]+):(\d+)/g)].map(([url, host, port]) => ({ url, host, port: Number(port) })));
+
+    expect(urls.length).toBeGreaterThan(0);
+    for (const { url, host, port } of urls) {
+      const service = services.find((candidate) => candidate.name === host);
+      expect({ url, ports: service?.ports.map((candidate) => candidate.port) }).toEqual({ url, ports: expect.arrayContaining([port]) });
+    }
+  });
+
+  it('sends every ingress backend to an existing Service on one of its ports', () => {
+    const backends = ingresses.flatMap((ingress) =>
+      (ingress.spec as { rules: { http: { paths: { backend: { service: { name: string; port: { number: number } } } }[] } }[] }).rules.flatMap((rule) =>
+        rule.http.paths.map((entry) => entry.backend.service),
+      ),
+    );
+    for (const backend of backends) {
+      const service = services.find((candidate) => candidate.name === backend.name);
+      expect({ backend: backend.name, ports: service?.ports.map((port) => port.port) }).toEqual({ backend: backend.name, ports: expect.arrayContaining([backend.port.number]) });
+    }
+  });
+
+  it.each(workloads.map((workload) => [workload.name, workload] as const))('%s serves its probe paths: the route is in its code or in common', (_name, workload: Workload) => {
+    const workspace = imageWorkspaces()[workload.pod.containers[0]?.image ?? ''] ?? '';
+    const code = sourceFiles(workspace).map((file) => readFileSync(file, 'utf8'));
+    const probePaths = workload.pod.containers.flatMap((container) => [container.readinessProbe, container.livenessProbe].map((probe) => probe?.httpGet?.path));
+
+    for (const probePath of probePaths) expect({ probePath, served: code.some((text) => new RegExp(`['"\`]${probePath}['"\`]`).test(text)) }).toEqual({ probePath, served: true });
+  });
+});
+
+describe('the ingress', () => {
+  it.each(ingresses.map((ingress) => [ingress.metadata.name, ingress] as const))('%s is an nginx Ingress for posts.com with regex paths', (_name, ingress) => {
+    const spec = ingress.spec as { ingressClassName: string; rules: { host: string; http: { paths: { pathType: string }[] } }[] };
+
+    expect(ingress.apiVersion).toBe('networking.k8s.io/v1');
+    expect(ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/use-regex']).toBe('true');
+    expect(spec.ingressClassName).toBe('nginx');
+    for (const rule of spec.rules) {
+      expect(rule.host).toBe('posts.com');
+      for (const entry of rule.http.paths) expect(entry.pathType).toBe('ImplementationSpecific');
+    }
+  });
+
+  it('passes server-sent events through unbuffered, with a read timeout of an hour', () => {
+    const annotations = named('Ingress', 'ingress-srv-stream')?.metadata.annotations ?? {};
+
+    expect(annotations['nginx.ingress.kubernetes.io/proxy-buffering']).toBe('off');
+    expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
+  });
+});
+
+/** Image → the workspace folder it is built from, per skaffold.yaml. */
+function imageWorkspaces(): Record<string, string> {
+  return Object.fromEntries(loadSkaffold().build.artifacts.map((artifact) => [artifact.image, workspaceOf(artifact)]));
+}
+
+/** The TypeScript a workspace runs: its own (src/, and server/ for the client) and common's when it depends on it. */
+function sourceFiles(workspace: string): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, workspace, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const dirs = [`${workspace}/src`, `${workspace}/server`, ...(manifest.dependencies?.['@mini-blog/common'] ? ['common/src'] : [])];
+  return dirs.flatMap((dir) => listTypeScript(path.join(ROOT, dir)));
+}
+
+function listTypeScript(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((entry) => {
+    const file = path.join(dir, entry);
+    if (statSync(file).isDirectory()) return listTypeScript(file);
+    return /\.tsx?$/.test(entry) ? [file] : [];
+  });
+}

@@ -1,0 +1,106 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv from 'ajv';
+import { parse } from 'yaml';
+import { readStages } from './support/dockerfile';
+import { existsInRepo, K8S, loadSkaffold, readText, readYamlDocuments, ROOT, skaffoldVariants, workspaceOf, type K8sObject } from './support/repository';
+
+const config = loadSkaffold();
+const variants = skaffoldVariants(config);
+const workspaces = (JSON.parse(readText('package.json')) as { workspaces: string[] }).workspaces;
+
+/** The files a kustomization pulls in, following directory resources (overlays) down to their bases. */
+function resourceFiles(dir: string): string[] {
+  const kustomization = parse(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+  return kustomization.resources.flatMap((resource) => {
+    const target = path.resolve(dir, resource);
+    return existsInRepo(path.relative(ROOT, path.join(target, 'kustomization.yaml'))) ? resourceFiles(target) : [target];
+  });
+}
+
+function deployedImages(manifests: (typeof variants)[number]['manifests']): string[] {
+  const objects = (manifests.kustomize?.paths ?? []).flatMap((dir) => resourceFiles(path.join(ROOT, dir)).flatMap((file) => readYamlDocuments(file) as K8sObject[]));
+  return objects
+    .filter((object) => object.kind === 'Deployment' || object.kind === 'StatefulSet')
+    .flatMap((object) => (object.spec?.template as { spec: { containers: { image: string }[] } }).spec.containers.map((container) => container.image));
+}
+
+describe('skaffold.yaml', () => {
+  it('validates against the official skaffold/v4beta13 JSON schema', () => {
+    const schema = JSON.parse(readFileSync(path.join(ROOT, '..', 'shared', 'schemas', 'skaffold-v4beta13.json'), 'utf8')) as object;
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    const valid = ajv.validate(schema, config);
+
+    expect(ajv.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+    expect(config.apiVersion).toBe('skaffold/v4beta13');
+  });
+
+  it('deploys with kubectl and builds into the local image store, never pushing', () => {
+    expect(config.deploy).toEqual({ kubectl: {} });
+    for (const variant of variants) expect(variant.build.local?.push).toBe(false);
+  });
+
+  it('has a production profile that builds the final stage of every Dockerfile and deploys infra/k8s unchanged', () => {
+    const prod = variants.find((variant) => variant.name === 'prod');
+
+    expect(prod?.manifests.kustomize?.paths).toEqual(['infra/k8s']);
+    for (const artifact of prod?.build.artifacts ?? []) {
+      expect(artifact.docker?.target).toBeUndefined();
+      expect(artifact.sync).toBeUndefined();
+    }
+  });
+
+  describe.each(variants)('the $name configuration', ({ build, manifests }) => {
+    it('renders kustomizations that exist', () => {
+      for (const dir of manifests.kustomize?.paths ?? []) expect(existsInRepo(`${dir}/kustomization.yaml`)).toBe(true);
+    });
+
+    it('builds exactly the images the manifests deploy, each once', () => {
+      const images = build.artifacts.map((artifact) => artifact.image);
+
+      expect(new Set(images).size).toBe(images.length);
+      expect([...new Set(deployedImages(manifests))].sort()).toEqual([...images].sort());
+    });
+
+    it.each(build.artifacts.map((artifact) => [artifact.image, artifact] as const))('builds %s from the repository root with a Dockerfile that exists', (_image, artifact) => {
+      const dockerfile = artifact.docker?.dockerfile ?? 'Dockerfile';
+
+      expect(artifact.context).toBe('.');
+      expect(existsInRepo(dockerfile)).toBe(true);
+      if (artifact.docker?.target) expect(readStages(dockerfile).map((stage) => stage.name)).toContain(artifact.docker.target);
+      expect(workspaces).toContain(workspaceOf(artifact));
+      expect(existsInRepo(`${workspaceOf(artifact)}/package.json`)).toBe(true);
+    });
+  });
+
+  describe('file sync for skaffold dev', () => {
+    const artifacts = variants.find((variant) => variant.name === 'default')?.build.artifacts ?? [];
+
+    it.each(artifacts.map((artifact) => [artifact.image, artifact] as const))('syncs the sources of %s into its dev container', (_image, artifact) => {
+      const rules = artifact.sync?.manual ?? [];
+
+      expect(artifact.docker?.target).toBe('dev');
+      expect(rules.some((rule) => rule.src.startsWith(`${workspaceOf(artifact)}/`))).toBe(true);
+      for (const rule of rules) {
+        // Each image keeps the repository layout under /app, so a source path needs no strip.
+        expect(rule.dest).toBe('/app');
+        const staticPart = rule.src.split('*')[0] ?? '';
+        const dir = staticPart.endsWith('/') ? staticPart : path.dirname(staticPart);
+        expect(readdirSync(path.join(ROOT, dir)).length).toBeGreaterThan(0);
+      }
+    });
+  });
+
+  it('names as SERVICE only workspaces with a service entry point, all five backends among them', () => {
+    const services = config.build.artifacts.map((artifact) => artifact.docker?.buildArgs?.SERVICE).filter((service) => service !== undefined);
+
+    expect([...services].sort()).toEqual(['comments', 'event-bus', 'moderation', 'posts', 'query']);
+    for (const service of services) expect(existsInRepo(`${service}/src/index.ts`)).toBe(true);
+  });
+
+  it('deploys from infra/k8s, the folder the local gateway reads its routes from', () => {
+    const dirs = variants.flatMap((variant) => variant.manifests.kustomize?.paths ?? []);
+    for (const dir of dirs) expect(resourceFiles(path.join(ROOT, dir)).every((file) => path.dirname(file) === K8S)).toBe(true);
+  });
+});
