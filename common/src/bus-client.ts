@@ -54,6 +54,13 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs = 30_000): n
   return Math.random() * Math.min(maxMs, baseMs * 2 ** attempt);
 }
 
+/** fetch's own message is only "fetch failed": the reason (ECONNREFUSED, a timeout) is in its cause. */
+function describeFetchError(err: unknown, timeoutMs: number): string {
+  const { name, message, cause } = (err ?? {}) as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (name === 'TimeoutError' || cause?.code === 'UND_ERR_HEADERS_TIMEOUT') return `no answer within ${timeoutMs} ms`;
+  return cause?.code ?? cause?.message ?? message ?? String(err);
+}
+
 export function createBusClient({ url, timeoutMs = 5000, retries = 3, backoffMs = 100 }: BusClientOptions): BusClient {
   const base = url.replace(/\/+$/, '');
 
@@ -62,14 +69,15 @@ export function createBusClient({ url, timeoutMs = 5000, retries = 3, backoffMs 
     for (let attempt = 0; attempt <= retries; attempt += 1) {
       if (attempt > 0) await delay(backoffDelay(attempt, backoffMs));
       let response: Response;
+      let text: string;
       try {
         response = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+        text = await response.text();
       } catch (err) {
-        lastError = err instanceof Error ? (err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : err.message) : String(err);
+        lastError = describeFetchError(err, timeoutMs);
         continue;
       }
-      if (response.ok) return (await response.json()) as T;
-      const text = await response.text();
+      if (response.ok) return JSON.parse(text) as T;
       if (response.status >= 500 || RETRYABLE_STATUS.has(response.status)) {
         lastError = `answered ${response.status}`;
         continue;

@@ -89,6 +89,14 @@ describe('event catalog', () => {
 });
 
 describe('newEventSchema', () => {
+  it("keeps fields beyond the catalog's, so that a newer publisher's additions reach the log", () => {
+    const data = { ...courseData.PostCreated, author: 'ada' };
+
+    const result = newEventSchema.safeParse({ type: 'PostCreated', data });
+
+    expect(result.success && result.data.data).toEqual(data);
+  });
+
   it("accepts the course's bare { type, data } without an id", () => {
     const result = newEventSchema.safeParse({ type: 'PostCreated', data: courseData.PostCreated });
 

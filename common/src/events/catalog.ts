@@ -3,7 +3,8 @@ import { z } from 'zod';
 /**
  * The event catalog: every event the services exchange, as one zod schema per type. The schemas
  * are the source of the TypeScript types, so a producer and a consumer cannot disagree on a field.
- * Event names stay past tense and PascalCase, as the course has them.
+ * Event names stay past tense and PascalCase, as the course has them. Fields beyond the catalog's
+ * are kept (loose objects): a newer publisher may add fields, and they must reach the log intact.
  */
 
 export const MAX_TITLE_LENGTH = 200;
@@ -16,23 +17,23 @@ const id = z.string().min(1).max(MAX_ID_LENGTH);
 export const commentStatusSchema = z.enum(['pending', 'approved', 'rejected']);
 export type CommentStatus = z.infer<typeof commentStatusSchema>;
 
-export const postCreatedSchema = z.object({
+export const postCreatedSchema = z.looseObject({
   id,
   title: z.string().max(MAX_TITLE_LENGTH),
 });
-export const commentCreatedSchema = z.object({
+export const commentCreatedSchema = z.looseObject({
   id,
   postId: id,
   content: z.string().max(MAX_COMMENT_LENGTH),
   status: z.literal('pending'),
 });
-export const commentModeratedSchema = z.object({
+export const commentModeratedSchema = z.looseObject({
   id,
   postId: id,
   content: z.string().max(MAX_COMMENT_LENGTH),
   status: z.enum(['approved', 'rejected']),
 });
-export const commentUpdatedSchema = z.object({
+export const commentUpdatedSchema = z.looseObject({
   id,
   postId: id,
   content: z.string().max(MAX_COMMENT_LENGTH),

@@ -51,7 +51,8 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, roo
 /** Parses a JSON request body; a body that is not JSON at all is a 415, not a validation error. */
 export function parseBody<S extends z.ZodType>(req: Request, schema: S): z.infer<S> {
   if (req.body === undefined) {
-    if (req.headers['content-type'] !== undefined && !req.is('application/json')) {
+    const type = req.headers['content-type'];
+    if (type !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
       throw new AppError(415, 'content-type: must be application/json');
     }
     throw new AppError(400, 'body: is required (a JSON object)');
