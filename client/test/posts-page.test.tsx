@@ -1,5 +1,5 @@
 import type { FeedPage, PublicPost } from '@mini-blog/common/events';
-import { act, render, screen, within } from '@testing-library/react';
+import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { PostsPage } from '../src/features/posts';
 import { FakeEventSource } from './support/fake-event-source';
@@ -82,6 +82,24 @@ describe('the posts page', () => {
     expect(screen.getByRole('status')).toHaveTextContent(/Reconnecting…/);
 
     act(() => stream.open());
+    expect(screen.getByRole('status')).toHaveTextContent('Live');
+  });
+
+  it('opens a new stream after the browser gave one up, and reads the feed again since nothing is replayed', async () => {
+    let feed: FeedPage = { posts: [post('a', 'Before', 1)], nextCursor: null };
+    const fetch = serveFeed(() => feed);
+    render(<PostsPage />);
+    const first = await connect(1);
+    await screen.findByRole('article', { name: 'Before' });
+
+    act(() => first.fail());
+    expect(screen.getByRole('status')).toHaveTextContent(/Reconnecting…/);
+    feed = { posts: [post('b', 'While away', 5), post('a', 'Before', 1)], nextCursor: null };
+    await waitFor(() => expect(FakeEventSource.instances.filter((source) => source.url === '/posts/stream')).toHaveLength(2), { timeout: 3000 });
+    await connect(5);
+
+    expect(await screen.findByRole('article', { name: 'While away' })).toBeInTheDocument();
+    expect(fetch).toHaveBeenCalledTimes(2);
     expect(screen.getByRole('status')).toHaveTextContent('Live');
   });
 

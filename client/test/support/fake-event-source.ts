@@ -46,6 +46,12 @@ export class FakeEventSource {
     for (const listener of this.listeners.get(name) ?? []) listener(message);
   }
 
+  /** An HTTP error answer (a gateway's 502): the browser gives this EventSource up for good. */
+  fail(): void {
+    this.readyState = FakeEventSource.CLOSED;
+    this.onerror?.();
+  }
+
   /** A network drop: the browser keeps the EventSource and retries by itself. */
   drop(): void {
     this.readyState = FakeEventSource.CONNECTING;
