@@ -1,8 +1,12 @@
 import http from 'node:http';
+import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { PostChange, PublicComment } from '@mini-blog/common';
+import { startSystem } from '@mini-blog/launcher';
 import { callJson, openSse } from './http';
 import { seededRandom, sentence } from './log-builder';
+import { snapshot } from './memory';
+import type { Memory } from './processes';
 import { distribution, type Distribution } from './report';
 
 export interface ChainLoad {
@@ -136,4 +140,39 @@ export async function createPosts(gatewayUrl: string, count: number): Promise<st
   }
   agent.destroy();
   return ids;
+}
+
+export interface EventChainBench {
+  readonly runs: readonly ChainResult[];
+  /** Every process's memory after each run. */
+  readonly memory: readonly Record<string, Memory>[];
+  /** Warnings and errors the services logged during the runs. */
+  readonly problems: readonly string[];
+}
+
+/** The whole system as `npm start` runs it, on free ports; identical latency runs one after another. */
+export async function benchEventChain(workDir: string, load: ChainLoad, runs: number, posts: number): Promise<EventChainBench> {
+  const problems: string[] = [];
+  const system = await startSystem({
+    port: 0,
+    dataDir: path.join(workDir, 'event-chain-log'),
+    log: (service, line) => {
+      if (/^(WARN|ERROR|FATAL)/.test(line) && problems.length < 50) problems.push(`${service} | ${line}`);
+    },
+  });
+  try {
+    // The gateway is the bench's own process; 127.0.0.1 rather than the name keeps it off IPv6.
+    const gatewayUrl = system.url.replace('localhost', '127.0.0.1');
+    const postIds = await createPosts(gatewayUrl, posts);
+    const results: ChainResult[] = [];
+    const memory: Record<string, Memory>[] = [];
+    for (let run = 0; run < runs; run += 1) {
+      results.push(await measureEventChain(gatewayUrl, postIds, load, 100 + run));
+      await delay(1000);
+      memory.push(snapshot(Object.fromEntries(Object.entries(system.services).map(([name, service]) => [name, service.pid]))));
+    }
+    return { runs: results, memory, problems };
+  } finally {
+    await system.stop();
+  }
 }

@@ -89,7 +89,7 @@ export class Backend {
   }
 }
 
-/** The bus's SUBSCRIBERS value for these backends, with per-subscriber options. */
-export function subscribersFor(backends: readonly Backend[], options: Partial<Record<BackendName, string>> = {}): string {
-  return backends.map((backend) => `${backend.name}=${backend.url}/events${options[backend.name] ? `|${options[backend.name]}` : ''}`).join(',');
+/** The bus's SUBSCRIBERS value for services on these 127.0.0.1 ports, with per-subscriber options. */
+export function subscribersFor(services: readonly { name: BackendName; port: number; options?: string }[]): string {
+  return services.map(({ name, port, options }) => `${name}=http://127.0.0.1:${port}/events${options ? `|${options}` : ''}`).join(',');
 }

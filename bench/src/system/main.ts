@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { compareWithCourseBus } from './course-bus-comparison';
+import { benchEventChain } from './event-chain-latency';
+import { growthTable } from './memory';
+import { benchReadPath } from './read-path';
+import { benchRebuild, REBUILT } from './rebuild';
+import { describe, mb, ms, perSecond, say, verdict } from './report';
+
+/**
+ * The whole-system benchmarks (docs/benchmarks.md, "Whole system"): every service a real process
+ * on 127.0.0.1, the way `npm start` runs them. Pick some with arguments (`latency read rebuild
+ * course`); all run by default. BENCH_SCALE=0.1 shrinks every size and duration for a quick check;
+ * BENCH_JSON=file also writes the raw results there.
+ */
+const ALL = ['course', 'latency', 'read', 'rebuild'] as const;
+type Name = (typeof ALL)[number];
+
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+const scaled = (value: number) => Math.max(1, Math.round(value * scale));
+
+async function main(): Promise<void> {
+  const chosen = process.argv.slice(2);
+  const unknown = chosen.filter((name) => !(ALL as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}: choose from ${ALL.join(', ')}`);
+  const run = (name: Name) => chosen.length === 0 || chosen.includes(name);
+  const workDir = mkdtempSync(path.join(tmpdir(), 'mini-blog-bench-'));
+  const results: Record<string, unknown> = { node: process.version, cpus: cpus().length, scale, at: new Date().toISOString() };
+  say(`Whole-system benchmarks: Node ${process.version}, ${cpus().length} cores, scale ${scale}; work folder ${workDir}`);
+
+  try {
+    if (run('course')) {
+      const options = { loadSeconds: scaled(10), connections: 20, outageRate: 200, outageSeconds: 10, downFrom: 3, downUntil: 6, settleMs: 35_000 };
+      say(`\n== The course's bus beside ours: 4 counting subscribers, ${options.connections} publishers for ${options.loadSeconds} s, then ${options.outageRate}/s for ${options.outageSeconds} s with one subscriber down from ${options.downFrom} s to ${options.downUntil} s ==`);
+      const result = await compareWithCourseBus(workDir, options);
+      results.course = result;
+      for (const [name, bus] of [['course', result.course], ['ours', result.ours]] as const) {
+        say(
+          `  ${name.padEnd(6)} publish ${perSecond(bus.publishPerSecond)} (p99 ${ms(bus.publishP99)}), ${bus.published} acknowledged; ` +
+            `all delivered ${bus.allDeliveredAfterMs === undefined ? 'NOT within the wait' : `${ms(bus.allDeliveredAfterMs)} after the load`}; ` +
+            `lost under load ${bus.lostUnderLoad}; subscriber down ${ms(bus.outage.downMs)}: lost ${bus.outage.lost} of ${bus.outage.published}` +
+            `${bus.outage.caughtUpAfterMs === undefined ? '' : `, caught up ${ms(bus.outage.caughtUpAfterMs)} after it came back`}; RSS ${mb(bus.rss)}`,
+        );
+      }
+      say(`  ratio ours/course publish throughput: ${(result.ours.publishPerSecond / result.course.publishPerSecond).toFixed(2)}`);
+    }
+
+    if (run('latency')) {
+      const load = { rate: 100, seconds: scaled(30), warmupSeconds: 3 };
+      say(`\n== Event-chain latency: ${load.rate} comments/s for ${load.seconds} s through the gateway (after ${load.warmupSeconds} s of warm-up), 2 identical runs ==`);
+      const result = await benchEventChain(workDir, load, 2, 200);
+      results.latency = result;
+      result.runs.forEach((chain, index) => {
+        say(`  run ${index + 1}: ${chain.sent} comments at ${chain.rate.toFixed(1)}/s, ${chain.failed} failed, ${chain.missing} never shown moderated, ${chain.shownBefore201} shown before their 201`);
+        say(`    201 → verdict on the live stream: ${describe(chain.afterCreated)}`);
+        say(`    POST until 201:                   ${describe(chain.post)}`);
+        say(`    POST sent → verdict shown:        ${describe(chain.endToEnd)}`);
+        say(`    target p50 < 10 ms and p99 < 50 ms: ${verdict(chain.afterCreated.p50 < 10 && chain.afterCreated.p99 < 50)}`);
+      });
+      say('  RSS after each run:');
+      for (const line of growthTable(result.memory)) say(line);
+      if (result.problems.length > 0) say(`  services logged:\n    ${result.problems.join('\n    ')}`);
+    }
+
+    if (run('read')) {
+      const options = { shape: { posts: scaled(100_000), comments: scaled(500_000) }, seconds: scaled(10), rounds: 2, connections: 10 };
+      say(`\n== Read path: ${options.shape.posts} posts and ${options.shape.comments} comments in the read model; feed pages of 20 vs a bare Express 5 GET of one such page, ${options.connections} connections, ${options.rounds} × ${options.seconds} s each, alternating ==`);
+      const result = await benchReadPath(workDir, options);
+      results.read = result;
+      say(`  log: ${result.log.events} events written in ${ms(result.log.ms)}; query caught up in ${ms(result.queryReadyMs)}, RSS ${mb(result.queryMemory.rss)}`);
+      let bareTotal = 0;
+      let feedTotal = 0;
+      let feedP99 = 0;
+      result.rounds.forEach(({ bare, feed }, index) => {
+        bareTotal += bare.requestsPerSecond;
+        feedTotal += feed.requestsPerSecond;
+        feedP99 = Math.max(feedP99, feed.p99);
+        say(
+          `  round ${index + 1}: bare ${perSecond(bare.requestsPerSecond)} p99 ${ms(bare.p99)} (${Math.round(bare.bytesPerRequest)} B)` +
+            ` | feed ${perSecond(feed.requestsPerSecond)} p99 ${ms(feed.p99)} (${Math.round(feed.bytesPerRequest)} B)` +
+            `${bare.failures + feed.failures > 0 ? `  FAILURES ${bare.failures}/${feed.failures}` : ''}`,
+        );
+      });
+      const ratio = feedTotal / bareTotal;
+      say(`  feed/bare requests/s: ${ratio.toFixed(2)}; feed p99 (worst round) ${ms(feedP99)}; target ≥ 0.70 and p99 < 10 ms: ${verdict(ratio >= 0.7 && feedP99 < 10)}`);
+      const { map } = result;
+      say(
+        `  GET /posts (course map): ${map.posts} posts, ${map.comments} comments, ${mb(map.bytes)} in ${ms(map.totalMs)} (first byte ${ms(map.firstByteMs)}); ` +
+          `query RSS ${mb(map.rssBefore)} → peak ${mb(map.rssPeak)}`,
+      );
+    }
+
+    if (run('rebuild')) {
+      const shape = { posts: scaled(100_000), comments: scaled(300_000) };
+      say(`\n== Rebuild: ${shape.posts} posts and ${shape.comments} comments (created, moderated, updated) = ${shape.posts + 3 * shape.comments} events; each service started alone, 2 identical runs ==`);
+      const result = await benchRebuild(workDir, shape, 2);
+      results.rebuild = result;
+      const counts = result.log.countsByType;
+      say(`  log: ${result.log.events} events written in ${ms(result.log.ms)} (${JSON.stringify(counts)})`);
+      result.runs.forEach((rebuild, index) => {
+        for (const name of REBUILT) {
+          const service = rebuild.services[name]!;
+          say(
+            `  run ${index + 1} ${name.padEnd(10)} ready in ${ms(service.readyMs)} (replay ${service.replayMs === undefined ? 'n/a' : ms(service.replayMs)}), RSS ${mb(service.memory.rss)}, peak ${mb(service.memory.peak)}` +
+              `${name === 'query' ? `; target < 10 s: ${verdict(service.readyMs < 10_000)}` : ''}`,
+          );
+        }
+      });
+      say('  RSS of every process once all were ready, run by run:');
+      for (const line of growthTable(result.runs.map((rebuild) => rebuild.after))) say(line);
+    }
+  } finally {
+    if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(results, null, 2)}\n`);
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`system benchmarks failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

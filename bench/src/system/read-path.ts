@@ -1,0 +1,116 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { buildLog, seededRandom, type BuiltLog, type LogShape } from './log-builder';
+import { load, type LoadResult } from './load';
+import { freePort } from '@mini-blog/launcher';
+import { Backend, memoryOf, subscribersFor, type Memory } from './processes';
+
+export interface ReadPathOptions {
+  readonly shape: LogShape;
+  readonly seconds: number;
+  readonly rounds: number;
+  readonly connections: number;
+}
+
+export interface MapAnswer {
+  readonly firstByteMs: number;
+  readonly totalMs: number;
+  readonly bytes: number;
+  readonly posts: number;
+  readonly comments: number;
+  /** Query's resident memory before the request, and the most seen while it was answered. */
+  readonly rssBefore: number;
+  readonly rssPeak: number;
+}
+
+export interface ReadPathResult {
+  readonly log: BuiltLog;
+  readonly queryReadyMs: number;
+  readonly queryMemory: Memory;
+  /** Alternating runs, reference first, so that drift in the machine's load hits both alike. */
+  readonly rounds: readonly { readonly bare: LoadResult; readonly feed: LoadResult }[];
+  readonly map: MapAnswer;
+}
+
+/** Reads GET /posts to the end, counting bytes, and parses it to check that it is the whole map. */
+function readMap(url: string, pid: number | undefined): Promise<MapAnswer> {
+  return new Promise((resolve, reject) => {
+    const rssBefore = memoryOf(pid).rss;
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, memoryOf(pid).rss);
+    }, 20);
+    const started = performance.now();
+    http
+      .get(url, (res) => {
+        const firstByteMs = performance.now() - started;
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          bytes += chunk.length;
+        });
+        res.on('end', () => {
+          const totalMs = performance.now() - started;
+          clearInterval(sampler);
+          const map = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, { comments: unknown[] }>;
+          const posts = Object.values(map);
+          resolve({ firstByteMs, totalMs, bytes, posts: posts.length, comments: posts.reduce((sum, post) => sum + post.comments.length, 0), rssBefore, rssPeak });
+        });
+      })
+      .on('error', (err) => {
+        clearInterval(sampler);
+        reject(err);
+      });
+  });
+}
+
+/**
+ * The read model at scale: a log of `shape` (written straight into the bus's store), one query
+ * service replaying it, then the paged feed under load against a bare Express GET of a feed page
+ * measured in the same run, then the course's whole-map GET /posts.
+ */
+export async function benchReadPath(workDir: string, options: ReadPathOptions): Promise<ReadPathResult> {
+  const dataDir = path.join(workDir, 'read-path-log');
+  const log = buildLog(dataDir, options.shape, ['query']);
+  const queryPort = await freePort();
+  const bus = await Backend.create('event-bus', { DATA_DIR: dataDir, SUBSCRIBERS: subscribersFor([{ name: 'query', port: queryPort }]) });
+  const query = await Backend.create('query', { BUS_URL: bus.url }, queryPort);
+  let bare: ChildProcess | undefined;
+  try {
+    await bus.start();
+    const queryReadyMs = await query.start();
+    const queryMemory = query.memory;
+
+    const pageFile = path.join(workDir, 'feed-page.json');
+    writeFileSync(pageFile, await (await fetch(`${query.url}/posts/feed?limit=20`)).text());
+    bare = fork(path.join(__dirname, 'bare-express.js'), [pageFile], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const [{ port }] = (await once(bare, 'message')) as [{ port: number }];
+    const bareUrl = `http://127.0.0.1:${port}`;
+
+    // Pages from all over the feed (a cursor is a seq: any number pages below it), and the first page.
+    const random = seededRandom(11);
+    const feedPaths = ['/posts/feed?limit=20', ...Array.from({ length: 199 }, () => `/posts/feed?limit=20&cursor=${1 + Math.floor(random() * log.events)}`)];
+    const feedRun = (seconds: number) => load({ url: query.url, seconds, connections: options.connections, paths: feedPaths });
+    const bareRun = (seconds: number) => load({ url: `${bareUrl}/document`, seconds, connections: options.connections });
+
+    await bareRun(2);
+    await feedRun(2);
+    const rounds: { bare: LoadResult; feed: LoadResult }[] = [];
+    for (let round = 0; round < options.rounds; round += 1) {
+      const bareResult = await bareRun(options.seconds);
+      const feedResult = await feedRun(options.seconds);
+      rounds.push({ bare: bareResult, feed: feedResult });
+    }
+
+    const map = await readMap(`${query.url}/posts`, query.process.pid);
+    return { log, queryReadyMs, queryMemory, rounds, map };
+  } finally {
+    bare?.kill();
+    await query.stop();
+    await bus.stop();
+  }
+}
