@@ -1,0 +1,101 @@
+import { waitFor } from '@mini-blog/common/testing';
+import type { ServiceName } from '@mini-blog/launcher';
+import { startFaultSystem, type FaultSystem } from './support/fault-system';
+import { recordFigures } from './support/figures';
+import { getJson } from './support/http';
+import { Ledger, Load } from './support/load';
+import { converged, firstOf, readLog, verify, type CourseMap } from './support/verify';
+
+/**
+ * kill -9 of each service in turn while clients create posts and comments through the gateway;
+ * each one is started again once a share of the load has run against it down. Afterwards every
+ * answer 2xx must be kept: the post or comment is in the query view with moderation's verdict,
+ * nothing is there twice, and the log has no gap.
+ */
+
+jest.setTimeout(150_000);
+
+const VICTIMS: readonly ServiceName[] = ['event-bus', 'posts', 'comments', 'moderation', 'query'];
+/** Requests started while a service is down, and after it is back before the next one goes down. */
+const REQUESTS_WHILE_DOWN = 20;
+const REQUESTS_BETWEEN = 15;
+
+let fault: FaultSystem;
+
+beforeAll(async () => {
+  fault = await startFaultSystem({ name: 'kill' });
+});
+
+afterAll(async () => {
+  await fault?.stop();
+});
+
+describe('kill -9 of each service in turn under load', () => {
+  it('keeps every acknowledged post and comment, once, with its verdict, in a log without gaps', async () => {
+    const { system, gateway, bus } = fault;
+    const ledger = new Ledger();
+    const load = new Load({ gateway, ledger, tag: 'kill', maxRequests: 1000, concurrency: 10, ratePerSecond: 30 });
+    const downtimes: Record<string, number> = {};
+
+    try {
+      await waitFor(() => load.issued >= REQUESTS_BETWEEN, `the first ${REQUESTS_BETWEEN} requests`, { timeoutMs: 10_000 });
+      for (const victim of VICTIMS) {
+        const service = system.services[victim];
+        await service.stop('SIGKILL');
+        const downAt = Date.now();
+        const target = load.issued + REQUESTS_WHILE_DOWN;
+        await waitFor(() => load.issued >= target, `${REQUESTS_WHILE_DOWN} requests while ${victim} is down`, { timeoutMs: 10_000 });
+        service.start();
+        await system.waitReady(victim, 30_000);
+        downtimes[victim] = Date.now() - downAt;
+        const next = load.issued + REQUESTS_BETWEEN;
+        await waitFor(() => load.issued >= next, `${REQUESTS_BETWEEN} requests after ${victim} is back`, { timeoutMs: 10_000 });
+      }
+    } finally {
+      await load.stop();
+    }
+    const loadEnded = Date.now();
+
+    let view: CourseMap = {};
+    await waitFor(
+      async () => {
+        view = await getJson<CourseMap>(gateway, '/posts');
+        return converged(ledger, view);
+      },
+      'every acknowledged post and comment to show in GET /posts with its verdict',
+      { timeoutMs: 45_000, intervalMs: 250 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- service logs ---\n${fault.logTail()}`);
+    });
+    const convergeMs = Date.now() - loadEnded;
+    const log = await readLog(bus);
+    const result = verify(ledger, view, log);
+
+    recordFigures('kill-restart', {
+      injected: `SIGKILL of ${VICTIMS.join(', ')} in turn, each restarted after ${REQUESTS_WHILE_DOWN} requests`,
+      requests: ledger.requests,
+      acknowledged: ledger.acknowledged,
+      answers: ledger.outcomeCounts(),
+      found: result.found,
+      missing: result.missing.length,
+      duplicates: result.duplicates.length,
+      logEvents: result.logEvents,
+      logGaps: result.logGaps.length,
+      storedWithoutAck: result.storedWithoutAck,
+      downtimeMs: downtimes,
+      convergeMs,
+    });
+
+    expect(ledger.acknowledged).toBeGreaterThan(100);
+    expect(firstOf(result.missing)).toBe('none');
+    expect(firstOf(result.wrongState)).toBe('none');
+    expect(firstOf(result.duplicates)).toBe('none');
+    expect(firstOf(result.phantoms)).toBe('none');
+    expect(firstOf(result.logGaps)).toBe('none');
+    expect(result.found).toBe(ledger.acknowledged);
+    // Every failure said why, in JSON, from the gateway or the service behind it.
+    for (const [status, message] of ledger.failureMessages) {
+      if (status !== 0) expect({ status, message: (JSON.parse(message) as { message?: string }).message }).toEqual({ status, message: expect.any(String) });
+    }
+  });
+});

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort, startSystem, type RunningSystem, type ServiceName, type SystemOptions } from '@mini-blog/launcher';
+
+/** The services the bus delivers to, in the launcher's order. */
+export const SUBSCRIBER_NAMES = ['posts', 'comments', 'moderation', 'query'] as const;
+export type SubscriberName = (typeof SUBSCRIBER_NAMES)[number];
+
+export interface FaultSystem {
+  readonly system: RunningSystem;
+  /** The gateway, as a browser reaches it. */
+  readonly gateway: string;
+  /** The bus itself (not through the gateway): publishing, the log, the subscriptions. */
+  readonly bus: string;
+  readonly dataDir: string;
+  /** The last lines every service printed, for failure messages. */
+  logTail(lines?: number): string;
+  stop(): Promise<void>;
+}
+
+export interface FaultSystemOptions {
+  /** A short name for the temporary folder. */
+  readonly name: string;
+  readonly env?: SystemOptions['env'];
+  /**
+   * The bus's subscriber list, given the URL of each subscriber service: lets a test put a proxy in
+   * front of one of them, or add one of its own.
+   */
+  readonly subscribers?: (urls: Record<SubscriberName, string>) => string;
+}
+
+const MAX_LOG_LINES = 2000;
+const loopback = (url: string) => url.replace('://localhost:', '://127.0.0.1:');
+
+/** The whole system as real processes on free ports, its log in a temporary folder removed by `stop`. */
+export async function startFaultSystem({ name, env = {}, subscribers }: FaultSystemOptions): Promise<FaultSystem> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), `mini-blog-${name}-`));
+  const logs: string[] = [];
+  const log = (service: string, line: string) => {
+    logs.push(`${service.padEnd(10)} | ${line}`);
+    if (logs.length > MAX_LOG_LINES) logs.splice(0, logs.length - MAX_LOG_LINES);
+  };
+  const logTail = (lines = 80) => logs.slice(-lines).join('\n');
+
+  const ports: Partial<Record<ServiceName, number>> = {};
+  const busEnv = { ...env['event-bus'] };
+  if (subscribers) {
+    const urls = {} as Record<SubscriberName, string>;
+    for (const subscriber of SUBSCRIBER_NAMES) {
+      ports[subscriber] = await freePort();
+      urls[subscriber] = `http://127.0.0.1:${ports[subscriber]}/events`;
+    }
+    busEnv.SUBSCRIBERS = subscribers(urls);
+  }
+
+  let system: RunningSystem;
+  try {
+    system = await startSystem({ port: 0, dataDir, log, ports, env: { ...env, 'event-bus': busEnv } });
+  } catch (err) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw new Error(`${(err as Error).message}\n--- service logs ---\n${logTail(150)}`);
+  }
+  return {
+    system,
+    gateway: loopback(system.url),
+    bus: system.services['event-bus'].url,
+    dataDir,
+    logTail,
+    stop: async () => {
+      try {
+        await system.stop();
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}

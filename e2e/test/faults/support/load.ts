@@ -1,0 +1,140 @@
+import { call } from './http';
+
+/** A comment with this word is rejected by moderation (the default BLOCKED_WORDS). */
+export const BLOCKED_WORD = 'orange';
+
+export interface AckedPost {
+  readonly id: string;
+  readonly title: string;
+}
+
+export interface AckedComment {
+  readonly id: string;
+  readonly postId: string;
+  readonly content: string;
+  /** The verdict moderation must reach. */
+  readonly expected: 'approved' | 'rejected';
+}
+
+/**
+ * What the clients were told: every 2xx is a promise the system must keep. Also what was only
+ * attempted, so that anything found that was never even asked for can be told apart.
+ */
+export class Ledger {
+  readonly posts = new Map<string, AckedPost>();
+  readonly comments = new Map<string, AckedComment>();
+  readonly attemptedTitles = new Set<string>();
+  readonly attemptedContents = new Set<string>();
+  /** Answers by status ('0' for no answer). */
+  readonly outcomes = new Map<string, number>();
+  /** One message per status other than 2xx, as first seen. */
+  readonly failureMessages = new Map<number, string>();
+  requests = 0;
+
+  get acknowledged(): number {
+    return this.posts.size + this.comments.size;
+  }
+
+  get failed(): number {
+    return this.requests - this.acknowledged;
+  }
+
+  record(status: number, message: string): void {
+    this.outcomes.set(String(status), (this.outcomes.get(String(status)) ?? 0) + 1);
+    if ((status < 200 || status >= 300) && !this.failureMessages.has(status)) this.failureMessages.set(status, message);
+  }
+
+  /** The answers by status, as `{ "201": 310, "503": 12 }`. */
+  outcomeCounts(): Record<string, number> {
+    return Object.fromEntries([...this.outcomes].sort(([a], [b]) => a.localeCompare(b)));
+  }
+}
+
+export interface LoadOptions {
+  readonly gateway: string;
+  readonly ledger: Ledger;
+  /** Distinguishes this load's titles and comments from any other's. */
+  readonly tag: string;
+  readonly maxRequests: number;
+  readonly concurrency?: number;
+  /** Requests started per second at most, so that a fault lasts for a known share of the load. */
+  readonly ratePerSecond?: number;
+  /** Every n-th comment holds the blocked word. */
+  readonly rejectEvery?: number;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Clients of the blog through the gateway: they create posts and comment on the posts they were
+ * told exist, at a steady pace, with a bounded number of requests in flight and in total. Nothing
+ * is retried: each request is one attempt, and its answer goes into the ledger.
+ */
+export class Load {
+  private next = 0;
+  private stopped = false;
+  private readonly started = Date.now();
+  private readonly done: Promise<void>;
+
+  constructor(private readonly options: LoadOptions) {
+    const workers = Array.from({ length: options.concurrency ?? 10 }, () => this.worker());
+    this.done = Promise.all(workers).then(() => undefined);
+  }
+
+  /** Requests started so far. */
+  get issued(): number {
+    return this.next;
+  }
+
+  /** Resolves once every request has been answered (the total reached, or `stop` called). */
+  finished(): Promise<void> {
+    return this.done;
+  }
+
+  /** Starts no more requests; resolves once the ones in flight are answered. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    return this.done;
+  }
+
+  private async worker(): Promise<void> {
+    const { maxRequests, ratePerSecond = 40 } = this.options;
+    for (;;) {
+      if (this.stopped || this.next >= maxRequests) return;
+      const index = this.next;
+      this.next += 1;
+      const startAt = this.started + (index * 1000) / ratePerSecond;
+      const wait = startAt - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      await this.request(index);
+    }
+  }
+
+  private async request(index: number): Promise<void> {
+    const { gateway, ledger, tag, rejectEvery = 4, timeoutMs = 15_000 } = this.options;
+    const posts = [...ledger.posts.values()];
+    ledger.requests += 1;
+    if (posts.length === 0 || index % 3 === 0) {
+      const title = `${tag} post ${index}`;
+      ledger.attemptedTitles.add(title);
+      const answer = await call(gateway, 'POST', '/posts/create', { title }, { timeoutMs });
+      ledger.record(answer.status, answer.text);
+      if (answer.status === 201) {
+        const { id } = answer.json as { id: string };
+        ledger.posts.set(id, { id, title });
+      }
+      return;
+    }
+    const post = posts[Math.floor(Math.random() * posts.length)]!;
+    const rejected = index % rejectEvery === 1;
+    const content = `${tag} comment ${index}${rejected ? ` with an ${BLOCKED_WORD}` : ' looks good'}`;
+    ledger.attemptedContents.add(content);
+    const answer = await call(gateway, 'POST', `/posts/${post.id}/comments`, { content }, { timeoutMs });
+    ledger.record(answer.status, answer.text);
+    if (answer.status === 201) {
+      const list = answer.json as { id: string }[];
+      const id = list[list.length - 1]!.id;
+      ledger.comments.set(id, { id, postId: post.id, content, expected: rejected ? 'rejected' : 'approved' });
+    }
+  }
+}
+
