@@ -52,8 +52,8 @@ export function useLiveFeed(): LiveFeed {
       onOpen: (fresh) => {
         if (fresh) resyncPending = true;
       },
-      onHello: (hello) => {
-        position = hello;
+      onHello: (serverPosition) => {
+        position = serverPosition;
         if (!resyncPending) return;
         resyncPending = false;
         void resync(position);
