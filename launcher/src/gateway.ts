@@ -34,13 +34,21 @@ export function createGateway({ routeFor, targets }: GatewayOptions): Express {
       xfwd: true,
       proxyTimeout: 0,
       on: {
+        // A stream whose service died must end for the browser too, so that it reconnects
+        // (ingress-nginx does the same); otherwise the page would wait forever on a dead stream.
+        proxyRes: (proxyRes, _req, res) => {
+          proxyRes.on('error', () => res.destroy());
+          proxyRes.on('close', () => {
+            if (!proxyRes.complete) res.destroy();
+          });
+        },
         error: (_err, req, res) => {
           const service = serviceOf(req) ?? 'upstream';
           if ('writeHead' in res && !res.headersSent) {
             res.writeHead(502, { 'content-type': 'application/json' });
             res.end(JSON.stringify({ message: `${service}: unavailable, try again` }));
           } else {
-            res.end();
+            res.destroy();
           }
         },
       },

@@ -33,10 +33,12 @@ export class LiveChanges {
 
   attach(req: Request, res: Response, position: number): void {
     const stream = openEventStream(req, res, () => this.streams.delete(stream));
-    const lastSeen = Number(req.header('last-event-id'));
+    const header = req.header('last-event-id');
+    const lastSeen = header === undefined || header.trim() === '' ? Number.NaN : Number(header);
     stream.send('hello', { position }, position);
-    if (Number.isSafeInteger(lastSeen) && lastSeen > 0) {
-      if (lastSeen < this.coveredFrom) {
+    if (Number.isSafeInteger(lastSeen) && lastSeen >= 0) {
+      // Below what is kept, the client missed changes; above the position, it saw a log that is gone.
+      if (lastSeen < this.coveredFrom || lastSeen > position) {
         stream.send('reset', { position }, position);
       } else {
         for (const change of this.recent) if (change.seq > lastSeen) stream.sendRaw('change', change.text, change.seq);

@@ -152,4 +152,23 @@ describe('GET /posts/stream', () => {
 
     expect(events.map((e) => e.event)).toEqual(['hello', 'reset']);
   });
+
+  it('tells a client that last saw an empty log to reload once this instance has events', async () => {
+    const bus = new MemoryBus();
+    await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'Created while the client was away' } });
+    const { app, consumer } = createApp({ bus, logger: silentLogger() });
+    await consumer.start();
+
+    const events = await readStream(app, { 'last-event-id': '0' }, (seen) => seen.length >= 2);
+
+    expect(events.map((e) => e.event)).toEqual(['hello', 'reset']);
+  });
+
+  it('tells a client that saw a log this instance does not have (started afresh) to reload', async () => {
+    const { app } = await setup();
+
+    const events = await readStream(app, { 'last-event-id': '42' }, (seen) => seen.length >= 2);
+
+    expect(events.map((e) => e.event)).toEqual(['hello', 'reset']);
+  });
 });
