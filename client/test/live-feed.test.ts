@@ -4,7 +4,13 @@ import { initialLiveFeed, liveFeedReducer, visiblePosts, type LiveFeedAction, ty
 
 const pending = (id: string): PublicComment => ({ id, content: '', status: 'pending' });
 const approved = (id: string, content: string): PublicComment => ({ id, content, status: 'approved' });
-const post = (id: string, version: number, comments: PublicComment[] = []): PublicPost => ({ id, title: `Post ${id}`, version, comments });
+const post = (id: string, version: number, comments: PublicComment[] = [], createdSeq = version): PublicPost => ({
+  id,
+  title: `Post ${id}`,
+  createdSeq,
+  version,
+  comments,
+});
 const change = (seq: number, snapshot: PublicPost): PostChange => ({ seq, post: snapshot });
 
 const run = (actions: readonly LiveFeedAction[], from: LiveFeedState = initialLiveFeed) => actions.reduce(liveFeedReducer, from);
@@ -51,6 +57,20 @@ describe('live feed reducer', () => {
     expect(visiblePosts(state).map((p) => p.id)).toEqual(['new', 'b', 'a']);
   });
 
+  it('puts a post it has not seen where its creation places it', () => {
+    const state = run([changed(change(9, post('middle', 9, [], 2)))], loadedFeed([post('c', 3), post('a', 1)]));
+
+    expect(visiblePosts(state).map((p) => p.id)).toEqual(['c', 'middle', 'a']);
+  });
+
+  it('leaves a change to a post older than the loaded pages to that page', () => {
+    const commentedOnOld = change(9, post('old', 9, [pending('c1')], 1));
+
+    const state = run([changed(commentedOnOld)], loadedFeed([post('c', 3), post('b', 2)], '2'));
+
+    expect(visiblePosts(state).map((p) => p.id)).toEqual(['c', 'b']);
+  });
+
   it('does not repeat a post that a later page also contains', () => {
     const state = run([{ type: 'pageLoaded', page: { posts: [post('b', 2), post('a', 1)], nextCursor: null } }], loadedFeed([post('c', 3), post('b', 2)], '2'));
 
@@ -69,10 +89,10 @@ describe('live feed reducer', () => {
 
   it('shows a post it just created before the read model has it, and lets the stream replace it', () => {
     const created = run([{ type: 'postCreated', post: { id: 'p', title: 'Mine' } }], loadedFeed([]));
-    expect(visiblePosts(created)).toEqual([{ id: 'p', title: 'Mine', version: 0, comments: [] }]);
+    expect(visiblePosts(created)).toEqual([{ id: 'p', title: 'Mine', createdSeq: Number.MAX_SAFE_INTEGER, version: 0, comments: [] }]);
 
-    const confirmed = liveFeedReducer(created, changed(change(3, { id: 'p', title: 'Mine', version: 3, comments: [] })));
-    expect(visiblePosts(confirmed)).toEqual([{ id: 'p', title: 'Mine', version: 3, comments: [] }]);
+    const confirmed = liveFeedReducer(created, changed(change(3, { id: 'p', title: 'Mine', createdSeq: 3, version: 3, comments: [] })));
+    expect(visiblePosts(confirmed)).toEqual([{ id: 'p', title: 'Mine', createdSeq: 3, version: 3, comments: [] }]);
   });
 
   it('keeps a just-added comment through snapshots that predate it, then takes the snapshot that has it', () => {

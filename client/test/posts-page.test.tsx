@@ -5,7 +5,13 @@ import { PostsPage } from '../src/features/posts';
 import { FakeEventSource } from './support/fake-event-source';
 import { installFetch, networkDown } from './support/fake-fetch';
 
-const post = (id: string, title: string, version: number, comments: PublicPost['comments'] = []): PublicPost => ({ id, title, version, comments });
+const post = (id: string, title: string, version: number, comments: PublicPost['comments'] = []): PublicPost => ({
+  id,
+  title,
+  createdSeq: version,
+  version,
+  comments,
+});
 
 function serveFeed(pages: () => FeedPage) {
   return installFetch((url) => {

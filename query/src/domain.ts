@@ -129,7 +129,7 @@ export function commentsOf(post: ReadPost): Iterable<ReadComment> {
 }
 
 export function toPublicPost(post: ReadPost): PublicPost {
-  return { id: post.id, title: post.title ?? '', version: post.version, comments: Array.from(commentsOf(post), toPublicComment) };
+  return { id: post.id, title: post.title ?? '', createdSeq: post.createdSeq, version: post.version, comments: Array.from(commentsOf(post), toPublicComment) };
 }
 
 /** A page of the feed, newest first, starting below `before` (a createdSeq). */

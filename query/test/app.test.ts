@@ -63,7 +63,7 @@ describe('GET /posts/feed', () => {
     const second = await request(app).get(`/posts/feed?limit=2&cursor=${first.body.nextCursor}`);
 
     expect(first.body.posts.map((p: { id: string }) => p.id)).toEqual(['p3', 'p2']);
-    expect(second.body).toEqual({ posts: [{ id: 'p1', title: 'T1', version: 1, comments: [] }], nextCursor: null });
+    expect(second.body).toEqual({ posts: [{ id: 'p1', title: 'T1', createdSeq: 1, version: 1, comments: [] }], nextCursor: null });
   });
 
   it.each([
@@ -123,7 +123,7 @@ describe('GET /posts/stream', () => {
 
     expect(await events).toEqual([
       { event: 'hello', data: { position: 0 }, id: '0' },
-      { event: 'change', data: { seq: 1, post: { id: 'p1', title: 'Live', version: 1, comments: [] } }, id: '1' },
+      { event: 'change', data: { seq: 1, post: { id: 'p1', title: 'Live', createdSeq: 1, version: 1, comments: [] } }, id: '1' },
     ]);
   });
 

@@ -6,7 +6,7 @@ const event = (type: Envelope['type'], data: object): Envelope => ({ id: `e${++s
 const comment = (id: string, status: 'pending' | 'approved' | 'rejected', postId = 'p1') => ({ id, postId, content: `text ${id}`, status });
 
 function view(state: QueryState) {
-  return state.feed.map(toPublicPost).map(({ version: _version, ...post }) => post);
+  return state.feed.map(toPublicPost).map(({ version: _version, createdSeq: _createdSeq, ...post }) => post);
 }
 
 function permutations<T>(items: readonly T[]): T[][] {

@@ -11,6 +11,8 @@ export interface PublicComment {
 export interface PublicPost {
   readonly id: string;
   readonly title: string;
+  /** The log position of PostCreated: the feed's order (newest first) and its cursor. */
+  readonly createdSeq: number;
   /** The log position of the last event that changed this post or its comments. */
   readonly version: number;
   readonly comments: readonly PublicComment[];

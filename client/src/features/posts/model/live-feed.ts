@@ -37,6 +37,14 @@ export const initialLiveFeed: LiveFeedState = { order: [], entries: {}, nextCurs
 
 /** Versions are log positions (1, 2, ...): a post known only from this browser's own request is older than any. */
 const UNLOGGED_VERSION = 0;
+/** ...and, being just created, newer than any post in the log. */
+const NOT_YET_LOGGED = Number.MAX_SAFE_INTEGER;
+
+/** The order with a post the browser has not seen put where its creation places it, newest first. */
+function insertByCreation(state: LiveFeedState, post: PublicPost): string[] {
+  const index = state.order.findIndex((id) => state.entries[id]!.post.createdSeq < post.createdSeq);
+  return index === -1 ? [...state.order, post.id] : [...state.order.slice(0, index), post.id, ...state.order.slice(index)];
+}
 
 function withSnapshot(entry: FeedEntry | undefined, post: PublicPost, seenAt: number): FeedEntry {
   if (entry && entry.post.version >= post.version) return entry;
@@ -82,19 +90,20 @@ export function liveFeedReducer(state: LiveFeedState, action: LiveFeedAction): L
     case 'changed': {
       const { post, seq } = action.change;
       const entry = state.entries[post.id];
+      // A post older than the pages loaded so far will come with its page, complete.
+      if (!entry && state.nextCursor !== null && post.createdSeq < Number(state.nextCursor)) return state;
       const next = withSnapshot(entry, post, seq);
       if (next === entry) return state;
       return {
         ...state,
-        // A post this browser has not seen is new (or was just commented on): it goes on top.
-        order: entry ? state.order : [post.id, ...state.order],
+        order: entry ? state.order : insertByCreation(state, post),
         entries: { ...state.entries, [post.id]: next },
       };
     }
 
     case 'postCreated': {
       if (state.entries[action.post.id]) return state;
-      const post: PublicPost = { ...action.post, version: UNLOGGED_VERSION, comments: [] };
+      const post: PublicPost = { ...action.post, createdSeq: NOT_YET_LOGGED, version: UNLOGGED_VERSION, comments: [] };
       return {
         ...state,
         order: [post.id, ...state.order],
