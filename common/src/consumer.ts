@@ -12,7 +12,7 @@ export type ApplyEvent = (event: Envelope) => readonly NewEvent[] | void;
 
 export interface ConsumerOptions {
   readonly name: string;
-  readonly bus: Pick<BusClient, 'readLog' | 'publish'>;
+  readonly bus: Pick<BusClient, 'readLog' | 'publish' | 'publishBatch'>;
   /** The types `apply` handles, including the ones it publishes itself (so replays can see them). */
   readonly types: readonly EventType[];
   readonly apply: ApplyEvent;
@@ -60,6 +60,9 @@ function verifySignature(req: Request, secrets: readonly string[]): void {
 }
 
 const batchSchema = z.array(envelopeSchema).max(10_000);
+
+/** Reactions per publish request: far below the bus's batch limit, and its body limit at full-size comments. */
+const PUBLISH_BATCH = 200;
 
 /**
  * Turns the bus's at-least-once, possibly out-of-order delivery into exactly-once, in-order
@@ -201,9 +204,17 @@ export class Consumer {
     this.flushing = true;
     void (async () => {
       try {
-        for (const [id, event] of this.outbox) {
-          await this.options.bus.publish(event);
-          this.outbox.delete(id);
+        while (this.outbox.size > 0) {
+          const batch: [string, NewEvent][] = [];
+          for (const entry of this.outbox) {
+            batch.push(entry);
+            if (batch.length >= PUBLISH_BATCH) break;
+          }
+          // Reactions that piled up while the last publish was in flight go together: one request
+          // and one commit for a burst, where one publish each would queue them behind each other.
+          if (batch.length === 1) await this.options.bus.publish(batch[0]![1]);
+          else await this.options.bus.publishBatch(batch.map(([, event]) => event));
+          for (const [id] of batch) this.outbox.delete(id);
         }
         this.flushAttempt = 0;
       } catch (err) {

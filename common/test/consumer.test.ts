@@ -504,6 +504,31 @@ describe('Consumer', () => {
       expect(consumer.pendingReactions).toBe(0);
     });
 
+    it('publishes the reactions that pile up during a publish together, in one request', async () => {
+      const { bus, consumer } = setup({ moderates: true });
+      await consumer.start();
+      const comments = await bus.store(commentCreated('c1', 'p1'), commentCreated('c2', 'p1'), commentCreated('c3', 'p1'));
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const publish = bus.publish.bind(bus);
+      jest.spyOn(bus, 'publish').mockImplementationOnce(async (event) => {
+        await held;
+        return publish(event);
+      });
+      const batches = jest.spyOn(bus, 'publishBatch');
+
+      for (const comment of comments) await consumer.deliver([comment]);
+      release();
+      await waitFor(() => bus.ofType('CommentModerated').length === 3, { what: 'every moderation to be stored' });
+
+      expect(batches).toHaveBeenCalledTimes(1);
+      expect(batches.mock.calls[0]![0].map((event) => event.id)).toEqual(['CommentModerated:c2', 'CommentModerated:c3']);
+      expect(bus.ofType('CommentModerated').map((event) => event.id)).toEqual(['CommentModerated:c1', 'CommentModerated:c2', 'CommentModerated:c3']);
+      expect(consumer.pendingReactions).toBe(0);
+    });
+
     it('refuses a reaction without a deterministic id', async () => {
       const bus = new RecordingBus();
       const consumer = createConsumer({
