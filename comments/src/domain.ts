@@ -2,6 +2,7 @@ import {
   assertNever,
   MAX_COMMENT_LENGTH,
   MAX_ID_LENGTH,
+  userTextSchema,
   type CommentStatus,
   type Envelope,
   type EventType,
@@ -10,7 +11,7 @@ import {
 import { z } from 'zod';
 
 export const createCommentSchema = z.object({
-  content: z.string().trim().min(1).max(MAX_COMMENT_LENGTH),
+  content: userTextSchema(MAX_COMMENT_LENGTH),
 });
 export const postIdSchema = z.string().min(1).max(MAX_ID_LENGTH);
 

@@ -1,8 +1,8 @@
-import { assertNever, MAX_TITLE_LENGTH, type Envelope, type EventType, type NewEvent, type PostCreated } from '@mini-blog/common';
+import { assertNever, MAX_TITLE_LENGTH, userTextSchema, type Envelope, type EventType, type NewEvent, type PostCreated } from '@mini-blog/common';
 import { z } from 'zod';
 
 export const createPostSchema = z.object({
-  title: z.string().trim().min(1).max(MAX_TITLE_LENGTH),
+  title: userTextSchema(MAX_TITLE_LENGTH),
 });
 
 export type Post = PostCreated;
