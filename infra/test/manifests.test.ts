@@ -64,6 +64,8 @@ function valueOf(variable: EnvVar): string {
   return value;
 }
 
+// kubectl is no dependency of the project; where it is installed (the build machines have it), the
+// real renderer checks the kustomizations too, the dev overlay's patches included.
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 
 function kubectlKustomize(dir: string): K8sObject[] {
@@ -91,7 +93,7 @@ describe('infra/k8s', () => {
     expect(unknownFieldErrors(objects)).toEqual([]);
   });
 
-  it('the field check does catch a misspelt field', () => {
+  it('catches a misspelt field, so the check above is not vacuous', () => {
     const deployment = named('Deployment', 'posts') as K8sObject;
     const misspelt = { ...deployment, spec: { ...deployment.spec, replica: 2 } };
 
@@ -157,7 +159,7 @@ describe('workloads', () => {
     expect(workload.pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(15);
   });
 
-  it.each(workloads.map((workload) => [workload.name, workload] as const))("%s gets an env that its own config schema accepts, on the port it exposes", (name, workload) => {
+  it.each(workloads.map((workload) => [workload.name, workload] as const))('%s gets an env that its own config schema accepts, on the port it exposes', (name, workload) => {
     const [container] = workload.pod.containers as [Container];
     const config = CONFIG_LOADERS[name]?.(envOf(container));
 
@@ -220,7 +222,7 @@ describe('cross-checks', () => {
     }
   });
 
-  it("sends every Service port to a container port of the pods it selects, on the same number", () => {
+  it('sends every Service port to a container port of the pods it selects, on the same number', () => {
     for (const service of services) {
       const selected = workloads.filter((workload) => selects(service.selector, workload.podLabels));
       expect(selected.length).toBeGreaterThan(0);
