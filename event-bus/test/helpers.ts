@@ -61,6 +61,8 @@ export interface Delivery {
   readonly batch: boolean;
   readonly cursor: number;
   readonly headers: IncomingHttpHeaders;
+  /** The body as sent. */
+  readonly raw: string;
   readonly at: number;
   /** What the subscriber answered. */
   readonly status: number;
@@ -91,8 +93,9 @@ export class FakeSubscriber {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Envelope | Envelope[];
-        const delivery = { events: Array.isArray(body) ? body : [body], batch: Array.isArray(body), cursor: Number(req.headers['x-bus-cursor']), headers: req.headers, at: Date.now() };
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const body = JSON.parse(raw) as Envelope | Envelope[];
+        const delivery = { events: Array.isArray(body) ? body : [body], batch: Array.isArray(body), cursor: Number(req.headers['x-bus-cursor']), headers: req.headers, raw, at: Date.now() };
         const status = this.respond(delivery);
         this.deliveries.push({ ...delivery, status });
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status }));
@@ -112,4 +115,17 @@ export class FakeSubscriber {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/** Listens on a free port of 127.0.0.1; returns the base URL and a close function. */
+export async function listen(app: Express): Promise<{ url: string; close(): Promise<void> }> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

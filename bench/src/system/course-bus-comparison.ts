@@ -1,11 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { callJson } from './http';
 import { load } from './load';
-import { Backend, memoryOf } from './processes';
+import { Backend, memoryOf, nextMessage } from './processes';
 
 const SUBSCRIBER_NAMES = ['posts', 'comments', 'moderation', 'query'] as const;
 type Counts = Record<string, { distinct: number; received: number }>;
@@ -49,14 +48,14 @@ class Sinks {
 
   static async start(): Promise<Sinks> {
     const child = fork(path.join(__dirname, 'sinks.js'), [...SUBSCRIBER_NAMES], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const [ports] = (await once(child, 'message')) as [Record<string, number>];
+    const ports = await nextMessage<Record<string, number>>(child);
     return new Sinks(child, ports);
   }
 
   async command<T>(command: object): Promise<T> {
-    const answer = once(this.child, 'message') as Promise<[T]>;
+    const answer = nextMessage<T>(this.child);
     this.child.send(command);
-    return (await answer)[0];
+    return answer;
   }
 
   counts(): Promise<Counts> {
@@ -186,7 +185,7 @@ export async function compareWithCourseBus(workDir: string, options: ComparisonO
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, SUBSCRIBERS: sinks.urls().join(',') },
     });
-    const [{ port }] = (await once(course, 'message')) as [{ port: number }];
+    const { port } = await nextMessage<{ port: number }>(course);
     const courseRun = await runBus(`http://127.0.0.1:${port}`, course.pid, sinks, options, false);
     course.kill();
     course = undefined;

@@ -116,8 +116,19 @@ async function main(): Promise<void> {
   }
 }
 
+// A helper process that dies can leave nothing to wait on: say so rather than end quietly.
+let finished = false;
+process.on('exit', (code) => {
+  if (finished || code !== 0) return;
+  process.stderr.write('system benchmarks: ended before finishing (a helper process died?)\n');
+  process.exitCode = 1;
+});
+
 main().then(
-  () => process.exit(0),
+  () => {
+    finished = true;
+    process.exit(0);
+  },
   (err: unknown) => {
     process.stderr.write(`system benchmarks failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, REPO_ROOT, ServiceProcess, waitForReady } from '@mini-blog/launcher';
@@ -92,4 +93,20 @@ export class Backend {
 /** The bus's SUBSCRIBERS value for services on these 127.0.0.1 ports, with per-subscriber options. */
 export function subscribersFor(services: readonly { name: BackendName; port: number; options?: string }[]): string {
   return services.map(({ name, port, options }) => `${name}=http://127.0.0.1:${port}/events${options ? `|${options}` : ''}`).join(',');
+}
+
+/** The next IPC message of a forked helper; fails, rather than waiting forever, if it exits first. */
+export function nextMessage<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: T) => {
+      child.off('exit', onExit);
+      resolve(message);
+    };
+    const onExit = (code: number | null, signal: string | null) => {
+      child.off('message', onMessage);
+      reject(new Error(`${child.spawnargs.slice(1).join(' ')} exited (${signal ?? `code ${code}`}) before answering`));
+    };
+    child.once('message', onMessage);
+    child.once('exit', onExit);
+  });
 }

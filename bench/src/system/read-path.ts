@@ -1,12 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { buildLog, seededRandom, type BuiltLog, type LogShape } from './log-builder';
 import { load, type LoadResult } from './load';
 import { freePort } from '@mini-blog/launcher';
-import { Backend, memoryOf, subscribersFor, type Memory } from './processes';
+import { Backend, memoryOf, nextMessage, subscribersFor, type Memory } from './processes';
 
 export interface ReadPathOptions {
   readonly shape: LogShape;
@@ -88,7 +87,7 @@ export async function benchReadPath(workDir: string, options: ReadPathOptions): 
     const pageFile = path.join(workDir, 'feed-page.json');
     writeFileSync(pageFile, await (await fetch(`${query.url}/posts/feed?limit=20`)).text());
     bare = fork(path.join(__dirname, 'bare-express.js'), [pageFile], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const [{ port }] = (await once(bare, 'message')) as [{ port: number }];
+    const { port } = await nextMessage<{ port: number }>(bare);
     const bareUrl = `http://127.0.0.1:${port}`;
 
     // Pages from all over the feed (a cursor is a seq: any number pages below it), and the first page.

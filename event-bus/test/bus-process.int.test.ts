@@ -1,0 +1,123 @@
+import type { Envelope } from '@mini-blog/common';
+import { waitFor } from '@mini-blog/common/testing';
+import { BusProcess } from './bus-process';
+import { FakeSubscriber, postCreated, tempDir } from './helpers';
+
+interface Acked {
+  readonly id: string;
+  readonly seq: number;
+}
+
+async function publish(bus: BusProcess, body: unknown): Promise<Response> {
+  return fetch(`${bus.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+async function readLog(bus: BusProcess): Promise<Envelope[]> {
+  const res = await fetch(`${bus.url}/events`);
+  if (!res.ok) throw new Error(`GET /events answered ${res.status}`);
+  return (await res.json()) as Envelope[];
+}
+
+jest.setTimeout(60_000);
+
+/** A ceiling per client, so that a failed wait cannot leave the clients publishing forever. */
+const MAX_PUBLISHES_PER_CLIENT = 2000;
+
+describe('the bus as a process', () => {
+  const dirs: ReturnType<typeof tempDir>[] = [];
+  const processes: BusProcess[] = [];
+  const fakes: FakeSubscriber[] = [];
+
+  async function startBus(dataDir: string, env: Record<string, string> = {}): Promise<BusProcess> {
+    const bus = await BusProcess.start({ DATA_DIR: dataDir, ...env });
+    processes.push(bus);
+    return bus;
+  }
+
+  function dataDir(): string {
+    const dir = tempDir();
+    dirs.push(dir);
+    return dir.path;
+  }
+
+  afterAll(async () => {
+    await Promise.all(processes.map((bus) => bus.stop('SIGKILL')));
+    await Promise.all(fakes.map((fake) => fake.stop()));
+    for (const dir of dirs) dir.remove();
+  });
+
+  it('keeps every acknowledged event across a graceful restart, and stores a re-sent id once', async () => {
+    const dir = dataDir();
+    const first = await startBus(dir);
+    const acked: Acked[] = [];
+    for (let n = 1; n <= 5; n += 1) acked.push((await (await publish(first, postCreated(n, `event-${n}`))).json()) as Acked);
+    await first.stop('SIGTERM');
+
+    const second = await startBus(dir);
+    const again = await publish(second, postCreated(3, 'event-3'));
+
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ id: 'event-3', seq: 3, duplicate: true });
+    const log = await readLog(second);
+    expect(log.map(({ id, seq }) => ({ id, seq }))).toEqual(acked.map(({ id, seq }) => ({ id, seq })));
+  });
+
+  it('delivers, in order, everything a subscriber missed while it was down, across a bus restart', async () => {
+    const fake = await new FakeSubscriber().start();
+    fakes.push(fake);
+    await fake.stop();
+    const env = { SUBSCRIBERS: `down=${fake.url}`, RETRY_BASE_MS: '20', RETRY_MAX_MS: '200' };
+    const dir = dataDir();
+    const first = await startBus(dir, env);
+    for (let n = 1; n <= 5; n += 1) expect((await publish(first, postCreated(n))).status).toBe(201);
+    await first.stop('SIGTERM');
+
+    const second = await startBus(dir, env);
+    for (let n = 6; n <= 10; n += 1) expect((await publish(second, postCreated(n))).status).toBe(201);
+    await fake.start();
+
+    await waitFor(() => fake.received.length >= 10, 'the subscriber to receive the 10 events once it is back');
+    expect(fake.received.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('loses no acknowledged event when killed with SIGKILL while 20 clients publish', async () => {
+    const dir = dataDir();
+    const bus = await startBus(dir);
+    const acked: Acked[] = [];
+    const sent: string[] = [];
+    let killed = false;
+    const client = async (c: number) => {
+      for (let n = 0; !killed && n < MAX_PUBLISHES_PER_CLIENT; n += 1) {
+        const id = `client-${c}-${n}`;
+        sent.push(id);
+        try {
+          const res = await publish(bus, postCreated(n, id));
+          if (res.status !== 201) throw new Error(`publish answered ${res.status}: ${await res.text()}`);
+          acked.push((await res.json()) as Acked);
+        } catch (err) {
+          if (!killed) throw err;
+          return;
+        }
+      }
+    };
+    const clients = Array.from({ length: 20 }, (_, c) => client(c));
+    await waitFor(() => acked.length >= 500, '500 acknowledged publishes before the kill', { timeoutMs: 20_000 });
+
+    killed = true;
+    await bus.stop('SIGKILL');
+    await Promise.all(clients);
+
+    const restarted = await startBus(dir);
+    const log = await readLog(restarted);
+    expect(log.map((event) => event.seq)).toEqual(log.map((_, index) => index + 1));
+    expect(new Set(log.map((event) => event.id)).size).toBe(log.length);
+    const stored = new Map(log.map((event) => [event.id, event.seq]));
+    const lost = acked.filter(({ id, seq }) => stored.get(id) !== seq);
+    expect(lost).toEqual([]);
+
+    // Clients retrying whatever they sent, answered or not, add nothing that is already there.
+    const retried = (await (await publish(restarted, sent.slice(0, 1000).map((id) => postCreated(0, id)))).json()) as { results: { id: string; seq: number; duplicate: boolean }[] };
+    expect(retried.results.filter((result) => stored.has(result.id)).every((result) => result.duplicate && result.seq === stored.get(result.id))).toBe(true);
+    expect((await readLog(restarted)).length).toBe(new Set([...stored.keys(), ...sent.slice(0, 1000)]).size);
+  });
+});

@@ -1,0 +1,158 @@
+import { createBusClient, createConsumer, createHttpApp, silentLogger, type BusClient, type Envelope, type NewEvent } from '@mini-blog/common';
+import { MemoryBus, waitFor } from '@mini-blog/common/testing';
+import request from 'supertest';
+import { FakeSubscriber, listen, openTestBus, postCreated, subscriber, type TestBus } from './helpers';
+
+const comment = (n: number): NewEvent => ({ type: 'CommentCreated', data: { id: `c${n}`, postId: 'post-1', content: `Comment ${n}`, status: 'pending' } });
+const seqsOf = (events: readonly { seq: number }[]) => events.map((event) => event.seq);
+
+describe('delivery options', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function fake(): Promise<FakeSubscriber> {
+    const subscriberServer = await new FakeSubscriber().start();
+    cleanups.push(() => subscriberServer.stop());
+    return subscriberServer;
+  }
+
+  function open(...args: Parameters<typeof openTestBus>): TestBus {
+    const bus = openTestBus(...args);
+    cleanups.push(() => bus.close());
+    return bus;
+  }
+
+  describe('batch subscribers', () => {
+    it('get ordered arrays of envelopes while course-style subscribers get one envelope per request', async () => {
+      const [batch, single] = [await fake(), await fake()];
+      const bus = open([subscriber('batch', batch.url, { batch: true }), subscriber('single', single.url)]);
+
+      await request(bus.app).post('/events').send(Array.from({ length: 300 }, (_, n) => postCreated(n))).expect(201);
+
+      await waitFor(() => batch.received.length === 300 && single.received.length === 300, 'both subscribers to receive 300 events');
+      expect(seqsOf(batch.received)).toEqual(seqsOf(single.received));
+      expect(seqsOf(batch.received)).toEqual(Array.from({ length: 300 }, (_, n) => n + 1));
+      expect(batch.deliveries.every((delivery) => delivery.batch)).toBe(true);
+      expect(batch.deliveries.length).toBeLessThan(10);
+      expect(single.deliveries).toHaveLength(300);
+      expect(single.deliveries.every((delivery) => !delivery.batch)).toBe(true);
+    });
+
+    it('keeps each batch body under the services\u2019 100 kB limit', async () => {
+      const batch = await fake();
+      const bus = open([subscriber('batch', batch.url, { batch: true })]);
+      const long = Array.from({ length: 500 }, (_, n): NewEvent => ({ type: 'CommentCreated', data: { id: `c${n}`, postId: 'p', content: 'x'.repeat(900), status: 'pending' } }));
+
+      await request(bus.app).post('/events').send(long).expect(201);
+
+      await waitFor(() => batch.received.length === 500, 'all 500 long events');
+      expect(Math.max(...batch.deliveries.map((delivery) => Buffer.byteLength(delivery.raw)))).toBeLessThan(100 * 1024);
+    });
+
+    it('sends bodies that are compact JSON (what signed deliveries are verified against)', async () => {
+      const batch = await fake();
+      const bus = open([subscriber('batch', batch.url, { batch: true })]);
+
+      await request(bus.app).post('/events').send([postCreated(1), { type: 'PostCreated', data: { id: 'p\u00e9', title: 'Caf\u00e9 "quoted" \u2028 \ud83d\ude00' } }]).expect(201);
+
+      await waitFor(() => batch.received.length === 2, 'both events');
+      for (const delivery of batch.deliveries) expect(JSON.stringify(JSON.parse(delivery.raw))).toBe(delivery.raw);
+    });
+  });
+
+  describe('type filters', () => {
+    it('deliver only the listed types, with x-bus-cursor at the last event the subscriber acknowledged', async () => {
+      const filtered = await fake();
+      const bus = open([subscriber('comments', filtered.url, { types: ['CommentCreated'] })]);
+
+      await request(bus.app).post('/events').send([postCreated(1), comment(2), postCreated(3), postCreated(4)]).expect(201);
+      await waitFor(() => bus.bus.fanOut.statuses()[0]!.cursor === 4, 'the cursor to move past the filtered tail');
+      await request(bus.app).post('/events').send([comment(5), postCreated(6)]).expect(201);
+
+      await waitFor(() => bus.bus.fanOut.statuses()[0]!.cursor === 6, 'the cursor to move past the filtered tail');
+      expect(seqsOf(filtered.received)).toEqual([2, 5]);
+      // 2 was the last delivery: the hole 3..4 is filtered out, not a gap the consumer must read.
+      expect(filtered.deliveries.map((delivery) => delivery.cursor)).toEqual([0, 2]);
+      expect(bus.bus.fanOut.statuses()[0]).toMatchObject({ cursor: 6, acked: 5, lag: 0 });
+    });
+
+    it('let the common consumer tell filtered holes from gaps: no log reads after its catch-up', async () => {
+      const applied: Envelope[] = [];
+      const reads: number[] = [];
+      // The consumer must listen before the bus is configured with its URL, and read the bus after.
+      const link: { client?: BusClient } = {};
+      const consumer = createConsumer({
+        name: 'comments',
+        bus: {
+          publish: (event) => link.client!.publish(event),
+          publishBatch: (events) => link.client!.publishBatch(events),
+          readLog: (options) => {
+            reads.push(options.after);
+            return link.client!.readLog(options);
+          },
+        },
+        types: ['CommentCreated'],
+        apply: (event) => void applied.push(event),
+        logger: silentLogger(),
+      });
+      const consumerServer = await listen(createHttpApp({ logger: silentLogger(), routes: (app) => app.use(consumer.router) }));
+      cleanups.push(() => consumerServer.close());
+      const bus = open([subscriber('comments', `${consumerServer.url}/events`, { types: ['CommentCreated'], batch: true })]);
+      const busServer = await listen(bus.app);
+      cleanups.push(() => busServer.close());
+      const client = createBusClient({ url: busServer.url });
+      link.client = client;
+      await consumer.start();
+      const readsAtStart = reads.length;
+
+      for (let round = 0; round < 5; round += 1) {
+        // The subscriber's last event is followed by filtered ones: the bus's scan runs ahead of it.
+        await client.publishBatch([comment(30 + round), postCreated(10 + round), postCreated(20 + round)]);
+        await waitFor(() => bus.bus.fanOut.statuses()[0]!.lag === 0, `round ${round} to be delivered`);
+      }
+
+      expect(seqsOf(applied)).toEqual([1, 4, 7, 10, 13]);
+      expect(reads.slice(readsAtStart)).toEqual([]);
+    });
+  });
+
+  describe('signed deliveries', () => {
+    const SECRET = 'a-delivery-secret-123456';
+
+    async function consumerFor(secrets: readonly string[]) {
+      const applied: Envelope[] = [];
+      const consumer = createConsumer({ name: 'signed', bus: new MemoryBus(), types: ['PostCreated'], apply: (event) => void applied.push(event), logger: silentLogger(), secrets });
+      await consumer.start();
+      const server = await listen(createHttpApp({ logger: silentLogger(), routes: (app) => app.use(consumer.router) }));
+      cleanups.push(() => server.close());
+      return { applied, url: `${server.url}/events` };
+    }
+
+    it('are accepted by a consumer holding the secret, in single and batch mode', async () => {
+      const single = await consumerFor([SECRET]);
+      const batch = await consumerFor(['the-next-secret-0000000', SECRET]);
+      const bus = open([subscriber('single', single.url, { secret: SECRET }), subscriber('batch', batch.url, { secret: SECRET, batch: true })]);
+
+      await request(bus.app).post('/events').send([postCreated(1), postCreated(2)]).expect(201);
+
+      await waitFor(() => single.applied.length === 2 && batch.applied.length === 2, 'both consumers to apply both events');
+      expect(bus.bus.fanOut.statuses().map((status) => status.signed)).toEqual([true, true]);
+    });
+
+    it('are retried, not parked, while the consumer refuses the signature with 401', async () => {
+      const consumer = await consumerFor(['another-secret-00000000']);
+      const bus = open([subscriber('signed', consumer.url, { secret: SECRET })], { poisonAttempts: 2 });
+
+      await request(bus.app).post('/events').send(postCreated(1)).expect(201);
+
+      const status = await waitFor(() => {
+        const current = bus.bus.fanOut.statuses()[0]!;
+        return current.attempts >= 4 && current;
+      }, 'several failed attempts');
+      expect(status).toMatchObject({ parked: 0, cursor: 0, lastError: expect.stringContaining('answered 401') });
+      expect(consumer.applied).toEqual([]);
+    });
+  });
+});

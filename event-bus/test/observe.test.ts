@@ -1,0 +1,125 @@
+import { get, type IncomingMessage } from 'node:http';
+import { waitFor } from '@mini-blog/common/testing';
+import request from 'supertest';
+import { createApp } from '../src/app';
+import { FakeSubscriber, listen, openTestBus, postCreated, subscriber, type TestBus } from './helpers';
+import { silentLogger } from '@mini-blog/common';
+
+interface SseMessage {
+  readonly event: string;
+  readonly data: unknown;
+}
+
+/** Reads a server-sent-events response into `messages` until `close` is called. */
+function readStream(url: string): Promise<{ messages: SseMessage[]; raw: () => string; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const messages: SseMessage[] = [];
+    let raw = '';
+    let buffer = '';
+    const req = get(url, (res: IncomingMessage) => {
+      if (res.statusCode !== 200) reject(new Error(`stream answered ${res.statusCode}`));
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        raw += chunk;
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) messages.push({ event, data: JSON.parse(data) });
+        }
+      });
+      resolve({ messages, raw: () => raw, close: () => req.destroy() });
+    });
+    req.on('error', () => undefined);
+  });
+}
+
+describe('observability', () => {
+  let bus: TestBus;
+  let fake: FakeSubscriber;
+
+  beforeEach(async () => {
+    fake = await new FakeSubscriber().start();
+    bus = openTestBus([subscriber('a', fake.url)]);
+  });
+  afterEach(async () => {
+    await bus.close();
+    await fake.stop();
+  });
+
+  const publish = (count: number, from = 1) =>
+    request(bus.app)
+      .post('/events')
+      .send(Array.from({ length: count }, (_, index) => postCreated(from + index)))
+      .expect(201);
+
+  describe('GET /flow', () => {
+    it('answers the metadata of the events after `after`, without data', async () => {
+      await publish(5);
+
+      const res = await request(bus.app).get('/flow?after=1&limit=2').expect(200);
+
+      expect(res.body).toEqual({
+        events: [
+          { seq: 2, type: 'PostCreated', id: expect.any(String), time: expect.any(String) },
+          { seq: 3, type: 'PostCreated', id: expect.any(String), time: expect.any(String) },
+        ],
+        head: 5,
+      });
+    });
+
+    it('answers the newest events when `after` is left out', async () => {
+      await publish(5);
+
+      const res = await request(bus.app).get('/flow?limit=2').expect(200);
+
+      expect(res.body.events.map((event: { seq: number }) => event.seq)).toEqual([4, 5]);
+    });
+  });
+
+  describe('GET /flow/stream', () => {
+    it('streams appended metadata and throttled cursor moves, never a payload', async () => {
+      const server = await listen(createApp({ bus: bus.bus, logger: silentLogger(), flowThrottleMs: 50 }));
+      const stream = await readStream(`${server.url}/flow/stream`);
+      try {
+        await publish(3);
+
+        await waitFor(() => stream.messages.filter((message) => message.event === 'appended').length === 3, '3 appended messages');
+        await waitFor(() => stream.messages.some((message) => message.event === 'delivered' && (message.data as { cursor: number }).cursor === 3), 'a delivered message at cursor 3');
+        expect(stream.messages.filter((message) => message.event === 'appended').map((message) => message.data)).toEqual(
+          [1, 2, 3].map((seq) => ({ seq, type: 'PostCreated', id: expect.any(String), time: expect.any(String) })),
+        );
+        expect(stream.messages.filter((message) => message.event === 'delivered').length).toBeLessThanOrEqual(3);
+        expect(stream.messages.find((message) => message.event === 'delivered')!.data).toEqual({ subscriber: 'a', cursor: expect.any(Number) });
+        expect(stream.raw()).not.toContain('Post 1');
+      } finally {
+        stream.close();
+        await server.close();
+      }
+    });
+  });
+
+  describe('GET /metrics', () => {
+    it('answers Prometheus text with log and per-subscriber metrics, never a payload', async () => {
+      await publish(3);
+      await request(bus.app).post('/events').send(postCreated(1, 'dup')).expect(201);
+      await request(bus.app).post('/events').send(postCreated(1, 'dup')).expect(200);
+      await waitFor(() => fake.received.length === 4, 'every delivery');
+
+      const res = await request(bus.app).get('/metrics').expect(200).expect('content-type', /text\/plain/);
+
+      expect(res.text).toMatch(/^eventbus_events_appended_total 4$/m);
+      expect(res.text).toMatch(/^eventbus_events_duplicate_total 1$/m);
+      expect(res.text).toMatch(/^eventbus_head_seq 4$/m);
+      expect(res.text).toMatch(/^eventbus_subscriber_cursor\{subscriber="a"\} 4$/m);
+      expect(res.text).toMatch(/^eventbus_subscriber_lag\{subscriber="a"\} 0$/m);
+      expect(res.text).toMatch(/^eventbus_events_delivered_total\{subscriber="a"\} 4$/m);
+      expect(res.text).toMatch(/^eventbus_deliveries_total\{subscriber="a",outcome="ok"\} 4$/m);
+      expect(res.text).toContain('eventbus_commit_seconds_bucket');
+      expect(res.text).not.toContain('Post 1');
+    });
+  });
+});
