@@ -125,6 +125,31 @@ describe('createHttpApp', () => {
     expect(res.status).toBe(413);
   });
 
+  it.each([
+    ['text/plain', 'title=Hello'],
+    ['application/x-www-form-urlencoded', 'title=Hello'],
+    ['application/xml', '<title>Hello</title>'],
+  ])('answers 415 for a %s body on every route, whether or not it reads the body', async (type, body) => {
+    const app = createHttpApp({ logger: silentLogger(), routes: (a) => a.post('/ignores-body', (_req, res) => void res.json({ ok: true })) });
+
+    const res = await request(app).post('/ignores-body').set('content-type', type).send(body);
+
+    expect(res.status).toBe(415);
+    expect(res.body).toEqual({ message: 'content-type: must be application/json' });
+  });
+
+  it('answers 415 for a body without a content type', async () => {
+    const res = await request(appWithRoutes()).post('/echo').send(Buffer.from('{"title":"Hello"}'));
+
+    expect(res.status).toBe(415);
+  });
+
+  it('lets requests without a body through, whatever their content type', async () => {
+    const app = createHttpApp({ logger: silentLogger(), routes: (a) => a.post('/ping', (_req, res) => void res.json({ ok: true })) });
+
+    expect((await request(app).post('/ping').set('content-type', 'text/plain')).status).toBe(200);
+  });
+
   it('answers 415 for JSON in a charset other than UTF', async () => {
     const res = await request(appWithRoutes()).post('/echo').set('content-type', 'application/json; charset=latin1').send('{}');
 

@@ -59,6 +59,9 @@ describe('describeIssues', () => {
     ['a short array', z.array(z.string()).min(1), [], 'body: must have at least 1 items'],
     ['a long array', z.array(z.string()).max(1), ['a', 'b'], 'body: must have at most 1 items'],
     ['no unknown keys', z.strictObject({ title: z.string() }), { title: 't', admin: true }, 'body: must not have admin'],
+    ['a choice', z.enum(['approved', 'rejected']), 'pending', 'body: must be one of approved, rejected'],
+    ['a missing choice', z.object({ status: z.enum(['approved', 'rejected']) }), {}, 'status: must be one of approved, rejected'],
+    ['a literal', z.literal('pending'), 'approved', 'body: must be "pending"'],
   ])('words %s', (_case, schema, value, message) => {
     expect(describeIssues(issuesOf(schema, value)).message).toBe(message);
   });
@@ -67,6 +70,12 @@ describe('describeIssues', () => {
     const schema = z.object({ email: z.string().regex(/@/, 'must contain @') });
 
     expect(describeIssues(issuesOf(schema, { email: 'ann' })).message).toBe('email: must contain @');
+  });
+
+  it('keeps a custom message of a choice as the rule', () => {
+    const schema = z.enum(['a', 'b'], { error: () => 'must be a letter we know' });
+
+    expect(describeIssues(issuesOf(schema, 'c')).message).toBe('body: must be a letter we know');
   });
 });
 

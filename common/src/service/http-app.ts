@@ -1,8 +1,20 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { errorHandler, notFound } from './errors';
+import { AppError, errorHandler, notFound } from './errors';
 
 export const DEFAULT_BODY_LIMIT = '100kb';
+
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/**
+ * A body the JSON parser left alone is not JSON: refused with 415 on every route alike (a route
+ * that reads no body, such as a subscriber's `POST /events`, would otherwise call it missing).
+ */
+const refuseOtherBodies: RequestHandler = (req, _res, next) => {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (req.body === undefined && hasBody && !req.is(JSON_TYPES)) throw new AppError(415, 'content-type: must be application/json');
+  next();
+};
 
 export interface HttpAppOptions {
   readonly logger: Logger;
@@ -15,13 +27,14 @@ export interface HttpAppOptions {
 
 /**
  * The plumbing every service shares, in the order Express needs it: JSON body parsing with a size
- * limit, liveness and readiness, the service's routes, then 404 and the one error handler.
+ * limit (any other body refused), liveness and readiness, the service's routes, then 404 and the one error handler.
  */
 export function createHttpApp({ logger, isReady = () => true, bodyLimit = DEFAULT_BODY_LIMIT, routes }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'] }));
+  app.use(express.json({ limit: bodyLimit, type: JSON_TYPES }));
+  app.use(refuseOtherBodies);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -19,6 +19,10 @@ function ruleOf(issue: z.core.$ZodIssue): string {
       if (issue.origin === 'string') return `must be at most ${issue.maximum} characters`;
       if (issue.origin === 'array') return `must have at most ${issue.maximum} items`;
       return issue.inclusive === false ? `must be less than ${issue.maximum}` : `must be at most ${issue.maximum}`;
+    case 'invalid_value':
+      // zod's own wording ("Invalid option: expected one of ...") in the house style; a schema's own message stays.
+      if (!/^Invalid (option|input)/.test(issue.message)) return issue.message;
+      return issue.values.length === 1 ? `must be ${JSON.stringify(issue.values[0])}` : `must be one of ${issue.values.map(String).join(', ')}`;
     case 'unrecognized_keys':
       return `must not have ${issue.keys.join(', ')}`;
     default:
