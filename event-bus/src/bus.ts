@@ -24,7 +24,7 @@ export class EventBus {
       () => this.store.head,
       () => this.fanOut.statuses(),
     );
-    this.committer = new GroupCommitter(this.store, this.metrics, (events) => {
+    this.committer = new GroupCommitter(this.store, this.metrics, logger, (events) => {
       this.fanOut.notify();
       for (const listener of this.appendListeners) listener(events);
     });

@@ -1,4 +1,4 @@
-import type { EventMeta } from '@mini-blog/common';
+import { AppError, type EventMeta, type Logger } from '@mini-blog/common';
 import type { BusMetrics } from './metrics';
 import type { AppendResult, EventStore, PendingEvent } from './store';
 
@@ -21,6 +21,7 @@ export class GroupCommitter {
   constructor(
     private readonly store: EventStore,
     private readonly metrics: BusMetrics,
+    private readonly logger: Logger,
     /** Called after each commit with the events it added (duplicates left out). */
     private readonly onAppended: (events: readonly EventMeta[]) => void,
   ) {}
@@ -49,7 +50,10 @@ export class GroupCommitter {
         time,
       );
     } catch (err) {
-      for (const item of batch) item.reject(err);
+      this.logger.error({ err, events: batch.length }, 'the log could not be written');
+      // The transaction rolled back: none of these events is stored, so every publisher may retry.
+      const failure = new AppError(503, `event-bus: the log could not be written (${err instanceof Error ? err.message : String(err)}); nothing was stored, try again`);
+      for (const item of batch) item.reject(failure);
       return;
     } finally {
       stopTimer();

@@ -38,6 +38,16 @@ describe('fan-out', () => {
     expect(a.received[0]).toEqual({ id: expect.any(String), seq: 1, type: 'PostCreated', data: { id: 'post-1', title: 'Post 1' }, time: expect.any(String) });
   });
 
+  it('reuses kept-alive connections instead of opening one per delivery', async () => {
+    const fake = await startSubscriber();
+    bus = openTestBus([subscriber('a', fake.url)]);
+
+    await publishPosts(bus, 30);
+
+    await waitFor(() => fake.received.length === 30, '30 deliveries');
+    expect(fake.connections).toBeLessThanOrEqual(2);
+  });
+
   it('sends the cursor before each delivery in x-bus-cursor', async () => {
     const fake = await startSubscriber();
     bus = openTestBus([subscriber('a', fake.url)]);

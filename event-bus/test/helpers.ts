@@ -76,6 +76,8 @@ export interface Delivery {
 export class FakeSubscriber {
   readonly deliveries: Delivery[] = [];
   respond: (delivery: Omit<Delivery, 'status'>) => number = () => 200;
+  /** TCP connections opened to this subscriber. */
+  connections = 0;
   private server: Server | undefined;
   private port = 0;
 
@@ -100,6 +102,9 @@ export class FakeSubscriber {
         this.deliveries.push({ ...delivery, status });
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status }));
       });
+    });
+    server.on('connection', () => {
+      this.connections += 1;
     });
     server.listen(this.port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));

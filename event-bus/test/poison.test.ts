@@ -225,9 +225,14 @@ describe('poison events and the admin endpoints', () => {
       expect(statusOf('a').cursor).toBe(2);
     });
 
-    it('PUT cursor with a non-JSON body answers 415, and an unknown subscriber 404', async () => {
-      await request(bus.app).put('/admin/subscriptions/a/cursor').set('content-type', 'text/plain').send('1').expect(415);
-      await request(bus.app).put('/admin/subscriptions/nobody/cursor').send({ cursor: 1 }).expect(404);
+    it('PUT cursor answers 415 to a non-JSON body, 400 to malformed JSON, 413 to an oversized body, 404 to an unknown subscriber', async () => {
+      const put = (name = 'a') => request(bus.app).put(`/admin/subscriptions/${name}/cursor`);
+
+      await put().set('content-type', 'text/plain').send('1').expect(415);
+      expect((await put().set('content-type', 'application/json').send('{"cursor":').expect(400)).body.message).toBe('body: must be valid JSON');
+      await put().send({ cursor: 1, padding: 'x'.repeat(2_000_000) }).expect(413);
+      await put('nobody').send({ cursor: 1 }).expect(404);
+      expect(statusOf('a').cursor).toBe(2);
     });
   });
 });
