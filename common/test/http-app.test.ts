@@ -150,6 +150,15 @@ describe('createHttpApp', () => {
     expect((await request(app).post('/ping').set('content-type', 'text/plain')).status).toBe(200);
   });
 
+  it.each(['%zz', '%', '%ED%A0%80', '%FF'])('answers 400 naming the path for the undecodable parameter %s', async (param) => {
+    const app = createHttpApp({ logger: silentLogger(), routes: (a) => a.get('/posts/:id', (req, res) => void res.json({ id: req.params.id })) });
+
+    const res = await request(app).get(`/posts/${param}`);
+
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ message: 'path: must be valid percent-encoded UTF-8' });
+  });
+
   it('answers 415 for JSON in a charset other than UTF', async () => {
     const res = await request(appWithRoutes()).post('/echo').set('content-type', 'application/json; charset=latin1').send('{}');
 

@@ -18,9 +18,13 @@ export const notFound: RequestHandler = (req) => {
   throw new AppError(404, `${req.method} ${req.path}: no such route`);
 };
 
-/** body-parser's own errors carry a `type`; they are the caller's fault, so they keep their 4xx. */
-function fromBodyParser(err: { type?: unknown; status?: unknown }): AppError | undefined {
-  switch (err.type) {
+/**
+ * Errors of Express itself are the caller's fault and keep their 4xx: body-parser's carry a `type`,
+ * the router's failure to decode a path parameter is a URIError.
+ */
+function fromExpress(err: unknown): AppError | undefined {
+  const { type, status } = (err ?? {}) as { type?: unknown; status?: unknown };
+  switch (type) {
     case 'entity.parse.failed':
       return new AppError(400, 'body: must be valid JSON');
     case 'entity.too.large':
@@ -28,17 +32,16 @@ function fromBodyParser(err: { type?: unknown; status?: unknown }): AppError | u
     case 'charset.unsupported':
     case 'encoding.unsupported':
       return new AppError(415, 'body: must be UTF-8 JSON');
-    default:
-      return typeof err.status === 'number' && err.status >= 400 && err.status < 500
-        ? new AppError(err.status, 'body: could not be read')
-        : undefined;
   }
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  if (err instanceof URIError) return new AppError(400, 'path: must be valid percent-encoded UTF-8');
+  return new AppError(status, typeof type === 'string' ? 'body: could not be read' : 'request: could not be read');
 }
 
 /** Registered last: known errors keep their status, anything else is a 500 without internals. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const known = err instanceof AppError ? err : fromBodyParser((err ?? {}) as { type?: unknown });
+    const known = err instanceof AppError ? err : fromExpress(err);
     if (known) {
       if (known.status >= 500) logger.warn({ method: req.method, path: req.path, err: known.message }, 'request failed');
       res.status(known.status).json(known.fields ? { message: known.message, fields: known.fields } : { message: known.message });
