@@ -1,0 +1,100 @@
+import { silentLogger } from '@mini-blog/common';
+import { ENVELOPE_SPECS, hostilePathSegment, hostileQuery, hostileRequest, MemoryBus, prototypeSnapshot, sendRaw, type RawAnswer } from '@mini-blog/common/testing';
+import fc from 'fast-check';
+import { createApp } from '../src/app';
+
+/**
+ * Hostile input on every route of comments: refused with a 4xx and a message, never a 5xx, nothing
+ * stored in the log beyond the post the test starts with, the state and the prototypes untouched.
+ */
+
+const RUNS = 120;
+const BODY_LIMIT = 100 * 1024;
+/** Longer than any generated path segment, so that no hostile id can name it. */
+const POST_ID = 'known-post-0001';
+const CONTENT = { kind: 'text', min: 1, max: 1000, userText: true } as const;
+
+async function setup() {
+  const bus = new MemoryBus();
+  await bus.publish({ type: 'PostCreated', id: `PostCreated:${POST_ID}`, data: { id: POST_ID, title: 'A post' } });
+  const service = createApp({ bus, logger: silentLogger() });
+  await service.consumer.start();
+  return { bus, ...service };
+}
+
+function expectRefused(res: RawAnswer): void {
+  expect(res.status).toBeGreaterThanOrEqual(400);
+  expect(res.status).toBeLessThan(500);
+  expect(res.body).toEqual(expect.objectContaining({ message: expect.stringMatching(/\S/) }));
+}
+
+const validComment = { headers: { 'content-type': 'application/json' }, body: Buffer.from('{"content":"A comment"}') };
+const prototypes = prototypeSnapshot();
+afterEach(() => expect(prototypeSnapshot()).toBe(prototypes));
+
+describe('hostile input to comments', () => {
+  it('POST /posts/:id/comments: a hostile body is refused with a 4xx and a message, nothing stored', async () => {
+    const { app, bus, state } = await setup();
+
+    await fc.assert(
+      fc.asyncProperty(hostileRequest({ specs: [{ shape: { content: CONTENT }, valid: { content: 'A comment' } }], bodyLimitBytes: BODY_LIMIT }), async (hostile) => {
+        expectRefused(await sendRaw(app, 'POST', `/posts/${POST_ID}/comments`, hostile));
+        expect(bus.log).toHaveLength(1);
+        expect(state.comments.size).toBe(0);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('POST /posts/:id/comments: a hostile post id is refused with a 4xx and a message, nothing stored', async () => {
+    const { app, bus } = await setup();
+
+    await fc.assert(
+      fc.asyncProperty(hostilePathSegment, async (id) => {
+        expectRefused(await sendRaw(app, 'POST', `/posts/${id}/comments`, validComment));
+        expect(bus.log).toHaveLength(1);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('POST /posts/:id/comments: a valid comment among unknown and prototype-pollution keys is stored alone', async () => {
+    const { app, bus } = await setup();
+    const content = 'مرحبا \u200d ok';
+    const body = `{"content":${JSON.stringify(content)},"__proto__":{"status":"approved"},"status":"approved","postId":"other","id":"chosen"}`;
+
+    const res = await sendRaw(app, 'POST', `/posts/${POST_ID}/comments`, { headers: { 'content-type': 'application/json' }, body: Buffer.from(body) });
+
+    expect(res.status).toBe(201);
+    expect(bus.ofType('CommentCreated').map((event) => event.data)).toEqual([{ id: expect.any(String), postId: POST_ID, content, status: 'pending' }]);
+    expect(bus.ofType('CommentCreated')[0]!.data.id).not.toBe('chosen');
+  });
+
+  it('GET /posts/:id/comments: never a 5xx, whatever the id and the query string', async () => {
+    const { app } = await setup();
+
+    await fc.assert(
+      fc.asyncProperty(hostilePathSegment, hostileQuery(['limit', 'cursor']), async (id, query) => {
+        const res = await sendRaw(app, 'GET', `/posts/${id}/comments${query}`);
+        expect([200, 400, 404]).toContain(res.status);
+        if (res.status === 200) expect(res.body).toEqual([]);
+        else expect(res.body).toEqual(expect.objectContaining({ message: expect.any(String) }));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('POST /events: an invalid delivery is refused with a 4xx and a message, nothing applied', async () => {
+    const { app, bus, state, consumer } = await setup();
+
+    await fc.assert(
+      fc.asyncProperty(hostileRequest({ specs: ENVELOPE_SPECS, bodyLimitBytes: BODY_LIMIT, acceptsArrays: true }), async (hostile) => {
+        expectRefused(await sendRaw(app, 'POST', '/events', hostile));
+        expect(bus.log).toHaveLength(1);
+        expect(state.comments.size).toBe(0);
+        expect(consumer.currentPosition).toBe(1);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
