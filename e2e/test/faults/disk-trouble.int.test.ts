@@ -102,7 +102,7 @@ describe('the bus store unwritable', () => {
     for (const message of refusedLedger.failureMessages.values()) {
       expect(JSON.parse(message)).toEqual({ message: expect.stringMatching(/^event-bus: unavailable \(.+\); nothing was stored, try again$/) });
     }
-    expect(direct.status).toBeGreaterThanOrEqual(500);
+    expect(direct.status).toBe(503);
     expect(storedWhileCut).toEqual([]);
     expect(ledger.outcomeCounts()).toEqual({ '201': 80 });
     expect(firstOf(result.missing)).toBe('none');
@@ -112,18 +112,18 @@ describe('the bus store unwritable', () => {
     expect(firstOf(result.logGaps)).toBe('none');
   });
 
-  // The bus does not do these yet (docs/reliability.md, "Disk trouble"): each test fails today and
-  // jest counts that as a pass; once the bus does it, `it.failing` fails and becomes `it`.
-  it.failing('answers a publish it cannot store with 503 and a message that names the store (bus side pending)', async () => {
+  it('the bus answers a publish it cannot store with 503 and a message that names its log', async () => {
     cutTheDisk();
     const answer = await publishDirectly('refused by the store');
     restoreTheDisk();
 
     expect(answer.status).toBe(503);
-    expect(answer.json).toEqual({ message: expect.stringMatching(/store|disk|log/i) });
+    expect(answer.json).toEqual({ message: expect.stringMatching(/^event-bus: the log could not be written \(.+\); nothing was stored, try again$/) });
   });
 
-  it.failing('reports not ready while its store is unwritable, and ready again once it can write (bus side pending)', async () => {
+  // The bus does not do this yet (docs/reliability.md, "Disk trouble"): the test fails today and
+  // jest counts that as a pass; once the bus does it, `it.failing` fails and must become `it`.
+  it.failing('the bus reports not ready while its store is unwritable, and ready again once it can write (bus side pending)', async () => {
     cutTheDisk();
     await publishDirectly('noticed by the store');
     await waitFor(async () => (await call(fault.bus, 'GET', '/readyz')).status === 503, 'event-bus /readyz to answer 503', { timeoutMs: 3000 });
