@@ -1,0 +1,102 @@
+import { silentLogger } from '@mini-blog/common';
+import { ENVELOPE_SPECS, hostileQuery, hostileRequest, MemoryBus, prototypeSnapshot, sendRaw } from '@mini-blog/common/testing';
+import fc from 'fast-check';
+import { createApp } from '../src/app';
+
+/**
+ * Hostile input on every route of query: an invalid delivery is refused with a 4xx and a message
+ * and changes nothing; the reads never answer 5xx, whatever the query string or Last-Event-ID, and
+ * never show the content of a pending or rejected comment.
+ */
+
+const RUNS = 120;
+const BODY_LIMIT = 100 * 1024;
+const PENDING = 'pending secret 7f3a';
+const REJECTED = 'rejected secret 9c1d';
+
+async function setup() {
+  const bus = new MemoryBus();
+  await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'One' } });
+  await bus.publish({ type: 'PostCreated', data: { id: 'p2', title: 'Two' } });
+  await bus.publish({ type: 'CommentCreated', data: { id: 'c1', postId: 'p1', content: PENDING, status: 'pending' } });
+  await bus.publish({ type: 'CommentCreated', data: { id: 'c2', postId: 'p1', content: REJECTED, status: 'pending' } });
+  await bus.publish({ type: 'CommentUpdated', data: { id: 'c2', postId: 'p1', content: REJECTED, status: 'rejected' } });
+  await bus.publish({ type: 'CommentCreated', data: { id: 'c3', postId: 'p2', content: 'approved and shown', status: 'pending' } });
+  await bus.publish({ type: 'CommentUpdated', data: { id: 'c3', postId: 'p2', content: 'approved and shown', status: 'approved' } });
+  const service = createApp({ bus, logger: silentLogger() });
+  await service.consumer.start();
+  return { bus, ...service };
+}
+
+/** Values a client could put in Last-Event-ID (printable, as HTTP allows in a header). */
+const lastEventId = fc.oneof(
+  fc.constantFrom('-1', '0', '1', '3', '7', '1e3', '1.5', '0x10', 'NaN', 'Infinity', ' 5 ', '9007199254740993', '__proto__', ''),
+  fc.string({ unit: 'binary-ascii', maxLength: 30 }).map((text) => text.replace(/[^\x20-\x7e]/g, '')),
+  fc.integer({ min: 20, max: 400 }).map((length) => '9'.repeat(length)),
+);
+
+const prototypes = prototypeSnapshot();
+afterEach(() => expect(prototypeSnapshot()).toBe(prototypes));
+
+describe('hostile input to query', () => {
+  it('POST /events: an invalid delivery is refused with a 4xx and a message, nothing applied', async () => {
+    const { app, bus, consumer, state } = await setup();
+    const before = JSON.stringify((await sendRaw(app, 'GET', '/posts')).body);
+
+    await fc.assert(
+      fc.asyncProperty(hostileRequest({ specs: ENVELOPE_SPECS, bodyLimitBytes: BODY_LIMIT, acceptsArrays: true }), async (hostile) => {
+        const res = await sendRaw(app, 'POST', '/events', hostile);
+        expect(res.status).toBeGreaterThanOrEqual(400);
+        expect(res.status).toBeLessThan(500);
+        expect(res.body).toEqual(expect.objectContaining({ message: expect.stringMatching(/\S/) }));
+        expect(consumer.currentPosition).toBe(bus.head);
+        expect(state.posts.size).toBe(2);
+      }),
+      { numRuns: RUNS },
+    );
+    expect(JSON.stringify((await sendRaw(app, 'GET', '/posts')).body)).toBe(before);
+  });
+
+  it('GET /posts and /posts/feed: 200 or a 4xx with a message, whatever the query string, and no hidden content', async () => {
+    const { app } = await setup();
+
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('/posts', '/posts/feed', '/posts/feed/', '/POSTS/FEED'), hostileQuery(['limit', 'cursor']), async (path, query) => {
+        const res = await sendRaw(app, 'GET', `${path}${query}`);
+        expect([200, 400]).toContain(res.status);
+        if (res.status === 400) expect(res.body).toEqual(expect.objectContaining({ message: expect.stringMatching(/^(limit|cursor|query)\b/) }));
+        expect(res.text).not.toContain(PENDING);
+        expect(res.text).not.toContain(REJECTED);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('GET /posts/stream: opens the stream whatever Last-Event-ID says, and shows no hidden content', async () => {
+    const { app } = await setup();
+
+    await fc.assert(
+      fc.asyncProperty(lastEventId, hostileQuery(['after']), async (id, query) => {
+        const res = await sendRaw(app, 'GET', `/posts/stream${query}`, { headers: { 'last-event-id': id }, body: Buffer.alloc(0) }, { firstChunk: true });
+        expect(res.status).toBe(200);
+        expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+        expect(res.text).not.toContain(PENDING);
+        expect(res.text).not.toContain(REJECTED);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('unknown routes and methods: a 404 with a message, never a 5xx', async () => {
+    const { app } = await setup();
+
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('/posts', '/posts/feed', '/events', '/nope', '/__proto__', '/posts/p1'), fc.constantFrom('PUT', 'DELETE', 'PATCH'), async (path, method) => {
+        const res = await sendRaw(app, method, path);
+        expect(res.status).toBe(404);
+        expect(res.body).toEqual(expect.objectContaining({ message: expect.any(String) }));
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
