@@ -1,3 +1,5 @@
+import { request } from 'node:http';
+
 /** One HTTP answer as a test sees it; status 0 when no answer came (refused, reset, timed out). */
 export interface Answer {
   readonly status: number;
@@ -47,26 +49,67 @@ export async function getJson<T>(base: string, urlPath: string, timeoutMs = 10_0
   return answer.json as T;
 }
 
-/** Reads a server-sent-events stream for at most `ms` (or until `enough` says so) and returns the raw text. */
-export async function readStream(url: string, ms: number, enough: (text: string) => boolean = () => false): Promise<{ status: number; text: string }> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), ms);
-  let text = '';
-  let status = 0;
-  try {
-    const res = await fetch(url, { signal: abort.signal, headers: { accept: 'text/event-stream' } });
-    status = res.status;
-    if (!res.body) return { status, text: await res.text() };
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body) {
-      text += decoder.decode(chunk as Uint8Array, { stream: true });
-      if (enough(text)) break;
-    }
-  } catch (err) {
-    if (!abort.signal.aborted) throw err;
-  } finally {
-    clearTimeout(timer);
-    abort.abort();
+/** A server-sent-events stream being read in the background; everything received so far is in `text`. */
+export class StreamReader {
+  text = '';
+  status = 0;
+  private readonly abort = new AbortController();
+  private readonly done: Promise<void>;
+
+  constructor(url: string, headers: Record<string, string> = {}) {
+    this.done = this.read(url, headers);
   }
-  return { status, text };
+
+  /** Resolves once the stream holds what `check` looks for. */
+  async waitFor(check: (text: string) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check(this.text)) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the stream (${this.status}) held: ${this.text.slice(-500)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.done;
+  }
+
+  private async read(url: string, headers: Record<string, string>): Promise<void> {
+    try {
+      const res = await fetch(url, { signal: this.abort.signal, headers: { accept: 'text/event-stream', ...headers } });
+      this.status = res.status;
+      if (!res.body) return;
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body) this.text += decoder.decode(chunk as Uint8Array, { stream: true });
+    } catch (err) {
+      if (!this.abort.signal.aborted) this.text += `\n[stream failed: ${(err as Error).message}]`;
+    }
+  }
+}
+
+/**
+ * Sends exactly this method, path (not normalised: `..` and escapes go out as written), headers and
+ * body to a server, as a hostile client would.
+ */
+export function rawRequest(base: string, method: string, rawPath: string, headers: Record<string, string> = {}, body: Buffer = Buffer.alloc(0), timeoutMs = 10_000): Promise<Answer> {
+  const url = new URL(base);
+  return new Promise((resolve) => {
+    const req = request(
+      { host: url.hostname, port: url.port, method, path: rawPath, agent: false, headers: { ...headers, 'content-length': String(body.length) }, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const responseHeaders = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
+          resolve({ status: res.statusCode ?? 0, text, headers: responseHeaders, json: parseJson(text) });
+        });
+        res.on('error', (err) => resolve({ status: 0, text: err.message, headers: new Headers(), json: undefined }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (err) => resolve({ status: 0, text: err.message, headers: new Headers(), json: undefined }));
+    req.end(body);
+  });
 }

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { hostileQuery, hostileRequest, NEW_EVENT_SPECS, waitFor } from '@mini-blog/common/testing';
+import fc from 'fast-check';
+import { startFaultSystem, type FaultSystem } from './support/fault-system';
+import { recordFigures } from './support/figures';
+import { call, getJson, rawRequest, StreamReader, type Answer } from './support/http';
+import { subscriptions } from './support/subscriptions';
+import type { CourseMap } from './support/verify';
+
+/**
+ * What the outside world can reach through the gateway (which routes as the ingress does), and
+ * what the bus itself does with hostile input:
+ * - the bus's POST /events and its admin routes are not reachable, however the path is written;
+ * - no read-only view shows the content of a pending or rejected comment (checked on raw bodies);
+ * - the client is served with a Content-Security-Policy that allows only its own origin;
+ * - bodies over the limits get 413, and nothing is stored;
+ * - the bus's own POST /events refuses hostile input with a 4xx and stores nothing.
+ */
+
+jest.setTimeout(120_000);
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+let fault: FaultSystem;
+
+beforeAll(async () => {
+  fault = await startFaultSystem({ name: 'exposure' });
+});
+
+afterAll(async () => {
+  await fault?.stop();
+});
+
+const head = async () => (await getJson<{ head: number }>(fault.bus, '/events?after=0&limit=1')).head;
+
+async function createPost(title: string): Promise<string> {
+  const answer = await call(fault.gateway, 'POST', '/posts/create', { title });
+  expect(answer.status).toBe(201);
+  return (answer.json as { id: string }).id;
+}
+
+async function comment(postId: string, content: string): Promise<{ id: string; answer: Answer }> {
+  const answer = await call(fault.gateway, 'POST', `/posts/${postId}/comments`, { content });
+  expect(answer.status).toBe(201);
+  const list = answer.json as { id: string }[];
+  return { id: list[list.length - 1]!.id, answer };
+}
+
+function commentShows(postId: string, commentId: string, status: string) {
+  return waitFor(
+    async () => (await getJson<CourseMap>(fault.gateway, '/posts'))[postId]?.comments.some((shown) => shown.id === commentId && shown.status === status),
+    `comment ${commentId} to be ${status} in GET /posts`,
+    { timeoutMs: 15_000 },
+  );
+}
+
+describe('through the gateway', () => {
+  it("does not reach the bus's POST /events or its admin routes, however the path is written", async () => {
+    const event = JSON.stringify({ type: 'PostCreated', id: 'PostCreated:forged', data: { id: 'forged', title: 'forged through the gateway' } });
+    const cursor = JSON.stringify({ cursor: 0 });
+    const attempts: [string, string, string?][] = [
+      ['POST', '/events', event],
+      ['POST', '/events', `[${event}]`],
+      ['POST', '/Events', event],
+      ['POST', '//events', event],
+      ['POST', '/events/', event],
+      ['POST', '/%65vents', event],
+      ['POST', '/posts/../events', event],
+      ['POST', '/subscriptions/../events', event],
+      ['POST', '/flow/..%2fevents', event],
+      ['POST', '/subscriptions/%2e%2e/events', event],
+      ['POST', '/subscriptions', event],
+      ['POST', '/flow', event],
+      ['GET', '/events'],
+      ['GET', '/events?after=0&limit=10'],
+      ['GET', '/admin/parked'],
+      ['GET', '/subscriptions/../admin/parked'],
+      ['GET', '/metrics'],
+      ['POST', '/admin/subscriptions/query/parked/1/replay'],
+      ['POST', '/admin/subscriptions/query/parked/1/skip'],
+      ['PUT', '/admin/subscriptions/query/cursor', cursor],
+      ['PUT', '/ADMIN/subscriptions/query/cursor', cursor],
+      ['PUT', '/subscriptions/../admin/subscriptions/query/cursor', cursor],
+      ['PUT', '/subscriptions/query/cursor', cursor],
+      ['PUT', '/flow/../admin/subscriptions/query/cursor', cursor],
+      ['DELETE', '/subscriptions'],
+    ];
+    const headBefore = await head();
+    const cursorsBefore = await subscriptions(fault.bus);
+
+    const answers = await Promise.all(
+      attempts.map(async ([method, target, body]) => ({
+        request: `${method} ${target}`,
+        answer: await rawRequest(fault.gateway, method, target, body === undefined ? {} : JSON_TYPE, Buffer.from(body ?? '')),
+      })),
+    );
+
+    const reachedTheBus = answers.filter(
+      ({ request, answer }) =>
+        (request.startsWith('GET') ? false : answer.status < 400) || /"(events|parked|seq|cursor|results)"|forged|event_bus_|^# HELP/m.test(answer.text),
+    );
+    expect(reachedTheBus.map(({ request, answer }) => `${request} → ${answer.status} ${answer.text.slice(0, 120)}`)).toEqual([]);
+    expect(await head()).toBe(headBefore);
+    // No cursor was moved back (a reset through the gateway would have).
+    const cursorsAfter = await subscriptions(fault.bus);
+    expect([...cursorsBefore].filter(([name, status]) => cursorsAfter.get(name)!.cursor < status.cursor).map(([name]) => name)).toEqual([]);
+  });
+
+  it('shows no content of a pending or rejected comment on any read-only view', async () => {
+    const token = randomUUID().slice(0, 8);
+    const rejectedText = `rejected ${token} with an orange`;
+    const pendingText = `pending ${token} still unseen`;
+    const approvedText = `approved ${token} for all to see`;
+    const postId = await createPost(`exposure ${token}`);
+    const approved = await comment(postId, approvedText);
+    const rejected = await comment(postId, rejectedText);
+    await commentShows(postId, approved.id, 'approved');
+    await commentShows(postId, rejected.id, 'rejected');
+
+    await fault.system.services.moderation.stop();
+    const postStream = new StreamReader(`${fault.gateway}/posts/stream`);
+    const flowStream = new StreamReader(`${fault.gateway}/flow/stream`);
+    try {
+      await postStream.waitFor((text) => text.includes('event: hello'), 'the posts stream to open');
+      await flowStream.waitFor((text) => text.includes('retry:'), 'the flow stream to open');
+      const pending = await comment(postId, pendingText);
+      await postStream.waitFor((text) => text.includes(pending.id), 'the posts stream to show the pending comment');
+      await flowStream.waitFor((text) => text.includes(`CommentCreated:${pending.id}`), 'the flow stream to show the pending comment');
+      const replay = new StreamReader(`${fault.gateway}/posts/stream`, { 'last-event-id': '1' });
+      await replay.waitFor((text) => text.includes(pending.id), 'a stream resumed from seq 1 to replay the pending comment');
+      await replay.close();
+
+      const views: Record<string, string> = {
+        'POST /posts/:id/comments (201)': pending.answer.text,
+        'GET /posts/stream': postStream.text,
+        'GET /posts/stream from seq 1': replay.text,
+        'GET /flow/stream': flowStream.text,
+      };
+      for (const target of ['/posts', '/posts/feed', '/posts/feed?limit=100', `/posts/${postId}/comments`, '/subscriptions', '/flow', '/flow?after=0&limit=1000', '/events', '/events?after=0']) {
+        const answer = await call(fault.gateway, 'GET', target);
+        views[`GET ${target} (${answer.status})`] = answer.text;
+      }
+
+      const leaks = Object.entries(views).filter(([, text]) => text.includes(pendingText) || text.includes(rejectedText) || text.includes(`rejected ${token}`) || text.includes(`pending ${token}`));
+      expect(leaks.map(([view]) => view)).toEqual([]);
+      // The check can see content: the approved comment shows where comments are listed.
+      expect(views['GET /posts (200)']).toContain(approvedText);
+      expect(views[`GET /posts/${postId}/comments (200)`]).toContain(approvedText);
+    } finally {
+      await postStream.close();
+      await flowStream.close();
+      fault.system.services.moderation.start();
+      await fault.system.waitReady('moderation');
+    }
+  });
+
+  it('serves the client with a Content-Security-Policy that allows only its own origin', async () => {
+    const page = await call(fault.gateway, 'GET', '/', undefined, { headers: { accept: 'text/html' } });
+    const script = /<script[^>]+src="(\/assets\/[^"]+\.js)"/.exec(page.text)?.[1];
+    expect(script).toBeDefined();
+    const asset = await call(fault.gateway, 'GET', script!);
+    const route = await call(fault.gateway, 'GET', '/some/client/route', undefined, { headers: { accept: 'text/html' } });
+
+    for (const answer of [page, asset, route]) {
+      expect(answer.status).toBe(200);
+      const policy = answer.headers.get('content-security-policy') ?? '';
+      const directives = new Map(policy.split(';').map((part) => part.trim().split(/\s+/)).map(([name, ...sources]) => [name!, sources]));
+      expect(directives.get('default-src')).toEqual(["'self'"]);
+      expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
+      expect(directives.get('object-src')).toEqual(["'none'"]);
+      const foreign = [...directives].filter(([, sources]) => sources.some((source) => source !== "'self'" && source !== "'none'"));
+      expect(foreign).toEqual([]);
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+  });
+
+  it('answers 413 for bodies over the limits and stores nothing', async () => {
+    const postId = await createPost('body limits');
+    const before = await head();
+    const padding = 'x'.repeat(101 * 1024);
+
+    const answers = {
+      'POST /posts/create': await call(fault.gateway, 'POST', '/posts/create', { title: 'too big', padding }),
+      'POST /posts/:id/comments': await call(fault.gateway, 'POST', `/posts/${postId}/comments`, { content: 'too big', padding }),
+      'POST /events on the bus (1 MB limit)': await call(fault.bus, 'POST', '/events', { type: 'PostCreated', data: { id: 'big', title: 'big' }, padding: 'x'.repeat(1024 * 1024 + 1) }),
+      'POST /events on query': await call(fault.system.services.query.url, 'POST', '/events', { padding }),
+    };
+    const fieldTooLong = await call(fault.gateway, 'POST', `/posts/${postId}/comments`, { content: 'y'.repeat(1001) });
+
+    for (const [route, answer] of Object.entries(answers)) {
+      expect({ route, status: answer.status, body: answer.json }).toEqual({ route, status: 413, body: { message: 'body: must not be larger than the limit' } });
+    }
+    expect(fieldTooLong.json).toEqual({ message: 'content: must be at most 1000 characters', fields: { content: 'must be at most 1000 characters' } });
+    expect(await head()).toBe(before);
+  });
+});
+
+describe("the bus's own routes", () => {
+  it('POST /events: hostile input is refused with a 4xx and a message, and nothing is stored', async () => {
+    const before = await head();
+    const statuses = new Map<number, number>();
+
+    await fc.assert(
+      fc.asyncProperty(hostileRequest({ specs: NEW_EVENT_SPECS, bodyLimitBytes: 1024 * 1024, acceptsArrays: true }), async (hostile) => {
+        const answer = await rawRequest(fault.bus, 'POST', '/events', hostile.headers, hostile.body);
+        statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+        expect(answer.status).toBeGreaterThanOrEqual(400);
+        expect(answer.status).toBeLessThan(500);
+        expect(answer.json).toEqual(expect.objectContaining({ message: expect.stringMatching(/\S/) }));
+      }),
+      { numRuns: 150 },
+    );
+    const empty = await rawRequest(fault.bus, 'POST', '/events', JSON_TYPE, Buffer.from('[]'));
+
+    recordFigures('hostile-input-bus', { requests: 151, answers: Object.fromEntries(statuses), stored: (await head()) - before });
+    expect(empty.status).toBe(400);
+    expect(await head()).toBe(before);
+    expect((await call(fault.bus, 'GET', '/readyz')).status).toBe(200);
+  });
+
+  it('the read and admin routes: never a 5xx, whatever the query string or body', async () => {
+    const before = await head();
+
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/events', '/flow', '/subscriptions', '/admin/parked'),
+        hostileQuery(['after', 'limit', 'types', 'subscriber']),
+        async (target, query) => {
+          const answer = await rawRequest(fault.bus, 'GET', `${target}${query}`);
+          expect(answer.status).toBeLessThan(500);
+          if (answer.status >= 400) expect(answer.json).toEqual(expect.objectContaining({ message: expect.any(String) }));
+        },
+      ),
+      { numRuns: 100 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/admin/subscriptions/query/cursor', '/admin/subscriptions/nobody/cursor', '/admin/subscriptions/%zz/cursor'),
+        hostileRequest({ specs: [{ shape: { cursor: { kind: 'int', min: 0 } }, valid: { cursor: 0 } }], bodyLimitBytes: 1024 * 1024 }),
+        async (target, hostile) => {
+          const answer = await rawRequest(fault.bus, 'PUT', target, hostile.headers, hostile.body);
+          expect(answer.status).toBeGreaterThanOrEqual(400);
+          expect(answer.status).toBeLessThan(500);
+          expect(answer.json).toEqual(expect.objectContaining({ message: expect.any(String) }));
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect(await head()).toBe(before);
+  });
+});
