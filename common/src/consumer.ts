@@ -3,7 +3,7 @@ import { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { backoffDelay, type BusClient, type LogPage } from './bus-client';
-import { envelopeSchema, type Envelope, type EventType, type NewEvent } from './events';
+import { envelopeSchema, EVENT_TYPES, eventDataSchemas, MAX_ID_LENGTH, type Envelope, type EventType, type NewEvent } from './events';
 import { AppError } from './service/errors';
 import { describeIssues } from './service/validation';
 
@@ -60,6 +60,26 @@ function verifySignature(req: Request, secrets: readonly string[]): void {
 }
 
 const batchSchema = z.array(envelopeSchema).max(10_000);
+
+/**
+ * The check of `envelopeSchema` as one discriminated union over the catalog, without a transform:
+ * two to three times as fast, which a replay of a million events feels. An event it refuses is
+ * checked again by `envelopeSchema`, whose messages name the field and the rule.
+ */
+const replayedEnvelopeSchema = z.discriminatedUnion(
+  'type',
+  EVENT_TYPES.map((type) =>
+    z.object({ id: z.string().min(1).max(MAX_ID_LENGTH), seq: z.number().int().positive(), type: z.literal(type), data: eventDataSchemas[type], time: z.string() }),
+  ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+) as unknown as z.ZodType<Envelope>;
+
+function parseReplayed(raw: unknown): z.ZodSafeParseResult<Envelope> {
+  const fast = replayedEnvelopeSchema.safeParse(raw);
+  return fast.success ? fast : envelopeSchema.safeParse(raw);
+}
+
+/** Events per page of a replay: few round trips, and still a short pause of the event loop per page. */
+const DEFAULT_PAGE_SIZE = 5000;
 
 /** Reactions per publish request: far below the bus's batch limit, and its body limit at full-size comments. */
 const PUBLISH_BATCH = 200;
@@ -153,25 +173,40 @@ export class Consumer {
     return run;
   }
 
-  private async readToHead(): Promise<void> {
-    const first = await this.readPage();
-    if (first.next < first.head) await this.readTo(first.head);
+  private readToHead(): Promise<void> {
+    return this.readTo(undefined);
   }
 
-  private async readTo(target: number): Promise<void> {
-    while (this.position < target) {
+  /**
+   * Applies the log up to `target` (by default the head the first page reports). The next page is
+   * asked for before the current one is applied, so that the bus reads and sends it meanwhile: a
+   * replay then takes about the longer of the two sides rather than their sum.
+   */
+  private async readTo(target: number | undefined): Promise<void> {
+    let goal = target;
+    let pending = goal === undefined || this.position < goal ? this.fetchPage(this.position) : undefined;
+    while (pending) {
+      const page = await pending;
+      goal ??= page.head;
+      pending = page.next < goal ? this.fetchPage(Math.max(page.next, this.position)) : undefined;
       const before = this.position;
-      const page = await this.readPage();
-      if (this.position === before) {
-        throw new Error(`${this.options.name}: the log ends at ${page.head}, before ${target}`);
+      this.applyPage(page);
+      if (pending && this.position === before) {
+        throw new Error(`${this.options.name}: the log ends at ${page.head}, before ${goal}`);
       }
     }
   }
 
-  private async readPage(): Promise<LogPage> {
-    const page = await this.options.bus.readLog({ after: this.position, limit: this.options.pageSize ?? 2000, types: this.options.types });
+  private fetchPage(after: number): Promise<LogPage> {
+    const page = this.options.bus.readLog({ after, limit: this.options.pageSize ?? DEFAULT_PAGE_SIZE, types: this.options.types });
+    // Awaited later, or never if applying the page before it throws: that must not be an unhandled rejection.
+    page.catch(() => undefined);
+    return page;
+  }
+
+  private applyPage(page: LogPage): void {
     for (const raw of page.events) {
-      const parsed = envelopeSchema.safeParse(raw);
+      const parsed = parseReplayed(raw);
       if (parsed.success) {
         this.applyOne(parsed.data);
       } else {
@@ -181,7 +216,6 @@ export class Consumer {
       }
     }
     this.position = Math.max(this.position, page.next);
-    return page;
   }
 
   private applyOne(event: Envelope): void {

@@ -99,6 +99,47 @@ afterEach(() => {
 
 describe('Consumer', () => {
   describe('start()', () => {
+    it('skips an event of the log that breaks the catalog, saying which field, and applies the others as they are', async () => {
+      const bus = new RecordingBus();
+      await bus.store(postCreated('p1'));
+      bus.log.push({ id: 'broken', seq: 2, type: 'PostCreated', data: { id: '', title: 5 }, time: '' } as unknown as Envelope);
+      await bus.store({ type: 'CommentCreated', data: { id: 'c1', postId: 'p1', content: 'Nice', status: 'pending', mood: 'happy' }, id: 'CommentCreated:c1' } as NewEvent);
+      const logger = silentLogger();
+      const errors = jest.spyOn(logger, 'error');
+      const applied: Envelope[] = [];
+      const consumer = createConsumer({ name: 'test-service', bus, types: ALL_TYPES, logger, apply: (event) => void applied.push(event) });
+
+      await consumer.start();
+      consumer.close();
+
+      expect(applied.map((event) => event.seq)).toEqual([1, 3]);
+      expect(applied[1]!.data).toEqual({ id: 'c1', postId: 'p1', content: 'Nice', status: 'pending', mood: 'happy' });
+      expect(consumer.currentPosition).toBe(3);
+      expect(errors).toHaveBeenCalledWith({ seq: 2, issues: 'data.id: must not be empty; data.title: must be a string' }, 'skipping an invalid event in the log');
+    });
+
+    it('asks for the next page before applying the one it has, so that the bus reads it meanwhile', async () => {
+      const bus = new RecordingBus();
+      await bus.store(...['p1', 'p2', 'p3', 'p4', 'p5'].map(postCreated));
+      const readsWhenApplied: number[] = [];
+      const consumer = createConsumer({
+        name: 'test-service',
+        bus,
+        types: ALL_TYPES,
+        logger: silentLogger(),
+        pageSize: 2,
+        apply: () => {
+          readsWhenApplied.push(bus.reads.length);
+        },
+      });
+
+      await consumer.start();
+      consumer.close();
+
+      expect(readsWhenApplied).toEqual([2, 2, 3, 3, 3]);
+      expect(bus.reads.map((read) => read.after)).toEqual([0, 2, 4]);
+    });
+
     it('replays the whole log in seq order and becomes ready', async () => {
       const { bus, consumer, appliedSeqs } = setup();
       await bus.store(postCreated('p1'), commentCreated('c1', 'p1'), postCreated('p2'));
