@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import type { Response } from 'express';
-import { createEventService, parseOrThrow, toPublicComment, type BusClient, type EventServiceParts, type FeedPage, type Logger } from '@mini-blog/common';
+import { createEventService, parseOrThrow, toPublicComment, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
 import { z } from 'zod';
-import { apply, commentsOf, createState, feedPage, HANDLED_TYPES, toPublicPost, type QueryState } from './domain';
+import { apply, commentsOf, createState, feedPage, HANDLED_TYPES, publicPostJson, type QueryState } from './domain';
 import { LiveChanges } from './live';
 
 export interface QueryDeps {
@@ -53,7 +53,7 @@ export function createApp({ bus, logger }: QueryDeps): QueryService {
     apply: (event) => {
       const post = apply(state, event);
       // Nobody listens before the replay ends, and a million snapshots would slow it down.
-      if (post && consumer.isReady) live.publish({ seq: event.seq, post: toPublicPost(post) });
+      if (post && consumer.isReady) live.publish(event.seq, publicPostJson(post));
     },
     onCaughtUp: (position) => live.startCovering(position),
     routes: (app) => {
@@ -63,9 +63,9 @@ export function createApp({ bus, logger }: QueryDeps): QueryService {
 
       app.get('/posts/feed', (req, res) => {
         const { limit, cursor } = parseOrThrow(feedQuerySchema, req.query, 'query');
-        const page = feedPage(state, limit, cursor);
-        const body: FeedPage = { posts: page.posts.map(toPublicPost), nextCursor: page.nextCursor === null ? null : String(page.nextCursor) };
-        res.json(body);
+        const { posts, nextCursor } = feedPage(state, limit, cursor);
+        // A FeedPage, joined from each post's JSON as it is kept between changes.
+        res.type('application/json').send(`{"posts":[${posts.map(publicPostJson).join(',')}],"nextCursor":${JSON.stringify(nextCursor === null ? null : String(nextCursor))}}`);
       });
 
       app.get('/posts/stream', (req, res) => {

@@ -35,6 +35,8 @@ export interface ReadPost {
   /** Set when a comment came out of order; the next read sorts the comments once. */
   unsorted: boolean;
   lastOrder: number;
+  /** The public JSON of the post as it is now, once asked for; every change clears it. */
+  json: string | undefined;
 }
 
 export interface QueryState {
@@ -52,7 +54,7 @@ const rank = (status: CommentStatus): number => (status === 'pending' ? 0 : 1);
 function postFor(state: QueryState, id: string): ReadPost {
   let post = state.posts.get(id);
   if (!post) {
-    post = { id, title: undefined, createdSeq: 0, version: 0, comments: new Map(), unsorted: false, lastOrder: 0 };
+    post = { id, title: undefined, createdSeq: 0, version: 0, comments: new Map(), unsorted: false, lastOrder: 0, json: undefined };
     state.posts.set(id, post);
   }
   return post;
@@ -116,6 +118,7 @@ export function apply(state: QueryState, event: Envelope): ReadPost | undefined 
       return assertNever(event);
   }
   post.version = Math.max(post.version, event.seq);
+  post.json = undefined;
   return post.title === undefined ? undefined : post;
 }
 
@@ -130,6 +133,15 @@ export function commentsOf(post: ReadPost): Iterable<ReadComment> {
 
 export function toPublicPost(post: ReadPost): PublicPost {
   return { id: post.id, title: post.title ?? '', createdSeq: post.createdSeq, version: post.version, comments: Array.from(commentsOf(post), toPublicComment) };
+}
+
+/**
+ * The post as every public answer shows it, as JSON, serialised once per change: the feed and the
+ * live stream ask far more often than posts change, and a post with many comments is most of a page.
+ */
+export function publicPostJson(post: ReadPost): string {
+  post.json ??= JSON.stringify(toPublicPost(post));
+  return post.json;
 }
 
 /** A page of the feed, newest first, starting below `before` (a createdSeq). */

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { openEventStream, type EventStream, type PostChange } from '@mini-blog/common';
+import { openEventStream, type EventStream } from '@mini-blog/common';
 
 /**
  * The live stream of read-model changes. Each change carries the whole post, so a client applies
@@ -20,11 +20,12 @@ export class LiveChanges {
     this.coveredFrom = position;
   }
 
-  publish(change: PostChange): void {
-    const text = JSON.stringify(change);
-    this.recent.push({ seq: change.seq, text });
+  /** Sends a PostChange `{seq, post}`, the post given as its JSON (the read model keeps it serialised). */
+  publish(seq: number, postJson: string): void {
+    const text = `{"seq":${seq},"post":${postJson}}`;
+    this.recent.push({ seq, text });
     if (this.recent.length > this.keep) this.coveredFrom = this.recent.shift()!.seq;
-    for (const stream of this.streams) stream.sendRaw('change', text, change.seq);
+    for (const stream of this.streams) stream.sendRaw('change', text, seq);
   }
 
   get clients(): number {

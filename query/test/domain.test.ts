@@ -1,5 +1,5 @@
 import type { Envelope } from '@mini-blog/common';
-import { apply, createState, feedPage, toPublicPost, type QueryState } from '../src/domain';
+import { apply, createState, feedPage, publicPostJson, toPublicPost, type QueryState } from '../src/domain';
 
 let seq = 0;
 const event = (type: Envelope['type'], data: object): Envelope => ({ id: `e${++seq}`, seq, time: '', type, data }) as Envelope;
@@ -69,6 +69,28 @@ describe('the query read model', () => {
   it('tracks the version of each post as the last seq that changed it', () => {
     const state = inOrder();
     expect(state.posts.get('p1')?.version).toBe(stream[stream.length - 1]!.seq);
+  });
+});
+
+describe('publicPostJson', () => {
+  it('serialises a post once and again only after it changes', () => {
+    const state = createState();
+    apply(state, event('PostCreated', { id: 'p1', title: 'Hello' }));
+    apply(state, event('CommentCreated', comment('c1', 'pending')));
+    const post = state.posts.get('p1')!;
+    const stringify = jest.spyOn(JSON, 'stringify');
+
+    const first = publicPostJson(post);
+    const again = publicPostJson(post);
+    apply(state, event('CommentModerated', comment('c1', 'approved')));
+    const changed = publicPostJson(post);
+
+    expect(again).toBe(first);
+    expect(stringify).toHaveBeenCalledTimes(2);
+    expect(JSON.parse(first).comments).toEqual([{ id: 'c1', content: '', status: 'pending' }]);
+    expect(JSON.parse(changed)).toEqual(toPublicPost(post));
+    expect(JSON.parse(changed).comments).toEqual([{ id: 'c1', content: 'text c1', status: 'approved' }]);
+    stringify.mockRestore();
   });
 });
 
