@@ -24,7 +24,19 @@ export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = {
 };
 
 /** The services the bus delivers to. */
-export const SUBSCRIBERS: readonly ServiceName[] = ['posts', 'comments', 'moderation', 'query'];
+export const SUBSCRIBERS = ['posts', 'comments', 'moderation', 'query'] as const satisfies readonly ServiceName[];
+
+/**
+ * How the bus delivers to each, as infra/k8s/config.yaml has it: only the types its consumer
+ * handles (HANDLED_TYPES in its src/domain.ts), and in batches, so that events that wait for a
+ * subscriber go in one request rather than one request each.
+ */
+export const DELIVERY_OPTIONS: Readonly<Record<(typeof SUBSCRIBERS)[number], string>> = {
+  posts: 'types=PostCreated|batch',
+  comments: 'types=PostCreated+CommentCreated+CommentModerated+CommentUpdated|batch',
+  moderation: 'types=CommentCreated+CommentModerated|batch',
+  query: 'types=PostCreated+CommentCreated+CommentModerated+CommentUpdated|batch',
+};
 
 const SCRIPTS: Readonly<Record<ServiceName, string>> = {
   'event-bus': 'event-bus/dist/index.js',
@@ -96,7 +108,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const baseEnv: Record<ServiceName, Record<string, string>> = {
     'event-bus': {
       DATA_DIR: dataDir,
-      SUBSCRIBERS: SUBSCRIBERS.map((name) => `${name}=${urlOf(name)}/events`).join(','),
+      SUBSCRIBERS: SUBSCRIBERS.map((name) => `${name}=${urlOf(name)}/events|${DELIVERY_OPTIONS[name]}`).join(','),
     },
     posts: { BUS_URL: urlOf('event-bus') },
     comments: { BUS_URL: urlOf('event-bus') },
