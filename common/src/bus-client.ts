@@ -39,13 +39,28 @@ export interface BusClientOptions {
   readonly backoffMs?: number;
 }
 
-/** The bus could not be reached or kept failing: the caller's request may be retried later. */
+/**
+ * The bus could not be reached or kept failing: the caller's request may be retried later. When a
+ * publish went out and no answer came back (the connection dropped, a timeout), the bus may have
+ * stored it before it stopped answering, and the message must not promise otherwise.
+ */
 export class BusUnavailableError extends AppError {
-  constructor(cause: string) {
-    super(503, `event-bus: unavailable (${cause}); nothing was stored, try again`);
+  constructor(
+    cause: string,
+    readonly mayBeStored = false,
+  ) {
+    super(
+      503,
+      mayBeStored
+        ? `event-bus: unavailable (${cause}); it may have been stored before the bus stopped answering, check before trying again`
+        : `event-bus: unavailable (${cause}); nothing was stored, try again`,
+    );
     this.name = 'BusUnavailableError';
   }
 }
+
+/** Failures of a request that never reached the bus: it cannot have stored anything. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 const RETRYABLE_STATUS = new Set([408, 429]);
 
@@ -66,6 +81,7 @@ export function createBusClient({ url, timeoutMs = 5000, retries = 3, backoffMs 
 
   async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
     let lastError = 'no attempt';
+    let mayBeStored = false;
     for (let attempt = 0; attempt <= retries; attempt += 1) {
       if (attempt > 0) await delay(backoffDelay(attempt, backoffMs));
       let response: Response;
@@ -75,6 +91,8 @@ export function createBusClient({ url, timeoutMs = 5000, retries = 3, backoffMs 
         text = await response.text();
       } catch (err) {
         lastError = describeFetchError(err, timeoutMs);
+        const code = (err as { cause?: { code?: string } } | undefined)?.cause?.code;
+        if (init.method === 'POST' && !NOT_SENT.has(code ?? '')) mayBeStored = true;
         continue;
       }
       if (response.ok) return JSON.parse(text) as T;
@@ -85,7 +103,7 @@ export function createBusClient({ url, timeoutMs = 5000, retries = 3, backoffMs 
       // A 4xx means this service sent something the bus refuses: a bug here, not the caller's fault.
       throw new Error(`event-bus refused ${init.method ?? 'GET'} ${path} with ${response.status}: ${text}`);
     }
-    throw new BusUnavailableError(lastError);
+    throw new BusUnavailableError(lastError, mayBeStored);
   }
 
   const post = <T>(body: unknown) =>

@@ -151,7 +151,7 @@ describe('createBusClient', () => {
       expect(new Set(bus.ids).size).toBe(1);
     });
 
-    it('gives up with a BusUnavailableError when nothing listens', async () => {
+    it('gives up with a BusUnavailableError when nothing listens, saying that nothing was stored', async () => {
       await bus.start(stored);
       const { url } = bus;
       await bus.stop();
@@ -159,6 +159,44 @@ describe('createBusClient', () => {
       const publishing = createBusClient({ url, retries: 1, backoffMs: 1 }).publish(postCreated);
 
       await expect(publishing).rejects.toBeInstanceOf(BusUnavailableError);
+      await expect(publishing).rejects.toMatchObject({ mayBeStored: false, message: expect.stringMatching(/\(ECONNREFUSED\); nothing was stored, try again$/) });
+    });
+
+    it('says that nothing was stored when the bus answered every try with a 5xx', async () => {
+      await bus.start((res) => json(res, 503, { message: 'event-bus: the log could not be written' }));
+
+      const publishing = fastClient({ retries: 1 }).publish(postCreated);
+
+      await expect(publishing).rejects.toMatchObject({ mayBeStored: false, message: expect.stringContaining('nothing was stored') });
+    });
+
+    it('does not promise that nothing was stored when a publish went out and its answer was lost', async () => {
+      // The bus may have committed the event and crashed before answering; then it is gone for good.
+      const { url } = await bus.start(dropConnection);
+      const client = fastClient({ retries: 1 });
+      const lost = client.publish(postCreated);
+      await expect(lost).rejects.toMatchObject({ status: 503, mayBeStored: true, message: expect.stringContaining('it may have been stored') });
+      await expect(lost).rejects.not.toThrow(/nothing was stored/);
+      await bus.stop();
+
+      const laterRefused = createBusClient({ url, retries: 0 }).publish(postCreated);
+      await expect(laterRefused).rejects.toMatchObject({ mayBeStored: false });
+    });
+
+    it('keeps the doubt when a try after a lost answer is refused', async () => {
+      await bus.start(failingFirst(1, dropConnection, (res) => json(res, 503, {})));
+
+      const publishing = fastClient({ retries: 1 }).publish(postCreated);
+
+      await expect(publishing).rejects.toMatchObject({ mayBeStored: true });
+    });
+
+    it('does not doubt a read that got no answer: reading stores nothing', async () => {
+      await bus.start(dropConnection);
+
+      const reading = fastClient({ retries: 0 }).readLog({ after: 0 });
+
+      await expect(reading).rejects.toMatchObject({ mayBeStored: false });
     });
 
     it('makes the BusUnavailableError an AppError, so a route answers 503 with it', async () => {
