@@ -1,5 +1,6 @@
-import type { EventType } from '@mini-blog/common';
-import { EventStore, type PendingEvent } from '@mini-blog/event-bus/dist/store';
+import http from 'node:http';
+import type { EventType, NewEvent } from '@mini-blog/common';
+import { callJson } from './http';
 
 /** A small, fast, seeded generator: the same log every run, so two runs measure the same thing. */
 export function seededRandom(seed: number): () => number {
@@ -38,53 +39,70 @@ export interface BuiltLog {
   readonly countsByType: Readonly<Record<EventType, number>>;
 }
 
-const CHUNK = 20_000;
-
 /**
- * Writes the log a running system would have written for `shape` straight into the bus's own store
- * (same schema, same deterministic event ids as the services use), in large transactions: a
- * million events take seconds this way instead of minutes through HTTP. Comments go to posts at
- * random (about comments/posts each), each post's comments right after it; about one in ten holds
- * a blocked word and is rejected. Every subscriber's cursor is put at the head, as on a bus that has
- * delivered everything, so the services replay it from the log rather than from deliveries.
+ * The events a running system would have stored for `shape`, with the services' own deterministic
+ * ids. Comments go to posts at random (about comments/posts each), each post's comments right after
+ * it; about one in ten holds a blocked word and is rejected.
  */
-export function buildLog(dataDir: string, shape: LogShape, subscribers: readonly string[], seed = 7): BuiltLog {
-  const started = performance.now();
+export function* blogEvents(shape: LogShape, seed = 7): Generator<NewEvent> {
   const random = seededRandom(seed);
   const perPost = new Uint16Array(shape.posts);
   for (let i = 0; i < shape.comments; i += 1) perPost[Math.floor(random() * shape.posts)]! += 1;
+  for (let p = 0; p < shape.posts; p += 1) {
+    const postId = fakeUuid(random);
+    yield { type: 'PostCreated', id: `PostCreated:${postId}`, data: { id: postId, title: `Post ${p}: ${sentence(random, 2, 6)}` } };
+    for (let c = 0; c < perPost[p]!; c += 1) {
+      const id = fakeUuid(random);
+      const rejected = random() < 0.1;
+      const content = `${sentence(random, 3, 14)}${rejected ? ' orange' : ''}`;
+      const status = rejected ? 'rejected' : 'approved';
+      yield { type: 'CommentCreated', id: `CommentCreated:${id}`, data: { id, postId, content, status: 'pending' } };
+      yield { type: 'CommentModerated', id: `CommentModerated:${id}`, data: { id, postId, content, status } };
+      yield { type: 'CommentUpdated', id: `CommentUpdated:${id}:${status}`, data: { id, postId, content, status } };
+    }
+  }
+}
 
-  const store = new EventStore(dataDir);
-  if (store.head !== 0) throw new Error(`${dataDir}: holds a log already`);
+/** The bus's largest batch. */
+const BATCH = 1000;
+/** Batches in flight at once, so that they share group commits. */
+const IN_FLIGHT = 4;
+
+/**
+ * Stores the log of `shape` through the bus's own batch publish (`POST /events` with an array),
+ * then puts each named subscriber's cursor at the head (`PUT /admin/subscriptions/:name/cursor`),
+ * as on a bus that has delivered everything: the services then learn the log from their replay,
+ * not from a million deliveries.
+ */
+export async function publishLog(busUrl: string, shape: LogShape, subscribers: readonly string[]): Promise<BuiltLog> {
+  const started = performance.now();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
   const counts: Record<EventType, number> = { PostCreated: 0, CommentCreated: 0, CommentModerated: 0, CommentUpdated: 0 };
-  let chunk: PendingEvent[] = [];
-  const push = (type: EventType, id: string, data: unknown) => {
-    chunk.push({ type, id, dataJson: JSON.stringify(data) });
-    counts[type] += 1;
-    if (chunk.length >= CHUNK) {
-      store.append([chunk], new Date().toISOString());
-      chunk = [];
+  const events = blogEvents(shape);
+  let head = 0;
+  const sender = async () => {
+    for (;;) {
+      const batch: NewEvent[] = [];
+      while (batch.length < BATCH) {
+        const next = events.next();
+        if (next.done) break;
+        batch.push(next.value);
+        counts[next.value.type] += 1;
+      }
+      if (batch.length === 0) return;
+      const answer = await callJson<{ results: { seq: number }[] }>(agent, 'POST', `${busUrl}/events`, batch, 120_000);
+      if (answer.status !== 201) throw new Error(`POST /events of ${batch.length} events answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`);
+      head = Math.max(head, ...answer.body.results.map((result) => result.seq));
     }
   };
   try {
-    for (let p = 0; p < shape.posts; p += 1) {
-      const postId = fakeUuid(random);
-      push('PostCreated', `PostCreated:${postId}`, { id: postId, title: `Post ${p}: ${sentence(random, 2, 6)}` });
-      for (let c = 0; c < perPost[p]!; c += 1) {
-        const id = fakeUuid(random);
-        const rejected = random() < 0.1;
-        const content = `${sentence(random, 3, 14)}${rejected ? ' orange' : ''}`;
-        const status = rejected ? 'rejected' : 'approved';
-        push('CommentCreated', `CommentCreated:${id}`, { id, postId, content, status: 'pending' });
-        push('CommentModerated', `CommentModerated:${id}`, { id, postId, content, status });
-        push('CommentUpdated', `CommentUpdated:${id}:${status}`, { id, postId, content, status });
-      }
+    await Promise.all(Array.from({ length: IN_FLIGHT }, sender));
+    for (const name of subscribers) {
+      const answer = await callJson(agent, 'PUT', `${busUrl}/admin/subscriptions/${name}/cursor`, { cursor: head });
+      if (answer.status !== 200) throw new Error(`PUT /admin/subscriptions/${name}/cursor answered ${answer.status}`);
     }
-    if (chunk.length > 0) store.append([chunk], new Date().toISOString());
-    const head = store.head;
-    store.saveCursors(new Map(subscribers.map((name) => [name, { cursor: head, acked: head }])));
-    return { events: head, ms: performance.now() - started, countsByType: counts };
   } finally {
-    store.close();
+    agent.destroy();
   }
+  return { events: head, ms: performance.now() - started, countsByType: counts };
 }

@@ -102,7 +102,7 @@ async function main(): Promise<void> {
         for (const name of REBUILT) {
           const service = rebuild.services[name]!;
           say(
-            `  run ${index + 1} ${name.padEnd(10)} ready in ${ms(service.readyMs)} (replay ${service.replayMs === undefined ? 'n/a' : ms(service.replayMs)}), RSS ${mb(service.memory.rss)}, peak ${mb(service.memory.peak)}` +
+            `  run ${index + 1} ${name.padEnd(10)} ready in ${ms(service.readyMs)} (replay ${service.replayMs === undefined ? 'n/a' : ms(service.replayMs)}; CPU ${ms(service.cpuMs)}, bus CPU ${ms(service.busCpuMs)}), RSS ${mb(service.memory.rss)}, peak ${mb(service.memory.peak)}` +
               `${name === 'query' ? `; target < 10 s: ${verdict(service.readyMs < 10_000)}` : ''}`,
           );
         }

@@ -22,6 +22,21 @@ export function memoryOf(pid: number | undefined): Memory {
   }
 }
 
+/** CPU time (user and system) a process has used so far, in milliseconds, from /proc (Linux). */
+export function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    // Fields 14 and 15 (utime, stime) in clock ticks, counted after the command name in parentheses.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** USER_HZ: 100 on Linux everywhere Node.js runs. */
+const TICKS_PER_SECOND = 100;
+
 /**
  * One backend service as a child process on a free 127.0.0.1 port, as the launcher runs it, with
  * its log kept and the moment it reported "caught up with the log" noted.
@@ -57,6 +72,10 @@ export class Backend {
 
   get memory(): Memory {
     return memoryOf(this.process.pid);
+  }
+
+  get cpuMs(): number {
+    return cpuMsOf(this.process.pid);
   }
 
   /** Starts it; resolves with the milliseconds from spawn until it was caught up and answered ready. */

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { buildLog, seededRandom, type BuiltLog, type LogShape } from './log-builder';
+import { publishLog, seededRandom, type BuiltLog, type LogShape } from './log-builder';
 import { load, type LoadResult } from './load';
 import { freePort } from '@mini-blog/launcher';
 import { Backend, memoryOf, nextMessage, subscribersFor, type Memory } from './processes';
@@ -68,19 +68,18 @@ function readMap(url: string, pid: number | undefined): Promise<MapAnswer> {
 }
 
 /**
- * The read model at scale: a log of `shape` (written straight into the bus's store), one query
+ * The read model at scale: a log of `shape` (published to the bus in batches), one query
  * service replaying it, then the paged feed under load against a bare Express GET of a feed page
  * measured in the same run, then the course's whole-map GET /posts.
  */
 export async function benchReadPath(workDir: string, options: ReadPathOptions): Promise<ReadPathResult> {
-  const dataDir = path.join(workDir, 'read-path-log');
-  const log = buildLog(dataDir, options.shape, ['query']);
   const queryPort = await freePort();
-  const bus = await Backend.create('event-bus', { DATA_DIR: dataDir, SUBSCRIBERS: subscribersFor([{ name: 'query', port: queryPort }]) });
+  const bus = await Backend.create('event-bus', { DATA_DIR: path.join(workDir, 'read-path-log'), SUBSCRIBERS: subscribersFor([{ name: 'query', port: queryPort }]) });
   const query = await Backend.create('query', { BUS_URL: bus.url }, queryPort);
   let bare: ChildProcess | undefined;
   try {
     await bus.start();
+    const log = await publishLog(bus.url, options.shape, ['query']);
     const queryReadyMs = await query.start();
     const queryMemory = query.memory;
 

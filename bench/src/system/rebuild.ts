@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { freePort } from '@mini-blog/launcher';
-import { buildLog, type BuiltLog, type LogShape } from './log-builder';
+import { publishLog, type BuiltLog, type LogShape } from './log-builder';
 import { Backend, subscribersFor, type BackendName, type Memory } from './processes';
 
 /** The order they are rebuilt in, one at a time, so that each has the bus to itself. */
@@ -13,6 +13,12 @@ export interface ServiceRebuild {
   readonly replayMs: number | undefined;
   /** Resident memory once ready. */
   readonly memory: Memory;
+  /**
+   * CPU time until ready, of the service and of the bus serving its pages: on a shared machine the
+   * wall time also counts waiting for a core, and these do not.
+   */
+  readonly cpuMs: number;
+  readonly busCpuMs: number;
 }
 
 export interface RebuildRun {
@@ -27,27 +33,27 @@ export interface RebuildResult {
 }
 
 /**
- * Startup from a long log: each service started against a log of `shape` (written straight into
- * the bus's store), timed until caught up, its memory read once ready. Done `runs` times with the
+ * Startup from a long log: each service started against a log of `shape` (published to the bus in
+ * batches beforehand), timed until caught up, its memory read once ready. Done `runs` times with the
  * same log, so that growth from one run to the next would show.
  */
 export async function benchRebuild(workDir: string, shape: LogShape, runs: number): Promise<RebuildResult> {
-  const dataDir = path.join(workDir, 'rebuild-log');
-  const log = buildLog(dataDir, shape, REBUILT);
   const ports = new Map<BackendName, number>();
   for (const name of REBUILT) ports.set(name, await freePort());
-  const bus = await Backend.create('event-bus', { DATA_DIR: dataDir, SUBSCRIBERS: subscribersFor(REBUILT.map((name) => ({ name, port: ports.get(name)! }))) });
+  const bus = await Backend.create('event-bus', { DATA_DIR: path.join(workDir, 'rebuild-log'), SUBSCRIBERS: subscribersFor(REBUILT.map((name) => ({ name, port: ports.get(name)! }))) });
   const results: RebuildRun[] = [];
   let running: Backend[] = [];
   try {
     await bus.start();
+    const log = await publishLog(bus.url, shape, REBUILT);
     for (let run = 0; run < runs; run += 1) {
       const services: Record<string, ServiceRebuild> = {};
       for (const name of REBUILT) {
         const service = await Backend.create(name, { BUS_URL: bus.url }, ports.get(name));
         running.push(service);
+        const busCpuBefore = bus.cpuMs;
         const readyMs = await service.start();
-        services[name] = { readyMs, replayMs: service.replayMs, memory: service.memory };
+        services[name] = { readyMs, replayMs: service.replayMs, memory: service.memory, cpuMs: service.cpuMs, busCpuMs: bus.cpuMs - busCpuBefore };
       }
       const after: Record<string, Memory> = { 'event-bus': bus.memory };
       for (const service of running) after[service.name] = service.memory;
