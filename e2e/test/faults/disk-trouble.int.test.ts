@@ -108,6 +108,7 @@ describe('the bus store unwritable', () => {
     expect(firstOf(result.missing)).toBe('none');
     expect(firstOf(result.wrongState)).toBe('none');
     expect(firstOf(result.duplicates)).toBe('none');
+    expect(firstOf(result.storedThoughRefused)).toBe('none');
     expect(firstOf(result.phantoms)).toBe('none');
     expect(firstOf(result.logGaps)).toBe('none');
   });

@@ -82,6 +82,8 @@ describe('kill -9 of each service in turn under load', () => {
       logEvents: result.logEvents,
       logGaps: result.logGaps.length,
       storedWithoutAck: result.storedWithoutAck,
+      answeredMayBeStored: ledger.saidMayBeStored,
+      storedThoughRefused: result.storedThoughRefused.length,
       downtimeMs: downtimes,
       convergeMs,
     });
@@ -90,6 +92,7 @@ describe('kill -9 of each service in turn under load', () => {
     expect(firstOf(result.missing)).toBe('none');
     expect(firstOf(result.wrongState)).toBe('none');
     expect(firstOf(result.duplicates)).toBe('none');
+    expect(firstOf(result.storedThoughRefused)).toBe('none');
     expect(firstOf(result.phantoms)).toBe('none');
     expect(firstOf(result.logGaps)).toBe('none');
     expect(result.found).toBe(ledger.acknowledged);

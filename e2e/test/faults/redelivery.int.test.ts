@@ -119,6 +119,7 @@ describe('duplicate and reordered deliveries to query', () => {
     expect(firstOf(result.missing)).toBe('none');
     expect(firstOf(result.wrongState)).toBe('none');
     expect(firstOf(result.duplicates)).toBe('none');
+    expect(firstOf(result.storedThoughRefused)).toBe('none');
     expect(firstOf(result.logGaps)).toBe('none');
   });
 });

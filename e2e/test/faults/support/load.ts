@@ -29,6 +29,10 @@ export class Ledger {
   readonly outcomes = new Map<string, number>();
   /** One message per status other than 2xx, as first seen. */
   readonly failureMessages = new Map<number, string>();
+  /** Titles and comment texts whose answer said that nothing was stored: a promise too. */
+  readonly saidNotStored = new Set<string>();
+  /** Answers that said the request may have been stored (its answer was lost in a crash). */
+  saidMayBeStored = 0;
   requests = 0;
 
   get acknowledged(): number {
@@ -39,9 +43,11 @@ export class Ledger {
     return this.requests - this.acknowledged;
   }
 
-  record(status: number, message: string): void {
+  record(status: number, message: string, text: string): void {
     this.outcomes.set(String(status), (this.outcomes.get(String(status)) ?? 0) + 1);
     if ((status < 200 || status >= 300) && !this.failureMessages.has(status)) this.failureMessages.set(status, message);
+    if (/nothing was stored/.test(message)) this.saidNotStored.add(text);
+    if (/may have been stored/.test(message)) this.saidMayBeStored += 1;
   }
 
   /** The answers by status, as `{ "201": 310, "503": 12 }`. */
@@ -117,7 +123,7 @@ export class Load {
       const title = `${tag} post ${index}`;
       ledger.attemptedTitles.add(title);
       const answer = await call(gateway, 'POST', '/posts/create', { title }, { timeoutMs });
-      ledger.record(answer.status, answer.text);
+      ledger.record(answer.status, answer.text, title);
       if (answer.status === 201) {
         const { id } = answer.json as { id: string };
         ledger.posts.set(id, { id, title });
@@ -129,7 +135,7 @@ export class Load {
     const content = `${tag} comment ${index}${rejected ? ` with an ${BLOCKED_WORD}` : ' looks good'}`;
     ledger.attemptedContents.add(content);
     const answer = await call(gateway, 'POST', `/posts/${post.id}/comments`, { content }, { timeoutMs });
-    ledger.record(answer.status, answer.text);
+    ledger.record(answer.status, answer.text, content);
     if (answer.status === 201) {
       const list = answer.json as { id: string }[];
       const id = list[list.length - 1]!.id;

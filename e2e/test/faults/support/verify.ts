@@ -45,6 +45,8 @@ export interface Verification {
   readonly logEvents: number;
   /** Posts and comments stored although their client got no 2xx (the answer was lost in a crash). */
   readonly storedWithoutAck: number;
+  /** Posts and comments stored although their client was told that nothing was stored. */
+  readonly storedThoughRefused: string[];
 }
 
 function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
@@ -59,7 +61,8 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
  *   with the verdict moderation must reach (content shown only when approved);
  * - nothing twice: in the view (a title, a comment id) or in the log (an event per post or comment
  *   and kind, a post per title, a comment per text);
- * - nothing that was never asked for; the log's seq without gaps.
+ * - nothing that was never asked for, nothing that its client was told was not stored; the log's
+ *   seq without gaps.
  */
 export function verify(ledger: Ledger, view: CourseMap, log: readonly Envelope[]): Verification {
   const missing: string[] = [];
@@ -100,7 +103,11 @@ export function verify(ledger: Ledger, view: CourseMap, log: readonly Envelope[]
 
   const storedWithoutAck =
     created.filter((event) => !ledger.posts.has(event.data.id)).length + commented.filter((event) => !ledger.comments.has(event.data.id)).length;
-  return { found, missing, wrongState, duplicates, phantoms, logGaps: logGaps(log), logEvents: log.length, storedWithoutAck };
+  const storedThoughRefused = [
+    ...created.filter((event) => ledger.saidNotStored.has(event.data.title)).map((event) => `post "${event.data.title}"`),
+    ...commented.filter((event) => ledger.saidNotStored.has(event.data.content)).map((event) => `comment "${event.data.content}"`),
+  ];
+  return { found, missing, wrongState, duplicates, phantoms, logGaps: logGaps(log), logEvents: log.length, storedWithoutAck, storedThoughRefused };
 }
 
 /** True once every acknowledged post and comment shows, with its final state. */
