@@ -26,18 +26,18 @@ export function adminRouter({ store, fanOut }: EventBus): Router {
     res.status(202).json({ subscriber: name, seq, status: 'replaying' });
   });
 
-  router.post('/subscriptions/:name/parked/:seq/skip', (req, res) => {
+  router.post('/subscriptions/:name/parked/:seq/skip', async (req, res) => {
     const { name, seq } = parseOrThrow(parkedParamsSchema, req.params, 'path');
-    fanOut.subscriber(name).skip(seq);
+    await fanOut.subscriber(name).skip(seq);
     res.json({ subscriber: name, seq, status: 'skipped' });
   });
 
-  router.put('/subscriptions/:name/cursor', (req, res) => {
+  router.put('/subscriptions/:name/cursor', async (req, res) => {
     const loop = fanOut.subscriber(req.params.name);
     const { cursor } = parseBody(req, cursorBodySchema);
     const head = store.head;
     if (cursor > head) throw new AppError(400, `cursor: must be at most the head (${head})`, { cursor: `must be at most ${head}` });
-    loop.resetCursor(cursor);
+    await loop.resetCursor(cursor);
     res.json(loop.status(head));
   });
   return router;

@@ -3,7 +3,8 @@ import { AppError, describeIssues, EVENT_TYPES, newEventSchema, parseBody, parse
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { EventBus } from './bus';
-import { envelopeJson, type PendingEvent } from './store';
+import type { PendingEvent } from './log-writer';
+import { envelopeJson } from './store';
 
 export const MAX_BATCH = 1000;
 export const MAX_PAGE = 10_000;

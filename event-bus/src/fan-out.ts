@@ -1,6 +1,7 @@
 import { AppError, type Logger } from '@mini-blog/common';
 import { Agent } from 'undici';
 import type { SubscriberConfig } from './config';
+import type { GroupCommitter } from './group-commit';
 import type { BusMetrics } from './metrics';
 import type { CursorRecord, EventStore } from './store';
 import { SubscriberLoop, type DeliveryOptions, type SubscriberStatus } from './subscriber';
@@ -26,6 +27,7 @@ export class FanOut {
 
   constructor(
     private readonly store: EventStore,
+    private readonly committer: GroupCommitter,
     private readonly options: FanOutOptions,
     private readonly logger: Logger,
     metrics: BusMetrics,
@@ -35,7 +37,7 @@ export class FanOut {
     const fresh: CursorRecord = { cursor: 0, acked: 0 };
     this.loops = options.subscribers.map(
       (config) =>
-        new SubscriberLoop(config, store, this.dispatcher, options, logger, metrics, saved.get(config.name) ?? fresh, (loop) => {
+        new SubscriberLoop(config, store, committer, this.dispatcher, options, logger, metrics, saved.get(config.name) ?? fresh, (loop) => {
           this.dirty.add(loop);
           for (const listener of this.progressListeners) listener(loop.name, loop.position.cursor);
         }),
@@ -44,7 +46,7 @@ export class FanOut {
 
   start(): void {
     for (const loop of this.loops) loop.start();
-    this.flushTimer = setInterval(() => this.flushCursors(), this.options.cursorFlushMs ?? 200);
+    this.flushTimer = setInterval(() => void this.flushCursors(), this.options.cursorFlushMs ?? 200);
     this.flushTimer.unref();
   }
 
@@ -70,13 +72,13 @@ export class FanOut {
     return loop;
   }
 
-  /** Writes every cursor that moved since the last flush. */
-  flushCursors(): void {
+  /** Writes every cursor that moved since the last flush, with the next commit. */
+  async flushCursors(): Promise<void> {
     if (this.dirty.size === 0) return;
     const moved = [...this.dirty];
     this.dirty.clear();
     try {
-      this.store.saveCursors(new Map(moved.map((loop) => [loop.name, loop.position])));
+      await this.committer.saveCursors(new Map(moved.map((loop) => [loop.name, loop.position])));
     } catch (err) {
       // Kept for the next flush: until then a restart only re-delivers a little more.
       for (const loop of moved) this.dirty.add(loop);
@@ -87,7 +89,7 @@ export class FanOut {
   async stop(): Promise<void> {
     clearInterval(this.flushTimer);
     await Promise.all(this.loops.map((loop) => loop.stop()));
-    this.flushCursors();
+    await this.flushCursors();
     await this.dispatcher.close();
   }
 }

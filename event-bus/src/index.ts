@@ -14,6 +14,10 @@ async function main(): Promise<void> {
       retryBaseMs: config.RETRY_BASE_MS,
       retryMaxMs: config.RETRY_MAX_MS,
       timeoutMs: config.DELIVERY_TIMEOUT_MS,
+      onWriterCrash: (err) => {
+        logger.fatal({ err }, 'the writer thread died: nothing can be stored');
+        process.exit(1);
+      },
     },
     logger,
   );

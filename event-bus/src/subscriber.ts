@@ -11,6 +11,7 @@ import {
 } from '@mini-blog/common';
 import { request, type Dispatcher } from 'undici';
 import type { SubscriberConfig } from './config';
+import type { GroupCommitter } from './group-commit';
 import type { BusMetrics } from './metrics';
 import { envelopeJson, type CursorRecord, type EventStore, type StoredEvent } from './store';
 
@@ -87,6 +88,7 @@ export class SubscriberLoop {
   constructor(
     readonly config: SubscriberConfig,
     private readonly store: EventStore,
+    private readonly committer: GroupCommitter,
     private readonly dispatcher: Dispatcher,
     private readonly options: DeliveryOptions,
     private readonly logger: Logger,
@@ -161,9 +163,9 @@ export class SubscriberLoop {
   }
 
   /** Gives up on a parked event for good; a subscriber blocked on it moves on. */
-  skip(seq: number): void {
+  async skip(seq: number): Promise<void> {
     this.requireParked(seq);
-    this.store.unpark(this.name, seq);
+    await this.committer.changeParked({ op: 'unpark', subscriber: this.name, seq });
     this.parked.delete(seq);
     this.replays.delete(seq);
     if (this.blockedAt === seq) {
@@ -175,9 +177,9 @@ export class SubscriberLoop {
   }
 
   /** Delivery starts again after `cursor`: everything up to it counts as delivered. */
-  resetCursor(cursor: number): void {
+  async resetCursor(cursor: number): Promise<void> {
     if (this.blockedAt !== null && cursor < this.blockedAt) {
-      this.store.unpark(this.name, this.blockedAt);
+      await this.committer.changeParked({ op: 'unpark', subscriber: this.name, seq: this.blockedAt });
       this.parked.delete(this.blockedAt);
     }
     this.blockedAt = null;
@@ -265,10 +267,9 @@ export class SubscriberLoop {
       if (answer.ok) {
         this.metrics.delivered.inc({ subscriber: this.name }, events.length);
         this.attempts = 0;
-        for (const event of events) {
-          if (this.parked.delete(event.seq)) this.store.unpark(this.name, event.seq);
-        }
         if (!isReplay) this.moveTo(last.seq, last.seq);
+        const delivered = events.filter((event) => this.parked.delete(event.seq));
+        for (const event of delivered) await this.committer.changeParked({ op: 'unpark', subscriber: this.name, seq: event.seq });
         return 'delivered';
       }
       this.attempts += 1;
@@ -277,16 +278,16 @@ export class SubscriberLoop {
       if (answer.poison) {
         if (events.length > 1) return 'rejected-batch';
         rejections += 1;
-        if (rejections >= this.options.poisonAttempts) return this.park(first, rejections, answer.error, isReplay);
+        if (rejections >= this.options.poisonAttempts) return await this.park(first, rejections, answer.error, isReplay);
       }
       this.logger.debug({ subscriber: this.name, seq: first.seq, attempt: this.attempts, err: answer.error }, 'delivery failed');
       await this.wait(this.options.retryBaseMs + backoffDelay(attempt, this.options.retryBaseMs, this.options.retryMaxMs));
     }
   }
 
-  private park(event: StoredEvent, rejections: number, error: string, isReplay: boolean): Outcome {
+  private async park(event: StoredEvent, rejections: number, error: string, isReplay: boolean): Promise<Outcome> {
     const block = this.config.mode === 'block' && !isReplay;
-    this.store.park(this.name, event.seq, rejections, error);
+    await this.committer.changeParked({ op: 'park', subscriber: this.name, seq: event.seq, attempts: rejections, reason: error, at: new Date().toISOString() });
     this.parked.add(event.seq);
     this.metrics.parked.inc({ subscriber: this.name });
     this.attempts = 0;

@@ -2,8 +2,10 @@ import path from 'node:path';
 import { silentLogger } from '@mini-blog/common';
 import request from 'supertest';
 import { BusMetrics } from '../src/metrics';
-import { GroupCommitter } from '../src/publisher';
-import { EventStore, type PendingEvent } from '../src/store';
+import { GroupCommitter } from '../src/group-commit';
+import type { PendingEvent } from '../src/log-writer';
+import { EventStore } from '../src/store';
+import { InlineWriter } from '../src/writer';
 import { openTestBus, postCreated, tempDir } from './helpers';
 
 const event = (id: string): PendingEvent => ({ id, type: 'PostCreated', dataJson: JSON.stringify({ id, title: id }) });
@@ -11,17 +13,25 @@ const event = (id: string): PendingEvent => ({ id, type: 'PostCreated', dataJson
 describe('group commit', () => {
   const dir = tempDir();
   let store: EventStore;
+  let writer: InlineWriter;
   let stores = 0;
   beforeEach(() => {
     stores += 1;
-    store = new EventStore(path.join(dir.path, `store-${stores}`));
+    const dataDir = path.join(dir.path, `store-${stores}`);
+    store = new EventStore(dataDir);
+    writer = new InlineWriter(dataDir);
   });
-  afterEach(() => store.close());
+  afterEach(async () => {
+    await writer.close();
+    store.close();
+  });
+  const committerWith = (onAppended: ConstructorParameters<typeof GroupCommitter>[4] = () => undefined) =>
+    new GroupCommitter(store, writer, new BusMetrics(), silentLogger(), onAppended);
   afterAll(() => dir.remove());
 
   it('stores every publish of one event-loop turn in one transaction, and resolves only after it', async () => {
-    const append = jest.spyOn(store, 'append');
-    const committer = new GroupCommitter(store, new BusMetrics(), silentLogger(), () => undefined);
+    const write = jest.spyOn(writer, 'write');
+    const committer = committerWith();
     let resolved = 0;
 
     const publishes = Array.from({ length: 50 }, (_, n) => committer.publish([event(`e${n}`)]).then((results) => ((resolved += 1), results)));
@@ -29,13 +39,33 @@ describe('group commit', () => {
     expect(store.head).toBe(0);
     const results = await Promise.all(publishes);
 
-    expect(append).toHaveBeenCalledTimes(1);
-    expect(append.mock.calls[0]![0]).toHaveLength(50);
+    expect(write).toHaveBeenCalledTimes(1);
+    expect(write.mock.calls[0]![0].ids).toHaveLength(50);
     expect(results.map(([result]) => result!.seq)).toEqual(Array.from({ length: 50 }, (_, n) => n + 1));
   });
 
+  it('gathers everything that arrives during a commit into the next one', async () => {
+    const write = writer.write.bind(writer);
+    const slowWrite = jest.spyOn(writer, 'write').mockImplementation(async (request) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return write(request);
+    });
+    const committer = committerWith();
+
+    const first = committer.publish([event('a')]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const later = [committer.publish([event('b')]), committer.saveCursors(new Map([['s', { cursor: 1, acked: 1 }]])), committer.publish([event('c')])];
+    await Promise.all([first, ...later]);
+
+    expect(slowWrite.mock.calls.map(([request]) => [request.ids, request.cursors])).toEqual([
+      [['a'], []],
+      [['b', 'c'], [['s', 1, 1]]],
+    ]);
+    expect(store.loadCursors().get('s')).toEqual({ cursor: 1, acked: 1 });
+  });
+
   it('keeps a batch whole and in order inside a shared transaction', async () => {
-    const committer = new GroupCommitter(store, new BusMetrics(), silentLogger(), () => undefined);
+    const committer = committerWith();
 
     const [single, batch] = await Promise.all([committer.publish([event('a')]), committer.publish([event('b'), event('c'), event('a')])]);
 
@@ -49,7 +79,7 @@ describe('group commit', () => {
 
   it('reports the new events, without duplicates, once committed', async () => {
     const appended: number[][] = [];
-    const committer = new GroupCommitter(store, new BusMetrics(), silentLogger(), (events) => appended.push(events.map((meta) => meta.seq)));
+    const committer = committerWith((events) => appended.push(events.map((meta) => meta.seq)));
 
     await Promise.all([committer.publish([event('a')]), committer.publish([event('a'), event('b')])]);
 
@@ -57,7 +87,7 @@ describe('group commit', () => {
   });
 
   it('fails every publish of the transaction with 503 when the commit fails, storing none of them', async () => {
-    const committer = new GroupCommitter(store, new BusMetrics(), silentLogger(), () => undefined);
+    const committer = committerWith();
     // A NOT NULL violation in the second group, after the first group's row is written.
     const broken = { id: 'b', type: null, dataJson: '{}' } as unknown as PendingEvent;
 
@@ -66,7 +96,7 @@ describe('group commit', () => {
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
     expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ status: 503, message: expect.stringContaining('nothing was stored') });
     expect(store.head).toBe(0);
-    expect(store.read(0, 10)).toEqual([]);
+    expect(store.read(0, 10, null, Number.MAX_SAFE_INTEGER)).toEqual([]);
     expect(await committer.publish([event('a')])).toEqual([{ id: 'a', seq: 1, duplicate: false }]);
   });
 });

@@ -34,7 +34,7 @@ export function openTestBus(subscribers: readonly SubscriberConfig[] = [], optio
   const dir = options.dataDir === undefined ? tempDir() : undefined;
   const dataDir = options.dataDir ?? dir!.path;
   const logger = silentLogger();
-  const bus = new EventBus({ ...FAST_DELIVERY, subscribers, ...options, dataDir }, logger);
+  const bus = new EventBus({ ...FAST_DELIVERY, writer: 'inline', subscribers, ...options, dataDir }, logger);
   bus.start();
   return {
     bus,

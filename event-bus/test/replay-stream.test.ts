@@ -17,7 +17,7 @@ describe('GET /events streamed', () => {
       type: 'CommentCreated' as const,
       dataJson: JSON.stringify({ id: `c${n}`, postId: 'p', content: CONTENT, status: 'pending' }),
     }));
-    bus.bus.store.append([events], new Date().toISOString());
+    await bus.bus.committer.publish(events);
     const read = bus.bus.store.read.bind(bus.bus.store);
     reads = 0;
     bus.bus.store.read = (...args) => {

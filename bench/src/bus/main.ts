@@ -1,0 +1,147 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fanOut } from './fan-out';
+import { batchJson, eventJson, postLoad, type LoadResult } from './load';
+import { natsPublishRate } from './nats-reference';
+import { forkHelper, memoryOf, startBus, startNats, stopChild } from './processes';
+import { fillLog, pagedReplay, streamedReplay } from './replay';
+
+/**
+ * The event bus benchmarks (docs/benchmarks.md, "Event bus"), each beside its reference in the
+ * same run. Pick some with arguments (`publish batch fanout replay`); all run by default.
+ * BENCH_SCALE=0.2 shortens every duration and size for a quick check.
+ */
+const ALL = ['publish', 'batch', 'fanout', 'replay'] as const;
+type Name = (typeof ALL)[number];
+
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+const scaled = (value: number) => Math.max(1, Math.round(value * scale));
+const rate = (value: number) => `${Math.round(value).toLocaleString('en-US')}/s`;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const say = (line = '') => process.stdout.write(`${line}\n`);
+const verdict = (met: boolean) => (met ? 'meets the target' : 'MISSES the target');
+
+function checkLoad(name: string, result: LoadResult): void {
+  if (result.failures > 0) throw new Error(`${name}: ${result.failures} requests failed; the measurement is not valid`);
+}
+
+async function benchPublish(workDir: string): Promise<void> {
+  const seconds = scaled(10);
+  const express = await forkHelper<{ port: number }>('bare-express-server.js');
+  const bus = await startBus(path.join(workDir, 'publish'));
+  try {
+    const targets = [
+      { name: 'bare Express 5 JSON POST', url: `http://127.0.0.1:${express.first.port}/events` },
+      { name: 'bus, durable publish', url: `${bus.url}/events` },
+    ];
+    for (const target of targets) await postLoad({ url: target.url, seconds: 2, connections: 50, body: (n) => eventJson(`warm-${target.name.length}`, n) });
+    // Two rounds each, alternating, so that neither side gets the quieter moment of the machine.
+    const totals = targets.map(() => ({ requests: 0, seconds: 0, p99: 0 }));
+    for (let round = 0; round < 2; round += 1) {
+      for (const [index, target] of targets.entries()) {
+        const result = await postLoad({ url: target.url, seconds, connections: 50, body: (n) => eventJson(`publish-${round}`, n) });
+        checkLoad(target.name, result);
+        totals[index]!.requests += result.requests;
+        totals[index]!.seconds += result.requests / result.requestsPerSecond;
+        totals[index]!.p99 = Math.max(totals[index]!.p99, result.p99);
+      }
+    }
+    const [reference, ours] = totals.map((total) => total.requests / total.seconds) as [number, number];
+    say(`\n== Single-event publish, 50 connections, ${2 * seconds} s each ==`);
+    say(`  ${targets[0]!.name}: ${rate(reference)} (p99 ${totals[0]!.p99} ms)`);
+    say(`  ${targets[1]!.name}: ${rate(ours)} (p99 ${totals[1]!.p99} ms)`);
+    say(`  ratio ${((ours / reference) * 100).toFixed(0)}% (target at least 70%): ${verdict(ours >= 0.7 * reference)}`);
+  } finally {
+    await bus.stop();
+    await stopChild(express.child);
+  }
+}
+
+async function benchBatch(workDir: string): Promise<void> {
+  const seconds = scaled(10);
+  const size = 100;
+  const nats = await startNats(path.join(workDir, 'nats'));
+  let natsRate: number;
+  try {
+    natsRate = (await natsPublishRate(nats.url, seconds, 50)).perSecond;
+  } finally {
+    await stopChild(nats.child);
+  }
+  const bus = await startBus(path.join(workDir, 'batch'));
+  let busRate: number;
+  let result: LoadResult;
+  try {
+    await postLoad({ url: `${bus.url}/events`, seconds: 2, connections: 8, body: (n) => batchJson('warm', n, size) });
+    result = await postLoad({ url: `${bus.url}/events`, seconds, connections: 8, body: (n) => batchJson('batch', n, size) });
+    checkLoad('batch publish', result);
+    busRate = result.requestsPerSecond * size;
+  } finally {
+    await bus.stop();
+  }
+  say(`\n== Batch publish, ${size} events per request, 8 connections, ${seconds} s ==`);
+  say(`  NATS JetStream (nats-server -js, file storage), 50 publishes in flight with msgID: ${rate(natsRate)}`);
+  say(`  bus: ${rate(busRate)} events (${rate(result.requestsPerSecond)} requests, p99 ${result.p99} ms)`);
+  say(`  at least 100,000/s: ${verdict(busRate >= 100_000)}; at least twice NATS (${(busRate / natsRate).toFixed(1)}x): ${verdict(busRate >= 2 * natsRate)}`);
+}
+
+async function benchFanOut(workDir: string): Promise<void> {
+  const seconds = scaled(30);
+  for (const [label, options] of [
+    ['batch subscribers (as the services are configured)', 'batch'],
+    ['course-style subscribers (one event per request)', ''],
+  ] as const) {
+    const result = await fanOut({ dataDir: path.join(workDir, `fanout-${options || 'single'}`), subscribers: 4, rate: 5000, seconds, options });
+    checkLoad('fan-out publish', result.load);
+    const maxLag = Math.max(...result.subscribers.map((own) => own.maxLagMs));
+    const allInOrder = result.subscribers.every((own) => own.inOrder);
+    say(`\n== Fan-out to 4 ${label}, 5,000 events/s for ${seconds} s ==`);
+    say(`  published ${result.head.toLocaleString('en-US')} (${rate(result.load.requestsPerSecond)}, publish p99 ${result.load.p99} ms); drained ${Math.round(result.drainMs)} ms after the last publish`);
+    for (const [index, own] of result.subscribers.entries()) {
+      say(`  s${index}: ${own.received.toLocaleString('en-US')} received, ${own.inOrder ? 'all, in order' : 'NOT all in order'}, ${own.duplicates} re-deliveries, lag p99 ${own.p99LagMs} ms, max ${own.maxLagMs} ms`);
+    }
+    say(`  every event in order and max lag under 1 s: ${verdict(allInOrder && maxLag < 1000)}`);
+  }
+}
+
+async function benchReplay(workDir: string): Promise<void> {
+  const count = scaled(1_000_000);
+  const bus = await startBus(path.join(workDir, 'replay'));
+  try {
+    const filling = performance.now();
+    await fillLog(bus.url, count);
+    say(`\n== Replay of ${count.toLocaleString('en-US')} events (filled in ${((performance.now() - filling) / 1000).toFixed(1)} s) ==`);
+    for (const limit of [1000, 10_000]) {
+      const paged = await pagedReplay(bus.url, limit);
+      say(`  paged, limit ${limit.toLocaleString('en-US')}: ${rate(paged.perSecond)} (${paged.seconds.toFixed(2)} s)${limit === 10_000 ? `, at least 200,000/s: ${verdict(paged.perSecond >= 200_000)}` : ''}`);
+    }
+    const before = memoryOf(bus.pid);
+    const streamed = await streamedReplay(bus.url);
+    const after = memoryOf(bus.pid);
+    say(`  GET /events as one array: ${rate(streamed.perSecond)} (${streamed.seconds.toFixed(2)} s); bus resident memory ${mb(before.rss)} before, ${mb(after.rss)} after, peak ${mb(after.peak)}`);
+  } finally {
+    await bus.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const chosen = process.argv.slice(2);
+  const unknown = chosen.filter((name) => !(ALL as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}: choose from ${ALL.join(', ')}`);
+  const run = (name: Name) => chosen.length === 0 || chosen.includes(name);
+  const workDir = mkdtempSync(path.join(tmpdir(), 'mini-blog-bus-bench-'));
+  say(`Event bus benchmarks: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), scale ${scale}; work folder ${workDir}`);
+  try {
+    if (run('publish')) await benchPublish(workDir);
+    if (run('batch')) await benchBatch(workDir);
+    if (run('fanout')) await benchFanOut(workDir);
+    if (run('replay')) await benchReplay(workDir);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

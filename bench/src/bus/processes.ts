@@ -1,0 +1,81 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, REPO_ROOT, ServiceProcess, waitForReady } from '@mini-blog/launcher';
+
+const BUS_SCRIPT = path.join(REPO_ROOT, 'event-bus/dist/index.js');
+
+/** The bus as `npm start` runs it: the built JS in its own process, on a free 127.0.0.1 port. */
+export async function startBus(dataDir: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
+  if (!existsSync(BUS_SCRIPT)) throw new Error(`${BUS_SCRIPT} is missing: run npm run build first`);
+  const bus = new ServiceProcess(
+    { name: 'event-bus', script: BUS_SCRIPT, port: await freePort(), env: { DATA_DIR: dataDir, SUBSCRIBERS: '', LOG_LEVEL: 'warn', ...env } },
+    (_name, line) => {
+      if (/"level":(50|60)/.test(line)) process.stderr.write(`event-bus | ${line}\n`);
+    },
+  );
+  bus.start();
+  await waitForReady(bus, 30_000);
+  return bus;
+}
+
+/** Resident and peak resident memory of a process, from /proc (Linux). */
+export function memoryOf(pid: number | undefined): { rss: number; peak: number } {
+  const status = pid === undefined ? '' : readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/** Forks one of this folder's helper scripts and waits for its first message. */
+export async function forkHelper<T>(script: string, args: string[] = []): Promise<{ child: ChildProcess; first: T }> {
+  const child = fork(path.join(__dirname, script), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const first = await nextMessage<T>(child);
+  return { child, first };
+}
+
+/** The next IPC message of a forked helper; fails, rather than waiting forever, if it exits first. */
+export function nextMessage<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: T) => {
+      child.off('exit', onExit);
+      resolve(message);
+    };
+    const onExit = (code: number | null) => {
+      child.off('message', onMessage);
+      reject(new Error(`helper exited (${code}) before answering`));
+    };
+    child.once('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+/** Debian's `nats-server` with JetStream, its store in `dir`, on a free 127.0.0.1 port. */
+export async function startNats(dir: string): Promise<{ url: string; child: ChildProcess }> {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const output: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`nats-server did not start:\n${output.join('')}`)), 15_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`nats-server could not be started (apt-get install -y nats-server): ${err.message}`));
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      output.push(chunk);
+      if (output.join('').includes('Server is ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return { url: `127.0.0.1:${port}`, child };
+}
+
+/** Ends a child process and waits for it. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}

@@ -1,0 +1,139 @@
+import { AppError, type EventMeta, type Logger } from '@mini-blog/common';
+import type { ParkChange, PendingEvent, WriteReply, WriteRequest } from './log-writer';
+import type { BusMetrics } from './metrics';
+import type { CursorRecord, EventStore } from './store';
+import type { Writer } from './writer';
+
+export interface AppendResult {
+  readonly id: string;
+  readonly seq: number;
+  readonly duplicate: boolean;
+}
+
+/** What waits for the next commit: its parts of the request, and who to tell. */
+interface Batch {
+  readonly events: PendingEvent[];
+  readonly cursors: Map<string, readonly [string, number, number]>;
+  readonly parks: ParkChange[];
+  readonly done: ((reply: WriteReply) => void)[];
+}
+
+const emptyBatch = (): Batch => ({ events: [], cursors: new Map(), parks: [], done: [] });
+
+/**
+ * Group commit. Every write (publishes, cursor moves, parked records) waits for the next
+ * transaction; one transaction is in flight at a time, in the writer thread, and the next one
+ * takes everything that arrived meanwhile. Under load a commit's disk sync is shared by every
+ * publish of its turn, and the event loop keeps parsing requests while the disk works. A caller
+ * is answered only after the commit: a 2xx always means "on disk".
+ */
+export class GroupCommitter {
+  private batch = emptyBatch();
+  private writing = false;
+  private scheduled = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly writer: Writer,
+    private readonly metrics: BusMetrics,
+    private readonly logger: Logger,
+    /** Called after each commit with the events it added (duplicates left out). */
+    private readonly onAppended: (events: readonly EventMeta[]) => void,
+  ) {}
+
+  /** Stores the events as one all-or-nothing group, in order; resolves once committed. */
+  publish(events: readonly PendingEvent[]): Promise<AppendResult[]> {
+    return new Promise((resolve, reject) => {
+      const start = this.batch.events.length;
+      this.batch.events.push(...events);
+      this.batch.done.push((reply) => {
+        if (!reply.ok) {
+          reject(new AppError(503, `event-bus: the log could not be written (${reply.error}); nothing was stored, try again`));
+          return;
+        }
+        resolve(events.map((event, index) => ({ id: event.id, seq: reply.seqs[start + index]!, duplicate: reply.duplicates[start + index]! })));
+      });
+      this.schedule();
+    });
+  }
+
+  /** Writes subscribers' cursors with the next commit. */
+  saveCursors(cursors: ReadonlyMap<string, CursorRecord>): Promise<void> {
+    for (const [subscriber, { cursor, acked }] of cursors) this.batch.cursors.set(subscriber, [subscriber, cursor, acked]);
+    return this.whenCommitted();
+  }
+
+  /** Records or removes a parked event with the next commit. */
+  changeParked(change: ParkChange): Promise<void> {
+    this.batch.parks.push(change);
+    return this.whenCommitted();
+  }
+
+  /** Resolves once every write handed over so far is committed (or has failed). */
+  idle(): Promise<void> {
+    if (!this.writing && !this.scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private whenCommitted(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.batch.done.push((reply) => (reply.ok ? resolve() : reject(new Error(reply.error))));
+      this.schedule();
+    });
+  }
+
+  /** Commits after the current turn's I/O callbacks, so that they all join the same transaction. */
+  private schedule(): void {
+    if (this.writing || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.commit();
+    });
+  }
+
+  private async commit(): Promise<void> {
+    const batch = this.batch;
+    this.batch = emptyBatch();
+    this.writing = true;
+    const time = new Date().toISOString();
+    const { events } = batch;
+    const request: WriteRequest = {
+      time,
+      ids: events.map((event) => event.id),
+      types: events.map((event) => event.type),
+      data: events.map((event) => event.dataJson),
+      cursors: [...batch.cursors.values()],
+      parks: batch.parks,
+    };
+    const stopTimer = this.metrics.commitSeconds.startTimer();
+    const reply = await this.writer.write(request);
+    stopTimer();
+    this.writing = false;
+    if (reply.ok) {
+      this.store.committed(reply.head);
+      this.reportAppended(batch.events, reply, time);
+    } else {
+      this.logger.error({ err: reply.error, events: batch.events.length }, 'the log could not be written');
+    }
+    for (const done of batch.done) done(reply);
+    if (this.batch.done.length > 0) {
+      this.schedule();
+    } else {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  private reportAppended(events: readonly PendingEvent[], reply: Extract<WriteReply, { ok: true }>, time: string): void {
+    if (events.length === 0) return;
+    const appended: EventMeta[] = [];
+    events.forEach((event, index) => {
+      if (!reply.duplicates[index]) appended.push({ seq: reply.seqs[index]!, type: event.type, id: event.id, time });
+    });
+    this.metrics.commitSize.observe(events.length);
+    this.metrics.appended.inc(appended.length);
+    this.metrics.duplicates.inc(events.length - appended.length);
+    if (appended.length > 0) this.onAppended(appended);
+  }
+}
