@@ -8,6 +8,7 @@ module.exports = {
   moduleNameMapper: {
     '^@mini-blog/common$': path.join(__dirname, 'common/src/index.ts'),
     '^@mini-blog/common/(.*)$': path.join(__dirname, 'common/src/$1'),
+    '^@mini-blog/infra$': path.join(__dirname, 'infra/src/index.ts'),
   },
   transform: {
     '^.+\\.(t|j)sx?$': [

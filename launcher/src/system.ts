@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { createGateway } from './gateway';
 import { freePort } from './ports';
-import { ingressRouter } from './routes';
+import { ingressRouter, localSubscribers } from './manifests';
 import { ServiceProcess, type LogSink } from './supervisor';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -21,21 +21,6 @@ export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = {
   query: 4002,
   moderation: 4003,
   'event-bus': 4005,
-};
-
-/** The services the bus delivers to. */
-export const SUBSCRIBERS = ['posts', 'comments', 'moderation', 'query'] as const satisfies readonly ServiceName[];
-
-/**
- * How the bus delivers to each, as infra/k8s/config.yaml has it: only the types its consumer
- * handles (HANDLED_TYPES in its src/domain.ts), and in batches, so that events that wait for a
- * subscriber go in one request rather than one request each.
- */
-export const DELIVERY_OPTIONS: Readonly<Record<(typeof SUBSCRIBERS)[number], string>> = {
-  posts: 'types=PostCreated|batch',
-  comments: 'types=PostCreated+CommentCreated+CommentModerated+CommentUpdated|batch',
-  moderation: 'types=CommentCreated+CommentModerated|batch',
-  query: 'types=PostCreated+CommentCreated+CommentModerated+CommentUpdated|batch',
 };
 
 const SCRIPTS: Readonly<Record<ServiceName, string>> = {
@@ -108,7 +93,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const baseEnv: Record<ServiceName, Record<string, string>> = {
     'event-bus': {
       DATA_DIR: dataDir,
-      SUBSCRIBERS: SUBSCRIBERS.map((name) => `${name}=${urlOf(name)}/events|${DELIVERY_OPTIONS[name]}`).join(','),
+      SUBSCRIBERS: localSubscribers((name) => urlOf(name as ServiceName)),
     },
     posts: { BUS_URL: urlOf('event-bus') },
     comments: { BUS_URL: urlOf('event-bus') },
