@@ -11,6 +11,8 @@ export default defineConfig({
   build: { outDir: 'dist', emptyOutDir: true },
   server: {
     port: 5173,
+    // Vite answers only the hosts it knows; under `skaffold dev` the browser comes as posts.com.
+    allowedHosts: ['posts.com'],
     proxy: Object.fromEntries(apiPrefixes.map((prefix) => [prefix, { target: gateway, changeOrigin: true }])),
   },
 });
