@@ -18,13 +18,16 @@ export const BUS_BODY_LIMIT = '1mb';
 
 export function createApp({ bus, logger, flowThrottleMs }: AppDeps): Express {
   const flow = new FlowFeed(bus, flowThrottleMs);
-  return createHttpApp({
+  const app = createHttpApp({
     logger,
     bodyLimit: BUS_BODY_LIMIT,
-    routes: (app) => {
-      app.use(eventsRouter(bus));
-      app.use(observeRouter(bus, flow));
-      app.use('/admin', adminRouter(bus));
+    routes: (routes) => {
+      routes.use(eventsRouter(bus));
+      routes.use(observeRouter(bus, flow));
+      routes.use('/admin', adminRouter(bus));
     },
   });
+  // Every answer is fresh (a publish result, the log, live state): hashing each for an ETag is wasted work.
+  app.set('etag', false);
+  return app;
 }

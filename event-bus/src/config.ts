@@ -86,7 +86,7 @@ export const busEnvSchema = baseConfigSchema.extend({
   POISON_ATTEMPTS: positiveInt(5),
   /** The first retry waits between this and twice this; each further one doubles the range. */
   RETRY_BASE_MS: positiveInt(100),
-  RETRY_MAX_MS: positiveInt(30_000),
+  RETRY_MAX_MS: positiveInt(5_000),
   DELIVERY_TIMEOUT_MS: positiveInt(10_000),
 });
 

@@ -1,4 +1,5 @@
-import { eventJson, postLoad, type LoadResult } from './load';
+import { eventJson } from './load';
+import { pacedPosts, type PacedResult } from './paced';
 import { forkHelper, nextMessage, startBus, stopChild } from './processes';
 
 interface SubscriberStats {
@@ -11,7 +12,7 @@ interface SubscriberStats {
 }
 
 export interface FanOutResult {
-  readonly load: LoadResult;
+  readonly load: PacedResult;
   readonly head: number;
   readonly subscribers: readonly {
     readonly received: number;
@@ -39,7 +40,7 @@ export async function fanOut({ dataDir, subscribers, rate, seconds, options }: F
   const list = host.first.ports.map((port, index) => `s${index}=http://127.0.0.1:${port}/events${options ? `|${options}` : ''}`).join(',');
   const bus = await startBus(dataDir, { SUBSCRIBERS: list });
   try {
-    const load = await postLoad({ url: `${bus.url}/events`, seconds, connections: 50, rate, body: (n) => eventJson('fan', n) });
+    const load = await pacedPosts(`${bus.url}/events`, rate, seconds, (n) => eventJson('fan', n));
     const finished = performance.now();
     const head = ((await (await fetch(`${bus.url}/flow?limit=1`)).json()) as { head: number }).head;
     let stats: SubscriberStats[] = [];
