@@ -6,7 +6,7 @@ import { startSystem } from '@mini-blog/launcher';
 import { callJson, openSse } from './http';
 import { seededRandom, sentence } from './log-builder';
 import { snapshot } from './memory';
-import type { Memory } from './processes';
+import { cpuMsOf, type Memory } from './processes';
 import { distribution, type Distribution } from './report';
 
 export interface ChainLoad {
@@ -144,6 +144,8 @@ export async function createPosts(gatewayUrl: string, count: number): Promise<st
 
 export interface EventChainBench {
   readonly runs: readonly ChainResult[];
+  /** CPU time each process used during each run (the bench's own process holds the gateway). */
+  readonly cpuMs: readonly Record<string, number>[];
   /** Every process's memory after each run. */
   readonly memory: readonly Record<string, Memory>[];
   /** Warnings and errors the services logged during the runs. */
@@ -166,12 +168,18 @@ export async function benchEventChain(workDir: string, load: ChainLoad, runs: nu
     const postIds = await createPosts(gatewayUrl, posts);
     const results: ChainResult[] = [];
     const memory: Record<string, Memory>[] = [];
+    const cpuMs: Record<string, number>[] = [];
+    const pids: Record<string, number | undefined> = { ...Object.fromEntries(Object.entries(system.services).map(([name, service]) => [name, service.pid])), 'bench+gateway': process.pid };
+    const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid)]));
     for (let run = 0; run < runs; run += 1) {
+      const before = cpuNow();
       results.push(await measureEventChain(gatewayUrl, postIds, load, 100 + run));
+      const after = cpuNow();
+      cpuMs.push(Object.fromEntries(Object.keys(after).map((name) => [name, after[name]! - before[name]!])));
       await delay(1000);
       memory.push(snapshot(Object.fromEntries(Object.entries(system.services).map(([name, service]) => [name, service.pid]))));
     }
-    return { runs: results, memory, problems };
+    return { runs: results, cpuMs, memory, problems };
   } finally {
     await system.stop();
   }

@@ -5,6 +5,7 @@ interface AutocannonOptions {
   readonly url: string;
   readonly connections: number;
   readonly duration: number;
+  readonly overallRate?: number;
   readonly method?: string;
   readonly headers?: Record<string, string>;
   readonly body?: string;
@@ -49,15 +50,18 @@ export interface LoadOptions {
   readonly paths?: readonly string[];
   readonly method?: string;
   readonly body?: string;
+  /** Requests per second over all connections; without it, each connection sends as fast as it is answered. */
+  readonly rate?: number;
 }
 
-/** Closed-loop load with autocannon (every connection sends its next request when answered). */
-export async function load({ url, seconds, connections, paths, method, body }: LoadOptions): Promise<LoadResult> {
+/** Load with autocannon: closed loop (every connection sends its next request when answered), or at a fixed rate. */
+export async function load({ url, seconds, connections, paths, method, body, rate }: LoadOptions): Promise<LoadResult> {
   let next = 0;
   const result = await autocannon({
     url,
     connections,
     duration: seconds,
+    ...(rate ? { overallRate: rate } : {}),
     ...(method ? { method } : {}),
     ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
     ...(paths

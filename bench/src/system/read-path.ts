@@ -12,6 +12,8 @@ export interface ReadPathOptions {
   readonly seconds: number;
   readonly rounds: number;
   readonly connections: number;
+  /** The fixed rate at which latency is measured, well under what either server can do. */
+  readonly latencyRate: number;
 }
 
 export interface MapAnswer {
@@ -31,6 +33,11 @@ export interface ReadPathResult {
   readonly queryMemory: Memory;
   /** Alternating runs, reference first, so that drift in the machine's load hits both alike. */
   readonly rounds: readonly { readonly bare: LoadResult; readonly feed: LoadResult }[];
+  /**
+   * Latency at a fixed rate: at full throughput a closed loop measures its own queue (latency is
+   * connections / throughput), so p99 is taken where neither server is saturated.
+   */
+  readonly atRate: { readonly bare: LoadResult; readonly feed: LoadResult };
   readonly map: MapAnswer;
 }
 
@@ -92,8 +99,8 @@ export async function benchReadPath(workDir: string, options: ReadPathOptions): 
     // Pages from all over the feed (a cursor is a seq: any number pages below it), and the first page.
     const random = seededRandom(11);
     const feedPaths = ['/posts/feed?limit=20', ...Array.from({ length: 199 }, () => `/posts/feed?limit=20&cursor=${1 + Math.floor(random() * log.events)}`)];
-    const feedRun = (seconds: number) => load({ url: query.url, seconds, connections: options.connections, paths: feedPaths });
-    const bareRun = (seconds: number) => load({ url: `${bareUrl}/document`, seconds, connections: options.connections });
+    const feedRun = (seconds: number, rate?: number) => load({ url: query.url, seconds, connections: options.connections, paths: feedPaths, rate });
+    const bareRun = (seconds: number, rate?: number) => load({ url: `${bareUrl}/document`, seconds, connections: options.connections, rate });
 
     await bareRun(2);
     await feedRun(2);
@@ -104,8 +111,10 @@ export async function benchReadPath(workDir: string, options: ReadPathOptions): 
       rounds.push({ bare: bareResult, feed: feedResult });
     }
 
+    const atRate = { bare: await bareRun(options.seconds, options.latencyRate), feed: await feedRun(options.seconds, options.latencyRate) };
+
     const map = await readMap(`${query.url}/posts`, query.process.pid);
-    return { log, queryReadyMs, queryMemory, rounds, map };
+    return { log, queryReadyMs, queryMemory, rounds, atRate, map };
   } finally {
     bare?.kill();
     await query.stop();
