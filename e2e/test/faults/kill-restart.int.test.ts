@@ -44,12 +44,12 @@ describe('kill -9 of each service in turn under load', () => {
         await service.stop('SIGKILL');
         const downAt = Date.now();
         const target = load.issued + REQUESTS_WHILE_DOWN;
-        await waitFor(() => load.issued >= target, `${REQUESTS_WHILE_DOWN} requests while ${victim} is down`, { timeoutMs: 10_000 });
+        await waitFor(() => load.issued >= target, `${REQUESTS_WHILE_DOWN} requests while ${victim} is down`, { timeoutMs: 20_000 });
         service.start();
         await system.waitReady(victim, 30_000);
         downtimes[victim] = Date.now() - downAt;
         const next = load.issued + REQUESTS_BETWEEN;
-        await waitFor(() => load.issued >= next, `${REQUESTS_BETWEEN} requests after ${victim} is back`, { timeoutMs: 10_000 });
+        await waitFor(() => load.issued >= next, `${REQUESTS_BETWEEN} requests after ${victim} is back`, { timeoutMs: 20_000 });
       }
     } finally {
       await load.stop();
