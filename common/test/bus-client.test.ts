@@ -112,6 +112,20 @@ describe('createBusClient', () => {
       expect(bus.received[0]?.url.pathname).toBe('/events');
     });
 
+    it('sends requests one after another over one kept-alive connection', async () => {
+      const ports = new Set<number>();
+      await bus.start((res, n, req) => {
+        ports.add(res.socket!.remotePort!);
+        stored(res, n, req);
+      });
+      const client = fastClient();
+
+      for (let i = 0; i < 3; i += 1) await client.publish(postCreated);
+
+      expect(bus.received).toHaveLength(3);
+      expect(ports.size).toBe(1);
+    });
+
     it('retries a 5xx answer with the same id each try', async () => {
       await bus.start(failingFirst(2, (res) => json(res, 503, { message: 'busy' })));
 
