@@ -1,4 +1,4 @@
-import { eventJson } from './load';
+import { batchJson } from './load';
 import { pacedPosts, type PacedResult } from './paced';
 import { forkHelper, nextMessage, startBus, stopChild } from './processes';
 
@@ -28,19 +28,21 @@ export interface FanOutResult {
 export interface FanOutOptions {
   readonly dataDir: string;
   readonly subscribers: number;
+  /** Events per second, published in requests of `perRequest` events. */
   readonly rate: number;
+  readonly perRequest: number;
   readonly seconds: number;
   /** The SUBSCRIBERS options of every subscriber: `batch`, or '' for one event per request. */
   readonly options: string;
 }
 
-/** Publishes single events at a fixed rate while the bus fans out to subscribers in another process. */
-export async function fanOut({ dataDir, subscribers, rate, seconds, options }: FanOutOptions): Promise<FanOutResult> {
+/** Publishes at a fixed rate while the bus fans out to subscribers in another process. */
+export async function fanOut({ dataDir, subscribers, rate, perRequest, seconds, options }: FanOutOptions): Promise<FanOutResult> {
   const host = await forkHelper<{ ports: number[] }>('subscriber-host.js', [String(subscribers)]);
   const list = host.first.ports.map((port, index) => `s${index}=http://127.0.0.1:${port}/events${options ? `|${options}` : ''}`).join(',');
   const bus = await startBus(dataDir, { SUBSCRIBERS: list });
   try {
-    const load = await pacedPosts(`${bus.url}/events`, rate, seconds, (n) => eventJson('fan', n));
+    const load = await pacedPosts(`${bus.url}/events`, rate / perRequest, seconds, (n) => batchJson('fan', n, perRequest));
     const finished = performance.now();
     const head = ((await (await fetch(`${bus.url}/flow?limit=1`)).json()) as { head: number }).head;
     let stats: SubscriberStats[] = [];
