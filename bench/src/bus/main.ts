@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fanOut } from './fan-out';
@@ -158,6 +158,22 @@ async function benchReplay(workDir: string): Promise<void> {
   }
 }
 
+/** How long the disk takes to make a small write durable: what every commit waits for. */
+function syncLatency(dir: string): string {
+  const fd = openSync(path.join(dir, 'sync-probe'), 'w');
+  const page = Buffer.alloc(4096, 1);
+  const samples: number[] = [];
+  for (let n = 0; n < 50; n += 1) {
+    writeSync(fd, page, 0, page.length, 0);
+    const started = performance.now();
+    fdatasyncSync(fd);
+    samples.push(performance.now() - started);
+  }
+  closeSync(fd);
+  samples.sort((a, b) => a - b);
+  return `fdatasync of a 4 kB write: p50 ${samples[25]!.toFixed(2)} ms, p90 ${samples[45]!.toFixed(2)} ms`;
+}
+
 async function main(): Promise<void> {
   const chosen = process.argv.slice(2);
   const unknown = chosen.filter((name) => !(ALL as readonly string[]).includes(name));
@@ -165,6 +181,7 @@ async function main(): Promise<void> {
   const run = (name: Name) => chosen.length === 0 || chosen.includes(name);
   const workDir = mkdtempSync(path.join(tmpdir(), 'mini-blog-bus-bench-'));
   say(`Event bus benchmarks: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), scale ${scale}; work folder ${workDir}`);
+  say(`Disk: ${syncLatency(workDir)}${process.env.BUS_SCRIPT ? `; bus: ${process.env.BUS_SCRIPT}` : ''}`);
   try {
     if (run('publish')) await benchPublish(workDir);
     if (run('batch')) await benchBatch(workDir);

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, REPO_ROOT, ServiceProcess, waitForReady } from '@mini-blog/launcher';
 
-const BUS_SCRIPT = path.join(REPO_ROOT, 'event-bus/dist/index.js');
+/** BUS_SCRIPT runs another build of the bus (an earlier commit, for a before/after comparison). */
+const BUS_SCRIPT = process.env.BUS_SCRIPT ?? path.join(REPO_ROOT, 'event-bus/dist/index.js');
 
 /** The bus as `npm start` runs it: the built JS in its own process, on a free 127.0.0.1 port. */
 export async function startBus(dataDir: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
