@@ -9,11 +9,19 @@ import { openEventStream, type EventStream } from '@mini-blog/common';
  */
 export class LiveChanges {
   private readonly recent: { seq: number; text: string }[] = [];
+  private recentChars = 0;
   private readonly streams = new Set<EventStream>();
   /** A client whose last seen seq is at or above this has missed nothing that is not in `recent`. */
   private coveredFrom = 0;
 
-  constructor(private readonly keep = 5000) {}
+  /**
+   * At most `keep` changes and `keepChars` characters of them: each change is a whole post, and a
+   * post with hundreds of long comments makes thousands of changes weigh gigabytes.
+   */
+  constructor(
+    private readonly keep = 5000,
+    private readonly keepChars = 16 * 1024 * 1024,
+  ) {}
 
   /** Called once the read model is caught up: changes before this position were never recorded. */
   startCovering(position: number): void {
@@ -24,7 +32,12 @@ export class LiveChanges {
   publish(seq: number, postJson: string): void {
     const text = `{"seq":${seq},"post":${postJson}}`;
     this.recent.push({ seq, text });
-    if (this.recent.length > this.keep) this.coveredFrom = this.recent.shift()!.seq;
+    this.recentChars += text.length;
+    while (this.recent.length > this.keep || (this.recentChars > this.keepChars && this.recent.length > 1)) {
+      const dropped = this.recent.shift()!;
+      this.recentChars -= dropped.text.length;
+      this.coveredFrom = dropped.seq;
+    }
     for (const stream of this.streams) stream.sendRaw('change', text, seq);
   }
 
