@@ -27,7 +27,7 @@ function deployedImages(manifests: (typeof variants)[number]['manifests']): stri
 
 describe('skaffold.yaml', () => {
   it('validates against the official skaffold/v4beta13 JSON schema', () => {
-    const schema = JSON.parse(readFileSync(path.join(ROOT, '..', 'shared', 'schemas', 'skaffold-v4beta13.json'), 'utf8')) as object;
+    const schema = JSON.parse(readFileSync(path.join(ROOT, 'infra', 'schemas', 'skaffold-v4beta13.json'), 'utf8')) as object;
     const ajv = new Ajv({ strict: false, allErrors: true });
     const valid = ajv.validate(schema, config);
 
