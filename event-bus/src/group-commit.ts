@@ -20,6 +20,9 @@ interface Batch {
 
 const emptyBatch = (): Batch => ({ events: [], cursors: new Map(), parks: [], done: [] });
 
+/** A commit starts without waiting for the end of the turn once this many events wait. */
+const EAGER_COMMIT_EVENTS = 1000;
+
 /**
  * Group commit. Every write (publishes, cursor moves, parked records) waits for the next
  * transaction; one transaction is in flight at a time, in the writer thread, and the next one
@@ -72,7 +75,7 @@ export class GroupCommitter {
 
   /** Resolves once every write handed over so far is committed (or has failed). */
   idle(): Promise<void> {
-    if (!this.writing && !this.scheduled) return Promise.resolve();
+    if (!this.writing && this.batch.done.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -83,14 +86,29 @@ export class GroupCommitter {
     });
   }
 
-  /** Commits after the current turn's I/O callbacks, so that they all join the same transaction. */
+  /**
+   * Commits after the current turn's I/O callbacks, so that they all join the same transaction;
+   * at once when enough events are waiting, so that the writer starts on them while the event loop
+   * still parses the rest of a burst, instead of the two taking turns.
+   */
   private schedule(): void {
-    if (this.writing || this.scheduled) return;
+    if (this.writing) return;
+    if (this.batch.events.length >= EAGER_COMMIT_EVENTS) {
+      void this.commit();
+      return;
+    }
+    if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.commit();
+      if (this.writing) return;
+      if (this.batch.done.length > 0) void this.commit();
+      else this.settleIdle();
     });
+  }
+
+  private settleIdle(): void {
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private async commit(): Promise<void> {
@@ -118,11 +136,8 @@ export class GroupCommitter {
       this.logger.error({ err: reply.error, events: batch.events.length }, 'the log could not be written');
     }
     for (const done of batch.done) done(reply);
-    if (this.batch.done.length > 0) {
-      this.schedule();
-    } else {
-      for (const resolve of this.idleWaiters.splice(0)) resolve();
-    }
+    if (this.batch.done.length > 0) this.schedule();
+    else this.settleIdle();
   }
 
   private reportAppended(events: readonly PendingEvent[], reply: Extract<WriteReply, { ok: true }>, time: string): void {

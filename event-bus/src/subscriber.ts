@@ -62,7 +62,6 @@ const MAX_BATCH_EVENTS = 500;
 const MAX_BATCH_BYTES = 64 * 1024;
 const MAX_ERROR_TEXT = 300;
 
-
 /**
  * One subscriber's delivery loop: events in `seq` order, one delivery in flight, retried with
  * backoff and jitter until acknowledged, parked (or blocking) after repeated 4xx. Each subscriber
