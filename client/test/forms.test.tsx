@@ -18,6 +18,24 @@ describe('the new post form', () => {
     expect(screen.getByLabelText('Title')).toHaveValue('');
   });
 
+  it('sends the same Idempotency-Key again after a lost answer, and a new one after a success', async () => {
+    const answers: FakeAnswer[] = [{ status: 502, body: { message: 'posts: unavailable, try again' } }, { status: 201, body: { id: 'p1', title: 'Hello' } }, { status: 201, body: { id: 'p2', title: 'Next' } }];
+    const fetch = installFetch(() => answers.shift()!);
+    render(<CreatePostForm onCreated={jest.fn()} />);
+    const title = screen.getByLabelText('Title');
+    const keyOf = (call: number) => (fetch.mock.calls[call]![1] as RequestInit & { headers: Record<string, string> }).headers['idempotency-key'];
+
+    await userEvent.type(title, 'Hello{Enter}');
+    await userEvent.click(screen.getByRole('button', { name: 'Publish' }));
+    await screen.findByRole('button', { name: 'Publish' });
+    await userEvent.type(title, 'Next{Enter}');
+
+    expect(fetch).toHaveBeenCalledTimes(3);
+    expect(keyOf(0)).toMatch(/^[0-9a-f]{32}$/);
+    expect(keyOf(1)).toBe(keyOf(0));
+    expect(keyOf(2)).not.toBe(keyOf(0));
+  });
+
   it('disables the submit button while the request is out', async () => {
     const answer = deferred<FakeAnswer>();
     installFetch(() => answer.promise);
@@ -103,6 +121,24 @@ describe('the comment form', () => {
 
     expect(fetch).toHaveBeenCalledWith('/posts/p%2F1/comments', expect.objectContaining({ method: 'POST', body: JSON.stringify({ content: 'Nice' }) }));
     expect(onAdded).toHaveBeenCalledWith(answer);
+  });
+
+  it('sends the same Idempotency-Key again after a lost answer, and a new one after a success', async () => {
+    const answers: FakeAnswer[] = [{ status: 502, body: { message: 'posts: unavailable, try again' } }, { status: 201, body: { id: 'p1', title: 'Hello' } }, { status: 201, body: { id: 'p2', title: 'Next' } }];
+    const fetch = installFetch(() => answers.shift()!);
+    render(<CreatePostForm onCreated={jest.fn()} />);
+    const title = screen.getByLabelText('Title');
+    const keyOf = (call: number) => (fetch.mock.calls[call]![1] as RequestInit & { headers: Record<string, string> }).headers['idempotency-key'];
+
+    await userEvent.type(title, 'Hello{Enter}');
+    await userEvent.click(screen.getByRole('button', { name: 'Publish' }));
+    await screen.findByRole('button', { name: 'Publish' });
+    await userEvent.type(title, 'Next{Enter}');
+
+    expect(fetch).toHaveBeenCalledTimes(3);
+    expect(keyOf(0)).toMatch(/^[0-9a-f]{32}$/);
+    expect(keyOf(1)).toBe(keyOf(0));
+    expect(keyOf(2)).not.toBe(keyOf(0));
   });
 
   it('disables the submit button while the request is out', async () => {

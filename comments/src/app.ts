@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import {
   AppError,
   createEventService,
+  idFromRequest,
   MAX_COMMENTS_PER_POST,
   parseBody,
   parseOrThrow,
@@ -40,9 +40,11 @@ export function createApp({ bus, logger }: CommentsDeps): CommentsService {
         if (existing.length >= MAX_COMMENTS_PER_POST) {
           throw new AppError(409, `post ${postId}: has reached the limit of ${MAX_COMMENTS_PER_POST} comments`);
         }
-        const comment = { id: randomUUID(), postId, content };
+        const comment = { id: idFromRequest(req, `comment:${postId}`), postId, content };
         await bus.publish(commentCreated(comment));
-        res.status(201).json([...existing, { ...comment, status: 'pending' as const }].map(toPublicComment));
+        // A repeated request (same Idempotency-Key) may find its comment already applied here.
+        const answered = existing.some((known) => known.id === comment.id) ? existing : [...existing, { ...comment, status: 'pending' as const }];
+        res.status(201).json(answered.map(toPublicComment));
       });
 
       app.get('/posts/:id/comments', (req, res) => {

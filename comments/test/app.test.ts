@@ -182,3 +182,27 @@ describe('moderation results', () => {
     expect(reordered.comments.get('c1')?.status).toBe('approved');
   });
 });
+
+describe('POST /posts/:id/comments with an Idempotency-Key', () => {
+  it('creates the comment once, and answers the same list, when the request is sent again', async () => {
+    const { app, bus, consumer } = await setup();
+    const postId = await withPost(bus);
+
+    const first = await request(app).post(`/posts/${postId}/comments`).set('idempotency-key', 'k1').send({ content: 'hi' });
+    await consumer.syncToHead();
+    const again = await request(app).post(`/posts/${postId}/comments`).set('idempotency-key', 'k1').send({ content: 'hi' });
+
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(bus.ofType('CommentCreated')).toHaveLength(1);
+  });
+
+  it('gives the same key on two posts two different comments', async () => {
+    const { app, bus } = await setup();
+    await withPost(bus, 'p1');
+    await withPost(bus, 'p2');
+    await request(app).post('/posts/p1/comments').set('idempotency-key', 'same').send({ content: 'a' });
+    await request(app).post('/posts/p2/comments').set('idempotency-key', 'same').send({ content: 'b' });
+    expect(new Set(bus.ofType('CommentCreated').map((e) => e.data.id)).size).toBe(2);
+  });
+});

@@ -54,7 +54,7 @@ export class BusUnavailableError extends AppError {
     super(
       503,
       mayBeStored
-        ? `event-bus: unavailable (${cause}); it may have been stored before the bus stopped answering, check before trying again`
+        ? `event-bus: unavailable (${cause}); it may have been stored before the bus stopped answering: a retry with the same Idempotency-Key header stores it at most once`
         : `event-bus: unavailable (${cause}); nothing was stored, try again`,
     );
     this.name = 'BusUnavailableError';

@@ -6,6 +6,7 @@ export * from './start-event-service';
 export * from './service/config';
 export * from './service/errors';
 export * from './service/http-app';
+export * from './service/idempotency';
 export * from './service/logger';
 export * from './service/run-service';
 export * from './service/validation';

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { createEventService, parseBody, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
+import { createEventService, idFromRequest, parseBody, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
 import { apply, createPostSchema, createState, HANDLED_TYPES, postCreated, type PostsState } from './domain';
 
 export interface PostsDeps {
@@ -23,7 +22,7 @@ export function createApp({ bus, logger }: PostsDeps): PostsService {
       // 201 only once PostCreated is in the log: from then on every service can learn of the post.
       app.post('/posts/create', async (req, res) => {
         const { title } = parseBody(req, createPostSchema);
-        const post = { id: randomUUID(), title };
+        const post = { id: idFromRequest(req, 'post'), title };
         await bus.publish(postCreated(post));
         res.status(201).json(post);
       });

@@ -108,3 +108,33 @@ describe('health', () => {
     expect((await request(app).get('/healthz')).status).toBe(200);
   });
 });
+
+describe('POST /posts/create with an Idempotency-Key', () => {
+  it('creates the post once when the same request is sent again', async () => {
+    const { app, bus } = await setup();
+
+    const first = await request(app).post('/posts/create').set('idempotency-key', 'form-1').send({ title: 'Once' });
+    const again = await request(app).post('/posts/create').set('idempotency-key', 'form-1').send({ title: 'Once' });
+
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(bus.ofType('PostCreated')).toHaveLength(1);
+  });
+
+  it('creates two posts for two keys', async () => {
+    const { app, bus } = await setup();
+    await request(app).post('/posts/create').set('idempotency-key', 'a').send({ title: 'One' });
+    await request(app).post('/posts/create').set('idempotency-key', 'b').send({ title: 'Two' });
+    expect(bus.ofType('PostCreated')).toHaveLength(2);
+  });
+
+  it('rejects a malformed key with 400 naming the header', async () => {
+    const { app, bus } = await setup();
+
+    const res = await request(app).post('/posts/create').set('idempotency-key', 'has spaces').send({ title: 'x' });
+
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/^idempotency-key: must be 1 to 100 letters/);
+    expect(bus.log).toHaveLength(0);
+  });
+});

@@ -1,5 +1,5 @@
-import { useId, useState, type FormEvent, type ReactNode } from 'react';
-import { ApiError, describeFailure } from '../lib/api';
+import { useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { ApiError, describeFailure, newIdempotencyKey } from '../lib/api';
 
 export interface SingleFieldFormProps {
   /** The body field the service validates: its rule is shown under the input. */
@@ -11,8 +11,12 @@ export interface SingleFieldFormProps {
   /** Named in the message shown when the request gets no answer. */
   readonly service: string;
   readonly className?: string;
-  /** Sends the value; a rejection is shown in the form, a resolution clears the input. */
-  readonly onSubmit: (value: string) => Promise<void>;
+  /**
+   * Sends the value; a rejection is shown in the form, a resolution clears the input. The key is
+   * the same for every try of the same value until one succeeds, so a retry after a lost answer
+   * does not create the thing twice.
+   */
+  readonly onSubmit: (value: string, idempotencyKey: string) => Promise<void>;
 }
 
 /**
@@ -23,6 +27,7 @@ export function SingleFieldForm({ name, label, placeholder, submitLabel, sending
   const [value, setValue] = useState('');
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const attempt = useRef<{ value: string; key: string } | null>(null);
   const id = useId();
   const messageId = `${id}-message`;
 
@@ -32,8 +37,10 @@ export function SingleFieldForm({ name, label, placeholder, submitLabel, sending
     setSending(true);
     setError(null);
     const sent = value;
+    if (attempt.current?.value !== sent) attempt.current = { value: sent, key: newIdempotencyKey() };
     try {
-      await onSubmit(sent);
+      await onSubmit(sent, attempt.current.key);
+      attempt.current = null;
       // Whatever was typed while the request was out is the next message: keep it.
       setValue((current) => (current === sent ? '' : current));
     } catch (err) {

@@ -68,15 +68,25 @@ async function readJson(response: Response): Promise<unknown> {
 export interface RequestOptions {
   readonly body?: unknown;
   readonly signal?: AbortSignal;
+  /** Makes a create safe to send again: the same key creates the same thing once. */
+  readonly idempotencyKey?: string;
+}
+
+/** A key for one thing the user means to create; random, and made without needing a secure context. */
+export function newIdempotencyKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 /** Sends a JSON request; any answer other than 2xx becomes an `ApiError` carrying the service's message. */
-export async function requestJson<T>(method: 'GET' | 'POST', path: string, { body, signal }: RequestOptions = {}): Promise<T> {
+export async function requestJson<T>(method: 'GET' | 'POST', path: string, { body, signal, idempotencyKey }: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
   let response: Response;
   try {
     response = await fetch(path, {
       method,
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });

@@ -23,7 +23,7 @@ export function CommentForm({ postId, postTitle, onAdded }: CommentFormProps) {
       submitLabel="Add comment"
       sendingLabel="Sending…"
       service="comments"
-      onSubmit={async (content) => onAdded(await addComment(postId, content))}
+      onSubmit={async (content, key) => onAdded(await addComment(postId, content, key))}
     />
   );
 }

@@ -8,8 +8,8 @@ export interface CreatedPost {
   readonly title: string;
 }
 
-export function createPost(title: string): Promise<CreatedPost> {
-  return requestJson<CreatedPost>('POST', '/posts/create', { body: { title } });
+export function createPost(title: string, idempotencyKey?: string): Promise<CreatedPost> {
+  return requestJson<CreatedPost>('POST', '/posts/create', { body: { title }, idempotencyKey });
 }
 
 /** One page of the feed, newest first; `cursor` is the previous page's `nextCursor`. */

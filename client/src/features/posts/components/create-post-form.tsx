@@ -12,7 +12,7 @@ export function CreatePostForm({ onCreated }: { onCreated: (post: CreatedPost) =
         submitLabel="Publish"
         sendingLabel="Publishing…"
         service="posts"
-        onSubmit={async (title) => onCreated(await createPost(title))}
+        onSubmit={async (title, key) => onCreated(await createPost(title, key))}
       />
     </section>
   );
