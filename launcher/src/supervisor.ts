@@ -60,7 +60,12 @@ export class ServiceProcess {
     }
     child.once('exit', (code, signal) => {
       if (this.child !== child) return;
-      if (!this.wanted) return;
+      // Exit code 0 is a graceful stop that someone asked for (Ctrl-C reaches every process of
+      // the terminal's group, a `kill` by hand): only a crash is restarted.
+      if (!this.wanted || code === 0) {
+        this.wanted = false;
+        return;
+      }
       this.sink(this.spec.name, `exited (${signal ?? `code ${code}`}); restarting in ${this.restartDelayMs} ms`);
       this.restartTimer = setTimeout(() => this.start(), this.restartDelayMs);
     });
