@@ -4,7 +4,6 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { EventBus } from './bus';
 import type { PendingEvent } from './log-writer';
-import { envelopeJson } from './store';
 
 export const MAX_BATCH = 1000;
 export const MAX_PAGE = 10_000;
@@ -66,16 +65,17 @@ async function write(res: Response, chunk: string): Promise<boolean> {
 export function eventsRouter({ store, committer }: EventBus): Router {
   /** The course's replay: the whole log as one array, read and sent in chunks, so memory stays flat. */
   async function streamAll(res: Response): Promise<void> {
-    const upTo = store.head;
+    // The log as it is now: events committed while it streams are left for the next read.
+    const head = store.head;
     res.status(200).type('application/json');
     let after = 0;
     let separator = '';
     if (!(await write(res, '['))) return;
-    for (;;) {
-      const events = store.read(after, STREAM_CHUNK, null, upTo);
-      if (events.length === 0) break;
-      after = events[events.length - 1]!.seq;
-      if (!(await write(res, separator + events.map(envelopeJson).join(',')))) return;
+    while (after < head) {
+      const page = store.readEnvelopes(after, Math.min(STREAM_CHUNK, head - after));
+      if (page.json.length === 0) break;
+      after = page.last;
+      if (!(await write(res, separator + page.json.join(',')))) return;
       separator = ',';
     }
     res.end(']');
@@ -84,10 +84,10 @@ export function eventsRouter({ store, committer }: EventBus): Router {
   function page(req: Request, res: Response): void {
     const { after, limit, types } = parseOrThrow(pageQuerySchema, req.query, 'query');
     const head = store.head;
-    const events = store.read(after, limit, types ?? null);
+    const page = store.readEnvelopes(after, limit, types ?? null);
     // A short page reached the head: everything up to it was scanned, even what the filter left out.
-    const next = events.length < limit ? head : events[events.length - 1]!.seq;
-    res.type('application/json').send(`{"events":[${events.map(envelopeJson).join(',')}],"next":${next},"head":${head}}`);
+    const next = page.json.length < limit ? head : page.last;
+    res.type('application/json').send(`{"events":[${page.json.join(',')}],"next":${next},"head":${head}}`);
   }
 
   const router = Router();

@@ -13,7 +13,7 @@ import { request, type Dispatcher } from 'undici';
 import type { SubscriberConfig } from './config';
 import type { GroupCommitter } from './group-commit';
 import type { BusMetrics } from './metrics';
-import { envelopeJson, type CursorRecord, type EventStore, type StoredEvent } from './store';
+import type { CursorRecord, EventStore, StoredEvent } from './store';
 
 export interface DeliveryOptions {
   /** 4xx answers (other than 408/429) for one event before it is parked, or blocks the subscriber. */
@@ -247,7 +247,7 @@ export class SubscriberLoop {
 
   /** Delivers until acknowledged, parked, blocked, or interrupted by an admin change or stop. */
   private async deliver(events: readonly StoredEvent[], generation: number): Promise<Outcome> {
-    const body = this.config.batch ? `[${events.map(envelopeJson).join(',')}]` : envelopeJson(events[0]!);
+    const body = this.config.batch ? `[${events.map((event) => event.json).join(',')}]` : events[0]!.json;
     const first = events[0]!;
     const last = events[events.length - 1]!;
     const isReplay = last.seq <= this.cursor;
@@ -357,7 +357,7 @@ function toBatches(events: readonly StoredEvent[]): StoredEvent[][] {
   let current: StoredEvent[] = [];
   let bytes = 0;
   for (const event of events) {
-    const size = event.data.length + 200;
+    const size = Buffer.byteLength(event.json);
     if (current.length > 0 && (current.length >= MAX_BATCH_EVENTS || bytes + size > MAX_BATCH_BYTES)) {
       batches.push(current);
       current = [];

@@ -55,10 +55,12 @@ describe('delivery options', () => {
       const batch = await fake();
       const bus = open([subscriber('batch', batch.url, { batch: true })]);
 
-      await request(bus.app).post('/events').send([postCreated(1), { type: 'PostCreated', data: { id: 'p\u00e9', title: 'Caf\u00e9 "quoted" \u2028 \ud83d\ude00' } }]).expect(201);
+      const odd = 'Caf\u00e9 "quoted" \\ \u0001 \u007f \u2028 \ud83d\ude00';
+      await request(bus.app).post('/events').send([postCreated(1), { type: 'PostCreated', id: `id ${odd}`, data: { id: 'p\u00e9', title: odd } }]).expect(201);
 
       await waitFor(() => batch.received.length === 2, 'both events');
       for (const delivery of batch.deliveries) expect(JSON.stringify(JSON.parse(delivery.raw))).toBe(delivery.raw);
+      expect(batch.received[1]).toMatchObject({ id: `id ${odd}`, data: { title: odd } });
     });
   });
 

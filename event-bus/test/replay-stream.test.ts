@@ -18,9 +18,9 @@ describe('GET /events streamed', () => {
       dataJson: JSON.stringify({ id: `c${n}`, postId: 'p', content: CONTENT, status: 'pending' }),
     }));
     await bus.bus.committer.publish(events);
-    const read = bus.bus.store.read.bind(bus.bus.store);
+    const read = bus.bus.store.readEnvelopes.bind(bus.bus.store);
     reads = 0;
-    bus.bus.store.read = (...args) => {
+    bus.bus.store.readEnvelopes = (...args) => {
       reads += 1;
       return read(...args);
     };

@@ -19,6 +19,7 @@ export interface FanOutResult {
     readonly inOrder: boolean;
     readonly duplicates: number;
     readonly maxLagMs: number;
+    readonly p50LagMs: number;
     readonly p99LagMs: number;
   }[];
   /** From the end of publishing until every subscriber had every event. */
@@ -64,6 +65,7 @@ export async function fanOut({ dataDir, subscribers, rate, perRequest, seconds, 
           inOrder: own.outOfOrder === 0 && own.received === head,
           duplicates: own.duplicates,
           maxLagMs: own.maxLagMs,
+          p50LagMs: sorted[Math.floor(sorted.length * 0.5)] ?? Number.NaN,
           p99LagMs: sorted[Math.floor(sorted.length * 0.99)] ?? Number.NaN,
         };
       }),

@@ -129,7 +129,7 @@ async function benchFanOut(workDir: string): Promise<void> {
         `drained ${Math.round(result.drainMs)} ms after the last answer`,
     );
     for (const [index, own] of result.subscribers.entries()) {
-      say(`  s${index}: ${own.received.toLocaleString('en-US')} received, ${own.inOrder ? 'all, in order' : 'NOT all in order'}, ${own.duplicates} re-deliveries, lag p99 ${own.p99LagMs} ms, max ${own.maxLagMs} ms`);
+      say(`  s${index}: ${own.received.toLocaleString('en-US')} received, ${own.inOrder ? 'all, in order' : 'NOT all in order'}, ${own.duplicates} re-deliveries, lag p50 ${own.p50LagMs} ms, p99 ${own.p99LagMs} ms, max ${own.maxLagMs} ms`);
     }
     const met = allInOrder && maxLag < 1000;
     say(target ? `  every event in order and max lag under 1 s: ${verdict(met)}` : `  (for information) ${met ? 'kept up' : 'fell behind'}`);
