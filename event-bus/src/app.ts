@@ -21,6 +21,8 @@ export function createApp({ bus, logger, flowThrottleMs }: AppDeps): Express {
   const app = createHttpApp({
     logger,
     bodyLimit: BUS_BODY_LIMIT,
+    // Not ready while the log cannot be written: Kubernetes stops sending publishes that would fail.
+    isReady: () => bus.committer.writeFailure === undefined,
     routes: (routes) => {
       routes.use(eventsRouter(bus));
       routes.use(observeRouter(bus, flow));

@@ -54,6 +54,7 @@ export class EventBus {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.fanOut.stop();
+      this.committer.stopProbing();
       await this.committer.idle();
       await this.writer.close();
       this.store.close();

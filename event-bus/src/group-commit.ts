@@ -16,9 +16,18 @@ interface Batch {
   readonly cursors: Map<string, readonly [string, number, number]>;
   readonly parks: ParkChange[];
   readonly done: ((reply: WriteReply) => void)[];
+  probe: boolean;
 }
 
-const emptyBatch = (): Batch => ({ events: [], cursors: new Map(), parks: [], done: [] });
+const emptyBatch = (): Batch => ({ events: [], cursors: new Map(), parks: [], done: [], probe: false });
+
+/** While the log cannot be written, a probe write is tried this often to notice that it can again. */
+export const PROBE_INTERVAL_MS = 1000;
+
+export interface WriteFailure {
+  readonly error: string;
+  readonly since: string;
+}
 
 /** A commit starts without waiting for the end of the turn once this many events wait. */
 const EAGER_COMMIT_EVENTS = 1000;
@@ -35,6 +44,8 @@ export class GroupCommitter {
   private writing = false;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
+  private failure: WriteFailure | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -73,6 +84,21 @@ export class GroupCommitter {
     return this.whenCommitted();
   }
 
+  /**
+   * Set from a failed commit until the next one succeeds: the bus is then not ready, so that no
+   * publish is sent its way only to be refused. Probe writes find out when the disk is back,
+   * since a bus that is not ready gets no publishes to try with.
+   */
+  get writeFailure(): WriteFailure | undefined {
+    return this.failure;
+  }
+
+  /** Stops the probe writes (on shutdown). */
+  stopProbing(): void {
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
   /** Resolves once every write handed over so far is committed (or has failed). */
   idle(): Promise<void> {
     if (!this.writing && this.batch.done.length === 0) return Promise.resolve();
@@ -107,6 +133,12 @@ export class GroupCommitter {
     });
   }
 
+  private probe(): void {
+    this.batch.probe = true;
+    this.batch.done.push(() => undefined);
+    this.schedule();
+  }
+
   private settleIdle(): void {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
@@ -124,6 +156,7 @@ export class GroupCommitter {
       data: events.map((event) => event.dataJson),
       cursors: [...batch.cursors.values()],
       parks: batch.parks,
+      probe: batch.probe,
     };
     const stopTimer = this.metrics.commitSeconds.startTimer();
     const reply = await this.writer.write(request);
@@ -132,8 +165,15 @@ export class GroupCommitter {
     if (reply.ok) {
       this.store.committed(reply.head);
       this.reportAppended(batch.events, reply, time);
+      if (this.failure) {
+        this.logger.info({ since: this.failure.since }, 'the log can be written again');
+        this.failure = undefined;
+        this.stopProbing();
+      }
     } else {
-      this.logger.error({ err: reply.error, events: batch.events.length }, 'the log could not be written');
+      if (!batch.probe || !this.failure) this.logger.error({ err: reply.error, events: batch.events.length }, 'the log could not be written');
+      this.failure ??= { error: reply.error, since: time };
+      this.probeTimer ??= setInterval(() => this.probe(), PROBE_INTERVAL_MS).unref();
     }
     for (const done of batch.done) done(reply);
     if (this.batch.done.length > 0) this.schedule();

@@ -25,6 +25,8 @@ export interface WriteRequest {
   /** `[subscriber, cursor, acked]`. */
   readonly cursors: readonly (readonly [string, number, number])[];
   readonly parks: readonly ParkChange[];
+  /** Writes a row of its own even when nothing else is to be written: to find out whether the disk takes writes again. */
+  readonly probe?: boolean;
 }
 
 export type WriteReply =
@@ -66,6 +68,10 @@ export function createSchema(db: Database.Database): void {
       parked_at TEXT NOT NULL,
       PRIMARY KEY (subscriber, seq)
     );
+    CREATE TABLE IF NOT EXISTS probes (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      time TEXT NOT NULL
+    );
   `);
 }
 
@@ -83,6 +89,7 @@ export class LogWriter {
   private readonly upsertCursor: Statement<[string, number, number]>;
   private readonly insertParked: Statement<[string, number, number, string, string]>;
   private readonly deleteParked: Statement<[string, number]>;
+  private readonly writeProbe: Statement<[string]>;
   private readonly transaction: (request: WriteRequest) => { seqs: number[]; duplicates: boolean[]; head: number };
 
   constructor(dataDir: string) {
@@ -99,6 +106,7 @@ export class LogWriter {
       'INSERT INTO parked (subscriber, seq, attempts, reason, parked_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (subscriber, seq) DO UPDATE SET attempts = excluded.attempts, reason = excluded.reason, parked_at = excluded.parked_at',
     );
     this.deleteParked = this.db.prepare('DELETE FROM parked WHERE subscriber = ? AND seq = ?');
+    this.writeProbe = this.db.prepare('INSERT INTO probes (id, time) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET time = excluded.time');
     this.transaction = this.db.transaction((request: WriteRequest) => {
       const seqs: number[] = [];
       const duplicates: boolean[] = [];
@@ -115,6 +123,7 @@ export class LogWriter {
         if (change.op === 'park') this.insertParked.run(change.subscriber, change.seq, change.attempts, change.reason, change.at);
         else this.deleteParked.run(change.subscriber, change.seq);
       }
+      if (request.probe) this.writeProbe.run(time);
       return { seqs, duplicates, head };
     });
   }

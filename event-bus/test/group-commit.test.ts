@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { silentLogger } from '@mini-blog/common';
+import { waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { BusMetrics } from '../src/metrics';
 import { GroupCommitter } from '../src/group-commit';
@@ -98,6 +99,23 @@ describe('group commit', () => {
     expect(store.head).toBe(0);
     expect(store.read(0, 10, null, Number.MAX_SAFE_INTEGER)).toEqual([]);
     expect(await committer.publish([event('a')])).toEqual([{ id: 'a', seq: 1, duplicate: false }]);
+  });
+
+  it('is not writable after a failed commit, probes the disk, and is writable again once a probe succeeds', async () => {
+    const write = writer.write.bind(writer);
+    let diskWorks = false;
+    const writes = jest.spyOn(writer, 'write').mockImplementation(async (request) => (diskWorks ? write(request) : { ok: false, error: 'disk I/O error' }));
+    const committer = committerWith();
+
+    await expect(committer.publish([event('refused')])).rejects.toMatchObject({ status: 503 });
+    expect(committer.writeFailure).toEqual({ error: 'disk I/O error', since: expect.any(String) });
+
+    diskWorks = true;
+    await waitFor(() => committer.writeFailure === undefined, 'a probe write to succeed', { timeoutMs: 5000 });
+
+    expect(writes.mock.calls.some(([request]) => request.probe === true && request.ids.length === 0)).toBe(true);
+    expect(store.head).toBe(0);
+    committer.stopProbing();
   });
 });
 

@@ -122,9 +122,7 @@ describe('the bus store unwritable', () => {
     expect(answer.json).toEqual({ message: expect.stringMatching(/^event-bus: the log could not be written \(.+\); nothing was stored, try again$/) });
   });
 
-  // The bus does not do this yet (docs/reliability.md, "Disk trouble"): the test fails today and
-  // jest counts that as a pass; once the bus does it, `it.failing` fails and must become `it`.
-  it.failing('the bus reports not ready while its store is unwritable, and ready again once it can write (bus side pending)', async () => {
+  it('the bus reports not ready while its store is unwritable, and ready again once it can write', async () => {
     cutTheDisk();
     await publishDirectly('noticed by the store');
     await waitFor(async () => (await call(fault.bus, 'GET', '/readyz')).status === 503, 'event-bus /readyz to answer 503', { timeoutMs: 3000 });
