@@ -31,6 +31,12 @@ export interface CommentsState {
 /** CommentUpdated is this service's own event: it is handled so that a replay sees it was published. */
 export const HANDLED_TYPES: readonly EventType[] = ['PostCreated', 'CommentCreated', 'CommentModerated', 'CommentUpdated'];
 
+/**
+ * What the bus delivers live (the `types` of its subscription): its own CommentUpdated is needed
+ * only by the replay at startup, which reads the log itself, so delivering it would be an echo.
+ */
+export const DELIVERED_TYPES: readonly EventType[] = ['PostCreated', 'CommentCreated', 'CommentModerated'];
+
 export function createState(): CommentsState {
   return { posts: new Set(), commentsByPost: new Map(), comments: new Map() };
 }

@@ -4,14 +4,14 @@ import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadServerConfig } from '../../client/server/config';
 import { readConfig as commentsConfig } from '../../comments/src/config';
-import { HANDLED_TYPES as commentsTypes } from '../../comments/src/domain';
+import { DELIVERED_TYPES as commentsTypes } from '../../comments/src/domain';
 import { loadBusConfig } from '../../event-bus/src/config';
 import { readConfig as moderationConfig } from '../../moderation/src/config';
-import { HANDLED_TYPES as moderationTypes } from '../../moderation/src/domain';
+import { DELIVERED_TYPES as moderationTypes } from '../../moderation/src/domain';
 import { readConfig as postsConfig } from '../../posts/src/config';
-import { HANDLED_TYPES as postsTypes } from '../../posts/src/domain';
+import { DELIVERED_TYPES as postsTypes } from '../../posts/src/domain';
 import { readConfig as queryConfig } from '../../query/src/config';
-import { HANDLED_TYPES as queryTypes } from '../../query/src/domain';
+import { DELIVERED_TYPES as queryTypes } from '../../query/src/domain';
 import { schemaErrors, unknownFieldErrors } from './support/kubernetes-schemas';
 import {
   K8S,
@@ -50,7 +50,7 @@ const CONFIG_LOADERS: Record<string, (env: NodeJS.ProcessEnv) => { PORT: number 
   'event-bus': loadBusConfig,
   client: loadServerConfig,
 };
-const HANDLED: Record<string, readonly string[]> = { posts: postsTypes, comments: commentsTypes, query: queryTypes, moderation: moderationTypes };
+const DELIVERED: Record<string, readonly string[]> = { posts: postsTypes, comments: commentsTypes, query: queryTypes, moderation: moderationTypes };
 
 function envOf(container: Container): Record<string, string> {
   return Object.fromEntries((container.env ?? []).map((variable: EnvVar) => [variable.name, valueOf(variable)]));
@@ -184,14 +184,14 @@ describe('the event bus', () => {
     expect(container.volumeMounts).toContainEqual({ name: spec.volumeClaimTemplates[0]?.metadata.name, mountPath: dataDir });
   });
 
-  it('delivers to each backend exactly the event types its consumer handles, at its Service', () => {
+  it('delivers to each backend exactly the event types it needs live (its DELIVERED_TYPES), at its Service', () => {
     const container = spec.template.spec.containers[0] as Container;
     const subscribers = loadBusConfig(envOf(container)).SUBSCRIBERS;
 
     expect(subscribers.map((subscriber) => subscriber.name).sort()).toEqual([...BACKENDS].sort());
     for (const subscriber of subscribers) {
       expect(subscriber.url).toBe(`http://${subscriber.name}-srv:${PORTS[subscriber.name]}/events`);
-      expect([...(subscriber.types ?? [])].sort()).toEqual([...(HANDLED[subscriber.name] ?? [])].sort());
+      expect([...(subscriber.types ?? [])].sort()).toEqual([...(DELIVERED[subscriber.name] ?? [])].sort());
     }
   });
 

@@ -3,6 +3,12 @@ import { assertNever, type CommentCreated, type Envelope, type EventType, type N
 /** CommentModerated is this service's own event: it is handled so that a replay sees it was published. */
 export const HANDLED_TYPES: readonly EventType[] = ['CommentCreated', 'CommentModerated'];
 
+/**
+ * What the bus delivers live (the `types` of its subscription): its own CommentModerated is needed
+ * only by the replay at startup, which reads the log itself, so delivering it would be an echo.
+ */
+export const DELIVERED_TYPES: readonly EventType[] = ['CommentCreated'];
+
 export type Verdict = 'approved' | 'rejected';
 
 /** Rejects a text that holds a blocked word as a whole word, in any letter case ("Orange!" but not "oranges"). */

@@ -13,6 +13,9 @@ export interface PostsState {
 
 export const HANDLED_TYPES: readonly EventType[] = ['PostCreated'];
 
+/** What the bus delivers live (the `types` of its subscription). */
+export const DELIVERED_TYPES = HANDLED_TYPES;
+
 export function createState(): PostsState {
   return { posts: new Map() };
 }

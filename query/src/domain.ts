@@ -12,6 +12,9 @@ import { assertNever, toPublicComment, type CommentStatus, type Envelope, type E
 
 export const HANDLED_TYPES: readonly EventType[] = ['PostCreated', 'CommentCreated', 'CommentModerated', 'CommentUpdated'];
 
+/** What the bus delivers live (the `types` of its subscription). */
+export const DELIVERED_TYPES = HANDLED_TYPES;
+
 export interface ReadComment {
   readonly id: string;
   content: string;

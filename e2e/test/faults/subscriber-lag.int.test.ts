@@ -43,7 +43,7 @@ beforeAll(async () => {
         `posts=${urls.posts}|types=PostCreated|batch`,
         `comments=${urls.comments}|types=${ALL_TYPES}|batch`,
         `query=${queryProxy.url}|types=${ALL_TYPES}|batch`,
-        `moderation=${urls.moderation}|types=CommentCreated+CommentModerated|batch`,
+        `moderation=${urls.moderation}|types=CommentCreated|batch`,
         `slow=${slowSubscriber.url}|types=PostCreated+CommentCreated`,
       ].join(','),
   });
