@@ -1,9 +1,8 @@
-import { waitFor } from '@mini-blog/common/testing';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
 import { recordFigures } from './support/figures';
-import { call, getJson, type Answer } from './support/http';
+import { call, type Answer } from './support/http';
 import { Ledger, Load } from './support/load';
-import { converged, firstOf, readLog, verify, type CourseMap } from './support/verify';
+import { convergeAndVerify, firstOf } from './support/verify';
 
 /**
  * The bus down (killed, not restarted for a while): every service that must publish answers 503
@@ -59,18 +58,7 @@ describe('the bus down', () => {
     await after.finished();
     const recoveredAt = Date.now();
 
-    let view: CourseMap = {};
-    await waitFor(
-      async () => {
-        view = await getJson<CourseMap>(gateway, '/posts');
-        return converged(ledger, view);
-      },
-      'every acknowledged post and comment to show in GET /posts with its verdict',
-      { timeoutMs: 45_000, intervalMs: 250 },
-    );
-    const convergeMs = Date.now() - recoveredAt;
-    const log = await readLog(bus);
-    const result = verify(ledger, view, log);
+    const { view, log, result, convergeMs } = await convergeAndVerify(gateway, bus, ledger, recoveredAt);
     const storedFromOutage = log.filter(
       (event) => (event.type === 'PostCreated' && titles.includes(event.data.title)) || (event.type === 'CommentCreated' && contents.includes(event.data.content)),
     );

@@ -2,9 +2,9 @@ import { waitFor } from '@mini-blog/common/testing';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
 import { FileSizeLimit } from './support/file-size-limit';
 import { recordFigures } from './support/figures';
-import { call, getJson } from './support/http';
+import { call } from './support/http';
 import { Ledger, Load } from './support/load';
-import { converged, firstOf, readLog, verify, type CourseMap } from './support/verify';
+import { convergeAndVerify, firstOf } from './support/verify';
 
 /**
  * The bus's store unwritable (every file write fails, as on a full or failing disk) while clients
@@ -65,18 +65,7 @@ describe('the bus store unwritable', () => {
     system.services['event-bus'].start();
     await system.waitReady('event-bus', 30_000);
 
-    let view: CourseMap = {};
-    await waitFor(
-      async () => {
-        view = await getJson<CourseMap>(gateway, '/posts');
-        return converged(ledger, view);
-      },
-      'every acknowledged post and comment to show in GET /posts with its verdict',
-      { timeoutMs: 45_000, intervalMs: 250 },
-    );
-    const convergeMs = Date.now() - recoveredAt;
-    const log = await readLog(bus);
-    const result = verify(ledger, view, log);
+    const { log, result, convergeMs } = await convergeAndVerify(gateway, bus, ledger, recoveredAt);
     const storedWhileCut = log.filter(
       (event) =>
         (event.type === 'PostCreated' && (refusedLedger.attemptedTitles.has(event.data.title) || event.data.title === 'written to a full disk')) ||

@@ -2,9 +2,8 @@ import { waitFor } from '@mini-blog/common/testing';
 import type { ServiceName } from '@mini-blog/launcher';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
 import { recordFigures } from './support/figures';
-import { getJson } from './support/http';
 import { Ledger, Load } from './support/load';
-import { converged, firstOf, readLog, verify, type CourseMap } from './support/verify';
+import { convergeAndVerify, firstOf } from './support/verify';
 
 /**
  * kill -9 of each service in turn while clients create posts and comments through the gateway;
@@ -56,20 +55,7 @@ describe('kill -9 of each service in turn under load', () => {
     }
     const loadEnded = Date.now();
 
-    let view: CourseMap = {};
-    await waitFor(
-      async () => {
-        view = await getJson<CourseMap>(gateway, '/posts');
-        return converged(ledger, view);
-      },
-      'every acknowledged post and comment to show in GET /posts with its verdict',
-      { timeoutMs: 45_000, intervalMs: 250 },
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n--- service logs ---\n${fault.logTail()}`);
-    });
-    const convergeMs = Date.now() - loadEnded;
-    const log = await readLog(bus);
-    const result = verify(ledger, view, log);
+    const { result, convergeMs } = await convergeAndVerify(gateway, bus, ledger, loadEnded, fault.logTail);
 
     recordFigures('kill-restart', {
       injected: `SIGKILL of ${VICTIMS.join(', ')} in turn, each restarted after ${REQUESTS_WHILE_DOWN} requests`,

@@ -1,4 +1,5 @@
 import type { Envelope } from '@mini-blog/common';
+import { waitFor } from '@mini-blog/common/testing';
 import { getJson } from './http';
 import type { Ledger } from './load';
 
@@ -123,4 +124,33 @@ export function converged(ledger: Ledger, view: CourseMap): boolean {
 /** The first few problems of a list, for an assertion message. */
 export function firstOf(problems: readonly string[], count = 10): string {
   return problems.length === 0 ? 'none' : `${problems.length}: ${problems.slice(0, count).join('; ')}${problems.length > count ? '; ...' : ''}`;
+}
+
+export interface Outcome {
+  readonly view: CourseMap;
+  readonly log: Envelope[];
+  readonly result: Verification;
+  /** From `since` until the view showed everything that was acknowledged. */
+  readonly convergeMs: number;
+}
+
+/**
+ * Waits until GET /posts shows every acknowledged post and comment with its verdict, then reads the
+ * whole log and checks the view and the log against what the clients were told.
+ */
+export async function convergeAndVerify(gateway: string, bus: string, ledger: Ledger, since: number, logTail?: () => string): Promise<Outcome> {
+  let view: CourseMap = {};
+  await waitFor(
+    async () => {
+      view = await getJson<CourseMap>(gateway, '/posts');
+      return converged(ledger, view);
+    },
+    'every acknowledged post and comment to show in GET /posts with its verdict',
+    { timeoutMs: 45_000, intervalMs: 250 },
+  ).catch((err: Error) => {
+    throw new Error(logTail ? `${err.message}\n--- service logs ---\n${logTail()}` : err.message);
+  });
+  const convergeMs = Date.now() - since;
+  const log = await readLog(bus);
+  return { view, log, convergeMs, result: verify(ledger, view, log) };
 }
