@@ -1,7 +1,7 @@
-import { createLogger, runService } from '@mini-blog/common';
+import { createLogger, readOrExit, runService } from '@mini-blog/common';
 import { createApp } from './app';
 import { loadServerConfig } from './config';
 
-const config = loadServerConfig();
+const config = readOrExit('client', () => loadServerConfig());
 const logger = createLogger('client', config.LOG_LEVEL);
 void runService({ app: createApp({ staticDir: config.STATIC_DIR, logger }), port: config.PORT, logger });

@@ -10,3 +10,4 @@ export * from './service/idempotency';
 export * from './service/logger';
 export * from './service/run-service';
 export * from './service/validation';
+export * from './service/write-chunk';

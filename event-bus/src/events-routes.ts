@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, describeIssues, EVENT_TYPES, newEventSchema, parseBody, parseOrThrow, type EventType } from '@mini-blog/common';
+import { AppError, describeIssues, EVENT_TYPES, newEventSchema, parseBody, parseOrThrow, writeChunk, type EventType } from '@mini-blog/common';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { EventBus } from './bus';
@@ -44,23 +44,6 @@ function parseBatch(body: unknown[]): PendingEvent[] {
   return events as PendingEvent[];
 }
 
-/** Resolves once the chunk is handed to the socket or the client has gone; false if it has gone. */
-async function write(res: Response, chunk: string): Promise<boolean> {
-  if (res.destroyed) return false;
-  if (res.write(chunk)) return true;
-  return new Promise((resolve) => {
-    const done = (drained: boolean) => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(drained);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-  });
-}
-
 /** Publish and replay: `POST /events` (one event or a batch), `GET /events` (whole log or pages). */
 export function eventsRouter({ store, committer }: EventBus): Router {
   /** The course's replay: the whole log as one array, read and sent in chunks, so memory stays flat. */
@@ -70,12 +53,12 @@ export function eventsRouter({ store, committer }: EventBus): Router {
     res.status(200).type('application/json');
     let after = 0;
     let separator = '';
-    if (!(await write(res, '['))) return;
+    if (!(await writeChunk(res, '['))) return;
     while (after < head) {
       const page = store.readEnvelopes(after, Math.min(STREAM_CHUNK, head - after));
       if (page.json.length === 0) break;
       after = page.last;
-      if (!(await write(res, separator + page.json.join(',')))) return;
+      if (!(await writeChunk(res, separator + page.json.join(',')))) return;
       separator = ',';
     }
     res.end(']');

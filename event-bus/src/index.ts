@@ -1,10 +1,10 @@
-import { createLogger, runService } from '@mini-blog/common';
+import { createLogger, readOrExit, runService } from '@mini-blog/common';
 import { createApp } from './app';
 import { EventBus } from './bus';
 import { loadBusConfig } from './config';
 
 async function main(): Promise<void> {
-  const config = loadBusConfig();
+  const config = readOrExit('event-bus', () => loadBusConfig());
   const logger = createLogger('event-bus', config.LOG_LEVEL);
   const bus = new EventBus(
     {

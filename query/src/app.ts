@@ -1,6 +1,5 @@
-import { once } from 'node:events';
 import type { Response } from 'express';
-import { createEventService, parseOrThrow, toPublicComment, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
+import { createEventService, parseOrThrow, toPublicComment, writeChunk, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
 import { z } from 'zod';
 import { apply, commentsOf, createState, feedPage, HANDLED_TYPES, publicPostJson, type QueryState } from './domain';
 import { LiveChanges } from './live';
@@ -24,7 +23,8 @@ const feedQuerySchema = z.object({
 
 /**
  * The course's map of every post, written in chunks as the socket drains: its size grows with the
- * blog, so it is never built as one string in memory. The paged feed is the route to use.
+ * blog, so it is never built as one string in memory. The paged feed is the route to use. A client
+ * that leaves halfway stops the writing.
  */
 async function writePostsMap(res: Response, state: QueryState): Promise<void> {
   res.type('application/json');
@@ -35,7 +35,7 @@ async function writePostsMap(res: Response, state: QueryState): Promise<void> {
     chunk += `${first ? '' : ','}${JSON.stringify(id)}:${JSON.stringify({ id, title, comments: Array.from(commentsOf(post), toPublicComment) })}`;
     first = false;
     if (chunk.length >= 64 * 1024) {
-      if (!res.write(chunk)) await once(res, 'drain');
+      if (!(await writeChunk(res, chunk))) return;
       chunk = '';
     }
   }
