@@ -124,16 +124,20 @@ describe('the comment form', () => {
   });
 
   it('sends the same Idempotency-Key again after a lost answer, and a new one after a success', async () => {
-    const answers: FakeAnswer[] = [{ status: 502, body: { message: 'posts: unavailable, try again' } }, { status: 201, body: { id: 'p1', title: 'Hello' } }, { status: 201, body: { id: 'p2', title: 'Next' } }];
+    const answers: FakeAnswer[] = [
+      { status: 502, body: { message: 'comments: unavailable, try again' } },
+      { status: 201, body: [{ id: 'c1', content: '', status: 'pending' }] },
+      { status: 201, body: [{ id: 'c2', content: '', status: 'pending' }] },
+    ];
     const fetch = installFetch(() => answers.shift()!);
-    render(<CreatePostForm onCreated={jest.fn()} />);
-    const title = screen.getByLabelText('Title');
+    render(<CommentForm postId="p1" postTitle="Hello" onAdded={jest.fn()} />);
+    const content = screen.getByRole('textbox', { name: /comment/i });
     const keyOf = (call: number) => (fetch.mock.calls[call]![1] as RequestInit & { headers: Record<string, string> }).headers['idempotency-key'];
 
-    await userEvent.type(title, 'Hello{Enter}');
-    await userEvent.click(screen.getByRole('button', { name: 'Publish' }));
-    await screen.findByRole('button', { name: 'Publish' });
-    await userEvent.type(title, 'Next{Enter}');
+    await userEvent.type(content, 'Nice{Enter}');
+    await userEvent.click(screen.getByRole('button', { name: 'Add comment' }));
+    await screen.findByRole('button', { name: 'Add comment' });
+    await userEvent.type(content, 'Again{Enter}');
 
     expect(fetch).toHaveBeenCalledTimes(3);
     expect(keyOf(0)).toMatch(/^[0-9a-f]{32}$/);

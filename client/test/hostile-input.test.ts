@@ -4,6 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DEFAULT_BODY_LIMIT, MAX_TITLE_LENGTH } from '@mini-blog/common';
 import { hostilePathSegment, hostileQuery, hostileRequest, prototypeSnapshot, sendRaw } from '@mini-blog/common/testing';
 import fc from 'fast-check';
 import { createApp } from '../server/app';
@@ -57,7 +58,7 @@ describe('hostile requests to the static server', () => {
       fc.asyncProperty(
         fc.constantFrom('POST', 'PUT', 'PATCH', 'DELETE'),
         fc.constantFrom('/', '/index.html', '/posts/create', '/events', '/assets/index-abc123.js'),
-        hostileRequest({ specs: [{ shape: { title: { kind: 'text', min: 1, max: 200 } }, valid: { title: 'x' } }], bodyLimitBytes: 100 * 1024 }),
+        hostileRequest({ specs: [{ shape: { title: { kind: 'text', min: 1, max: MAX_TITLE_LENGTH } }, valid: { title: 'x' } }], bodyLimitBytes: DEFAULT_BODY_LIMIT }),
         async (method, target, hostile) => {
           const res = await sendRaw(app, method, target, hostile);
           expect(res.status).toBeGreaterThanOrEqual(400);

@@ -1,5 +1,5 @@
 import { silentLogger, type Envelope } from '@mini-blog/common';
-import { MemoryBus } from '@mini-blog/common/testing';
+import { MemoryBus, waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp } from '../src/app';
 import { apply, createState } from '../src/domain';
@@ -17,13 +17,8 @@ async function withPost(bus: MemoryBus, id = 'p1') {
 }
 
 /** Waits until the outbox has published what the last applied event caused. */
-async function published(bus: MemoryBus, type: Envelope['type'], count: number) {
-  const deadline = Date.now() + 2000;
-  while (bus.ofType(type).length < count) {
-    if (Date.now() > deadline) throw new Error(`expected ${count} ${type} in the log, found ${bus.ofType(type).length}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
+const published = (bus: MemoryBus, type: Envelope['type'], count: number) =>
+  waitFor(() => bus.ofType(type).length >= count, `${count} ${type} in the log`);
 
 describe('POST /posts/:id/comments', () => {
   it('answers 201 with the post comments, the new one pending and its content hidden', async () => {

@@ -5,8 +5,7 @@ import { createConsumer, type Consumer } from '../src/consumer';
 import type { Envelope, EventType, NewEvent } from '../src/events';
 import { createHttpApp } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';
-import { MemoryBus } from '../src/testing';
-import { waitFor } from './wait-for';
+import { MemoryBus, waitFor } from '../src/testing';
 
 /**
  * The in-memory bus of `common/testing`, recording what the consumer asks of it. Events stored with
@@ -459,7 +458,7 @@ describe('Consumer', () => {
       const [comment] = await bus.store(commentCreated('c1', 'p1'));
 
       await request(app).post('/events').send(comment);
-      await waitFor(() => bus.ofType('CommentModerated').length === 1, { what: 'the moderation to be stored' });
+      await waitFor(() => bus.ofType('CommentModerated').length === 1, 'the moderation to be stored');
 
       expect(bus.ofType('CommentModerated')[0]).toMatchObject({ id: 'CommentModerated:c1', seq: 2, data: { id: 'c1', postId: 'p1' } });
       expect(consumer.pendingReactions).toBe(0);
@@ -490,7 +489,7 @@ describe('Consumer', () => {
       await bus.store(commentCreated('c1', 'p1'), postCreated('p2'));
 
       await consumer.start();
-      await waitFor(() => bus.ofType('CommentModerated').length === 1, { what: 'the moderation to be stored' });
+      await waitFor(() => bus.ofType('CommentModerated').length === 1, 'the moderation to be stored');
 
       expect(bus.log.map((event) => event.id)).toEqual(['CommentCreated:c1', 'PostCreated:p2', 'CommentModerated:c1']);
       expect(bus.publishAttempts).toHaveLength(1);
@@ -505,7 +504,7 @@ describe('Consumer', () => {
       bus.failingPublishes = 2;
 
       const res = await request(app).post('/events').send(comment);
-      await waitFor(() => bus.ofType('CommentModerated').length === 1, { what: 'the moderation to be stored' });
+      await waitFor(() => bus.ofType('CommentModerated').length === 1, 'the moderation to be stored');
 
       expect(res.status).toBe(200);
       expect(bus.publishAttempts.map((event) => event.id)).toEqual(['CommentModerated:c1', 'CommentModerated:c1', 'CommentModerated:c1']);
@@ -520,7 +519,7 @@ describe('Consumer', () => {
       bus.failingPublishes = Number.POSITIVE_INFINITY;
 
       await consumer.deliver([comment!]);
-      await waitFor(() => bus.publishAttempts.length >= 1, { what: 'a publish attempt' });
+      await waitFor(() => bus.publishAttempts.length >= 1, 'a publish attempt');
 
       expect(consumer.pendingReactions).toBe(1);
       expect(bus.ofType('CommentModerated')).toEqual([]);
@@ -539,7 +538,7 @@ describe('Consumer', () => {
       await consumer.deliver([comments[2]!]);
       const attemptsWhileWaiting = bus.publishAttempts.length;
       bus.failingPublishes = 0;
-      await waitFor(() => bus.ofType('CommentModerated').length === 3, { what: 'every moderation to be stored' });
+      await waitFor(() => bus.ofType('CommentModerated').length === 3, 'every moderation to be stored');
 
       expect(attemptsWhileWaiting).toBe(1);
       expect(consumer.pendingReactions).toBe(0);
@@ -562,7 +561,7 @@ describe('Consumer', () => {
 
       for (const comment of comments) await consumer.deliver([comment]);
       release();
-      await waitFor(() => bus.ofType('CommentModerated').length === 3, { what: 'every moderation to be stored' });
+      await waitFor(() => bus.ofType('CommentModerated').length === 3, 'every moderation to be stored');
 
       expect(batches).toHaveBeenCalledTimes(1);
       expect(batches.mock.calls[0]![0].map((event) => event.id)).toEqual(['CommentModerated:c2', 'CommentModerated:c3']);

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { createHttpApp } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';
 import { runService, type RunningService } from '../src/service/run-service';
-import { waitFor } from './wait-for';
+import { waitFor } from '../src/testing';
 
 const signals = ['SIGTERM', 'SIGINT'] as const;
 let listenersBefore: Map<NodeJS.Signals, NodeJS.SignalsListener[]>;
@@ -48,7 +48,7 @@ describe('runService', () => {
         answeredDuringStartup = (await request(`http://127.0.0.1:${running!.port}`).get('/healthz')).status;
       },
     });
-    await waitFor(() => answeredDuringStartup !== undefined, { what: 'onListening' });
+    await waitFor(() => answeredDuringStartup !== undefined, 'onListening');
 
     expect(answeredDuringStartup).toBe(200);
   });
@@ -70,7 +70,7 @@ describe('runService', () => {
     });
     running = await runService({ app, port: 0, logger: silentLogger(), onShutdown: () => void order.push('shutdown') });
     const inFlight = request(`http://127.0.0.1:${running.port}`).get('/slow').then((res) => res);
-    await waitFor(() => started, { what: 'the request to start' });
+    await waitFor(() => started, 'the request to start');
 
     const stopping = running.stop();
     release();

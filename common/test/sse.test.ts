@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createHttpApp } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';
 import { openEventStream, type EventStream } from '../src/sse';
-import { waitFor } from './wait-for';
+import { waitFor } from '../src/testing';
 
 /** A server with one SSE route; `opened` holds the server side of each stream. */
 async function startServer(heartbeatMs?: number) {
@@ -61,7 +61,7 @@ describe('openEventStream', () => {
     server = started.server;
 
     const client = await connect(started.url);
-    await waitFor(() => client.text().length > 0, { what: 'the first bytes' });
+    await waitFor(() => client.text().length > 0, 'the first bytes');
 
     expect(client.text()).toBe('retry: 2000\n\n');
   });
@@ -70,10 +70,10 @@ describe('openEventStream', () => {
     const started = await startServer();
     server = started.server;
     const client = await connect(started.url);
-    await waitFor(() => started.opened.length === 1, { what: 'the stream to open' });
+    await waitFor(() => started.opened.length === 1, 'the stream to open');
 
     started.opened[0]!.send('change', { seq: 7, post: { id: 'p1' } }, 7);
-    await waitFor(() => client.text().includes('data: '), { what: 'the message' });
+    await waitFor(() => client.text().includes('data: '), 'the message');
 
     expect(client.text()).toBe('retry: 2000\n\nid: 7\nevent: change\ndata: {"seq":7,"post":{"id":"p1"}}\n\n');
   });
@@ -82,10 +82,10 @@ describe('openEventStream', () => {
     const started = await startServer();
     server = started.server;
     const client = await connect(started.url);
-    await waitFor(() => started.opened.length === 1, { what: 'the stream to open' });
+    await waitFor(() => started.opened.length === 1, 'the stream to open');
 
     started.opened[0]!.send('hello', { position: 0 });
-    await waitFor(() => client.text().includes('data: '), { what: 'the message' });
+    await waitFor(() => client.text().includes('data: '), 'the message');
 
     expect(client.text()).toBe('retry: 2000\n\nevent: hello\ndata: {"position":0}\n\n');
   });
@@ -94,10 +94,10 @@ describe('openEventStream', () => {
     const started = await startServer();
     server = started.server;
     const client = await connect(started.url);
-    await waitFor(() => started.opened.length === 1, { what: 'the stream to open' });
+    await waitFor(() => started.opened.length === 1, 'the stream to open');
 
     started.opened[0]!.sendRaw('change', '{"seq":8}', 8);
-    await waitFor(() => client.text().includes('data: '), { what: 'the message' });
+    await waitFor(() => client.text().includes('data: '), 'the message');
 
     expect(client.text()).toContain('id: 8\nevent: change\ndata: {"seq":8}\n\n');
   });
@@ -107,7 +107,7 @@ describe('openEventStream', () => {
     server = started.server;
 
     const client = await connect(started.url);
-    await waitFor(() => client.text().includes(': keep-alive\n\n'), { what: 'a heartbeat' });
+    await waitFor(() => client.text().includes(': keep-alive\n\n'), 'a heartbeat');
 
     expect(client.text().startsWith('retry: 2000\n\n')).toBe(true);
   });
@@ -116,11 +116,11 @@ describe('openEventStream', () => {
     const started = await startServer();
     server = started.server;
     const client = await connect(started.url);
-    await waitFor(() => started.opened.length === 1, { what: 'the stream to open' });
+    await waitFor(() => started.opened.length === 1, 'the stream to open');
     const stream = started.opened[0]!;
 
     client.disconnect();
-    await waitFor(() => started.closes() === 1, { what: 'onClose' });
+    await waitFor(() => started.closes() === 1, 'onClose');
 
     expect(stream.closed).toBe(true);
     expect(() => stream.send('change', { seq: 9 }, 9)).not.toThrow();

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { waitFor } from '@mini-blog/common/testing';
 import { startSystem, type RunningSystem } from '@mini-blog/launcher';
+import { call as request } from './faults/support/http';
+import type { CourseMap } from './faults/support/verify';
 
 /**
  * The whole system as `npm start` runs it (every service a real process, on free ports), driven
@@ -16,17 +18,10 @@ let dataDir: string;
 /** Every service's log lines, printed when a test fails to start the system. */
 const logs: string[] = [];
 
-type CourseMap = Record<string, { id: string; title: string; comments: { id: string; content: string; status: string }[] }>;
-
+/** A request through the gateway: its status and its JSON body. */
 async function call(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${system.url}${urlPath}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text };
+  const answer = await request(system.url, method, urlPath, body);
+  return { status: answer.status, body: answer.json };
 }
 
 async function createPost(title: string): Promise<string> {

@@ -1,5 +1,5 @@
 import { silentLogger } from '@mini-blog/common';
-import { MemoryBus } from '@mini-blog/common/testing';
+import { MemoryBus, waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp } from '../src/app';
 import { readConfig } from '../src/config';
@@ -10,14 +10,6 @@ async function setup(bus = new MemoryBus()) {
   const service = createApp({ bus, logger: silentLogger(), blockedWords: ['orange'] });
   await service.consumer.start();
   return { bus, ...service };
-}
-
-async function waitFor(condition: () => boolean, what: string) {
-  const deadline = Date.now() + 2000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
 }
 
 describe('POST /events', () => {

@@ -2,7 +2,8 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AppError, errorHandler, notFound } from './errors';
 
-export const DEFAULT_BODY_LIMIT = '100kb';
+/** In bytes: the largest JSON body a service reads (a 413 beyond it). */
+export const DEFAULT_BODY_LIMIT = 100 * 1024;
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
@@ -20,7 +21,8 @@ export interface HttpAppOptions {
   readonly logger: Logger;
   /** Ready means able to answer correctly now (for example: caught up with the log). */
   readonly isReady?: () => boolean;
-  readonly bodyLimit?: string;
+  /** Bytes, or a size such as '1mb'. */
+  readonly bodyLimit?: number | string;
   /** Adds the service's own routes; runs after the body parser and before the error handler. */
   readonly routes: (app: Express) => void;
 }

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer, request, type IncomingHttpHeaders, type RequestListener } from 'node:http';
+import { expect } from '@jest/globals';
 import fc from 'fast-check';
 import { MAX_COMMENT_LENGTH, MAX_ID_LENGTH, MAX_TITLE_LENGTH } from '../events';
 
@@ -370,6 +371,13 @@ export function hostileQuery(names: readonly string[]): fc.Arbitrary<string> {
 /** The own properties of Object.prototype and Array.prototype: a polluted prototype shows as a change. */
 export function prototypeSnapshot(): string {
   return JSON.stringify([Object.getOwnPropertyNames(Object.prototype).sort(), Object.getOwnPropertyNames(Array.prototype).sort()]);
+}
+
+/** The answer every hostile request must get: a 4xx, with a message that says something. */
+export function expectRefused(res: RawAnswer): void {
+  expect(res.status).toBeGreaterThanOrEqual(400);
+  expect(res.status).toBeLessThan(500);
+  expect(res.body).toEqual(expect.objectContaining({ message: expect.stringMatching(/\S/) }));
 }
 
 export interface RawAnswer {

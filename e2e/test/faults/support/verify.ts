@@ -154,3 +154,16 @@ export async function convergeAndVerify(gateway: string, bus: string, ledger: Le
   const log = await readLog(bus);
   return { view, log, convergeMs, result: verify(ledger, view, log) };
 }
+
+/**
+ * The checks every scenario ends with: nothing acknowledged missing or in the wrong state, nothing
+ * twice, nothing stored that a client was told was not, nothing no client asked for, no gap in the log.
+ */
+export function expectConsistent(result: Verification): void {
+  expect(firstOf(result.missing)).toBe('none');
+  expect(firstOf(result.wrongState)).toBe('none');
+  expect(firstOf(result.duplicates)).toBe('none');
+  expect(firstOf(result.storedThoughRefused)).toBe('none');
+  expect(firstOf(result.phantoms)).toBe('none');
+  expect(firstOf(result.logGaps)).toBe('none');
+}
