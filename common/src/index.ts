@@ -1,6 +1,7 @@
 export * from './events';
 export * from './bus-client';
 export * from './consumer';
+export * from './registry';
 export * from './sse';
 export * from './start-event-service';
 export * from './service/config';
