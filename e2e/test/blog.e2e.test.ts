@@ -1,30 +1,22 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSystem, type RunningSystem } from '@mini-blog/launcher';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { launchBrowser, SKIP_BROWSER_TESTS } from './support/browser';
 
 /**
- * The blog in a real browser (Debian's Chromium driven by playwright-core) against the whole
+ * The blog in a real browser (Chromium driven by playwright-core) against the whole
  * system as `npm start` runs it. Screenshots of the feed and of the event flow go to artifacts/.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SKIP = process.env.SKIP_BROWSER_TESTS === '1';
 const ARTIFACTS = path.resolve(__dirname, '../../artifacts');
 /** Moderation and the live stream take well under a second; this is the ceiling for a slow CI machine. */
 const LIVE_TIMEOUT_MS = 20_000;
 
-if (!SKIP && !existsSync(CHROMIUM)) {
-  throw new Error(
-    `No browser at ${CHROMIUM}. The browser tests need Chromium: \`apt-get install -y chromium\`, or set CHROMIUM_PATH ` +
-      'to another Chromium. To run everything else without them, set SKIP_BROWSER_TESTS=1.',
-  );
-}
-
 jest.setTimeout(120_000);
 
-const describeInBrowser = SKIP ? describe.skip : describe;
+const describeInBrowser = SKIP_BROWSER_TESTS ? describe.skip : describe;
 
 describeInBrowser('the blog in a browser', () => {
   let system: RunningSystem;
@@ -43,10 +35,7 @@ describeInBrowser('the blog in a browser', () => {
     } catch (err) {
       throw new Error(`the system did not start: ${String(err)}\n${logs.slice(-40).join('\n')}`);
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     page.on('dialog', (dialog) => {
       dialogs.push(dialog.message());
