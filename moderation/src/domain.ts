@@ -1,3 +1,4 @@
+import unhomoglyph from 'unhomoglyph';
 import { assertNever, type CommentCreated, type Envelope, type EventType, type NewEvent } from '@mini-blog/common';
 
 /** CommentModerated is this service's own event: it is handled so that a replay sees it was published. */
@@ -11,13 +12,38 @@ export const DELIVERED_TYPES: readonly EventType[] = ['CommentCreated'];
 
 export type Verdict = 'approved' | 'rejected';
 
-/** Rejects a text that holds a blocked word as a whole word, in any letter case ("Orange!" but not "oranges"). */
+/** A letter that looks like Latin letters, as those (Cyrillic о as o); any other character as it is (Cyrillic б, which looks like 6). */
+function foldLookAlike(char: string): string {
+  const folded = unhomoglyph(char);
+  return /^[\p{Script=Latin}\p{M}]+$/u.test(folded) ? folded : char;
+}
+
+/**
+ * The form words are compared in, so that a blocked word cannot be spelled around: compatibility
+ * forms unified (fullwidth, ligatures, mathematical letters: NFKC), invisible code points dropped
+ * (soft hyphen, zero-width space, joiners), marks dropped (combining accents, strike-through),
+ * letters of other scripts that look like Latin ones folded to them (Unicode's confusables table,
+ * from `unhomoglyph`), lower case. ASCII is never folded: `m` stays `m`, not `rn`.
+ */
+export function normalizeForComparison(text: string): string {
+  const unmarked = text.normalize('NFKC').replace(/\p{Default_Ignorable_Code_Point}/gu, '').normalize('NFD').replace(/\p{M}/gu, '');
+  return unmarked.replace(/[^\p{ASCII}]/gu, foldLookAlike).normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/** The words of a normalized text: runs of letters, any other character (digit, hyphen, apostrophe, space) ends one. */
+export function wordsOf(text: string): string[] {
+  return normalizeForComparison(text)
+    .split(/\P{L}+/u)
+    .filter((word) => word.length > 0);
+}
+
+/**
+ * Rejects a text that holds a blocked word as a whole word, compared in normalized form ("Orange!",
+ * "orange-juice", "ｏｒａｎｇｅ", "or\u00adange"), but not a longer word that starts with it ("oranges").
+ */
 export function createModerator(blockedWords: readonly string[]): (content: string) => Verdict {
-  const blocked = new Set(blockedWords.map((word) => word.toLocaleLowerCase()));
-  return (content) => {
-    const words = content.toLocaleLowerCase().split(/[^\p{L}\p{N}'-]+/u);
-    return words.some((word) => blocked.has(word)) ? 'rejected' : 'approved';
-  };
+  const blocked = new Set(blockedWords.map(normalizeForComparison));
+  return (content) => (wordsOf(content).some((word) => blocked.has(word)) ? 'rejected' : 'approved');
 }
 
 export function commentModerated(comment: CommentCreated, status: Verdict): NewEvent<'CommentModerated'> {

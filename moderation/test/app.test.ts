@@ -58,7 +58,14 @@ describe('config', () => {
     expect(readConfig({ BLOCKED_WORDS: 'orange, kiwi ,' }).BLOCKED_WORDS).toEqual(['orange', 'kiwi']);
   });
 
-  it('refuses a phrase with a message naming the variable', () => {
-    expect(() => readConfig({ BLOCKED_WORDS: 'two words' })).toThrow(/BLOCKED_WORDS\.0: must be single words/);
+  it.each([['a phrase', 'two words'], ['a hyphen', 'orange-juice'], ['an apostrophe', "orange's"], ['a digit', 'orange2']])(
+    'refuses a word with %s, with a message naming the variable and the rule',
+    (_what, value) => {
+      expect(() => readConfig({ BLOCKED_WORDS: value })).toThrow(/BLOCKED_WORDS\.0: must be single words of letters/);
+    },
+  );
+
+  it('accepts a word in letters of any script or width', () => {
+    expect(readConfig({ BLOCKED_WORDS: 'ｋｉｗｉ,яблоко' }).BLOCKED_WORDS).toEqual(['ｋｉｗｉ', 'яблоко']);
   });
 });
