@@ -63,6 +63,7 @@ export class ServiceProcess {
       // Exit code 0 is a graceful stop that someone asked for (Ctrl-C reaches every process of
       // the terminal's group, a `kill` by hand): only a crash is restarted.
       if (!this.wanted || code === 0) {
+        if (this.wanted) this.sink(this.spec.name, 'exited (code 0); stays stopped');
         this.wanted = false;
         return;
       }
