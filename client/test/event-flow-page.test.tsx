@@ -5,17 +5,18 @@ import { FakeEventSource } from './support/fake-event-source';
 import { installFetch } from './support/fake-fetch';
 
 const subscriptions: SubscriptionStatus[] = [
-  { name: 'query', url: 'http://q/events', cursor: 2, head: 2, lag: 0, inFlight: 0, attempts: 0, parked: 0, lastError: null, lastErrorAt: null, mode: 'park', types: null, batch: true },
+  { name: 'query', cursor: 2, acked: 2, head: 2, lag: 0, inFlight: 0, attempts: 0, parked: 0, blockedAt: null, lastError: null, lastErrorAt: null, mode: 'park', types: null, batch: true },
   {
     name: 'moderation',
-    url: 'http://m/events',
     cursor: 1,
+    acked: 1,
     head: 2,
     lag: 1,
     inFlight: 1,
     attempts: 3,
     parked: 1,
-    lastError: 'connect ECONNREFUSED',
+    blockedAt: null,
+    lastError: 'connection refused',
     lastErrorAt: '2026-01-01T10:00:00.000Z',
     mode: 'park',
     types: ['CommentCreated'],
@@ -53,7 +54,7 @@ describe('the event flow page', () => {
     expect(moderation).toHaveTextContent('1 behind');
     expect(moderation).toHaveTextContent(/Retries\s*3/);
     expect(moderation).toHaveTextContent(/Parked\s*1/);
-    expect(moderation).toHaveTextContent('connect ECONNREFUSED');
+    expect(moderation).toHaveTextContent('connection refused');
     expect(screen.getAllByRole('listitem')[0]).toHaveTextContent('Caught up');
   });
 

@@ -4,13 +4,14 @@ import { deliveryOf, FLOW_WINDOW, flowReducer, initialFlow, lagOf, type FlowActi
 const meta = (seq: number, type = 'PostCreated'): EventMeta => ({ seq, type, id: `${type}:${seq}`, time: '2026-01-01T00:00:00.000Z' });
 const subscription = (name: string, cursor: number, overrides: Partial<SubscriptionStatus> = {}): SubscriptionStatus => ({
   name,
-  url: `http://localhost/${name}`,
   cursor,
+  acked: cursor,
   head: cursor,
   lag: 0,
   inFlight: 0,
   attempts: 0,
   parked: 0,
+  blockedAt: null,
   lastError: null,
   lastErrorAt: null,
   mode: 'park',

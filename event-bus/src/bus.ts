@@ -1,9 +1,9 @@
 import type { EventMeta, Logger } from '@mini-blog/common';
-import { FanOut, type FanOutOptions } from './fan-out';
-import { GroupCommitter } from './group-commit';
+import { FanOut, type FanOutOptions } from './delivery/fan-out';
+import { GroupCommitter } from './log/group-commit';
 import { BusMetrics } from './metrics';
-import { EventStore } from './store';
-import { InlineWriter, ThreadWriter, type Writer } from './writer';
+import { EventStore } from './log/store';
+import { InlineWriter, ThreadWriter, type Writer } from './log/writer';
 
 export interface EventBusOptions extends FanOutOptions {
   readonly dataDir: string;

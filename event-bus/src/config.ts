@@ -1,7 +1,8 @@
-import { baseConfigSchema, ConfigError, EVENT_TYPES, loadConfig, portWithDefault, type EventType } from '@mini-blog/common';
+import { baseConfigSchema, ConfigError, EVENT_TYPES, loadConfig, portWithDefault, type EventType, type SubscriptionStatus } from '@mini-blog/common';
 import { z } from 'zod';
 
-export type DeliveryMode = 'park' | 'block';
+/** What happens to an event the subscriber keeps rejecting: parked and skipped, or delivery stops. */
+export type DeliveryMode = SubscriptionStatus['mode'];
 
 export interface SubscriberConfig {
   readonly name: string;

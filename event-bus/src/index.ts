@@ -1,5 +1,5 @@
 import { createLogger, readOrExit, runService } from '@mini-blog/common';
-import { createApp } from './app';
+import { createApp } from './http/app';
 import { EventBus } from './bus';
 import { loadBusConfig } from './config';
 

@@ -1,5 +1,5 @@
+import type { SubscriptionStatus } from '@mini-blog/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { SubscriberStatus } from './subscriber';
 
 /**
  * The bus's Prometheus metrics, in a registry of its own so that several buses in one process
@@ -56,7 +56,7 @@ export class BusMetrics {
   }
 
   /** Gauges read at scrape time from the live state. */
-  watch(head: () => number, statuses: () => readonly SubscriberStatus[]): void {
+  watch(head: () => number, statuses: () => readonly SubscriptionStatus[]): void {
     const registers = [this.registry];
     new Gauge({
       name: 'eventbus_head_seq',
@@ -66,7 +66,7 @@ export class BusMetrics {
         this.set(head());
       },
     });
-    const perSubscriber = (name: string, help: string, value: (status: SubscriberStatus) => number) =>
+    const perSubscriber = (name: string, help: string, value: (status: SubscriptionStatus) => number) =>
       new Gauge({
         name,
         help,

@@ -140,7 +140,6 @@ describe('delivery options', () => {
       await request(bus.app).post('/events').send([postCreated(1), postCreated(2)]).expect(201);
 
       await waitFor(() => single.applied.length === 2 && batch.applied.length === 2, 'both consumers to apply both events');
-      expect(bus.bus.fanOut.statuses().map((status) => status.signed)).toEqual([true, true]);
     });
 
     it('are retried, not parked, while the consumer refuses the signature with 401', async () => {

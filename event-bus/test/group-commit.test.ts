@@ -2,12 +2,13 @@ import path from 'node:path';
 import { silentLogger } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
+import { LogUnavailableError } from '../src/errors';
 import { BusMetrics } from '../src/metrics';
-import { GroupCommitter } from '../src/group-commit';
-import type { PendingEvent } from '../src/log-writer';
-import { EventStore } from '../src/store';
-import { InlineWriter } from '../src/writer';
-import { openTestBus, postCreated, tempDir } from './helpers';
+import { GroupCommitter } from '../src/log/group-commit';
+import type { PendingEvent } from '../src/log/log-writer';
+import { EventStore } from '../src/log/store';
+import { InlineWriter } from '../src/log/writer';
+import { deferred, openTestBus, postCreated, tempDir } from './helpers';
 
 const event = (id: string): PendingEvent => ({ id, type: 'PostCreated', dataJson: JSON.stringify({ id, title: id }) });
 
@@ -47,18 +48,24 @@ describe('group commit', () => {
 
   it('gathers everything that arrives during a commit into the next one', async () => {
     const write = writer.write.bind(writer);
-    const slowWrite = jest.spyOn(writer, 'write').mockImplementation(async (request) => {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    const firstWrite = deferred();
+    const releaseFirstWrite = deferred();
+    const writes = jest.spyOn(writer, 'write').mockImplementation(async (request) => {
+      if (writes.mock.calls.length === 1) {
+        firstWrite.resolve();
+        await releaseFirstWrite.promise;
+      }
       return write(request);
     });
     const committer = committerWith();
 
     const first = committer.publish([event('a')]);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await firstWrite.promise;
     const later = [committer.publish([event('b')]), committer.saveCursors(new Map([['s', { cursor: 1, acked: 1 }]])), committer.publish([event('c')])];
+    releaseFirstWrite.resolve();
     await Promise.all([first, ...later]);
 
-    expect(slowWrite.mock.calls.map(([request]) => [request.ids, request.cursors])).toEqual([
+    expect(writes.mock.calls.map(([request]) => [request.ids, request.cursors])).toEqual([
       [['a'], []],
       [['b', 'c'], [['s', 1, 1]]],
     ]);
@@ -95,7 +102,8 @@ describe('group commit', () => {
     const outcomes = await Promise.allSettled([committer.publish([event('a')]), committer.publish([broken])]);
 
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
-    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ status: 503, message: expect.stringContaining('nothing was stored') });
+    expect((outcomes[0] as PromiseRejectedResult).reason).toBeInstanceOf(LogUnavailableError);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ message: expect.stringContaining('nothing was stored') });
     expect(store.head).toBe(0);
     expect(store.read(0, 10, null, Number.MAX_SAFE_INTEGER)).toEqual([]);
     expect(await committer.publish([event('a')])).toEqual([{ id: 'a', seq: 1, duplicate: false }]);
@@ -107,7 +115,7 @@ describe('group commit', () => {
     const writes = jest.spyOn(writer, 'write').mockImplementation(async (request) => (diskWorks ? write(request) : { ok: false, error: 'disk I/O error' }));
     const committer = committerWith();
 
-    await expect(committer.publish([event('refused')])).rejects.toMatchObject({ status: 503 });
+    await expect(committer.publish([event('refused')])).rejects.toBeInstanceOf(LogUnavailableError);
     expect(committer.writeFailure).toEqual({ error: 'disk I/O error', since: expect.any(String) });
 
     diskWorks = true;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { silentLogger, type Envelope, type NewEvent } from '@mini-blog/common';
 import type { Express } from 'express';
-import { createApp } from '../src/app';
+import { createApp } from '../src/http/app';
 import { EventBus, type EventBusOptions } from '../src/bus';
 import type { SubscriberConfig } from '../src/config';
 
@@ -133,4 +133,13 @@ export async function listen(app: Express): Promise<{ url: string; close(): Prom
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A promise and the function that settles it: lets a test hold a step until it says go. */
+export function deferred(): { promise: Promise<void>; resolve(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((settle) => {
+    resolve = settle;
+  });
+  return { promise, resolve };
 }

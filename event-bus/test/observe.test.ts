@@ -1,7 +1,7 @@
 import { get, type IncomingMessage } from 'node:http';
 import { waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
-import { createApp } from '../src/app';
+import { createApp } from '../src/http/app';
 import { FakeSubscriber, listen, openTestBus, postCreated, subscriber, type TestBus } from './helpers';
 import { silentLogger } from '@mini-blog/common';
 

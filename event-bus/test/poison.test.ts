@@ -125,11 +125,15 @@ describe('poison events and the admin endpoints', () => {
       await waitFor(() => healthy.received.length === 4, 'the healthy subscriber to get every event');
       const tries = blocked.deliveries.length;
       await publish(1, 5);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(blocked.deliveries).toHaveLength(tries);
+      await waitFor(() => healthy.received.length === 5, 'the healthy subscriber to get event 5');
+
       expect(seqsOf(blocked.received)).toEqual([1]);
       const [status] = (await request(bus.app).get('/subscriptions').expect(200)).body.filter((entry: { name: string }) => entry.name === 'blocked');
       expect(status).toMatchObject({ mode: 'block', cursor: 1, lag: 4, blockedAt: 2, parked: 1, lastError: expect.stringMatching(/^blocked at seq 2 \(PostCreated\) after 3 rejections: answered 400/) });
+      // Nothing was sent while blocked: once the event is skipped, the next delivery is the one after it.
+      await request(bus.app).post('/admin/subscriptions/blocked/parked/2/skip').expect(200);
+      await waitFor(() => blocked.received.length === 4, 'events 3 to 5 after the skip');
+      expect(seqsOf(blocked.deliveries.slice(tries).flatMap((delivery) => delivery.events))).toEqual([3, 4, 5]);
     });
 
     it('goes on after the blocking event is skipped', async () => {

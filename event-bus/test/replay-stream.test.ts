@@ -1,13 +1,18 @@
-import { get, type IncomingMessage } from 'node:http';
+import { once } from 'node:events';
+import { createServer, get, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { waitFor } from '@mini-blog/common/testing';
-import { listen, openTestBus, type TestBus } from './helpers';
+import { openTestBus, type TestBus } from './helpers';
 
 const EVENTS = 30_000;
 const CONTENT = 'x'.repeat(900);
 
 describe('GET /events streamed', () => {
   let bus: TestBus;
-  let server: Awaited<ReturnType<typeof listen>>;
+  let server: Server;
+  let url: string;
+  /** The server side of the latest request: whether it waits for the client to read. */
+  let answer: ServerResponse | undefined;
   let reads: number;
 
   beforeAll(async () => {
@@ -24,28 +29,39 @@ describe('GET /events streamed', () => {
       reads += 1;
       return read(...args);
     };
-    server = await listen(bus.app);
+    server = createServer((req, res) => {
+      answer = res;
+      bus.app(req, res);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
   });
   afterAll(async () => {
-    await server.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
     await bus.close();
   });
 
-  const open = () => new Promise<IncomingMessage>((resolve, reject) => get(`${server.url}/events`, resolve).on('error', reject));
+  async function openPaused(): Promise<IncomingMessage> {
+    reads = 0;
+    answer = undefined;
+    const res = await new Promise<IncomingMessage>((resolve, reject) => get(url, resolve).on('error', reject));
+    res.pause();
+    await waitFor(() => answer?.writableNeedDrain, 'the server to wait for the paused client');
+    return res;
+  }
 
   it('reads the log only as fast as a slow client takes it, and sends all of it in order', async () => {
-    reads = 0;
-    const res = await open();
-    res.pause();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const res = await openPaused();
     const readsWhilePaused = reads;
 
     const chunks: Buffer[] = [];
     res.on('data', (chunk: Buffer) => chunks.push(chunk));
     res.resume();
-    await new Promise((resolve) => res.on('end', resolve));
+    await once(res, 'end');
 
-    // 30 MB in 30 reads of 1,000 events: a paused client holds the server back after the socket buffers fill.
+    // 30 MB in 30 reads of 1,000 events: a paused client holds the server back once the socket buffers fill.
     expect(readsWhilePaused).toBeLessThan(15);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { seq: number }[];
     expect(body).toHaveLength(EVENTS);
@@ -53,17 +69,16 @@ describe('GET /events streamed', () => {
   });
 
   it('stops reading when the client goes away', async () => {
-    reads = 0;
-    const res = await open();
-    res.pause();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    res.destroy();
-    await waitFor(() => reads > 0, 'the first read');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const afterClose = reads;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const res = await openPaused();
+    const readsBeforeClose = reads;
+    const closed = once(answer!, 'close');
 
-    expect(reads).toBe(afterClose);
+    res.destroy();
+    await closed;
+    // The reader resumes on the close; a loop that did not stop there would read on in these turns.
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(reads).toBe(readsBeforeClose);
     expect(reads).toBeLessThan(EVENTS / 1000);
   });
 });

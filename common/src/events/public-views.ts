@@ -38,19 +38,28 @@ export interface PostChange {
   readonly post: PublicPost;
 }
 
-/** A subscriber's delivery state, as the bus reports it on `GET /subscriptions`. */
+/**
+ * A subscriber's delivery state, as the bus reports it on `GET /subscriptions`: never a payload,
+ * an internal address or a subscriber's answer.
+ */
 export interface SubscriptionStatus {
   readonly name: string;
-  readonly url: string;
+  /** Every event up to here is dealt with (delivered, filtered out or parked). */
   readonly cursor: number;
+  /** The last event the subscriber acknowledged. */
+  readonly acked: number;
   readonly head: number;
   readonly lag: number;
   readonly inFlight: number;
   readonly attempts: number;
   readonly parked: number;
+  /** The seq of the rejected event a `mode: 'block'` subscriber is stopped at. */
+  readonly blockedAt: number | null;
+  /** A short reason (`HTTP 500`, `timeout`, `connection refused`), not the subscriber's answer. */
   readonly lastError: string | null;
   readonly lastErrorAt: string | null;
   readonly mode: 'park' | 'block';
+  /** Only these types are delivered; `null` means every type. */
   readonly types: readonly string[] | null;
   readonly batch: boolean;
 }

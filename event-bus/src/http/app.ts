@@ -1,10 +1,11 @@
 import { createHttpApp, type Logger } from '@mini-blog/common';
 import type { Express } from 'express';
 import { adminRouter } from './admin-routes';
-import type { EventBus } from './bus';
+import type { EventBus } from '../bus';
+import { busErrors } from './errors';
 import { eventsRouter } from './events-routes';
 import { FlowFeed } from './flow-feed';
-import { observeRouter } from './observe-routes';
+import { viewsRouter } from './views-routes';
 
 export interface AppDeps {
   readonly bus: EventBus;
@@ -25,8 +26,9 @@ export function createApp({ bus, logger, flowThrottleMs }: AppDeps): Express {
     isReady: () => bus.committer.writeFailure === undefined,
     routes: (routes) => {
       routes.use(eventsRouter(bus));
-      routes.use(observeRouter(bus, flow));
+      routes.use(viewsRouter(bus, flow));
       routes.use('/admin', adminRouter(bus));
+      routes.use(busErrors);
     },
   });
   // Every answer is fresh (a publish result, the log, live state): hashing each for an ETag is wasted work.

@@ -1,10 +1,11 @@
-import { AppError, type Logger } from '@mini-blog/common';
+import type { Logger, SubscriptionStatus } from '@mini-blog/common';
 import { Agent } from 'undici';
-import type { SubscriberConfig } from './config';
-import type { GroupCommitter } from './group-commit';
-import type { BusMetrics } from './metrics';
-import type { CursorRecord, EventStore } from './store';
-import { SubscriberLoop, type DeliveryOptions, type SubscriberStatus } from './subscriber';
+import type { SubscriberConfig } from '../config';
+import { UnknownSubscriberError } from '../errors';
+import type { GroupCommitter } from '../log/group-commit';
+import type { BusMetrics } from '../metrics';
+import type { CursorRecord, EventStore } from '../log/store';
+import { SubscriberLoop, type DeliveryOptions } from './subscriber-loop';
 
 export interface FanOutOptions extends DeliveryOptions {
   readonly subscribers: readonly SubscriberConfig[];
@@ -61,14 +62,14 @@ export class FanOut {
     return () => this.progressListeners.delete(listener);
   }
 
-  statuses(): SubscriberStatus[] {
+  statuses(): SubscriptionStatus[] {
     const head = this.store.head;
     return this.loops.map((loop) => loop.status(head));
   }
 
   subscriber(name: string): SubscriberLoop {
     const loop = this.loops.find((candidate) => candidate.name === name);
-    if (!loop) throw new AppError(404, `subscriber: ${name} is not configured (known: ${this.loops.map((known) => known.name).join(', ') || 'none'})`);
+    if (!loop) throw new UnknownSubscriberError(name);
     return loop;
   }
 

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { AppError, describeIssues, EVENT_TYPES, newEventSchema, parseBody, parseOrThrow, writeChunk, type EventType } from '@mini-blog/common';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { EventBus } from './bus';
-import type { PendingEvent } from './log-writer';
+import type { EventBus } from '../bus';
+import type { PendingEvent } from '../log/log-writer';
 
 export const MAX_BATCH = 1000;
 export const MAX_PAGE = 10_000;

@@ -1,7 +1,7 @@
 import { parseOrThrow } from '@mini-blog/common';
 import { Router } from 'express';
 import { z } from 'zod';
-import type { EventBus } from './bus';
+import type { EventBus } from '../bus';
 import type { FlowFeed } from './flow-feed';
 
 const MAX_FLOW_PAGE = 1000;
@@ -12,7 +12,7 @@ const flowQuerySchema = z.object({
 });
 
 /** The read-only views the ingress exposes; metadata only, never an event's data. */
-export function observeRouter({ store, fanOut, metrics }: EventBus, flow: FlowFeed): Router {
+export function viewsRouter({ store, fanOut, metrics }: EventBus, flow: FlowFeed): Router {
   const router = Router();
 
   router.get('/subscriptions', (_req, res) => {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  AppError,
   BUS_CURSOR_HEADER,
   BUS_DELIVERY_ID_HEADER,
   BUS_SIGNATURE_HEADER,
@@ -8,12 +7,14 @@ import {
   backoffDelay,
   signDelivery,
   type Logger,
+  type SubscriptionStatus,
 } from '@mini-blog/common';
 import { request, type Dispatcher } from 'undici';
-import type { SubscriberConfig } from './config';
-import type { GroupCommitter } from './group-commit';
-import type { BusMetrics } from './metrics';
-import type { CursorRecord, EventStore, StoredEvent } from './store';
+import type { SubscriberConfig } from '../config';
+import { NotParkedError } from '../errors';
+import type { GroupCommitter } from '../log/group-commit';
+import type { BusMetrics } from '../metrics';
+import type { CursorRecord, EventStore, StoredEvent } from '../log/store';
 
 export interface DeliveryOptions {
   /** 4xx answers (other than 408/429) for one event before it is parked, or blocks the subscriber. */
@@ -21,26 +22,6 @@ export interface DeliveryOptions {
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
   readonly timeoutMs: number;
-}
-
-/** What `GET /subscriptions` shows for one subscriber (docs/architecture.md), never a payload. */
-export interface SubscriberStatus {
-  readonly name: string;
-  readonly url: string;
-  readonly cursor: number;
-  readonly acked: number;
-  readonly head: number;
-  readonly lag: number;
-  readonly inFlight: number;
-  readonly attempts: number;
-  readonly parked: number;
-  readonly blockedAt: number | null;
-  readonly lastError: string | null;
-  readonly lastErrorAt: string | null;
-  readonly mode: SubscriberConfig['mode'];
-  readonly types: SubscriberConfig['types'];
-  readonly batch: boolean;
-  readonly signed: boolean;
 }
 
 /** How one delivery of one or more events ended. */
@@ -127,11 +108,10 @@ export class SubscriberLoop {
     if (this.waiter?.wakeOnAppend) this.waiter.done();
   }
 
-  status(head: number): SubscriberStatus {
-    const { name, url, mode, types, batch, secret } = this.config;
+  status(head: number): SubscriptionStatus {
+    const { name, mode, types, batch } = this.config;
     return {
       name,
-      url,
       cursor: this.cursor,
       acked: this.acked,
       head,
@@ -145,7 +125,6 @@ export class SubscriberLoop {
       mode,
       types,
       batch,
-      signed: secret !== undefined,
     };
   }
 
@@ -188,7 +167,7 @@ export class SubscriberLoop {
   }
 
   private requireParked(seq: number): void {
-    if (!this.parked.has(seq)) throw new AppError(404, `seq: ${seq} is not parked for ${this.name}`);
+    if (!this.parked.has(seq)) throw new NotParkedError(this.name, seq);
   }
 
   private moveTo(cursor: number, acked: number): void {

@@ -1,7 +1,7 @@
 import { AppError, parseBody, parseOrThrow } from '@mini-blog/common';
 import { Router } from 'express';
 import { z } from 'zod';
-import type { EventBus } from './bus';
+import type { EventBus } from '../bus';
 
 const parkedQuerySchema = z.object({ subscriber: z.string().min(1).optional() });
 const parkedParamsSchema = z.object({ name: z.string(), seq: z.coerce.number().int().positive() });

@@ -1,6 +1,7 @@
-import { AppError, type EventMeta, type Logger } from '@mini-blog/common';
+import type { EventMeta, Logger } from '@mini-blog/common';
+import { LogUnavailableError } from '../errors';
 import type { ParkChange, PendingEvent, WriteReply, WriteRequest } from './log-writer';
-import type { BusMetrics } from './metrics';
+import type { BusMetrics } from '../metrics';
 import type { CursorRecord, EventStore } from './store';
 import type { Writer } from './writer';
 
@@ -63,7 +64,7 @@ export class GroupCommitter {
       this.batch.events.push(...events);
       this.batch.done.push((reply) => {
         if (!reply.ok) {
-          reject(new AppError(503, `event-bus: the log could not be written (${reply.error}); nothing was stored, try again`));
+          reject(new LogUnavailableError(reply.error));
           return;
         }
         resolve(events.map((event, index) => ({ id: event.id, seq: reply.seqs[start + index]!, duplicate: reply.duplicates[start + index]! })));

@@ -1,6 +1,6 @@
 import { openEventStream, type EventMeta, type EventStream } from '@mini-blog/common';
 import type { Request, Response } from 'express';
-import type { EventBus } from './bus';
+import type { EventBus } from '../bus';
 
 /** The view shows the tail of the log: from a large commit only the newest events are streamed. */
 const MAX_APPENDED_PER_COMMIT = 100;
