@@ -1,10 +1,12 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { parseTransportArgs } from './nats';
 import { REPO_ROOT, startSystem } from './system';
 
 /**
  * `npm start`: the whole system on one machine. PORT sets the gateway's port (default 8080),
  * DATA_DIR the bus's log folder (default ./data), and `--fresh` starts from an empty log.
+ * `--transport=jetstream` runs the events through NATS JetStream (`--nats-nodes=3`: a cluster).
  */
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8080);
@@ -15,7 +17,8 @@ async function main(): Promise<void> {
     process.stdout.write(`launcher   | removed ${dataDir}: starting from an empty log\n`);
   }
 
-  const system = await startSystem({ port, dataDir });
+  const transport = parseTransportArgs(process.argv.slice(2));
+  const system = await startSystem({ port, dataDir, transport });
   process.stdout.write(`\n  mini-blog is running: open ${system.url}\n  the log is in ${dataDir}; Ctrl-C stops everything\n\n`);
 
   let stopping = false;

@@ -3,13 +3,22 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { formatLogLine } from './log-lines';
 
-export interface ProcessSpec {
+export type ProcessSpec = {
   readonly name: string;
-  /** The compiled entry point, run with this Node.js. */
-  readonly script: string;
   readonly env: Readonly<Record<string, string>>;
   readonly port: number;
-}
+} & (
+  | {
+      /** The compiled entry point, run with this Node.js. */
+      readonly script: string;
+      readonly command?: never;
+    }
+  | {
+      /** A program other than a Node.js script (`nats-server`), with its arguments. */
+      readonly command: readonly [string, ...string[]];
+      readonly script?: never;
+    }
+);
 
 export type LogSink = (service: string, line: string) => void;
 
@@ -46,7 +55,8 @@ export class ServiceProcess {
     this.wanted = true;
     clearTimeout(this.restartTimer);
     if (this.running) return;
-    const child = spawn(process.execPath, [this.spec.script], {
+    const [program, ...args] = this.spec.command ? this.spec.command : [process.execPath, this.spec.script];
+    const child = spawn(program, args, {
       env: { ...process.env, ...this.spec.env, PORT: String(this.spec.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createGateway } from './gateway';
 import { freePort } from './ports';
 import { ingressRouter, localSubscribers } from './manifests';
+import { jetstreamEnv, readNatsPasswords, startNats, type RunningNats, type TransportChoice } from './nats';
 import { ServiceProcess, type LogSink } from './supervisor';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -45,12 +46,18 @@ export interface SystemOptions {
   readonly ports?: Partial<Record<ServiceName, number>>;
   /** How long to wait for every service to be ready. */
   readonly readyTimeoutMs?: number;
+  /** The events through NATS JetStream (`nats-server` started here) instead of the event bus. */
+  readonly transport?: TransportChoice;
+  /** The principals' secrets; by default `<dataDir>/credentials`. */
+  readonly credentialsDir?: string;
 }
 
 export interface RunningSystem {
   /** The gateway's URL: what a browser opens. */
   readonly url: string;
   readonly services: Readonly<Record<ServiceName, ServiceProcess>>;
+  /** The NATS nodes, with `--transport=jetstream`. */
+  readonly nats?: RunningNats;
   /** Resolves when the service answers 200 on /readyz; rejects with its last log lines on timeout. */
   waitReady(name: ServiceName, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -60,11 +67,12 @@ const printToStdout: LogSink = (service, line) => {
   process.stdout.write(`${service.padEnd(10)} | ${line}\n`);
 };
 
-export async function waitForReady(service: ServiceProcess, timeoutMs: number): Promise<void> {
+/** Resolves once `probe` (by default the service's `/readyz`) answers 200. */
+export async function waitForReady(service: ServiceProcess, timeoutMs: number, probe = '/readyz'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const res = await fetch(`${service.url}/readyz`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`${service.url}${probe}`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) return;
     } catch {
       // Not listening yet.
@@ -90,15 +98,23 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   for (const name of SERVICE_NAMES) ports[name] = options.ports?.[name] ?? (gatewayPort === 0 ? await freePort() : DEFAULT_PORTS[name]);
   const urlOf = (name: ServiceName) => `http://127.0.0.1:${ports[name]}`;
 
+  const choice = options.transport ?? { transport: 'http' };
+  const credentialsDir = options.credentialsDir ?? path.join(dataDir, 'credentials');
+  const nats =
+    choice.transport === 'jetstream'
+      ? await startNats({ nodes: choice.natsNodes, dataDir, passwords: readNatsPasswords(credentialsDir), log, freePorts: gatewayPort === 0, readyTimeoutMs })
+      : undefined;
+  const busEnv = nats ? { BUS_URL: urlOf('event-bus'), ...jetstreamEnv(nats, credentialsDir) } : { BUS_URL: urlOf('event-bus') };
+
   const baseEnv: Record<ServiceName, Record<string, string>> = {
     'event-bus': {
       DATA_DIR: dataDir,
       SUBSCRIBERS: localSubscribers((name) => urlOf(name as ServiceName)),
     },
-    posts: { BUS_URL: urlOf('event-bus') },
-    comments: { BUS_URL: urlOf('event-bus') },
-    moderation: { BUS_URL: urlOf('event-bus') },
-    query: { BUS_URL: urlOf('event-bus') },
+    posts: busEnv,
+    comments: busEnv,
+    moderation: busEnv,
+    query: busEnv,
     client: {},
   };
   const services = {} as Record<ServiceName, ServiceProcess>;
@@ -116,6 +132,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     // The bus last, so that the others can finish what they were publishing.
     await Promise.all(SERVICE_NAMES.filter((name) => name !== 'event-bus').map((name) => services[name].stop()));
     await services['event-bus'].stop();
+    await nats?.stop();
   };
 
   try {
@@ -139,6 +156,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   return {
     url,
     services,
+    nats,
     waitReady: (name, timeoutMs = readyTimeoutMs) => waitForReady(services[name], timeoutMs),
     stop,
   };
