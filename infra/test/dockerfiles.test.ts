@@ -1,5 +1,5 @@
 import { validate } from 'dockerfile-utils';
-import { argumentsOf, flagsOf, instructionsOf, lineage, readStages, type Stage } from './support/dockerfile';
+import { argumentsOf, flagsOf, instructionsOf, lineage, readStages, substituteArgs as substitute, type Stage } from './support/dockerfile';
 import { existsInRepo, loadSkaffold, readText, skaffoldVariants, workspaceOf } from './support/repository';
 
 const BASE_IMAGE = 'node:20-bookworm-slim';
@@ -8,8 +8,6 @@ const BASE_IMAGE = 'node:20-bookworm-slim';
 const artifacts = skaffoldVariants(loadSkaffold()).flatMap((variant) => variant.build.artifacts);
 const dockerfiles = [...new Set(artifacts.map((artifact) => artifact.docker?.dockerfile ?? 'Dockerfile'))];
 const buildArgsOf = (dockerfile: string) => artifacts.filter((artifact) => artifact.docker?.dockerfile === dockerfile).map((artifact) => artifact.docker?.buildArgs ?? {});
-
-const substitute = (text: string, args: Record<string, string>) => text.replace(/\$\{?(\w+)\}?/g, (whole, name: string) => args[name] ?? whole);
 
 describe.each(dockerfiles)('%s', (dockerfile) => {
   const stages = readStages(dockerfile);
@@ -67,12 +65,31 @@ describe.each(dockerfiles)('%s', (dockerfile) => {
     for (const copy of fromBuild) expect(argumentsOf(copy)[0]).toMatch(/\/dist(-server)?$/);
   });
 
-  it.each(['dev', production.name])('runs the %s target as the unprivileged node user', (target) => {
+  it.each(['dev', production.name])('runs the %s target as uid:gid 1000:1000, by number, so that kubelet can check runAsNonRoot', (target) => {
     const user = lineage(stages, target)
       .flatMap((stage) => instructionsOf(stage, 'USER').map((instruction) => argumentsOf(instruction)[0]))
       .at(0);
-    expect(user).toBeDefined();
-    expect(['root', '0']).not.toContain(user?.split(':')[0]);
+    expect(user).toBe('1000:1000');
+  });
+
+  it('gives every stage a /data folder that uid 1000 owns', () => {
+    for (const stage of stages) {
+      const runs = lineage(stages, stage.name).flatMap((ancestor) => instructionsOf(ancestor, 'RUN').map((run) => run.toString()));
+      expect({ stage: stage.name, createsData: runs.some((run) => /mkdir (-p )?\/data\b.*chown 1000:1000 \/data\b/.test(run)) }).toEqual({
+        stage: stage.name,
+        createsData: true,
+      });
+    }
+  });
+
+  it('keeps the root workspace (the test and lint tools) out of the dev target, and starts it without npx', () => {
+    const dev = lineage(stages, 'dev');
+    const installs = dev.flatMap((stage) => instructionsOf(stage, 'RUN').map((run) => run.toString())).filter((run) => /\bnpm ci\b/.test(run));
+    expect(installs.length).toBeGreaterThan(0);
+    for (const install of installs) expect(install).not.toMatch(/--include-workspace-root/);
+    const cmd = instructionsOf(dev[0] as Stage, 'CMD').at(-1)?.getRawArgumentsContent() ?? '';
+    expect(cmd).toMatch(/\bnode\b/);
+    expect(cmd).not.toMatch(/\bnpx\b|\bnpm\b/);
   });
 
   it('starts the production image with node on compiled JavaScript, in exec form so node gets SIGTERM', () => {

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
+import { copiedFolders, globToRegExp, syncTargetsNotOwned, unsyncedSources } from './support/dev-sync';
 import { readStages } from './support/dockerfile';
 import { existsInRepo, K8S, loadSkaffold, readText, readYamlDocuments, ROOT, skaffoldVariants, workspaceOf, type K8sObject } from './support/repository';
 
@@ -37,8 +38,18 @@ describe('skaffold.yaml', () => {
   });
 
   it('deploys with kubectl and builds into the local image store, never pushing', () => {
-    expect(config.deploy).toEqual({ kubectl: {} });
+    expect(Object.keys(config.deploy)).toEqual(['kubectl']);
     for (const variant of variants) expect(variant.build.local?.push).toBe(false);
+  });
+
+  it('checks the cluster, then creates the credentials Secret if missing, before every deploy', () => {
+    const before = config.deploy.kubectl?.hooks?.before ?? [];
+
+    expect(before.map((hook) => hook.host?.command)).toEqual([
+      ['node', 'infra/scripts/cluster-check.mjs'],
+      ['node', 'infra/scripts/ensure-credentials.mjs'],
+    ]);
+    for (const hook of before) expect(existsInRepo(hook.host?.command[1] ?? '')).toBe(true);
   });
 
   it('has a production profile that builds the final stage of every Dockerfile and deploys infra/k8s unchanged', () => {
@@ -77,6 +88,35 @@ describe('skaffold.yaml', () => {
   describe('file sync for skaffold dev', () => {
     const artifacts = variants.find((variant) => variant.name === 'default')?.build.artifacts ?? [];
 
+    it.each(artifacts.map((artifact) => [artifact.image, artifact] as const))(
+      'syncs every source file of every folder the Dockerfile of %s copies, so that no source edit rebuilds it',
+      (_image, artifact) => {
+        expect(copiedFolders(artifact)).toEqual(expect.arrayContaining(['common', workspaceOf(artifact)]));
+        expect(unsyncedSources(artifact)).toEqual([]);
+      },
+    );
+
+    it.each(artifacts.map((artifact) => [artifact.image, artifact] as const))(
+      'lets the user of the %s dev container write every folder the sync extracts into',
+      (_image, artifact) => {
+        expect(syncTargetsNotOwned(artifact, '1000:1000')).toEqual([]);
+      },
+    );
+
+    it('notices an artifact that copies common but does not sync it', () => {
+      const client = artifacts.find((artifact) => artifact.image === 'mini-blog/client');
+      const withoutCommon = { ...client!, sync: { manual: client!.sync!.manual!.filter((rule) => !rule.src.startsWith('common/')) } };
+
+      expect(unsyncedSources(withoutCommon)).toContain('common/src/registry.ts');
+    });
+
+    it('notices a sync into a folder the dev image leaves to root', () => {
+      const posts = artifacts.find((artifact) => artifact.image === 'mini-blog/posts');
+      const intoRoot = { ...posts!, sync: { manual: [{ src: 'posts/package.json', dest: '/app' }] } };
+
+      expect(syncTargetsNotOwned(intoRoot, '1000:1000')).toEqual(['posts']);
+    });
+
     it.each(artifacts.map((artifact) => [artifact.image, artifact] as const))('syncs the sources of %s into its dev container', (_image, artifact) => {
       const rules = artifact.sync?.manual ?? [];
 
@@ -102,5 +142,21 @@ describe('skaffold.yaml', () => {
   it('deploys from infra/k8s, the folder the local gateway reads its routes from', () => {
     const dirs = variants.flatMap((variant) => variant.manifests.kustomize?.paths ?? []);
     for (const dir of dirs) expect(resourceFiles(path.join(ROOT, dir)).every((file) => path.dirname(file) === K8S)).toBe(true);
+  });
+});
+
+describe('globToRegExp (skaffold sync globs)', () => {
+  it.each([
+    ['common/src/**', 'common/src/registry.ts', true],
+    ['common/src/**', 'common/src/events/catalog.ts', true],
+    ['common/src/**/*.ts', 'common/src/registry.ts', true],
+    ['common/src/**/*.ts', 'common/src/events/catalog.ts', true],
+    ['common/src/**/*.ts', 'common/src/styles/app.css', false],
+    ['client/src/*.ts', 'client/src/features/app.ts', false],
+    ['client/index.html', 'client/index.html', true],
+    ['client/index.html', 'client/indexXhtml', false],
+    ['common/src/**', 'common/srcs/x.ts', false],
+  ])('%s matches %s: %s', (glob, file, matches) => {
+    expect(globToRegExp(glob).test(file)).toBe(matches);
   });
 });

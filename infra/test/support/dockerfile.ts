@@ -41,3 +41,7 @@ export function lineage(stages: readonly Stage[], name: string): Stage[] {
   const stage = stages.find((candidate) => candidate.name === name);
   return stage ? [stage, ...lineage(stages, stage.from)] : [];
 }
+
+/** A COPY source or RUN line with the build arguments (`$NAME`, `${NAME}`) put in; unknown ones stay as written. */
+export const substituteArgs = (text: string, args: Record<string, string>): string =>
+  text.replace(/\$\{?(\w+)\}?/g, (whole, name: string) => args[name] ?? whole);

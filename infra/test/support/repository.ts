@@ -114,11 +114,15 @@ export interface SkaffoldArtifact {
   sync?: { manual?: { src: string; dest: string }[] };
 }
 
+export interface SkaffoldHook {
+  host?: { command: string[] };
+}
+
 export interface SkaffoldConfig {
   apiVersion: string;
   build: { artifacts: SkaffoldArtifact[]; local?: { push?: boolean } };
   manifests: { kustomize?: { paths: string[] }; rawYaml?: string[] };
-  deploy: { kubectl?: object };
+  deploy: { kubectl?: { hooks?: { before?: SkaffoldHook[]; after?: SkaffoldHook[] } } };
   profiles?: { name: string; build?: SkaffoldConfig['build']; manifests?: SkaffoldConfig['manifests'] }[];
 }
 

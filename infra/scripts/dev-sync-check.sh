@@ -1,0 +1,79 @@
+#!/bin/sh
+# Shows that a `common/src` edit reaches every running dev container the way `skaffold dev` sends
+# it, without an image build: skaffold packs each changed file into a tar stream whose entry is the
+# file's path in the container (no directory entries) and runs, in the container and as its user,
+#   tar xmf - -C / --no-same-owner
+# (kubectl exec -i on a cluster; docker exec -i here, which is the same as far as tar is concerned).
+# For each dev image this starts a container, replays that sync of common/src/registry.ts with a
+# marker comment appended, and waits until the file is in place and, in the backend images, tsc
+# has compiled it into common/dist (which node --watch then restarts on). The repository is not
+# changed: the edited copy lives in a temporary folder.
+# Needs the dev images (infra/scripts/build-images.sh). From the repository root:
+#   infra/scripts/dev-sync-check.sh                      every image
+#   infra/scripts/dev-sync-check.sh posts client         some of them
+set -eu
+cd "$(dirname "$0")/../.."
+images=${*:-event-bus posts comments moderation query client}
+file=common/src/registry.ts
+marker="sync-check $(date +%s)-$$"
+work=$(mktemp -d /tmp/mini-blog-sync.XXXX)
+containers=""
+cleanup() {
+  # shellcheck disable=SC2086 # one name per word
+  [ -z "$containers" ] || docker rm -f $containers >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+# The credentials the services read at start, as the Secret's volume provides them on a cluster.
+mkdir -p "$work/credentials"
+for principal in posts comments moderation query admin; do
+  head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$work/credentials/$principal"
+done
+chmod -R a+rX "$work/credentials"
+
+# The edited file, under the path it has in the container (/app keeps the repository layout).
+mkdir -p "$work/tree/app/$(dirname "$file")"
+cp "$file" "$work/tree/app/$file"
+printf '// %s\n' "$marker" >>"$work/tree/app/$file"
+
+# Polls a check in the container once a second for up to $2 seconds.
+wait_in() {
+  container=$1 seconds=$2 check=$3
+  while [ "$seconds" -gt 0 ]; do
+    docker exec "$container" sh -c "$check" >/dev/null 2>&1 && return 0
+    seconds=$((seconds - 1))
+    sleep 1
+  done
+  return 1
+}
+
+status=0
+for image in $images; do
+  container="mini-blog-sync-$image-$$"
+  docker run -d --name "$container" --network none \
+    -v "$work/credentials:/etc/mini-blog/credentials:ro" -e CREDENTIALS_DIR=/etc/mini-blog/credentials \
+    "mini-blog/$image:dev" >/dev/null
+  containers="$containers $container"
+  # The replay: a tar stream with the one file entry, extracted by the container's own user.
+  if ! tar -C "$work/tree" --no-recursion -cf - "app/$file" | docker exec -i "$container" tar xmf - -C / --no-same-owner; then
+    echo "$image: tar could not write /app/$file as $(docker exec "$container" id -un)" >&2
+    status=1
+    continue
+  fi
+  if ! wait_in "$container" 5 "grep -q '$marker' /app/$file"; then
+    echo "$image: /app/$file does not have the edit" >&2
+    status=1
+    continue
+  fi
+  if [ "$image" = client ]; then
+    echo "$image: /app/$file synced (Vite imports only types from common; nothing to rebuild)"
+  elif wait_in "$container" 60 "grep -q '$marker' /app/common/dist/registry.js"; then
+    echo "$image: /app/$file synced and compiled into /app/common/dist/registry.js by tsc -w"
+  else
+    echo "$image: tsc did not compile the synced file within 60 s; its log:" >&2
+    docker logs --tail 20 "$container" >&2
+    status=1
+  fi
+done
+exit "$status"

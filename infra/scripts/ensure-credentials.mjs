@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Creates the Secret mini-blog-credentials, one random credential per principal, when the cluster
+// has none; a Secret that exists is never changed (rotating is a deliberate step, in
+// docs/kubernetes.md). skaffold runs it before every deploy; by hand, before `kubectl apply -k`:
+//   node infra/scripts/ensure-credentials.mjs
+import { randomBytes } from 'node:crypto';
+import { getJson, kubectl } from './kubectl.mjs';
+
+const SECRET = 'mini-blog-credentials';
+/** The publishers and subscribers of common/src/registry.ts, and the operator (infra's tests keep them equal). */
+const PRINCIPALS = ['posts', 'comments', 'moderation', 'query', 'admin'];
+
+/** 32 random bytes as base64url: 43 characters, as the launcher makes them. */
+const credential = () => randomBytes(32).toString('base64url');
+
+function main() {
+  if (getJson(['secret', SECRET])) {
+    process.stdout.write(`Secret ${SECRET} exists; left as it is\n`);
+    return;
+  }
+  const manifest = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: { name: SECRET, labels: { 'app.kubernetes.io/name': SECRET, 'app.kubernetes.io/part-of': 'mini-blog' } },
+    stringData: Object.fromEntries(PRINCIPALS.map((principal) => [principal, credential()])),
+  };
+  const created = kubectl(['create', '-f', '-'], { input: JSON.stringify(manifest) });
+  // Another run (a second skaffold in another terminal) may have created it since the check: keep theirs.
+  if (created.status !== 0 && /AlreadyExists|already exists/.test(created.stderr)) {
+    process.stdout.write(`Secret ${SECRET} was created meanwhile; left as it is\n`);
+    return;
+  }
+  if (created.status !== 0) throw new Error(`kubectl create secret ${SECRET}: ${created.stderr}`);
+  process.stdout.write(`Secret ${SECRET} created: ${PRINCIPALS.join(', ')}\n`);
+}
+
+try {
+  main();
+} catch (err) {
+  process.stderr.write(`ensure-credentials: ${err.message}\n  Is kubectl pointed at your cluster? kubectl config current-context\n`);
+  process.exit(1);
+}

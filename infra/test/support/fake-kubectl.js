@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// A stand-in for kubectl, for tests of the tools that drive it: put its folder first on PATH under
+// the name `kubectl` (see fake-cluster.ts). It answers from a JSON "world" file named by
+// FAKE_KUBECTL_WORLD and appends every call (its arguments and stdin) to <world>.calls.jsonl.
+// World: { objects: {"<kind>/<name>": object}, lists: {"<kind>": [object]}, error?: string,
+//          portForward?: {"<remote port>": <local port>},
+//          hidden?: ["<kind>/<name>"] (objects `get` does not see yet: created by someone else meanwhile) }
+'use strict';
+const fs = require('node:fs');
+
+const worldFile = process.env.FAKE_KUBECTL_WORLD;
+if (!worldFile) {
+  process.stderr.write('fake kubectl: FAKE_KUBECTL_WORLD is not set\n');
+  process.exit(2);
+}
+const world = JSON.parse(fs.readFileSync(worldFile, 'utf8'));
+const argv = process.argv.slice(2);
+const stdin = argv.includes('-') ? fs.readFileSync(0, 'utf8') : undefined;
+fs.appendFileSync(`${worldFile}.calls.jsonl`, `${JSON.stringify({ args: argv, stdin })}\n`);
+
+const WITH_VALUE = new Set(['--context', '--namespace', '-n', '-l', '--selector', '-o', '--output', '-f', '--filename']);
+const words = [];
+const flags = {};
+for (let i = 0; i < argv.length; i += 1) {
+  const arg = argv[i];
+  if (WITH_VALUE.has(arg)) flags[arg] = argv[(i += 1)];
+  else if (arg.startsWith('-')) flags[arg] = true;
+  else words.push(arg);
+}
+
+function fail(message, status = 1) {
+  process.stderr.write(`${message}\n`);
+  process.exit(status);
+}
+
+if (world.error) fail(world.error);
+const [verb, ...rest] = words;
+if (verb === 'get') {
+  const [kind, name] = rest;
+  if (name !== undefined) {
+    const key = `${kind}/${name}`;
+    const object = (world.hidden ?? []).includes(key) ? undefined : world.objects?.[key];
+    if (object === undefined && !flags['--ignore-not-found']) fail(`Error from server (NotFound): ${kind} "${name}" not found`);
+    process.stdout.write(object === undefined ? '' : JSON.stringify(object));
+  } else {
+    process.stdout.write(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: world.lists?.[kind] ?? [] }));
+  }
+} else if (verb === 'create' && flags['-f'] === '-') {
+  const object = JSON.parse(stdin);
+  const key = `${object.kind.toLowerCase()}/${object.metadata.name}`;
+  if (world.objects?.[key]) fail(`Error from server (AlreadyExists): ${object.kind.toLowerCase()}s "${object.metadata.name}" already exists`);
+  world.objects = { ...world.objects, [key]: object };
+  fs.writeFileSync(worldFile, JSON.stringify(world));
+  process.stdout.write(`${key} created\n`);
+} else if (verb === 'port-forward') {
+  const ports = rest.slice(1).map((mapping) => mapping.split(':').at(-1));
+  for (const port of ports) {
+    const local = world.portForward?.[port];
+    if (local === undefined) fail(`error: the fake cluster has nothing on port ${port}`);
+    process.stdout.write(`Forwarding from 127.0.0.1:${local} -> ${port}\n`);
+  }
+  // A real port-forward runs until it is stopped.
+  setInterval(() => {}, 60_000);
+  process.on('SIGTERM', () => process.exit(0));
+} else {
+  fail(`fake kubectl: no answer for: kubectl ${argv.join(' ')}`, 2);
+}
