@@ -1,26 +1,28 @@
 import { once } from 'node:events';
 import { get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Request } from 'express';
 import { createHttpApp } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';
-import { openEventStream, type EventStream } from '../src/sse';
-import { waitFor } from '../src/testing';
+import { DEFAULT_STREAM_LIMITS, EventStreams, lastEventId, type EventStream, type EventStreamLimits } from '../src/sse';
+import { fakeExchange, waitFor } from '../src/testing';
 
 /** A server with one SSE route; `opened` holds the server side of each stream. */
-async function startServer(heartbeatMs?: number) {
+async function startServer(limits: Partial<EventStreamLimits> = {}) {
   const opened: EventStream[] = [];
   let closes = 0;
+  const streams = new EventStreams({ ...DEFAULT_STREAM_LIMITS, ...limits });
   const app = createHttpApp({
     logger: silentLogger(),
     routes: (a) =>
       a.get('/stream', (req, res) => {
-        opened.push(openEventStream(req, res, () => (closes += 1), heartbeatMs));
+        opened.push(streams.accept(req, res, () => (closes += 1)));
       }),
   });
   const server: Server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`;
-  return { server, url, opened, closes: () => closes };
+  return { server, url, opened, streams, closes: () => closes };
 }
 
 /** A client that keeps what it has read so far. */
@@ -28,9 +30,11 @@ async function connect(url: string) {
   const request = get(url);
   const [response] = (await once(request, 'response')) as [IncomingMessage];
   let text = '';
+  let ended = false;
   response.setEncoding('utf8');
   response.on('data', (chunk: string) => (text += chunk));
-  return { response, text: () => text, disconnect: () => request.destroy() };
+  response.on('close', () => (ended = true));
+  return { response, text: () => text, ended: () => ended, disconnect: () => request.destroy() };
 }
 
 let server: Server | undefined;
@@ -43,7 +47,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-describe('openEventStream', () => {
+describe('EventStreams.accept', () => {
   it('answers 200 with the SSE headers: event stream, no caching, no proxy buffering', async () => {
     const started = await startServer();
     server = started.server;
@@ -103,7 +107,7 @@ describe('openEventStream', () => {
   });
 
   it('sends a comment line as a heartbeat', async () => {
-    const started = await startServer(10);
+    const started = await startServer({ heartbeatMs: 10 });
     server = started.server;
 
     const client = await connect(started.url);
@@ -123,6 +127,125 @@ describe('openEventStream', () => {
     await waitFor(() => started.closes() === 1, 'onClose');
 
     expect(stream.closed).toBe(true);
-    expect(() => stream.send('change', { seq: 9 }, 9)).not.toThrow();
+    expect(stream.send('change', { seq: 9 }, 9)).toBe(false);
+  });
+});
+
+describe('the bound on streams open at once', () => {
+  it('answers the stream beyond it with 503, a message and Retry-After, and takes one again once a stream closes', async () => {
+    const started = await startServer({ maxStreams: 2 });
+    server = started.server;
+    const first = await connect(started.url);
+    await connect(started.url);
+
+    const refused = await connect(started.url);
+    await waitFor(() => refused.ended(), 'the refusal to end');
+
+    expect(refused.response.statusCode).toBe(503);
+    expect(refused.response.headers['retry-after']).toBe('10');
+    expect(JSON.parse(refused.text())).toEqual({ message: 'stream: this instance already serves 2 live streams, the most it serves at once; try again later' });
+    expect(started.streams.size).toBe(2);
+
+    first.disconnect();
+    await waitFor(() => started.streams.size === 1, 'the closed stream to be counted out');
+    const again = await connect(started.url);
+
+    expect(again.response.statusCode).toBe(200);
+    expect(started.streams.size).toBe(2);
+  });
+});
+
+describe('the bound on unsent bytes', () => {
+  const limits = { ...DEFAULT_STREAM_LIMITS, maxUnsentBytes: 1000 };
+  const message = (bytes: number) => 'x'.repeat(bytes - 'event: m\ndata: \n\n'.length);
+
+  it('sends a message that brings the unsent bytes exactly to the bound', () => {
+    const { req, res, response, written } = fakeExchange();
+    const stream = new EventStreams(limits).accept(req, response);
+    res.writableLength = 600;
+
+    expect(stream.sendRaw('m', message(400))).toBe(true);
+    expect(written).toHaveLength(2);
+    expect(res.destroyed).toBe(false);
+  });
+
+  it('drops the client, and calls onClose, when a message would take the unsent bytes one past the bound', () => {
+    const { req, res, response, written } = fakeExchange();
+    let closes = 0;
+    const streams = new EventStreams(limits);
+    const stream = streams.accept(req, response, () => (closes += 1));
+    res.writableLength = 601;
+
+    expect(stream.sendRaw('m', message(400))).toBe(false);
+    expect(written).toHaveLength(1);
+    expect(res.destroyed).toBe(true);
+    expect(stream.closed).toBe(true);
+    expect(closes).toBe(1);
+    expect(streams.size).toBe(0);
+  });
+
+  it('sends a message larger than the bound to a client that has read everything', () => {
+    const { req, res, response } = fakeExchange();
+    const stream = new EventStreams(limits).accept(req, response);
+    res.writableLength = 0;
+
+    expect(stream.sendRaw('m', message(5000))).toBe(true);
+    expect(res.destroyed).toBe(false);
+  });
+
+  it('drops a real client that stops reading, and its connection ends', async () => {
+    const started = await startServer({ maxUnsentBytes: 64 * 1024 });
+    server = started.server;
+    const client = await connect(started.url);
+    client.response.pause();
+    await waitFor(() => started.opened.length === 1, 'the stream to open');
+    const stream = started.opened[0]!;
+    const chunk = JSON.stringify('y'.repeat(16 * 1024));
+
+    let sent = 0;
+    while (sent < 10_000 && stream.sendRaw('change', chunk, sent)) {
+      sent += 1;
+      if (sent % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+
+    expect(stream.closed).toBe(true);
+    expect(sent).toBeLessThan(10_000);
+    await waitFor(() => started.closes() === 1 && started.streams.size === 0, 'the dropped stream to be closed and counted out');
+    client.response.resume();
+    await waitFor(() => client.ended(), 'the client to see the connection end');
+  });
+});
+
+describe('sendPaced', () => {
+  it('sends a replay many times the bound to a client that reads it, without dropping it', async () => {
+    const started = await startServer({ maxUnsentBytes: 16 * 1024 });
+    server = started.server;
+    const client = await connect(started.url);
+    await waitFor(() => started.opened.length === 1, 'the stream to open');
+    const chunk = JSON.stringify('z'.repeat(8 * 1024));
+
+    for (let seq = 1; seq <= 200; seq += 1) expect(await started.opened[0]!.sendPaced('change', chunk, seq)).toBe(true);
+    await waitFor(() => client.text().includes('id: 200\n'), 'the whole replay');
+
+    expect(client.text().match(/^event: change$/gm)).toHaveLength(200);
+  });
+});
+
+describe('lastEventId', () => {
+  const withHeader = (value: string | undefined) => ({ header: () => value }) as unknown as Request;
+
+  it.each([
+    [undefined, undefined],
+    ['', undefined],
+    ['0', 0],
+    [' 42 ', 42],
+    ['-1', undefined],
+    ['1e3', undefined],
+    ['0x10', undefined],
+    ['9007199254740993', undefined],
+    ['12345678901234567', undefined],
+    ['abc', undefined],
+  ])('reads %j as %j', (header, expected) => {
+    expect(lastEventId(withHeader(header))).toBe(expected);
   });
 });

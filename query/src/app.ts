@@ -2,11 +2,13 @@ import type { Response } from 'express';
 import { createEventService, parseOrThrow, toPublicComment, writeChunk, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
 import { z } from 'zod';
 import { apply, commentsOf, createState, feedPage, HANDLED_TYPES, publicPostJson, type QueryState } from './domain';
-import { LiveChanges } from './live';
+import { LiveChanges, type LiveOptions } from './live';
 
 export interface QueryDeps {
   readonly bus: BusClient;
   readonly logger: Logger;
+  /** The live stream's bounds; the defaults when left out. */
+  readonly live?: LiveOptions;
 }
 
 export interface QueryService extends EventServiceParts {
@@ -42,9 +44,9 @@ async function writePostsMap(res: Response, state: QueryState): Promise<void> {
   res.end(`${chunk}}`);
 }
 
-export function createApp({ bus, logger }: QueryDeps): QueryService {
+export function createApp({ bus, logger, live: liveOptions }: QueryDeps): QueryService {
   const state = createState();
-  const live = new LiveChanges();
+  const live = new LiveChanges(liveOptions);
   const { app, consumer } = createEventService({
     name: 'query',
     bus,
@@ -68,8 +70,8 @@ export function createApp({ bus, logger }: QueryDeps): QueryService {
         res.type('application/json').send(`{"posts":[${posts.map(publicPostJson).join(',')}],"nextCursor":${JSON.stringify(nextCursor === null ? null : String(nextCursor))}}`);
       });
 
-      app.get('/posts/stream', (req, res) => {
-        live.attach(req, res, consumer.currentPosition);
+      app.get('/posts/stream', async (req, res) => {
+        await live.attach(req, res, consumer.currentPosition);
       });
     },
   });

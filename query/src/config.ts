@@ -1,5 +1,22 @@
-import { busConfigSchema, loadConfig, portWithDefault } from '@mini-blog/common';
+import { busConfigSchema, loadConfig, portWithDefault, streamLimitsEnv, streamLimitsFrom } from '@mini-blog/common';
+import { z } from 'zod';
+import { DEFAULT_REPLAY_CHARS, DEFAULT_REPLAY_EVENTS, type LiveOptions } from './live';
 
-export const configSchema = busConfigSchema.extend(portWithDefault(4002));
+export const configSchema = busConfigSchema
+  .extend({
+    ...portWithDefault(4002),
+    ...streamLimitsEnv,
+    /** Recent changes kept for clients that reconnect (`Last-Event-ID`), at most this many... */
+    STREAM_REPLAY_EVENTS: z.coerce.number().int().positive().default(DEFAULT_REPLAY_EVENTS),
+    /** ...and at most this many characters of them. */
+    STREAM_REPLAY_CHARS: z.coerce.number().int().positive().default(DEFAULT_REPLAY_CHARS),
+  });
+
+export type QueryConfig = z.infer<typeof configSchema>;
 
 export const readConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(configSchema, env);
+
+/** The live stream's bounds from the config. */
+export function liveOptionsFrom(config: QueryConfig): LiveOptions {
+  return { limits: streamLimitsFrom(config), replayEvents: config.STREAM_REPLAY_EVENTS, replayChars: config.STREAM_REPLAY_CHARS };
+}

@@ -1,5 +1,10 @@
-import { startEventService } from '@mini-blog/common';
+import { readOrExit, startEventService } from '@mini-blog/common';
 import { createApp } from './app';
-import { readConfig } from './config';
+import { liveOptionsFrom, readConfig } from './config';
 
-void startEventService({ name: 'query', config: readConfig, create: createApp });
+const config = readOrExit('query', readConfig);
+void startEventService({
+  name: 'query',
+  config: () => config,
+  create: (deps) => createApp({ ...deps, live: liveOptionsFrom(config) }),
+});

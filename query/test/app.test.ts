@@ -1,9 +1,11 @@
-import { silentLogger, type CommentStatus } from '@mini-blog/common';
+import { DEFAULT_STREAM_LIMITS, silentLogger, type CommentStatus } from '@mini-blog/common';
 import { MemoryBus } from '@mini-blog/common/testing';
+import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createApp } from '../src/app';
+import { liveOptionsFrom, readConfig } from '../src/config';
 
 async function setup() {
   const bus = new MemoryBus();
@@ -170,5 +172,63 @@ describe('GET /posts/stream', () => {
     const events = await readStream(app, { 'last-event-id': '42' }, (seen) => seen.length >= 2);
 
     expect(events.map((e) => e.event)).toEqual(['hello', 'reset']);
+  });
+});
+
+describe('GET /posts/stream bounds', () => {
+  it('answers one stream more than the set number with 503 and a message, and opens none', async () => {
+    const bus = new MemoryBus();
+    const { app, consumer, live } = createApp({ bus, logger: silentLogger(), live: { limits: { ...DEFAULT_STREAM_LIMITS, maxStreams: 1 } } });
+    await consumer.start();
+    const server = http.createServer(app).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const first = http.get({ port, host: '127.0.0.1', path: '/posts/stream' });
+      const [open] = (await once(first, 'response')) as [http.IncomingMessage];
+
+      const refused = await request(app).get('/posts/stream');
+
+      expect(open.statusCode).toBe(200);
+      expect(refused.status).toBe(503);
+      expect(refused.body.message).toMatch(/^stream: this instance already serves 1 live streams/);
+      expect(live.clients).toBe(1);
+      first.destroy();
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
+
+describe('config', () => {
+  it('bounds the live stream by default', () => {
+    const config = readConfig({});
+
+    expect(liveOptionsFrom(config)).toEqual({
+      limits: { maxStreams: 200, maxUnsentBytes: 1024 * 1024, heartbeatMs: 15_000 },
+      replayEvents: 5000,
+      replayChars: 16 * 1024 * 1024,
+    });
+  });
+
+  it('reads each bound from its variable', () => {
+    const config = readConfig({ STREAM_MAX_CLIENTS: '50', STREAM_MAX_UNSENT_BYTES: '65536', STREAM_REPLAY_EVENTS: '100', STREAM_REPLAY_CHARS: '1000000' });
+
+    expect(liveOptionsFrom(config)).toEqual({
+      limits: { maxStreams: 50, maxUnsentBytes: 65536, heartbeatMs: 15_000 },
+      replayEvents: 100,
+      replayChars: 1_000_000,
+    });
+  });
+
+  it.each([
+    ['STREAM_MAX_CLIENTS', '0'],
+    ['STREAM_MAX_CLIENTS', 'many'],
+    ['STREAM_MAX_UNSENT_BYTES', '100'],
+    ['STREAM_REPLAY_EVENTS', '-1'],
+    ['STREAM_REPLAY_CHARS', '1.5'],
+  ])('refuses %s=%s with a message naming it', (name, value) => {
+    expect(() => readConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration: ${name}: `));
   });
 });

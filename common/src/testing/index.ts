@@ -1,4 +1,5 @@
 // Test helpers shared by every workspace's tests; not used by any service at run time.
 export * from './memory-bus';
 export * from './wait-for';
+export * from './fake-exchange';
 export * from './hostile-input';

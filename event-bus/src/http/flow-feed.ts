@@ -1,16 +1,9 @@
-import { openEventStream, type EventMeta, type EventStream } from '@mini-blog/common';
+import { EventStreams, type EventMeta, type EventStream, type EventStreamLimits } from '@mini-blog/common';
 import type { Request, Response } from 'express';
 import type { EventBus } from '../bus';
 
 /** The view shows the tail of the log: from a large commit only the newest events are streamed. */
 const MAX_APPENDED_PER_COMMIT = 100;
-/** A client this far behind is dropped; it reconnects and reads the tail again, instead of growing our memory. */
-const MAX_BUFFERED_BYTES = 1024 * 1024;
-
-interface Client {
-  readonly stream: EventStream;
-  readonly res: Response;
-}
 
 /**
  * The live event flow for the browser (`GET /flow/stream`): `appended` with each new event's
@@ -18,14 +11,18 @@ interface Client {
  * subscriber. Never a payload.
  */
 export class FlowFeed {
-  private readonly clients = new Set<Client>();
+  /** A client too far behind is dropped by the streams' bound; it reconnects and reads the tail again. */
+  private readonly streams: EventStreams;
+  private readonly clients = new Set<EventStream>();
   private readonly moved = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     bus: EventBus,
     private readonly throttleMs = 250,
+    limits?: EventStreamLimits,
   ) {
+    this.streams = new EventStreams(limits);
     bus.onAppended((events) => {
       if (this.clients.size === 0) return;
       for (const event of events.slice(-MAX_APPENDED_PER_COMMIT)) this.broadcast('appended', toMeta(event));
@@ -37,9 +34,10 @@ export class FlowFeed {
     });
   }
 
+  /** Opens a stream; a 503 beyond the streams' bound. */
   open(req: Request, res: Response): void {
-    const client: Client = { res, stream: openEventStream(req, res, () => this.clients.delete(client)) };
-    this.clients.add(client);
+    const stream = this.streams.accept(req, res, () => this.clients.delete(stream));
+    this.clients.add(stream);
   }
 
   private flushDelivered(): void {
@@ -49,14 +47,8 @@ export class FlowFeed {
   }
 
   private broadcast(event: string, data: unknown): void {
-    for (const client of this.clients) {
-      if (client.res.writableLength > MAX_BUFFERED_BYTES) {
-        client.res.destroy();
-        this.clients.delete(client);
-      } else {
-        client.stream.send(event, data);
-      }
-    }
+    const json = JSON.stringify(data);
+    for (const stream of this.clients) stream.sendRaw(event, json);
   }
 }
 
