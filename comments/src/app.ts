@@ -6,14 +6,14 @@ import {
   parseBody,
   parseOrThrow,
   toPublicComment,
-  type BusClient,
+  type EventTransport,
   type EventServiceParts,
   type Logger,
 } from '@mini-blog/common';
 import { apply, commentCreated, commentsOf, createCommentSchema, createState, HANDLED_TYPES, postIdSchema, type CommentsState } from './domain';
 
 export interface CommentsDeps {
-  readonly bus: BusClient;
+  readonly bus: EventTransport;
   readonly logger: Logger;
 }
 

@@ -1,11 +1,9 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { Router, type Request } from 'express';
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import { backoffDelay, type BusClient, type LogPage } from './bus-client';
-import { envelopeSchema, parseEnvelope, type Envelope, type EventType, type NewEvent } from './events';
-import { AppError } from './service/errors';
+import { parseEnvelope, type Envelope, type EventType, type NewEvent } from './events';
 import { describeIssues } from './service/validation';
+import { backoffDelay } from './transport/backoff';
+import { DeliveryRefusedError, NotReadyError } from './transport/errors';
+import type { BusClient, DeliverySink, LogPage } from './transport/types';
 
 /** Changes the state for one event; returns the events this one causes (with deterministic ids). */
 export type ApplyEvent = (event: Envelope) => readonly NewEvent[] | void;
@@ -20,48 +18,7 @@ export interface ConsumerOptions {
   readonly pageSize?: number;
   /** Called once, when the startup replay has caught up. */
   readonly onCaughtUp?: (position: number) => void;
-  /**
-   * When set, only deliveries signed with one of these secrets are accepted (401 otherwise). Two
-   * during a rotation: the new one and the one the bus may still sign with.
-   */
-  readonly secrets?: readonly string[];
 }
-
-/** The header in which the bus says up to which seq it has delivered to this subscriber before. */
-export const BUS_CURSOR_HEADER = 'x-bus-cursor';
-
-/** Headers of a signed delivery: the signature is HMAC-SHA256 over `${id}.${timestamp}.${body}`. */
-export const BUS_DELIVERY_ID_HEADER = 'x-bus-delivery-id';
-export const BUS_TIMESTAMP_HEADER = 'x-bus-timestamp';
-export const BUS_SIGNATURE_HEADER = 'x-bus-signature';
-/** A signed delivery older (or newer) than this is refused, so a captured one cannot be replayed later. */
-export const SIGNATURE_TOLERANCE_S = 300;
-
-/** The `x-bus-signature` value for a delivery; `timestamp` in Unix seconds. */
-export function signDelivery(secret: string, id: string, timestamp: number, body: string): string {
-  return `v1=${createHmac('sha256', secret).update(`${id}.${timestamp}.${body}`).digest('hex')}`;
-}
-
-function verifySignature(req: Request, secrets: readonly string[]): void {
-  const id = req.header(BUS_DELIVERY_ID_HEADER);
-  const timestamp = Number(req.header(BUS_TIMESTAMP_HEADER));
-  const signature = Buffer.from(req.header(BUS_SIGNATURE_HEADER) ?? '');
-  if (!id || signature.length === 0) throw new AppError(401, `${BUS_SIGNATURE_HEADER}: is required (deliveries must be signed)`);
-  if (!Number.isSafeInteger(timestamp) || Math.abs(Date.now() / 1000 - timestamp) > SIGNATURE_TOLERANCE_S) {
-    throw new AppError(401, `${BUS_TIMESTAMP_HEADER}: must be within ${SIGNATURE_TOLERANCE_S} s of now`);
-  }
-  // The bus sends compact JSON, so serialising the parsed body again gives back the signed bytes.
-  const body = JSON.stringify(req.body);
-  const valid = secrets.some((secret) => {
-    const expected = Buffer.from(signDelivery(secret, id, timestamp, body));
-    return expected.length === signature.length && timingSafeEqual(expected, signature);
-  });
-  if (!valid) throw new AppError(401, `${BUS_SIGNATURE_HEADER}: does not match`);
-}
-
-/** Events in one delivery at most: far above the bus's batches, a bound on the work one request makes. */
-const MAX_DELIVERY = 10_000;
-const batchSchema = z.array(envelopeSchema).max(MAX_DELIVERY);
 
 /** Events per page of a replay: few round trips, and still a short pause of the event loop per page. */
 const DEFAULT_PAGE_SIZE = 5000;
@@ -70,38 +27,42 @@ const DEFAULT_PAGE_SIZE = 5000;
 const PUBLISH_BATCH = 200;
 
 /**
- * Turns the bus's at-least-once, possibly out-of-order delivery into exactly-once, in-order
- * application:
+ * The consumer engine. It turns a transport's at-least-once, possibly out-of-order delivery into
+ * exactly-once, in-order application, whatever the transport (it knows nothing of HTTP):
  * - every event is applied in `seq` order, one at a time (deliveries, catch-up and read-your-writes
  *   syncs share one queue);
  * - an event at or below the position is a duplicate and is ignored;
  * - a gap (the bus delivered past the position) is filled by reading the log first;
+ * - a delivery that claims a seq or cursor past the log's head is refused: applying it would move
+ *   the position past events still to come, which would then be ignored as duplicates (a frozen
+ *   service);
  * - at startup the whole log is replayed, and the service is ready only once caught up;
  * - the events `apply` returns wait in an outbox until published; one that the replay finds
  *   further on in the log is already stored and is not published again.
  */
-export class Consumer {
+export class Consumer implements DeliverySink {
   private position = 0;
+  /** The newest seq the log is known to hold: a delivery past it is checked against the log first. */
+  private knownHead = 0;
   private ready = false;
+  private readonly caughtUp: Promise<void>;
+  private markCaughtUp: () => void = () => undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly outbox = new Map<string, NewEvent>();
   private flushing = false;
   private flushAttempt = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly handled: ReadonlySet<string>;
-  readonly router: Router;
 
   constructor(private readonly options: ConsumerOptions) {
     this.handled = new Set(options.types);
-    this.router = Router();
-    this.router.post('/events', async (req, res) => {
-      if (options.secrets && options.secrets.length > 0) verifySignature(req, options.secrets);
-      if (!this.ready) throw new AppError(503, `${options.name}: catching up with the log, deliver again later`);
-      const events = parseDelivery(req);
-      const cursor = Number(req.header(BUS_CURSOR_HEADER));
-      await this.deliver(events, Number.isSafeInteger(cursor) && cursor >= 0 ? cursor : undefined);
-      res.json({ status: 'ok', position: this.position });
+    this.caughtUp = new Promise((resolve) => {
+      this.markCaughtUp = resolve;
     });
+  }
+
+  get name(): string {
+    return this.options.name;
   }
 
   get isReady(): boolean {
@@ -123,9 +84,14 @@ export class Consumer {
     const started = Date.now();
     await this.serial(() => this.readToHead());
     this.ready = true;
+    this.markCaughtUp();
     this.options.onCaughtUp?.(this.position);
     this.options.logger.info({ position: this.position, ms: Date.now() - started, pending: this.outbox.size }, 'caught up with the log');
     this.flush();
+  }
+
+  whenReady(): Promise<void> {
+    return this.caughtUp;
   }
 
   /** Applies everything in the log up to its current head: after it, this service has seen every event stored so far. */
@@ -133,14 +99,21 @@ export class Consumer {
     return this.serial(() => this.readToHead());
   }
 
-  /** Applies delivered events (already validated) in order, filling any gap from the log. */
-  deliver(events: readonly Envelope[], busCursor?: number): Promise<void> {
+  /**
+   * Applies delivered events (already validated) in order, filling any gap from the log. `cursor`
+   * is the transport's word that nothing this service handles lies between it and the first event;
+   * without it, any seq past the next one is a gap, within a batch too. Rejects with NotReadyError
+   * during the startup replay and DeliveryRefusedError for a delivery past the log's head; nothing
+   * is applied then.
+   */
+  deliver(events: readonly Envelope[], cursor?: number): Promise<void> {
+    if (!this.ready) return Promise.reject(new NotReadyError(`${this.options.name}: catching up with the log, deliver again later`));
     return this.serial(async () => {
       const sorted = [...events].sort((a, b) => a.seq - b.seq);
-      if (busCursor !== undefined && busCursor > this.position) await this.readTo(busCursor);
+      if (cursor !== undefined && cursor > this.position) await this.readTo(cursor, 'cursor');
+      await this.checkWithinLog(sorted, cursor);
       for (const event of sorted) {
-        // Without the bus's cursor any seq past the next one is a gap, within a batch too.
-        if (busCursor === undefined && event.seq > this.position + 1) await this.readTo(event.seq - 1);
+        if (cursor === undefined && event.seq > this.position + 1) await this.readTo(event.seq - 1, 'seq');
         this.applyOne(event);
       }
     });
@@ -158,21 +131,43 @@ export class Consumer {
     return run;
   }
 
+  /**
+   * Events that follow on from the position cannot skip anything. Any others past the head known so
+   * far are checked against the log before any is applied: without a cursor by the gap fill they
+   * need anyway, with one (which says the seqs between are filtered out) by reading the log's head.
+   * Under load the head read is ahead of the deliveries, so few of them need a read of their own.
+   */
+  private async checkWithinLog(sorted: readonly Envelope[], cursor: number | undefined): Promise<void> {
+    const fresh = sorted.filter((event) => event.seq > this.position);
+    const newest = fresh.at(-1)?.seq ?? 0;
+    if (newest <= this.knownHead || fresh.every((event, index) => event.seq === this.position + 1 + index)) return;
+    if (cursor === undefined && this.position < newest - 1) await this.readTo(newest - 1, 'seq');
+    if (newest > this.knownHead) this.learnHead((await this.options.bus.readLog({ after: newest - 1, limit: 1, types: this.options.types })).head);
+    if (newest > this.knownHead) throw new DeliveryRefusedError('seq', `${newest} is past the end of the log (${this.knownHead})`);
+  }
+
+  private learnHead(head: number): void {
+    this.knownHead = Math.max(this.knownHead, head);
+  }
+
   private readToHead(): Promise<void> {
     return this.readTo(undefined);
   }
 
   /**
-   * Applies the log up to `target` (by default the head the first page reports). The next page is
-   * asked for before the current one is applied, so that the bus reads and sends it meanwhile: a
-   * replay then takes about the longer of the two sides rather than their sum.
+   * Applies the log up to `target` (by default the head the first page reports); a target past the
+   * head is a delivery's false claim (`claimedBy`) and is refused before anything is applied. The
+   * next page is asked for before the current one is applied, so that the bus reads and sends it
+   * meanwhile: a replay then takes about the longer of the two sides rather than their sum.
    */
-  private async readTo(target: number | undefined): Promise<void> {
+  private async readTo(target: number | undefined, claimedBy?: DeliveryRefusedError['field']): Promise<void> {
     let goal = target;
     let pending = goal === undefined || this.position < goal ? this.fetchPage(this.position) : undefined;
     while (pending) {
       const page = await pending;
+      this.learnHead(page.head);
       goal ??= page.head;
+      if (goal > page.head) throw new DeliveryRefusedError(claimedBy ?? 'seq', `${claimedBy === 'cursor' ? goal : goal + 1} is past the end of the log (${page.head})`);
       pending = page.next < goal ? this.fetchPage(Math.max(page.next, this.position)) : undefined;
       const before = this.position;
       this.applyPage(page);
@@ -212,6 +207,7 @@ export class Consumer {
     });
     // Counted only once applied: if apply throws, the bus's redelivery (or the next replay) applies the event again.
     this.position = event.seq;
+    this.learnHead(event.seq);
     this.outbox.delete(event.id);
     for (const [id, reaction] of byId) this.outbox.set(id, reaction);
     if (byId.length > 0 && this.ready) this.flush();
@@ -250,26 +246,6 @@ export class Consumer {
       }
     })();
   }
-}
-
-function parseDelivery(req: Request): readonly Envelope[] {
-  const items: unknown[] = Array.isArray(req.body) ? req.body : [req.body];
-  if (items.length <= MAX_DELIVERY) {
-    const events: Envelope[] = [];
-    for (const item of items) {
-      const parsed = parseEnvelope(item);
-      if (!parsed.success) break;
-      events.push(parsed.data);
-    }
-    if (events.length === items.length) return events;
-  }
-  // Refused: checked again apart rather than as a union, so that the message names the field that is wrong.
-  const result = Array.isArray(req.body) ? batchSchema.safeParse(req.body) : envelopeSchema.safeParse(req.body);
-  if (!result.success) {
-    const { message, fields } = describeIssues(result.error.issues, 'event');
-    throw new AppError(400, message, fields);
-  }
-  return Array.isArray(result.data) ? result.data : [result.data];
 }
 
 export function createConsumer(options: ConsumerOptions): Consumer {

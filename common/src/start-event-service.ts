@@ -1,29 +1,37 @@
 import type { Express } from 'express';
-import { backoffDelay, createBusClient, type BusClient } from './bus-client';
 import { createConsumer, type Consumer, type ConsumerOptions } from './consumer';
+import { ConfigError, type BusConfig } from './service/config';
 import { createHttpApp } from './service/http-app';
-import { ConfigError } from './service/config';
 import { createLogger, type Logger } from './service/logger';
 import { runService, type RunningService } from './service/run-service';
+import { backoffDelay } from './transport/backoff';
+import { createTransport } from './transport';
+import type { EventTransport } from './transport/transport';
 
 export interface EventServiceParts {
   readonly app: Express;
   readonly consumer: Consumer;
 }
 
-export interface EventServiceOptions extends ConsumerOptions {
-  /** The service's own routes, beside the consumer's `POST /events` and the health routes. */
+export interface EventServiceOptions extends Omit<ConsumerOptions, 'bus'> {
+  /** The log: publishing and reading, and live delivery into this service's consumer. */
+  readonly bus: EventTransport;
+  /** The service's own routes, beside the transport's delivery routes and the health routes. */
   readonly routes?: (app: Express) => void;
 }
 
-/** The app of an event-driven service: its consumer's `POST /events`, its routes, ready once caught up. */
-export function createEventService({ routes, ...consumerOptions }: EventServiceOptions): EventServiceParts {
-  const consumer = createConsumer(consumerOptions);
+/**
+ * The app of an event-driven service: its consumer fed by the transport's live delivery (on the HTTP
+ * transport, the bus's `POST /events`), its routes, ready once caught up.
+ */
+export function createEventService({ routes, bus, ...consumerOptions }: EventServiceOptions): EventServiceParts {
+  const consumer = createConsumer({ ...consumerOptions, bus });
+  const live = bus.connect(consumer);
   const app = createHttpApp({
     logger: consumerOptions.logger,
-    isReady: () => consumer.isReady,
+    isReady: () => consumer.isReady && bus.isReady(),
     routes: (app) => {
-      app.use(consumer.router);
+      live.routes?.(app);
       routes?.(app);
     },
   });
@@ -33,19 +41,19 @@ export function createEventService({ routes, ...consumerOptions }: EventServiceO
 export interface StartEventServiceOptions {
   readonly name: string;
   /** Reads the env; a ConfigError stops the process with its message. */
-  readonly config: () => { readonly PORT: number; readonly BUS_URL: string; readonly LOG_LEVEL: string };
-  readonly create: (deps: { bus: BusClient; logger: Logger }) => EventServiceParts;
+  readonly config: () => BusConfig;
+  readonly create: (deps: { bus: EventTransport; logger: Logger }) => EventServiceParts;
 }
 
 /**
- * The startup every event-driven service shares: listen at once (so liveness answers), replay the
- * log until caught up (readiness answers 503 until then, and the replay keeps retrying while the
- * bus is unreachable), stop gracefully on SIGTERM.
+ * The startup every event-driven service shares: the transport `BUS_TRANSPORT` names, listen at once
+ * (so liveness answers), replay the log until caught up (readiness answers 503 until then, and the
+ * replay keeps retrying while the log is unreachable), stop gracefully on SIGTERM.
  */
 export async function startEventService({ name, config: readConfig, create }: StartEventServiceOptions): Promise<RunningService> {
   const config = readOrExit(name, readConfig);
   const logger = createLogger(name, config.LOG_LEVEL);
-  const bus = createBusClient({ url: config.BUS_URL });
+  const bus = await createTransport({ name, config, logger }).catch((err: unknown) => exitOnConfigError(name, err));
   const { app, consumer } = create({ bus, logger });
   let stopped = false;
   const catchUp = async (): Promise<void> => {
@@ -65,20 +73,26 @@ export async function startEventService({ name, config: readConfig, create }: St
     port: config.PORT,
     logger,
     onListening: catchUp,
-    onShutdown: () => {
+    onShutdown: async () => {
       stopped = true;
       consumer.close();
+      await bus.close();
     },
   });
 }
 
 /** A configuration error is the operator's to fix: say what is wrong and exit, without a stack trace. */
+function exitOnConfigError(name: string, err: unknown): never {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${name}: ${err.message}\n`);
+  process.exit(1);
+}
+
+/** Reads the config; a ConfigError exits the process with its message (see `exitOnConfigError`). */
 export function readOrExit<C>(name: string, read: () => C): C {
   try {
     return read();
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${name}: ${err.message}\n`);
-    process.exit(1);
+    return exitOnConfigError(name, err);
   }
 }

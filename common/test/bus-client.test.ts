@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppError } from '../src/service/errors';
-import { BusUnavailableError, backoffDelay, createBusClient } from '../src/bus-client';
+import { BusUnavailableError, ConflictError, IdempotencyConflictError, backoffDelay, createBusClient } from '../src/transport';
 import type { NewEvent } from '../src/events';
 
 interface Received {
@@ -255,6 +255,76 @@ describe('createBusClient', () => {
       expect(bus.received).toHaveLength(2);
       expect(new Set(bus.ids).size).toBe(1);
       expect(result.id).toBe(bus.ids[0]);
+    });
+  });
+
+  describe('authorization', () => {
+    it('sends its token as a bearer token on every request', async () => {
+      await bus.start((res, n, req) => (req.method === 'GET' ? json(res, 200, { events: [], next: 0, head: 0 }) : stored(res, n, req)));
+      const client = createBusClient({ url: bus.url, token: 'the-posts-secret-0123456789abcdefghijklmn' });
+
+      await client.publish(postCreated);
+      await client.publishBatch([postCreated]);
+      await client.readLog({ after: 0 });
+
+      expect(bus.received.map((req) => req.headers.authorization)).toEqual(Array(3).fill('Bearer the-posts-secret-0123456789abcdefghijklmn'));
+    });
+
+    it('sends no authorization header without a token', async () => {
+      await bus.start(stored);
+
+      await fastClient().publish(postCreated);
+
+      expect(bus.received[0]!.headers.authorization).toBeUndefined();
+    });
+
+    it('does not retry a 401, and says what the bus refused', async () => {
+      await bus.start((res) => json(res, 401, { message: 'authorization: unknown token' }));
+
+      await expect(fastClient().publish(postCreated)).rejects.toThrow('event-bus refused POST /events with 401: {"message":"authorization: unknown token"}');
+      expect(bus.received).toHaveLength(1);
+    });
+  });
+
+  describe('conditional publish', () => {
+    const keyed: NewEvent = { type: 'CommentCreated', id: 'CommentCreated:c1', key: 'comments:p1', data: { id: 'c1', postId: 'p1', content: 'Hi', status: 'pending' } };
+
+    it('sends the key with the event and expectedLastSeq beside it', async () => {
+      await bus.start(stored);
+
+      await fastClient().publish(keyed, { expectedLastSeq: 4 });
+
+      expect(bus.received[0]!.body).toEqual({ ...keyed, expectedLastSeq: 4 });
+    });
+
+    it('throws a ConflictError with the seq the key is at when the bus answers 409 with lastSeq, without retrying', async () => {
+      await bus.start((res) => json(res, 409, { message: 'expectedLastSeq: the last event of comments:p1 is at 9', lastSeq: 9 }));
+
+      const error = await fastClient()
+        .publish(keyed, { expectedLastSeq: 4 })
+        .catch((err: unknown) => err);
+
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error).toMatchObject({ key: 'comments:p1', lastSeq: 9, status: 409, message: 'expectedLastSeq: the last event of comments:p1 is at 9' });
+      expect(bus.received).toHaveLength(1);
+    });
+
+    it('refuses expectedLastSeq on an event without a key, sending nothing', async () => {
+      await bus.start(stored);
+
+      await expect(fastClient().publish(postCreated, { expectedLastSeq: 0 })).rejects.toThrow('publish: expectedLastSeq needs the event to have a key');
+      expect(bus.received).toHaveLength(0);
+    });
+
+    it('throws an IdempotencyConflictError (422) when the id is stored with other data', async () => {
+      await bus.start((res) => json(res, 409, { message: 'id: PostCreated:p1 is stored with other data' }));
+
+      const error = await fastClient()
+        .publish({ ...postCreated, id: 'PostCreated:p1' })
+        .catch((err: unknown) => err);
+
+      expect(error).toBeInstanceOf(IdempotencyConflictError);
+      expect(error).toMatchObject({ id: 'PostCreated:p1', status: 422 });
     });
   });
 

@@ -16,13 +16,13 @@ function configErrorFor(schema: z.ZodType, env: NodeJS.ProcessEnv): ConfigError 
 
 describe('loadConfig', () => {
   it('applies the defaults for an empty env', () => {
-    expect(loadConfig(serviceSchema, {})).toEqual({ PORT: 4000, LOG_LEVEL: 'info', BUS_URL: 'http://localhost:4005' });
+    expect(loadConfig(serviceSchema, {})).toEqual({ PORT: 4000, LOG_LEVEL: 'info', BUS_TRANSPORT: 'http', BUS_URL: 'http://localhost:4005' });
   });
 
   it('reads the env, with PORT as a number', () => {
     const config = loadConfig(serviceSchema, { PORT: '5000', LOG_LEVEL: 'debug', BUS_URL: 'http://event-bus-srv:4005' });
 
-    expect(config).toEqual({ PORT: 5000, LOG_LEVEL: 'debug', BUS_URL: 'http://event-bus-srv:4005' });
+    expect(config).toEqual({ PORT: 5000, LOG_LEVEL: 'debug', BUS_TRANSPORT: 'http', BUS_URL: 'http://event-bus-srv:4005' });
   });
 
   it('accepts port 0 (a free port, for tests)', () => {

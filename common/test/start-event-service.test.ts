@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import type { Envelope } from '../src/events';
-import { ConfigError } from '../src/service/config';
+import { busConfigSchema, ConfigError, loadConfig, portWithDefault } from '../src/service/config';
 import { silentLogger } from '../src/service/logger';
 import { createEventService, readOrExit } from '../src/start-event-service';
 import { MemoryBus } from '../src/testing';
+import { createTransport } from '../src/transport';
 
 describe('createEventService', () => {
   async function service() {
@@ -86,5 +90,36 @@ describe('readOrExit', () => {
       }),
     ).toThrow('a bug');
     expect(exit).not.toHaveBeenCalled();
+  });
+});
+
+describe('createTransport', () => {
+  const config = (env: Record<string, string>) => loadConfig(busConfigSchema.extend(portWithDefault(4000)), env);
+
+  it('makes the HTTP transport by default', async () => {
+    const transport = await createTransport({ name: 'posts', config: config({}), logger: silentLogger() });
+
+    expect(transport.isReady()).toBe(true);
+    expect(typeof transport.connect).toBe('function');
+    await transport.close();
+  });
+
+  it('says that BUS_TRANSPORT=jetstream is not available yet, as a ConfigError', async () => {
+    await expect(createTransport({ name: 'posts', config: config({ BUS_TRANSPORT: 'jetstream' }), logger: silentLogger() })).rejects.toThrow(ConfigError);
+  });
+
+  it('refuses an unknown BUS_TRANSPORT, listing the known ones', () => {
+    expect(() => config({ BUS_TRANSPORT: 'kafka' })).toThrow('BUS_TRANSPORT: must be one of http, jetstream');
+  });
+
+  it("stops with a ConfigError naming the service's credential file when CREDENTIALS_DIR lacks it", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'credentials-'));
+    try {
+      await expect(createTransport({ name: 'posts', config: config({ CREDENTIALS_DIR: dir }), logger: silentLogger() })).rejects.toThrow(
+        `credential ${path.join(dir, 'posts')}: does not exist`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });

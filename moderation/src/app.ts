@@ -1,8 +1,8 @@
-import { createEventService, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
+import { createEventService, type EventTransport, type EventServiceParts, type Logger } from '@mini-blog/common';
 import { apply, createModerator, HANDLED_TYPES } from './domain';
 
 export interface ModerationDeps {
-  readonly bus: BusClient;
+  readonly bus: EventTransport;
   readonly logger: Logger;
   readonly blockedWords: readonly string[];
 }

@@ -1,8 +1,8 @@
-import { createEventService, idFromRequest, parseBody, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
+import { createEventService, idFromRequest, parseBody, type EventTransport, type EventServiceParts, type Logger } from '@mini-blog/common';
 import { apply, createPostSchema, createState, HANDLED_TYPES, postCreated, type PostsState } from './domain';
 
 export interface PostsDeps {
-  readonly bus: BusClient;
+  readonly bus: EventTransport;
   readonly logger: Logger;
 }
 

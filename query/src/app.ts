@@ -1,11 +1,11 @@
 import type { Response } from 'express';
-import { createEventService, parseOrThrow, toPublicComment, writeChunk, type BusClient, type EventServiceParts, type Logger } from '@mini-blog/common';
+import { createEventService, parseOrThrow, toPublicComment, writeChunk, type EventTransport, type EventServiceParts, type Logger } from '@mini-blog/common';
 import { z } from 'zod';
 import { apply, commentsOf, createState, feedPage, HANDLED_TYPES, publicPostJson, type QueryState } from './domain';
 import { LiveChanges, type LiveOptions } from './live';
 
 export interface QueryDeps {
-  readonly bus: BusClient;
+  readonly bus: EventTransport;
   readonly logger: Logger;
   /** The live stream's bounds; the defaults when left out. */
   readonly live?: LiveOptions;

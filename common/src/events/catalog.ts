@@ -10,6 +10,8 @@ import { z } from 'zod';
 export const MAX_TITLE_LENGTH = 200;
 export const MAX_COMMENT_LENGTH = 1000;
 export const MAX_ID_LENGTH = 100;
+/** A conditional publish's key (the stream it extends, such as one post's comments). */
+export const MAX_KEY_LENGTH = 200;
 /** Bounds a post's comment list, and so the size of every answer that carries it. */
 export const MAX_COMMENTS_PER_POST = 500;
 
@@ -56,14 +58,17 @@ export type CommentCreated = EventData<'CommentCreated'>;
 export type CommentModerated = EventData<'CommentModerated'>;
 export type CommentUpdated = EventData<'CommentUpdated'>;
 
-/** What a publisher sends: the course's bare `{ type, data }`, optionally with its own dedupe `id`. */
+/**
+ * What a publisher sends: the course's bare `{ type, data }`, optionally with its own dedupe `id`,
+ * and a `key` when it is published conditionally (`publish(event, { expectedLastSeq })`).
+ */
 export type NewEvent<T extends EventType = EventType> = T extends EventType
-  ? { readonly type: T; readonly data: EventData<T>; readonly id?: string }
+  ? { readonly type: T; readonly data: EventData<T>; readonly id?: string; readonly key?: string }
   : never;
 
-/** What the bus stores and delivers: the event plus its dedupe id, log position and time. */
+/** What the bus stores and delivers: the event plus its dedupe id, log position and time (and its key, if it had one). */
 export type Envelope<T extends EventType = EventType> = T extends EventType
-  ? { readonly id: string; readonly seq: number; readonly type: T; readonly data: EventData<T>; readonly time: string }
+  ? { readonly id: string; readonly seq: number; readonly type: T; readonly data: EventData<T>; readonly time: string; readonly key?: string }
   : never;
 
 /** The metadata of an event, without its payload: what read-only views may show. */

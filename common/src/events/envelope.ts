@@ -1,14 +1,17 @@
 import { z } from 'zod';
-import { EVENT_TYPES, MAX_ID_LENGTH, eventDataSchemas, type Envelope, type EventType, type NewEvent } from './catalog';
+import { EVENT_TYPES, MAX_ID_LENGTH, MAX_KEY_LENGTH, eventDataSchemas, type Envelope, type EventType, type NewEvent } from './catalog';
 
 const eventTypeSchema = z.enum(Object.keys(eventDataSchemas) as [EventType, ...EventType[]], {
   error: () => `must be one of ${Object.keys(eventDataSchemas).join(', ')}`,
 });
 
+const keySchema = z.string().min(1).max(MAX_KEY_LENGTH);
+
 const rawNewEvent = z.object({
   type: eventTypeSchema,
   data: z.unknown(),
   id: z.string().min(1).max(MAX_ID_LENGTH).optional(),
+  key: keySchema.optional(),
 });
 
 const rawEnvelope = z.object({
@@ -17,6 +20,7 @@ const rawEnvelope = z.object({
   type: eventTypeSchema,
   data: z.unknown(),
   time: z.string(),
+  key: keySchema.optional(),
 });
 
 /** The type-specific data check, with its issues placed under `data`. */
@@ -42,7 +46,14 @@ export const envelopeSchema = rawEnvelope.transform(parseData) as unknown as z.Z
 const fastEnvelopeSchema = z.discriminatedUnion(
   'type',
   EVENT_TYPES.map((type) =>
-    z.object({ id: z.string().min(1).max(MAX_ID_LENGTH), seq: z.number().int().positive(), type: z.literal(type), data: eventDataSchemas[type], time: z.string() }),
+    z.object({
+      id: z.string().min(1).max(MAX_ID_LENGTH),
+      seq: z.number().int().positive(),
+      type: z.literal(type),
+      data: eventDataSchemas[type],
+      time: z.string(),
+      key: keySchema.optional(),
+    }),
   ) as unknown as [z.ZodObject, ...z.ZodObject[]],
 ) as unknown as z.ZodType<Envelope>;
 

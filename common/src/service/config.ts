@@ -13,10 +13,19 @@ export const baseConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** The transports of the event log a service can use (see `transport/index.ts`). */
+export const BUS_TRANSPORTS = ['http', 'jetstream'] as const;
+
 /** Env settings of a service that publishes or consumes events. */
 export const busConfigSchema = baseConfigSchema.extend({
+  BUS_TRANSPORT: z.enum(BUS_TRANSPORTS, { error: () => `must be one of ${BUS_TRANSPORTS.join(', ')}` }).default('http'),
+  /** The HTTP event bus (BUS_TRANSPORT=http). */
   BUS_URL: z.url().default('http://localhost:4005'),
+  /** The folder of the credentials, one file per principal; the service reads the one with its name. */
+  CREDENTIALS_DIR: z.string().trim().min(1).optional(),
 });
+
+export type BusConfig = z.infer<typeof busConfigSchema>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -7,6 +7,13 @@ export const DEFAULT_BODY_LIMIT = 100 * 1024;
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
+const rawBodies = new WeakMap<object, Buffer>();
+
+/** The bytes of a JSON request body as they came: what a signature is checked against. */
+export function rawBodyOf(req: object): Buffer | undefined {
+  return rawBodies.get(req);
+}
+
 /**
  * A body the JSON parser left alone is not JSON: refused with 415 on every route alike (a route
  * that reads no body, such as a subscriber's `POST /events`, would otherwise call it missing).
@@ -35,7 +42,7 @@ export function createHttpApp({ logger, isReady = () => true, bodyLimit = DEFAUL
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(express.json({ limit: bodyLimit, type: JSON_TYPES }));
+  app.use(express.json({ limit: bodyLimit, type: JSON_TYPES, verify: (req, _res, buf) => void rawBodies.set(req, buf) }));
   app.use(refuseOtherBodies);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -1,27 +1,58 @@
+import { isDeepStrictEqual } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import type { BusClient, LogPage, PublishResult, ReadLogOptions } from '../bus-client';
 import type { Envelope, NewEvent } from '../events';
+import { ConflictError, IdempotencyConflictError } from '../transport/errors';
+import { createDeliveryRouter, type DeliveryRouterOptions } from '../transport/http/delivery-router';
+import type { EventTransport, LiveDelivery } from '../transport/transport';
+import type { DeliverySink, LogPage, PublishOptions, PublishResult, ReadLogOptions } from '../transport/types';
+
+export interface MemoryBusOptions {
+  /** The secrets deliveries must be signed with; unsigned deliveries are accepted by default. */
+  readonly deliverySecrets?: DeliveryRouterOptions['secrets'];
+}
 
 /**
- * An in-memory log with the bus's publish and read semantics (ids deduplicated, seq from 1 without
- * gaps, filtered pages whose `next` moves past the events left out). For unit tests of services and
- * of the consumer runtime; the real bus is tested against the same contract.
+ * An in-memory log with the bus's publish and read semantics (ids deduplicated, a reused id with
+ * other data refused, conditional publishes by key, seq from 1 without gaps, filtered pages whose
+ * `next` moves past the events left out), and the HTTP transport's delivery route. For unit tests
+ * of services and of the consumer engine; the real bus is tested against the same contract.
  */
-export class MemoryBus implements BusClient {
+export class MemoryBus implements EventTransport {
   readonly log: Envelope[] = [];
   private readonly seqById = new Map<string, number>();
+  private readonly lastSeqByKey = new Map<string, number>();
   /** When set, publish calls fail with this error (to test the unavailable-bus paths). */
   failWith: Error | undefined;
 
-  async publish(event: NewEvent): Promise<PublishResult> {
+  constructor(private readonly options: MemoryBusOptions = {}) {}
+
+  async publish(event: NewEvent, { expectedLastSeq }: PublishOptions = {}): Promise<PublishResult> {
     if (this.failWith) throw this.failWith;
+    if (expectedLastSeq !== undefined) {
+      if (event.key === undefined) throw new TypeError('publish: expectedLastSeq needs the event to have a key');
+      const known = event.id === undefined ? undefined : this.seqById.get(event.id);
+      const lastSeq = this.lastSeqByKey.get(event.key) ?? 0;
+      if (known === undefined && lastSeq !== expectedLastSeq) throw new ConflictError(event.key, lastSeq);
+    }
     return this.append(event);
   }
 
   async publishBatch(events: readonly NewEvent[]): Promise<readonly PublishResult[]> {
     if (this.failWith) throw this.failWith;
+    for (const event of events) this.checkReuse(event);
     return events.map((event) => this.append(event));
   }
+
+  connect(sink: DeliverySink): LiveDelivery {
+    const router = createDeliveryRouter(sink, { secrets: this.options.deliverySecrets ?? 'unsigned' });
+    return { routes: (app) => void app.use(router) };
+  }
+
+  isReady(): boolean {
+    return true;
+  }
+
+  async close(): Promise<void> {}
 
   async readLog({ after, limit = 1000, types }: ReadLogOptions): Promise<LogPage> {
     const wanted = types ? new Set<string>(types) : undefined;
@@ -44,13 +75,24 @@ export class MemoryBus implements BusClient {
     return this.log.filter((event): event is Extract<Envelope, { type: T }> => event.type === type);
   }
 
+  /** An id stored before must come with the same type and data (a retry), as the bus checks. */
+  private checkReuse(event: NewEvent): void {
+    const known = event.id === undefined ? undefined : this.seqById.get(event.id);
+    if (known === undefined) return;
+    const stored = this.log[known - 1]!;
+    if (stored.type !== event.type || !isDeepStrictEqual(stored.data, event.data)) throw new IdempotencyConflictError(event.id!);
+  }
+
   private append(event: NewEvent): PublishResult {
+    this.checkReuse(event);
     const id = event.id ?? randomUUID();
     const known = this.seqById.get(id);
     if (known !== undefined) return { id, seq: known, duplicate: true };
     const seq = this.log.length + 1;
-    this.log.push({ id, seq, type: event.type, data: event.data, time: new Date().toISOString() } as Envelope);
+    const { key } = event;
+    this.log.push({ id, seq, type: event.type, data: event.data, time: new Date().toISOString(), ...(key === undefined ? {} : { key }) } as Envelope);
     this.seqById.set(id, seq);
+    if (key !== undefined) this.lastSeqByKey.set(key, seq);
     return { id, seq, duplicate: false };
   }
 }
