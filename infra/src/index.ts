@@ -7,4 +7,15 @@ export {
   routesFromManifests,
   type IngressRoute,
   type IngressRouter,
+  type PathRouter,
 } from './ingress-routes';
+export {
+  createGatewayRouter,
+  GATEWAY_ROUTES_FILE,
+  GatewayManifestError,
+  gatewayRoutesFromManifests,
+  loadGatewayRoutes,
+  type GatewayRoute,
+  type GatewayRouter,
+  type PathMatchType,
+} from './gateway-routes';

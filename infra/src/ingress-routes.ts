@@ -16,12 +16,16 @@ export interface IngressRoute {
   readonly port: number | string;
 }
 
-export interface IngressRouter {
-  /** In the order ingress-nginx tries them. */
-  readonly routes: readonly IngressRoute[];
-  /** The route ingress-nginx picks for a request target, or undefined where it answers 404 itself. */
-  match(target: string): IngressRoute | undefined;
+/** A route table: its routes in the order they are tried, and the route a request target takes. */
+export interface PathRouter<Route> {
+  /** In the order the proxy tries them. */
+  readonly routes: readonly Route[];
+  /** The route the proxy picks for a request target, or undefined where it answers 404 itself. */
+  match(target: string): Route | undefined;
 }
+
+/** The routes as ingress-nginx orders and matches them. */
+export type IngressRouter = PathRouter<IngressRoute>;
 
 export class IngressManifestError extends Error {
   override name = 'IngressManifestError';
@@ -34,13 +38,14 @@ export function loadIngressRoutes(dir: string = K8S_DIR): IngressRoute[] {
   const files = readdirSync(dir)
     .filter((name) => /\.ya?ml$/.test(name))
     .sort();
-  return files.flatMap((name) => {
-    const file = path.join(dir, name);
-    const documents = parseAllDocuments(readFileSync(file, 'utf8')).map((document) => {
-      if (document.errors.length > 0) throw new IngressManifestError(`${file}: ${document.errors[0]?.message}`);
-      return document.toJS() as unknown;
-    });
-    return routesFromManifests(documents);
+  return files.flatMap((name) => routesFromManifests(readManifests(path.join(dir, name), IngressManifestError)));
+}
+
+/** The documents of a YAML file, parsed; a syntax error is thrown as the given error, naming the file. */
+export function readManifests(file: string, ErrorType: new (message: string) => Error): unknown[] {
+  return parseAllDocuments(readFileSync(file, 'utf8')).map((document) => {
+    if (document.errors.length > 0) throw new ErrorType(`${file}: ${document.errors[0]?.message}`);
+    return document.toJS() as unknown;
   });
 }
 

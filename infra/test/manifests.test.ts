@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { loadServerConfig } from '../../client/server/config';
 import { readConfig as commentsConfig } from '../../comments/src/config';
 import { DELIVERED_TYPES as commentsTypes } from '../../comments/src/domain';
@@ -13,6 +12,7 @@ import { DELIVERED_TYPES as postsTypes } from '../../posts/src/domain';
 import { readConfig as queryConfig } from '../../query/src/config';
 import { DELIVERED_TYPES as queryTypes } from '../../query/src/domain';
 import { schemaErrors, unknownFieldErrors } from './support/kubernetes-schemas';
+import { hasKubectl, kubectlKustomize } from './support/kustomize';
 import {
   K8S,
   K8S_DEV,
@@ -62,16 +62,6 @@ function valueOf(variable: EnvVar): string {
   const value = configMaps.find((configMap) => configMap.metadata.name === ref.name)?.data?.[ref.key];
   if (value === undefined) throw new Error(`${variable.name}: ConfigMap ${ref.name} has no key ${ref.key}`);
   return value;
-}
-
-// kubectl is no dependency of the project; where it is installed (the build machines have it), the
-// real renderer checks the kustomizations too, the dev overlay's patches included.
-const hasKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
-
-function kubectlKustomize(dir: string): K8sObject[] {
-  const result = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`kubectl kustomize ${dir}: ${result.stderr}`);
-  return parseAllDocuments(result.stdout).map((document) => document.toJS() as K8sObject);
 }
 
 const keyOf = (object: K8sObject) => `${object.kind}/${object.metadata.name}`;

@@ -10,10 +10,10 @@ const config = loadSkaffold();
 const variants = skaffoldVariants(config);
 const workspaces = (JSON.parse(readText('package.json')) as { workspaces: string[] }).workspaces;
 
-/** The files a kustomization pulls in, following directory resources (overlays) down to their bases. */
+/** The files a kustomization pulls in, following directory resources (overlays) and components down to their bases. */
 function resourceFiles(dir: string): string[] {
-  const kustomization = parse(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
-  return kustomization.resources.flatMap((resource) => {
+  const kustomization = parse(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8')) as { resources?: string[]; components?: string[] };
+  return [...(kustomization.resources ?? []), ...(kustomization.components ?? [])].flatMap((resource) => {
     const target = path.resolve(dir, resource);
     return existsInRepo(path.relative(ROOT, path.join(target, 'kustomization.yaml'))) ? resourceFiles(target) : [target];
   });
@@ -42,14 +42,26 @@ describe('skaffold.yaml', () => {
     for (const variant of variants) expect(variant.build.local?.push).toBe(false);
   });
 
-  it('checks the cluster, then creates the credentials Secret if missing, before every deploy', () => {
-    const before = config.deploy.kubectl?.hooks?.before ?? [];
+  it.each(variants.map((variant) => [variant.name, variant] as const))(
+    'checks the cluster for the routing it deploys, then creates the credentials Secret if missing, before every deploy (%s)',
+    (_name, variant) => {
+      const before = variant.deploy.kubectl?.hooks?.before ?? [];
+      const routedByGateway = (variant.manifests.kustomize?.paths ?? []).some((dir) => dir.startsWith('infra/k8s-gateway-api'));
 
-    expect(before.map((hook) => hook.host?.command)).toEqual([
-      ['node', 'infra/scripts/cluster-check.mjs'],
-      ['node', 'infra/scripts/ensure-credentials.mjs'],
-    ]);
-    for (const hook of before) expect(existsInRepo(hook.host?.command[1] ?? '')).toBe(true);
+      expect(before.map((hook) => hook.host?.command)).toEqual([
+        ['node', 'infra/scripts/cluster-check.mjs', ...(routedByGateway ? ['--gateway'] : [])],
+        ['node', 'infra/scripts/ensure-credentials.mjs'],
+      ]);
+      for (const hook of before) expect(existsInRepo(hook.host?.command[1] ?? '')).toBe(true);
+    },
+  );
+
+  it('has a gateway-api profile: the dev loop routed by the Gateway API overlay', () => {
+    const gateway = variants.find((variant) => variant.name === 'gateway-api');
+    const dev = variants.find((variant) => variant.name === 'default');
+
+    expect(gateway?.manifests.kustomize?.paths).toEqual(['infra/k8s-gateway-api/dev']);
+    expect(gateway?.build).toEqual(dev?.build);
   });
 
   it('has a production profile that builds the final stage of every Dockerfile and deploys infra/k8s unchanged', () => {
@@ -139,9 +151,10 @@ describe('skaffold.yaml', () => {
     for (const service of services) expect(existsInRepo(`${service}/src/index.ts`)).toBe(true);
   });
 
-  it('deploys from infra/k8s, the folder the local gateway reads its routes from', () => {
+  it('deploys from infra/k8s, the folder the local gateway reads its routes from (or its Gateway API routing)', () => {
     const dirs = variants.flatMap((variant) => variant.manifests.kustomize?.paths ?? []);
-    for (const dir of dirs) expect(resourceFiles(path.join(ROOT, dir)).every((file) => path.dirname(file) === K8S)).toBe(true);
+    const routes = path.join(ROOT, 'infra', 'k8s-gateway-api', 'routes');
+    for (const dir of dirs) expect(resourceFiles(path.join(ROOT, dir)).filter((file) => ![K8S, routes].includes(path.dirname(file)))).toEqual([]);
   });
 });
 

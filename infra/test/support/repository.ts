@@ -123,7 +123,7 @@ export interface SkaffoldConfig {
   build: { artifacts: SkaffoldArtifact[]; local?: { push?: boolean } };
   manifests: { kustomize?: { paths: string[] }; rawYaml?: string[] };
   deploy: { kubectl?: { hooks?: { before?: SkaffoldHook[]; after?: SkaffoldHook[] } } };
-  profiles?: { name: string; build?: SkaffoldConfig['build']; manifests?: SkaffoldConfig['manifests'] }[];
+  profiles?: { name: string; build?: SkaffoldConfig['build']; manifests?: SkaffoldConfig['manifests']; deploy?: SkaffoldConfig['deploy'] }[];
 }
 
 export function loadSkaffold(): SkaffoldConfig {
@@ -131,13 +131,16 @@ export function loadSkaffold(): SkaffoldConfig {
 }
 
 /** The default configuration (`skaffold dev`) and each profile, with the profile's sections in place. */
-export function skaffoldVariants(config: SkaffoldConfig): { name: string; build: SkaffoldConfig['build']; manifests: SkaffoldConfig['manifests'] }[] {
+export function skaffoldVariants(
+  config: SkaffoldConfig,
+): { name: string; build: SkaffoldConfig['build']; manifests: SkaffoldConfig['manifests']; deploy: SkaffoldConfig['deploy'] }[] {
   return [
-    { name: 'default', build: config.build, manifests: config.manifests },
+    { name: 'default', build: config.build, manifests: config.manifests, deploy: config.deploy },
     ...(config.profiles ?? []).map((profile) => ({
       name: profile.name,
       build: profile.build ?? config.build,
       manifests: profile.manifests ?? config.manifests,
+      deploy: profile.deploy ?? config.deploy,
     })),
   ];
 }
