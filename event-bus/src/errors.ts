@@ -26,3 +26,22 @@ export class LogUnavailableError extends Error {
     this.name = 'LogUnavailableError';
   }
 }
+
+/** A conditional publish whose key has moved on: the newest stored event with the key is at `lastSeq`. */
+export class ExpectedLastSeqError extends Error {
+  constructor(
+    readonly key: string,
+    readonly lastSeq: number,
+  ) {
+    super(`expectedLastSeq: the last event of ${key} is at ${lastSeq}`);
+    this.name = 'ExpectedLastSeqError';
+  }
+}
+
+/** An id published again with another type or data: the first event stays as it is. */
+export class IdConflictError extends Error {
+  constructor(readonly id: string) {
+    super(`id: ${id} is stored with other data`);
+    this.name = 'IdConflictError';
+  }
+}

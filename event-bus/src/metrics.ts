@@ -13,6 +13,11 @@ export class BusMetrics {
     help: 'Published events whose id was already in the log (answered with the original seq).',
     registers: [this.registry],
   });
+  readonly refusals = new Counter({
+    name: 'eventbus_publish_conflicts_total',
+    help: 'Publishes refused whole with 409: an expectedLastSeq that is not the key\'s last seq, or an id stored with other data.',
+    registers: [this.registry],
+  });
   readonly commitSeconds = new Histogram({
     name: 'eventbus_commit_seconds',
     help: 'Duration of one group commit (one transaction and disk sync for every publish of an event-loop turn).',

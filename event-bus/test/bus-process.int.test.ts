@@ -1,4 +1,4 @@
-import type { Envelope } from '@mini-blog/common';
+import type { Envelope, NewEvent } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
 import { BusProcess } from './bus-process';
 import { FakeSubscriber, postCreated, tempDir } from './helpers';
@@ -84,14 +84,14 @@ describe('the bus as a process', () => {
     const dir = dataDir();
     const bus = await startBus(dir);
     const acked: Acked[] = [];
-    const sent: string[] = [];
+    const sent: NewEvent[] = [];
     let killed = false;
     const client = async (c: number) => {
       for (let n = 0; !killed && n < MAX_PUBLISHES_PER_CLIENT; n += 1) {
-        const id = `client-${c}-${n}`;
-        sent.push(id);
+        const event = postCreated(n, `client-${c}-${n}`);
+        sent.push(event);
         try {
-          const res = await publish(bus, postCreated(n, id));
+          const res = await publish(bus, event);
           if (res.status !== 201) throw new Error(`publish answered ${res.status}: ${await res.text()}`);
           acked.push((await res.json()) as Acked);
         } catch (err) {
@@ -116,8 +116,8 @@ describe('the bus as a process', () => {
     expect(lost).toEqual([]);
 
     // Clients retrying whatever they sent, answered or not, add nothing that is already there.
-    const retried = (await (await publish(restarted, sent.slice(0, 1000).map((id) => postCreated(0, id)))).json()) as { results: { id: string; seq: number; duplicate: boolean }[] };
+    const retried = (await (await publish(restarted, sent.slice(0, 1000))).json()) as { results: { id: string; seq: number; duplicate: boolean }[] };
     expect(retried.results.filter((result) => stored.has(result.id)).every((result) => result.duplicate && result.seq === stored.get(result.id))).toBe(true);
-    expect((await readLog(restarted)).length).toBe(new Set([...stored.keys(), ...sent.slice(0, 1000)]).size);
+    expect((await readLog(restarted)).length).toBe(new Set([...stored.keys(), ...sent.slice(0, 1000).map((event) => event.id)]).size);
   });
 });

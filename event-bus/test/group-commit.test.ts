@@ -109,6 +109,16 @@ describe('group commit', () => {
     expect(await committer.publish([event('a')])).toEqual([{ id: 'a', seq: 1, duplicate: false }]);
   });
 
+  it('forgets the last seq a failed commit gave a key', async () => {
+    const committer = committerWith();
+    const broken = { id: 'b', type: null, dataJson: '{}' } as unknown as PendingEvent;
+
+    const outcomes = await Promise.allSettled([committer.publish([{ ...event('a'), key: 'k', expectedLastSeq: 0 }]), committer.publish([broken])]);
+
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    expect(await committer.publish([{ ...event('a'), key: 'k', expectedLastSeq: 0 }])).toEqual([{ id: 'a', seq: 1, duplicate: false }]);
+  });
+
   it('is not writable after a failed commit, probes the disk, and is writable again once a probe succeeds', async () => {
     const write = writer.write.bind(writer);
     let diskWorks = false;

@@ -8,6 +8,7 @@ import type { PendingEvent } from '../log/log-writer';
 export const MAX_BATCH = 1000;
 export const MAX_PAGE = 10_000;
 const STREAM_CHUNK = 1000;
+const MAX_KEY_LENGTH = 200;
 
 const typeList = z
   .string()
@@ -22,17 +23,41 @@ const pageQuerySchema = z.object({
 
 const batchSchema = z.array(z.unknown()).min(1).max(MAX_BATCH);
 
-function toPending(event: z.infer<typeof newEventSchema>): PendingEvent {
-  return { id: event.id ?? randomUUID(), type: event.type, dataJson: JSON.stringify(event.data) };
+/** A conditional publish: the event's `key`, and the seq the newest event with that key must have. */
+const conditionSchema = z
+  .object({
+    key: z.string().min(1).max(MAX_KEY_LENGTH).optional(),
+    expectedLastSeq: z.number().int().min(0).optional(),
+  })
+  .refine((value) => value.expectedLastSeq === undefined || value.key !== undefined, { path: ['expectedLastSeq'], message: 'needs key' });
+
+/** One published event: the catalog's check of `{type, data, id?}`, and of its condition, with the issues of both. */
+function parseEvent(item: unknown): { ok: true; event: PendingEvent } | { ok: false; issues: z.core.$ZodIssue[] } {
+  const event = newEventSchema.safeParse(item);
+  const condition = conditionSchema.safeParse(item);
+  if (!event.success || !condition.success) return { ok: false, issues: [...(event.error?.issues ?? []), ...(condition.error?.issues ?? [])] };
+  const { key, expectedLastSeq } = condition.data;
+  return {
+    ok: true,
+    event: { id: event.data.id ?? randomUUID(), type: event.data.type, dataJson: JSON.stringify(event.data.data), ...(key === undefined ? {} : { key }), ...(expectedLastSeq === undefined ? {} : { expectedLastSeq }) },
+  };
+}
+
+function parseSingle(req: Request): PendingEvent {
+  // A missing or non-JSON body is told apart from an invalid event (400 or 415) first.
+  const result = parseEvent(parseBody(req, z.unknown()));
+  if (result.ok) return result.event;
+  const { message, fields } = describeIssues(result.issues);
+  throw new AppError(400, message, fields);
 }
 
 /** Every item checked; the errors name the index: `[3].data.title: must be a string`. */
 function parseBatch(body: unknown[]): PendingEvent[] {
   const fields: Record<string, string> = {};
   const events = parseOrThrow(batchSchema, body).map((item, index) => {
-    const result = newEventSchema.safeParse(item);
-    if (result.success) return toPending(result.data);
-    for (const [field, rule] of Object.entries(describeIssues(result.error.issues, 'event').fields)) {
+    const result = parseEvent(item);
+    if (result.ok) return result.event;
+    for (const [field, rule] of Object.entries(describeIssues(result.issues, 'event').fields)) {
       fields[field === 'event' ? `[${index}]` : `[${index}].${field}`] = rule;
     }
     return undefined;
@@ -80,7 +105,7 @@ export function eventsRouter({ store, committer }: EventBus): Router {
       res.status(201).json({ results });
       return;
     }
-    const [result] = await committer.publish([toPending(parseBody(req, newEventSchema))]);
+    const [result] = await committer.publish([parseSingle(req)]);
     res.status(result!.duplicate ? 200 : 201).json(result);
   });
 

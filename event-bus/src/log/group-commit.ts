@@ -1,6 +1,6 @@
 import type { EventMeta, Logger } from '@mini-blog/common';
-import { LogUnavailableError } from '../errors';
-import type { ParkChange, PendingEvent, WriteReply, WriteRequest } from './log-writer';
+import { ExpectedLastSeqError, IdConflictError, LogUnavailableError } from '../errors';
+import type { ParkChange, PendingEvent, Refusal, WriteReply, WriteRequest } from './log-writer';
 import type { BusMetrics } from '../metrics';
 import type { CursorRecord, EventStore } from './store';
 import type { Writer } from './writer';
@@ -14,13 +14,15 @@ export interface AppendResult {
 /** What waits for the next commit: its parts of the request, and who to tell. */
 interface Batch {
   readonly events: PendingEvent[];
+  /** The number of events of each publish. */
+  readonly groups: number[];
   readonly cursors: Map<string, readonly [string, number, number]>;
   readonly parks: ParkChange[];
   readonly done: ((reply: WriteReply) => void)[];
   probe: boolean;
 }
 
-const emptyBatch = (): Batch => ({ events: [], cursors: new Map(), parks: [], done: [], probe: false });
+const emptyBatch = (): Batch => ({ events: [], groups: [], cursors: new Map(), parks: [], done: [], probe: false });
 
 /** While the log cannot be written, a probe write is tried this often to notice that it can again. */
 export const PROBE_INTERVAL_MS = 1000;
@@ -57,14 +59,25 @@ export class GroupCommitter {
     private readonly onAppended: (events: readonly EventMeta[]) => void,
   ) {}
 
-  /** Stores the events as one all-or-nothing group, in order; resolves once committed. */
+  /**
+   * Stores the events as one all-or-nothing group, in order; resolves once committed. Rejects with
+   * `ExpectedLastSeqError` or `IdConflictError` when the group was refused (nothing of it stored),
+   * `LogUnavailableError` when the commit failed.
+   */
   publish(events: readonly PendingEvent[]): Promise<AppendResult[]> {
     return new Promise((resolve, reject) => {
       const start = this.batch.events.length;
+      const group = this.batch.groups.length;
       this.batch.events.push(...events);
+      this.batch.groups.push(events.length);
       this.batch.done.push((reply) => {
         if (!reply.ok) {
           reject(new LogUnavailableError(reply.error));
+          return;
+        }
+        const refusal = reply.refusals.find(([refused]) => refused === group)?.[1];
+        if (refusal) {
+          reject(refusalError(refusal));
           return;
         }
         resolve(events.map((event, index) => ({ id: event.id, seq: reply.seqs[start + index]!, duplicate: reply.duplicates[start + index]! })));
@@ -155,6 +168,9 @@ export class GroupCommitter {
       ids: events.map((event) => event.id),
       types: events.map((event) => event.type),
       data: events.map((event) => event.dataJson),
+      keys: events.map((event) => event.key ?? null),
+      expected: events.map((event) => event.expectedLastSeq ?? null),
+      groups: batch.groups,
       cursors: [...batch.cursors.values()],
       parks: batch.parks,
       probe: batch.probe,
@@ -185,11 +201,16 @@ export class GroupCommitter {
     if (events.length === 0) return;
     const appended: EventMeta[] = [];
     events.forEach((event, index) => {
-      if (!reply.duplicates[index]) appended.push({ seq: reply.seqs[index]!, type: event.type, id: event.id, time });
+      if (!reply.duplicates[index] && reply.seqs[index]! > 0) appended.push({ seq: reply.seqs[index]!, type: event.type, id: event.id, time });
     });
     this.metrics.commitSize.observe(events.length);
     this.metrics.appended.inc(appended.length);
-    this.metrics.duplicates.inc(events.length - appended.length);
+    this.metrics.duplicates.inc(reply.duplicates.filter(Boolean).length);
+    this.metrics.refusals.inc(reply.refusals.length);
     if (appended.length > 0) this.onAppended(appended);
   }
+}
+
+function refusalError(refusal: Refusal): Error {
+  return refusal.reason === 'expected-last-seq' ? new ExpectedLastSeqError(refusal.key, refusal.lastSeq) : new IdConflictError(refusal.id);
 }

@@ -7,21 +7,39 @@ export interface PendingEvent {
   readonly id: string;
   readonly type: EventType;
   readonly dataJson: string;
+  /** The stream the event extends (one post's comments, say): what a conditional publish checks. */
+  readonly key?: string;
+  /** Stored only if the newest stored event with `key` has this seq (0: none yet). */
+  readonly expectedLastSeq?: number;
 }
+
+/** Why a publish (all of its events) was not stored. */
+export type Refusal =
+  | { readonly reason: 'expected-last-seq'; readonly key: string; readonly lastSeq: number }
+  | { readonly reason: 'id-conflict'; readonly id: string };
 
 export type ParkChange =
   | { readonly op: 'park'; readonly subscriber: string; readonly seq: number; readonly attempts: number; readonly reason: string; readonly at: string }
   | { readonly op: 'unpark'; readonly subscriber: string; readonly seq: number };
 
 /**
- * Everything written in one transaction. The events come as three parallel arrays rather than
- * objects: copying plain strings to the writer thread costs a third of copying objects.
+ * Everything written in one transaction. The events come as parallel arrays rather than objects:
+ * copying plain strings to the writer thread costs a third of copying objects.
  */
 export interface WriteRequest {
   readonly time: string;
   readonly ids: readonly string[];
   readonly types: readonly string[];
   readonly data: readonly string[];
+  /** Each event's key, or null. */
+  readonly keys: readonly (string | null)[];
+  /** Each event's expected last seq of its key, or null for an unconditional event. */
+  readonly expected: readonly (number | null)[];
+  /**
+   * How many events each publish has, in order: each publish is stored whole or not at all, on its
+   * own, while the others of the transaction go on.
+   */
+  readonly groups: readonly number[];
   /** `[subscriber, cursor, acked]`. */
   readonly cursors: readonly (readonly [string, number, number])[];
   readonly parks: readonly ParkChange[];
@@ -32,9 +50,11 @@ export interface WriteRequest {
 export type WriteReply =
   | {
       readonly ok: true;
-      /** The seq of each event of the request, in order (the original seq for a duplicate). */
+      /** The seq of each event of the request, in order (the original seq for a duplicate, 0 in a refused publish). */
       readonly seqs: readonly number[];
       readonly duplicates: readonly boolean[];
+      /** `[group index, why]` for each publish that was not stored. */
+      readonly refusals: readonly (readonly [number, Refusal])[];
       readonly head: number;
     }
   | { readonly ok: false; readonly error: string };
@@ -53,7 +73,8 @@ export function createSchema(db: Database.Database): void {
       id TEXT NOT NULL UNIQUE,
       type TEXT NOT NULL,
       data TEXT NOT NULL,
-      time TEXT NOT NULL
+      time TEXT NOT NULL,
+      key TEXT
     );
     CREATE TABLE IF NOT EXISTS cursors (
       subscriber TEXT PRIMARY KEY,
@@ -73,32 +94,51 @@ export function createSchema(db: Database.Database): void {
       time TEXT NOT NULL
     );
   `);
+  // A log written before keys existed gets the column; its events have none.
+  const columns = db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'events\')').all();
+  if (!columns.some((column) => column.name === 'key')) db.exec('ALTER TABLE events ADD COLUMN key TEXT');
+  db.exec('CREATE INDEX IF NOT EXISTS events_by_key ON events (key, seq) WHERE key IS NOT NULL');
+}
+
+/** A publish that must not be stored: thrown inside its group, caught by the transaction. */
+class RefusedGroup extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(refusal.reason);
+  }
 }
 
 /**
  * The only connection that writes. `seq` is the rowid, given out here one by one inside the
  * transaction, so it has no gaps; `id` is unique, which makes a re-sent event a lookup instead of
- * a second row. Synchronous: it runs in its own thread (see writer.ts), where waiting for the
- * disk blocks nobody.
+ * a second row. It keeps the last seq of every key in memory (rebuilt from the log when opened),
+ * so a conditional publish is checked here, in the one place that orders every write. Synchronous:
+ * it runs in its own thread (see writer.ts), where waiting for the disk blocks nobody.
  */
 export class LogWriter {
   private readonly db: Database.Database;
   private head: number;
-  private readonly insert: Statement<[number, string, string, string, string]>;
-  private readonly seqOfId: Statement<[string], { seq: number }>;
+  private readonly lastSeqOfKey: Map<string, number>;
+  /** `[key, its last seq before]` for every key the current transaction moved, to undo them. */
+  private keyMoves: [string, number | undefined][] = [];
+  private readonly insert: Statement<[number, string, string, string, string, string | null]>;
+  private readonly storedById: Statement<[string], { seq: number; type: string; data: string }>;
+  private readonly deleteAfter: Statement<[number]>;
   private readonly upsertCursor: Statement<[string, number, number]>;
   private readonly insertParked: Statement<[string, number, number, string, string]>;
   private readonly deleteParked: Statement<[string, number]>;
   private readonly writeProbe: Statement<[string]>;
-  private readonly transaction: (request: WriteRequest) => { seqs: number[]; duplicates: boolean[]; head: number };
+  private readonly transaction: (request: WriteRequest) => Omit<Extract<WriteReply, { ok: true }>, 'ok'>;
 
   constructor(dataDir: string) {
     this.db = new Database(path.join(dataDir, DATABASE_FILE));
     // FULL: each commit reaches the disk before it returns, so a 2xx survives a power cut.
     this.db.pragma('synchronous = FULL');
     this.head = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS head FROM events').get() as { head: number }).head;
-    this.insert = this.db.prepare('INSERT INTO events (seq, id, type, data, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING');
-    this.seqOfId = this.db.prepare('SELECT seq FROM events WHERE id = ?');
+    const keys = this.db.prepare<[], [string, number]>('SELECT key, MAX(seq) FROM events WHERE key IS NOT NULL GROUP BY key').raw().all();
+    this.lastSeqOfKey = new Map(keys);
+    this.insert = this.db.prepare('INSERT INTO events (seq, id, type, data, time, key) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING');
+    this.storedById = this.db.prepare('SELECT seq, type, data FROM events WHERE id = ?');
+    this.deleteAfter = this.db.prepare('DELETE FROM events WHERE seq > ?');
     this.upsertCursor = this.db.prepare(
       'INSERT INTO cursors (subscriber, cursor, acked) VALUES (?, ?, ?) ON CONFLICT (subscriber) DO UPDATE SET cursor = excluded.cursor, acked = excluded.acked',
     );
@@ -110,36 +150,100 @@ export class LogWriter {
     this.transaction = this.db.transaction((request: WriteRequest) => {
       const seqs: number[] = [];
       const duplicates: boolean[] = [];
-      let head = this.head;
-      const { ids, types, data, time } = request;
-      for (let index = 0; index < ids.length; index += 1) {
-        const stored = this.insert.run(head + 1, ids[index]!, types[index]!, data[index]!, time).changes === 1;
-        if (stored) head += 1;
-        seqs.push(stored ? head : this.seqOfId.get(ids[index]!)!.seq);
-        duplicates.push(!stored);
-      }
+      const refusals: [number, Refusal][] = [];
+      let start = 0;
+      request.groups.forEach((count, group) => {
+        const end = start + count;
+        const headBefore = this.head;
+        const movesBefore = this.keyMoves.length;
+        try {
+          for (let index = start; index < end; index += 1) {
+            const [seq, duplicate] = this.append(request, index);
+            seqs.push(seq);
+            duplicates.push(duplicate);
+          }
+        } catch (err) {
+          if (!(err instanceof RefusedGroup)) throw err;
+          // Undone inside the transaction: the rows of this publish go, the others' stay.
+          if (this.head > headBefore) this.deleteAfter.run(headBefore);
+          this.head = headBefore;
+          this.undoKeyMoves(movesBefore);
+          seqs.length = start;
+          duplicates.length = start;
+          for (let index = start; index < end; index += 1) {
+            seqs.push(0);
+            duplicates.push(false);
+          }
+          refusals.push([group, err.refusal]);
+        }
+        start = end;
+      });
       for (const [subscriber, cursor, acked] of request.cursors) this.upsertCursor.run(subscriber, cursor, acked);
       for (const change of request.parks) {
         if (change.op === 'park') this.insertParked.run(change.subscriber, change.seq, change.attempts, change.reason, change.at);
         else this.deleteParked.run(change.subscriber, change.seq);
       }
-      if (request.probe) this.writeProbe.run(time);
-      return { seqs, duplicates, head };
+      if (request.probe) this.writeProbe.run(request.time);
+      return { seqs, duplicates, refusals, head: this.head };
     });
   }
 
   /** One transaction, one disk sync; on any error nothing of the request is stored. */
   write(request: WriteRequest): WriteReply {
+    const head = this.head;
+    this.keyMoves = [];
     try {
-      const { seqs, duplicates, head } = this.transaction(request);
-      this.head = head;
-      return { ok: true, seqs, duplicates, head };
+      return { ok: true, ...this.transaction(request) };
     } catch (err) {
+      this.head = head;
+      this.undoKeyMoves(0);
       return { ok: false, error: err instanceof Error ? err.message : String(err) };
     }
   }
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * Stores one event, or finds it stored under its id: `[seq, duplicate]`. A duplicate answers as
+   * one before any condition is checked (a retry of a conditional publish that was stored), unless
+   * its type or data differ from the stored event's.
+   */
+  private append(request: WriteRequest, index: number): [number, boolean] {
+    const id = request.ids[index]!;
+    const key = request.keys[index] ?? null;
+    const expected = request.expected[index] ?? null;
+    if (expected !== null) {
+      const stored = this.storedById.get(id);
+      if (stored) return this.duplicate(request, index, stored);
+      const lastSeq = this.lastSeqOfKey.get(key!) ?? 0;
+      if (lastSeq !== expected) throw new RefusedGroup({ reason: 'expected-last-seq', key: key!, lastSeq });
+    }
+    const seq = this.head + 1;
+    if (this.insert.run(seq, id, request.types[index]!, request.data[index]!, request.time, key).changes === 0) {
+      return this.duplicate(request, index, this.storedById.get(id)!);
+    }
+    this.head = seq;
+    if (key !== null) {
+      this.keyMoves.push([key, this.lastSeqOfKey.get(key)]);
+      this.lastSeqOfKey.set(key, seq);
+    }
+    return [seq, false];
+  }
+
+  private duplicate(request: WriteRequest, index: number, stored: { seq: number; type: string; data: string }): [number, boolean] {
+    if (stored.type !== request.types[index] || stored.data !== request.data[index]) {
+      throw new RefusedGroup({ reason: 'id-conflict', id: request.ids[index]! });
+    }
+    return [stored.seq, true];
+  }
+
+  /** Puts back the last seqs of the keys moved since the `from`th move. */
+  private undoKeyMoves(from: number): void {
+    for (const [key, before] of this.keyMoves.splice(from).reverse()) {
+      if (before === undefined) this.lastSeqOfKey.delete(key);
+      else this.lastSeqOfKey.set(key, before);
+    }
   }
 }

@@ -4,7 +4,7 @@ import Database, { type Statement } from 'better-sqlite3';
 import type { EventMeta, EventType } from '@mini-blog/common';
 import { createSchema, DATABASE_FILE } from './log-writer';
 
-/** A stored event as read from the log: its envelope `{id, seq, type, data, time}` as JSON text. */
+/** A stored event as read from the log: its envelope `{id, seq, type, data, time, key?}` as JSON text. */
 export interface StoredEvent {
   readonly seq: number;
   readonly type: EventType;
@@ -39,7 +39,7 @@ export interface ParkedRecord {
  * parsing or serialising of the data. `json_quote` escapes exactly as `JSON.stringify` does, so the
  * text is the compact JSON that signed deliveries are verified against.
  */
-const ENVELOPE = `'{"id":' || json_quote(id) || ',"seq":' || seq || ',"type":"' || type || '","data":' || data || ',"time":"' || time || '"}'`;
+const ENVELOPE = `'{"id":' || json_quote(id) || ',"seq":' || seq || ',"type":"' || type || '","data":' || data || ',"time":"' || time || '"' || IIF(key IS NULL, '', ',"key":' || json_quote(key)) || '}'`;
 const AFTER_UP_TO = 'WHERE seq > ? AND seq <= ?';
 
 /**
