@@ -8,7 +8,6 @@ import type { PendingEvent } from '../log/log-writer';
 export const MAX_BATCH = 1000;
 export const MAX_PAGE = 10_000;
 const STREAM_CHUNK = 1000;
-const MAX_KEY_LENGTH = 200;
 
 const typeList = z
   .string()
@@ -23,10 +22,10 @@ const pageQuerySchema = z.object({
 
 const batchSchema = z.array(z.unknown()).min(1).max(MAX_BATCH);
 
-/** A conditional publish: the event's `key`, and the seq the newest event with that key must have. */
+/** A conditional publish: the seq the newest event with the event's `key` (checked by the catalog) must have. */
 const conditionSchema = z
   .object({
-    key: z.string().min(1).max(MAX_KEY_LENGTH).optional(),
+    key: z.unknown().optional(),
     expectedLastSeq: z.number().int().min(0).optional(),
   })
   .refine((value) => value.expectedLastSeq === undefined || value.key !== undefined, { path: ['expectedLastSeq'], message: 'needs key' });
@@ -36,7 +35,8 @@ function parseEvent(item: unknown): { ok: true; event: PendingEvent } | { ok: fa
   const event = newEventSchema.safeParse(item);
   const condition = conditionSchema.safeParse(item);
   if (!event.success || !condition.success) return { ok: false, issues: [...(event.error?.issues ?? []), ...(condition.error?.issues ?? [])] };
-  const { key, expectedLastSeq } = condition.data;
+  const { key } = event.data;
+  const { expectedLastSeq } = condition.data;
   return {
     ok: true,
     event: { id: event.data.id ?? randomUUID(), type: event.data.type, dataJson: JSON.stringify(event.data.data), ...(key === undefined ? {} : { key }), ...(expectedLastSeq === undefined ? {} : { expectedLastSeq }) },
