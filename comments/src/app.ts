@@ -10,7 +10,7 @@ import {
   type EventServiceParts,
   type Logger,
 } from '@mini-blog/common';
-import { apply, commentCreated, commentsOf, createCommentSchema, createState, HANDLED_TYPES, postIdSchema, type CommentsState } from './domain';
+import { apply, commentCreated, commentsOf, createCommentSchema, createState, postIdSchema, type CommentsState } from './domain';
 
 export interface CommentsDeps {
   readonly bus: EventTransport;
@@ -27,7 +27,6 @@ export function createApp({ bus, logger }: CommentsDeps): CommentsService {
     name: 'comments',
     bus,
     logger,
-    types: HANDLED_TYPES,
     apply: (event) => apply(state, event),
     routes: (app) => {
       app.post('/posts/:id/comments', async (req, res) => {

@@ -5,7 +5,7 @@ import {
   userTextSchema,
   type CommentStatus,
   type Envelope,
-  type EventType,
+  type Handled,
   type NewEvent,
 } from '@mini-blog/common';
 import { z } from 'zod';
@@ -27,15 +27,6 @@ export interface CommentsState {
   readonly commentsByPost: Map<string, Comment[]>;
   readonly comments: Map<string, Comment>;
 }
-
-/** CommentUpdated is this service's own event: it is handled so that a replay sees it was published. */
-export const HANDLED_TYPES: readonly EventType[] = ['PostCreated', 'CommentCreated', 'CommentModerated', 'CommentUpdated'];
-
-/**
- * What the bus delivers live (the `types` of its subscription): its own CommentUpdated is needed
- * only by the replay at startup, which reads the log itself, so delivering it would be an echo.
- */
-export const DELIVERED_TYPES: readonly EventType[] = ['PostCreated', 'CommentCreated', 'CommentModerated'];
 
 export function createState(): CommentsState {
   return { posts: new Set(), commentsByPost: new Map(), comments: new Map() };
@@ -71,7 +62,7 @@ function upsert(state: CommentsState, data: { id: string; postId: string; conten
  * result that arrives before its comment creates the comment with that status: a later
  * CommentCreated must not set it back to pending.
  */
-export function apply(state: CommentsState, event: Envelope): NewEvent[] {
+export function apply(state: CommentsState, event: Envelope<Handled<'comments'>>): NewEvent[] {
   switch (event.type) {
     case 'PostCreated':
       state.posts.add(event.data.id);

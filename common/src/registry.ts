@@ -15,11 +15,11 @@ export interface ServiceEntry {
   readonly publishes: readonly EventType[];
   /**
    * The ones among `publishes` that it publishes in reaction to an event (from its outbox) rather
-   * than on a request: it handles them in the startup replay, to learn they are stored, but does
-   * not need them delivered live.
+   * than on a request: its consumer reads them in the startup replay, to learn they are stored,
+   * whether its reducer handles them or not, and does not need them delivered live.
    */
   readonly reactions: readonly EventType[];
-  /** The event types its reducer applies; empty for a process that consumes no events. */
+  /** The event types its reducer applies (its `apply` is typed over them); empty for a process that consumes no events. */
   readonly handles: readonly EventType[];
 }
 
@@ -38,7 +38,7 @@ export const SERVICES = {
     script: 'moderation/dist/index.js',
     publishes: ['CommentModerated'],
     reactions: ['CommentModerated'],
-    handles: ['CommentCreated', 'CommentModerated'],
+    handles: ['CommentCreated'],
   },
   query: {
     port: 4002,
@@ -58,6 +58,9 @@ export const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
 /** The event types a service's reducer handles, as a type: `Handled<'moderation'>` is `'CommentCreated' | 'CommentModerated'`. */
 export type Handled<S extends ServiceName> = (typeof SERVICES)[S]['handles'][number];
 
+/** The services whose reducers apply events, as a type: the names `createEventService` takes. */
+export type SubscriberName = { [S in ServiceName]: Handled<S> extends never ? never : S }[ServiceName];
+
 /** The services that consume events (a subscription each). */
 export const SUBSCRIBER_NAMES = SERVICE_NAMES.filter((name) => SERVICES[name].handles.length > 0);
 
@@ -68,4 +71,10 @@ export const PUBLISHER_NAMES = SERVICE_NAMES.filter((name) => SERVICES[name].pub
 export function deliveredTypes(name: ServiceName): EventType[] {
   const { handles, reactions } = SERVICES[name] as ServiceEntry;
   return handles.filter((type) => !reactions.includes(type));
+}
+
+/** What a service's consumer reads from the log: what it handles, and its own reactions (so that its outbox knows they are stored). */
+export function replayedTypes(name: ServiceName): EventType[] {
+  const { handles, reactions } = SERVICES[name] as ServiceEntry;
+  return [...new Set([...handles, ...reactions])];
 }

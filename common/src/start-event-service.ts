@@ -1,5 +1,7 @@
 import type { Express } from 'express';
-import { createConsumer, type Consumer, type ConsumerOptions } from './consumer';
+import { createConsumer, type ApplyEvent, type Consumer, type ConsumerOptions } from './consumer';
+import type { Envelope, NewEvent } from './events';
+import { replayedTypes, SERVICES, type Handled, type SubscriberName } from './registry';
 import { ConfigError, type BusConfig } from './service/config';
 import { createHttpApp } from './service/http-app';
 import { createLogger, type Logger } from './service/logger';
@@ -13,9 +15,16 @@ export interface EventServiceParts {
   readonly consumer: Consumer;
 }
 
-export interface EventServiceOptions extends Omit<ConsumerOptions, 'bus'> {
+export interface EventServiceOptions<S extends SubscriberName> extends Omit<ConsumerOptions, 'bus' | 'name' | 'types' | 'apply'> {
+  /** The service, by its registry entry: what it handles comes from there. */
+  readonly name: S;
   /** The log: publishing and reading, and live delivery into this service's consumer. */
   readonly bus: EventTransport;
+  /**
+   * The service's reducer, typed over the events the registry says it handles: adding an event type
+   * to the catalog asks nothing of a service that does not handle it.
+   */
+  readonly apply: (event: Envelope<Handled<S>>) => readonly NewEvent[] | void;
   /** The service's own routes, beside the transport's delivery routes and the health routes. */
   readonly routes?: (app: Express) => void;
 }
@@ -24,8 +33,11 @@ export interface EventServiceOptions extends Omit<ConsumerOptions, 'bus'> {
  * The app of an event-driven service: its consumer fed by the transport's live delivery (on the HTTP
  * transport, the bus's `POST /events`), its routes, ready once caught up.
  */
-export function createEventService({ routes, bus, ...consumerOptions }: EventServiceOptions): EventServiceParts {
-  const consumer = createConsumer({ ...consumerOptions, bus });
+export function createEventService<S extends SubscriberName>({ routes, bus, apply, ...consumerOptions }: EventServiceOptions<S>): EventServiceParts {
+  const handles: ReadonlySet<string> = new Set(SERVICES[consumerOptions.name].handles);
+  // Only the registry's types reach the reducer (its own reactions are read, not applied), so its narrower type holds.
+  const applyHandled: ApplyEvent = (event) => (handles.has(event.type) ? apply(event as Envelope<Handled<S>>) : undefined);
+  const consumer = createConsumer({ ...consumerOptions, bus, types: replayedTypes(consumerOptions.name), apply: applyHandled });
   const live = bus.connect(consumer);
   const app = createHttpApp({
     logger: consumerOptions.logger,
@@ -39,7 +51,8 @@ export function createEventService({ routes, bus, ...consumerOptions }: EventSer
 }
 
 export interface StartEventServiceOptions {
-  readonly name: string;
+  /** The service, and the principal whose credential it reads. */
+  readonly name: SubscriberName;
   /** Reads the env; a ConfigError stops the process with its message. */
   readonly config: () => BusConfig;
   readonly create: (deps: { bus: EventTransport; logger: Logger }) => EventServiceParts;

@@ -1,9 +1,8 @@
 import type { Express } from 'express';
 import request from 'supertest';
-import { BusUnavailableError, type LogPage, type PublishResult, type ReadLogOptions } from '../src/transport';
+import { BusUnavailableError, createDeliveryRouter, type LogPage, type PublishResult, type ReadLogOptions } from '../src/transport';
 import { createConsumer, type Consumer } from '../src/consumer';
-import { createDeliveryRouter } from '../src/transport';
-import type { Envelope, EventType, NewEvent } from '../src/events';
+import { EVENT_TYPES, type Envelope, type EventType, type NewEvent } from '../src/events';
 import { createHttpApp } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';
 import { MemoryBus, waitFor } from '../src/testing';
@@ -57,8 +56,6 @@ const commentModerated = (id: string, postId: string): NewEvent => ({
   id: `CommentModerated:${id}`,
 });
 
-const ALL_TYPES: readonly EventType[] = ['PostCreated', 'CommentCreated', 'CommentModerated', 'CommentUpdated'];
-
 interface Setup {
   readonly bus: RecordingBus;
   readonly consumer: Consumer;
@@ -71,7 +68,7 @@ interface Setup {
 let current: Setup | undefined;
 
 /** A consumer over a recording bus; with `moderates`, it answers every new comment with its moderation. */
-function setup({ types = ALL_TYPES, moderates = false, pageSize }: { types?: readonly EventType[]; moderates?: boolean; pageSize?: number } = {}): Setup {
+function setup({ types = EVENT_TYPES, moderates = false, pageSize }: { types?: readonly EventType[]; moderates?: boolean; pageSize?: number } = {}): Setup {
   const bus = new RecordingBus();
   const applied: Envelope[] = [];
   const consumer = createConsumer({
@@ -107,7 +104,7 @@ describe('Consumer', () => {
       const logger = silentLogger();
       const errors = jest.spyOn(logger, 'error');
       const applied: Envelope[] = [];
-      const consumer = createConsumer({ name: 'test-service', bus, types: ALL_TYPES, logger, apply: (event) => void applied.push(event) });
+      const consumer = createConsumer({ name: 'test-service', bus, types: EVENT_TYPES, logger, apply: (event) => void applied.push(event) });
 
       await consumer.start();
       consumer.close();
@@ -125,7 +122,7 @@ describe('Consumer', () => {
       const consumer = createConsumer({
         name: 'test-service',
         bus,
-        types: ALL_TYPES,
+        types: EVENT_TYPES,
         logger: silentLogger(),
         pageSize: 2,
         apply: () => {
@@ -428,7 +425,7 @@ describe('Consumer', () => {
       const consumer = createConsumer({
         name: 'test-service',
         bus,
-        types: ALL_TYPES,
+        types: EVENT_TYPES,
         logger: silentLogger(),
         apply: (event) => {
           if (failures > 0) {
@@ -575,7 +572,7 @@ describe('Consumer', () => {
       const consumer = createConsumer({
         name: 'test-service',
         bus,
-        types: ALL_TYPES,
+        types: EVENT_TYPES,
         logger: silentLogger(),
         apply: () => [{ type: 'PostCreated', data: { id: 'p9', title: 't' } }],
       });

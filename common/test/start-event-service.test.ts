@@ -15,9 +15,8 @@ describe('createEventService', () => {
     const applied: Envelope[] = [];
     const positions: number[] = [];
     const parts = createEventService({
-      name: 'test-service',
+      name: 'posts',
       bus,
-      types: ['PostCreated'],
       logger: silentLogger(),
       apply: (event) => void applied.push(event),
       onCaughtUp: (position) => positions.push(position),
@@ -44,6 +43,34 @@ describe('createEventService', () => {
     await consumer.start();
 
     expect(positions).toEqual([1]);
+  });
+
+  it('gives the reducer only the types the registry says the service handles, and reads its own reactions without applying them', async () => {
+    const bus = new MemoryBus();
+    const comment = { id: 'c1', postId: 'p1', content: 'Hi', status: 'pending' as const };
+    await bus.publishBatch([
+      { type: 'PostCreated', id: 'PostCreated:p1', data: { id: 'p1', title: 'Hello' } },
+      { type: 'CommentCreated', id: 'CommentCreated:c1', data: comment },
+      { type: 'CommentModerated', id: 'CommentModerated:c1', data: { ...comment, status: 'approved' } },
+    ]);
+    const applied: string[] = [];
+    const { consumer } = createEventService({
+      name: 'moderation',
+      bus,
+      logger: silentLogger(),
+      apply: (event) => {
+        applied.push(event.type);
+        return [{ type: 'CommentModerated', id: `CommentModerated:${event.data.id}`, data: { ...event.data, status: 'approved' } }];
+      },
+    });
+
+    await consumer.start();
+
+    expect(applied).toEqual(['CommentCreated']);
+    expect(consumer.currentPosition).toBe(3);
+    // Its verdict is already in the log: the outbox has nothing to publish again.
+    expect(consumer.pendingReactions).toBe(0);
+    expect(bus.log).toHaveLength(3);
   });
 
   it("serves the consumer's POST /events beside the service's own routes", async () => {

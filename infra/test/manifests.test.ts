@@ -1,16 +1,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { deliveredTypes, type ServiceName } from '@mini-blog/common';
 import { loadServerConfig } from '../../client/server/config';
 import { readConfig as commentsConfig } from '../../comments/src/config';
-import { DELIVERED_TYPES as commentsTypes } from '../../comments/src/domain';
 import { loadBusConfig } from '../../event-bus/src/config';
 import { readConfig as moderationConfig } from '../../moderation/src/config';
-import { DELIVERED_TYPES as moderationTypes } from '../../moderation/src/domain';
 import { readConfig as postsConfig } from '../../posts/src/config';
-import { DELIVERED_TYPES as postsTypes } from '../../posts/src/domain';
 import { readConfig as queryConfig } from '../../query/src/config';
-import { DELIVERED_TYPES as queryTypes } from '../../query/src/domain';
 import { schemaErrors, unknownFieldErrors } from './support/kubernetes-schemas';
 import { hasKubectl, kubectlKustomize } from './support/kustomize';
 import {
@@ -50,7 +47,6 @@ const CONFIG_LOADERS: Record<string, (env: NodeJS.ProcessEnv) => { PORT: number 
   'event-bus': loadBusConfig,
   client: loadServerConfig,
 };
-const DELIVERED: Record<string, readonly string[]> = { posts: postsTypes, comments: commentsTypes, query: queryTypes, moderation: moderationTypes };
 
 function envOf(container: Container): Record<string, string> {
   return Object.fromEntries((container.env ?? []).map((variable: EnvVar) => [variable.name, valueOf(variable)]));
@@ -174,14 +170,14 @@ describe('the event bus', () => {
     expect(container.volumeMounts).toContainEqual({ name: spec.volumeClaimTemplates[0]?.metadata.name, mountPath: dataDir });
   });
 
-  it('delivers to each backend exactly the event types it needs live (its DELIVERED_TYPES), at its Service', () => {
+  it('delivers to each backend exactly the event types it needs live (deliveredTypes of the registry), at its Service', () => {
     const container = spec.template.spec.containers[0] as Container;
     const subscribers = loadBusConfig(envOf(container)).SUBSCRIBERS;
 
     expect(subscribers.map((subscriber) => subscriber.name).sort()).toEqual([...BACKENDS].sort());
     for (const subscriber of subscribers) {
       expect(subscriber.url).toBe(`http://${subscriber.name}-srv:${PORTS[subscriber.name]}/events`);
-      expect([...(subscriber.types ?? [])].sort()).toEqual([...(DELIVERED[subscriber.name] ?? [])].sort());
+      expect([...(subscriber.types ?? [])].sort()).toEqual(deliveredTypes(subscriber.name as ServiceName).sort());
     }
   });
 

@@ -1,5 +1,5 @@
 import { createEventService, type EventTransport, type EventServiceParts, type Logger } from '@mini-blog/common';
-import { apply, createModerator, HANDLED_TYPES } from './domain';
+import { apply, createModerator } from './domain';
 
 export interface ModerationDeps {
   readonly bus: EventTransport;
@@ -9,5 +9,5 @@ export interface ModerationDeps {
 
 export function createApp({ bus, logger, blockedWords }: ModerationDeps): EventServiceParts {
   const moderate = createModerator(blockedWords);
-  return createEventService({ name: 'moderation', bus, logger, types: HANDLED_TYPES, apply: (event) => apply(moderate, event) });
+  return createEventService({ name: 'moderation', bus, logger, apply: (event) => apply(moderate, event) });
 }

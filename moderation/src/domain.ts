@@ -1,14 +1,5 @@
 import unhomoglyph from 'unhomoglyph';
-import { assertNever, type CommentCreated, type Envelope, type EventType, type NewEvent } from '@mini-blog/common';
-
-/** CommentModerated is this service's own event: it is handled so that a replay sees it was published. */
-export const HANDLED_TYPES: readonly EventType[] = ['CommentCreated', 'CommentModerated'];
-
-/**
- * What the bus delivers live (the `types` of its subscription): its own CommentModerated is needed
- * only by the replay at startup, which reads the log itself, so delivering it would be an echo.
- */
-export const DELIVERED_TYPES: readonly EventType[] = ['CommentCreated'];
+import { assertNever, type CommentCreated, type Envelope, type Handled, type NewEvent } from '@mini-blog/common';
 
 export type Verdict = 'approved' | 'rejected';
 
@@ -51,15 +42,11 @@ export function commentModerated(comment: CommentCreated, status: Verdict): NewE
 }
 
 /** Moderation keeps no state of its own: every new comment gets exactly one verdict, by its id. */
-export function apply(moderate: (content: string) => Verdict, event: Envelope): NewEvent[] {
+export function apply(moderate: (content: string) => Verdict, event: Envelope<Handled<'moderation'>>): NewEvent[] {
   switch (event.type) {
     case 'CommentCreated':
       return [commentModerated(event.data, moderate(event.data.content))];
-    case 'CommentModerated':
-    case 'PostCreated':
-    case 'CommentUpdated':
-      return [];
     default:
-      return assertNever(event);
+      return assertNever(event.type);
   }
 }

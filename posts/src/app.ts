@@ -1,5 +1,5 @@
 import { createEventService, idFromRequest, parseBody, type EventTransport, type EventServiceParts, type Logger } from '@mini-blog/common';
-import { apply, createPostSchema, createState, HANDLED_TYPES, postCreated, type PostsState } from './domain';
+import { apply, createPostSchema, createState, postCreated, type PostsState } from './domain';
 
 export interface PostsDeps {
   readonly bus: EventTransport;
@@ -16,7 +16,6 @@ export function createApp({ bus, logger }: PostsDeps): PostsService {
     name: 'posts',
     bus,
     logger,
-    types: HANDLED_TYPES,
     apply: (event) => apply(state, event),
     routes: (app) => {
       // 201 only once PostCreated is in the log: from then on every service can learn of the post.

@@ -1,4 +1,4 @@
-import { assertNever, MAX_TITLE_LENGTH, userTextSchema, type Envelope, type EventType, type NewEvent, type PostCreated } from '@mini-blog/common';
+import { assertNever, MAX_TITLE_LENGTH, userTextSchema, type Envelope, type Handled, type NewEvent, type PostCreated } from '@mini-blog/common';
 import { z } from 'zod';
 
 export const createPostSchema = z.object({
@@ -11,11 +11,6 @@ export interface PostsState {
   readonly posts: Map<string, Post>;
 }
 
-export const HANDLED_TYPES: readonly EventType[] = ['PostCreated'];
-
-/** What the bus delivers live (the `types` of its subscription). */
-export const DELIVERED_TYPES = HANDLED_TYPES;
-
 export function createState(): PostsState {
   return { posts: new Map() };
 }
@@ -25,16 +20,12 @@ export function postCreated(post: Post): NewEvent<'PostCreated'> {
   return { type: 'PostCreated', id: `PostCreated:${post.id}`, data: post };
 }
 
-export function apply(state: PostsState, event: Envelope): void {
+export function apply(state: PostsState, event: Envelope<Handled<'posts'>>): void {
   switch (event.type) {
     case 'PostCreated':
       if (!state.posts.has(event.data.id)) state.posts.set(event.data.id, { id: event.data.id, title: event.data.title });
       return;
-    case 'CommentCreated':
-    case 'CommentModerated':
-    case 'CommentUpdated':
-      return;
     default:
-      assertNever(event);
+      assertNever(event.type);
   }
 }

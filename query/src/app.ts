@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import { createEventService, parseOrThrow, toPublicComment, writeChunk, type EventTransport, type EventServiceParts, type Logger } from '@mini-blog/common';
 import { z } from 'zod';
-import { apply, commentsOf, createState, feedPage, HANDLED_TYPES, publicPostJson, type QueryState } from './domain';
+import { apply, commentsOf, createState, feedPage, publicPostJson, type QueryState } from './domain';
 import { LiveChanges, type LiveOptions } from './live';
 
 export interface QueryDeps {
@@ -51,7 +51,6 @@ export function createApp({ bus, logger, live: liveOptions }: QueryDeps): QueryS
     name: 'query',
     bus,
     logger,
-    types: HANDLED_TYPES,
     apply: (event) => {
       const post = apply(state, event);
       // Nobody listens before the replay ends, and a million snapshots would slow it down.

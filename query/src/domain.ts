@@ -1,4 +1,4 @@
-import { assertNever, toPublicComment, type CommentStatus, type Envelope, type EventType, type PublicPost } from '@mini-blog/common';
+import { assertNever, toPublicComment, type CommentStatus, type Envelope, type Handled, type PublicPost } from '@mini-blog/common';
 
 /**
  * The read model joins posts and comments. It converges to the same state whatever order the events
@@ -9,11 +9,6 @@ import { assertNever, toPublicComment, type CommentStatus, type Envelope, type E
  *   the same rank, the one later in the log wins.
  * - Comments are listed in the order of their CommentCreated in the log, whichever event came first.
  */
-
-export const HANDLED_TYPES: readonly EventType[] = ['PostCreated', 'CommentCreated', 'CommentModerated', 'CommentUpdated'];
-
-/** What the bus delivers live (the `types` of its subscription). */
-export const DELIVERED_TYPES = HANDLED_TYPES;
 
 export interface ReadComment {
   readonly id: string;
@@ -99,7 +94,7 @@ function applyComment(
 }
 
 /** Applies one event and returns the post it changed, if that post is visible. */
-export function apply(state: QueryState, event: Envelope): ReadPost | undefined {
+export function apply(state: QueryState, event: Envelope<Handled<'query'>>): ReadPost | undefined {
   let post: ReadPost;
   switch (event.type) {
     case 'PostCreated': {

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, request, type IncomingHttpHeaders, type RequestListener } from 'node:http';
 import { expect } from '@jest/globals';
 import fc from 'fast-check';
-import { MAX_COMMENT_LENGTH, MAX_ID_LENGTH, MAX_TITLE_LENGTH } from '../events';
+import { MAX_COMMENT_LENGTH, MAX_ID_LENGTH, MAX_TITLE_LENGTH, type EventType } from '../events';
 
 /**
  * Generators of hostile HTTP input for property tests of every service's routes: requests that
@@ -330,7 +330,7 @@ export const EVENT_DATA_SPECS = {
     shape: { id: idRule, postId: idRule, content: anyText(MAX_COMMENT_LENGTH), status: { kind: 'oneOf', values: ['pending', 'approved', 'rejected'] } },
     valid: { id: 'c1', postId: 'p1', content: 'A comment', status: 'rejected' },
   },
-} as const satisfies Record<string, BodySpec>;
+} as const satisfies Record<EventType, BodySpec>;
 
 /** A publish request `{type, data, id?}` for each event type (the bus's `POST /events`). */
 export const NEW_EVENT_SPECS: readonly BodySpec[] = Object.entries(EVENT_DATA_SPECS).map(([type, data]) => ({

@@ -1,3 +1,4 @@
+import { EVENT_TYPES } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
 import { DeliveryProxy } from './support/delivery-proxy';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
@@ -17,7 +18,7 @@ import { converged, type CourseMap, expectConsistent, readLog, verify } from './
 
 jest.setTimeout(180_000);
 
-const ALL_TYPES = 'PostCreated+CommentCreated+CommentModerated+CommentUpdated';
+const ALL_TYPES = EVENT_TYPES.join('+');
 const BEHIND = 10_000;
 const PUBLISH_BATCH = 1000;
 const SLOW_MS = 2000;
