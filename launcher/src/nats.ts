@@ -1,6 +1,7 @@
-import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { natsPermissions, natsPrincipals } from '@mini-blog/common/jetstream';
+import { readCredential } from '@mini-blog/common';
+import { natsNodeConfig, natsNodeName, natsPrincipals, type NatsNodePorts } from '@mini-blog/common/jetstream';
 import { freePort } from './ports';
 import { ServiceProcess, type LogSink } from './supervisor';
 import { waitForReady } from './system';
@@ -21,7 +22,10 @@ export class NatsServerMissingError extends Error {
 }
 
 /** The `nats-server` binary: `NATS_SERVER` if set, else the first on PATH or in the system folders. */
-export function findNatsServer(env: NodeJS.ProcessEnv = process.env, systemDirs: readonly string[] = SYSTEM_DIRS): string {
+export function findNatsServer(
+  env: NodeJS.ProcessEnv = process.env,
+  systemDirs: readonly string[] = SYSTEM_DIRS,
+): string {
   if (env.NATS_SERVER) {
     if (isExecutable(env.NATS_SERVER)) return env.NATS_SERVER;
     throw new NatsServerMissingError(`NATS_SERVER: ${env.NATS_SERVER} is not an executable file`);
@@ -44,70 +48,20 @@ function isExecutable(file: string): boolean {
   }
 }
 
-export interface NatsNodePorts {
-  /** Clients (the services). */
-  readonly client: number;
-  /** The other nodes' routes; unused by a single node. */
-  readonly cluster: number;
-  /** HTTP monitoring: `/healthz` says when JetStream is ready. */
-  readonly monitor: number;
-}
-
 /** The ports of a fixed start (`npm start`): the NATS defaults, one up per node. */
 export function defaultNatsPorts(nodes: number): NatsNodePorts[] {
-  return Array.from({ length: nodes }, (_, index) => ({ client: 4222 + index, cluster: 6222 + index, monitor: 8222 + index }));
+  return Array.from({ length: nodes }, (_, index) => ({
+    client: 4222 + index,
+    cluster: 6222 + index,
+    monitor: 8222 + index,
+  }));
 }
 
 export async function freeNatsPorts(nodes: number): Promise<NatsNodePorts[]> {
   const ports: NatsNodePorts[] = [];
-  for (let index = 0; index < nodes; index += 1) ports.push({ client: await freePort(), cluster: await freePort(), monitor: await freePort() });
+  for (let index = 0; index < nodes; index += 1)
+    ports.push({ client: await freePort(), cluster: await freePort(), monitor: await freePort() });
   return ports;
-}
-
-/** The account every principal's user belongs to; JetStream is enabled for it. */
-export const NATS_ACCOUNT = 'BLOG';
-export const NATS_CLUSTER = 'mini-blog';
-
-export interface NatsNodeConfig {
-  readonly index: number;
-  readonly ports: readonly NatsNodePorts[];
-  readonly storeDir: string;
-  /** Each principal's password: its current secret. */
-  readonly passwords: Readonly<Record<string, string>>;
-}
-
-export function natsNodeName(index: number): string {
-  return `nats-${index}`;
-}
-
-/**
- * One node's configuration, as JSON (which nats-server reads as its own format). Every node of a
- * cluster lists the routes of all the others; every principal is a user of one account with the
- * permissions of `natsPermissions`.
- */
-export function natsNodeConfig({ index, ports, storeDir, passwords }: NatsNodeConfig): string {
-  const own = ports[index];
-  if (!own) throw new Error(`nats: no ports for node ${index}`);
-  const users = natsPrincipals().map((principal) => {
-    const password = passwords[principal];
-    if (!password) throw new Error(`nats: no password for ${principal}`);
-    return { user: principal, password, permissions: natsPermissions(principal) };
-  });
-  const config: Record<string, unknown> = {
-    server_name: natsNodeName(index),
-    listen: `127.0.0.1:${own.client}`,
-    http: `127.0.0.1:${own.monitor}`,
-    jetstream: { store_dir: storeDir },
-    accounts: { [NATS_ACCOUNT]: { jetstream: 'enabled', users } },
-  };
-  if (ports.length > 1) {
-    config.cluster = {
-      name: NATS_CLUSTER,
-      listen: `127.0.0.1:${own.cluster}`,
-      routes: ports.filter((_, other) => other !== index).map((node) => `nats-route://127.0.0.1:${node.cluster}`),
-    };
-  }
-  return `${JSON.stringify(config, null, 2)}\n`;
 }
 
 export interface NatsOptions {
@@ -138,7 +92,8 @@ export const NATS_NODE_COUNTS = [1, 3] as const;
 /** Starts every node at once (a cluster elects its leaders only once a majority is up) and waits until each is healthy. */
 export async function startNats(options: NatsOptions): Promise<RunningNats> {
   const { nodes: count, dataDir, passwords, log, readyTimeoutMs = 30_000 } = options;
-  if (!(NATS_NODE_COUNTS as readonly number[]).includes(count)) throw new Error(`--nats-nodes: must be ${NATS_NODE_COUNTS.join(' or ')}, not ${count}`);
+  if (!(NATS_NODE_COUNTS as readonly number[]).includes(count))
+    throw new Error(`--nats-nodes: must be ${NATS_NODE_COUNTS.join(' or ')}, not ${count}`);
   const binary = options.binary ?? findNatsServer();
   const ports = options.freePorts ? await freeNatsPorts(count) : defaultNatsPorts(count);
   const root = path.join(dataDir, 'nats');
@@ -148,7 +103,9 @@ export async function startNats(options: NatsOptions): Promise<RunningNats> {
     const name = natsNodeName(index);
     const configFile = path.join(root, `${name}.conf`);
     // The file holds every principal's password: readable by this user only.
-    writeFileSync(configFile, natsNodeConfig({ index, ports, storeDir: path.join(root, name), passwords }), { mode: 0o600 });
+    writeFileSync(configFile, natsNodeConfig({ index, ports, storeDir: path.join(root, name), passwords }), {
+      mode: 0o600,
+    });
     return new ServiceProcess({ name, command: [binary, '-c', configFile], port: nodePorts.monitor, env: {} }, log);
   });
 
@@ -171,39 +128,46 @@ export async function startNats(options: NatsOptions): Promise<RunningNats> {
   return { url: ports.map((node) => `nats://127.0.0.1:${node.client}`).join(','), nodes, waitHealthy, stop };
 }
 
-export type TransportChoice = { readonly transport: 'http' } | { readonly transport: 'jetstream'; readonly natsNodes: number };
+export type TransportChoice =
+  { readonly transport: 'http' } | { readonly transport: 'jetstream'; readonly natsNodes: number };
 
 /**
  * `--transport=http|jetstream` (default http) and `--nats-nodes=1|3` (default 1, only with
  * jetstream). Throws naming the flag and the rule.
  */
 export function parseTransportArgs(argv: readonly string[]): TransportChoice {
-  const value = (flag: string) => argv.filter((arg) => arg.startsWith(`${flag}=`)).map((arg) => arg.slice(flag.length + 1)).at(-1);
+  const value = (flag: string) =>
+    argv
+      .filter((arg) => arg.startsWith(`${flag}=`))
+      .map((arg) => arg.slice(flag.length + 1))
+      .at(-1);
   const transport = value('--transport') ?? 'http';
   const nodes = value('--nats-nodes');
-  if (transport !== 'http' && transport !== 'jetstream') throw new Error(`--transport: must be http or jetstream, not ${transport}`);
+  if (transport !== 'http' && transport !== 'jetstream')
+    throw new Error(`--transport: must be http or jetstream, not ${transport}`);
   if (transport === 'http') {
     if (nodes !== undefined) throw new Error('--nats-nodes: needs --transport=jetstream');
     return { transport };
   }
   const natsNodes = nodes === undefined ? 1 : Number(nodes);
-  if (!(NATS_NODE_COUNTS as readonly number[]).includes(natsNodes)) throw new Error(`--nats-nodes: must be ${NATS_NODE_COUNTS.join(' or ')}, not ${nodes}`);
+  if (!(NATS_NODE_COUNTS as readonly number[]).includes(natsNodes))
+    throw new Error(`--nats-nodes: must be ${NATS_NODE_COUNTS.join(' or ')}, not ${nodes}`);
   return { transport, natsNodes };
 }
 
 /** Each principal's NATS password: the current secret of its credential file. */
 export function readNatsPasswords(credentialsDir: string): Record<string, string> {
   return Object.fromEntries(
-    natsPrincipals().map((principal) => {
-      const file = path.join(credentialsDir, principal);
-      const current = readFileSync(file, 'utf8').split(/\r?\n/).map((line) => line.trim()).find((line) => line.length > 0);
-      if (!current) throw new Error(`credential ${file}: is empty; it must hold one secret a line, the current one first`);
-      return [principal, current];
-    }),
+    natsPrincipals().map((principal) => [principal, readCredential(credentialsDir, principal)[0]!]),
   );
 }
 
 /** What every event-driven service needs to use the cluster. */
 export function jetstreamEnv(nats: RunningNats, credentialsDir: string): Record<string, string> {
-  return { BUS_TRANSPORT: 'jetstream', NATS_URL: nats.url, NATS_STREAM_REPLICAS: String(nats.nodes.length), CREDENTIALS_DIR: credentialsDir };
+  return {
+    BUS_TRANSPORT: 'jetstream',
+    NATS_URL: nats.url,
+    NATS_STREAM_REPLICAS: String(nats.nodes.length),
+    CREDENTIALS_DIR: credentialsDir,
+  };
 }

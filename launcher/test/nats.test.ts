@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SERVICES } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
-import { findNatsServer, natsNodeConfig, parseTransportArgs, startNats, type RunningNats } from '../src/nats';
+import { findNatsServer, parseTransportArgs, startNats, type RunningNats } from '../src/nats';
 
-const PASSWORDS = Object.fromEntries(['posts', 'comments', 'moderation', 'query', 'admin'].map((name) => [name, `${name}-`.padEnd(43, 'x')]));
+const PASSWORDS = Object.fromEntries(
+  ['posts', 'comments', 'moderation', 'query', 'admin'].map((name) => [name, `${name}-`.padEnd(43, 'x')]),
+);
 
 describe('parseTransportArgs', () => {
   it('keeps the HTTP bus without flags', () => {
@@ -14,7 +15,10 @@ describe('parseTransportArgs', () => {
 
   it('runs one NATS node by default and three on request', () => {
     expect(parseTransportArgs(['--transport=jetstream'])).toEqual({ transport: 'jetstream', natsNodes: 1 });
-    expect(parseTransportArgs(['--fresh', '--transport=jetstream', '--nats-nodes=3'])).toEqual({ transport: 'jetstream', natsNodes: 3 });
+    expect(parseTransportArgs(['--fresh', '--transport=jetstream', '--nats-nodes=3'])).toEqual({
+      transport: 'jetstream',
+      natsNodes: 3,
+    });
   });
 
   it.each([
@@ -33,37 +37,9 @@ describe('findNatsServer', () => {
   });
 
   it('refuses a NATS_SERVER that is not an executable file', () => {
-    expect(() => findNatsServer({ NATS_SERVER: '/nonexistent/nats-server' })).toThrow('NATS_SERVER: /nonexistent/nats-server is not an executable file');
-  });
-});
-
-describe('natsNodeConfig', () => {
-  const ports = [1, 2, 3].map((n) => ({ client: 4000 + n, cluster: 5000 + n, monitor: 6000 + n }));
-
-  it('routes each node of a cluster to the two others, on loopback', () => {
-    const config = JSON.parse(natsNodeConfig({ index: 1, ports, storeDir: '/data/nats-1', passwords: PASSWORDS }));
-
-    expect(config.listen).toBe('127.0.0.1:4002');
-    expect(config.cluster).toEqual({ name: 'mini-blog', listen: '127.0.0.1:5002', routes: ['nats-route://127.0.0.1:5001', 'nats-route://127.0.0.1:5003'] });
-    expect(config.jetstream).toEqual({ store_dir: '/data/nats-1' });
-  });
-
-  it('lets each service publish only the event subjects the registry says it publishes', () => {
-    const config = JSON.parse(natsNodeConfig({ index: 0, ports: ports.slice(0, 1), storeDir: '/data', passwords: PASSWORDS }));
-    const users: { user: string; password: string; permissions: { publish: { allow: string[] } } }[] = config.accounts.BLOG.users;
-
-    for (const name of ['posts', 'comments', 'moderation', 'query'] as const) {
-      const user = users.find((candidate) => candidate.user === name);
-      expect(user?.password).toBe(PASSWORDS[name]);
-      const events = user!.permissions.publish.allow.filter((subject) => subject.startsWith('blog.'));
-      expect(events).toEqual(SERVICES[name].publishes.map((type) => `blog.${type}.*`));
-    }
-    expect(config.cluster).toBeUndefined();
-  });
-
-  it('refuses to write a user without a password', () => {
-    const { query: _query, ...others } = PASSWORDS;
-    expect(() => natsNodeConfig({ index: 0, ports, storeDir: '/data', passwords: others })).toThrow('nats: no password for query');
+    expect(() => findNatsServer({ NATS_SERVER: '/nonexistent/nats-server' })).toThrow(
+      'NATS_SERVER: /nonexistent/nats-server is not an executable file',
+    );
   });
 });
 
@@ -93,7 +69,13 @@ describe('startNats', () => {
 
   it('restarts a node that was killed, as it restarts a service', async () => {
     const lines: string[] = [];
-    nats = await startNats({ nodes: 1, dataDir: dir, passwords: PASSWORDS, log: (name, line) => lines.push(`${name} ${line}`), freePorts: true });
+    nats = await startNats({
+      nodes: 1,
+      dataDir: dir,
+      passwords: PASSWORDS,
+      log: (name, line) => lines.push(`${name} ${line}`),
+      freePorts: true,
+    });
     const node = nats.nodes[0]!;
     const firstPid = node.pid;
 
@@ -105,8 +87,16 @@ describe('startNats', () => {
   });
 
   it('says which node did not become healthy, with its last lines', async () => {
-    await expect(startNats({ nodes: 1, dataDir: dir, passwords: PASSWORDS, log: () => undefined, freePorts: true, binary: '/bin/false', readyTimeoutMs: 500 })).rejects.toThrow(
-      /nats-0 was not ready within 500 ms/,
-    );
+    await expect(
+      startNats({
+        nodes: 1,
+        dataDir: dir,
+        passwords: PASSWORDS,
+        log: () => undefined,
+        freePorts: true,
+        binary: '/bin/false',
+        readyTimeoutMs: 500,
+      }),
+    ).rejects.toThrow(/nats-0 was not ready within 500 ms/);
   });
 });

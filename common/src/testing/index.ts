@@ -3,3 +3,4 @@ export * from './memory-bus';
 export * from './wait-for';
 export * from './fake-exchange';
 export * from './hostile-input';
+export * from './nats-server';

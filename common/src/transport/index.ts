@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { readCredential } from '../auth/credentials';
-import { ConfigError, type BusConfig } from '../service/config';
+import type { BusConfig } from '../service/config';
 import { createHttpTransport } from './http';
+import { jetstreamTransportFor } from './jetstream';
 import type { EventTransport } from './transport';
 
 export * from './backoff';
@@ -23,14 +24,11 @@ export interface TransportContext {
 
 export type TransportFactory = (context: TransportContext) => Promise<EventTransport>;
 
-/**
- * The transports `BUS_TRANSPORT` chooses from. A transport with heavy dependencies is imported
- * lazily here, so that a service on the default transport never loads them.
- */
+/** The transports `BUS_TRANSPORT` chooses from. */
 export const TRANSPORTS: Record<BusConfig['BUS_TRANSPORT'], TransportFactory> = {
   http: async ({ config, credentials }) =>
     createHttpTransport({ url: config.BUS_URL, token: credentials?.[0], secrets: credentials ?? 'unsigned' }),
-  jetstream: () => Promise.reject(new ConfigError('BUS_TRANSPORT: jetstream is not part of this build yet; use BUS_TRANSPORT=http')),
+  jetstream: async (context) => jetstreamTransportFor(context),
 };
 
 /** Reads the service's credential (when CREDENTIALS_DIR is set) and creates the configured transport. */

@@ -1,5 +1,12 @@
 import { EVENT_TYPES, type EventType } from '../../events/catalog';
-import { PUBLISHER_NAMES, SERVICE_NAMES, SERVICES, SUBSCRIBER_NAMES, type ServiceEntry, type ServiceName } from '../../registry';
+import {
+  PUBLISHER_NAMES,
+  SERVICE_NAMES,
+  SERVICES,
+  SUBSCRIBER_NAMES,
+  type ServiceEntry,
+  type ServiceName,
+} from '../../registry';
 
 /**
  * Where the blog's events live on NATS JetStream: one stream, one subject per event type and key.
@@ -31,8 +38,17 @@ export function subjectOf(type: EventType, key?: string): string {
 /** The event type and key of a stored message's subject; undefined for a subject outside the catalog. */
 export function parseSubject(subject: string): { type: EventType; key: string | undefined } | undefined {
   const [prefix, type, token, ...rest] = subject.split('.');
-  if (prefix !== PREFIX || token === undefined || rest.length > 0 || !(EVENT_TYPES as readonly string[]).includes(type ?? '')) return undefined;
-  return { type: type as EventType, key: token === NO_KEY ? undefined : Buffer.from(token, 'base64url').toString('utf8') };
+  if (
+    prefix !== PREFIX ||
+    token === undefined ||
+    rest.length > 0 ||
+    !(EVENT_TYPES as readonly string[]).includes(type ?? '')
+  )
+    return undefined;
+  return {
+    type: type as EventType,
+    key: token === NO_KEY ? undefined : Buffer.from(token, 'base64url').toString('utf8'),
+  };
 }
 
 export interface NatsPermissions {

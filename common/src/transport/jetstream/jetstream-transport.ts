@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { DeliverPolicy, JetStreamApiError, type PubAck } from '@nats-io/jetstream';
+import { RequestError, TimeoutError } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import type { Envelope, NewEvent } from '../../events';
+import { deliveredTypes, SERVICES, type ServiceName } from '../../registry';
+import { backoffDelay } from '../backoff';
+import { BusUnavailableError, ConflictError, IdempotencyConflictError } from '../errors';
+import type { EventTransport, LiveDelivery } from '../transport';
+import type { DeliverySink, LogPage, PublishOptions, PublishResult, ReadLogOptions } from '../types';
+import { createLink } from './link';
+import { describe, LiveConsumer, type LiveConsumerOptions, type LiveStatus } from './live-consumer';
+import { encodeData, fromJsMsg, isApiError, toRawEnvelope, WRONG_LAST_SEQUENCE, type StoredEvent } from './stream';
+import { STREAM_NAME, subjectOf, typeSubject } from './subjects';
+
+export interface JetStreamTransportOptions {
+  /** The service: its NATS user, and the first part of its consumer's name. */
+  readonly name: string;
+  /** This process among the service's replicas: the second part of its consumer's name. */
+  readonly replica: string;
+  readonly servers: readonly string[];
+  /** The service's current secret: its NATS password. */
+  readonly password: string;
+  /** Copies of the stream when this process creates it. */
+  readonly streamReplicas: number;
+  readonly logger: Logger;
+  /** Per request and publish attempt. */
+  readonly timeoutMs?: number;
+  /** How long a publish keeps trying through a leader election or a lost node before it answers 503. */
+  readonly publishDeadlineMs?: number;
+  /** Live delivery's redelivery settings (see LiveConsumer). */
+  readonly live?: Pick<LiveConsumerOptions, 'maxDeliver' | 'redeliveryBackoffMs'>;
+}
+
+/** Spans of the log up to this long are read message by message, in parallel: a read-your-writes sync, a gap. */
+const DIRECT_READ_MAX = 32;
+/** How long one page of a replay may take before the page ends where it got to. */
+const PAGE_EXPIRES_MS = 10_000;
+
+export interface JetStreamTransport extends EventTransport {
+  /** This replica's live consumer, for logs and tests. */
+  liveStatus(): LiveStatus | undefined;
+}
+
+/**
+ * The log on NATS JetStream, behind the same seam as the HTTP bus: one stream, subjects per type
+ * and key; a publish resolves once the stream has stored the event (on a majority of its replicas
+ * in a cluster), deduplicated by `Nats-Msg-Id`; pages of the log are read from an ordered consumer
+ * (or message by message for a short span); live delivery comes from a durable consumer per replica.
+ */
+export function createJetStreamTransport(options: JetStreamTransportOptions): JetStreamTransport {
+  const { name, replica, logger, timeoutMs = 5000, publishDeadlineMs = 15_000 } = options;
+  const link = createLink({
+    servers: options.servers,
+    user: name,
+    password: options.password,
+    connectionName: `${name}-${replica}`,
+    streamReplicas: options.streamReplicas,
+    timeoutMs,
+  });
+  let live: LiveConsumer | undefined;
+
+  /** Sends once, and again with the same id through a failover until the deadline: JetStream stores it once. */
+  async function publishOnce(event: NewEvent, id: string, expectedLastSeq: number | undefined): Promise<PublishResult> {
+    if (expectedLastSeq !== undefined && event.key === undefined)
+      throw new Error('expectedLastSeq: needs the event to have a key');
+    const subject = subjectOf(event.type, event.key);
+    const body = encodeData(event.data);
+    const deadline = Date.now() + publishDeadlineMs;
+    let mayBeStored = false;
+    for (let attempt = 0; ; attempt += 1) {
+      let reason: string;
+      try {
+        const { client } = await link.get();
+        const ack: PubAck = await client.publish(subject, body, {
+          msgID: id,
+          timeout: timeoutMs,
+          ...(expectedLastSeq === undefined ? {} : { expect: { lastSubjectSequence: expectedLastSeq } }),
+        });
+        if (ack.duplicate) await checkSameEvent(ack.seq, id, subject, body);
+        return { id, seq: ack.seq, duplicate: ack.duplicate };
+      } catch (err) {
+        if (isApiError(err, WRONG_LAST_SEQUENCE)) throw new ConflictError(event.key!, lastSequenceOf(err));
+        if (err instanceof IdempotencyConflictError) throw err;
+        if (err instanceof RequestError && /permissions violation/i.test(err.message)) {
+          // A bug or a wrong configuration here, as a 4xx from the HTTP bus is: never retried.
+          throw new Error(`nats refused ${event.type} from ${name}: ${err.message}`);
+        }
+        if (err instanceof JetStreamApiError) throw new BusUnavailableError(`jetstream: ${err.message}`, false);
+        // A timeout may come after the stream stored it; no responders (no stream leader) means nobody got it.
+        if (!(err instanceof RequestError && err.isNoResponders()))
+          mayBeStored ||= err instanceof TimeoutError || err instanceof RequestError;
+        reason = describe(err);
+      }
+      if (Date.now() + 100 > deadline) throw new BusUnavailableError(reason, mayBeStored);
+      await delay(Math.min(backoffDelay(Math.min(attempt + 1, 5), 100, 2000) + 50, Math.max(0, deadline - Date.now())));
+    }
+  }
+
+  /** A duplicate id must carry the same event: anything else is a reused Idempotency-Key. */
+  async function checkSameEvent(seq: number, id: string, subject: string, body: string): Promise<void> {
+    const { manager } = await link.get();
+    const stored = await manager.streams.getMessage(STREAM_NAME, { seq });
+    if (stored && (stored.subject !== subject || stored.string() !== body)) throw new IdempotencyConflictError(id);
+  }
+
+  async function head(): Promise<number> {
+    const { manager } = await link.get();
+    return (await manager.streams.info(STREAM_NAME)).state.last_seq;
+  }
+
+  async function readLog({ after, limit = 1000, types }: ReadLogOptions): Promise<LogPage> {
+    const last = await unavailableOnFailure(head);
+    const end = Math.min(last, after + limit);
+    if (end <= after) return { events: [], next: Math.max(after, 0), head: last };
+    const stored = await unavailableOnFailure(() =>
+      end - after <= DIRECT_READ_MAX ? readEach(after, end) : readRange(after, end),
+    );
+    const wanted = types ? new Set<string>(types) : undefined;
+    const events: Envelope[] = [];
+    for (const message of stored) {
+      const raw = toRawEnvelope(message);
+      // The engine checks each envelope; one that cannot be made is left out, and `next` moves past it.
+      if (raw && (!wanted || wanted.has(raw.type as string))) events.push(raw as unknown as Envelope);
+    }
+    return { events, next: stored.at(-1)?.seq ?? after, head: last };
+  }
+
+  async function readEach(after: number, end: number): Promise<StoredEvent[]> {
+    const { manager } = await link.get();
+    const seqs = Array.from({ length: end - after }, (_, index) => after + 1 + index);
+    const messages = await Promise.all(seqs.map((seq) => manager.streams.getMessage(STREAM_NAME, { seq })));
+    return messages.flatMap((message) =>
+      message
+        ? [
+            {
+              seq: message.seq,
+              subject: message.subject,
+              id: message.header?.get('Nats-Msg-Id'),
+              time: message.time,
+              body: message.data,
+            },
+          ]
+        : [],
+    );
+  }
+
+  /** The stream's sequence has no holes (nothing is ever deleted), so a range is exactly `end - after` messages. */
+  async function readRange(after: number, end: number): Promise<StoredEvent[]> {
+    const { client } = await link.get();
+    const consumer = await client.consumers.get(STREAM_NAME, {
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: after + 1,
+    });
+    const messages = await consumer.fetch({ max_messages: end - after, expires: PAGE_EXPIRES_MS });
+    const stored: StoredEvent[] = [];
+    for await (const message of messages) {
+      if (message.seq > end) break;
+      stored.push(fromJsMsg(message));
+      if (message.seq === end) break;
+    }
+    await consumer.delete().catch(() => undefined);
+    return stored;
+  }
+
+  const publish = (event: NewEvent, publishOptions?: PublishOptions) =>
+    publishOnce(event, event.id ?? randomUUID(), publishOptions?.expectedLastSeq);
+
+  return {
+    publish,
+    // Each event is stored at most once (its id); JetStream has no atomic batch, so a batch that
+    // fails part-way may have stored some of them, which its retry finds as duplicates.
+    publishBatch: async (events) => {
+      const results = await Promise.allSettled(
+        events.map((event) => publish({ ...event, id: event.id ?? randomUUID() })),
+      );
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      return results.map((result) => (result as PromiseFulfilledResult<PublishResult>).value);
+    },
+    readLog,
+    connect: (sink: DeliverySink): LiveDelivery => {
+      if (live) throw new Error(`${name}: live delivery is already connected`);
+      live = new LiveConsumer(() => link.get(), sink, {
+        durable: `${name}-${replica}`,
+        filterSubject: liveFilter(name),
+        logger,
+        ...options.live,
+      });
+      live.start();
+      return {};
+    },
+    // Ready once the live consumer has had nothing pending; a cluster that cannot be reached later
+    // does not make the service unready (it answers reads and retries its publishes), as on the HTTP bus.
+    isReady: () => live?.isCaughtUp ?? link.current() !== undefined,
+    close: async () => {
+      await live?.stop(true);
+      await link.close();
+    },
+    liveStatus: () => live?.status,
+  };
+}
+
+/** The consumer's filter: the one type a service takes live, when it takes one (more than one needs every subject on nats-server 2.9). */
+function liveFilter(name: string): string | undefined {
+  if (!(name in SERVICES)) return undefined;
+  const types = deliveredTypes(name as ServiceName);
+  return types.length === 1 ? typeSubject(types[0]!) : undefined;
+}
+
+/** JetStream says `wrong last sequence: <n>`. */
+function lastSequenceOf(err: JetStreamApiError): number {
+  const match = /wrong last sequence: (\d+)/.exec(err.message);
+  return match ? Number(match[1]) : 0;
+}
+
+async function unavailableOnFailure<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    throw new BusUnavailableError(describe(err));
+  }
+}

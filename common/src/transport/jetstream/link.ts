@@ -1,0 +1,76 @@
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { ensureStream } from './stream';
+
+/** A connection to the cluster, with its JetStream client and manager, the stream known to exist. */
+export interface Link {
+  readonly connection: NatsConnection;
+  readonly client: JetStreamClient;
+  readonly manager: JetStreamManager;
+}
+
+export interface LinkOptions {
+  readonly servers: readonly string[];
+  readonly user: string;
+  readonly password: string;
+  /** Shown in the server's connection list. */
+  readonly connectionName: string;
+  readonly streamReplicas: number;
+  /** Per JetStream API request and publish. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Connects once, then keeps the connection: the client moves to another node when one fails and
+ * reconnects for ever. A failed first connect is tried again on the next call, so that a service
+ * started before the cluster keeps trying (its startup replay retries with a backoff).
+ */
+export function createLink(options: LinkOptions): {
+  get(): Promise<Link>;
+  current(): Link | undefined;
+  close(): Promise<void>;
+} {
+  let pending: Promise<Link> | undefined;
+  let established: Link | undefined;
+  let closed = false;
+
+  const open = async (): Promise<Link> => {
+    const connection = await connect({
+      servers: [...options.servers],
+      user: options.user,
+      pass: options.password,
+      name: options.connectionName,
+      timeout: options.timeoutMs,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    try {
+      const manager = await jetstreamManager(connection, { timeout: options.timeoutMs, checkAPI: false });
+      await ensureStream(manager, options.streamReplicas);
+      const link = { connection, client: jetstream(connection, { timeout: options.timeoutMs }), manager };
+      if (closed) throw new Error('nats: closed');
+      established = link;
+      return link;
+    } catch (err) {
+      await connection.close();
+      throw err;
+    }
+  };
+
+  return {
+    get: () => {
+      if (closed) return Promise.reject(new Error('nats: the connection is closed'));
+      pending ??= open().catch((err: unknown) => {
+        pending = undefined;
+        throw err;
+      });
+      return pending;
+    },
+    current: () => established,
+    close: async () => {
+      closed = true;
+      const link = established ?? (await pending?.catch(() => undefined));
+      await link?.connection.drain().catch(() => link.connection.close());
+    },
+  };
+}

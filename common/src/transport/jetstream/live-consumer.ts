@@ -1,0 +1,220 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type ConsumerConfig,
+  type ConsumerInfo,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { parseEnvelope } from '../../events';
+import { backoffDelay } from '../backoff';
+import type { DeliverySink } from '../types';
+import type { Link } from './link';
+import { CONSUMER_NOT_FOUND, fromJsMsg, isApiError, toRawEnvelope } from './stream';
+import { STREAM_NAME } from './subjects';
+
+/** Deliveries of one event before it is parked (terminated: no more redeliveries). */
+export const MAX_DELIVER = 10;
+/** Pauses before the redeliveries of an event the service failed to apply (the last one repeats). */
+export const REDELIVERY_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000] as const;
+/** The pause before a redelivery of a message whose ack never came (the process died while applying it). */
+const ACK_WAIT_MS = 30_000;
+/** Unacknowledged events per consumer at most: bounds what a replica holds and what a crash redelivers. */
+export const MAX_ACK_PENDING = 1000;
+/** Messages one pull asks for. */
+const PULL_BATCH = 256;
+/** A replica's consumer left behind by a replica that is gone for good is removed by the server after this. */
+export const INACTIVE_THRESHOLD_MS = 60 * 60_000;
+
+export interface LiveConsumerOptions {
+  /** The durable consumer's name: one per replica. */
+  readonly durable: string;
+  /** A filter on one event type's subjects, when the service takes only one type live. */
+  readonly filterSubject: string | undefined;
+  readonly logger: Logger;
+  /** Deliveries of one event before it is parked; MAX_DELIVER by default. */
+  readonly maxDeliver?: number;
+  /** Pauses before redeliveries; REDELIVERY_BACKOFF_MS by default. */
+  readonly redeliveryBackoffMs?: readonly number[];
+}
+
+export interface LiveStatus {
+  readonly durable: string;
+  /** Events terminated after MAX_DELIVER failed deliveries since this process started. */
+  readonly parked: number;
+  readonly lastError: string | null;
+}
+
+/**
+ * Live delivery from one durable pull consumer into the consumer engine: once the startup replay
+ * has caught up, the consumer is created afresh at the position after it; each message is handed to
+ * the engine in order and acknowledged only once applied. An event the engine could not apply is
+ * redelivered after a pause (JetStream's nak with delay) up to MAX_DELIVER times, then parked: the
+ * message is terminated and stays in the stream, where an operator can read and replay it.
+ */
+export class LiveConsumer {
+  private stopped = false;
+  private caughtUp = false;
+  private messages: ConsumerMessages | undefined;
+  /** The consumer and stream sequences of the last message applied from the current pull, for the engine's cursor. */
+  private last: { consumerSeq: number; streamSeq: number } | undefined;
+  private parked = 0;
+  private lastError: string | null = null;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly link: () => Promise<Link>,
+    private readonly sink: DeliverySink,
+    private readonly options: LiveConsumerOptions,
+  ) {}
+
+  /** True once the consumer has had nothing pending: the service has seen everything stored before it. */
+  get isCaughtUp(): boolean {
+    return this.caughtUp;
+  }
+
+  get status(): LiveStatus {
+    return { durable: this.options.durable, parked: this.parked, lastError: this.lastError };
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  /** Stops pulling; `remove` also deletes the consumer (a replica that stops for good). */
+  async stop(remove: boolean): Promise<void> {
+    this.stopped = true;
+    this.messages?.stop();
+    await this.running;
+    if (!remove) return;
+    try {
+      const { manager } = await this.link();
+      await manager.consumers.delete(STREAM_NAME, this.options.durable);
+    } catch {
+      // The server removes it after INACTIVE_THRESHOLD_MS anyway.
+    }
+  }
+
+  private async run(): Promise<void> {
+    await this.sink.whenReady();
+    let fresh = true;
+    for (let attempt = 0; !this.stopped;) {
+      try {
+        const { client, manager } = await this.link();
+        const info = fresh ? await this.recreate(manager) : await this.resume(manager);
+        fresh = false;
+        if (info.num_pending === 0 && info.num_ack_pending === 0) this.caughtUp = true;
+        this.last =
+          info.delivered.consumer_seq === 0 ? { consumerSeq: 0, streamSeq: info.delivered.stream_seq } : undefined;
+        const consumer = client.consumers.getConsumerFromInfo(info);
+        // Ends with an error when the consumer is deleted (by an operator, or for inactivity): it is then made again.
+        this.messages = await consumer.consume({ max_messages: PULL_BATCH, abort_on_missing_resource: true });
+        attempt = 0;
+        for await (const message of this.messages) await this.handle(message);
+      } catch (err) {
+        if (this.stopped) return;
+        attempt += 1;
+        this.lastError = describe(err);
+        const wait = backoffDelay(Math.min(attempt, 6), 250, 5000) + 100;
+        this.options.logger.warn(
+          { err: this.lastError, consumer: this.options.durable, retryInMs: Math.round(wait) },
+          'live delivery interrupted',
+        );
+        await delay(wait);
+      }
+    }
+  }
+
+  /** The consumer config for a start right after `position`. */
+  private config(position: number): Partial<ConsumerConfig> {
+    return {
+      durable_name: this.options.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: position + 1,
+      ...(this.options.filterSubject ? { filter_subject: this.options.filterSubject } : {}),
+      ack_wait: nanos(ACK_WAIT_MS),
+      max_deliver: this.options.maxDeliver ?? MAX_DELIVER,
+      max_ack_pending: MAX_ACK_PENDING,
+      inactive_threshold: nanos(INACTIVE_THRESHOLD_MS),
+    };
+  }
+
+  /**
+   * At startup the consumer is made again at the position the replay reached: a previous process
+   * of this replica left it wherever it stopped, and the state it acknowledged there is gone.
+   */
+  private async recreate(manager: Link['manager']): Promise<ConsumerInfo> {
+    try {
+      await manager.consumers.delete(STREAM_NAME, this.options.durable);
+    } catch (err) {
+      if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
+    }
+    return manager.consumers.add(STREAM_NAME, this.config(this.sink.currentPosition));
+  }
+
+  /** After an interruption the consumer goes on where it was, or is made again if it is gone. */
+  private async resume(manager: Link['manager']): Promise<ConsumerInfo> {
+    try {
+      return await manager.consumers.info(STREAM_NAME, this.options.durable);
+    } catch (err) {
+      if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
+      return manager.consumers.add(STREAM_NAME, this.config(this.sink.currentPosition));
+    }
+  }
+
+  private async handle(message: JsMsg): Promise<void> {
+    const { deliverySequence, deliveryCount, pending } = message.info;
+    // The engine's cursor: the consumer's deliveries are numbered, so the message right after the
+    // last one applied, delivered for the first time, has nothing for this consumer before it.
+    const cursor =
+      deliveryCount === 1 && this.last && deliverySequence === this.last.consumerSeq + 1
+        ? this.last.streamSeq
+        : undefined;
+    const raw = toRawEnvelope(fromJsMsg(message));
+    const parsed = raw === undefined ? undefined : parseEnvelope(raw);
+    if (!parsed?.success) {
+      // Not an event of the catalog: it can never be applied. The engine's log reads skip it too.
+      this.options.logger.error(
+        { seq: message.seq, subject: message.subject },
+        'skipping a message that is not an event',
+      );
+      message.term('not an event of the catalog');
+      this.last = undefined;
+      return;
+    }
+    try {
+      await this.sink.deliver([parsed.data], cursor);
+      message.ack();
+      this.last = { consumerSeq: deliverySequence, streamSeq: message.seq };
+      if (pending === 0) this.caughtUp = true;
+    } catch (err) {
+      this.last = undefined;
+      this.lastError = describe(err);
+      const { maxDeliver = MAX_DELIVER, redeliveryBackoffMs = REDELIVERY_BACKOFF_MS } = this.options;
+      if (deliveryCount >= maxDeliver) {
+        this.parked += 1;
+        this.options.logger.error(
+          { seq: message.seq, type: parsed.data.type, deliveries: deliveryCount, err: this.lastError },
+          'parking an event the service could not apply',
+        );
+        message.term(`parked after ${deliveryCount} deliveries: ${this.lastError}`);
+      } else {
+        const wait = redeliveryBackoffMs[Math.min(deliveryCount, redeliveryBackoffMs.length) - 1] ?? 1000;
+        this.options.logger.warn(
+          { seq: message.seq, deliveries: deliveryCount, err: this.lastError, retryInMs: wait },
+          'delivery failed; redelivering later',
+        );
+        message.nak(wait);
+      }
+    }
+  }
+}
+
+/** A short reason, never a payload: a JetStream error's description, or an error's message. */
+export function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

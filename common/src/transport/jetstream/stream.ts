@@ -1,0 +1,106 @@
+import {
+  DiscardPolicy,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type JsMsg,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { parseSubject, STREAM_NAME, streamSubjects } from './subjects';
+
+/**
+ * How long JetStream remembers a `Nats-Msg-Id`: a publish retried within it is stored once. Past it
+ * the consumers' own dedupe (the engine and the reducers) keeps a second copy harmless.
+ */
+export const DUPLICATE_WINDOW_MS = 10 * 60_000;
+
+/** The stream: every event kept (limits retention, no limit), on disk, in `replicas` copies. */
+export function blogStreamConfig(replicas: number): Partial<StreamConfig> & { name: string } {
+  return {
+    name: STREAM_NAME,
+    subjects: streamSubjects(),
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    num_replicas: replicas,
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    // Messages are never removed one by one: the log is append-only, as the bus's is.
+    deny_delete: true,
+    deny_purge: true,
+  };
+}
+
+/** The JetStream API's "not found" error codes. */
+export const STREAM_NOT_FOUND = 10059;
+export const CONSUMER_NOT_FOUND = 10014;
+/** A conditional publish whose subject's last sequence is another. */
+export const WRONG_LAST_SEQUENCE = 10071;
+
+export function isApiError(err: unknown, code: number): err is JetStreamApiError {
+  return err instanceof JetStreamApiError && err.code === code;
+}
+
+/**
+ * Creates the stream when it is missing: the first service to start does it, with the same
+ * configuration as every other (a concurrent create of an identical stream succeeds). An existing
+ * stream is left as it is: changing it is the operator's job.
+ */
+export async function ensureStream(manager: JetStreamManager, replicas: number): Promise<void> {
+  try {
+    await manager.streams.info(STREAM_NAME);
+  } catch (err) {
+    if (!isApiError(err, STREAM_NOT_FOUND)) throw err;
+    await manager.streams.add(blogStreamConfig(replicas));
+  }
+}
+
+/** What a stored message is made of, whichever API read it. */
+export interface StoredEvent {
+  readonly seq: number;
+  readonly subject: string;
+  readonly id: string | undefined;
+  readonly time: Date;
+  readonly body: Uint8Array;
+}
+
+/** A message from a consumer as a stored event. */
+export function fromJsMsg(message: JsMsg): StoredEvent {
+  return {
+    seq: message.seq,
+    subject: message.subject,
+    id: message.headers?.get('Nats-Msg-Id'),
+    time: new Date(message.info.timestampNanos / 1e6),
+    body: message.data,
+  };
+}
+
+/** The event body on the wire: the event's `data` as JSON (type and key are in the subject, the id in `Nats-Msg-Id`). */
+export function encodeData(data: unknown): string {
+  return JSON.stringify(data);
+}
+
+/**
+ * A stored message as the envelope it holds, not yet checked against the catalog (the engine checks
+ * what it reads); `undefined` when it cannot be one (a subject outside the catalog, no id, a body
+ * that is not JSON): the caller skips it.
+ */
+export function toRawEnvelope(message: StoredEvent): Record<string, unknown> | undefined {
+  const subject = parseSubject(message.subject);
+  if (!subject || !message.id) return undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(Buffer.from(message.body).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  return {
+    id: message.id,
+    seq: message.seq,
+    type: subject.type,
+    data,
+    time: message.time.toISOString(),
+    ...(subject.key === undefined ? {} : { key: subject.key }),
+  };
+}
