@@ -1,20 +1,13 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import pino from 'pino';
-import type { Envelope, NewEvent } from '../src/events';
+import type { NewEvent } from '../src/events';
 import { ConfigError } from '../src/service/config';
 import { startTestNatsServer, type TestNatsServer } from '../src/testing/nats-server';
 import { waitFor } from '../src/testing/wait-for';
 import { BusUnavailableError, ConflictError, IdempotencyConflictError } from '../src/transport/errors';
-import {
-  createJetStreamTransport,
-  jetstreamTransportFor,
-  STREAM_NAME,
-  type JetStreamTransport,
-} from '../src/transport/jetstream';
-import type { DeliverySink } from '../src/transport/types';
-
-const logger = pino({ level: 'silent' });
+import { jetstreamTransportFor, STREAM_NAME, type JetStreamTransportOptions } from '../src/transport/jetstream';
+import { silentLogger as logger, transportMaker } from './support/jetstream';
+import { RecordingSink } from './support/recording-sink';
 
 const post = (n: number, id = `post-${n}`): NewEvent => ({
   type: 'PostCreated',
@@ -27,85 +20,20 @@ const comment = (n: number, postId = 'p1'): NewEvent => ({
   data: { id: `c${n}`, postId, content: `comment ${n}`, status: 'pending' },
 });
 
-/** A stand-in for the consumer engine: applies in order what it is given, can be told to fail. */
-class RecordingSink implements DeliverySink {
-  readonly applied: Envelope[] = [];
-  readonly cursors: (number | undefined)[] = [];
-  failures = new Map<number, number>();
-  currentPosition = 0;
-  isReady = false;
-  private markReady: () => void = () => undefined;
-  private readonly ready = new Promise<void>((resolve) => {
-    this.markReady = resolve;
-  });
-
-  constructor(readonly name: string) {}
-
-  caughtUpAt(position: number): void {
-    this.currentPosition = position;
-    this.isReady = true;
-    this.markReady();
-  }
-
-  whenReady(): Promise<void> {
-    return this.ready;
-  }
-
-  async deliver(events: readonly Envelope[], cursor?: number): Promise<void> {
-    for (const event of events) {
-      const left = this.failures.get(event.seq) ?? 0;
-      if (left > 0) {
-        this.failures.set(event.seq, left - 1);
-        throw new Error(`cannot apply ${event.seq}`);
-      }
-    }
-    this.cursors.push(cursor);
-    for (const event of events) {
-      if (event.seq <= this.currentPosition) continue;
-      this.applied.push(event);
-      this.currentPosition = event.seq;
-    }
-  }
-}
-
 describe('the JetStream transport', () => {
   let nats: TestNatsServer;
-  const transports: JetStreamTransport[] = [];
+  const { transport, closeAll } = transportMaker(() => nats);
 
   beforeAll(async () => {
     nats = await startTestNatsServer();
   });
-  afterEach(async () => {
-    await Promise.all(transports.splice(0).map((transport) => transport.close()));
-  });
+  afterEach(closeAll);
   afterAll(async () => {
     await nats.stop();
   });
 
-  function transport(
-    name: string,
-    replica = 'r1',
-    extra: Partial<Parameters<typeof createJetStreamTransport>[0]> = {},
-  ): JetStreamTransport {
-    const created = createJetStreamTransport({
-      name,
-      replica,
-      servers: [nats.url],
-      password: nats.passwords[name]!,
-      streamReplicas: 1,
-      logger,
-      ...extra,
-    });
-    transports.push(created);
-    return created;
-  }
-
   /** A transport whose live consumer feeds a recording sink, caught up at the log's head now. */
-  async function live(
-    name: string,
-    replica: string,
-    extra: Partial<Parameters<typeof createJetStreamTransport>[0]> = {},
-  ) {
+  async function live(name: string, replica: string, extra: Partial<JetStreamTransportOptions> = {}) {
     const created = transport(name, replica, extra);
     const sink = new RecordingSink(name);
     created.connect(sink);

@@ -162,6 +162,9 @@ export function readNatsPasswords(credentialsDir: string): Record<string, string
   );
 }
 
+/** Where the bus would run, the process of its read-only views on JetStream (relative to the repository). */
+export const JETSTREAM_VIEWS_SCRIPT = 'common/dist/transport/jetstream/views-server.js';
+
 /** What every event-driven service needs to use the cluster. */
 export function jetstreamEnv(nats: RunningNats, credentialsDir: string): Record<string, string> {
   return {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createGateway } from './gateway';
 import { freePort } from './ports';
 import { ingressRouter, localSubscribers } from './manifests';
-import { jetstreamEnv, readNatsPasswords, startNats, type RunningNats, type TransportChoice } from './nats';
+import { JETSTREAM_VIEWS_SCRIPT, jetstreamEnv, readNatsPasswords, startNats, type RunningNats, type TransportChoice } from './nats';
 import { ServiceProcess, type LogSink } from './supervisor';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -107,10 +107,13 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const busEnv = nats ? { BUS_URL: urlOf('event-bus'), ...jetstreamEnv(nats, credentialsDir) } : { BUS_URL: urlOf('event-bus') };
 
   const baseEnv: Record<ServiceName, Record<string, string>> = {
-    'event-bus': {
-      DATA_DIR: dataDir,
-      SUBSCRIBERS: localSubscribers((name) => urlOf(name as ServiceName)),
-    },
+    // On JetStream the bus's place is taken by the process of its read-only views.
+    'event-bus': nats
+      ? jetstreamEnv(nats, credentialsDir)
+      : {
+          DATA_DIR: dataDir,
+          SUBSCRIBERS: localSubscribers((name) => urlOf(name as ServiceName)),
+        },
     posts: busEnv,
     comments: busEnv,
     moderation: busEnv,
@@ -120,7 +123,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const services = {} as Record<ServiceName, ServiceProcess>;
   for (const name of SERVICE_NAMES) {
     services[name] = new ServiceProcess(
-      { name, script: path.join(REPO_ROOT, SCRIPTS[name]), port: ports[name], env: { ...baseEnv[name], ...options.env?.[name] } },
+      {
+        name,
+        script: path.join(REPO_ROOT, nats && name === 'event-bus' ? JETSTREAM_VIEWS_SCRIPT : SCRIPTS[name]),
+        port: ports[name],
+        env: { ...baseEnv[name], ...options.env?.[name] },
+      },
       log,
     );
   }

@@ -182,7 +182,7 @@ export class LiveConsumer {
         { seq: message.seq, subject: message.subject },
         'skipping a message that is not an event',
       );
-      message.term('not an event of the catalog');
+      message.term();
       this.last = undefined;
       return;
     }
@@ -201,7 +201,7 @@ export class LiveConsumer {
           { seq: message.seq, type: parsed.data.type, deliveries: deliveryCount, err: this.lastError },
           'parking an event the service could not apply',
         );
-        message.term(`parked after ${deliveryCount} deliveries: ${this.lastError}`);
+        message.term();
       } else {
         const wait = redeliveryBackoffMs[Math.min(deliveryCount, redeliveryBackoffMs.length) - 1] ?? 1000;
         this.options.logger.warn(

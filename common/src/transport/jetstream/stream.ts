@@ -8,7 +8,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { parseSubject, STREAM_NAME, streamSubjects } from './subjects';
+import { PARKED_STREAM_NAME, parseSubject, STREAM_NAME, streamSubjects } from './subjects';
 
 /**
  * How long JetStream remembers a `Nats-Msg-Id`: a publish retried within it is stored once. Past it
@@ -32,6 +32,24 @@ export function blogStreamConfig(replicas: number): Partial<StreamConfig> & { na
   };
 }
 
+/**
+ * JetStream's notices of the events a consumer terminated (parked after its last delivery, or not
+ * an event), kept in a stream of their own: `/subscriptions` counts them per consumer, and an
+ * operator reads there which seq to replay or skip.
+ */
+export const TERMINATED_ADVISORY_PREFIX = `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.${STREAM_NAME}`;
+
+export function parkedStreamConfig(replicas: number): Partial<StreamConfig> & { name: string } {
+  return {
+    name: PARKED_STREAM_NAME,
+    subjects: [`${TERMINATED_ADVISORY_PREFIX}.*`],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    num_replicas: replicas,
+    max_age: nanos(30 * 24 * 60 * 60_000),
+  };
+}
+
 /** The JetStream API's "not found" error codes. */
 export const STREAM_NOT_FOUND = 10059;
 export const CONSUMER_NOT_FOUND = 10014;
@@ -43,16 +61,18 @@ export function isApiError(err: unknown, code: number): err is JetStreamApiError
 }
 
 /**
- * Creates the stream when it is missing: the first service to start does it, with the same
+ * Creates the streams when they are missing: the first service to start does it, with the same
  * configuration as every other (a concurrent create of an identical stream succeeds). An existing
  * stream is left as it is: changing it is the operator's job.
  */
 export async function ensureStream(manager: JetStreamManager, replicas: number): Promise<void> {
-  try {
-    await manager.streams.info(STREAM_NAME);
-  } catch (err) {
-    if (!isApiError(err, STREAM_NOT_FOUND)) throw err;
-    await manager.streams.add(blogStreamConfig(replicas));
+  for (const config of [blogStreamConfig(replicas), parkedStreamConfig(replicas)]) {
+    try {
+      await manager.streams.info(config.name);
+    } catch (err) {
+      if (!isApiError(err, STREAM_NOT_FOUND)) throw err;
+      await manager.streams.add(config);
+    }
   }
 }
 

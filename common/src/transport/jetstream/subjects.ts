@@ -16,6 +16,8 @@ import {
 
 /** The stream that holds every event, in one order: its sequence is the envelope's `seq`. */
 export const STREAM_NAME = 'BLOG';
+/** Where JetStream's notices of parked events are kept (see `parkedStreamConfig`). */
+export const PARKED_STREAM_NAME = 'BLOG_PARKED';
 const PREFIX = 'blog';
 /** The key token of an event published without a key: not a base64url string, so never a key's. */
 const NO_KEY = '_';
@@ -28,6 +30,17 @@ export function streamSubjects(): string[] {
 /** Every event of one type, for a consumer's filter. */
 export function typeSubject(type: EventType): string {
   return `${PREFIX}.${type}.*`;
+}
+
+/** The event type a consumer's filter (`typeSubject`) takes. */
+export function typeOfFilter(filter: string): EventType | undefined {
+  const [prefix, type, token, ...rest] = filter.split('.');
+  return prefix === PREFIX &&
+    token === '*' &&
+    rest.length === 0 &&
+    (EVENT_TYPES as readonly string[]).includes(type ?? '')
+    ? (type as EventType)
+    : undefined;
 }
 
 /** The subject an event is published on; the key as base64url, since a subject token cannot hold `.`, `*`, `>` or spaces. */
@@ -64,6 +77,8 @@ const SERVICE_API = [
   '$JS.API.INFO',
   `$JS.API.STREAM.INFO.${STREAM_NAME}`,
   `$JS.API.STREAM.CREATE.${STREAM_NAME}`,
+  `$JS.API.STREAM.INFO.${PARKED_STREAM_NAME}`,
+  `$JS.API.STREAM.CREATE.${PARKED_STREAM_NAME}`,
   `$JS.API.STREAM.MSG.GET.${STREAM_NAME}`,
   `$JS.API.CONSUMER.CREATE.${STREAM_NAME}`,
   `$JS.API.CONSUMER.CREATE.${STREAM_NAME}.>`,

@@ -1,0 +1,71 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { z } from 'zod';
+import { readCredential } from '../../auth/credentials';
+import { baseConfigSchema, ConfigError, loadConfig } from '../../service/config';
+import { createHttpApp } from '../../service/http-app';
+import { createLogger } from '../../service/logger';
+import { runService } from '../../service/run-service';
+import { readOrExit } from '../../start-event-service';
+import { backoffDelay } from '../backoff';
+import { readJetStreamConfig } from './config';
+import { createLink } from './link';
+import { createJetStreamViews } from './views';
+
+/**
+ * The read-only views process of a JetStream deployment: where the event bus serves `/subscriptions`
+ * and `/flow`, this serves them from the cluster (as the `admin` principal, which may list every
+ * consumer). `node common/dist/transport/jetstream/views-server.js`.
+ */
+const configSchema = baseConfigSchema.extend({
+  PORT: baseConfigSchema.shape.PORT.default(4005),
+  CREDENTIALS_DIR: z.string().trim().min(1),
+});
+
+function readConfig(env: NodeJS.ProcessEnv = process.env) {
+  const config = loadConfig(configSchema, env);
+  const password = readCredential(config.CREDENTIALS_DIR, 'admin')[0];
+  if (!password) throw new ConfigError(`credential ${config.CREDENTIALS_DIR}/admin: is empty`);
+  return { ...config, ...readJetStreamConfig(env), password };
+}
+
+async function main(): Promise<void> {
+  const config = readOrExit('views', () => readConfig());
+  const logger = createLogger('views', config.LOG_LEVEL);
+  const link = createLink({
+    servers: config.NATS_URL,
+    user: 'admin',
+    password: config.password,
+    connectionName: `views-${config.REPLICA_ID}`,
+    streamReplicas: config.NATS_STREAM_REPLICAS,
+    timeoutMs: 5000,
+  });
+  const views = createJetStreamViews({ link: () => link.get(), logger });
+  const app = createHttpApp({
+    logger,
+    isReady: () => link.current() !== undefined,
+    routes: (app) => app.use(views.router),
+  });
+  await runService({
+    app,
+    port: config.PORT,
+    logger,
+    // Not ready until the cluster answers: tried again with a backoff meanwhile.
+    onListening: async () => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await link.get();
+          return;
+        } catch (err) {
+          logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot reach the cluster yet');
+          await delay(backoffDelay(Math.min(attempt, 6), 250, 5000) + 100);
+        }
+      }
+    },
+    onShutdown: async () => {
+      views.close();
+      await link.close();
+    },
+  });
+}
+
+void main();
