@@ -6,27 +6,24 @@ import {
   parseBody,
   parseOrThrow,
   toPublicComment,
-  type EventTransport,
+  type EventServiceDeps,
   type EventServiceParts,
-  type Logger,
 } from '@mini-blog/common';
 import { apply, commentCreated, commentsOf, createCommentSchema, createState, postIdSchema, type CommentsState } from './domain';
 
-export interface CommentsDeps {
-  readonly bus: EventTransport;
-  readonly logger: Logger;
-}
+export type CommentsDeps = EventServiceDeps;
 
 export interface CommentsService extends EventServiceParts {
   readonly state: CommentsState;
 }
 
-export function createApp({ bus, logger }: CommentsDeps): CommentsService {
+export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsService {
   const state = createState();
   const { app, consumer } = createEventService({
     name: 'comments',
     bus,
     logger,
+    corsOrigins,
     apply: (event) => apply(state, event),
     routes: (app) => {
       app.post('/posts/:id/comments', async (req, res) => {

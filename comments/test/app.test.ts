@@ -1,5 +1,5 @@
-import { silentLogger, type Envelope } from '@mini-blog/common';
-import { MemoryBus, waitFor } from '@mini-blog/common/testing';
+import { DEFAULT_CORS_ORIGINS, silentLogger, type Envelope } from '@mini-blog/common';
+import { MemoryBus, preflight, waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp } from '../src/app';
 import { apply, createState } from '../src/domain';
@@ -199,5 +199,16 @@ describe('POST /posts/:id/comments with an Idempotency-Key', () => {
     await request(app).post('/posts/p1/comments').set('idempotency-key', 'same').send({ content: 'a' });
     await request(app).post('/posts/p2/comments').set('idempotency-key', 'same').send({ content: 'b' });
     expect(new Set(bus.ofType('CommentCreated').map((e) => e.data.id)).size).toBe(2);
+  });
+});
+
+describe('CORS', () => {
+  it.each(['GET', 'POST'] as const)('answers the preflight of an allowed origin for %s /posts/:id/comments', async (method) => {
+    const { app } = createApp({ bus: new MemoryBus(), logger: silentLogger(), corsOrigins: DEFAULT_CORS_ORIGINS });
+
+    const res = await preflight(app, '/posts/p1/comments', method, 'http://localhost:5173');
+
+    expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBe('http://localhost:5173');
   });
 });

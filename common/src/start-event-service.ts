@@ -15,11 +15,18 @@ export interface EventServiceParts {
   readonly consumer: Consumer;
 }
 
-export interface EventServiceOptions<S extends SubscriberName> extends Omit<ConsumerOptions, 'bus' | 'name' | 'types' | 'apply'> {
-  /** The service, by its registry entry: what it handles comes from there. */
-  readonly name: S;
+/** What `startEventService` hands a service's `createApp`. */
+export interface EventServiceDeps {
   /** The log: publishing and reading, and live delivery into this service's consumer. */
   readonly bus: EventTransport;
+  readonly logger: Logger;
+  /** Browser origins allowed to call the public routes (`CORS_ORIGINS`); none when left out. */
+  readonly corsOrigins?: readonly string[];
+}
+
+export interface EventServiceOptions<S extends SubscriberName> extends EventServiceDeps, Omit<ConsumerOptions, 'bus' | 'name' | 'types' | 'apply' | 'logger'> {
+  /** The service, by its registry entry: what it handles comes from there. */
+  readonly name: S;
   /**
    * The service's reducer, typed over the events the registry says it handles: adding an event type
    * to the catalog asks nothing of a service that does not handle it.
@@ -33,7 +40,7 @@ export interface EventServiceOptions<S extends SubscriberName> extends Omit<Cons
  * The app of an event-driven service: its consumer fed by the transport's live delivery (on the HTTP
  * transport, the bus's `POST /events`), its routes, ready once caught up.
  */
-export function createEventService<S extends SubscriberName>({ routes, bus, apply, ...consumerOptions }: EventServiceOptions<S>): EventServiceParts {
+export function createEventService<S extends SubscriberName>({ routes, bus, apply, corsOrigins, ...consumerOptions }: EventServiceOptions<S>): EventServiceParts {
   const handles: ReadonlySet<string> = new Set(SERVICES[consumerOptions.name].handles);
   // Only the registry's types reach the reducer (its own reactions are read, not applied), so its narrower type holds.
   const applyHandled: ApplyEvent = (event) => (handles.has(event.type) ? apply(event as Envelope<Handled<S>>) : undefined);
@@ -42,6 +49,8 @@ export function createEventService<S extends SubscriberName>({ routes, bus, appl
   const app = createHttpApp({
     logger: consumerOptions.logger,
     isReady: () => consumer.isReady && bus.isReady(),
+    corsOrigins,
+    internalPaths: live.paths,
     routes: (app) => {
       live.routes?.(app);
       routes?.(app);
@@ -55,7 +64,7 @@ export interface StartEventServiceOptions {
   readonly name: SubscriberName;
   /** Reads the env; a ConfigError stops the process with its message. */
   readonly config: () => BusConfig;
-  readonly create: (deps: { bus: EventTransport; logger: Logger }) => EventServiceParts;
+  readonly create: (deps: EventServiceDeps) => EventServiceParts;
 }
 
 /**
@@ -67,7 +76,7 @@ export async function startEventService({ name, config: readConfig, create }: St
   const config = readOrExit(name, readConfig);
   const logger = createLogger(name, config.LOG_LEVEL);
   const bus = await createTransport({ name, config, logger }).catch((err: unknown) => exitOnConfigError(name, err));
-  const { app, consumer } = create({ bus, logger });
+  const { app, consumer } = create({ bus, logger, corsOrigins: config.CORS_ORIGINS });
   let stopped = false;
   const catchUp = async (): Promise<void> => {
     for (let attempt = 1; !stopped; attempt += 1) {

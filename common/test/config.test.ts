@@ -16,13 +16,19 @@ function configErrorFor(schema: z.ZodType, env: NodeJS.ProcessEnv): ConfigError 
 
 describe('loadConfig', () => {
   it('applies the defaults for an empty env', () => {
-    expect(loadConfig(serviceSchema, {})).toEqual({ PORT: 4000, LOG_LEVEL: 'info', BUS_TRANSPORT: 'http', BUS_URL: 'http://localhost:4005' });
+    expect(loadConfig(serviceSchema, {})).toEqual({
+      PORT: 4000,
+      LOG_LEVEL: 'info',
+      BUS_TRANSPORT: 'http',
+      BUS_URL: 'http://localhost:4005',
+      CORS_ORIGINS: ['http://localhost:3000', 'http://localhost:5173'],
+    });
   });
 
   it('reads the env, with PORT as a number', () => {
     const config = loadConfig(serviceSchema, { PORT: '5000', LOG_LEVEL: 'debug', BUS_URL: 'http://event-bus-srv:4005' });
 
-    expect(config).toEqual({ PORT: 5000, LOG_LEVEL: 'debug', BUS_TRANSPORT: 'http', BUS_URL: 'http://event-bus-srv:4005' });
+    expect(config).toMatchObject({ PORT: 5000, LOG_LEVEL: 'debug', BUS_TRANSPORT: 'http', BUS_URL: 'http://event-bus-srv:4005' });
   });
 
   it('accepts port 0 (a free port, for tests)', () => {
@@ -67,5 +73,22 @@ describe('loadConfig', () => {
     const schema = serviceSchema.extend({ BLOCKED_WORDS: z.string().default('orange') });
 
     expect(loadConfig(schema, {}).BLOCKED_WORDS).toBe('orange');
+  });
+});
+
+describe('CORS_ORIGINS', () => {
+  const origins = (value?: string) => loadConfig(serviceSchema, value === undefined ? {} : { CORS_ORIGINS: value }).CORS_ORIGINS;
+
+  it('allows the local dev origins by default, and nothing else', () => {
+    expect(origins()).toEqual(['http://localhost:3000', 'http://localhost:5173']);
+  });
+
+  it('reads a comma-separated list, and an empty one as no cross-origin access', () => {
+    expect(origins(' https://blog.example , http://localhost:8080 ')).toEqual(['https://blog.example', 'http://localhost:8080']);
+    expect(origins('')).toEqual([]);
+  });
+
+  it.each(['*', 'localhost:3000', 'http://localhost:3000/', 'http://localhost:3000/app', 'file:///tmp', 'http://user@localhost:3000'])('refuses %s, naming the variable and the rule', (value) => {
+    expect(() => origins(value)).toThrow('CORS_ORIGINS.0: must list origins such as http://localhost:3000 (scheme, host and port only)');
   });
 });

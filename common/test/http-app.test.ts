@@ -203,3 +203,71 @@ describe('createHttpApp', () => {
     expect(res.headers['x-powered-by']).toBeUndefined();
   });
 });
+
+describe('CORS', () => {
+  const DEV_CLIENT = 'http://localhost:3000';
+  const app = createHttpApp({
+    logger: silentLogger(),
+    corsOrigins: [DEV_CLIENT, 'http://localhost:5173'],
+    internalPaths: ['/events'],
+    bodyLimit: 100,
+    routes: (a) => {
+      a.post('/posts/create', (_req, res) => void res.status(201).json({ id: 'p1' }));
+      a.get('/posts/feed', (_req, res) => void res.json({ posts: [] }));
+      a.post('/events', (_req, res) => void res.json({ status: 'ok' }));
+    },
+  });
+
+  it.each(['/posts/create', '/posts/feed', '/posts/p1/comments'])('answers the preflight of an allowed origin on %s, without credentials', async (path) => {
+    const res = await request(app)
+      .options(path)
+      .set('origin', DEV_CLIENT)
+      .set('access-control-request-method', 'POST')
+      .set('access-control-request-headers', 'content-type,idempotency-key');
+
+    expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBe(DEV_CLIENT);
+    expect(res.headers['access-control-allow-methods']).toBe('GET,HEAD,POST');
+    expect(res.headers['access-control-allow-headers']).toBe('content-type,idempotency-key,last-event-id');
+    expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+    expect(res.headers.vary).toContain('Origin');
+  });
+
+  it('lets an allowed page read the answer, and a refused body’s answer too', async () => {
+    const created = await request(app).post('/posts/create').set('origin', 'http://localhost:5173').send({ title: 'Hi' });
+    const tooLarge = await request(app).post('/posts/create').set('origin', DEV_CLIENT).send({ title: 'x'.repeat(200) });
+
+    expect(created.status).toBe(201);
+    expect(created.headers['access-control-allow-origin']).toBe('http://localhost:5173');
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.headers['access-control-allow-origin']).toBe(DEV_CLIENT);
+  });
+
+  it.each([
+    ['another site', 'https://evil.example'],
+    ['an allowed host on another port', 'http://localhost:3001'],
+    ['the literal null origin of a sandboxed page', 'null'],
+  ])('gives %s no Access-Control-Allow-Origin', async (_case, origin) => {
+    const preflight = await request(app).options('/posts/create').set('origin', origin).set('access-control-request-method', 'POST');
+    const read = await request(app).get('/posts/feed').set('origin', origin);
+
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    expect(read.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('gives the paths other services call (the delivery route) no CORS answer', async () => {
+    const preflight = await request(app).options('/events').set('origin', DEV_CLIENT).set('access-control-request-method', 'POST');
+    const delivered = await request(app).post('/events').set('origin', DEV_CLIENT).send({});
+
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    expect(delivered.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('answers no CORS at all without allowed origins', async () => {
+    const closed = createHttpApp({ logger: silentLogger(), routes: (a) => a.get('/posts/feed', (_req, res) => void res.json({})) });
+
+    const preflight = await request(closed).options('/posts/feed').set('origin', DEV_CLIENT).set('access-control-request-method', 'GET');
+
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});

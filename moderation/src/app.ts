@@ -1,9 +1,7 @@
-import { createEventService, type EventTransport, type EventServiceParts, type Logger } from '@mini-blog/common';
+import { createEventService, type EventServiceDeps, type EventServiceParts } from '@mini-blog/common';
 import { apply, createModerator } from './domain';
 
-export interface ModerationDeps {
-  readonly bus: EventTransport;
-  readonly logger: Logger;
+export interface ModerationDeps extends EventServiceDeps {
   readonly blockedWords: readonly string[];
 }
 

@@ -1,21 +1,19 @@
-import { createEventService, idFromRequest, parseBody, type EventTransport, type EventServiceParts, type Logger } from '@mini-blog/common';
+import { createEventService, idFromRequest, parseBody, type EventServiceDeps, type EventServiceParts } from '@mini-blog/common';
 import { apply, createPostSchema, createState, postCreated, type PostsState } from './domain';
 
-export interface PostsDeps {
-  readonly bus: EventTransport;
-  readonly logger: Logger;
-}
+export type PostsDeps = EventServiceDeps;
 
 export interface PostsService extends EventServiceParts {
   readonly state: PostsState;
 }
 
-export function createApp({ bus, logger }: PostsDeps): PostsService {
+export function createApp({ bus, logger, corsOrigins }: PostsDeps): PostsService {
   const state = createState();
   const { app, consumer } = createEventService({
     name: 'posts',
     bus,
     logger,
+    corsOrigins,
     apply: (event) => apply(state, event),
     routes: (app) => {
       // 201 only once PostCreated is in the log: from then on every service can learn of the post.

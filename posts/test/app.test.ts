@@ -1,5 +1,5 @@
-import { BusUnavailableError, silentLogger } from '@mini-blog/common';
-import { MemoryBus } from '@mini-blog/common/testing';
+import { BusUnavailableError, DEFAULT_CORS_ORIGINS, silentLogger } from '@mini-blog/common';
+import { MemoryBus, preflight } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp } from '../src/app';
 
@@ -136,5 +136,18 @@ describe('POST /posts/create with an Idempotency-Key', () => {
     expect(res.status).toBe(400);
     expect(res.body.message).toMatch(/^idempotency-key: must be 1 to 100 letters/);
     expect(bus.log).toHaveLength(0);
+  });
+});
+
+describe('CORS', () => {
+  it('answers the preflight of an allowed origin on POST /posts/create, and of no other', async () => {
+    const { app } = createApp({ bus: new MemoryBus(), logger: silentLogger(), corsOrigins: DEFAULT_CORS_ORIGINS });
+
+    const allowed = await preflight(app, '/posts/create', 'POST');
+    const other = await preflight(app, '/posts/create', 'POST', 'https://evil.example');
+
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers['access-control-allow-origin']).toBe('http://localhost:3000');
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 });

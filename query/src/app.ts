@@ -1,12 +1,10 @@
 import type { Response } from 'express';
-import { createEventService, parseOrThrow, toPublicComment, writeChunk, type EventTransport, type EventServiceParts, type Logger } from '@mini-blog/common';
+import { createEventService, parseOrThrow, toPublicComment, writeChunk, type EventServiceDeps, type EventServiceParts } from '@mini-blog/common';
 import { z } from 'zod';
 import { apply, commentsOf, createState, feedPage, publicPostJson, type QueryState } from './domain';
 import { LiveChanges, type LiveOptions } from './live';
 
-export interface QueryDeps {
-  readonly bus: EventTransport;
-  readonly logger: Logger;
+export interface QueryDeps extends EventServiceDeps {
   /** The live stream's bounds; the defaults when left out. */
   readonly live?: LiveOptions;
 }
@@ -44,13 +42,14 @@ async function writePostsMap(res: Response, state: QueryState): Promise<void> {
   res.end(`${chunk}}`);
 }
 
-export function createApp({ bus, logger, live: liveOptions }: QueryDeps): QueryService {
+export function createApp({ bus, logger, corsOrigins, live: liveOptions }: QueryDeps): QueryService {
   const state = createState();
   const live = new LiveChanges(liveOptions);
   const { app, consumer } = createEventService({
     name: 'query',
     bus,
     logger,
+    corsOrigins,
     apply: (event) => {
       const post = apply(state, event);
       // Nobody listens before the replay ends, and a million snapshots would slow it down.

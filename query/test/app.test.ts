@@ -1,5 +1,5 @@
-import { DEFAULT_STREAM_LIMITS, silentLogger, type CommentStatus } from '@mini-blog/common';
-import { MemoryBus } from '@mini-blog/common/testing';
+import { DEFAULT_CORS_ORIGINS, DEFAULT_STREAM_LIMITS, silentLogger, type CommentStatus } from '@mini-blog/common';
+import { MemoryBus, preflight } from '@mini-blog/common/testing';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -230,5 +230,17 @@ describe('config', () => {
     ['STREAM_REPLAY_CHARS', '1.5'],
   ])('refuses %s=%s with a message naming it', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration: ${name}: `));
+  });
+});
+
+describe('CORS', () => {
+  it.each(['/posts', '/posts/feed', '/posts/stream'])('answers the preflight of an allowed origin for GET %s', async (path) => {
+    const { app } = createApp({ bus: new MemoryBus(), logger: silentLogger(), corsOrigins: DEFAULT_CORS_ORIGINS });
+
+    const res = await preflight(app, path, 'GET');
+
+    expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBe('http://localhost:3000');
+    expect(res.headers['access-control-allow-headers']).toContain('last-event-id');
   });
 });

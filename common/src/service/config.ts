@@ -13,6 +13,25 @@ export const baseConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** The local dev origins: the client's server and Vite's dev server. */
+export const DEFAULT_CORS_ORIGINS: readonly string[] = ['http://localhost:3000', 'http://localhost:5173'];
+
+/**
+ * `CORS_ORIGINS`: the browser origins allowed to call a service's public routes, comma-separated
+ * (empty: none). Exact origins only: `*` would let any site's pages call them.
+ */
+export const corsOriginsSchema = z
+  .string()
+  .default(DEFAULT_CORS_ORIGINS.join(','))
+  .transform((value) => value.split(',').map((origin) => origin.trim()).filter((origin) => origin.length > 0))
+  .pipe(
+    z.array(
+      z.string().refine((origin) => URL.canParse(origin) && new URL(origin).origin === origin && /^https?:$/.test(new URL(origin).protocol), {
+        error: (issue) => `must list origins such as http://localhost:3000 (scheme, host and port only), not ${JSON.stringify(issue.input)}`,
+      }),
+    ),
+  );
+
 /** The transports of the event log a service can use (see `transport/index.ts`). */
 export const BUS_TRANSPORTS = ['http', 'jetstream'] as const;
 
@@ -23,6 +42,7 @@ export const busConfigSchema = baseConfigSchema.extend({
   BUS_URL: z.url().default('http://localhost:4005'),
   /** The folder of the credentials, one file per principal; the service reads the one with its name. */
   CREDENTIALS_DIR: z.string().trim().min(1).optional(),
+  CORS_ORIGINS: corsOriginsSchema,
 });
 
 export type BusConfig = z.infer<typeof busConfigSchema>;

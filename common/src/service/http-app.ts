@@ -1,3 +1,4 @@
+import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AppError, errorHandler, notFound } from './errors';
@@ -24,6 +25,27 @@ const refuseOtherBodies: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** Request headers a browser page may send across origins: the JSON bodies, the forms' retries, the live stream's resume. */
+const CORS_REQUEST_HEADERS = ['content-type', 'idempotency-key', 'last-event-id'];
+
+/**
+ * CORS, as the course's services had it with `cors()`, but for the listed origins only and without
+ * credentials (no cookies, no `Access-Control-Allow-Credentials`): a page from another origin may
+ * call the public routes, and its preflight is answered on every one of them. Paths other services
+ * call (`internalPaths`) get no CORS answer at all.
+ */
+function corsFor(origins: readonly string[], internalPaths: readonly string[]): RequestHandler {
+  const allowed = new Set(origins);
+  const internal = new Set(internalPaths);
+  const handler = cors({
+    origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
+    methods: ['GET', 'HEAD', 'POST'],
+    allowedHeaders: CORS_REQUEST_HEADERS,
+    maxAge: 600,
+  });
+  return (req, res, next) => (internal.has(req.path) ? next() : handler(req, res, next));
+}
+
 export interface HttpAppOptions {
   readonly logger: Logger;
   /** Ready means able to answer correctly now (for example: caught up with the log). */
@@ -32,16 +54,22 @@ export interface HttpAppOptions {
   readonly bodyLimit?: number | string;
   /** Adds the service's own routes; runs after the body parser and before the error handler. */
   readonly routes: (app: Express) => void;
+  /** Browser origins (`http://localhost:3000`) allowed to call the routes from their pages; none by default. */
+  readonly corsOrigins?: readonly string[];
+  /** Paths that other services call, not browsers (a transport's delivery route): never a CORS answer. */
+  readonly internalPaths?: readonly string[];
 }
 
 /**
- * The plumbing every service shares, in the order Express needs it: JSON body parsing with a size
- * limit (any other body refused), liveness and readiness, the service's routes, then 404 and the one error handler.
+ * The plumbing every service shares, in the order Express needs it: CORS (first, so that even a
+ * refused body's answer can be read by an allowed page), JSON body parsing with a size limit (any
+ * other body refused), liveness and readiness, the service's routes, then 404 and the one error handler.
  */
-export function createHttpApp({ logger, isReady = () => true, bodyLimit = DEFAULT_BODY_LIMIT, routes }: HttpAppOptions): Express {
+export function createHttpApp({ logger, isReady = () => true, bodyLimit = DEFAULT_BODY_LIMIT, routes, corsOrigins = [], internalPaths = [] }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (corsOrigins.length > 0) app.use(corsFor(corsOrigins, internalPaths));
   app.use(express.json({ limit: bodyLimit, type: JSON_TYPES, verify: (req, _res, buf) => void rawBodies.set(req, buf) }));
   app.use(refuseOtherBodies);
   app.get('/healthz', (_req, res) => {

@@ -4,3 +4,4 @@ export * from './wait-for';
 export * from './fake-exchange';
 export * from './hostile-input';
 export * from './nats-server';
+export * from './cors';

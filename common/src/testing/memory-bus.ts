@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import type { Envelope, NewEvent } from '../events';
 import { ConflictError, IdempotencyConflictError } from '../transport/errors';
-import { createDeliveryRouter, type DeliveryRouterOptions } from '../transport/http/delivery-router';
+import { createDeliveryRouter, DELIVERY_PATHS, type DeliveryRouterOptions } from '../transport/http/delivery-router';
 import type { EventTransport, LiveDelivery } from '../transport/transport';
 import type { DeliverySink, LogPage, PublishOptions, PublishResult, ReadLogOptions } from '../transport/types';
 
@@ -45,7 +45,7 @@ export class MemoryBus implements EventTransport {
 
   connect(sink: DeliverySink): LiveDelivery {
     const router = createDeliveryRouter(sink, { secrets: this.options.deliverySecrets ?? 'unsigned' });
-    return { routes: (app) => void app.use(router) };
+    return { routes: (app) => void app.use(router), paths: DELIVERY_PATHS };
   }
 
   isReady(): boolean {

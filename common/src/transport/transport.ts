@@ -14,6 +14,8 @@ import type { BusClient, DeliverySink } from './types';
 export interface LiveDelivery {
   /** Adds the delivery routes to the service's app (the HTTP transport's `POST /events`). */
   readonly routes?: (app: Express) => void;
+  /** The paths those routes answer: for other services, not browsers, so never given a CORS answer. */
+  readonly paths?: readonly string[];
 }
 
 export interface EventTransport extends BusClient {

@@ -11,6 +11,9 @@ import type { DeliverySink } from '../types';
 /** The header in which the bus says up to which seq it has delivered to this subscriber before. */
 export const BUS_CURSOR_HEADER = 'x-bus-cursor';
 
+/** Where the bus delivers to a subscriber. */
+export const DELIVERY_PATHS = ['/events'];
+
 /** Events in one delivery at most: far above the bus's batches, a bound on the work one request makes. */
 export const MAX_DELIVERY = 10_000;
 const batchSchema = z.array(envelopeSchema).max(MAX_DELIVERY);
@@ -71,7 +74,7 @@ function verify(req: Request, secrets: DeliveryRouterOptions['secrets']): void {
  */
 export function createDeliveryRouter(sink: DeliverySink, { secrets }: DeliveryRouterOptions): Router {
   const router = Router();
-  router.post('/events', async (req, res) => {
+  router.post(DELIVERY_PATHS[0]!, async (req, res) => {
     verify(req, secrets);
     if (!sink.isReady) throw new AppError(503, `${sink.name}: catching up with the log, deliver again later`);
     const events = parseDelivery(req.body);

@@ -1,6 +1,6 @@
 import type { EventTransport } from '../transport';
 import { createBusClient, type BusClientOptions } from './bus-client';
-import { createDeliveryRouter, type DeliveryRouterOptions } from './delivery-router';
+import { createDeliveryRouter, DELIVERY_PATHS, type DeliveryRouterOptions } from './delivery-router';
 
 export * from './bus-client';
 export * from './delivery-router';
@@ -19,7 +19,7 @@ export function createHttpTransport({ secrets, ...client }: HttpTransportOptions
     readLog: (options) => bus.readLog(options),
     connect: (sink) => {
       const router = createDeliveryRouter(sink, { secrets });
-      return { routes: (app) => void app.use(router) };
+      return { routes: (app) => void app.use(router), paths: DELIVERY_PATHS };
     },
     // The bus being down does not make a service unready: it answers reads and retries publishes.
     isReady: () => true,
