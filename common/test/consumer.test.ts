@@ -95,6 +95,26 @@ afterEach(() => {
 });
 
 describe('Consumer', () => {
+  describe('whenReady()', () => {
+    it('resolves once the startup replay has caught up, not before', async () => {
+      const { bus, consumer } = setup();
+      await bus.store(postCreated('p1'));
+      let ready = false;
+      const waiting = consumer.whenReady().then(() => {
+        ready = true;
+      });
+
+      await Promise.resolve();
+      const before = ready;
+      await consumer.start();
+      await waiting;
+
+      expect(before).toBe(false);
+      expect(ready).toBe(true);
+      expect(consumer.currentPosition).toBe(1);
+    });
+  });
+
   describe('start()', () => {
     it('skips an event of the log that breaks the catalog, saying which field, and applies the others as they are', async () => {
       const bus = new RecordingBus();
@@ -366,6 +386,23 @@ describe('Consumer', () => {
       expect(failed.status).toBe(503);
       expect(retried.status).toBe(200);
       expect(appliedSeqs()).toEqual([1, 2]);
+    });
+
+    it('answers 503 when where the log ends cannot be read, applying nothing, and applies it on redelivery', async () => {
+      const { bus, consumer, app, appliedSeqs } = setup({ types: ['PostCreated'] });
+      await consumer.start();
+      const [first, , second] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'), postCreated('p2'));
+      await request(app).post('/events').set('x-bus-cursor', '0').send(first).expect(200);
+      bus.failingReads = 1;
+
+      const failed = await request(app).post('/events').set('x-bus-cursor', '1').send(second);
+      const appliedWhileDown = appliedSeqs();
+      const retried = await request(app).post('/events').set('x-bus-cursor', '1').send(second);
+
+      expect(failed.status).toBe(503);
+      expect(appliedWhileDown).toEqual([1]);
+      expect(retried.status).toBe(200);
+      expect(appliedSeqs()).toEqual([1, 3]);
     });
 
     it('answers 400 naming the field of an invalid event, and applies nothing', async () => {

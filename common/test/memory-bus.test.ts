@@ -1,5 +1,6 @@
 import type { NewEvent } from '../src/events';
 import { MemoryBus } from '../src/testing';
+import { ConflictError, IdempotencyConflictError } from '../src/transport';
 
 const post = (id: string): NewEvent => ({ type: 'PostCreated', data: { id, title: id }, id: `PostCreated:${id}` });
 const comment = (id: string): NewEvent => ({ type: 'CommentCreated', data: { id, postId: 'p1', content: 'x', status: 'pending' }, id: `CommentCreated:${id}` });
@@ -36,6 +37,17 @@ describe('MemoryBus', () => {
 
       expect(again).toEqual({ id: 'PostCreated:p1', seq: 1, duplicate: true });
       expect(bus.log).toHaveLength(2);
+    });
+
+    it('refuses an id stored before with other data, keeping the first', async () => {
+      const bus = new MemoryBus();
+      await bus.publish(post('p1'));
+
+      await expect(bus.publish({ ...post('p1'), data: { id: 'p1', title: 'Other' } })).rejects.toThrow(IdempotencyConflictError);
+      await expect(bus.publishBatch([post('p2'), { ...post('p1'), type: 'PostCreated', data: { id: 'p1', title: 'Other' } }])).rejects.toThrow(
+        'id: PostCreated:p1 is stored with other data',
+      );
+      expect(bus.log.map((event) => event.data)).toEqual([{ id: 'p1', title: 'p1' }]);
     });
 
     it('gives an event without an id a unique one', async () => {
@@ -97,6 +109,39 @@ describe('MemoryBus', () => {
       const bus = await mixedLog();
 
       expect(bus.ofType('PostCreated').map((event) => event.data.id)).toEqual(['p1', 'p2']);
+    });
+  });
+
+  describe('conditional publish', () => {
+    const keyed = (id: string): NewEvent => ({ ...comment(id), key: 'comments:p1' });
+
+    it('stores an event whose key is where the publisher expects it, with the key', async () => {
+      const bus = new MemoryBus();
+
+      await bus.publish(keyed('c1'), { expectedLastSeq: 0 });
+      await bus.publish(post('p9'));
+      const second = await bus.publish(keyed('c2'), { expectedLastSeq: 1 });
+
+      expect(second.seq).toBe(3);
+      expect(bus.log[2]).toMatchObject({ id: 'CommentCreated:c2', key: 'comments:p1' });
+    });
+
+    it('refuses one whose key has moved on, with the seq it is at, storing nothing', async () => {
+      const bus = new MemoryBus();
+      await bus.publish(keyed('c1'), { expectedLastSeq: 0 });
+
+      const error = await bus.publish(keyed('c2'), { expectedLastSeq: 0 }).catch((err: unknown) => err);
+
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error).toMatchObject({ key: 'comments:p1', lastSeq: 1 });
+      expect(bus.head).toBe(1);
+    });
+
+    it('answers a repeated id as a duplicate before checking the key', async () => {
+      const bus = new MemoryBus();
+      await bus.publish(keyed('c1'), { expectedLastSeq: 0 });
+
+      await expect(bus.publish(keyed('c1'), { expectedLastSeq: 0 })).resolves.toEqual({ id: 'CommentCreated:c1', seq: 1, duplicate: true });
     });
   });
 });
