@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -131,8 +131,27 @@ describe('createTransport', () => {
     await transport.close();
   });
 
-  it('says that BUS_TRANSPORT=jetstream is not available yet, as a ConfigError', async () => {
-    await expect(createTransport({ name: 'posts', config: config({ BUS_TRANSPORT: 'jetstream' }), logger: silentLogger() })).rejects.toThrow(ConfigError);
+  it("verifies every delivery with the service's secrets from CREDENTIALS_DIR", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'credentials-'));
+    try {
+      writeFileSync(path.join(dir, 'posts'), `${'s'.repeat(43)}\n`);
+      const bus = await createTransport({ name: 'posts', config: config({ CREDENTIALS_DIR: dir }), logger: silentLogger() });
+      const { app } = createEventService({ name: 'posts', bus, logger: silentLogger(), apply: () => undefined });
+
+      const res = await request(app).post('/events').send({ id: 'PostCreated:p1', seq: 1, type: 'PostCreated', data: { id: 'p1', title: 'Hi' }, time: '' });
+
+      expect(res.status).toBe(401);
+      expect(res.body.message).toBe('x-bus-signature: is required (deliveries must be signed)');
+      await bus.close();
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('chooses JetStream for BUS_TRANSPORT=jetstream, which reports what it lacks as a ConfigError', async () => {
+    await expect(createTransport({ name: 'posts', config: config({ BUS_TRANSPORT: 'jetstream' }), logger: silentLogger() })).rejects.toThrow(
+      new ConfigError('invalid configuration: NATS_URL: is required'),
+    );
   });
 
   it('refuses an unknown BUS_TRANSPORT, listing the known ones', () => {
