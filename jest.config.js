@@ -14,5 +14,6 @@ module.exports = {
     '<rootDir>/launcher',
     '<rootDir>/e2e',
     '<rootDir>/infra',
+    '<rootDir>/blogctl',
   ],
 };

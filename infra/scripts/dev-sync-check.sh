@@ -6,7 +6,8 @@
 # (kubectl exec -i on a cluster; docker exec -i here, which is the same as far as tar is concerned).
 # For each dev image this starts a container, replays that sync of common/src/registry.ts with a
 # marker comment appended, and waits until the file is in place and, in the backend images, tsc
-# has compiled it into common/dist (which node --watch then restarts on). The repository is not
+# has compiled it into common/dist (which node --watch then restarts on); in the client image it
+# also replays an edit of client/index.html, which lands in /app/client itself. The repository is not
 # changed: the edited copy lives in a temporary folder.
 # Needs the dev images (infra/scripts/build-images.sh). From the repository root:
 #   infra/scripts/dev-sync-check.sh                      every image
@@ -67,7 +68,17 @@ for image in $images; do
     continue
   fi
   if [ "$image" = client ]; then
-    echo "$image: /app/$file synced (Vite imports only types from common; nothing to rebuild)"
+    # client/index.html lands in /app/client itself, a folder the image had to hand to uid 1000.
+    mkdir -p "$work/tree/app/client"
+    cp client/index.html "$work/tree/app/client/index.html"
+    printf '<!-- %s -->\n' "$marker" >>"$work/tree/app/client/index.html"
+    if tar -C "$work/tree" --no-recursion -cf - app/client/index.html | docker exec -i "$container" tar xmf - -C / --no-same-owner \
+      && wait_in "$container" 5 "grep -q '$marker' /app/client/index.html"; then
+      echo "$image: /app/$file and /app/client/index.html synced (Vite imports only types from common; nothing to rebuild)"
+    else
+      echo "$image: tar could not replace /app/client/index.html" >&2
+      status=1
+    fi
   elif wait_in "$container" 60 "grep -q '$marker' /app/common/dist/registry.js"; then
     echo "$image: /app/$file synced and compiled into /app/common/dist/registry.js by tsc -w"
   else

@@ -61,7 +61,10 @@ if (verb === 'get') {
   }
   // A real port-forward runs until it is stopped.
   setInterval(() => {}, 60_000);
-  process.on('SIGTERM', () => process.exit(0));
+  process.on('SIGTERM', () => {
+    fs.appendFileSync(`${worldFile}.calls.jsonl`, `${JSON.stringify({ args: ['(port-forward stopped)'] })}\n`);
+    process.exit(0);
+  });
 } else {
   fail(`fake kubectl: no answer for: kubectl ${argv.join(' ')}`, 2);
 }

@@ -1,0 +1,166 @@
+import { parseArgs } from 'node:util';
+import { SERVICE_NAMES, SERVICES, SUBSCRIBER_NAMES, type ServiceName } from '@mini-blog/common';
+
+export const USAGE = `blogctl: operate mini-blog, on a local run or on a cluster (as a kubectl plugin: kubectl blog)
+
+Commands:
+  status                     each subscriber's cursor, lag and parked events; each service's readiness
+  parked [--subscriber S]    the events subscribers kept refusing
+  replay <subscriber> <seq>  deliver a parked event again
+  skip <subscriber> <seq>    give up on a parked event
+  rewind <subscriber> <seq>  deliver again everything after <seq> (0: the whole log)
+  tail [--count N]           the flow of events and deliveries, live (metadata only); Ctrl-C stops
+
+Where (the cluster of kubectl's current context unless --url is given):
+  --url URL                  a local run: the bus at URL (npm start: http://127.0.0.1:4005)
+  --views-url URL            its read-only views (default: the same host, port 4006)
+  --service NAME=URL         where a service answers /readyz (default: the same host, its port)
+  --data-dir DIR             the local run's data folder, for DIR/credentials/admin
+                             (default: $DATA_DIR, else ./data)
+  -n, --namespace NS         the cluster's namespace (kubectl's default otherwise)
+  --context NAME             the kubectl context
+Output:
+  --json                     JSON instead of tables
+`;
+
+export type Command =
+  | { readonly name: 'status' }
+  | { readonly name: 'parked'; readonly subscriber: string | undefined }
+  | { readonly name: 'replay' | 'skip' | 'rewind'; readonly subscriber: string; readonly seq: number }
+  | { readonly name: 'tail'; readonly count: number | undefined }
+  | { readonly name: 'help' };
+
+export type Where =
+  | {
+      readonly kind: 'local';
+      readonly busUrl: URL;
+      readonly viewsUrl: URL;
+      readonly serviceUrls: Readonly<Record<ServiceName, URL>>;
+      readonly dataDir: string;
+    }
+  | { readonly kind: 'cluster'; readonly namespace: string | undefined; readonly context: string | undefined };
+
+export interface Invocation {
+  readonly command: Command;
+  readonly where: Where;
+  readonly json: boolean;
+}
+
+/** A mistake on the command line: the message names the argument and the rule; exit status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The port of the bus's read-only views listener: the registry's, or VIEWS_PORT's default. */
+export const DEFAULT_VIEWS_PORT = (SERVICES['event-bus'] as { viewsPort?: number }).viewsPort ?? 4006;
+
+export function parseInvocation(argv: readonly string[], env: NodeJS.ProcessEnv): Invocation {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        url: { type: 'string' },
+        'views-url': { type: 'string' },
+        service: { type: 'string', multiple: true },
+        'data-dir': { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        context: { type: 'string' },
+        subscriber: { type: 'string' },
+        count: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [name, ...rest] = positionals;
+  const command = values.help || name === undefined || name === 'help' ? ({ name: 'help' } as const) : parseCommand(name, rest, values);
+  return { command, where: parseWhere(values, env), json: values.json === true };
+}
+
+function parseCommand(name: string, rest: readonly string[], values: { subscriber?: string; count?: string }): Command {
+  const expectArgs = (count: number, names: string) => {
+    if (rest.length !== count) throw new UsageError(`${name}: takes ${count === 0 ? 'no arguments' : names}, not ${rest.length === 0 ? 'none' : rest.join(' ')}`);
+  };
+  switch (name) {
+    case 'status':
+      expectArgs(0, '');
+      return { name };
+    case 'parked':
+      expectArgs(0, '');
+      return { name, subscriber: values.subscriber === undefined ? undefined : subscriberName(values.subscriber) };
+    case 'replay':
+    case 'skip':
+    case 'rewind':
+      expectArgs(2, '<subscriber> <seq>');
+      return { name, subscriber: subscriberName(rest[0] as string), seq: wholeNumber('seq', rest[1] as string, name === 'rewind' ? 0 : 1) };
+    case 'tail':
+      expectArgs(0, '');
+      return { name, count: values.count === undefined ? undefined : wholeNumber('--count', values.count, 1) };
+    default:
+      throw new UsageError(`command: must be one of status, parked, replay, skip, rewind, tail, not ${name}`);
+  }
+}
+
+function subscriberName(value: string): string {
+  if (!(SUBSCRIBER_NAMES as readonly string[]).includes(value)) {
+    throw new UsageError(`subscriber: must be one of ${[...SUBSCRIBER_NAMES].sort().join(', ')}, not ${value}`);
+  }
+  return value;
+}
+
+function wholeNumber(what: string, value: string, min: number): number {
+  const number = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(number) || number < min) throw new UsageError(`${what}: must be a whole number of at least ${min}, not ${value}`);
+  return number;
+}
+
+function httpUrl(what: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${what}: must be an http:// URL, not ${value}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${what}: must be an http:// URL, not ${value}`);
+  return url;
+}
+
+function withPort(url: URL, port: number): URL {
+  const copy = new URL(url.origin);
+  copy.port = String(port);
+  return copy;
+}
+
+function parseWhere(
+  values: { url?: string; 'views-url'?: string; service?: string[]; 'data-dir'?: string; namespace?: string; context?: string },
+  env: NodeJS.ProcessEnv,
+): Where {
+  const local = [values['views-url'], values.service, values['data-dir']].some((value) => value !== undefined);
+  if (values.url === undefined) {
+    if (local) throw new UsageError('--views-url, --service and --data-dir: are for a local run and need --url');
+    return { kind: 'cluster', namespace: values.namespace, context: values.context };
+  }
+  if (values.namespace !== undefined || values.context !== undefined) throw new UsageError('--namespace and --context: are for a cluster, not with --url');
+  const busUrl = httpUrl('--url', values.url);
+  const serviceUrls = Object.fromEntries(SERVICE_NAMES.map((name) => [name, withPort(busUrl, SERVICES[name].port)])) as Record<ServiceName, URL>;
+  for (const entry of values.service ?? []) {
+    const [name, url] = [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)];
+    if (!entry.includes('=') || !(SERVICE_NAMES as readonly string[]).includes(name)) {
+      throw new UsageError(`--service: must be NAME=URL with NAME one of ${SERVICE_NAMES.join(', ')}, not ${entry}`);
+    }
+    serviceUrls[name as ServiceName] = httpUrl(`--service ${name}`, url);
+  }
+  return {
+    kind: 'local',
+    busUrl,
+    viewsUrl: values['views-url'] === undefined ? withPort(busUrl, DEFAULT_VIEWS_PORT) : httpUrl('--views-url', values['views-url']),
+    serviceUrls,
+    dataDir: values['data-dir'] ?? env.DATA_DIR ?? 'data',
+  };
+}

@@ -1,0 +1,106 @@
+import path from 'node:path';
+import { readCredential, SERVICE_NAMES, type ServiceName } from '@mini-blog/common';
+import type { Where } from './args';
+import { BlogctlError, reason } from './http';
+import { kubectlGet, portForward, type KubectlTarget } from './kubectl';
+
+/** One process of the system, and whether it says it is ready. */
+export interface Readiness {
+  readonly name: ServiceName;
+  readonly ready: boolean;
+  /** `ready`, or why not: `HTTP 503`, `connection refused`, `1/2 pods ready`, `no pod`. */
+  readonly detail: string;
+}
+
+/** Where the bus and the services answer, and the admin credential, for a local run or a cluster. */
+export interface Target {
+  /** The bus's main port: the admin routes. */
+  readonly busUrl: URL;
+  /** The bus's read-only views: /subscriptions, /flow, /flow/stream. */
+  readonly viewsUrl: URL;
+  /** The admin credential, read only when an admin route needs it. */
+  adminToken(): string;
+  readiness(): Promise<Readiness[]>;
+  close(): Promise<void>;
+}
+
+/** The Secret `ensure-credentials` creates, one key per principal. */
+export const CREDENTIALS_SECRET = 'mini-blog-credentials';
+const BUS_SERVICE = 'service/event-bus-srv';
+const BUS_PORT = 4005;
+const PART_OF = 'app.kubernetes.io/part-of=mini-blog';
+
+export async function openTarget(where: Where, viewsPort: number, env: NodeJS.ProcessEnv): Promise<Target> {
+  return where.kind === 'local' ? localTarget(where) : clusterTarget({ namespace: where.namespace, context: where.context, env }, viewsPort);
+}
+
+function localTarget(where: Extract<Where, { kind: 'local' }>): Target {
+  return {
+    busUrl: where.busUrl,
+    viewsUrl: where.viewsUrl,
+    adminToken: () => {
+      try {
+        return readCredential(path.join(where.dataDir, 'credentials'), 'admin')[0] as string;
+      } catch (err) {
+        throw new BlogctlError(`the admin credential: ${(err as Error).message.replace(/^credential /, '')} (or pass --data-dir)`);
+      }
+    },
+    readiness: () => Promise.all(SERVICE_NAMES.map((name) => probe(name, where.serviceUrls[name]))),
+    close: async () => {},
+  };
+}
+
+async function probe(name: ServiceName, base: URL): Promise<Readiness> {
+  try {
+    const res = await fetch(new URL('/readyz', base), { signal: AbortSignal.timeout(3000) });
+    await res.body?.cancel();
+    return { name, ready: res.ok, detail: res.ok ? 'ready' : `HTTP ${res.status}` };
+  } catch (err) {
+    return { name, ready: false, detail: reason(err) };
+  }
+}
+
+/**
+ * A cluster through kubectl: the bus's ports forwarded to free local ports, the admin credential
+ * from the Secret, readiness from the pods' Ready condition (what the probes on /readyz decide).
+ */
+async function clusterTarget(kube: KubectlTarget, viewsPort: number): Promise<Target> {
+  const forward = await portForward(kube, BUS_SERVICE, [BUS_PORT, viewsPort]);
+  const local = (port: number) => new URL(`http://127.0.0.1:${forward.ports[port]}`);
+  return {
+    busUrl: local(BUS_PORT),
+    viewsUrl: local(viewsPort),
+    adminToken: () => adminFromSecret(kube),
+    readiness: async () => podReadiness(kube),
+    close: () => forward.close(),
+  };
+}
+
+function adminFromSecret(kube: KubectlTarget): string {
+  const secret = kubectlGet(kube, ['secret', CREDENTIALS_SECRET, '--ignore-not-found']) as { data?: Record<string, string> } | undefined;
+  if (!secret?.data) throw new BlogctlError(`no Secret ${CREDENTIALS_SECRET} here: deploy first (skaffold creates it), or pick the namespace with -n`);
+  const encoded = secret.data.admin;
+  if (!encoded) throw new BlogctlError(`the Secret ${CREDENTIALS_SECRET} has no key admin`);
+  const [token] = Buffer.from(encoded, 'base64')
+    .toString('utf8')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
+  if (!token) throw new BlogctlError(`the Secret ${CREDENTIALS_SECRET}: its key admin is empty`);
+  return token;
+}
+
+interface Pod {
+  metadata: { labels?: Record<string, string> };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+function podReadiness(kube: KubectlTarget): Readiness[] {
+  const pods = (kubectlGet(kube, ['pods', '-l', PART_OF]) as { items: Pod[] }).items;
+  return SERVICE_NAMES.map((name) => {
+    const own = pods.filter((pod) => pod.metadata.labels?.['app.kubernetes.io/name'] === name);
+    const ready = own.filter((pod) => pod.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True')).length;
+    if (own.length === 0) return { name, ready: false, detail: 'no pod' };
+    return { name, ready: ready > 0, detail: ready === own.length ? 'ready' : `${ready}/${own.length} pods ready` };
+  });
+}

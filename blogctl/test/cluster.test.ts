@@ -1,0 +1,105 @@
+import { fakeCluster, type FakeCluster } from '../../infra/test/support/fake-cluster';
+import { runCli } from '../src/cli';
+import { ADMIN_TOKEN, startFakeSystem, type FakeSystem } from './support/fake-bus';
+
+/**
+ * blogctl against a cluster: kubectl (a fake one, first on PATH) forwards the bus's ports to the
+ * fake bus and answers for the Secret and the pods, as the real one does on a cluster.
+ */
+
+let system: FakeSystem;
+let cluster: FakeCluster | undefined;
+
+const secret = (admin: string) => ({ kind: 'Secret', metadata: { name: 'mini-blog-credentials' }, data: { admin: Buffer.from(admin).toString('base64') } });
+const pod = (name: string, ready: boolean) => ({
+  metadata: { labels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mini-blog' } },
+  status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+});
+
+beforeEach(async () => {
+  system = await startFakeSystem();
+});
+
+afterEach(async () => {
+  cluster?.cleanup();
+  cluster = undefined;
+  await system.close();
+});
+
+function aCluster(world: Parameters<typeof fakeCluster>[0] = {}) {
+  const port = (url: string) => Number(new URL(url).port);
+  cluster = fakeCluster({
+    portForward: { 4005: port(system.busUrl), 4006: port(system.viewsUrl) },
+    objects: { 'secret/mini-blog-credentials': secret(`${ADMIN_TOKEN}\nan-older-admin-secret-still-accepted-000000\n`) },
+    lists: { pods: [pod('event-bus', true), pod('posts', true), pod('query', false), pod('query', true), pod('client', true)] },
+    ...world,
+  });
+  return cluster;
+}
+
+async function blogctl(args: string[], env: NodeJS.ProcessEnv) {
+  let stdout = '';
+  let stderr = '';
+  const status = await runCli(args, { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) }, env });
+  return { status, stdout, stderr };
+}
+
+describe('blogctl against a cluster (kubectl blog)', () => {
+  it("port-forwards to the bus, reads its views, takes readiness from the pods' Ready condition, and stops the port-forward", async () => {
+    const { env, calls } = aCluster();
+    const result = await blogctl(['status'], env);
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^query +3 +2 +1 +1 +retrying: HTTP 500$/m);
+    expect(result.stdout).toMatch(/^event-bus +ready$/m);
+    expect(result.stdout).toMatch(/^query +1\/2 pods ready$/m);
+    expect(result.stdout).toMatch(/^comments +no pod$/m);
+    expect(calls().map((call) => call.args)).toEqual([
+      ['port-forward', 'service/event-bus-srv', ':4005', ':4006'],
+      ['get', 'pods', '-l', 'app.kubernetes.io/part-of=mini-blog', '-o', 'json'],
+      ['(port-forward stopped)'],
+    ]);
+  });
+
+  it("sends the first line of the Secret's admin key as the Bearer token", async () => {
+    const { env } = aCluster();
+    const result = await blogctl(['parked'], env);
+
+    expect(result.status).toBe(0);
+    expect(system.seen.map((seen) => seen.authorization)).toEqual([`Bearer ${ADMIN_TOKEN}`]);
+  });
+
+  it('passes the namespace and context to every kubectl call', async () => {
+    const { env, calls } = aCluster();
+    await blogctl(['parked', '-n', 'blog', '--context', 'kind-mini-blog'], env);
+
+    for (const call of calls().filter((entry) => entry.args[0] !== '(port-forward stopped)')) {
+      expect(call.args.slice(0, 4)).toEqual(['--context', 'kind-mini-blog', '--namespace', 'blog']);
+    }
+  });
+
+  it('says to deploy first when the namespace has no credentials Secret, and stops the port-forward', async () => {
+    const { env, calls } = aCluster({ objects: {} });
+    const result = await blogctl(['skip', 'query', '4'], env);
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('blogctl: no Secret mini-blog-credentials here: deploy first (skaffold creates it), or pick the namespace with -n\n');
+    expect(system.seen).toEqual([]);
+    expect(calls().at(-1)?.args).toEqual(['(port-forward stopped)']);
+  });
+
+  it("fails with kubectl's message when the port-forward cannot start", async () => {
+    const { env } = aCluster({ portForward: {} });
+    const result = await blogctl(['status'], env);
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/kubectl port-forward service\/event-bus-srv: error: the fake cluster has nothing on port 4005/);
+  });
+
+  it('fails with a hint when kubectl is not installed', async () => {
+    const result = await blogctl(['status'], { PATH: '/nonexistent' });
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('blogctl: kubectl: not installed or not on PATH\n');
+  });
+});
