@@ -21,7 +21,7 @@ export interface EventStreamLimits {
   readonly heartbeatMs: number;
 }
 
-export const DEFAULT_STREAM_LIMITS: EventStreamLimits = { maxStreams: 200, maxUnsentBytes: 1024 * 1024, heartbeatMs: 15_000 };
+export const DEFAULT_STREAM_LIMITS: EventStreamLimits = { maxStreams: 100, maxUnsentBytes: 1024 * 1024, heartbeatMs: 15_000 };
 
 /** The env settings of `EventStreamLimits`, for a service's config schema. */
 export const streamLimitsEnv = {

@@ -206,7 +206,7 @@ describe('config', () => {
     const config = readConfig({});
 
     expect(liveOptionsFrom(config)).toEqual({
-      limits: { maxStreams: 200, maxUnsentBytes: 1024 * 1024, heartbeatMs: 15_000 },
+      limits: { maxStreams: 100, maxUnsentBytes: 1024 * 1024, heartbeatMs: 15_000 },
       replayEvents: 5000,
       replayChars: 16 * 1024 * 1024,
     });
