@@ -1,15 +1,25 @@
 import {
   AppError,
+  ConflictError,
   createEventService,
   idFromRequest,
   MAX_COMMENTS_PER_POST,
   parseBody,
   parseOrThrow,
+  publishForRequest,
+  reusedKeyError,
   toPublicComment,
   type EventServiceDeps,
   type EventServiceParts,
 } from '@mini-blog/common';
-import { apply, commentCreated, commentsOf, createCommentSchema, createState, postIdSchema, type CommentsState } from './domain';
+import type { Request } from 'express';
+import { apply, commentCreated, commentsOf, createCommentSchema, createState, lastKeyedSeq, postIdSchema, type CommentsState } from './domain';
+import { PerKeyQueue } from './per-key-queue';
+
+/** Requests waiting for one post at most: well above a burst of comments on a busy post. */
+export const MAX_QUEUED_PER_POST = 200;
+/** Conditional publishes one request tries when other replicas keep adding comments first. */
+export const MAX_PUBLISH_ATTEMPTS = 20;
 
 export type CommentsDeps = EventServiceDeps;
 
@@ -19,6 +29,46 @@ export interface CommentsService extends EventServiceParts {
 
 export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsService {
   const state = createState();
+  const perPost = new PerKeyQueue(MAX_QUEUED_PER_POST);
+
+  /**
+   * Publishes a new comment unless the post has reached its limit, exactly under concurrency: the
+   * publish is conditional on the post's newest comment being the one counted from. When another
+   * replica added one first, this one reads the log up to it, counts again and tries again.
+   */
+  async function addComment(req: Request, comment: { id: string; postId: string; content: string }): Promise<void> {
+    const { postId } = comment;
+    let expectedLastSeq = lastKeyedSeq(state, postId);
+    let synced = false;
+    for (let attempt = 1; ; attempt += 1) {
+      const known = state.comments.get(comment.id);
+      // A retry (same Idempotency-Key) of a comment already stored: it stays as it is.
+      if (known) {
+        if (known.postId !== postId || known.content !== comment.content) throw reusedKeyError(req);
+        return;
+      }
+      if (commentsOf(state, postId).length >= MAX_COMMENTS_PER_POST) {
+        // Before refusing, read the log: this may be a retry of a comment stored but not yet delivered here.
+        if (!synced) {
+          await consumer.syncToHead();
+          synced = true;
+          continue;
+        }
+        throw new AppError(409, `post ${postId}: has reached the limit of ${MAX_COMMENTS_PER_POST} comments`);
+      }
+      try {
+        await publishForRequest(req, () => bus.publish(commentCreated(comment), { expectedLastSeq }));
+        return;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        if (attempt >= MAX_PUBLISH_ATTEMPTS) throw new AppError(503, `post ${postId}: too many comments are being added at once; try again in a moment`);
+        await consumer.syncToHead();
+        synced = true;
+        expectedLastSeq = Math.max(err.lastSeq, lastKeyedSeq(state, postId));
+      }
+    }
+  }
+
   const { app, consumer } = createEventService({
     name: 'comments',
     bus,
@@ -29,17 +79,16 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
       app.post('/posts/:id/comments', async (req, res) => {
         const postId = parseOrThrow(postIdSchema, req.params.id, 'id');
         const { content } = parseBody(req, createCommentSchema);
+        const comment = { id: idFromRequest(req, `comment:${postId}`), postId, content };
         // A post answered 201 a moment ago is in the log even if its event is still on its way here.
         if (!state.posts.has(postId)) await consumer.syncToHead();
         if (!state.posts.has(postId)) throw new AppError(404, `post ${postId}: not found`);
-        const existing = commentsOf(state, postId);
-        if (existing.length >= MAX_COMMENTS_PER_POST) {
-          throw new AppError(409, `post ${postId}: has reached the limit of ${MAX_COMMENTS_PER_POST} comments`);
-        }
-        const comment = { id: idFromRequest(req, `comment:${postId}`), postId, content };
-        await bus.publish(commentCreated(comment));
-        // A repeated request (same Idempotency-Key) may find its comment already applied here.
-        const answered = existing.some((known) => known.id === comment.id) ? existing : [...existing, { ...comment, status: 'pending' as const }];
+        // One request per post at a time in this process: concurrent ones would only make each
+        // other's conditional publish fail. Other replicas are kept out by the condition itself.
+        await perPost.run(`post ${postId}`, () => addComment(req, comment));
+        const listed = commentsOf(state, postId);
+        // Applied here already, or only in the log so far.
+        const answered = listed.some((known) => known.id === comment.id) ? listed : [...listed, { ...comment, status: 'pending' as const }];
         res.status(201).json(answered.map(toPublicComment));
       });
 

@@ -26,14 +26,28 @@ export interface CommentsState {
   readonly posts: Set<string>;
   readonly commentsByPost: Map<string, Comment[]>;
   readonly comments: Map<string, Comment>;
+  /** Per post, the seq of the newest event with its comments' key: where the next comment must follow. */
+  readonly lastKeyedSeq: Map<string, number>;
 }
 
 export function createState(): CommentsState {
-  return { posts: new Set(), commentsByPost: new Map(), comments: new Map() };
+  return { posts: new Set(), commentsByPost: new Map(), comments: new Map(), lastKeyedSeq: new Map() };
 }
 
+/**
+ * The key of a post's comments in the log. A new comment is published on condition that the
+ * newest event with this key is the one this service counted from, so two requests (or two
+ * replicas) that both saw 499 comments cannot both add the 500th.
+ */
+export const commentsKey = (postId: string) => `comments:${postId}`;
+
 export function commentCreated(comment: { id: string; postId: string; content: string }): NewEvent<'CommentCreated'> {
-  return { type: 'CommentCreated', id: `CommentCreated:${comment.id}`, data: { ...comment, status: 'pending' } };
+  return { type: 'CommentCreated', id: `CommentCreated:${comment.id}`, key: commentsKey(comment.postId), data: { ...comment, status: 'pending' } };
+}
+
+/** The seq a new comment on the post is published after (0: none with the key yet). */
+export function lastKeyedSeq(state: CommentsState, postId: string): number {
+  return state.lastKeyedSeq.get(postId) ?? 0;
 }
 
 /** One update per comment and status: a repeated moderation result publishes nothing new. */
@@ -69,6 +83,7 @@ export function apply(state: CommentsState, event: Envelope<Handled<'comments'>>
       return [];
     case 'CommentCreated':
       upsert(state, event.data);
+      if (event.key === commentsKey(event.data.postId)) state.lastKeyedSeq.set(event.data.postId, event.seq);
       return [];
     case 'CommentModerated': {
       const comment = upsert(state, event.data);

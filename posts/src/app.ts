@@ -1,5 +1,5 @@
-import { createEventService, idFromRequest, parseBody, type EventServiceDeps, type EventServiceParts } from '@mini-blog/common';
-import { apply, createPostSchema, createState, postCreated, type PostsState } from './domain';
+import { createEventService, idFromRequest, parseBody, parseOrThrow, publishForRequest, type EventServiceDeps, type EventServiceParts } from '@mini-blog/common';
+import { apply, createPostSchema, createState, pageQuerySchema, postCreated, postsPage, type PostsState } from './domain';
 
 export type PostsDeps = EventServiceDeps;
 
@@ -20,12 +20,18 @@ export function createApp({ bus, logger, corsOrigins }: PostsDeps): PostsService
       app.post('/posts/create', async (req, res) => {
         const { title } = parseBody(req, createPostSchema);
         const post = { id: idFromRequest(req, 'post'), title };
-        await bus.publish(postCreated(post));
+        // The same Idempotency-Key with another title is a 422: the post first created stands.
+        await publishForRequest(req, () => bus.publish(postCreated(post)));
         res.status(201).json(post);
       });
 
-      app.get('/posts', (_req, res) => {
-        res.json(Object.fromEntries(state.posts));
+      // The course's posts map `{[id]: {id, title}}`, a page at a time (oldest first); the next
+      // page's URL is in the Link header, so a course client that reads the body alone still works.
+      app.get('/posts', (req, res) => {
+        const { limit, cursor } = parseOrThrow(pageQuerySchema, req.query, 'query');
+        const { posts, nextCursor } = postsPage(state, limit, cursor);
+        if (nextCursor !== null) res.set('link', `</posts?limit=${limit}&cursor=${nextCursor}>; rel="next"`);
+        res.json(Object.fromEntries(posts.map((post) => [post.id, post])));
       });
     },
   });

@@ -79,6 +79,66 @@ describe('POST /posts/create', () => {
 });
 
 describe('GET /posts', () => {
+  async function withPosts(count: number) {
+    const service = await setup();
+    for (let i = 1; i <= count; i += 1) await service.bus.publish({ type: 'PostCreated', id: `PostCreated:p${i}`, data: { id: `p${i}`, title: `T${i}` } });
+    await service.consumer.syncToHead();
+    return service;
+  }
+
+  it('answers the course map of the first 100 posts, oldest first, and links to the next page', async () => {
+    const { app } = await withPosts(101);
+
+    const res = await request(app).get('/posts');
+
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body)).toHaveLength(100);
+    expect(res.body.p1).toEqual({ id: 'p1', title: 'T1' });
+    expect(res.body.p101).toBeUndefined();
+    expect(res.headers.link).toBe('</posts?limit=100&cursor=100>; rel="next"');
+  });
+
+  it('follows the links page by page to every post, and the last page has no link', async () => {
+    const { app } = await withPosts(5);
+    const seen: string[] = [];
+    let next: string | undefined = '/posts?limit=2';
+    let pages = 0;
+
+    while (next !== undefined) {
+      const res = await request(app).get(next);
+      seen.push(...Object.keys(res.body));
+      next = /^<([^>]+)>; rel="next"$/.exec(res.headers.link ?? '')?.[1];
+      pages += 1;
+    }
+
+    expect(seen).toEqual(['p1', 'p2', 'p3', 'p4', 'p5']);
+    expect(pages).toBe(3);
+  });
+
+  it('answers exactly `limit` posts without a link when no more follow', async () => {
+    const { app } = await withPosts(2);
+
+    const res = await request(app).get('/posts?limit=2');
+
+    expect(Object.keys(res.body)).toEqual(['p1', 'p2']);
+    expect(res.headers.link).toBeUndefined();
+  });
+
+  it.each([
+    ['limit=0', 'limit: must be at least 1'],
+    ['limit=1001', 'limit: must be at most 1000'],
+    ['limit=x', 'limit: '],
+    ['cursor=-1', 'cursor: '],
+    ['cursor=1.5', 'cursor: '],
+  ])('refuses ?%s with 400 naming the parameter', async (queryString, message) => {
+    const { app } = await withPosts(1);
+
+    const res = await request(app).get(`/posts?${queryString}`);
+
+    expect(res.status).toBe(400);
+    expect(res.body.message.startsWith(message)).toBe(true);
+  });
+
   it('lists the posts rebuilt from the log', async () => {
     const { app, consumer } = await setup();
     const created = await request(app).post('/posts/create').send({ title: 'Hello' });
@@ -126,6 +186,21 @@ describe('POST /posts/create with an Idempotency-Key', () => {
     await request(app).post('/posts/create').set('idempotency-key', 'a').send({ title: 'One' });
     await request(app).post('/posts/create').set('idempotency-key', 'b').send({ title: 'Two' });
     expect(bus.ofType('PostCreated')).toHaveLength(2);
+  });
+
+  it('answers 422 naming the key when it is sent again with another title, and the first post stands', async () => {
+    const { app, bus } = await setup();
+    const first = await request(app).post('/posts/create').set('idempotency-key', 'form-1').send({ title: 'First title' });
+
+    const reused = await request(app).post('/posts/create').set('idempotency-key', 'form-1').send({ title: 'Another title' });
+    const retried = await request(app).post('/posts/create').set('idempotency-key', 'form-1').send({ title: 'First title' });
+
+    expect(reused.status).toBe(422);
+    expect(reused.body.message).toMatch(/^idempotency-key: form-1 was used before with a different request body; the first request stands/);
+    expect(reused.body.fields).toHaveProperty('idempotency-key');
+    expect(bus.ofType('PostCreated').map((e) => e.data)).toEqual([{ id: first.body.id, title: 'First title' }]);
+    expect(retried.status).toBe(201);
+    expect(retried.body).toEqual(first.body);
   });
 
   it('rejects a malformed key with 400 naming the header', async () => {

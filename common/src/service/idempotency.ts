@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Request } from 'express';
+import { IdempotencyConflictError } from '../transport/errors';
 import { AppError } from './errors';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -21,4 +22,24 @@ export function idFromRequest(req: Request, scope: string): string {
   const hex = createHash('sha256').update(`${scope}\n${key}`).digest('hex');
   // Shaped as a UUID (version 8, "custom"), like the ids made without a key.
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * Runs a publish for a request; an event id stored before with other data (the request's
+ * `Idempotency-Key` reused for another body) becomes a 422 that names the key. Nothing new is
+ * stored and the first request's result stands, as the IETF Idempotency-Key draft and Stripe have it.
+ */
+export async function publishForRequest<T>(req: Request, publish: () => Promise<T>): Promise<T> {
+  try {
+    return await publish();
+  } catch (err) {
+    if (err instanceof IdempotencyConflictError) throw reusedKeyError(req);
+    throw err;
+  }
+}
+
+/** The 422 for a request whose `Idempotency-Key` was used before with another body. */
+export function reusedKeyError(req: Request): AppError {
+  const rule = 'was used before with a different request body; the first request stands (send a new key for a new request)';
+  return new AppError(422, `${IDEMPOTENCY_HEADER}: ${req.header(IDEMPOTENCY_HEADER) ?? ''} ${rule}`, { [IDEMPOTENCY_HEADER]: rule });
 }
