@@ -1,0 +1,57 @@
+import { freePort, ServiceProcess, waitForReady } from '@mini-blog/launcher';
+import { startFaultSystem, type FaultSystem } from './faults/support/fault-system';
+import { call } from './faults/support/http';
+
+/**
+ * The 500-comment limit of a post is exact when two replicas of comments take comments at once:
+ * the system's own comments process, and a second one started beside it against the same bus.
+ * The second one gets no live deliveries, so it always counts from a stale view: only the
+ * conditional publish keeps it from adding comments past the limit.
+ */
+
+jest.setTimeout(180_000);
+
+const EXISTING = 490;
+const CONCURRENT = 60;
+
+let fault: FaultSystem;
+let second: ServiceProcess | undefined;
+
+beforeAll(async () => {
+  fault = await startFaultSystem({ name: 'comment-cap' });
+  const first = fault.system.services.comments;
+  second = new ServiceProcess({ ...first.spec, name: 'comments-2', port: await freePort() }, () => undefined);
+  second.start();
+  await waitForReady(second, 30_000);
+});
+
+afterAll(async () => {
+  await second?.stop();
+  await fault?.stop();
+});
+
+async function comment(base: string, postId: string, content: string): Promise<number> {
+  return (await call(base, 'POST', `/posts/${postId}/comments`, { content })).status;
+}
+
+describe('60 concurrent comments on a post with 490, through two replicas of comments', () => {
+  it('are accepted exactly 10 times, the others answered 409, and the log holds 500', async () => {
+    const replicas = [fault.system.services.comments.url, second!.url];
+    const created = await call(fault.gateway, 'POST', '/posts/create', { title: 'Nearly full' });
+    expect(created.status).toBe(201);
+    const postId = (created.json as { id: string }).id;
+    for (let batch = 0; batch < EXISTING; batch += 10) {
+      const statuses = await Promise.all(Array.from({ length: 10 }, (_, i) => comment(replicas[i % 2]!, postId, `earlier comment ${batch + i}`)));
+      expect(statuses.every((status) => status === 201)).toBe(true);
+    }
+
+    const statuses = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => comment(replicas[i % 2]!, postId, `racing comment ${i}`)));
+
+    expect(statuses.filter((status) => status === 201)).toHaveLength(10);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(CONCURRENT - 10);
+    // The second replica reads the log up to its head before it refuses one more, so its list then is the log's.
+    expect(await comment(second!.url, postId, 'one too many')).toBe(409);
+    const listed = await call(second!.url, 'GET', `/posts/${postId}/comments`);
+    expect(listed.json).toHaveLength(500);
+  });
+});
