@@ -78,3 +78,16 @@ export function replayedTypes(name: ServiceName): EventType[] {
   const { handles, reactions } = SERVICES[name] as ServiceEntry;
   return [...new Set([...handles, ...reactions])];
 }
+
+/**
+ * The bus's `SUBSCRIBERS` setting for this system: each subscriber at its `POST /events` URL, sent
+ * exactly the types it needs live, in batches (the format is in docs/architecture.md).
+ */
+export function subscribersSetting(eventsUrl: (name: ServiceName) => string): string {
+  return SUBSCRIBER_NAMES.map((name) => `${name}=${eventsUrl(name)}|types=${deliveredTypes(name).join('+')}|batch`).join(',');
+}
+
+/** The bus's `PUBLISH_ACL` setting: who may publish which types, `posts=PostCreated,comments=CommentCreated+CommentUpdated,...`. */
+export function publishAclSetting(): string {
+  return PUBLISHER_NAMES.map((name) => `${name}=${SERVICES[name].publishes.join('+')}`).join(',');
+}

@@ -93,6 +93,7 @@ export async function startEventService({ name, config: readConfig, create }: St
   return runService({
     app,
     port: config.PORT,
+    host: config.HOST,
     logger,
     onListening: catchUp,
     onShutdown: async () => {

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
   it('applies the defaults for an empty env', () => {
     expect(loadConfig(serviceSchema, {})).toEqual({
       PORT: 4000,
+      HOST: '0.0.0.0',
       LOG_LEVEL: 'info',
       BUS_TRANSPORT: 'http',
       BUS_URL: 'http://localhost:4005',
@@ -26,9 +27,9 @@ describe('loadConfig', () => {
   });
 
   it('reads the env, with PORT as a number', () => {
-    const config = loadConfig(serviceSchema, { PORT: '5000', LOG_LEVEL: 'debug', BUS_URL: 'http://event-bus-srv:4005' });
+    const config = loadConfig(serviceSchema, { PORT: '5000', HOST: '127.0.0.1', LOG_LEVEL: 'debug', BUS_URL: 'http://event-bus-srv:4005' });
 
-    expect(config).toMatchObject({ PORT: 5000, LOG_LEVEL: 'debug', BUS_TRANSPORT: 'http', BUS_URL: 'http://event-bus-srv:4005' });
+    expect(config).toMatchObject({ PORT: 5000, HOST: '127.0.0.1', LOG_LEVEL: 'debug', BUS_TRANSPORT: 'http', BUS_URL: 'http://event-bus-srv:4005' });
   });
 
   it('accepts port 0 (a free port, for tests)', () => {
@@ -52,6 +53,14 @@ describe('loadConfig', () => {
 
   it('says PORT is required when a service has no default', () => {
     expect(configErrorFor(baseConfigSchema, {}).message).toBe('invalid configuration: PORT: is required');
+  });
+
+  it.each(['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost', 'blog.example'])('listens on HOST=%s', (host) => {
+    expect(loadConfig(serviceSchema, { HOST: host }).HOST).toBe(host);
+  });
+
+  it.each(['', 'http://localhost', '127.0.0.1:80', 'a b'])('names HOST and its rule for HOST=%j', (host) => {
+    expect(configErrorFor(serviceSchema, { HOST: host }).message).toBe('invalid configuration: HOST: must be an IP address or a host name');
   });
 
   it('names LOG_LEVEL when it is not a pino level', () => {

@@ -1,7 +1,10 @@
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import request from 'supertest';
 import { createHttpApp } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';
-import { runService, type RunningService } from '../src/service/run-service';
+import { createHttpServer, listen, runService, type RunningService } from '../src/service/run-service';
 import { waitFor } from '../src/testing';
 
 const signals = ['SIGTERM', 'SIGINT'] as const;
@@ -27,7 +30,7 @@ describe('runService', () => {
   it('listens on a free port when asked for port 0, and serves the app', async () => {
     const app = createHttpApp({ logger: silentLogger(), routes: () => undefined });
 
-    running = await runService({ app, port: 0, logger: silentLogger() });
+    running = await runService({ app, port: 0, host: '127.0.0.1', logger: silentLogger() });
     const res = await request(`http://127.0.0.1:${running.port}`).get('/healthz');
 
     expect(running.port).toBeGreaterThan(0);
@@ -41,6 +44,7 @@ describe('runService', () => {
     running = await runService({
       app,
       port: 0,
+      host: '127.0.0.1',
       logger: silentLogger(),
       onListening: async () => {
         // runService calls this before it returns the port to the test: let it return first.
@@ -68,7 +72,7 @@ describe('runService', () => {
           res.json({ done: true });
         }),
     });
-    running = await runService({ app, port: 0, logger: silentLogger(), onShutdown: () => void order.push('shutdown') });
+    running = await runService({ app, port: 0, host: '127.0.0.1', logger: silentLogger(), onShutdown: () => void order.push('shutdown') });
     const inFlight = request(`http://127.0.0.1:${running.port}`).get('/slow').then((res) => res);
     await waitFor(() => started, 'the request to start');
 
@@ -84,11 +88,144 @@ describe('runService', () => {
   it('stops once however often stop is called', async () => {
     const app = createHttpApp({ logger: silentLogger(), routes: () => undefined });
     let shutdowns = 0;
-    running = await runService({ app, port: 0, logger: silentLogger(), onShutdown: () => void (shutdowns += 1) });
+    running = await runService({ app, port: 0, host: '127.0.0.1', logger: silentLogger(), onShutdown: () => void (shutdowns += 1) });
 
     await Promise.all([running.stop(), running.stop()]);
     await running.stop();
 
     expect(shutdowns).toBe(1);
+  });
+});
+
+/** A raw connection that records what the server sends and when it closes the connection. */
+class RawClient {
+  received = '';
+  readonly closed: Promise<void>;
+  private readonly socket: Socket;
+
+  constructor(port: number) {
+    this.socket = connect(port, '127.0.0.1');
+    this.socket.on('data', (chunk: Buffer) => (this.received += chunk.toString('latin1')));
+    this.socket.on('error', () => undefined);
+    this.closed = once(this.socket, 'close').then(() => undefined);
+  }
+
+  async connected(): Promise<this> {
+    if (this.socket.connecting) await once(this.socket, 'connect');
+    return this;
+  }
+
+  send(text: string): this {
+    this.socket.write(text);
+    return this;
+  }
+
+  get isClosed(): boolean {
+    return this.socket.closed;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+describe('the limits of every listener', () => {
+  const limits = { headersTimeoutMs: 300, requestTimeoutMs: 600, timeoutCheckIntervalMs: 50, maxConnections: 3 };
+  const clients: RawClient[] = [];
+  const client = (port: number) => {
+    const raw = new RawClient(port);
+    clients.push(raw);
+    return raw.connected();
+  };
+  afterEach(() => {
+    for (const raw of clients.splice(0)) raw.destroy();
+  });
+
+  /** A live stream that writes one event each time `push` is called. */
+  function streamingApp() {
+    const streams = new Set<ServerResponse>();
+    const app = createHttpApp({
+      logger: silentLogger(),
+      routes: (a) => {
+        a.get('/stream', (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write(': open\n\n');
+          streams.add(res);
+          res.on('close', () => streams.delete(res));
+        });
+        a.post('/echo', (req, res) => res.json(req.body));
+      },
+    });
+    return { app, push: (data: string) => streams.forEach((res) => res.write(`data: ${data}\n\n`)) };
+  }
+
+  it('listens on the address it is given', async () => {
+    running = await runService({ app: streamingApp().app, port: 0, host: '127.0.0.1', logger: silentLogger() });
+
+    expect(running.server.address()).toMatchObject({ address: '127.0.0.1', family: 'IPv4' });
+  });
+
+  it('fails to start on an address that is not this machine\'s', async () => {
+    await expect(listen(createHttpServer(streamingApp().app), 0, '192.0.2.1')).rejects.toThrow(/EADDRNOTAVAIL/);
+  });
+
+  it('answers 408 and closes the connection of a client that sends its headers, then stalls the body', async () => {
+    running = await runService({ app: streamingApp().app, port: 0, host: '127.0.0.1', logger: silentLogger(), limits });
+    const attacker = await client(running.port);
+
+    attacker.send('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":');
+    await attacker.closed;
+
+    expect(attacker.received).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+  });
+
+  it('closes the connection of a client that stops in the middle of its headers', async () => {
+    running = await runService({ app: streamingApp().app, port: 0, host: '127.0.0.1', logger: silentLogger(), limits });
+    const attacker = await client(running.port);
+
+    attacker.send('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    await attacker.closed;
+
+    expect(attacker.received).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+  });
+
+  it('closes a connection that never sends a byte', async () => {
+    running = await runService({ app: streamingApp().app, port: 0, host: '127.0.0.1', logger: silentLogger(), limits });
+    const silent = await client(running.port);
+
+    await silent.closed;
+
+    expect(silent.received).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+  });
+
+  it('keeps a live stream open long after the request timeout, and keeps writing to it', async () => {
+    const { app, push } = streamingApp();
+    running = await runService({ app, port: 0, host: '127.0.0.1', logger: silentLogger(), limits });
+    const reader = await client(running.port);
+    reader.send('GET /stream HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => reader.received.includes(': open'), 'the stream to open');
+
+    // A request that started after the stream and is cut off by the request timeout: by then the
+    // stream is older than that timeout, and the check has looked at it too.
+    const slow = await client(running.port);
+    slow.send('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n');
+    await slow.closed;
+    push('after the timeout');
+    await waitFor(() => reader.received.includes('data: after the timeout'), 'the event written after the timeout');
+
+    expect(reader.isClosed).toBe(false);
+  });
+
+  it('serves as many connections as its limit, and closes the next one at once', async () => {
+    running = await runService({ app: streamingApp().app, port: 0, host: '127.0.0.1', logger: silentLogger(), limits });
+    const open = await Promise.all([client(running.port), client(running.port), client(running.port)]);
+    await waitFor(() => new Promise<boolean>((resolve) => running!.server.getConnections((_err, count) => resolve(count === 3))), 'three connections');
+
+    const refused = await client(running.port);
+    await refused.closed;
+    open[0]!.send('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => open[0]!.received.includes('"status":"ok"'), 'an answer on a connection within the limit');
+
+    expect(refused.received).toBe('');
   });
 });

@@ -1,4 +1,4 @@
-import { baseConfigSchema, ConfigError, EVENT_TYPES, loadConfig, portWithDefault, type EventType, type SubscriptionStatus } from '@mini-blog/common';
+import { baseConfigSchema, ConfigError, EVENT_TYPES, loadConfig, portWithDefault, SERVICES, SUBSCRIBER_NAMES, type EventType, type SubscriptionStatus } from '@mini-blog/common';
 import { z } from 'zod';
 
 /** What happens to an event the subscriber keeps rejecting: parked and skipped, or delivery stops. */
@@ -17,8 +17,8 @@ export interface SubscriberConfig {
   readonly secret?: string;
 }
 
-export const DEFAULT_SUBSCRIBERS =
-  'posts=http://localhost:4000/events,comments=http://localhost:4001/events,query=http://localhost:4002/events,moderation=http://localhost:4003/events';
+/** The course's setup: every subscriber of the registry at its port on this machine, sent every event, one at a time. */
+export const DEFAULT_SUBSCRIBERS = SUBSCRIBER_NAMES.map((name) => `${name}=http://localhost:${SERVICES[name].port}/events`).join(',');
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -70,7 +70,7 @@ function isHttpUrl(value: string): boolean {
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const busEnvSchema = baseConfigSchema.extend({
-  ...portWithDefault(4005),
+  ...portWithDefault(SERVICES['event-bus'].port),
   DATA_DIR: z.string().min(1).default('./data'),
   SUBSCRIBERS: z
     .string()

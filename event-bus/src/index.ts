@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   await runService({
     app: createApp({ bus, logger }),
     port: config.PORT,
+    host: config.HOST,
     logger,
     onListening: async () => bus.start(),
     onShutdown: () => bus.close(),

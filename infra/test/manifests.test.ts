@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { deliveredTypes, publishAclSetting, SERVICE_NAMES, SERVICES, SUBSCRIBER_NAMES, type ServiceName } from '@mini-blog/common';
 import { parse } from 'yaml';
-import { deliveredTypes, type ServiceName } from '@mini-blog/common';
 import { loadServerConfig } from '../../client/server/config';
 import { readConfig as commentsConfig } from '../../comments/src/config';
 import { loadBusConfig } from '../../event-bus/src/config';
@@ -34,9 +34,8 @@ const ingresses = objects.filter((object) => object.kind === 'Ingress');
 const named = (kind: string, name: string) => objects.find((object) => object.kind === kind && object.metadata.name === name);
 const containers = workloads.flatMap((workload) => workload.pod.containers.map((container) => [`${workload.kind} ${workload.name}`, container] as const));
 
-/** Ports and Service names as docs/architecture.md gives them. */
-const PORTS: Record<string, number> = { client: 3000, posts: 4000, comments: 4001, query: 4002, moderation: 4003, 'event-bus': 4005 };
-const BACKENDS = ['posts', 'comments', 'query', 'moderation'];
+/** Each process's port, from the registry (common/src/registry.ts). */
+const PORTS: Record<string, number> = Object.fromEntries(SERVICE_NAMES.map((name) => [name, SERVICES[name].port]));
 
 /** Each workload's own config loader: the env a pod gets must pass it, or the pod exits at start. */
 const CONFIG_LOADERS: Record<string, (env: NodeJS.ProcessEnv) => { PORT: number }> = {
@@ -119,8 +118,8 @@ describe('infra/k8s', () => {
 });
 
 describe('workloads', () => {
-  it('runs every service of docs/architecture.md', () => {
-    expect(workloads.map((workload) => workload.name).sort()).toEqual(Object.keys(PORTS).sort());
+  it('runs every process of the registry, and nothing else', () => {
+    expect(workloads.map((workload) => workload.name).sort()).toEqual([...SERVICE_NAMES].sort());
   });
 
   it.each(containers)('%s probes /readyz for readiness and /healthz for liveness on its port', (_workload, container) => {
@@ -170,15 +169,26 @@ describe('the event bus', () => {
     expect(container.volumeMounts).toContainEqual({ name: spec.volumeClaimTemplates[0]?.metadata.name, mountPath: dataDir });
   });
 
-  it('delivers to each backend exactly the event types it needs live (deliveredTypes of the registry), at its Service', () => {
+  it("delivers to each subscriber of the registry exactly the types it needs live (deliveredTypes), in batches, at its Service", () => {
     const container = spec.template.spec.containers[0] as Container;
     const subscribers = loadBusConfig(envOf(container)).SUBSCRIBERS;
 
-    expect(subscribers.map((subscriber) => subscriber.name).sort()).toEqual([...BACKENDS].sort());
+    expect(subscribers.map((subscriber) => subscriber.name).sort()).toEqual([...SUBSCRIBER_NAMES].sort());
     for (const subscriber of subscribers) {
-      expect(subscriber.url).toBe(`http://${subscriber.name}-srv:${PORTS[subscriber.name]}/events`);
-      expect([...(subscriber.types ?? [])].sort()).toEqual(deliveredTypes(subscriber.name as ServiceName).sort());
+      const name = subscriber.name as ServiceName;
+      expect({ name, url: subscriber.url, types: [...(subscriber.types ?? [])].sort(), batch: subscriber.batch }).toEqual({
+        name,
+        url: `http://${name}-srv:${PORTS[name]}/events`,
+        types: deliveredTypes(name).sort(),
+        batch: true,
+      });
     }
+  });
+
+  it("lets each publisher of the registry publish exactly the types it publishes (the ConfigMap's PUBLISH_ACL)", () => {
+    const acl = configMaps.find((configMap) => configMap.metadata.name === 'mini-blog-config')?.data?.PUBLISH_ACL;
+
+    expect(acl?.split(',').map((entry) => entry.trim()).join(',')).toBe(publishAclSetting());
   });
 
   it('can be reached only by the services that talk to it, and by ingress-nginx', () => {

@@ -4,11 +4,11 @@ import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { copiedFolders, globToRegExp, syncTargetsNotOwned, unsyncedSources } from './support/dev-sync';
 import { readStages } from './support/dockerfile';
-import { existsInRepo, K8S, loadSkaffold, readText, readYamlDocuments, ROOT, skaffoldVariants, workspaceOf, type K8sObject } from './support/repository';
+import { existsInRepo, K8S, loadSkaffold, readYamlDocuments, ROOT, skaffoldVariants, workspaceFolders, workspaceOf, type K8sObject } from './support/repository';
 
 const config = loadSkaffold();
 const variants = skaffoldVariants(config);
-const workspaces = (JSON.parse(readText('package.json')) as { workspaces: string[] }).workspaces;
+const workspaces = workspaceFolders();
 
 /** The files a kustomization pulls in, following directory resources (overlays) and components down to their bases. */
 function resourceFiles(dir: string): string[] {

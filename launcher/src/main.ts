@@ -1,25 +1,29 @@
-import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { readOrExit } from '@mini-blog/common';
+import { loadLauncherConfig } from './config';
 import { parseTransportArgs } from './nats';
 import { REPO_ROOT, startSystem } from './system';
 
 /**
- * `npm start`: the whole system on one machine. PORT sets the gateway's port (default 8080),
- * DATA_DIR the bus's log folder (default ./data), and `--fresh` starts from an empty log.
- * `--transport=jetstream` runs the events through NATS JetStream (`--nats-nodes=3`: a cluster).
+ * `npm start`: the whole system on one machine (the settings are in ./config.ts); `--fresh`
+ * starts from an empty log with new credentials. `--transport=jetstream` runs the events through
+ * NATS JetStream (`--nats-nodes=3`: a cluster).
  */
 async function main(): Promise<void> {
-  const port = Number(process.env.PORT ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT: must be a port number, not ${process.env.PORT}`);
-  const dataDir = path.resolve(REPO_ROOT, process.env.DATA_DIR ?? 'data');
-  if (process.argv.includes('--fresh')) {
-    rmSync(dataDir, { recursive: true, force: true });
-    process.stdout.write(`launcher   | removed ${dataDir}: starting from an empty log\n`);
-  }
+  const config = readOrExit('launcher', () => loadLauncherConfig());
+  const dataDir = path.resolve(REPO_ROOT, config.DATA_DIR);
+  const fresh = process.argv.includes('--fresh');
+  if (fresh) process.stdout.write(`launcher   | removing ${dataDir}: an empty log and new credentials\n`);
 
   const transport = parseTransportArgs(process.argv.slice(2));
-  const system = await startSystem({ port, dataDir, transport });
-  process.stdout.write(`\n  mini-blog is running: open ${system.url}\n  the log is in ${dataDir}; Ctrl-C stops everything\n\n`);
+  const system = await startSystem({ port: config.PORT, host: config.HOST, dataDir, fresh, transport });
+  const { created } = system.credentials;
+  const shared = config.HOST === '127.0.0.1' || config.HOST === 'localhost' || config.HOST === '::1' ? '' : `\n  the gateway listens on ${config.HOST}: other machines can reach it`;
+  process.stdout.write(
+    `\n  mini-blog is running: open ${system.url}${shared}\n` +
+      `  the log is in ${dataDir}; the credentials in ${system.credentialsDir}${created.length > 0 ? ` (new: ${created.join(', ')})` : ''}\n` +
+      '  Ctrl-C stops everything\n\n',
+  );
 
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -27,7 +31,10 @@ async function main(): Promise<void> {
       if (stopping) return;
       stopping = true;
       process.stdout.write('launcher   | stopping every service\n');
-      system.stop().then(() => process.exit(0), () => process.exit(1));
+      system.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     });
   }
 }

@@ -1,43 +1,49 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { once } from 'node:events';
 import path from 'node:path';
+import { createHttpServer, listen, readCredential, SERVICE_NAMES, SERVICES, SUBSCRIBER_NAMES, subscribersSetting, type ServiceName } from '@mini-blog/common';
+import { ensureCredentials, type CredentialsReport } from './credentials';
 import { createGateway } from './gateway';
 import { freePort } from './ports';
-import { ingressRouter, localSubscribers } from './manifests';
+import { ingressRouter } from './manifests';
 import { JETSTREAM_VIEWS_SCRIPT, jetstreamEnv, readNatsPasswords, startNats, type RunningNats, type TransportChoice } from './nats';
 import { ServiceProcess, type LogSink } from './supervisor';
 
+export type { ServiceName };
+
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 
-/** Every process of the system, in start order: the bus first, since every other one reads its log. */
-export const SERVICE_NAMES = ['event-bus', 'posts', 'comments', 'moderation', 'query', 'client'] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
+/** Every service listens here: on a laptop nothing but the gateway is meant to be reached, and that only from this machine unless asked. */
+const SERVICE_HOST = '127.0.0.1';
 
-/** The ports of DESIGN.md, used when the gateway runs on a fixed port. */
-export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = {
-  client: 3000,
-  posts: 4000,
-  comments: 4001,
-  query: 4002,
-  moderation: 4003,
-  'event-bus': 4005,
-};
+export interface DataDir {
+  /** One file per principal, given to every service as CREDENTIALS_DIR. */
+  readonly credentialsDir: string;
+  readonly credentials: CredentialsReport;
+}
 
-const SCRIPTS: Readonly<Record<ServiceName, string>> = {
-  'event-bus': 'event-bus/dist/index.js',
-  posts: 'posts/dist/index.js',
-  comments: 'comments/dist/index.js',
-  moderation: 'moderation/dist/index.js',
-  query: 'query/dist/index.js',
-  client: 'client/dist-server/index.js',
-};
+/**
+ * The data folder of a run: the bus's log, and the credentials under `credentials/`. `fresh`
+ * removes both first: an empty log, and new secrets for every principal.
+ */
+export function prepareDataDir(dataDir: string, { fresh = false, credentialsDir = path.join(dataDir, 'credentials') } = {}): DataDir {
+  if (fresh) {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(credentialsDir, { recursive: true, force: true });
+  }
+  mkdirSync(dataDir, { recursive: true });
+  return { credentialsDir, credentials: ensureCredentials(credentialsDir) };
+}
 
 export interface SystemOptions {
   /** The gateway's port; 0 picks a free one, and then every service gets a free port too. */
   readonly port?: number;
-  /** Where the bus keeps its log. */
+  /** The gateway's address: 127.0.0.1 unless the user shares it (`HOST=0.0.0.0`). The services always listen on 127.0.0.1. */
+  readonly host?: string;
+  /** Where the bus keeps its log, and where the credentials are. */
   readonly dataDir: string;
+  /** Starts from an empty log with new credentials. */
+  readonly fresh?: boolean;
   /** Where each line of every service's log goes; by default stdout, prefixed with the service name. */
   readonly log?: LogSink;
   /** Extra env per service (for tests: other blocked words, a subscriber list). */
@@ -48,13 +54,17 @@ export interface SystemOptions {
   readonly readyTimeoutMs?: number;
   /** The events through NATS JetStream (`nats-server` started here) instead of the event bus. */
   readonly transport?: TransportChoice;
-  /** The principals' secrets; by default `<dataDir>/credentials`. */
+  /** The principals' secrets; by default `<dataDir>/credentials`, created when missing. */
   readonly credentialsDir?: string;
 }
 
 export interface RunningSystem {
   /** The gateway's URL: what a browser opens. */
   readonly url: string;
+  readonly gateway: Server;
+  /** The folder of the principals' credential files. */
+  readonly credentialsDir: string;
+  readonly credentials: CredentialsReport;
   readonly services: Readonly<Record<ServiceName, ServiceProcess>>;
   /** The NATS nodes, with `--transport=jetstream`. */
   readonly nats?: RunningNats;
@@ -84,85 +94,84 @@ export async function waitForReady(service: ServiceProcess, timeoutMs: number, p
   }
 }
 
+/**
+ * The bus signs each subscriber's deliveries with the current secret of its credential file, which
+ * the subscriber verifies; for a bus that takes each one as `DELIVERY_SECRET_<NAME>` rather than
+ * reading CREDENTIALS_DIR itself.
+ */
+function deliverySecrets(credentialsDir: string): Record<string, string> {
+  return Object.fromEntries(SUBSCRIBER_NAMES.map((name) => [`DELIVERY_SECRET_${name.toUpperCase()}`, readCredential(credentialsDir, name)[0]!]));
+}
+
 /** Starts every service, waits until each is ready, then opens the gateway. */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
-  const { dataDir, log = printToStdout, readyTimeoutMs = 30_000 } = options;
+  const { dataDir, host = SERVICE_HOST, log = printToStdout, readyTimeoutMs = 30_000 } = options;
   const gatewayPort = options.port ?? 8080;
-  const missing = SERVICE_NAMES.filter((name) => !existsSync(path.join(REPO_ROOT, SCRIPTS[name])));
+  const missing = SERVICE_NAMES.filter((name) => !existsSync(path.join(REPO_ROOT, SERVICES[name].script)));
   if (missing.length > 0) {
-    throw new Error(`not built: ${missing.map((name) => SCRIPTS[name]).join(', ')}; run \`npm run build\` first`);
+    throw new Error(`not built: ${missing.map((name) => SERVICES[name].script).join(', ')}; run \`npm run build\` first`);
   }
-  mkdirSync(dataDir, { recursive: true });
+  const { credentialsDir, credentials } = prepareDataDir(dataDir, { fresh: options.fresh, credentialsDir: options.credentialsDir });
 
   const ports = {} as Record<ServiceName, number>;
-  for (const name of SERVICE_NAMES) ports[name] = options.ports?.[name] ?? (gatewayPort === 0 ? await freePort() : DEFAULT_PORTS[name]);
-  const urlOf = (name: ServiceName) => `http://127.0.0.1:${ports[name]}`;
+  for (const name of SERVICE_NAMES) ports[name] = options.ports?.[name] ?? (gatewayPort === 0 ? await freePort() : SERVICES[name].port);
+  const urlOf = (name: ServiceName) => `http://${SERVICE_HOST}:${ports[name]}`;
 
   const choice = options.transport ?? { transport: 'http' };
-  const credentialsDir = options.credentialsDir ?? path.join(dataDir, 'credentials');
   const nats =
     choice.transport === 'jetstream'
       ? await startNats({ nodes: choice.natsNodes, dataDir, passwords: readNatsPasswords(credentialsDir), log, freePorts: gatewayPort === 0, readyTimeoutMs })
       : undefined;
-  const busEnv = nats ? { BUS_URL: urlOf('event-bus'), ...jetstreamEnv(nats, credentialsDir) } : { BUS_URL: urlOf('event-bus') };
 
-  const baseEnv: Record<ServiceName, Record<string, string>> = {
+  const busEnv = (): Record<string, string> =>
     // On JetStream the bus's place is taken by the process of its read-only views.
-    'event-bus': nats
+    nats
       ? jetstreamEnv(nats, credentialsDir)
-      : {
-          DATA_DIR: dataDir,
-          SUBSCRIBERS: localSubscribers((name) => urlOf(name as ServiceName)),
-        },
-    posts: busEnv,
-    comments: busEnv,
-    moderation: busEnv,
-    query: busEnv,
-    client: {},
+      : { DATA_DIR: dataDir, SUBSCRIBERS: subscribersSetting((subscriber) => `${urlOf(subscriber)}/events`), ...deliverySecrets(credentialsDir) };
+  const envOf = (name: ServiceName): Record<string, string> => {
+    const { publishes, handles } = SERVICES[name];
+    return {
+      HOST: SERVICE_HOST,
+      CREDENTIALS_DIR: credentialsDir,
+      ...(name === 'event-bus' ? busEnv() : {}),
+      ...(publishes.length > 0 || handles.length > 0 ? { BUS_URL: urlOf('event-bus'), ...(nats ? jetstreamEnv(nats, credentialsDir) : {}) } : {}),
+      ...options.env?.[name],
+    };
   };
   const services = {} as Record<ServiceName, ServiceProcess>;
   for (const name of SERVICE_NAMES) {
-    services[name] = new ServiceProcess(
-      {
-        name,
-        script: path.join(REPO_ROOT, nats && name === 'event-bus' ? JETSTREAM_VIEWS_SCRIPT : SCRIPTS[name]),
-        port: ports[name],
-        env: { ...baseEnv[name], ...options.env?.[name] },
-      },
-      log,
-    );
+    const script = nats && name === 'event-bus' ? JETSTREAM_VIEWS_SCRIPT : SERVICES[name].script;
+    services[name] = new ServiceProcess({ name, script: path.join(REPO_ROOT, script), port: ports[name], env: envOf(name) }, log);
   }
 
-  let gateway: Server | undefined;
+  const gateway = createHttpServer(createGateway({ routeFor: ingressRouter(), targets: Object.fromEntries(SERVICE_NAMES.map((name) => [name, urlOf(name)])) }));
   const stop = async () => {
-    gateway?.closeAllConnections();
-    gateway?.close();
+    gateway.closeAllConnections();
+    gateway.close();
     // The bus last, so that the others can finish what they were publishing.
     await Promise.all(SERVICE_NAMES.filter((name) => name !== 'event-bus').map((name) => services[name].stop()));
     await services['event-bus'].stop();
     await nats?.stop();
   };
 
+  let actualPort: number;
   try {
     services['event-bus'].start();
     await waitForReady(services['event-bus'], readyTimeoutMs);
     for (const name of SERVICE_NAMES) services[name].start();
     await Promise.all(SERVICE_NAMES.map((name) => waitForReady(services[name], readyTimeoutMs)));
-
-    const targets = Object.fromEntries(SERVICE_NAMES.map((name) => [name, urlOf(name)]));
-    const app = createGateway({ routeFor: ingressRouter(), targets });
-    // A gateway on a free port is a test's: it stays on loopback.
-    gateway = gatewayPort === 0 ? app.listen(0, '127.0.0.1') : app.listen(gatewayPort);
-    await once(gateway, 'listening');
+    actualPort = await listen(gateway, gatewayPort, host);
   } catch (err) {
     await stop();
     throw err;
   }
-  const address = gateway.address();
-  const url = `http://localhost:${typeof address === 'object' && address ? address.port : gatewayPort}`;
+  const shownHost = host === SERVICE_HOST || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
 
   return {
-    url,
+    url: `http://${shownHost}:${actualPort}`,
+    gateway,
+    credentialsDir,
+    credentials,
     services,
     nats,
     waitReady: (name, timeoutMs = readyTimeoutMs) => waitForReady(services[name], timeoutMs),

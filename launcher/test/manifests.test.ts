@@ -1,22 +1,4 @@
-import { parseSubscribers } from '../../event-bus/src/config';
-import { ingressRouter, localSubscribers } from '../src/manifests';
-
-describe('localSubscribers', () => {
-  it("keeps the ConfigMap's subscribers and their options, with this machine's URLs", () => {
-    const ports: Record<string, number> = { posts: 5000, comments: 5001, query: 5002, moderation: 5003 };
-    const value = localSubscribers((name) => `http://127.0.0.1:${ports[name]}`);
-
-    const subscribers = parseSubscribers(value);
-
-    expect(subscribers.map((s) => [s.name, s.url])).toEqual([
-      ['posts', 'http://127.0.0.1:5000/events'],
-      ['comments', 'http://127.0.0.1:5001/events'],
-      ['query', 'http://127.0.0.1:5002/events'],
-      ['moderation', 'http://127.0.0.1:5003/events'],
-    ]);
-    expect(subscribers.every((s) => s.batch && s.types !== null)).toBe(true);
-  });
-});
+import { ingressRouter } from '../src/manifests';
 
 describe('ingressRouter', () => {
   it.each([

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SERVICES } from '../registry';
 import { describeIssues } from './validation';
 
 /**
@@ -7,9 +8,21 @@ import { describeIssues } from './validation';
  */
 const portSchema = () => z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().max(65535));
 
+/** The address to listen on: an IP address (`127.0.0.1`, `0.0.0.0`, `::`) or a host name. */
+const hostSchema = () =>
+  z
+    .string()
+    .trim()
+    .refine((value) => z.ipv4().safeParse(value).success || z.ipv6().safeParse(value).success || z.hostname().safeParse(value).success, 'must be an IP address or a host name');
+
 /** Env settings every service has. */
 export const baseConfigSchema = z.object({
   PORT: portSchema(),
+  /**
+   * Every interface by default, as a container needs (its port is reached through the pod's IP);
+   * the launcher passes 127.0.0.1, so that on a laptop nothing is open to the network.
+   */
+  HOST: hostSchema().default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -39,7 +52,7 @@ export const BUS_TRANSPORTS = ['http', 'jetstream'] as const;
 export const busConfigSchema = baseConfigSchema.extend({
   BUS_TRANSPORT: z.enum(BUS_TRANSPORTS, { error: () => `must be one of ${BUS_TRANSPORTS.join(', ')}` }).default('http'),
   /** The HTTP event bus (BUS_TRANSPORT=http). */
-  BUS_URL: z.url().default('http://localhost:4005'),
+  BUS_URL: z.url().default(`http://localhost:${SERVICES['event-bus'].port}`),
   /** The folder of the credentials, one file per principal; the service reads the one with its name. */
   CREDENTIALS_DIR: z.string().trim().min(1).optional(),
   CORS_ORIGINS: corsOriginsSchema,
@@ -64,3 +77,6 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
 
 /** A port setting with the service's own default. */
 export const portWithDefault = (port: number) => ({ PORT: portSchema().default(port) });
+
+/** A listening address with a default of its own (the launcher's gateway: loopback unless told). */
+export const hostWithDefault = (host: string) => ({ HOST: hostSchema().default(host) });

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
 import { recordFigures } from './support/figures';
 import { call, getJson, rawRequest, StreamReader, type Answer } from './support/http';
+import { isLoopback, listeningAddresses } from './support/listening';
 import { subscriptions } from './support/subscriptions';
 import type { CourseMap } from './support/verify';
 
@@ -52,6 +53,20 @@ function commentShows(postId: string, commentId: string, status: string) {
     { timeoutMs: 15_000 },
   );
 }
+
+describe('on this machine', () => {
+  it('listens on loopback only: every service and the gateway', () => {
+    const services = Object.values(fault.system.services);
+    const gateway = fault.system.gateway.address();
+    const listening = [
+      ...services.map((service) => ({ name: service.spec.name, addresses: listeningAddresses(service.pid!) })),
+      { name: 'gateway', addresses: typeof gateway === 'object' && gateway ? [`${gateway.address}:${gateway.port}`] : [] },
+    ];
+
+    expect(listening.filter(({ addresses }) => addresses.length === 0).map(({ name }) => name)).toEqual([]);
+    expect(listening.filter(({ addresses }) => !addresses.every(isLoopback))).toEqual([]);
+  });
+});
 
 describe('through the gateway', () => {
   it("does not reach the bus's POST /events or its admin routes, however the path is written", async () => {

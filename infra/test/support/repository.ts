@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 
@@ -10,6 +10,28 @@ export const K8S_DEV = path.join(ROOT, 'infra', 'k8s-dev');
 export function readText(relativePath: string): string {
   return readFileSync(path.join(ROOT, relativePath), 'utf8');
 }
+
+/**
+ * The npm workspaces of the repository: the folders the root package.json's patterns match (a `*`
+ * stands for any name within one path segment, as in npm) that hold a package.json.
+ */
+export function workspaceFolders(): string[] {
+  const patterns = (JSON.parse(readText('package.json')) as { workspaces: string[] }).workspaces;
+  return patterns.flatMap((pattern) => expand(pattern.split('/'), '')).filter((folder) => existsInRepo(`${folder}/package.json`));
+}
+
+function expand(segments: readonly string[], base: string): string[] {
+  const [segment, ...rest] = segments;
+  if (segment === undefined) return [base];
+  const names = segment.includes('*')
+    ? readdirSync(path.join(ROOT, base), { withFileTypes: true })
+        .filter((entry) => entry.isDirectory() && entry.name !== 'node_modules' && new RegExp(`^${segment.split('*').map(escapeRegExp).join('[^/]*')}$`).test(entry.name))
+        .map((entry) => entry.name)
+    : [segment];
+  return names.flatMap((name) => expand(rest, base ? `${base}/${name}` : name));
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export function existsInRepo(relativePath: string): boolean {
   return existsSync(path.join(ROOT, relativePath));

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { BUS_DELIVERY_ID_HEADER, BUS_SIGNATURE_HEADER, BUS_TIMESTAMP_HEADER } from '@mini-blog/common';
 
 /**
  * How the proxy treats the bus's deliveries:
@@ -19,6 +20,8 @@ export type ProxyMode =
 interface Delivery {
   readonly body: Buffer;
   readonly cursor: string | undefined;
+  /** The bus's signature headers, passed on as they came: the subscriber refuses a delivery without them. */
+  readonly signature: Record<string, string>;
   readonly seqs: readonly number[];
 }
 
@@ -37,6 +40,7 @@ export interface ChaosFigures {
 }
 
 const CURSOR_HEADER = 'x-bus-cursor';
+const SIGNATURE_HEADERS = [BUS_DELIVERY_ID_HEADER, BUS_TIMESTAMP_HEADER, BUS_SIGNATURE_HEADER];
 
 function seqsOf(body: Buffer): number[] {
   try {
@@ -112,7 +116,8 @@ export class DeliveryProxy {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const cursor = req.headers[CURSOR_HEADER];
-    const delivery: Delivery = { body, cursor: typeof cursor === 'string' ? cursor : undefined, seqs: seqsOf(body) };
+    const signature = Object.fromEntries(SIGNATURE_HEADERS.flatMap((name) => (typeof req.headers[name] === 'string' ? [[name, req.headers[name]]] : [])));
+    const delivery: Delivery = { body, cursor: typeof cursor === 'string' ? cursor : undefined, signature, seqs: seqsOf(body) };
     this.received.push(...delivery.seqs);
     const reply = (status: number, payload: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -201,7 +206,7 @@ export class DeliveryProxy {
   }
 
   private async post(delivery: Delivery, withCursor: boolean): Promise<{ status: number; text: string }> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...delivery.signature };
     if (withCursor && delivery.cursor !== undefined) headers[CURSOR_HEADER] = delivery.cursor;
     try {
       const res = await fetch(this.target!, { method: 'POST', headers, body: delivery.body, signal: AbortSignal.timeout(10_000) });
