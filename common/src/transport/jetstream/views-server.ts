@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   await runService({
     app,
     port: config.PORT,
+    host: config.HOST,
     logger,
     // Not ready until the cluster answers: tried again with a backoff meanwhile.
     onListening: async () => {
