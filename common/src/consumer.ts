@@ -16,12 +16,20 @@ export interface ConsumerOptions {
   readonly apply: ApplyEvent;
   readonly logger: Logger;
   readonly pageSize?: number;
+  /**
+   * Reactions waiting to be published, at most (plus those of one page or one delivery): beyond it
+   * deliveries are refused until the outbox drains, and a replay publishes before it reads on.
+   */
+  readonly maxPendingReactions?: number;
   /** Called once, when the startup replay has caught up. */
   readonly onCaughtUp?: (position: number) => void;
 }
 
 /** Events per page of a replay: few round trips, and still a short pause of the event loop per page. */
 const DEFAULT_PAGE_SIZE = 5000;
+
+/** The default bound of the outbox: a few seconds of reactions at the rates the benchmarks reach. */
+export const MAX_PENDING_REACTIONS = 10_000;
 
 /** Reactions per publish request: far below the bus's batch limit, and its body limit at full-size comments. */
 const PUBLISH_BATCH = 200;
@@ -38,7 +46,8 @@ const PUBLISH_BATCH = 200;
  *   service);
  * - at startup the whole log is replayed, and the service is ready only once caught up;
  * - the events `apply` returns wait in an outbox until published; one that the replay finds
- *   further on in the log is already stored and is not published again.
+ *   further on in the log is already stored and is not published again. The outbox is bounded:
+ *   past `maxPendingReactions`, deliveries wait (NotReadyError) and a replay publishes first.
  */
 export class Consumer implements DeliverySink {
   private position = 0;
@@ -49,7 +58,8 @@ export class Consumer implements DeliverySink {
   private markCaughtUp: () => void = () => undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly outbox = new Map<string, NewEvent>();
-  private flushing = false;
+  /** The publish run in progress, if any. */
+  private publishing: Promise<void> | undefined;
   private flushAttempt = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly handled: ReadonlySet<string>;
@@ -59,6 +69,10 @@ export class Consumer implements DeliverySink {
     this.caughtUp = new Promise((resolve) => {
       this.markCaughtUp = resolve;
     });
+  }
+
+  private get maxPending(): number {
+    return this.options.maxPendingReactions ?? MAX_PENDING_REACTIONS;
   }
 
   get name(): string {
@@ -109,6 +123,11 @@ export class Consumer implements DeliverySink {
   deliver(events: readonly Envelope[], cursor?: number): Promise<void> {
     if (!this.ready) return Promise.reject(new NotReadyError(`${this.options.name}: catching up with the log, deliver again later`));
     return this.serial(async () => {
+      const pending = this.outbox.size;
+      if (pending >= this.maxPending) {
+        this.flush();
+        throw new NotReadyError(`${this.options.name}: ${pending} reactions wait to be published (the bus may be down); deliver again later`);
+      }
       const sorted = [...events].sort((a, b) => a.seq - b.seq);
       if (cursor !== undefined && cursor > this.position) await this.readTo(cursor, 'cursor');
       await this.checkWithinLog(sorted, cursor);
@@ -171,6 +190,8 @@ export class Consumer implements DeliverySink {
       pending = page.next < goal ? this.fetchPage(Math.max(page.next, this.position)) : undefined;
       const before = this.position;
       this.applyPage(page);
+      // Publishing now may store a reaction that the replay would find further on: the bus answers that one as a duplicate.
+      if (this.outbox.size >= this.maxPending) await this.publishAll();
       if (pending && this.position === before) {
         throw new Error(`${this.options.name}: the log ends at ${page.head}, before ${goal}`);
       }
@@ -213,11 +234,30 @@ export class Consumer implements DeliverySink {
     if (byId.length > 0 && this.ready) this.flush();
   }
 
+  /** Starts publishing the outbox in the background, retrying with backoff until it is empty. */
   private flush(): void {
     // While a retry is scheduled, new reactions wait for it: one backoff schedule, however many reactions.
-    if (this.flushing || this.flushTimer !== undefined || this.outbox.size === 0) return;
-    this.flushing = true;
-    void (async () => {
+    if (this.publishing !== undefined || this.flushTimer !== undefined || this.outbox.size === 0) return;
+    this.publishAll().then(
+      () => {
+        this.flushAttempt = 0;
+      },
+      (err: unknown) => {
+        this.flushAttempt += 1;
+        const wait = backoffDelay(this.flushAttempt, 200, 10_000);
+        this.options.logger.warn({ err: err instanceof Error ? err.message : String(err), pending: this.outbox.size, retryInMs: Math.round(wait) }, 'publishing reactions failed');
+        this.flushTimer = setTimeout(() => {
+          this.flushTimer = undefined;
+          this.flush();
+        }, wait);
+        this.flushTimer.unref();
+      },
+    );
+  }
+
+  /** Publishes the outbox until it is empty; one run at a time, which every caller shares. */
+  private publishAll(): Promise<void> {
+    this.publishing ??= (async () => {
       try {
         while (this.outbox.size > 0) {
           const batch: [string, NewEvent][] = [];
@@ -231,20 +271,11 @@ export class Consumer implements DeliverySink {
           else await this.options.bus.publishBatch(batch.map(([, event]) => event));
           for (const [id] of batch) this.outbox.delete(id);
         }
-        this.flushAttempt = 0;
-      } catch (err) {
-        this.flushAttempt += 1;
-        const wait = backoffDelay(this.flushAttempt, 200, 10_000);
-        this.options.logger.warn({ err: err instanceof Error ? err.message : String(err), pending: this.outbox.size, retryInMs: Math.round(wait) }, 'publishing reactions failed');
-        this.flushTimer = setTimeout(() => {
-          this.flushTimer = undefined;
-          this.flush();
-        }, wait);
-        this.flushTimer.unref();
       } finally {
-        this.flushing = false;
+        this.publishing = undefined;
       }
     })();
+    return this.publishing;
   }
 }
 

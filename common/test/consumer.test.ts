@@ -68,7 +68,12 @@ interface Setup {
 let current: Setup | undefined;
 
 /** A consumer over a recording bus; with `moderates`, it answers every new comment with its moderation. */
-function setup({ types = EVENT_TYPES, moderates = false, pageSize }: { types?: readonly EventType[]; moderates?: boolean; pageSize?: number } = {}): Setup {
+function setup({
+  types = EVENT_TYPES,
+  moderates = false,
+  pageSize,
+  maxPendingReactions,
+}: { types?: readonly EventType[]; moderates?: boolean; pageSize?: number; maxPendingReactions?: number } = {}): Setup {
   const bus = new RecordingBus();
   const applied: Envelope[] = [];
   const consumer = createConsumer({
@@ -77,6 +82,7 @@ function setup({ types = EVENT_TYPES, moderates = false, pageSize }: { types?: r
     types,
     logger: silentLogger(),
     pageSize,
+    maxPendingReactions,
     apply: (event) => {
       applied.push(event);
       if (moderates && event.type === 'CommentCreated') return [commentModerated(event.data.id, event.data.postId)];
@@ -487,6 +493,49 @@ describe('Consumer', () => {
   });
 
   describe('reactions', () => {
+    describe('the outbox bound', () => {
+      it('refuses deliveries with 503 while the outbox is full, applying nothing, and takes them once it has drained', async () => {
+        const { bus, consumer, app, appliedSeqs } = setup({ moderates: true, maxPendingReactions: 2 });
+        await consumer.start();
+        const comments = await bus.store(commentCreated('c1', 'p1'), commentCreated('c2', 'p1'), commentCreated('c3', 'p1'));
+        bus.failWith = new BusUnavailableError('connection refused');
+
+        await request(app).post('/events').send(comments[0]).expect(200);
+        await request(app).post('/events').send(comments[1]).expect(200);
+        const refused = await request(app).post('/events').send(comments[2]);
+        const appliedWhileFull = appliedSeqs();
+        bus.failWith = undefined;
+        await waitFor(() => consumer.pendingReactions === 0, 'the outbox to drain once the bus is back');
+        const retried = await request(app).post('/events').send(comments[2]);
+
+        expect(refused.status).toBe(503);
+        expect(refused.body.message).toBe('test-service: 2 reactions wait to be published (the bus may be down); deliver again later');
+        expect(appliedWhileFull).toEqual([1, 2]);
+        expect(retried.status).toBe(200);
+        expect(appliedSeqs()).toEqual([1, 2, 3]);
+      });
+
+      it('publishes during the replay when the outbox is full, so it holds at most the bound and a page, and stores each reaction once', async () => {
+        const { bus, consumer } = setup({ moderates: true, pageSize: 2, maxPendingReactions: 3 });
+        const created = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'].map((id) => commentCreated(id, 'p1'));
+        // c1's verdict is already stored, after the comments: the early publish finds it a duplicate.
+        await bus.store(...created, commentModerated('c1', 'p1'));
+        const sizes: number[] = [];
+        const publishBatch = bus.publishBatch.bind(bus);
+        jest.spyOn(bus, 'publishBatch').mockImplementation((events) => {
+          sizes.push(consumer.pendingReactions);
+          return publishBatch(events);
+        });
+
+        await consumer.start();
+        await waitFor(() => consumer.pendingReactions === 0, 'the rest of the outbox to be published');
+
+        expect(Math.max(...sizes)).toBeLessThanOrEqual(3 + 2);
+        expect(sizes.length).toBeGreaterThan(1);
+        expect(bus.ofType('CommentModerated').map((event) => event.data.id).sort()).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8']);
+      });
+    });
+
     it('publishes the events apply returns', async () => {
       const { bus, consumer, app } = setup({ moderates: true });
       await consumer.start();
