@@ -7,6 +7,7 @@ export * from './start-event-service';
 export * from './transport';
 export * from './service/config';
 export * from './service/errors';
+export * from './service/free-port';
 export * from './service/http-app';
 export * from './service/idempotency';
 export * from './service/logger';

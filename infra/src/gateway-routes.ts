@@ -81,13 +81,8 @@ const TYPE_RANK: Record<PathMatchType, number> = { Exact: 0, RegularExpression: 
 export function createGatewayRouter(routes: readonly GatewayRoute[]): GatewayRouter {
   const ordered = [...routes].sort((a, b) => TYPE_RANK[a.type] - TYPE_RANK[b.type] || b.value.length - a.value.length);
   const matchers = ordered.map((route) => ({ route, matches: pathMatcher(route) }));
-  return {
-    routes: ordered,
-    match: (target) => {
-      const requestPath = normalizePath(target);
-      return matchers.find(({ matches }) => matches(requestPath))?.route;
-    },
-  };
+  const matchPath = (requestPath: string) => matchers.find(({ matches }) => matches(requestPath))?.route;
+  return { routes: ordered, matchPath, match: (target) => matchPath(normalizePath(target)) };
 }
 
 function pathMatcher({ type, value }: GatewayRoute): (requestPath: string) => boolean {

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { normalizeRequestTarget } from './request-target';
 
 /** The manifests the cluster gets, next to this package's src/ and dist/. */
 export const K8S_DIR = path.resolve(__dirname, '..', 'k8s');
@@ -20,8 +21,13 @@ export interface IngressRoute {
 export interface PathRouter<Route> {
   /** In the order the proxy tries them. */
   readonly routes: readonly Route[];
-  /** The route the proxy picks for a request target, or undefined where it answers 404 itself. */
+  /**
+   * The route the proxy picks for a request target, or undefined where it answers 404 itself;
+   * throws a RequestTargetError where it answers 400 or 414.
+   */
   match(target: string): Route | undefined;
+  /** The same for a path normalized already (normalizing twice would decode `%25` twice). */
+  matchPath(normalizedPath: string): Route | undefined;
 }
 
 /** The routes as ingress-nginx orders and matches them. */
@@ -86,28 +92,17 @@ export function createIngressRouter(routes: readonly IngressRoute[]): IngressRou
   const unique = routes.filter((route, index) => routes.findIndex((other) => other.path === route.path && other.host === route.host) === index);
   const ordered = [...unique].sort((a, b) => b.path.length - a.path.length || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0));
   const compiled = ordered.map((route) => ({ route, regex: new RegExp(`^${route.path}`, 'i') }));
-  return {
-    routes: ordered,
-    match: (target) => {
-      const requestPath = normalizePath(target);
-      return compiled.find(({ regex }) => regex.test(requestPath))?.route;
-    },
-  };
+  const matchPath = (requestPath: string) => compiled.find(({ regex }) => regex.test(requestPath))?.route;
+  return { routes: ordered, matchPath, match: (target) => matchPath(normalizePath(target)) };
 }
 
 /**
- * The path nginx matches locations against: no query string or fragment, percent-decoded, dot
- * segments resolved and repeated slashes merged.
+ * The path nginx matches locations against (no query string, percent-decoded, dot segments
+ * resolved, repeated slashes merged; see ./request-target.ts). Throws a RequestTargetError where
+ * nginx answers 400 or 414.
  */
 export function normalizePath(target: string): string {
-  const raw = target.split(/[?#]/, 1)[0] ?? '';
-  let decoded = raw;
-  try {
-    decoded = decodeURIComponent(raw);
-  } catch {
-    // nginx refuses a malformed escape with 400; matching the raw text is the closest stand-in.
-  }
-  return path.posix.normalize(decoded.startsWith('/') ? decoded : `/${decoded}`);
+  return normalizeRequestTarget(target).path;
 }
 
 interface IngressManifest {

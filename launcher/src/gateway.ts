@@ -1,36 +1,48 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AppError, errorHandler, silentLogger, type Logger } from '@mini-blog/common';
+import { normalizeRequestTarget, RequestTargetError, type NormalizedTarget } from '@mini-blog/infra';
 import express, { type Express } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 
-/** Names the service a request path goes to, as the ingress would; undefined when no rule matches. */
+/** Names where a normalized request path goes, as the ingress would; undefined when no rule matches. */
 export type RouteFor = (path: string) => string | undefined;
 
 export interface GatewayOptions {
   readonly routeFor: RouteFor;
-  /** Base URL of each service by name. */
+  /** Base URL of each destination `routeFor` names. */
   readonly targets: Readonly<Record<string, string>>;
+  readonly logger?: Logger;
+}
+
+/** Where the gateway sends a request, decided once, before the proxy runs. */
+interface Routed extends IncomingMessage {
+  destination?: { readonly name: string; readonly url: string };
 }
 
 /**
  * The local stand-in for ingress-nginx: one port, the same path rules, requests proxied as
- * streams (the live event streams pass through unbuffered).
+ * streams (the live event streams pass through unbuffered). The path is normalized as nginx
+ * normalizes it before a route is chosen (so `//admin`, `/%2Fadmin` or `/flow/%2e%2e/events` go
+ * where nginx would send them, never to a route their raw text seems to name), and the upstream
+ * is sent that normalized path, so that what was routed is what arrives. What nginx refuses is
+ * refused with 400 or 414; every error is a JSON message, never a stack trace.
  */
-export function createGateway({ routeFor, targets }: GatewayOptions): Express {
+export function createGateway({ routeFor, targets, logger = silentLogger() }: GatewayOptions): Express {
   const app = express();
   app.disable('x-powered-by');
-  const serviceOf = (req: IncomingMessage): string | undefined => routeFor(new URL(req.url ?? '/', 'http://gateway').pathname);
 
-  app.use((req, res, next) => {
-    const service = serviceOf(req);
-    if (service === undefined || targets[service] === undefined) {
-      res.status(404).json({ message: `${req.path}: no route` });
-      return;
-    }
+  app.use((req: Routed, _res, next) => {
+    const target = normalized(req.url ?? '/', req.method ?? 'GET');
+    const name = routeFor(target.path);
+    const url = name === undefined ? undefined : targets[name];
+    if (name === undefined || url === undefined) throw new AppError(404, `${target.encodedPath}: no route`);
+    req.destination = { name, url };
+    req.url = `${target.encodedPath}${target.search}`;
     next();
   });
   app.use(
-    createProxyMiddleware<IncomingMessage, ServerResponse>({
-      router: (req) => targets[serviceOf(req)!]!,
+    createProxyMiddleware<Routed, ServerResponse>({
+      router: (req) => req.destination!.url,
       xfwd: true,
       proxyTimeout: 0,
       on: {
@@ -43,10 +55,9 @@ export function createGateway({ routeFor, targets }: GatewayOptions): Express {
           });
         },
         error: (_err, req, res) => {
-          const service = serviceOf(req) ?? 'upstream';
           if ('writeHead' in res && !res.headersSent) {
             res.writeHead(502, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ message: `${service}: unavailable, try again` }));
+            res.end(JSON.stringify({ message: `${req.destination?.name ?? 'upstream'}: unavailable, try again` }));
           } else {
             res.destroy();
           }
@@ -54,5 +65,15 @@ export function createGateway({ routeFor, targets }: GatewayOptions): Express {
       },
     }),
   );
+  app.use(errorHandler(logger));
   return app;
+}
+
+function normalized(url: string, method: string): NormalizedTarget {
+  try {
+    return normalizeRequestTarget(url, method);
+  } catch (err) {
+    if (err instanceof RequestTargetError) throw new AppError(err.status, err.message);
+    throw err;
+  }
 }

@@ -7,5 +7,5 @@ import type { RouteFor } from './gateway';
  */
 export function ingressRouter(): RouteFor {
   const router = createIngressRouter(loadIngressRoutes());
-  return (requestPath) => router.match(requestPath)?.service.replace(/-srv$/, '');
+  return (normalizedPath) => router.matchPath(normalizedPath)?.service.replace(/-srv$/, '');
 }
