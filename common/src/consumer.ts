@@ -11,7 +11,7 @@ export type ApplyEvent = (event: Envelope) => readonly NewEvent[] | void;
 export interface ConsumerOptions {
   readonly name: string;
   readonly bus: Pick<BusClient, 'readLog' | 'publish' | 'publishBatch'>;
-  /** The types `apply` handles, including the ones it publishes itself (so replays can see them). */
+  /** The types it reads from the log and gives to `apply`: include the service's own reactions, so that a replay sees them stored. */
   readonly types: readonly EventType[];
   readonly apply: ApplyEvent;
   readonly logger: Logger;
