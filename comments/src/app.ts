@@ -1,5 +1,6 @@
 import {
   AppError,
+  BusUnavailableError,
   ConflictError,
   createEventService,
   idFromRequest,
@@ -25,18 +26,25 @@ export type CommentsDeps = EventServiceDeps;
 
 export interface CommentsService extends EventServiceParts {
   readonly state: CommentsState;
+  /** New comments waiting in turn, per post (`post <id>`). */
+  readonly commentQueue: PerKeyQueue;
 }
 
 export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsService {
   const state = createState();
   const perPost = new PerKeyQueue(MAX_QUEUED_PER_POST);
+  /** When a publish last found the bus unavailable. */
+  let busFailedAt = Number.NEGATIVE_INFINITY;
 
   /**
    * Publishes a new comment unless the post has reached its limit, exactly under concurrency: the
    * publish is conditional on the post's newest comment being the one counted from. When another
    * replica added one first, this one reads the log up to it, counts again and tries again.
    */
-  async function addComment(req: Request, comment: { id: string; postId: string; content: string }): Promise<void> {
+  async function addComment(req: Request, comment: { id: string; postId: string; content: string }, queuedAt: number): Promise<void> {
+    // Requests that waited in turn while the bus failed would each wait out the bus client's
+    // retries again, one after another: they are answered at once instead, having sent nothing.
+    if (busFailedAt >= queuedAt) throw new BusUnavailableError('it failed a request that came before this one');
     const { postId } = comment;
     let expectedLastSeq = lastKeyedSeq(state, postId);
     let synced = false;
@@ -60,6 +68,7 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
         await publishForRequest(req, () => bus.publish(commentCreated(comment), { expectedLastSeq }));
         return;
       } catch (err) {
+        if (err instanceof BusUnavailableError) busFailedAt = performance.now();
         if (!(err instanceof ConflictError)) throw err;
         if (attempt >= MAX_PUBLISH_ATTEMPTS) throw new AppError(503, `post ${postId}: too many comments are being added at once; try again in a moment`);
         await consumer.syncToHead();
@@ -85,7 +94,8 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
         if (!state.posts.has(postId)) throw new AppError(404, `post ${postId}: not found`);
         // One request per post at a time in this process: concurrent ones would only make each
         // other's conditional publish fail. Other replicas are kept out by the condition itself.
-        await perPost.run(`post ${postId}`, () => addComment(req, comment));
+        const queuedAt = performance.now();
+        await perPost.run(`post ${postId}`, () => addComment(req, comment, queuedAt));
         const listed = commentsOf(state, postId);
         // Applied here already, or only in the log so far.
         const answered = listed.some((known) => known.id === comment.id) ? listed : [...listed, { ...comment, status: 'pending' as const }];
@@ -98,5 +108,5 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
       });
     },
   });
-  return { app, consumer, state };
+  return { app, consumer, state, commentQueue: perPost };
 }

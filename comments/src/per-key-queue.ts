@@ -29,6 +29,11 @@ export class PerKeyQueue {
     return this.queues.size;
   }
 
+  /** Tasks waiting or running for the key. */
+  size(key: string): number {
+    return this.queues.get(key)?.size ?? 0;
+  }
+
   private leave(key: string, queue: { size: number }): void {
     queue.size -= 1;
     if (queue.size === 0) this.queues.delete(key);

@@ -1,5 +1,5 @@
-import { ConflictError, MAX_COMMENTS_PER_POST, silentLogger, type NewEvent, type PublishOptions, type PublishResult } from '@mini-blog/common';
-import { MemoryBus } from '@mini-blog/common/testing';
+import { BusUnavailableError, ConflictError, MAX_COMMENTS_PER_POST, silentLogger, type NewEvent, type PublishOptions, type PublishResult } from '@mini-blog/common';
+import { MemoryBus, waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp, MAX_PUBLISH_ATTEMPTS } from '../src/app';
 import { commentCreated } from '../src/domain';
@@ -114,6 +114,39 @@ describe('the comment limit under concurrency', () => {
       [`comments:${postId}`, 2],
       [`comments:${postId}`, 3],
     ]);
+  });
+});
+
+describe('comments waiting in turn for a post while the bus is down', () => {
+  it('are answered 503 at once when the one before them found the bus unavailable, and later ones are published', async () => {
+    class SlowlyFailing extends MemoryBus {
+      attempts = 0;
+      release!: () => void;
+      private readonly released = new Promise<void>((resolve) => (this.release = resolve));
+      override async publish(event: NewEvent, options?: PublishOptions): Promise<PublishResult> {
+        if (event.type !== 'CommentCreated') return super.publish(event, options);
+        this.attempts += 1;
+        if (this.attempts > 1) return super.publish(event, options);
+        await this.released;
+        throw new BusUnavailableError('ECONNREFUSED');
+      }
+    }
+    const bus = new SlowlyFailing();
+    const postId = await postWithComments(bus, 0);
+    const replica = await startReplica(bus);
+    const send = (content: string) => request(replica.app).post(`/posts/${postId}/comments`).send({ content }).then((res) => res);
+
+    const first = send('first');
+    await waitFor(() => bus.attempts === 1, 'the first publish to be under way');
+    const waiting = [send('second'), send('third')];
+    await waitFor(() => replica.commentQueue.size(`post ${postId}`) === 3, 'the others to wait in turn');
+    bus.release();
+    const answers = await Promise.all([first, ...waiting]);
+
+    expect(answers.map((res) => res.status)).toEqual([503, 503, 503]);
+    expect(answers[1]!.body.message).toBe('event-bus: unavailable (it failed a request that came before this one); nothing was stored, try again');
+    expect(bus.attempts).toBe(1);
+    expect((await send('after the outage')).status).toBe(201);
   });
 });
 
