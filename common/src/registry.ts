@@ -9,6 +9,8 @@ import type { EventType } from './events/catalog';
 export interface ServiceEntry {
   /** The port it listens on: the same on a laptop and in its Kubernetes Service. */
   readonly port: number;
+  /** A second, read-only listener (the bus's views), which the ingress and the local gateway may reach. */
+  readonly viewsPort?: number;
   /** The built entry point, relative to the repository root. */
   readonly script: string;
   /** The event types it may publish: the bus refuses any other type from its credential. */
@@ -24,7 +26,7 @@ export interface ServiceEntry {
 }
 
 export const SERVICES = {
-  'event-bus': { port: 4005, script: 'event-bus/dist/index.js', publishes: [], reactions: [], handles: [] },
+  'event-bus': { port: 4005, viewsPort: 4006, script: 'event-bus/dist/index.js', publishes: [], reactions: [], handles: [] },
   posts: { port: 4000, script: 'posts/dist/index.js', publishes: ['PostCreated'], reactions: [], handles: ['PostCreated'] },
   comments: {
     port: 4001,

@@ -35,10 +35,10 @@ describe('the routes of posts.com (infra/k8s)', () => {
     ['/assets/index-abc.js', 'client-srv', 3000],
     ['/events', 'client-srv', 3000],
     ['/admin/parked', 'client-srv', 3000],
-    ['/subscriptions', 'event-bus-srv', 4005],
-    ['/flow', 'event-bus-srv', 4005],
-    ['/flow?after=10&limit=50', 'event-bus-srv', 4005],
-    ['/flow/stream', 'event-bus-srv', 4005],
+    ['/subscriptions', 'event-bus-srv', 4006],
+    ['/flow', 'event-bus-srv', 4006],
+    ['/flow?after=10&limit=50', 'event-bus-srv', 4006],
+    ['/flow/stream', 'event-bus-srv', 4006],
   ])('sends %s to %s:%d', (target, service, port) => {
     expect(router.match(target)).toMatchObject({ service, port });
   });

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { deliveredTypes, publishAclSetting, SERVICE_NAMES, SERVICES, SUBSCRIBER_NAMES, type ServiceName } from '@mini-blog/common';
+import { deliveredTypes, publishAclSetting, PUBLISHER_NAMES, SERVICE_NAMES, SERVICES, SUBSCRIBER_NAMES, type ServiceName } from '@mini-blog/common';
 import { parse } from 'yaml';
 import { loadServerConfig } from '../../client/server/config';
 import { readConfig as commentsConfig } from '../../comments/src/config';
@@ -190,21 +190,114 @@ describe('the event bus', () => {
 
     expect(acl?.split(',').map((entry) => entry.trim()).join(',')).toBe(publishAclSetting());
   });
+});
 
-  it('can be reached only by the services that talk to it, and by ingress-nginx', () => {
-    const policy = objects.find((object) => object.kind === 'NetworkPolicy') as K8sObject;
-    const policySpec = policy.spec as {
-      podSelector: { matchLabels: Record<string, string> };
-      policyTypes: string[];
-      ingress: { from: { podSelector?: { matchExpressions?: { key: string; operator: string; values: string[] }[] }; namespaceSelector?: object }[] }[];
-    };
-    const busClients = workloads.filter((workload) => workload.pod.containers.some((container) => 'BUS_URL' in envOf(container)));
-    const allowed = policySpec.ingress.flatMap((rule) => rule.from.flatMap((peer) => (peer.namespaceSelector ? [] : (peer.podSelector?.matchExpressions?.[0]?.values ?? []))));
+/** The Secret the skaffold hook creates (infra/scripts/ensure-credentials.mjs), one key per principal. */
+const CREDENTIALS_SECRET = 'mini-blog-credentials';
+/** Who holds a credential: the registry's publishers and subscribers (what the bus reads), and the operator. */
+const PRINCIPALS = [...new Set<string>([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES]), 'admin'];
 
-    expect(selects(policySpec.podSelector.matchLabels, workloads.find((workload) => workload.name === 'event-bus')?.podLabels ?? {})).toBe(true);
-    expect(policySpec.policyTypes).toEqual(['Ingress']);
-    expect(allowed.sort()).toEqual(busClients.map((workload) => workload.name).sort());
-    expect(policySpec.ingress.some((rule) => rule.from.some((peer) => peer.namespaceSelector))).toBe(true);
+describe('credentials', () => {
+  /** The Secret's keys a workload can read: the items of its volume, every key when it lists none, and the folder CREDENTIALS_DIR names. */
+  function credentialsOf(workload: Workload) {
+    const [container] = workload.pod.containers as [Container];
+    const volume = workload.pod.volumes?.find((candidate) => candidate.secret?.secretName === CREDENTIALS_SECRET);
+    const mount = container.volumeMounts?.find((candidate) => candidate.name === volume?.name);
+    return { dir: envOf(container).CREDENTIALS_DIR, mount, volume };
+  }
+
+  it.each(workloads.filter((workload) => PRINCIPALS.includes(workload.name)).map((workload) => [workload.name, workload] as const))(
+    '%s reads only its own credential, from the Secret mounted read-only at CREDENTIALS_DIR',
+    (name, workload) => {
+      const { dir, mount, volume } = credentialsOf(workload);
+
+      expect(mount).toEqual({ name: volume?.name, mountPath: dir, readOnly: true });
+      expect(volume?.secret?.items).toEqual([{ key: name, path: name }]);
+    },
+  );
+
+  it('gives the bus every credential: it checks each principal\'s token and signs each subscriber\'s deliveries', () => {
+    const { dir, mount, volume } = credentialsOf(workloads.find((workload) => workload.name === 'event-bus')!);
+
+    expect(mount).toEqual({ name: volume?.name, mountPath: dir, readOnly: true });
+    expect(volume?.secret?.items).toBeUndefined();
+  });
+
+  it('gives no credential to a process that is no principal', () => {
+    for (const workload of workloads.filter((candidate) => candidate.name !== 'event-bus' && !PRINCIPALS.includes(candidate.name))) {
+      expect({ workload: workload.name, ...credentialsOf(workload) }).toEqual({ workload: workload.name, dir: undefined, mount: undefined, volume: undefined });
+    }
+  });
+
+  it.each(workloads.filter((workload) => credentialsOf(workload).volume).map((workload) => [workload.name, workload] as const))(
+    '%s: the credential files are readable by its user\'s group only',
+    (_name, workload) => {
+      expect(credentialsOf(workload).volume?.secret?.defaultMode).toBe(0o440);
+      expect(workload.pod.securityContext?.fsGroup).toBe(workload.pod.securityContext?.runAsGroup);
+    },
+  );
+});
+
+describe('network policies', () => {
+  type Peer = { namespaceSelector?: { matchLabels?: Record<string, string> }; podSelector?: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; values: string[] }[] } };
+  type Policy = { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: { from: Peer[]; ports: { protocol: string; port: number }[] }[] };
+  const policies = objects.filter((object) => object.kind === 'NetworkPolicy').map((object) => ({ name: object.metadata.name, spec: object.spec as Policy }));
+  const INGRESS_CONTROLLER = 'ingress-nginx';
+
+  /** A peer as a name: the ingress controller's pods in its namespace, or the workloads a pod selector picks. */
+  function peerNames(peer: Peer): string[] {
+    const namespace = peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'];
+    if (namespace !== undefined) return [namespace === INGRESS_CONTROLLER && peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] === INGRESS_CONTROLLER ? INGRESS_CONTROLLER : `namespace ${namespace}`];
+    return workloads.filter((workload) => selectsPeer(peer, workload.podLabels)).map((workload) => workload.name);
+  }
+
+  function selectsPeer(peer: Peer, labels: Record<string, string>): boolean {
+    const selector = peer.podSelector ?? {};
+    return selects(selector.matchLabels ?? {}, labels) && (selector.matchExpressions ?? []).every(({ key, values }) => values.includes(labels[key] ?? ''));
+  }
+
+  /** What should reach each port of a workload, derived from the Ingress, the registry and the env. */
+  function expectedPeers(workload: Workload): Record<number, string[]> {
+    const name = workload.name as ServiceName;
+    const expected: Record<number, Set<string>> = {};
+    const allow = (port: number, peer: string) => (expected[port] ??= new Set()).add(peer);
+    for (const backend of ingressBackends()) if (backend.name === `${name}-srv`) allow(backend.port.number, INGRESS_CONTROLLER);
+    if ((SUBSCRIBER_NAMES as string[]).includes(name)) allow(SERVICES[name].port, 'event-bus');
+    if (name === 'event-bus') for (const client of workloads.filter((candidate) => 'BUS_URL' in envOf(candidate.pod.containers[0]!))) allow(SERVICES[name].port, client.name);
+    return Object.fromEntries(Object.entries(expected).map(([port, peers]) => [port, [...peers].sort()]));
+  }
+
+  it('has one policy per workload, selecting its pods, for incoming traffic', () => {
+    expect(policies.map((policy) => policy.name).sort()).toEqual(workloads.map((workload) => workload.name).sort());
+    for (const workload of workloads) {
+      const policy = policies.find((candidate) => candidate.name === workload.name)!;
+      expect(selects(policy.spec.podSelector.matchLabels, workload.podLabels)).toBe(true);
+      expect(workloads.filter((other) => other !== workload && selects(policy.spec.podSelector.matchLabels, other.podLabels))).toEqual([]);
+      expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    }
+  });
+
+  it.each(workloads.map((workload) => [workload.name, workload] as const))(
+    '%s accepts on each port exactly who needs it: the ingress controller where the Ingress routes, the bus on a delivery endpoint, the services on the bus\'s API',
+    (_name, workload) => {
+      const policy = policies.find((candidate) => candidate.name === workload.name)!;
+      const allowed: Record<number, Set<string>> = {};
+      for (const rule of policy.spec.ingress) {
+        for (const { port, protocol } of rule.ports) {
+          expect(protocol).toBe('TCP');
+          for (const peer of rule.from.flatMap(peerNames)) (allowed[port] ??= new Set()).add(peer);
+        }
+      }
+
+      expect(Object.fromEntries(Object.entries(allowed).map(([port, peers]) => [port, [...peers].sort()]))).toEqual(expectedPeers(workload));
+    },
+  );
+
+  it("lets the ingress controller reach the bus's views and never its API port", () => {
+    const bus = expectedPeers(workloads.find((workload) => workload.name === 'event-bus')!);
+
+    expect(bus[SERVICES['event-bus'].viewsPort!]).toEqual([INGRESS_CONTROLLER]);
+    expect(bus[SERVICES['event-bus'].port]).not.toContain(INGRESS_CONTROLLER);
   });
 });
 
@@ -213,7 +306,8 @@ describe('cross-checks', () => {
     for (const workload of workloads) {
       const service = services.find((candidate) => selects(candidate.selector, workload.podLabels));
       expect(service?.name).toBe(`${workload.name}-srv`);
-      expect(service?.ports.map((port) => port.port)).toEqual([PORTS[workload.name]]);
+      const { port, viewsPort } = SERVICES[workload.name as ServiceName] as { port: number; viewsPort?: number };
+      expect(service?.ports.map((servicePort) => servicePort.port)).toEqual(viewsPort === undefined ? [port] : [port, viewsPort]);
       expect((named('Service', `${workload.name}-srv`)?.spec as { type: string }).type).toBe('ClusterIP');
     }
   });
@@ -243,12 +337,7 @@ describe('cross-checks', () => {
   });
 
   it('sends every ingress backend to an existing Service on one of its ports', () => {
-    const backends = ingresses.flatMap((ingress) =>
-      (ingress.spec as { rules: { http: { paths: { backend: { service: { name: string; port: { number: number } } } }[] } }[] }).rules.flatMap((rule) =>
-        rule.http.paths.map((entry) => entry.backend.service),
-      ),
-    );
-    for (const backend of backends) {
+    for (const backend of ingressBackends()) {
       const service = services.find((candidate) => candidate.name === backend.name);
       expect({ backend: backend.name, ports: service?.ports.map((port) => port.port) }).toEqual({ backend: backend.name, ports: expect.arrayContaining([backend.port.number]) });
     }
@@ -283,6 +372,15 @@ describe('the ingress', () => {
     expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
   });
 });
+
+/** The Service and port of every path of every Ingress. */
+function ingressBackends(): { name: string; port: { number: number } }[] {
+  return ingresses.flatMap((ingress) =>
+    (ingress.spec as { rules: { http: { paths: { backend: { service: { name: string; port: { number: number } } } }[] } }[] }).rules.flatMap((rule) =>
+      rule.http.paths.map((entry) => entry.backend.service),
+    ),
+  );
+}
 
 /** Image → the workspace folder it is built from, per skaffold.yaml. */
 function imageWorkspaces(): Record<string, string> {

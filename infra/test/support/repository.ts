@@ -72,13 +72,19 @@ export interface Container {
   livenessProbe?: Probe;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[] } };
-  volumeMounts?: { name: string; mountPath: string }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+
+export interface Volume {
+  name: string;
+  secret?: { secretName: string; defaultMode?: number; items?: { key: string; path: string }[] };
 }
 
 export interface PodSpec {
   containers: Container[];
+  volumes?: Volume[];
   terminationGracePeriodSeconds?: number;
-  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number; fsGroup?: number };
 }
 
 /** A Deployment or StatefulSet, reduced to what the cross-checks compare. */
