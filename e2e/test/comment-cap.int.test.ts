@@ -4,9 +4,10 @@ import { call } from './faults/support/http';
 
 /**
  * The 500-comment limit of a post is exact when two replicas of comments take comments at once:
- * the system's own comments process, and a second one started beside it against the same bus.
- * The second one gets no live deliveries, so it always counts from a stale view: only the
- * conditional publish keeps it from adding comments past the limit.
+ * the system's own comments process, and a second one started beside it with the same settings,
+ * on the event bus and on NATS JetStream. On the bus the second one gets no live deliveries, so it
+ * counts from a stale view: only the conditional publish keeps it from adding comments past the
+ * limit.
  */
 
 jest.setTimeout(180_000);
@@ -14,27 +15,28 @@ jest.setTimeout(180_000);
 const EXISTING = 490;
 const CONCURRENT = 60;
 
-let fault: FaultSystem;
-let second: ServiceProcess | undefined;
-
-beforeAll(async () => {
-  fault = await startFaultSystem({ name: 'comment-cap' });
-  const first = fault.system.services.comments;
-  second = new ServiceProcess({ ...first.spec, name: 'comments-2', port: await freePort() }, () => undefined);
-  second.start();
-  await waitForReady(second, 30_000);
-});
-
-afterAll(async () => {
-  await second?.stop();
-  await fault?.stop();
-});
 
 async function comment(base: string, postId: string, content: string): Promise<number> {
   return (await call(base, 'POST', `/posts/${postId}/comments`, { content })).status;
 }
 
-describe('60 concurrent comments on a post with 490, through two replicas of comments', () => {
+describe.each([['the event bus', { transport: 'http' }] as const, ['NATS JetStream', { transport: 'jetstream', natsNodes: 1 }] as const])('60 concurrent comments on a post with 490, through two replicas of comments, on %s', (_name, transport) => {
+  let fault: FaultSystem;
+  let second: ServiceProcess | undefined;
+
+  beforeAll(async () => {
+    fault = await startFaultSystem({ name: 'comment-cap', transport });
+    const first = fault.system.services.comments;
+    second = new ServiceProcess({ ...first.spec, name: 'comments-2', port: await freePort() }, () => undefined);
+    second.start();
+    await waitForReady(second, 30_000);
+  });
+
+  afterAll(async () => {
+    await second?.stop();
+    await fault?.stop();
+  });
+
   it('are accepted exactly 10 times, the others answered 409, and the log holds 500', async () => {
     const replicas = [fault.system.services.comments.url, second!.url];
     const created = await call(fault.gateway, 'POST', '/posts/create', { title: 'Nearly full' });

@@ -28,13 +28,15 @@ export interface FaultSystemOptions {
    * front of one of them, or add one of its own.
    */
   readonly subscribers?: (urls: Record<SubscriberName, string>) => string;
+  /** The events through NATS JetStream instead of the event bus. */
+  readonly transport?: SystemOptions['transport'];
 }
 
 const MAX_LOG_LINES = 2000;
 const loopback = (url: string) => url.replace('://localhost:', '://127.0.0.1:');
 
 /** The whole system as real processes on free ports, its log in a temporary folder removed by `stop`. */
-export async function startFaultSystem({ name, env = {}, subscribers }: FaultSystemOptions): Promise<FaultSystem> {
+export async function startFaultSystem({ name, env = {}, subscribers, transport }: FaultSystemOptions): Promise<FaultSystem> {
   const dataDir = mkdtempSync(path.join(tmpdir(), `mini-blog-${name}-`));
   const logs: string[] = [];
   const log = (service: string, line: string) => {
@@ -56,7 +58,7 @@ export async function startFaultSystem({ name, env = {}, subscribers }: FaultSys
 
   let system: RunningSystem;
   try {
-    system = await startSystem({ port: 0, dataDir, log, ports, env: { ...env, 'event-bus': busEnv } });
+    system = await startSystem({ port: 0, dataDir, log, ports, env: { ...env, 'event-bus': busEnv }, transport });
   } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`${(err as Error).message}\n--- service logs ---\n${logTail(150)}`);
