@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { createModerator, normalizeForComparison, wordsOf } from '../src/domain';
 
 describe('createModerator', () => {
@@ -78,5 +79,32 @@ describe('wordsOf', () => {
 
   it('keeps a word of another script whole: a letter that looks like a digit is not folded to it', () => {
     expect(wordsOf('яблоко')).toHaveLength(1);
+  });
+});
+
+describe('createModerator, whatever the disguise', () => {
+  const moderate = createModerator(['orange']);
+  const lookAlikes: Record<string, string[]> = {
+    o: ['o', 'O', '\u043e', '\u03bf', '\u0585', 'ｏ', '𝐨', 'ⓞ'],
+    r: ['r', 'R', 'ｒ', '𝐫'],
+    a: ['a', 'A', '\u0430', 'ａ', '𝐚'],
+    n: ['n', 'N', 'ｎ', '𝐧'],
+    g: ['g', 'G', 'ｇ', '\u0261'],
+    e: ['e', 'E', '\u0435', 'ｅ', '𝐞'],
+  };
+  const invisible = fc.constantFrom('', '\u00ad', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u034f', '\ufe0f');
+  const mark = fc.constantFrom('', '\u0301', '\u0308', '\u0336', '\u0323');
+  const disguised = fc
+    .tuple(...[...'orange'].map((letter) => fc.tuple(fc.constantFrom(...lookAlikes[letter]!), mark, invisible)))
+    .map((letters) => letters.map((parts) => parts.join('')).join(''));
+  const boundary = fc.constantFrom(' ', '-', "'", '2', '_', '.', '!', '\n', '🍊');
+
+  it('rejects "orange" in look-alike letters, with marks and invisible characters, between any boundaries', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('I', 'like', 'juice', 'le'), { maxLength: 3 }), boundary, disguised, boundary, (words, before, word, after) => {
+        expect(moderate(`${words.join(' ')}${before}${word}${after}${words.join(' ')}`)).toBe('rejected');
+      }),
+      { numRuns: 300 },
+    );
   });
 });
