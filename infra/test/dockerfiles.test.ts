@@ -82,6 +82,13 @@ describe.each(dockerfiles)('%s', (dockerfile) => {
     }
   });
 
+  it.each(['dev', production.name])("leaves npm's download cache out of every stage the %s target is built on", (target) => {
+    const installs = lineage(stages, target)
+      .flatMap((stage) => instructionsOf(stage, 'RUN').map((run) => run.toString()))
+      .filter((run) => /\bnpm ci\b/.test(run));
+    for (const install of installs) expect(install).toMatch(/\bnpm ci\b[^&]*&& npm cache clean --force\b/);
+  });
+
   it('keeps the root workspace (the test and lint tools) out of the dev target, and starts it without npx', () => {
     const dev = lineage(stages, 'dev');
     const installs = dev.flatMap((stage) => instructionsOf(stage, 'RUN').map((run) => run.toString())).filter((run) => /\bnpm ci\b/.test(run));
