@@ -1,4 +1,15 @@
-import { baseConfigSchema, ConfigError, EVENT_TYPES, loadConfig, portWithDefault, SERVICES, SUBSCRIBER_NAMES, type EventType, type SubscriptionStatus } from '@mini-blog/common';
+import {
+  baseConfigSchema,
+  EVENT_TYPES,
+  loadConfig,
+  portWithDefault,
+  publishAclSetting,
+  SERVICES,
+  streamLimitsEnv,
+  SUBSCRIBER_NAMES,
+  type EventType,
+  type SubscriptionStatus,
+} from '@mini-blog/common';
 import { z } from 'zod';
 
 /** What happens to an event the subscriber keeps rejecting: parked and skipped, or delivery stops. */
@@ -13,8 +24,6 @@ export interface SubscriberConfig {
   readonly batch: boolean;
   /** What happens to an event the subscriber keeps rejecting: parked and skipped, or delivery stops. */
   readonly mode: DeliveryMode;
-  /** Deliveries are signed with it (HMAC-SHA256) when set; from `DELIVERY_SECRET_<NAME>`. */
-  readonly secret?: string;
 }
 
 /** The course's setup: every subscriber of the registry at its port on this machine, sent every event, one at a time. */
@@ -59,6 +68,40 @@ export function parseSubscribers(value: string): SubscriberConfig[] {
   return subscribers;
 }
 
+/** Who may publish which event types: principal → types. */
+export type PublishAcl = ReadonlyMap<string, ReadonlySet<EventType>>;
+
+/** What each service of the registry publishes: `posts=PostCreated,comments=CommentCreated+CommentUpdated,...`. */
+export const DEFAULT_PUBLISH_ACL = publishAclSetting();
+
+/** `principal=Type+Type,...`: each principal once, each type from the catalog. */
+export function parsePublishAcl(value: string): PublishAcl {
+  const acl = new Map<string, ReadonlySet<EventType>>();
+  for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const principal = entry.slice(0, eq);
+    if (eq < 0 || !NAME.test(principal)) throw new Error(`"${entry}": must be principal=Type+Type, the principal made of letters, digits, - and _`);
+    if (acl.has(principal)) throw new Error(`"${principal}": must appear once`);
+    const types = entry.slice(eq + 1).split('+').map((type) => type.trim());
+    for (const type of types) {
+      if (!(EVENT_TYPES as string[]).includes(type)) throw new Error(`"${principal}": type "${type}" must be one of ${EVENT_TYPES.join(', ')}`);
+    }
+    acl.set(principal, new Set(types as EventType[]));
+  }
+  if (acl.size === 0) throw new Error('must name at least one principal and the types it may publish');
+  return acl;
+}
+
+/** A setting parsed by one of the functions above; its error becomes the setting's issue. */
+const parsed = <T>(parse: (value: string) => T) => (value: string, ctx: z.RefinementCtx) => {
+  try {
+    return parse(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+};
+
 function isHttpUrl(value: string): boolean {
   try {
     return ['http:', 'https:'].includes(new URL(value).protocol);
@@ -71,18 +114,15 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 
 export const busEnvSchema = baseConfigSchema.extend({
   ...portWithDefault(SERVICES['event-bus'].port),
+  /** The read-only views (`/subscriptions`, `/flow`, `/flow/stream`, `/metrics`) listen here, apart from the API. */
+  VIEWS_PORT: portWithDefault(SERVICES['event-bus'].viewsPort).PORT,
   DATA_DIR: z.string().min(1).default('./data'),
-  SUBSCRIBERS: z
-    .string()
-    .default(DEFAULT_SUBSCRIBERS)
-    .transform((value, ctx) => {
-      try {
-        return parseSubscribers(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
+  /** One credential file per principal; required, read when the bus starts (`readPrincipals`). */
+  CREDENTIALS_DIR: z.string().trim().min(1).optional(),
+  SUBSCRIBERS: z.string().default(DEFAULT_SUBSCRIBERS).transform(parsed(parseSubscribers)),
+  PUBLISH_ACL: z.string().default(DEFAULT_PUBLISH_ACL).transform(parsed(parsePublishAcl)),
+  /** The bounds of `/flow/stream`, as query's live stream has them. */
+  ...streamLimitsEnv,
   /** 4xx answers (other than 408/429) for one event before it is parked, or blocks the subscriber. */
   POISON_ATTEMPTS: positiveInt(5),
   /** The first retry waits between this and twice this; each further one doubles the range. */
@@ -93,19 +133,6 @@ export const busEnvSchema = baseConfigSchema.extend({
 
 export type BusConfig = z.infer<typeof busEnvSchema>;
 
-/** The env variable holding a subscriber's signing secret: `query` → `DELIVERY_SECRET_QUERY`. */
-export const secretVariable = (name: string) => `DELIVERY_SECRET_${name.toUpperCase().replace(/-/g, '_')}`;
-
-const MIN_SECRET_LENGTH = 16;
-
 export function loadBusConfig(env: NodeJS.ProcessEnv = process.env): BusConfig {
-  const config = loadConfig(busEnvSchema, env);
-  const subscribers = config.SUBSCRIBERS.map((subscriber) => {
-    const variable = secretVariable(subscriber.name);
-    const secret = env[variable];
-    if (secret === undefined || secret === '') return subscriber;
-    if (secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`invalid configuration: ${variable}: must be at least ${MIN_SECRET_LENGTH} characters`);
-    return { ...subscriber, secret };
-  });
-  return { ...config, SUBSCRIBERS: subscribers };
+  return loadConfig(busEnvSchema, env);
 }

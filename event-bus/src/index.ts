@@ -1,15 +1,17 @@
-import { createLogger, readOrExit, runService } from '@mini-blog/common';
-import { createApp } from './http/app';
+import { createHttpServer, createLogger, listen, readOrExit, runService, streamLimitsFrom } from '@mini-blog/common';
+import { ADMIN, readPrincipals } from './auth/principals';
 import { EventBus } from './bus';
 import { loadBusConfig } from './config';
+import { createApp, createViewsApp } from './http/app';
 
 async function main(): Promise<void> {
   const config = readOrExit('event-bus', () => loadBusConfig());
+  const principals = readOrExit('event-bus', () => readPrincipals(config));
   const logger = createLogger('event-bus', config.LOG_LEVEL);
   const bus = new EventBus(
     {
       dataDir: config.DATA_DIR,
-      subscribers: config.SUBSCRIBERS,
+      subscribers: config.SUBSCRIBERS.map((subscriber) => ({ ...subscriber, secrets: principals.secretsOf(subscriber.name) })),
       poisonAttempts: config.POISON_ATTEMPTS,
       retryBaseMs: config.RETRY_BASE_MS,
       retryMaxMs: config.RETRY_MAX_MS,
@@ -25,13 +27,22 @@ async function main(): Promise<void> {
     { dataDir: config.DATA_DIR, head: bus.store.head, subscribers: config.SUBSCRIBERS.map(({ name, url }) => `${name}=${url}`) },
     'log opened',
   );
+  // The views' listener has the API's timeouts and connection limit (runService's), and closes with it.
+  const views = createHttpServer(createViewsApp({ bus, logger, streamLimits: streamLimitsFrom(config) }));
+  const viewsPort = await listen(views, config.VIEWS_PORT, config.HOST);
+  logger.info({ host: config.HOST, port: viewsPort }, 'views listening');
+  const readers = new Set([...config.SUBSCRIBERS.map((subscriber) => subscriber.name), ADMIN]);
   await runService({
-    app: createApp({ bus, logger }),
+    app: createApp({ bus, logger, access: { principals, acl: config.PUBLISH_ACL, readers } }),
     port: config.PORT,
     host: config.HOST,
     logger,
     onListening: async () => bus.start(),
-    onShutdown: () => bus.close(),
+    onShutdown: async () => {
+      views.closeAllConnections();
+      await new Promise((resolve) => views.close(resolve));
+      await bus.close();
+    },
   });
 }
 

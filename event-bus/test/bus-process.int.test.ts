@@ -1,7 +1,7 @@
-import type { Envelope, NewEvent } from '@mini-blog/common';
+import { verifyDelivery, type Envelope, type NewEvent } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
 import { BusProcess } from './bus-process';
-import { FakeSubscriber, postCreated, tempDir } from './helpers';
+import { FakeSubscriber, postCreated, secretOf, tempDir } from './helpers';
 
 interface Acked {
   readonly id: string;
@@ -9,11 +9,11 @@ interface Acked {
 }
 
 async function publish(bus: BusProcess, body: unknown): Promise<Response> {
-  return fetch(`${bus.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return fetch(`${bus.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...BusProcess.authorization('posts') }, body: JSON.stringify(body) });
 }
 
 async function readLog(bus: BusProcess): Promise<Envelope[]> {
-  const res = await fetch(`${bus.url}/events`);
+  const res = await fetch(`${bus.url}/events`, { headers: BusProcess.authorization('admin') });
   if (!res.ok) throw new Error(`GET /events answered ${res.status}`);
   return (await res.json()) as Envelope[];
 }
@@ -61,6 +61,41 @@ describe('the bus as a process', () => {
     const log = await readLog(second);
     expect(log.map(({ id, seq }) => ({ id, seq }))).toEqual(acked.map(({ id, seq }) => ({ id, seq })));
   });
+
+  it('serves the API and the read-only views on two ports, and signs its deliveries with the subscriber credential', async () => {
+    const fake = await new FakeSubscriber().start();
+    fakes.push(fake);
+    const bus = await startBus(dataDir(), { SUBSCRIBERS: `query=${fake.url}` });
+
+    expect((await publish(bus, postCreated(1))).status).toBe(201);
+    await waitFor(() => fake.received.length === 1, 'the delivery');
+
+    expect((await fetch(`${bus.url}/events`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(401);
+    expect((await fetch(`${bus.url}/subscriptions`, { headers: BusProcess.authorization('admin') })).status).toBe(404);
+    const views = (await (await fetch(`${bus.viewsUrl}/subscriptions`)).json()) as { name: string; cursor: number }[];
+    expect(views).toEqual([expect.objectContaining({ name: 'query', cursor: 1 })]);
+    expect((await fetch(`${bus.viewsUrl}/events`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(405);
+    const verification = verifyDelivery([secretOf('query')], {
+      id: fake.deliveries[0]!.headers['x-bus-delivery-id'] as string,
+      timestamp: fake.deliveries[0]!.headers['x-bus-timestamp'] as string,
+      signature: fake.deliveries[0]!.headers['x-bus-signature'] as string,
+      body: fake.deliveries[0]!.raw,
+    });
+    expect(verification).toEqual({ ok: true });
+  });
+
+  it.each([
+    ['without CREDENTIALS_DIR', () => ({ CREDENTIALS_DIR: '' }), 'CREDENTIALS_DIR'],
+    ['when a subscriber has no credential', () => ({ SUBSCRIBERS: 'billing=http://127.0.0.1:9/events', CREDENTIALS_DIR: emptyCredentials() }), 'does not exist'],
+  ])('refuses to start %s, saying what is missing', async (_case, env, message) => {
+    await expect(startBus(dataDir(), env())).rejects.toThrow(message);
+  });
+
+  function emptyCredentials(): string {
+    const dir = tempDir();
+    dirs.push(dir);
+    return dir.path;
+  }
 
   it('delivers, in order, everything a subscriber missed while it was down, across a bus restart', async () => {
     const fake = await new FakeSubscriber().start();

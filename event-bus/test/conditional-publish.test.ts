@@ -1,8 +1,7 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
-import request from 'supertest';
 import { DATABASE_FILE, type PendingEvent } from '../src/log/log-writer';
-import { openTestBus, postCreated, tempDir, type TestBus } from './helpers';
+import { openTestBus, postCreated, tempDir, TESTER, TESTER_ACL, type TestBus } from './helpers';
 
 const comment = (n: number, postId = 'p1') => ({ type: 'CommentCreated', id: `c${n}`, key: postId, data: { id: `c${n}`, postId, content: `comment ${n}`, status: 'pending' } });
 const conditional = (n: number, expectedLastSeq: number, postId = 'p1') => ({ ...comment(n, postId), expectedLastSeq });
@@ -10,11 +9,11 @@ const conditional = (n: number, expectedLastSeq: number, postId = 'p1') => ({ ..
 describe('conditional publish (key and expectedLastSeq)', () => {
   let bus: TestBus;
   beforeEach(() => {
-    bus = openTestBus();
+    bus = openTestBus([], { acl: TESTER_ACL });
   });
   afterEach(() => bus.close());
 
-  const publish = (body: unknown) => request(bus.app).post('/events').send(body as object);
+  const publish = (body: unknown) => bus.as(TESTER).post('/events').send(body as object);
   const storedIds = () => bus.bus.store.read(0, 1000).map((event) => (JSON.parse(event.json) as { id: string }).id);
 
   it('stores an event whose key has no event yet with expectedLastSeq 0, then one that names the last seq', async () => {
@@ -57,7 +56,7 @@ describe('conditional publish (key and expectedLastSeq)', () => {
     await publish(conditional(1, 0)).expect(201);
     await publish(postCreated(2)).expect(201);
 
-    const { body } = await request(bus.app).get('/events?after=0').expect(200);
+    const { body } = await bus.as('admin').get('/events?after=0').expect(200);
 
     expect(body.events[0]).toMatchObject({ id: 'c1', key: 'p1' });
     expect(body.events[1]).not.toHaveProperty('key');
@@ -131,7 +130,7 @@ describe('conditional publish (key and expectedLastSeq)', () => {
     await publish([conditional(1, 0, 'p1'), conditional(2, 0, 'p2'), conditional(3, 1, 'p1')]).expect(201);
     const first = bus;
     await first.bus.close();
-    bus = openTestBus([], { dataDir: first.dataDir });
+    bus = openTestBus([], { dataDir: first.dataDir, acl: TESTER_ACL });
     try {
       expect((await publish(conditional(4, 1, 'p1')).expect(409)).body.lastSeq).toBe(3);
       await publish(conditional(4, 2, 'p2')).expect(201);
@@ -145,11 +144,11 @@ describe('conditional publish (key and expectedLastSeq)', () => {
 describe('idempotency conflicts', () => {
   let bus: TestBus;
   beforeEach(() => {
-    bus = openTestBus();
+    bus = openTestBus([], { acl: TESTER_ACL });
   });
   afterEach(() => bus.close());
 
-  const publish = (body: unknown) => request(bus.app).post('/events').send(body as object);
+  const publish = (body: unknown) => bus.as(TESTER).post('/events').send(body as object);
 
   it.each([
     ['other data', { type: 'PostCreated', id: 'e1', data: { id: 'p1', title: 'Changed' } }],
@@ -162,7 +161,7 @@ describe('idempotency conflicts', () => {
 
     expect(res.body).toEqual({ message: 'id: e1 is stored with other data' });
     expect(batch.body).toEqual({ message: 'id: e1 is stored with other data' });
-    const { body } = await request(bus.app).get('/events?after=0').expect(200);
+    const { body } = await bus.as('admin').get('/events?after=0').expect(200);
     expect(body.events).toEqual([expect.objectContaining({ id: 'e1', type: 'PostCreated', data: { id: 'p1', title: 'First' } })]);
   });
 
@@ -180,11 +179,11 @@ describe('a log written before keys existed', () => {
     db.exec('CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, data TEXT NOT NULL, time TEXT NOT NULL)');
     db.prepare('INSERT INTO events VALUES (1, ?, ?, ?, ?)').run('old', 'PostCreated', '{"id":"p1","title":"Old"}', '2026-01-01T00:00:00.000Z');
     db.close();
-    const bus = openTestBus([], { dataDir: dir.path });
+    const bus = openTestBus([], { dataDir: dir.path, acl: TESTER_ACL });
     try {
-      await request(bus.app).post('/events').send(conditional(1, 0)).expect(201);
+      await bus.as(TESTER).post('/events').send(conditional(1, 0)).expect(201);
 
-      const { body } = await request(bus.app).get('/events?after=0').expect(200);
+      const { body } = await bus.as('admin').get('/events?after=0').expect(200);
       expect(body.events.map((event: { id: string; key?: string }) => [event.id, event.key])).toEqual([
         ['old', undefined],
         ['c1', 'p1'],

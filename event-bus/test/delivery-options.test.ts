@@ -1,7 +1,7 @@
 import { createBusClient, createConsumer, createDeliveryRouter, createHttpApp, silentLogger, type BusClient, type Envelope, type NewEvent } from '@mini-blog/common';
 import { MemoryBus, waitFor } from '@mini-blog/common/testing';
-import request from 'supertest';
-import { FakeSubscriber, listen, openTestBus, postCreated, subscriber, type TestBus } from './helpers';
+import { parsePublishAcl } from '../src/config';
+import { FakeSubscriber, listen, openTestBus, postCreated, secretOf, subscriber, TESTER, TESTER_ACL, type TestBus } from './helpers';
 
 const comment = (n: number): NewEvent => ({ type: 'CommentCreated', data: { id: `c${n}`, postId: 'post-1', content: `Comment ${n}`, status: 'pending' } });
 const seqsOf = (events: readonly { seq: number }[]) => events.map((event) => event.seq);
@@ -29,7 +29,7 @@ describe('delivery options', () => {
       const [batch, single] = [await fake(), await fake()];
       const bus = open([subscriber('batch', batch.url, { batch: true }), subscriber('single', single.url)]);
 
-      await request(bus.app).post('/events').send(Array.from({ length: 300 }, (_, n) => postCreated(n))).expect(201);
+      await bus.as('posts').post('/events').send(Array.from({ length: 300 }, (_, n) => postCreated(n))).expect(201);
 
       await waitFor(() => batch.received.length === 300 && single.received.length === 300, 'both subscribers to receive 300 events');
       expect(seqsOf(batch.received)).toEqual(seqsOf(single.received));
@@ -45,7 +45,7 @@ describe('delivery options', () => {
       const bus = open([subscriber('batch', batch.url, { batch: true })]);
       const long = Array.from({ length: 500 }, (_, n): NewEvent => ({ type: 'CommentCreated', data: { id: `c${n}`, postId: 'p', content: 'x'.repeat(900), status: 'pending' } }));
 
-      await request(bus.app).post('/events').send(long).expect(201);
+      await bus.as('comments').post('/events').send(long).expect(201);
 
       await waitFor(() => batch.received.length === 500, 'all 500 long events');
       expect(Math.max(...batch.deliveries.map((delivery) => Buffer.byteLength(delivery.raw)))).toBeLessThan(100 * 1024);
@@ -56,7 +56,7 @@ describe('delivery options', () => {
       const bus = open([subscriber('batch', batch.url, { batch: true })]);
 
       const odd = 'Caf\u00e9 "quoted" \\ \u0001 \u007f \u2028 \ud83d\ude00';
-      await request(bus.app).post('/events').send([postCreated(1), { type: 'PostCreated', id: `id ${odd}`, data: { id: 'p\u00e9', title: odd } }]).expect(201);
+      await bus.as('posts').post('/events').send([postCreated(1), { type: 'PostCreated', id: `id ${odd}`, data: { id: 'p\u00e9', title: odd } }]).expect(201);
 
       await waitFor(() => batch.received.length === 2, 'both events');
       for (const delivery of batch.deliveries) expect(JSON.stringify(JSON.parse(delivery.raw))).toBe(delivery.raw);
@@ -67,11 +67,11 @@ describe('delivery options', () => {
   describe('type filters', () => {
     it('deliver only the listed types, with x-bus-cursor at the last event the subscriber acknowledged', async () => {
       const filtered = await fake();
-      const bus = open([subscriber('comments', filtered.url, { types: ['CommentCreated'] })]);
+      const bus = open([subscriber('comments', filtered.url, { types: ['CommentCreated'] })], { acl: TESTER_ACL });
 
-      await request(bus.app).post('/events').send([postCreated(1), comment(2), postCreated(3), postCreated(4)]).expect(201);
+      await bus.as(TESTER).post('/events').send([postCreated(1), comment(2), postCreated(3), postCreated(4)]).expect(201);
       await waitFor(() => bus.bus.fanOut.statuses()[0]!.cursor === 4, 'the cursor to move past the filtered tail');
-      await request(bus.app).post('/events').send([comment(5), postCreated(6)]).expect(201);
+      await bus.as(TESTER).post('/events').send([comment(5), postCreated(6)]).expect(201);
 
       await waitFor(() => bus.bus.fanOut.statuses()[0]!.cursor === 6, 'the cursor to move past the filtered tail');
       expect(seqsOf(filtered.received)).toEqual([2, 5]);
@@ -99,12 +99,16 @@ describe('delivery options', () => {
         apply: (event) => void applied.push(event),
         logger: silentLogger(),
       });
-      const consumerServer = await listen(createHttpApp({ logger: silentLogger(), routes: (app) => app.use(createDeliveryRouter(consumer, { secrets: 'unsigned' })) }));
+      const consumerServer = await listen(
+        createHttpApp({ logger: silentLogger(), routes: (app) => app.use(createDeliveryRouter(consumer, { secrets: [secretOf('comments')] })) }),
+      );
       cleanups.push(() => consumerServer.close());
-      const bus = open([subscriber('comments', `${consumerServer.url}/events`, { types: ['CommentCreated'], batch: true })]);
+      // The posts it publishes too stand for the other services' events around its own.
+      const acl = parsePublishAcl('comments=CommentCreated+PostCreated');
+      const bus = open([subscriber('comments', `${consumerServer.url}/events`, { types: ['CommentCreated'], batch: true })], { acl });
       const busServer = await listen(bus.app);
       cleanups.push(() => busServer.close());
-      const client = createBusClient({ url: busServer.url });
+      const client = createBusClient({ url: busServer.url, token: secretOf('comments') });
       link.client = client;
       await consumer.start();
       const readsAtStart = reads.length;
@@ -122,7 +126,8 @@ describe('delivery options', () => {
   });
 
   describe('signed deliveries', () => {
-    const SECRET = 'a-delivery-secret-123456';
+    const SECRET = 'a-delivery-secret-of-forty-three-characters';
+    const NEXT_SECRET = 'the-next-delivery-secret-43-characters-long';
 
     async function consumerFor(secrets: readonly [string, ...string[]]) {
       const applied: Envelope[] = [];
@@ -135,25 +140,39 @@ describe('delivery options', () => {
 
     it('are accepted by a consumer holding the secret, in single and batch mode', async () => {
       const single = await consumerFor([SECRET]);
-      const batch = await consumerFor(['the-next-secret-0000000', SECRET]);
-      const bus = open([subscriber('single', single.url, { secret: SECRET }), subscriber('batch', batch.url, { secret: SECRET, batch: true })]);
+      const batch = await consumerFor([NEXT_SECRET, SECRET]);
+      const bus = open([subscriber('single', single.url, { secrets: [SECRET] }), subscriber('batch', batch.url, { secrets: [SECRET], batch: true })]);
 
-      await request(bus.app).post('/events').send([postCreated(1), postCreated(2)]).expect(201);
+      await bus.as('posts').post('/events').send([postCreated(1), postCreated(2)]).expect(201);
 
       await waitFor(() => single.applied.length === 2 && batch.applied.length === 2, 'both consumers to apply both events');
     });
 
-    it('are retried, not parked, while the consumer refuses the signature with 401', async () => {
-      const consumer = await consumerFor(['another-secret-00000000']);
-      const bus = open([subscriber('signed', consumer.url, { secret: SECRET })], { poisonAttempts: 2 });
+    it('carry one v1= signature per secret of the subscriber, so either side of a rotation accepts them', async () => {
+      const [stillOld, alreadyNew, recorder] = [await consumerFor([SECRET]), await consumerFor([NEXT_SECRET]), await fake()];
+      const secrets = [NEXT_SECRET, SECRET] as const;
+      const bus = open([subscriber('old', stillOld.url, { secrets }), subscriber('new', alreadyNew.url, { secrets }), subscriber('recorder', recorder.url, { secrets })]);
 
-      await request(bus.app).post('/events').send(postCreated(1)).expect(201);
+      await bus.as('posts').post('/events').send(postCreated(1)).expect(201);
+
+      await waitFor(() => stillOld.applied.length === 1 && alreadyNew.applied.length === 1 && recorder.received.length === 1, 'every subscriber to take the event');
+      const { headers } = recorder.deliveries[0]!;
+      expect(headers['x-bus-signature']).toMatch(/^v1=[0-9a-f]{64} v1=[0-9a-f]{64}$/);
+      expect(headers['x-bus-delivery-id']).toEqual(expect.any(String));
+      expect(Math.abs(Number(headers['x-bus-timestamp']) - Date.now() / 1000)).toBeLessThan(60);
+    });
+
+    it('are retried, not parked, while the consumer refuses the signature with 401', async () => {
+      const consumer = await consumerFor([NEXT_SECRET]);
+      const bus = open([subscriber('signed', consumer.url, { secrets: [SECRET] })], { poisonAttempts: 2 });
+
+      await bus.as('posts').post('/events').send(postCreated(1)).expect(201);
 
       const status = await waitFor(() => {
         const current = bus.bus.fanOut.statuses()[0]!;
         return current.attempts >= 4 && current;
       }, 'several failed attempts');
-      expect(status).toMatchObject({ parked: 0, cursor: 0, lastError: expect.stringContaining('answered 401') });
+      expect(status).toMatchObject({ parked: 0, cursor: 0, lastError: 'HTTP 401' });
       expect(consumer.applied).toEqual([]);
     });
   });

@@ -1,14 +1,15 @@
 import request from 'supertest';
-import { openTestBus, postCreated, type TestBus } from './helpers';
+import { openTestBus, postCreated, TESTER, TESTER_ACL, type TestBus } from './helpers';
 
 describe('event-bus HTTP API', () => {
   let bus: TestBus;
   beforeEach(() => {
-    bus = openTestBus();
+    bus = openTestBus([], { acl: TESTER_ACL });
   });
   afterEach(() => bus.close());
 
-  const publish = (body: unknown) => request(bus.app).post('/events').send(body as object);
+  const publish = (body: unknown) => bus.as(TESTER).post('/events').send(body as object);
+  const read = (path: string) => bus.as('admin').get(path);
 
   describe('POST /events (one event)', () => {
     it('stores a course-style bare {type, data} with a bus-assigned id and answers 201 with its seq', async () => {
@@ -55,20 +56,20 @@ describe('event-bus HTTP API', () => {
       ['a JSON string', 'hello', 'body'],
       ['a JSON null', null, 'body'],
     ])('rejects %s with 400 naming the field, storing nothing', async (_case, body, message) => {
-      const res = await request(bus.app).post('/events').set('content-type', 'application/json').send(JSON.stringify(body)).expect(400);
+      const res = await bus.as(TESTER).post('/events').set('content-type', 'application/json').send(JSON.stringify(body)).expect(400);
 
       expect(res.body.message).toContain(message);
       expect(bus.bus.store.head).toBe(0);
     });
 
     it('rejects malformed JSON with 400', async () => {
-      const res = await request(bus.app).post('/events').set('content-type', 'application/json').send('{"type": "PostCreated",').expect(400);
+      const res = await bus.as(TESTER).post('/events').set('content-type', 'application/json').send('{"type": "PostCreated",').expect(400);
 
       expect(res.body.message).toBe('body: must be valid JSON');
     });
 
     it('rejects a non-JSON body with 415', async () => {
-      await request(bus.app).post('/events').set('content-type', 'text/plain').send('type=PostCreated').expect(415);
+      await bus.as(TESTER).post('/events').set('content-type', 'text/plain').send('type=PostCreated').expect(415);
 
       expect(bus.bus.store.head).toBe(0);
     });
@@ -135,7 +136,7 @@ describe('event-bus HTTP API', () => {
     });
 
     it('answers every stored envelope as one array (the course replay)', async () => {
-      const res = await request(bus.app).get('/events').expect(200).expect('content-type', /json/);
+      const res = await read('/events').expect(200).expect('content-type', /json/);
 
       expect(res.body.map((event: { seq: number }) => event.seq)).toEqual([1, 2, 3, 4, 5]);
       expect(res.body[1]).toEqual({
@@ -152,7 +153,7 @@ describe('event-bus HTTP API', () => {
         await publish(Array.from({ length: 1000 }, (_, n) => postCreated(round * 1000 + n))).expect(201);
       }
 
-      const res = await request(bus.app).get('/events').expect(200);
+      const res = await read('/events').expect(200);
 
       expect(res.body).toHaveLength(3005);
       expect(res.body.every((event: { seq: number }, index: number) => event.seq === index + 1)).toBe(true);
@@ -161,16 +162,16 @@ describe('event-bus HTTP API', () => {
     it('answers an empty array for an empty log', async () => {
       const empty = openTestBus();
       try {
-        expect((await request(empty.app).get('/events').expect(200)).body).toEqual([]);
+        expect((await empty.as('admin').get('/events').expect(200)).body).toEqual([]);
       } finally {
         await empty.close();
       }
     });
 
     it('pages with after and limit: next is the last seq of a full page, head the newest seq', async () => {
-      const first = await request(bus.app).get('/events?after=0&limit=2').expect(200);
-      const second = await request(bus.app).get(`/events?after=${first.body.next}&limit=2`).expect(200);
-      const last = await request(bus.app).get(`/events?after=${second.body.next}&limit=2`).expect(200);
+      const first = await read('/events?after=0&limit=2').expect(200);
+      const second = await read(`/events?after=${first.body.next}&limit=2`).expect(200);
+      const last = await read(`/events?after=${second.body.next}&limit=2`).expect(200);
 
       expect(first.body.events.map((event: { seq: number }) => event.seq)).toEqual([1, 2]);
       expect([first.body.next, first.body.head]).toEqual([2, 5]);
@@ -179,7 +180,7 @@ describe('event-bus HTTP API', () => {
     });
 
     it('filters by types; next moves past the events it left out, up to the head when the scan reaches the end', async () => {
-      const page = await request(bus.app).get('/events?after=0&types=CommentCreated,CommentModerated').expect(200);
+      const page = await read('/events?after=0&types=CommentCreated,CommentModerated').expect(200);
 
       expect(page.body.events.map((event: { seq: number }) => event.seq)).toEqual([2, 4]);
       expect(page.body.next).toBe(5);
@@ -187,7 +188,7 @@ describe('event-bus HTTP API', () => {
     });
 
     it('answers next = head when after is at the head', async () => {
-      const res = await request(bus.app).get('/events?after=5').expect(200);
+      const res = await read('/events?after=5').expect(200);
 
       expect(res.body).toEqual({ events: [], next: 5, head: 5 });
     });
@@ -201,7 +202,7 @@ describe('event-bus HTTP API', () => {
       ['types=PostDeleted', 'types'],
       ['types=', 'types'],
     ])('rejects ?%s with 400 naming the parameter', async (query, message) => {
-      const res = await request(bus.app).get(`/events?${query}`).expect(400);
+      const res = await read(`/events?${query}`).expect(400);
 
       expect(res.body.message).toContain(message);
     });
@@ -209,7 +210,7 @@ describe('event-bus HTTP API', () => {
 
   describe('GET /subscriptions', () => {
     it('answers an empty list for a bus without subscribers', async () => {
-      expect((await request(bus.app).get('/subscriptions').expect(200)).body).toEqual([]);
+      expect((await request(bus.views).get('/subscriptions').expect(200)).body).toEqual([]);
     });
   });
 
@@ -220,7 +221,7 @@ describe('event-bus HTTP API', () => {
     });
 
     it('answers 404 with a JSON message for an unknown route', async () => {
-      expect((await request(bus.app).get('/nope').expect(404)).body.message).toContain('no such route');
+      expect((await bus.as('admin').get('/nope').expect(404)).body.message).toContain('no such route');
     });
   });
 });

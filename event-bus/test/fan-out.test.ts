@@ -16,7 +16,7 @@ describe('fan-out', () => {
   }
 
   async function publishPosts(test: TestBus, count: number, from = 1): Promise<void> {
-    for (let n = from; n < from + count; n += 1) await request(test.app).post('/events').send(postCreated(n)).expect(201);
+    for (let n = from; n < from + count; n += 1) await test.as('posts').post('/events').send(postCreated(n)).expect(201);
   }
 
   afterEach(async () => {
@@ -101,7 +101,7 @@ describe('fan-out', () => {
     await waitFor(() => healthy.received.length === 20, 'the healthy subscriber to receive all 20 events');
     expect(seqsOf(healthy.received)).toEqual(range(1, 20));
     const dead$ = bus.bus.fanOut.statuses().find((status) => status.name === 'dead')!;
-    expect(dead$).toMatchObject({ cursor: 0, lag: 20, lastError: expect.stringContaining('ECONNREFUSED') });
+    expect(dead$).toMatchObject({ cursor: 0, lag: 20, lastError: 'connection refused' });
   });
 
   it('retries a subscriber answering 500 with backoff, then delivers everything in order once it recovers', async () => {
@@ -120,7 +120,7 @@ describe('fan-out', () => {
     }
     await waitFor(() => fake.received.length === 3, 'the 3 events after recovery');
     expect(seqsOf(fake.received)).toEqual([1, 2, 3]);
-    expect(bus.bus.fanOut.statuses()[0]).toMatchObject({ attempts: 0, lastError: 'answered 500: {"status":500}', lastErrorAt: expect.any(String) });
+    expect(bus.bus.fanOut.statuses()[0]).toMatchObject({ attempts: 0, lastError: 'HTTP 500', lastErrorAt: expect.any(String) });
   });
 
   it('shows cursor, head and lag on GET /subscriptions, without payloads', async () => {
@@ -129,7 +129,7 @@ describe('fan-out', () => {
     await publishPosts(bus, 2);
     await waitFor(() => bus!.bus.fanOut.statuses()[0]!.cursor === 2, 'the cursor to reach 2');
 
-    const res = await request(bus.app).get('/subscriptions').expect(200);
+    const res = await request(bus.views).get('/subscriptions').expect(200);
 
     expect(res.body).toEqual([
       {

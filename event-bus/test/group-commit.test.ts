@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { silentLogger } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
-import request from 'supertest';
 import { LogUnavailableError } from '../src/errors';
 import { BusMetrics } from '../src/metrics';
 import { GroupCommitter } from '../src/log/group-commit';
@@ -141,7 +140,7 @@ describe('POST /events under concurrency', () => {
   it('answers 50 concurrent publishes with distinct, gap-free seqs', async () => {
     const bus = openTestBus();
     try {
-      const answers = await Promise.all(Array.from({ length: 50 }, (_, n) => request(bus.app).post('/events').send(postCreated(n))));
+      const answers = await Promise.all(Array.from({ length: 50 }, (_, n) => bus.as('posts').post('/events').send(postCreated(n))));
 
       expect(answers.every((res) => res.status === 201)).toBe(true);
       expect(answers.map((res) => res.body.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, n) => n + 1));

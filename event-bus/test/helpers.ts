@@ -1,13 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { silentLogger, type Envelope, type NewEvent } from '@mini-blog/common';
+import { EVENT_TYPES, silentLogger, type Envelope, type EventStreamLimits, type NewEvent } from '@mini-blog/common';
 import type { Express } from 'express';
-import { createApp } from '../src/http/app';
+import request from 'supertest';
+import { ADMIN, Principals, type Secrets } from '../src/auth/principals';
 import { EventBus, type EventBusOptions } from '../src/bus';
-import type { SubscriberConfig } from '../src/config';
+import { DEFAULT_PUBLISH_ACL, parsePublishAcl, type PublishAcl, type SubscriberConfig } from '../src/config';
+import type { Subscriber } from '../src/delivery/subscriber-loop';
+import { createApp, createViewsApp } from '../src/http/app';
 
 export function tempDir(): { path: string; remove(): void } {
   const dir = mkdtempSync(path.join(tmpdir(), 'event-bus-test-'));
@@ -20,26 +23,68 @@ export const postCreated = (n: number, id?: string): NewEvent => ({
   ...(id === undefined ? {} : { id }),
 });
 
+/** The principals of the tests: the registry's publishers and subscribers, and admin. */
+export const PRINCIPALS = ['posts', 'comments', 'moderation', 'query', ADMIN] as const;
+
+/** For tests of something other than authorization: `tester` may publish every type. */
+export const TESTER = 'tester';
+export const TESTER_ACL = parsePublishAcl(`${TESTER}=${EVENT_TYPES.join('+')}`);
+
+/** A principal's test secret: long enough for a credential file, different for each principal. */
+export const secretOf = (principal: string): string => `${principal}-test-secret-`.padEnd(43, 'x');
+
+/** The test secrets of these principals (and of any subscriber name a test makes up), or the `secrets` given for some. */
+export const testPrincipals = (names: readonly string[] = PRINCIPALS, secrets: Readonly<Record<string, Secrets>> = {}): Principals =>
+  new Principals(new Map(names.map((name): [string, Secrets] => [name, secrets[name] ?? [secretOf(name)]])));
+
+/** Writes a credential file per principal, as the launcher does: what the bus as a process reads. */
+export function writeCredentials(dir: string, secrets: Readonly<Record<string, readonly string[]>>): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const [principal, lines] of Object.entries(secrets)) writeFileSync(path.join(dir, principal), `${lines.join('\n')}\n`, { mode: 0o600 });
+}
+
 export interface TestBus {
   readonly bus: EventBus;
+  /** The main port's app: publish, read, admin. */
   readonly app: Express;
+  /** The read-only views' app. */
+  readonly views: Express;
   readonly dataDir: string;
+  /** Requests to the main app with this principal's token. */
+  as(principal: string): ReturnType<typeof request.agent>;
   close(): Promise<void>;
 }
 
 export const FAST_DELIVERY = { poisonAttempts: 3, retryBaseMs: 10, retryMaxMs: 40, timeoutMs: 2000, cursorFlushMs: 20 } as const;
 
+export interface TestBusOptions extends Partial<EventBusOptions> {
+  /** Who may publish what; the registry's table by default. */
+  readonly acl?: PublishAcl;
+  /** Other secrets than `secretOf` for some principals. */
+  readonly principals?: Readonly<Record<string, Secrets>>;
+  readonly flowThrottleMs?: number;
+  readonly streamLimits?: EventStreamLimits;
+}
+
 /** A started bus on a temporary data folder (or `dataDir`, to reopen one). */
-export function openTestBus(subscribers: readonly SubscriberConfig[] = [], options: Partial<EventBusOptions> = {}): TestBus {
+export function openTestBus(
+  subscribers: readonly Subscriber[] = [],
+  { acl = parsePublishAcl(DEFAULT_PUBLISH_ACL), principals = {}, flowThrottleMs, streamLimits, ...options }: TestBusOptions = {},
+): TestBus {
   const dir = options.dataDir === undefined ? tempDir() : undefined;
   const dataDir = options.dataDir ?? dir!.path;
   const logger = silentLogger();
   const bus = new EventBus({ ...FAST_DELIVERY, writer: 'inline', subscribers, ...options, dataDir }, logger);
   bus.start();
+  const names = new Set<string>([...PRINCIPALS, ...subscribers.map((entry) => entry.name), ...acl.keys()]);
+  const readers = new Set([...subscribers.map((entry) => entry.name), ADMIN]);
+  const app = createApp({ bus, logger, access: { principals: testPrincipals([...names], principals), acl, readers } });
   return {
     bus,
-    app: createApp({ bus, logger }),
+    app,
+    views: createViewsApp({ bus, logger, flowThrottleMs, streamLimits }),
     dataDir,
+    as: (principal) => request.agent(app).set('authorization', `Bearer ${secretOf(principal)}`),
     close: async () => {
       await bus.close();
       dir?.remove();
@@ -47,12 +92,14 @@ export function openTestBus(subscribers: readonly SubscriberConfig[] = [], optio
   };
 }
 
-export const subscriber = (name: string, url: string, options: Partial<SubscriberConfig> = {}): SubscriberConfig => ({
+/** A subscriber signed with its test secret. */
+export const subscriber = (name: string, url: string, options: Partial<SubscriberConfig> & { secrets?: Secrets } = {}): Subscriber => ({
   name,
   url,
   types: null,
   batch: false,
   mode: 'park',
+  secrets: [secretOf(name)],
   ...options,
 });
 
@@ -76,6 +123,8 @@ export interface Delivery {
 export class FakeSubscriber {
   readonly deliveries: Delivery[] = [];
   respond: (delivery: Omit<Delivery, 'status'>) => number = () => 200;
+  /** The body of every answer; by default `{"status": <status>}`. */
+  answerBody: string | undefined;
   /** TCP connections opened to this subscriber. */
   connections = 0;
   private server: Server | undefined;
@@ -100,7 +149,7 @@ export class FakeSubscriber {
         const delivery = { events: Array.isArray(body) ? body : [body], batch: Array.isArray(body), cursor: Number(req.headers['x-bus-cursor']), headers: req.headers, raw, at: Date.now() };
         const status = this.respond(delivery);
         this.deliveries.push({ ...delivery, status });
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status }));
+        res.writeHead(status, { 'content-type': 'application/json' }).end(this.answerBody ?? JSON.stringify({ status }));
       });
     });
     server.on('connection', () => {

@@ -1,7 +1,7 @@
 import { get, type IncomingMessage } from 'node:http';
 import { waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
-import { createApp } from '../src/http/app';
+import { createViewsApp } from '../src/http/app';
 import { FakeSubscriber, listen, openTestBus, postCreated, subscriber, type TestBus } from './helpers';
 import { silentLogger } from '@mini-blog/common';
 
@@ -51,7 +51,8 @@ describe('observability', () => {
   });
 
   const publish = (count: number, from = 1) =>
-    request(bus.app)
+    bus
+      .as('posts')
       .post('/events')
       .send(Array.from({ length: count }, (_, index) => postCreated(from + index)))
       .expect(201);
@@ -60,7 +61,7 @@ describe('observability', () => {
     it('answers the metadata of the events after `after`, without data', async () => {
       await publish(5);
 
-      const res = await request(bus.app).get('/flow?after=1&limit=2').expect(200);
+      const res = await request(bus.views).get('/flow?after=1&limit=2').expect(200);
 
       expect(res.body).toEqual({
         events: [
@@ -74,7 +75,7 @@ describe('observability', () => {
     it('answers the newest events when `after` is left out', async () => {
       await publish(5);
 
-      const res = await request(bus.app).get('/flow?limit=2').expect(200);
+      const res = await request(bus.views).get('/flow?limit=2').expect(200);
 
       expect(res.body.events.map((event: { seq: number }) => event.seq)).toEqual([4, 5]);
     });
@@ -82,7 +83,7 @@ describe('observability', () => {
 
   describe('GET /flow/stream', () => {
     it('streams appended metadata and throttled cursor moves, never a payload', async () => {
-      const server = await listen(createApp({ bus: bus.bus, logger: silentLogger(), flowThrottleMs: 50 }));
+      const server = await listen(createViewsApp({ bus: bus.bus, logger: silentLogger(), flowThrottleMs: 50 }));
       const stream = await readStream(`${server.url}/flow/stream`);
       try {
         await publish(3);
@@ -105,11 +106,11 @@ describe('observability', () => {
   describe('GET /metrics', () => {
     it('answers Prometheus text with log and per-subscriber metrics, never a payload', async () => {
       await publish(3);
-      await request(bus.app).post('/events').send(postCreated(1, 'dup')).expect(201);
-      await request(bus.app).post('/events').send(postCreated(1, 'dup')).expect(200);
+      await bus.as('posts').post('/events').send(postCreated(1, 'dup')).expect(201);
+      await bus.as('posts').post('/events').send(postCreated(1, 'dup')).expect(200);
       await waitFor(() => fake.received.length === 4, 'every delivery');
 
-      const res = await request(bus.app).get('/metrics').expect(200).expect('content-type', /text\/plain/);
+      const res = await request(bus.views).get('/metrics').expect(200).expect('content-type', /text\/plain/);
 
       expect(res.text).toMatch(/^eventbus_events_appended_total 4$/m);
       expect(res.text).toMatch(/^eventbus_events_duplicate_total 1$/m);

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, get, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { waitFor } from '@mini-blog/common/testing';
-import { openTestBus, type TestBus } from './helpers';
+import { openTestBus, secretOf, type TestBus } from './helpers';
 
 const EVENTS = 30_000;
 const CONTENT = 'x'.repeat(900);
@@ -46,7 +46,7 @@ describe('GET /events streamed', () => {
   async function openPaused(): Promise<IncomingMessage> {
     reads = 0;
     answer = undefined;
-    const res = await new Promise<IncomingMessage>((resolve, reject) => get(url, resolve).on('error', reject));
+    const res = await new Promise<IncomingMessage>((resolve, reject) => get(url, { headers: { authorization: `Bearer ${secretOf('admin')}` } }, resolve).on('error', reject));
     res.pause();
     await waitFor(() => answer?.writableNeedDrain, 'the server to wait for the paused client');
     return res;

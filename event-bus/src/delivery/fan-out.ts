@@ -1,14 +1,13 @@
 import type { Logger, SubscriptionStatus } from '@mini-blog/common';
 import { Agent } from 'undici';
-import type { SubscriberConfig } from '../config';
 import { UnknownSubscriberError } from '../errors';
 import type { GroupCommitter } from '../log/group-commit';
 import type { BusMetrics } from '../metrics';
 import type { CursorRecord, EventStore } from '../log/store';
-import { SubscriberLoop, type DeliveryOptions } from './subscriber-loop';
+import { SubscriberLoop, type DeliveryOptions, type Subscriber } from './subscriber-loop';
 
 export interface FanOutOptions extends DeliveryOptions {
-  readonly subscribers: readonly SubscriberConfig[];
+  readonly subscribers: readonly Subscriber[];
   /** How often moved cursors are written to the store. */
   readonly cursorFlushMs?: number;
 }

@@ -1,20 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import {
-  BUS_CURSOR_HEADER,
-  BUS_DELIVERY_ID_HEADER,
-  BUS_SIGNATURE_HEADER,
-  BUS_TIMESTAMP_HEADER,
-  backoffDelay,
-  signDelivery,
-  type Logger,
-  type SubscriptionStatus,
-} from '@mini-blog/common';
+import { backoffDelay, type Logger, type SubscriptionStatus } from '@mini-blog/common';
 import { request, type Dispatcher } from 'undici';
+import type { Secrets } from '../auth/principals';
 import type { SubscriberConfig } from '../config';
 import { NotParkedError } from '../errors';
 import type { GroupCommitter } from '../log/group-commit';
 import type { BusMetrics } from '../metrics';
 import type { CursorRecord, EventStore, StoredEvent } from '../log/store';
+import { deliveryHeaders } from './signing';
+
+/** A configured subscriber and the secrets of its credential, which sign its deliveries. */
+export interface Subscriber extends SubscriberConfig {
+  readonly secrets: Secrets;
+}
 
 export interface DeliveryOptions {
   /** 4xx answers (other than 408/429) for one event before it is parked, or blocks the subscriber. */
@@ -27,7 +25,11 @@ export interface DeliveryOptions {
 /** How one delivery of one or more events ended. */
 type Outcome = 'delivered' | 'parked' | 'blocked' | 'rejected-batch' | 'interrupted';
 
-type Answer = { readonly ok: true } | { readonly ok: false; readonly poison: boolean; readonly error: string };
+/**
+ * `reason` is short and public (`HTTP 500`, `timeout`): `GET /subscriptions` shows it. `detail`,
+ * with the subscriber's own answer, goes only to the log and the admin's parked records.
+ */
+type Answer = { readonly ok: true } | { readonly ok: false; readonly poison: boolean; readonly reason: string; readonly detail: string };
 
 /**
  * A 4xx that rejects the event itself. 408 and 429 say "later"; 401, 403 and 404 say the request
@@ -42,6 +44,17 @@ const READ_AHEAD = 100;
 const MAX_BATCH_EVENTS = 500;
 const MAX_BATCH_BYTES = 64 * 1024;
 const MAX_ERROR_TEXT = 300;
+
+/** Network failures by their code, in the few words the public view shows. */
+const NETWORK_REASONS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+  EHOSTUNREACH: 'host unreachable',
+  ETIMEDOUT: 'timeout',
+  UND_ERR_SOCKET: 'connection closed',
+};
 
 /**
  * One subscriber's delivery loop: events in `seq` order, one delivery in flight, retried with
@@ -66,7 +79,7 @@ export class SubscriberLoop {
   private running: Promise<void> | undefined;
 
   constructor(
-    readonly config: SubscriberConfig,
+    readonly config: Subscriber,
     private readonly store: EventStore,
     private readonly committer: GroupCommitter,
     private readonly dispatcher: Dispatcher,
@@ -251,44 +264,33 @@ export class SubscriberLoop {
         return 'delivered';
       }
       this.attempts += 1;
-      this.lastError = answer.error;
+      this.lastError = answer.reason;
       this.lastErrorAt = new Date().toISOString();
       if (answer.poison) {
         if (events.length > 1) return 'rejected-batch';
         rejections += 1;
-        if (rejections >= this.options.poisonAttempts) return await this.park(first, rejections, answer.error, isReplay);
+        if (rejections >= this.options.poisonAttempts) return await this.park(first, rejections, answer, isReplay);
       }
-      this.logger.debug({ subscriber: this.name, seq: first.seq, attempt: this.attempts, err: answer.error }, 'delivery failed');
+      this.logger.debug({ subscriber: this.name, seq: first.seq, attempt: this.attempts, err: answer.detail }, 'delivery failed');
       await this.wait(this.options.retryBaseMs + backoffDelay(attempt, this.options.retryBaseMs, this.options.retryMaxMs));
     }
   }
 
-  private async park(event: StoredEvent, rejections: number, error: string, isReplay: boolean): Promise<Outcome> {
+  private async park(event: StoredEvent, rejections: number, { reason, detail }: { reason: string; detail: string }, isReplay: boolean): Promise<Outcome> {
     const block = this.config.mode === 'block' && !isReplay;
-    await this.committer.changeParked({ op: 'park', subscriber: this.name, seq: event.seq, attempts: rejections, reason: error, at: new Date().toISOString() });
+    await this.committer.changeParked({ op: 'park', subscriber: this.name, seq: event.seq, attempts: rejections, reason: detail, at: new Date().toISOString() });
     this.parked.add(event.seq);
     this.metrics.parked.inc({ subscriber: this.name });
     this.attempts = 0;
     if (block) {
       this.blockedAt = event.seq;
-      this.lastError = `blocked at seq ${event.seq} (${event.type}) after ${rejections} rejections: ${error}`;
-      this.logger.error({ subscriber: this.name, seq: event.seq, type: event.type, err: error }, 'delivery blocked by a rejected event');
+      this.lastError = `blocked at seq ${event.seq} (${event.type}) after ${rejections} rejections: ${reason}`;
+      this.logger.error({ subscriber: this.name, seq: event.seq, type: event.type, err: detail }, 'delivery blocked by a rejected event');
       return 'blocked';
     }
-    this.logger.warn({ subscriber: this.name, seq: event.seq, type: event.type, err: error }, 'event parked after repeated rejections');
+    this.logger.warn({ subscriber: this.name, seq: event.seq, type: event.type, err: detail }, 'event parked after repeated rejections');
     if (!isReplay) this.moveTo(event.seq, this.acked);
     return 'parked';
-  }
-
-  private headers(deliveryId: string, body: string): Record<string, string> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', [BUS_CURSOR_HEADER]: String(this.acked) };
-    if (this.config.secret !== undefined) {
-      const timestamp = Math.floor(Date.now() / 1000);
-      headers[BUS_DELIVERY_ID_HEADER] = deliveryId;
-      headers[BUS_TIMESTAMP_HEADER] = String(timestamp);
-      headers[BUS_SIGNATURE_HEADER] = signDelivery(this.config.secret, deliveryId, timestamp, body);
-    }
-    return headers;
   }
 
   private async post(deliveryId: string, body: string): Promise<Answer> {
@@ -298,18 +300,19 @@ export class SubscriberLoop {
       const response = await request(this.config.url, {
         method: 'POST',
         dispatcher: this.dispatcher,
-        headers: this.headers(deliveryId, body),
+        headers: deliveryHeaders(this.config.secrets, deliveryId, body, this.acked),
         body,
         signal: AbortSignal.any([abort.signal, AbortSignal.timeout(this.options.timeoutMs)]),
       });
       // Read to the end even when unused: a connection goes back to the pool only once drained.
       const text = await response.body.text();
-      if (response.statusCode >= 200 && response.statusCode < 300) return { ok: true };
-      return { ok: false, poison: isPoison(response.statusCode), error: `answered ${response.statusCode}: ${text.slice(0, MAX_ERROR_TEXT)}` };
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) return { ok: true };
+      return { ok: false, poison: isPoison(status), reason: `HTTP ${status}`, detail: `answered ${status}: ${text.slice(0, MAX_ERROR_TEXT)}` };
     } catch (err) {
-      const name = err instanceof Error ? err.name : '';
-      const message = name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
-      return { ok: false, poison: false, error: message };
+      const { name, message, code } = (err ?? {}) as { name?: string; message?: string; code?: string };
+      if (name === 'TimeoutError') return { ok: false, poison: false, reason: 'timeout', detail: `no answer within ${this.options.timeoutMs} ms` };
+      return { ok: false, poison: false, reason: NETWORK_REASONS[code ?? ''] ?? 'network error', detail: message ?? String(err) };
     } finally {
       this.abortDelivery = undefined;
     }

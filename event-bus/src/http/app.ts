@@ -1,37 +1,79 @@
-import { createHttpApp, type Logger } from '@mini-blog/common';
-import type { Express } from 'express';
-import { adminRouter } from './admin-routes';
+import { AppError, createHttpApp, type EventStreamLimits, type Logger } from '@mini-blog/common';
+import type { Express, RequestHandler } from 'express';
+import { ADMIN, type Principals } from '../auth/principals';
 import type { EventBus } from '../bus';
+import { adminRouter } from './admin-routes';
+import { allowOnly, authenticate } from './auth';
 import { busErrors } from './errors';
-import { eventsRouter } from './events-routes';
+import { eventsRouter, type EventsAccess } from './events-routes';
 import { FlowFeed } from './flow-feed';
 import { viewsRouter } from './views-routes';
 
 export interface AppDeps {
   readonly bus: EventBus;
   readonly logger: Logger;
-  /** The least time between two `delivered` messages for one subscriber on `GET /flow/stream`. */
-  readonly flowThrottleMs?: number;
+  /** Whose tokens are accepted, and what each may do. */
+  readonly access: EventsAccess & { readonly principals: Principals };
 }
 
 /** Larger than the services' 100 kB: a batch of full-size comments must fit. */
 export const BUS_BODY_LIMIT = '1mb';
 
-export function createApp({ bus, logger, flowThrottleMs }: AppDeps): Express {
-  const flow = new FlowFeed(bus, flowThrottleMs);
+/**
+ * The bus's API (its main port): publish, read the log, admin. Every route but `/healthz` and
+ * `/readyz` needs a principal's token; the read-only views are not served here (`createViewsApp`).
+ */
+export function createApp({ bus, logger, access }: AppDeps): Express {
   const app = createHttpApp({
     logger,
     bodyLimit: BUS_BODY_LIMIT,
     // Not ready while the log cannot be written: Kubernetes stops sending publishes that would fail.
     isReady: () => bus.committer.writeFailure === undefined,
     routes: (routes) => {
-      routes.use(eventsRouter(bus));
-      routes.use(viewsRouter(bus, flow));
-      routes.use('/admin', adminRouter(bus));
+      routes.use(authenticate(access.principals));
+      routes.use(eventsRouter(bus, access));
+      routes.use('/admin', allowOnly((principal) => principal === ADMIN, 'use the admin routes'), adminRouter(bus));
       routes.use(busErrors);
     },
   });
   // Every answer is fresh (a publish result, the log, live state): hashing each for an ETag is wasted work.
+  app.set('etag', false);
+  return app;
+}
+
+export interface ViewsAppDeps {
+  readonly bus: EventBus;
+  readonly logger: Logger;
+  /** The least time between two `delivered` messages for one subscriber on `GET /flow/stream`. */
+  readonly flowThrottleMs?: number;
+  readonly streamLimits?: EventStreamLimits;
+}
+
+/** Nothing but reads on the views' listener: the ingress routes paths under it as prefixes. */
+const readOnly: RequestHandler = (req, res, next) => {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.set('allow', 'GET, HEAD');
+    throw new AppError(405, `method: ${req.method} is not allowed here; the views are read-only (GET)`);
+  }
+  next();
+};
+
+/**
+ * The read-only views on their own listener (`VIEWS_PORT`), the only part of the bus that the
+ * ingress and the local gateway reach: `/subscriptions`, `/flow`, `/flow/stream`, `/metrics`.
+ * Metadata only: no payload, no subscriber URL, no subscriber's answer.
+ */
+export function createViewsApp({ bus, logger, flowThrottleMs, streamLimits }: ViewsAppDeps): Express {
+  const flow = new FlowFeed(bus, flowThrottleMs, streamLimits);
+  const app = createHttpApp({
+    logger,
+    isReady: () => true,
+    routes: (routes) => {
+      routes.use(readOnly);
+      routes.use(viewsRouter(bus, flow));
+      routes.use(busErrors);
+    },
+  });
   app.set('etag', false);
   return app;
 }

@@ -3,7 +3,9 @@ import { AppError, describeIssues, EVENT_TYPES, newEventSchema, parseBody, parse
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { EventBus } from '../bus';
+import type { PublishAcl } from '../config';
 import type { PendingEvent } from '../log/log-writer';
+import { allowOnly, principalOf } from './auth';
 
 export const MAX_BATCH = 1000;
 export const MAX_PAGE = 10_000;
@@ -69,8 +71,22 @@ function parseBatch(body: unknown[]): PendingEvent[] {
   return events as PendingEvent[];
 }
 
+export interface EventsAccess {
+  /** Who may publish which types. */
+  readonly acl: PublishAcl;
+  /** Who may read the log: the subscribers and admin. */
+  readonly readers: ReadonlySet<string>;
+}
+
+/** Each event's type must be one the principal may publish; one that is not refuses the whole request. */
+function authorizePublish(acl: PublishAcl, principal: string, events: readonly PendingEvent[]): void {
+  const allowed = acl.get(principal);
+  const forbidden = events.find((event) => !allowed?.has(event.type));
+  if (forbidden) throw new AppError(403, `type: ${principal} may not publish ${forbidden.type}`);
+}
+
 /** Publish and replay: `POST /events` (one event or a batch), `GET /events` (whole log or pages). */
-export function eventsRouter({ store, committer }: EventBus): Router {
+export function eventsRouter({ store, committer }: EventBus, { acl, readers }: EventsAccess): Router {
   /** The course's replay: the whole log as one array, read and sent in chunks, so memory stays flat. */
   async function streamAll(res: Response): Promise<void> {
     // The log as it is now: events committed while it streams are left for the next read.
@@ -101,15 +117,18 @@ export function eventsRouter({ store, committer }: EventBus): Router {
   const router = Router();
   router.post('/events', async (req, res) => {
     if (Array.isArray(req.body)) {
-      const results = await committer.publish(parseBatch(req.body));
-      res.status(201).json({ results });
+      const events = parseBatch(req.body);
+      authorizePublish(acl, principalOf(res), events);
+      res.status(201).json({ results: await committer.publish(events) });
       return;
     }
-    const [result] = await committer.publish([parseSingle(req)]);
+    const event = parseSingle(req);
+    authorizePublish(acl, principalOf(res), [event]);
+    const [result] = await committer.publish([event]);
     res.status(result!.duplicate ? 200 : 201).json(result);
   });
 
-  router.get('/events', async (req, res) => {
+  router.get('/events', allowOnly((principal) => readers.has(principal), 'read the log'), async (req, res) => {
     if (['after', 'limit', 'types'].some((key) => key in req.query)) {
       page(req, res);
     } else {

@@ -1,0 +1,18 @@
+import { BUS_CURSOR_HEADER, BUS_DELIVERY_ID_HEADER, BUS_SIGNATURE_HEADER, BUS_TIMESTAMP_HEADER, signDelivery } from '@mini-blog/common';
+import type { Secrets } from '../auth/principals';
+
+/**
+ * The headers of one delivery attempt. Always signed: one `v1=` signature per secret of the
+ * subscriber's credential, so that during a rotation it can check the delivery with whichever
+ * secret it already has; the timestamp is this attempt's, so a retry is never stale.
+ */
+export function deliveryHeaders(secrets: Secrets, deliveryId: string, body: string, acked: number, nowMs = Date.now()): Record<string, string> {
+  const timestamp = Math.floor(nowMs / 1000);
+  return {
+    'content-type': 'application/json',
+    [BUS_CURSOR_HEADER]: String(acked),
+    [BUS_DELIVERY_ID_HEADER]: deliveryId,
+    [BUS_TIMESTAMP_HEADER]: String(timestamp),
+    [BUS_SIGNATURE_HEADER]: signDelivery(secrets, deliveryId, timestamp, body),
+  };
+}
