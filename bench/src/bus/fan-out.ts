@@ -1,6 +1,6 @@
 import { batchJson } from './load';
 import { pacedPosts, type PacedResult } from './paced';
-import { forkHelper, nextMessage, startBus, stopChild } from './processes';
+import { forkHelper, nextMessage, startBus, stopChild, type BenchCredentials } from './processes';
 
 interface SubscriberStats {
   readonly received: number;
@@ -28,6 +28,7 @@ export interface FanOutResult {
 
 export interface FanOutOptions {
   readonly dataDir: string;
+  readonly credentials: BenchCredentials;
   readonly subscribers: number;
   /** Events per second, published in requests of `perRequest` events. */
   readonly rate: number;
@@ -38,14 +39,14 @@ export interface FanOutOptions {
 }
 
 /** Publishes at a fixed rate while the bus fans out to subscribers in another process. */
-export async function fanOut({ dataDir, subscribers, rate, perRequest, seconds, options }: FanOutOptions): Promise<FanOutResult> {
+export async function fanOut({ dataDir, credentials, subscribers, rate, perRequest, seconds, options }: FanOutOptions): Promise<FanOutResult> {
   const host = await forkHelper<{ ports: number[] }>('subscriber-host.js', [String(subscribers)]);
   const list = host.first.ports.map((port, index) => `s${index}=http://127.0.0.1:${port}/events${options ? `|${options}` : ''}`).join(',');
-  const bus = await startBus(dataDir, { SUBSCRIBERS: list });
+  const bus = await startBus(dataDir, credentials, { SUBSCRIBERS: list });
   try {
-    const load = await pacedPosts(`${bus.url}/events`, rate / perRequest, seconds, (n) => batchJson('fan', n, perRequest));
+    const load = await pacedPosts(`${bus.url}/events`, rate / perRequest, seconds, (n) => batchJson('fan', n, perRequest), credentials.authorization('posts'));
     const finished = performance.now();
-    const head = ((await (await fetch(`${bus.url}/flow?limit=1`)).json()) as { head: number }).head;
+    const head = ((await (await fetch(`${bus.viewsUrl}/flow?limit=1`)).json()) as { head: number }).head;
     let stats: SubscriberStats[] = [];
     const deadline = finished + 120_000;
     do {

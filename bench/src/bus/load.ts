@@ -37,6 +37,8 @@ export interface PostLoad {
   readonly body: (n: number) => string;
   /** Requests per second over all connections; closed-loop (as fast as answered) when unset. */
   readonly rate?: number;
+  /** Sent with every request: the publisher's `authorization`. */
+  readonly headers?: Record<string, string>;
 }
 
 export interface LoadResult {
@@ -49,14 +51,14 @@ export interface LoadResult {
 }
 
 /** POSTs JSON with autocannon, a new body per request. */
-export async function postLoad({ url, seconds, connections, body, rate }: PostLoad): Promise<LoadResult> {
+export async function postLoad({ url, seconds, connections, body, rate, headers = {} }: PostLoad): Promise<LoadResult> {
   let n = 0;
   const result = await autocannon({
     url,
     connections,
     duration: seconds,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     ...(rate === undefined ? {} : { overallRate: rate }),
     requests: [{ setupRequest: (request) => ({ ...request, body: body(n++) }) }],
   });

@@ -4,13 +4,15 @@ import path from 'node:path';
 import { fanOut } from './fan-out';
 import { batchJson, eventJson, postLoad, type LoadResult } from './load';
 import { natsPublishRate } from './nats-reference';
-import { forkHelper, memoryOf, startBus, startNats, stopChild } from './processes';
+import { BUS_SCRIPT, forkHelper, memoryOf, startBus, startNats, stopChild, writeCredentials, type BenchBus, type BenchCredentials } from './processes';
 import { fillLog, pagedReplay, streamedReplay } from './replay';
 
 /**
  * The event bus benchmarks (docs/benchmarks.md, "Event bus"), each beside its reference in the
  * same run. Pick some with arguments (`publish batch fanout replay`); all run by default.
- * BENCH_SCALE=0.2 shortens every duration and size for a quick check.
+ * BENCH_SCALE=0.2 shortens every duration and size for a quick check. BUS_BASELINE_SCRIPT (another
+ * build's `event-bus/dist/index.js`) adds that build to the single-publish rounds, for a before and
+ * after in one run.
  */
 const ALL = ['publish', 'batch', 'fanout', 'replay'] as const;
 type Name = (typeof ALL)[number];
@@ -50,40 +52,53 @@ function checkLoad(name: string, result: LoadResult): void {
   if (result.failures > 0) throw new Error(`${name}: ${result.failures} requests failed; the measurement is not valid`);
 }
 
-async function benchPublish(workDir: string): Promise<void> {
+async function benchPublish(workDir: string, credentials: BenchCredentials): Promise<void> {
   const seconds = scaled(10);
   const pressure = cpuPressure();
+  const baselineScript = process.env.BUS_BASELINE_SCRIPT;
   const express = await forkHelper<{ port: number }>('bare-express-server.js');
-  const bus = await startBus(path.join(workDir, 'publish'));
+  const buses: BenchBus[] = [];
   try {
+    const bus = await startBus(path.join(workDir, 'publish'), credentials);
+    buses.push(bus);
+    const headers = credentials.authorization('posts');
     const targets = [
       { name: 'bare Express 5 JSON POST', url: `http://127.0.0.1:${express.first.port}/events` },
-      { name: 'bus, durable publish', url: `${bus.url}/events` },
+      { name: `bus, durable publish (${BUS_SCRIPT})`, url: `${bus.url}/events` },
     ];
-    for (const target of targets) await postLoad({ url: target.url, seconds: 2, connections: 50, body: (n) => eventJson(`warm-${target.name.length}`, n) });
-    // Two rounds each, alternating, so that neither side gets the quieter moment of the machine.
+    if (baselineScript) {
+      const baseline = await startBus(path.join(workDir, 'publish-baseline'), credentials, {}, baselineScript);
+      buses.push(baseline);
+      targets.push({ name: `bus, durable publish, baseline (${baselineScript})`, url: `${baseline.url}/events` });
+    }
+    for (const target of targets) await postLoad({ url: target.url, seconds: 2, connections: 50, headers, body: (n) => eventJson(`warm-${target.name.length}`, n) });
+    // Rounds alternating between the targets, so that none gets the quieter moment of the machine.
     const totals = targets.map(() => ({ requests: 0, seconds: 0, p99: 0 }));
-    for (let round = 0; round < 2; round += 1) {
+    const rounds = baselineScript ? 3 : 2;
+    for (let round = 0; round < rounds; round += 1) {
       for (const [index, target] of targets.entries()) {
-        const result = await postLoad({ url: target.url, seconds, connections: 50, body: (n) => eventJson(`publish-${round}`, n) });
+        const result = await postLoad({ url: target.url, seconds, connections: 50, headers, body: (n) => eventJson(`publish-${round}`, n) });
         checkLoad(target.name, result);
         totals[index]!.requests += result.requests;
         totals[index]!.seconds += result.requests / result.requestsPerSecond;
         totals[index]!.p99 = Math.max(totals[index]!.p99, result.p99);
       }
     }
-    const [reference, ours] = totals.map((total) => total.requests / total.seconds) as [number, number];
-    say(`\n== Single-event publish, 50 connections, ${2 * seconds} s each ${pressure.describe()} ==`);
-    say(`  ${targets[0]!.name}: ${rate(reference)} (p99 ${totals[0]!.p99} ms)`);
-    say(`  ${targets[1]!.name}: ${rate(ours)} (p99 ${totals[1]!.p99} ms)`);
-    say(`  ratio ${((ours / reference) * 100).toFixed(0)}% (target at least 70%): ${verdict(ours >= 0.7 * reference)}`);
+    const rates = totals.map((total) => total.requests / total.seconds);
+    const [reference, ours, baseline] = rates as [number, number, number | undefined];
+    say(`\n== Single-event publish, 50 connections, ${rounds} rounds of ${seconds} s each ${pressure.describe()} ==`);
+    for (const [index, target] of targets.entries()) say(`  ${target.name}: ${rate(rates[index]!)} (p99 ${totals[index]!.p99} ms)`);
+    say(`  ratio to bare Express ${((ours / reference) * 100).toFixed(0)}% (target at least 70%): ${verdict(ours >= 0.7 * reference)}`);
+    if (baseline !== undefined) {
+      say(`  ratio to the baseline build ${((ours / baseline) * 100).toFixed(1)}% (target at least 90%): ${verdict(ours >= 0.9 * baseline)}`);
+    }
   } finally {
-    await bus.stop();
+    for (const bus of buses) await bus.stop();
     await stopChild(express.child);
   }
 }
 
-async function benchBatch(workDir: string): Promise<void> {
+async function benchBatch(workDir: string, credentials: BenchCredentials): Promise<void> {
   const seconds = scaled(10);
   const size = 100;
   const pressure = cpuPressure();
@@ -94,12 +109,13 @@ async function benchBatch(workDir: string): Promise<void> {
   } finally {
     await stopChild(nats.child);
   }
-  const bus = await startBus(path.join(workDir, 'batch'));
+  const bus = await startBus(path.join(workDir, 'batch'), credentials);
+  const headers = credentials.authorization('posts');
   let busRate: number;
   let result: LoadResult;
   try {
-    await postLoad({ url: `${bus.url}/events`, seconds: 2, connections: BATCH_CONNECTIONS, body: (n) => batchJson('warm', n, size) });
-    result = await postLoad({ url: `${bus.url}/events`, seconds, connections: BATCH_CONNECTIONS, body: (n) => batchJson('batch', n, size) });
+    await postLoad({ url: `${bus.url}/events`, seconds: 2, connections: BATCH_CONNECTIONS, headers, body: (n) => batchJson('warm', n, size) });
+    result = await postLoad({ url: `${bus.url}/events`, seconds, connections: BATCH_CONNECTIONS, headers, body: (n) => batchJson('batch', n, size) });
     checkLoad('batch publish', result);
     busRate = result.requestsPerSecond * size;
   } finally {
@@ -111,7 +127,7 @@ async function benchBatch(workDir: string): Promise<void> {
   say(`  at least 100,000/s: ${verdict(busRate >= 100_000)}; at least twice NATS (${(busRate / natsRate).toFixed(1)}x): ${verdict(busRate >= 2 * natsRate)}`);
 }
 
-async function benchFanOut(workDir: string): Promise<void> {
+async function benchFanOut(workDir: string, credentials: BenchCredentials): Promise<void> {
   const runs = [
     { label: 'batch subscribers (as the services are configured)', options: 'batch', rate: 5000, seconds: scaled(30), target: true },
     { label: 'course-style subscribers (one event per request)', options: '', rate: 500, seconds: scaled(10), target: false },
@@ -119,7 +135,7 @@ async function benchFanOut(workDir: string): Promise<void> {
   for (const { label, options, rate: eventsPerSecond, seconds, target } of runs) {
     const perRequest = 10;
     const pressure = cpuPressure();
-    const result = await fanOut({ dataDir: path.join(workDir, `fanout-${options || 'single'}`), subscribers: 4, rate: eventsPerSecond, perRequest, seconds, options });
+    const result = await fanOut({ dataDir: path.join(workDir, `fanout-${options || 'single'}`), credentials, subscribers: 4, rate: eventsPerSecond, perRequest, seconds, options });
     if (result.load.failures > 0) throw new Error(`fan-out publish: ${result.load.failures} requests failed; the measurement is not valid`);
     const maxLag = Math.max(...result.subscribers.map((own) => own.maxLagMs));
     const allInOrder = result.subscribers.every((own) => own.inOrder);
@@ -136,20 +152,21 @@ async function benchFanOut(workDir: string): Promise<void> {
   }
 }
 
-async function benchReplay(workDir: string): Promise<void> {
+async function benchReplay(workDir: string, credentials: BenchCredentials): Promise<void> {
   const count = scaled(1_000_000);
-  const bus = await startBus(path.join(workDir, 'replay'));
+  const bus = await startBus(path.join(workDir, 'replay'), credentials);
+  const reader = credentials.authorization('query');
   try {
     const filling = performance.now();
-    await fillLog(bus.url, count);
+    await fillLog(bus.url, credentials.authorization('posts'), count);
     const pressure = cpuPressure();
     say(`\n== Replay of ${count.toLocaleString('en-US')} events (filled in ${((performance.now() - filling) / 1000).toFixed(1)} s) ==`);
     for (const limit of [1000, 10_000]) {
-      const paged = await pagedReplay(bus.url, limit);
+      const paged = await pagedReplay(bus.url, reader, limit);
       say(`  paged, limit ${limit.toLocaleString('en-US')}: ${rate(paged.perSecond)} (${paged.seconds.toFixed(2)} s)${limit === 10_000 ? `, at least 200,000/s: ${verdict(paged.perSecond >= 200_000)}` : ''}`);
     }
     const before = memoryOf(bus.pid);
-    const streamed = await streamedReplay(bus.url);
+    const streamed = await streamedReplay(bus.url, reader);
     const after = memoryOf(bus.pid);
     say(`  GET /events as one array: ${rate(streamed.perSecond)} (${streamed.seconds.toFixed(2)} s); bus resident memory ${mb(before.rss)} before, ${mb(after.rss)} after, peak ${mb(after.peak)}`);
     say(`  ${pressure.describe()}`);
@@ -182,11 +199,12 @@ async function main(): Promise<void> {
   const workDir = mkdtempSync(path.join(tmpdir(), 'mini-blog-bus-bench-'));
   say(`Event bus benchmarks: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), scale ${scale}; work folder ${workDir}`);
   say(`Disk: ${syncLatency(workDir)}${process.env.BUS_SCRIPT ? `; bus: ${process.env.BUS_SCRIPT}` : ''}`);
+  const credentials = writeCredentials(workDir);
   try {
-    if (run('publish')) await benchPublish(workDir);
-    if (run('batch')) await benchBatch(workDir);
-    if (run('fanout')) await benchFanOut(workDir);
-    if (run('replay')) await benchReplay(workDir);
+    if (run('publish')) await benchPublish(workDir, credentials);
+    if (run('batch')) await benchBatch(workDir, credentials);
+    if (run('fanout')) await benchFanOut(workDir, credentials);
+    if (run('replay')) await benchReplay(workDir, credentials);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

@@ -14,7 +14,14 @@ export interface PacedResult {
  * ones before (up to `maxInFlight`), as publishers in production do. autocannon's own rate limit
  * falls short of 5,000/s here, hence this.
  */
-export async function pacedPosts(url: string, rate: number, seconds: number, body: (n: number) => string, maxInFlight = 1000): Promise<PacedResult> {
+export async function pacedPosts(
+  url: string,
+  rate: number,
+  seconds: number,
+  body: (n: number) => string,
+  headers: Record<string, string> = {},
+  maxInFlight = 1000,
+): Promise<PacedResult> {
   const target = new URL(url);
   const pool = new Pool(target.origin, { connections: 50 });
   const total = Math.round(rate * seconds);
@@ -28,7 +35,7 @@ export async function pacedPosts(url: string, rate: number, seconds: number, bod
       const due = started + (n / rate) * 1000;
       inFlight += 1;
       pool
-        .request({ method: 'POST', path: target.pathname, headers: { 'content-type': 'application/json' }, body: body(n) })
+        .request({ method: 'POST', path: target.pathname, headers: { 'content-type': 'application/json', ...headers }, body: body(n) })
         .then(async (response) => {
           await response.body.text();
           if (response.statusCode >= 300) failures += 1;

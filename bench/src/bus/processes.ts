@@ -1,23 +1,59 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, REPO_ROOT, ServiceProcess, waitForReady } from '@mini-blog/launcher';
 
 /** BUS_SCRIPT runs another build of the bus (an earlier commit, for a before/after comparison). */
-const BUS_SCRIPT = process.env.BUS_SCRIPT ?? path.join(REPO_ROOT, 'event-bus/dist/index.js');
+export const BUS_SCRIPT = process.env.BUS_SCRIPT ?? path.join(REPO_ROOT, 'event-bus/dist/index.js');
 
-/** The bus as `npm start` runs it: the built JS in its own process, on a free 127.0.0.1 port. */
-export async function startBus(dataDir: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
-  if (!existsSync(BUS_SCRIPT)) throw new Error(`${BUS_SCRIPT} is missing: run npm run build first`);
+/** The principals of a benchmark's bus: the services, admin, and the fan-out's subscribers `s0`, `s1`, ... */
+const PRINCIPALS = ['posts', 'comments', 'moderation', 'query', 'admin', ...Array.from({ length: 8 }, (_, index) => `s${index}`)];
+
+/** One credential per principal, as the launcher makes them; the bus reads them from `<workDir>/credentials`. */
+export interface BenchCredentials {
+  readonly dir: string;
+  /** `{authorization: 'Bearer <secret>'}` of a principal. */
+  authorization(principal: string): { authorization: string };
+}
+
+export function writeCredentials(workDir: string): BenchCredentials {
+  const dir = path.join(workDir, 'credentials');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const secrets = new Map(PRINCIPALS.map((principal) => [principal, randomBytes(32).toString('base64url')]));
+  for (const [principal, secret] of secrets) writeFileSync(path.join(dir, principal), `${secret}\n`, { mode: 0o600 });
+  return { dir, authorization: (principal) => ({ authorization: `Bearer ${secrets.get(principal)!}` }) };
+}
+
+/** A bus under benchmark: its API, its read-only views, its process. */
+export interface BenchBus {
+  readonly url: string;
+  readonly viewsUrl: string;
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * The bus as `npm start` runs it: the built JS (`script`, by default BUS_SCRIPT) in its own
+ * process, its API and views on free 127.0.0.1 ports, reading `credentials`.
+ */
+export async function startBus(dataDir: string, credentials: BenchCredentials, env: Record<string, string> = {}, script = BUS_SCRIPT): Promise<BenchBus> {
+  if (!existsSync(script)) throw new Error(`${script} is missing: run npm run build first`);
+  const viewsPort = await freePort();
   const bus = new ServiceProcess(
-    { name: 'event-bus', script: BUS_SCRIPT, port: await freePort(), env: { DATA_DIR: dataDir, SUBSCRIBERS: '', LOG_LEVEL: 'warn', ...env } },
+    {
+      name: 'event-bus',
+      script,
+      port: await freePort(),
+      env: { DATA_DIR: dataDir, SUBSCRIBERS: '', LOG_LEVEL: 'warn', HOST: '127.0.0.1', VIEWS_PORT: String(viewsPort), CREDENTIALS_DIR: credentials.dir, ...env },
+    },
     (_name, line) => {
       if (/"level":(50|60)/.test(line)) process.stderr.write(`event-bus | ${line}\n`);
     },
   );
   bus.start();
   await waitForReady(bus, 30_000);
-  return bus;
+  return { url: bus.url, viewsUrl: `http://127.0.0.1:${viewsPort}`, pid: bus.pid, stop: () => bus.stop() };
 }
 
 /** Resident and peak resident memory of a process, from /proc (Linux). */

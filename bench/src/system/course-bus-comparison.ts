@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { callJson } from './http';
 import { load } from './load';
-import { Backend, memoryOf, nextMessage } from './processes';
+import { authorization, Backend, memoryOf, nextMessage } from './processes';
 
 const SUBSCRIBER_NAMES = ['posts', 'comments', 'moderation', 'query'] as const;
 type Counts = Record<string, { distinct: number; received: number }>;
@@ -107,6 +107,8 @@ async function runBus(busUrl: string, pid: number | undefined, sinks: Sinks, opt
     seconds: options.loadSeconds,
     connections: options.connections,
     body: JSON.stringify({ type: 'PostCreated', data: { id: 'load', title: 'A post about load' } }),
+    // The course's bus takes no token and ignores it.
+    headers: authorization('posts'),
   });
   const acknowledged = published.total;
   const allDeliveredAfterMs = await settle(
@@ -140,7 +142,7 @@ async function runBus(busUrl: string, pid: number | undefined, sinks: Sinks, opt
       await sinks.command({ cmd: 'up', name: 'query' });
       upAt = performance.now();
     }
-    sends.push(callJson(agent, 'POST', `${busUrl}/events`, { type: 'PostCreated', data: { id: `outage-${i}`, title: `Post ${i}` } }));
+    sends.push(callJson(agent, 'POST', `${busUrl}/events`, { type: 'PostCreated', data: { id: `outage-${i}`, title: `Post ${i}` } }, 30_000, authorization('posts')));
   }
   if (upAt === 0) {
     await sinks.command({ cmd: 'up', name: 'query' });

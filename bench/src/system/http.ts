@@ -8,7 +8,7 @@ export interface JsonAnswer<T> {
 }
 
 /** A plain node:http JSON call (less overhead than fetch, so the timings are the server's). */
-export function callJson<T>(agent: http.Agent, method: string, url: string, body?: unknown, timeoutMs = 30_000): Promise<JsonAnswer<T>> {
+export function callJson<T>(agent: http.Agent, method: string, url: string, body?: unknown, timeoutMs = 30_000, headers: Record<string, string> = {}): Promise<JsonAnswer<T>> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = http.request(
@@ -17,7 +17,7 @@ export function callJson<T>(agent: http.Agent, method: string, url: string, body
         method,
         agent,
         timeout: timeoutMs,
-        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        headers: payload === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
       },
       (res) => {
         const chunks: Buffer[] = [];

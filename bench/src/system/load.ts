@@ -52,10 +52,12 @@ export interface LoadOptions {
   readonly body?: string;
   /** Requests per second over all connections; without it, each connection sends as fast as it is answered. */
   readonly rate?: number;
+  /** Sent with every request (a publisher's `authorization`). */
+  readonly headers?: Record<string, string>;
 }
 
 /** Load with autocannon: closed loop (every connection sends its next request when answered), or at a fixed rate. */
-export async function load({ url, seconds, connections, paths, method, body, rate }: LoadOptions): Promise<LoadResult> {
+export async function load({ url, seconds, connections, paths, method, body, rate, headers = {} }: LoadOptions): Promise<LoadResult> {
   let next = 0;
   const result = await autocannon({
     url,
@@ -63,7 +65,7 @@ export async function load({ url, seconds, connections, paths, method, body, rat
     duration: seconds,
     ...(rate ? { overallRate: rate } : {}),
     ...(method ? { method } : {}),
-    ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+    ...(body === undefined ? { headers } : { body, headers: { ...headers, 'content-type': 'application/json' } }),
     ...(paths
       ? {
           requests: [

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { EventType, NewEvent } from '@mini-blog/common';
 import { callJson } from './http';
+import { authorization } from './processes';
 
 /** A small, fast, seeded generator: the same log every run, so two runs measure the same thing. */
 export function seededRandom(seed: number): () => number {
@@ -90,7 +91,7 @@ export async function publishLog(busUrl: string, shape: LogShape, subscribers: r
         counts[next.value.type] += 1;
       }
       if (batch.length === 0) return;
-      const answer = await callJson<{ results: { seq: number }[] }>(agent, 'POST', `${busUrl}/events`, batch, 120_000);
+      const answer = await callJson<{ results: { seq: number }[] }>(agent, 'POST', `${busUrl}/events`, batch, 120_000, authorization('loader'));
       if (answer.status !== 201) throw new Error(`POST /events of ${batch.length} events answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`);
       head = Math.max(head, ...answer.body.results.map((result) => result.seq));
     }
@@ -98,7 +99,7 @@ export async function publishLog(busUrl: string, shape: LogShape, subscribers: r
   try {
     await Promise.all(Array.from({ length: IN_FLIGHT }, sender));
     for (const name of subscribers) {
-      const answer = await callJson(agent, 'PUT', `${busUrl}/admin/subscriptions/${name}/cursor`, { cursor: head });
+      const answer = await callJson(agent, 'PUT', `${busUrl}/admin/subscriptions/${name}/cursor`, { cursor: head }, 30_000, authorization('admin'));
       if (answer.status !== 200) throw new Error(`PUT /admin/subscriptions/${name}/cursor answered ${answer.status}`);
     }
   } finally {

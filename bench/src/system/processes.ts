@@ -1,7 +1,35 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { EVENT_TYPES, PUBLISHER_NAMES, SERVICES } from '@mini-blog/common';
 import { freePort, REPO_ROOT, ServiceProcess, waitForReady } from '@mini-blog/launcher';
+
+/** `loader` fills a log with every type of event at once, as a benchmark's setup (not a service). */
+const PRINCIPALS = ['posts', 'comments', 'moderation', 'query', 'admin', 'loader'];
+
+/** The credentials of the benchmarks' processes, one file per principal in a folder of their own, made once per run. */
+const credentials = (() => {
+  let made: { dir: string; secrets: Map<string, string> } | undefined;
+  return () => {
+    if (made) return made;
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'mini-blog-bench-')), 'credentials');
+    mkdirSync(dir, { mode: 0o700 });
+    const secrets = new Map(PRINCIPALS.map((principal) => [principal, randomBytes(32).toString('base64url')]));
+    for (const [principal, secret] of secrets) writeFileSync(path.join(dir, principal), `${secret}\n`, { mode: 0o600 });
+    made = { dir, secrets };
+    return made;
+  };
+})();
+
+/** `{authorization: 'Bearer <secret>'}` of one of the benchmarks' principals. */
+export function authorization(principal: string): Record<string, string> {
+  return { authorization: `Bearer ${credentials().secrets.get(principal)!}` };
+}
+
+/** Each service may publish what it publishes; `loader` every type. */
+const PUBLISH_ACL = [...PUBLISHER_NAMES.map((name) => `${name}=${SERVICES[name].publishes.join('+')}`), `loader=${EVENT_TYPES.join('+')}`].join(',');
 
 export type BackendName = 'event-bus' | 'posts' | 'comments' | 'moderation' | 'query';
 
@@ -52,7 +80,9 @@ export class Backend {
     readonly port: number,
     env: Record<string, string>,
   ) {
-    this.process = new ServiceProcess({ name, script: path.join(REPO_ROOT, name, 'dist/index.js'), port, env: { LOG_LEVEL: 'info', ...env } }, (_service, line) => {
+    const own: Record<string, string> = name === 'event-bus' ? { PUBLISH_ACL, VIEWS_PORT: '0' } : {};
+    const base = { LOG_LEVEL: 'info', HOST: '127.0.0.1', CREDENTIALS_DIR: credentials().dir, ...own };
+    this.process = new ServiceProcess({ name, script: path.join(REPO_ROOT, name, 'dist/index.js'), port, env: { ...base, ...env } }, (_service, line) => {
       this.lines.push(line);
       if (this.lines.length > 200) this.lines.shift();
       if (line.includes('caught up with the log')) {
