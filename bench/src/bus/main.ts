@@ -155,7 +155,7 @@ async function benchFanOut(workDir: string, credentials: BenchCredentials): Prom
 async function benchReplay(workDir: string, credentials: BenchCredentials): Promise<void> {
   const count = scaled(1_000_000);
   const bus = await startBus(path.join(workDir, 'replay'), credentials);
-  const reader = credentials.authorization('query');
+  const reader = credentials.authorization('admin');
   try {
     const filling = performance.now();
     await fillLog(bus.url, credentials.authorization('posts'), count);

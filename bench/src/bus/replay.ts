@@ -27,6 +27,7 @@ export async function pagedReplay(busUrl: string, authorization: Record<string, 
   let events = 0;
   for (;;) {
     const res = await fetch(`${busUrl}/events?after=${after}&limit=${limit}`, { headers: authorization });
+    if (res.status !== 200) throw new Error(`paged replay: GET /events answered ${res.status}: ${await res.text()}`);
     const page = (await res.json()) as { events: { seq: number }[]; next: number; head: number };
     events += page.events.length;
     if (page.events.length > 0 && page.events[page.events.length - 1]!.seq !== after + page.events.length) {
