@@ -72,6 +72,7 @@ describe('conditional publish (key and expectedLastSeq)', () => {
     const winner = stored[0]!.body.seq as number;
     expect(answers.filter((res) => res.status === 409).map((res) => res.body.lastSeq)).toEqual(Array(59).fill(winner));
     expect(bus.bus.store.head).toBe(2);
+    expect((await bus.bus.metrics.refusals.get()).values[0]!.value).toBe(59);
   });
 
   describe('in a batch', () => {

@@ -67,7 +67,6 @@ export function createViewsApp({ bus, logger, flowThrottleMs, streamLimits }: Vi
   const flow = new FlowFeed(bus, flowThrottleMs, streamLimits);
   const app = createHttpApp({
     logger,
-    isReady: () => true,
     routes: (routes) => {
       routes.use(readOnly);
       routes.use(viewsRouter(bus, flow));
