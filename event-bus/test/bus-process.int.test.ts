@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { verifyDelivery, type Envelope, type NewEvent } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
 import { BusProcess } from './bus-process';
@@ -82,6 +84,20 @@ describe('the bus as a process', () => {
       body: fake.deliveries[0]!.raw,
     });
     expect(verification).toEqual({ ok: true });
+  });
+
+  it('closes a connection to the views listener that never finishes its headers, as the API listener does', async () => {
+    const bus = await startBus(dataDir());
+    const socket = connect(Number(new URL(bus.viewsUrl).port), '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+    await once(socket, 'connect');
+
+    socket.write('GET /subscriptions HTTP/1.1\r\nhost: 127.0.0.1\r\n');
+    await once(socket, 'close');
+
+    // runService's headers timeout (10 s): without it, Node would hold the connection for 300 s.
+    expect(answer).toMatch(/^(HTTP\/1\.1 408|$)/);
   });
 
   it.each([
