@@ -2,3 +2,4 @@ export * from './system';
 export { createGateway, type RouteFor } from './gateway';
 export { freePort } from './ports';
 export { ServiceProcess } from './supervisor';
+export { ensureCredentials } from './credentials';

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { createHttpServer, listen, readCredential, SERVICE_NAMES, SERVICES, SUBSCRIBER_NAMES, subscribersSetting, type ServiceName } from '@mini-blog/common';
+import { createHttpServer, listen, SERVICE_NAMES, SERVICES, subscribersSetting, type ServiceName } from '@mini-blog/common';
 import { ensureCredentials, type CredentialsReport } from './credentials';
 import { createGateway } from './gateway';
 import { freePort } from './ports';
@@ -65,6 +65,8 @@ export interface RunningSystem {
   /** The folder of the principals' credential files. */
   readonly credentialsDir: string;
   readonly credentials: CredentialsReport;
+  /** The bus's read-only views (`/subscriptions`, `/flow`): what the gateway routes to the bus. */
+  readonly viewsUrl: string;
   readonly services: Readonly<Record<ServiceName, ServiceProcess>>;
   /** The NATS nodes, with `--transport=jetstream`. */
   readonly nats?: RunningNats;
@@ -94,15 +96,6 @@ export async function waitForReady(service: ServiceProcess, timeoutMs: number, p
   }
 }
 
-/**
- * The bus signs each subscriber's deliveries with the current secret of its credential file, which
- * the subscriber verifies; for a bus that takes each one as `DELIVERY_SECRET_<NAME>` rather than
- * reading CREDENTIALS_DIR itself.
- */
-function deliverySecrets(credentialsDir: string): Record<string, string> {
-  return Object.fromEntries(SUBSCRIBER_NAMES.map((name) => [`DELIVERY_SECRET_${name.toUpperCase()}`, readCredential(credentialsDir, name)[0]!]));
-}
-
 /** Starts every service, waits until each is ready, then opens the gateway. */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   const { dataDir, host = SERVICE_HOST, log = printToStdout, readyTimeoutMs = 30_000 } = options;
@@ -116,6 +109,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const ports = {} as Record<ServiceName, number>;
   for (const name of SERVICE_NAMES) ports[name] = options.ports?.[name] ?? (gatewayPort === 0 ? await freePort() : SERVICES[name].port);
   const urlOf = (name: ServiceName) => `http://${SERVICE_HOST}:${ports[name]}`;
+  // The bus's read-only views listen apart from its API; the gateway reaches only them.
+  const viewsPort = gatewayPort === 0 ? await freePort() : SERVICES['event-bus'].viewsPort;
 
   const choice = options.transport ?? { transport: 'http' };
   const nats =
@@ -127,7 +122,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     // On JetStream the bus's place is taken by the process of its read-only views.
     nats
       ? jetstreamEnv(nats, credentialsDir)
-      : { DATA_DIR: dataDir, SUBSCRIBERS: subscribersSetting((subscriber) => `${urlOf(subscriber)}/events`), ...deliverySecrets(credentialsDir) };
+      : { DATA_DIR: dataDir, SUBSCRIBERS: subscribersSetting((subscriber) => `${urlOf(subscriber)}/events`), VIEWS_PORT: String(viewsPort) };
   const envOf = (name: ServiceName): Record<string, string> => {
     const { publishes, handles } = SERVICES[name];
     return {
@@ -144,7 +139,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     services[name] = new ServiceProcess({ name, script: path.join(REPO_ROOT, script), port: ports[name], env: envOf(name) }, log);
   }
 
-  const gateway = createHttpServer(createGateway({ routeFor: ingressRouter(), targets: Object.fromEntries(SERVICE_NAMES.map((name) => [name, urlOf(name)])) }));
+  // On JetStream the views process listens where the bus would.
+  const viewsUrl = nats ? urlOf('event-bus') : `http://${SERVICE_HOST}:${viewsPort}`;
+  const targets = { ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, urlOf(name)])), 'event-bus': viewsUrl };
+  const gateway = createHttpServer(createGateway({ routeFor: ingressRouter(), targets }));
   const stop = async () => {
     gateway.closeAllConnections();
     gateway.close();
@@ -172,6 +170,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     gateway,
     credentialsDir,
     credentials,
+    viewsUrl,
     services,
     nats,
     waitReady: (name, timeoutMs = readyTimeoutMs) => waitForReady(services[name], timeoutMs),

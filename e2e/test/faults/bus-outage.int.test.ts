@@ -29,7 +29,7 @@ afterAll(async () => {
 
 describe('the bus down', () => {
   it('answers 503 with a clear message, stores nothing of it, and works again once the bus is back', async () => {
-    const { system, gateway, bus } = fault;
+    const { system, gateway } = fault;
     const ledger = new Ledger();
     await new Load({ gateway, ledger, tag: 'before', maxRequests: 40, ratePerSecond: 100 }).finished();
     const knownPost = [...ledger.posts.values()][0]!;
@@ -58,7 +58,7 @@ describe('the bus down', () => {
     await after.finished();
     const recoveredAt = Date.now();
 
-    const { view, log, result, convergeMs } = await convergeAndVerify(gateway, bus, ledger, recoveredAt);
+    const { view, log, result, convergeMs } = await convergeAndVerify(gateway, fault.log, ledger, recoveredAt);
     const storedFromOutage = log.filter(
       (event) => (event.type === 'PostCreated' && titles.includes(event.data.title)) || (event.type === 'CommentCreated' && contents.includes(event.data.content)),
     );

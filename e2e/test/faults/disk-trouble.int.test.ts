@@ -41,7 +41,7 @@ function restoreTheDisk(): void {
   limit = undefined;
 }
 
-const publishDirectly = (title: string) => call(fault.bus, 'POST', '/events', { type: 'PostCreated', data: { id: title, title } });
+const publishDirectly = (title: string) => call(fault.bus, 'POST', '/events', { type: 'PostCreated', data: { id: title, title } }, { headers: fault.auth('posts') });
 
 describe('the bus store unwritable', () => {
   it('refuses publishes with 503, loses nothing acknowledged, and publishes again once the disk is back', async () => {
@@ -65,7 +65,7 @@ describe('the bus store unwritable', () => {
     system.services['event-bus'].start();
     await system.waitReady('event-bus', 30_000);
 
-    const { log, result, convergeMs } = await convergeAndVerify(gateway, bus, ledger, recoveredAt);
+    const { log, result, convergeMs } = await convergeAndVerify(gateway, fault.log, ledger, recoveredAt);
     const storedWhileCut = log.filter(
       (event) =>
         (event.type === 'PostCreated' && (refusedLedger.attemptedTitles.has(event.data.title) || event.data.title === 'written to a full disk')) ||

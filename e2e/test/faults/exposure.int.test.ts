@@ -31,7 +31,7 @@ afterAll(async () => {
   await fault?.stop();
 });
 
-const head = async () => (await getJson<{ head: number }>(fault.bus, '/events?after=0&limit=1')).head;
+const head = async () => (await getJson<{ head: number }>(fault.bus, '/events?after=0&limit=1', 10_000, fault.auth('admin'))).head;
 
 async function createPost(title: string): Promise<string> {
   const answer = await call(fault.gateway, 'POST', '/posts/create', { title });
@@ -100,7 +100,7 @@ describe('through the gateway', () => {
       ['DELETE', '/subscriptions'],
     ];
     const headBefore = await head();
-    const cursorsBefore = await subscriptions(fault.bus);
+    const cursorsBefore = await subscriptions(fault.busViews);
 
     const answers = await Promise.all(
       attempts.map(async ([method, target, body]) => ({
@@ -116,7 +116,7 @@ describe('through the gateway', () => {
     expect(reachedTheBus.map(({ request, answer }) => `${request} → ${answer.status} ${answer.text.slice(0, 120)}`)).toEqual([]);
     expect(await head()).toBe(headBefore);
     // No cursor was moved back (a reset through the gateway would have).
-    const cursorsAfter = await subscriptions(fault.bus);
+    const cursorsAfter = await subscriptions(fault.busViews);
     expect([...cursorsBefore].filter(([name, status]) => cursorsAfter.get(name)!.cursor < status.cursor).map(([name]) => name)).toEqual([]);
   });
 
@@ -196,7 +196,7 @@ describe('through the gateway', () => {
     const answers = {
       'POST /posts/create': await call(fault.gateway, 'POST', '/posts/create', { title: 'too big', padding }),
       'POST /posts/:id/comments': await call(fault.gateway, 'POST', `/posts/${postId}/comments`, { content: 'too big', padding }),
-      'POST /events on the bus (1 MB limit)': await call(fault.bus, 'POST', '/events', { type: 'PostCreated', data: { id: 'big', title: 'big' }, padding: 'x'.repeat(1024 * 1024 + 1) }),
+      'POST /events on the bus (1 MB limit)': await call(fault.bus, 'POST', '/events', { type: 'PostCreated', data: { id: 'big', title: 'big' }, padding: 'x'.repeat(1024 * 1024 + 1) }, { headers: fault.auth('posts') }),
       'POST /events on query': await call(fault.system.services.query.url, 'POST', '/events', { padding }),
     };
     const fieldTooLong = await call(fault.gateway, 'POST', `/posts/${postId}/comments`, { content: 'y'.repeat(1001) });
@@ -216,7 +216,7 @@ describe("the bus's own routes", () => {
 
     await fc.assert(
       fc.asyncProperty(hostileRequest({ specs: NEW_EVENT_SPECS, bodyLimitBytes: 1024 * 1024, acceptsArrays: true }), async (hostile) => {
-        const answer = await rawRequest(fault.bus, 'POST', '/events', hostile.headers, hostile.body);
+        const answer = await rawRequest(fault.bus, 'POST', '/events', { ...hostile.headers, ...fault.auth('posts') }, hostile.body);
         statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
         expect(answer.status).toBeGreaterThanOrEqual(400);
         expect(answer.status).toBeLessThan(500);
@@ -224,7 +224,7 @@ describe("the bus's own routes", () => {
       }),
       { numRuns: 150 },
     );
-    const empty = await rawRequest(fault.bus, 'POST', '/events', JSON_TYPE, Buffer.from('[]'));
+    const empty = await rawRequest(fault.bus, 'POST', '/events', { ...JSON_TYPE, ...fault.auth('posts') }, Buffer.from('[]'));
 
     recordFigures('hostile-input-bus', { requests: 151, answers: Object.fromEntries(statuses), stored: (await head()) - before });
     expect(empty.status).toBe(400);
@@ -240,7 +240,7 @@ describe("the bus's own routes", () => {
         fc.constantFrom('/events', '/flow', '/subscriptions', '/admin/parked'),
         hostileQuery(['after', 'limit', 'types', 'subscriber']),
         async (target, query) => {
-          const answer = await rawRequest(fault.bus, 'GET', `${target}${query}`);
+          const answer = await rawRequest(fault.bus, 'GET', `${target}${query}`, fault.auth('admin'));
           expect(answer.status).toBeLessThan(500);
           if (answer.status >= 400) expect(answer.json).toEqual(expect.objectContaining({ message: expect.any(String) }));
         },
@@ -252,7 +252,7 @@ describe("the bus's own routes", () => {
         fc.constantFrom('/admin/subscriptions/query/cursor', '/admin/subscriptions/nobody/cursor', '/admin/subscriptions/%zz/cursor'),
         hostileRequest({ specs: [{ shape: { cursor: { kind: 'int', min: 0 } }, valid: { cursor: 0 } }], bodyLimitBytes: 1024 * 1024 }),
         async (target, hostile) => {
-          const answer = await rawRequest(fault.bus, 'PUT', target, hostile.headers, hostile.body);
+          const answer = await rawRequest(fault.bus, 'PUT', target, { ...hostile.headers, ...fault.auth('admin') }, hostile.body);
           expect(answer.status).toBeGreaterThanOrEqual(400);
           expect(answer.status).toBeLessThan(500);
           expect(answer.json).toEqual(expect.objectContaining({ message: expect.any(String) }));

@@ -31,7 +31,7 @@ afterAll(async () => {
 
 describe('kill -9 of each service in turn under load', () => {
   it('keeps every acknowledged post and comment, once, with its verdict, in a log without gaps', async () => {
-    const { system, gateway, bus } = fault;
+    const { system, gateway } = fault;
     const ledger = new Ledger();
     const load = new Load({ gateway, ledger, tag: 'kill', maxRequests: 1000, concurrency: 10, ratePerSecond: 30 });
     const downtimes: Record<string, number> = {};
@@ -55,7 +55,7 @@ describe('kill -9 of each service in turn under load', () => {
     }
     const loadEnded = Date.now();
 
-    const { result, convergeMs } = await convergeAndVerify(gateway, bus, ledger, loadEnded, fault.logTail);
+    const { result, convergeMs } = await convergeAndVerify(gateway, fault.log, ledger, loadEnded, fault.logTail);
 
     recordFigures('kill-restart', {
       injected: `SIGKILL of ${VICTIMS.join(', ')} in turn, each restarted after ${REQUESTS_WHILE_DOWN} requests`,

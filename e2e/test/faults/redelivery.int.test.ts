@@ -67,7 +67,7 @@ function inOrderView(log: readonly Envelope[]): CourseMap {
 
 describe('duplicate and reordered deliveries to query', () => {
   it('converge to the in-order result', async () => {
-    const { gateway, bus, system } = fault;
+    const { gateway, system } = fault;
     proxy.mode = { kind: 'chaos', window: 8, duplicateRate: 0.3, staleRate: 0.1 };
     const ledger = new Ledger();
     await new Load({ gateway, ledger, tag: 'chaos', maxRequests: 200, ratePerSecond: 40 }).finished();
@@ -84,7 +84,7 @@ describe('duplicate and reordered deliveries to query', () => {
     );
     const convergeMs = Date.now() - loadEnded;
     // Once every verdict shows, every event there will be is in the log.
-    const log = await readLog(bus);
+    const log = await readLog(fault.log);
     const expected = inOrderView(log);
     const result = verify(ledger, view, log);
 

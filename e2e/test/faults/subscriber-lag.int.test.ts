@@ -64,12 +64,12 @@ function lagsOver(maxLag: Record<string, number>, max: number): string[] {
 
 /** Runs a load through the gateway while sampling every subscriber's lag; returns the highest lags. */
 async function loadWhileSampling(tag: string, requests: number): Promise<{ maxLag: Record<string, number>; drainMs: number }> {
-  const sampler = new LagSampler(fault.bus);
+  const sampler = new LagSampler(fault.busViews);
   await new Load({ gateway: fault.gateway, ledger, tag, maxRequests: requests, ratePerSecond: 30 }).finished();
   const loadEnded = Date.now();
   await waitFor(
     async () => {
-      const status = await subscriptions(fault.bus);
+      const status = await subscriptions(fault.busViews);
       return OTHERS.every((name) => status.get(name)!.lag === 0);
     },
     `${OTHERS.join(', ')} to have no lag after the load`,
@@ -82,10 +82,10 @@ describe('a slow subscriber', () => {
   it(`does not slow the others: their lag stays as without it while it answers after ${SLOW_MS / 1000} s`, async () => {
     const baseline = await loadWhileSampling('baseline', 90);
     slowSubscriber.mode = { kind: 'slow', ms: SLOW_MS };
-    const before = (await subscriptions(fault.bus)).get('slow')!.cursor;
+    const before = (await subscriptions(fault.busViews)).get('slow')!.cursor;
 
     const slowed = await loadWhileSampling('slowed', 90);
-    const slow = (await subscriptions(fault.bus)).get('slow')!;
+    const slow = (await subscriptions(fault.busViews)).get('slow')!;
 
     recordFigures('slow-subscriber', {
       injected: `an extra subscriber answering every delivery after ${SLOW_MS} ms`,
@@ -116,7 +116,7 @@ describe(`a subscriber ${BEHIND} events behind`, () => {
         ledger.attemptedTitles.add(`bulk post ${first + index}`);
         return { type: 'PostCreated', id: `PostCreated:${id}`, data: { id, title: `bulk post ${first + index}` } };
       });
-      const answer = await call(fault.bus, 'POST', '/events', batch, { timeoutMs: 30_000 });
+      const answer = await call(fault.bus, 'POST', '/events', batch, { timeoutMs: 30_000, headers: fault.auth('posts') });
       expect(answer.status).toBe(201);
       for (const event of batch) ledger.posts.set(event.data.id, event.data);
     }
@@ -124,7 +124,7 @@ describe(`a subscriber ${BEHIND} events behind`, () => {
 
     const behind = await waitFor(
       async () => {
-        const status = await subscriptions(fault.bus);
+        const status = await subscriptions(fault.busViews);
         return OTHERS.every((name) => status.get(name)!.lag === 0) && status.get('query')!.lag >= BEHIND && status;
       },
       `the others to take the ${BEHIND} events while query is refused`,
@@ -134,17 +134,17 @@ describe(`a subscriber ${BEHIND} events behind`, () => {
     const othersTookMs = Date.now() - publishStarted;
 
     // The catch-up starts in the middle of live traffic, which the others must keep up with.
-    const sampler = new LagSampler(fault.bus);
+    const sampler = new LagSampler(fault.busViews);
     const live = new Load({ gateway: fault.gateway, ledger, tag: 'during catch-up', maxRequests: 60, ratePerSecond: 30 });
     await waitFor(() => live.issued >= 15, 'the live load to be under way', { timeoutMs: 10_000 });
     const acknowledgedBefore = queryProxy.acknowledged.length;
     queryProxy.mode = { kind: 'forward' };
     const catchUpStarted = Date.now();
-    await waitFor(async () => (await subscriptions(fault.bus)).get('query')!.lag === 0, `query to catch up ${BEHIND} events`, { timeoutMs: 60_000, intervalMs: 100 });
+    await waitFor(async () => (await subscriptions(fault.busViews)).get('query')!.lag === 0, `query to catch up ${BEHIND} events`, { timeoutMs: 60_000, intervalMs: 100 });
     const catchUpMs = Date.now() - catchUpStarted;
     await live.finished();
     await waitFor(
-      async () => [...(await subscriptions(fault.bus)).values()].every((status) => status.name === 'slow' || status.lag === 0),
+      async () => [...(await subscriptions(fault.busViews)).values()].every((status) => status.name === 'slow' || status.lag === 0),
       'every subscriber but the slow one to be current',
       { timeoutMs: 15_000 },
     );
@@ -159,7 +159,7 @@ describe(`a subscriber ${BEHIND} events behind`, () => {
       'every acknowledged post and comment to show in GET /posts',
       { timeoutMs: 30_000, intervalMs: 500 },
     );
-    const log = await readLog(fault.bus);
+    const log = await readLog(fault.log);
     const result = verify(ledger, view, log);
     const delivered = queryProxy.acknowledged.slice(acknowledgedBefore);
     const outOfOrder = delivered.filter((seq, index) => index > 0 && seq <= delivered[index - 1]!).length;

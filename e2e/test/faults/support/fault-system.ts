@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, startSystem, type RunningSystem, type ServiceName, type SystemOptions } from '@mini-blog/launcher';
+import { readCredential } from '@mini-blog/common';
+import { ensureCredentials, freePort, startSystem, type RunningSystem, type ServiceName, type SystemOptions } from '@mini-blog/launcher';
+import type { LogSource } from './verify';
 
 /** The services the bus delivers to, in the launcher's order. */
 export const SUBSCRIBER_NAMES = ['posts', 'comments', 'moderation', 'query'] as const;
@@ -11,8 +13,14 @@ export interface FaultSystem {
   readonly system: RunningSystem;
   /** The gateway, as a browser reaches it. */
   readonly gateway: string;
-  /** The bus itself (not through the gateway): publishing, the log, the subscriptions. */
+  /** The bus's API itself (not through the gateway): publishing, the log, admin; each needs a principal's `auth`. */
   readonly bus: string;
+  /** The bus's read-only views: `/subscriptions`, `/flow`. */
+  readonly busViews: string;
+  /** The `authorization` header of a principal, from the system's credentials. */
+  auth(principal: string): Record<string, string>;
+  /** The whole log, read as admin. */
+  readonly log: LogSource;
   readonly dataDir: string;
   /** The last lines every service printed, for failure messages. */
   logTail(lines?: number): string;
@@ -54,6 +62,8 @@ export async function startFaultSystem({ name, env = {}, subscribers, transport 
       urls[subscriber] = `http://127.0.0.1:${ports[subscriber]}/events`;
     }
     busEnv.SUBSCRIBERS = subscribers(urls);
+    // A subscriber of a test's own (not a service of the registry) gets a credential too: the bus signs its deliveries.
+    ensureCredentials(path.join(dataDir, 'credentials'), busEnv.SUBSCRIBERS.split(',').map((entry) => entry.split('=')[0]!.trim()));
   }
 
   let system: RunningSystem;
@@ -63,10 +73,15 @@ export async function startFaultSystem({ name, env = {}, subscribers, transport 
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`${(err as Error).message}\n--- service logs ---\n${logTail(150)}`);
   }
+  const auth = (principal: string) => ({ authorization: `Bearer ${readCredential(system.credentialsDir, principal)[0]!}` });
+  const bus = system.services['event-bus'].url;
   return {
     system,
     gateway: loopback(system.url),
-    bus: system.services['event-bus'].url,
+    bus,
+    busViews: system.viewsUrl,
+    auth,
+    log: { url: bus, headers: auth('admin') },
     dataDir,
     logTail,
     stop: async () => {

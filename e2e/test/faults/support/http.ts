@@ -43,8 +43,8 @@ export async function call(base: string, method: string, urlPath: string, body?:
 }
 
 /** The JSON body of a GET that must succeed. */
-export async function getJson<T>(base: string, urlPath: string, timeoutMs = 10_000): Promise<T> {
-  const answer = await call(base, 'GET', urlPath, undefined, { timeoutMs });
+export async function getJson<T>(base: string, urlPath: string, timeoutMs = 10_000, headers: Record<string, string> = {}): Promise<T> {
+  const answer = await call(base, 'GET', urlPath, undefined, { timeoutMs, headers });
   if (answer.status !== 200) throw new Error(`GET ${base}${urlPath} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
   return answer.json as T;
 }

@@ -11,11 +11,17 @@ export interface ViewComment {
 /** The course's map, as `GET /posts` answers it. */
 export type CourseMap = Record<string, { id: string; title: string; comments: ViewComment[] }>;
 
+/** Where the log is read: the bus's API, and the `authorization` of a principal that may read it. */
+export interface LogSource {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+}
+
 /** Every event in the log, read from the bus in pages. */
-export async function readLog(bus: string, pageSize = 10_000): Promise<Envelope[]> {
+export async function readLog(source: LogSource, pageSize = 10_000): Promise<Envelope[]> {
   const events: Envelope[] = [];
   for (let after = 0; ; ) {
-    const page = await getJson<{ events: Envelope[]; next: number; head: number }>(bus, `/events?after=${after}&limit=${pageSize}`);
+    const page = await getJson<{ events: Envelope[]; next: number; head: number }>(source.url, `/events?after=${after}&limit=${pageSize}`, 10_000, source.headers);
     events.push(...page.events);
     if (page.next >= page.head || page.events.length === 0) return events;
     after = page.next;
@@ -138,7 +144,7 @@ export interface Outcome {
  * Waits until GET /posts shows every acknowledged post and comment with its verdict, then reads the
  * whole log and checks the view and the log against what the clients were told.
  */
-export async function convergeAndVerify(gateway: string, bus: string, ledger: Ledger, since: number, logTail?: () => string): Promise<Outcome> {
+export async function convergeAndVerify(gateway: string, bus: LogSource, ledger: Ledger, since: number, logTail?: () => string): Promise<Outcome> {
   let view: CourseMap = {};
   await waitFor(
     async () => {
