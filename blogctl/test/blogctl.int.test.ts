@@ -1,0 +1,115 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SERVICE_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common';
+import { waitFor } from '@mini-blog/common/testing';
+import { startSystem, type RunningSystem } from '@mini-blog/launcher';
+
+/**
+ * The built blogctl (bin/blogctl, as a user runs it) against the system `npm start` runs: every
+ * service a real process on free ports, the credentials the launcher creates in the data folder.
+ */
+
+jest.setTimeout(120_000);
+
+const BIN = path.resolve(__dirname, '..', 'bin');
+let system: RunningSystem;
+let dataDir: string;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'blogctl-int-'));
+  try {
+    system = await startSystem({ port: 0, dataDir, log: (service, line) => logs.push(`${service} | ${line}`) });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- service logs ---\n${logs.slice(-100).join('\n')}`);
+  }
+});
+
+afterAll(async () => {
+  await system?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Where this run's processes are (on free ports), as blogctl's options. */
+const where = () => [
+  '--url',
+  system.services['event-bus'].url,
+  '--views-url',
+  system.viewsUrl,
+  '--data-dir',
+  dataDir,
+  ...SERVICE_NAMES.flatMap((name) => ['--service', `${name}=${system.services[name].url}`]),
+];
+
+function blogctl(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(path.join(BIN, 'blogctl'), [...args, ...where()], { encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function createPost(title: string): Promise<string> {
+  const res = await fetch(`${system.url}/posts/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title }) });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+describe('blogctl against npm start', () => {
+  it("prints each subscriber's lag and each service's readiness", async () => {
+    await createPost('seen by blogctl status');
+    await waitFor(() => blogctl(['status', '--json']).stdout.includes('"lag":0'), 'a subscriber to catch up', { timeoutMs: 15_000 });
+    const result = blogctl(['status']);
+
+    expect(result.status).toBe(0);
+    for (const name of SUBSCRIBER_NAMES) expect(result.stdout).toMatch(new RegExp(`^${name} +\\d+ +\\d+ +\\d+ +\\d+ +\\S`, 'm'));
+    for (const name of SERVICE_NAMES) expect(result.stdout).toMatch(new RegExp(`^${name} +ready$`, 'm'));
+  });
+
+  it('reads the admin routes with the credential the launcher made, and rewinds a subscriber', async () => {
+    expect(blogctl(['parked'])).toMatchObject({ status: 0, stdout: 'no parked events\n' });
+
+    const rewound = blogctl(['rewind', 'query', '0', '--json']);
+    expect(rewound.status).toBe(0);
+    expect(JSON.parse(rewound.stdout)).toMatchObject({ name: 'query', cursor: 0 });
+    await waitFor(() => (JSON.parse(blogctl(['status', '--json']).stdout) as { subscriptions: { name: string; lag: number }[] }).subscriptions.find((entry) => entry.name === 'query')?.lag === 0, 'query to catch up again', { timeoutMs: 15_000 });
+  });
+
+  it('is refused by the bus with a wrong admin credential', () => {
+    const other = mkdtempSync(path.join(tmpdir(), 'blogctl-int-wrong-'));
+    try {
+      spawnSync('mkdir', [path.join(other, 'credentials')]);
+      writeFileSync(path.join(other, 'credentials', 'admin'), 'not-the-admin-credential-but-long-enough-0\n');
+      const result = spawnSync(path.join(BIN, 'blogctl'), ['parked', ...where(), '--data-dir', other], { encoding: 'utf8' });
+
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/the bus refused the admin credential \(401: authorization: /);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('tails the flow: a new post appears as it is appended', async () => {
+    const child = spawn(path.join(BIN, 'blogctl'), ['tail', '--count', '1', ...where()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const exited = once(child, 'exit');
+    // The stream opens a moment after the backlog is printed: post until one arrives through it.
+    let exitedYet = false;
+    void exited.then(() => (exitedYet = true));
+    await waitFor(async () => exitedYet || ((await createPost('tailed')) && false), 'blogctl tail to print a streamed event', { timeoutMs: 15_000, intervalMs: 250 });
+
+    expect((await exited)[0]).toBe(0);
+    expect(stdout).toMatch(/ PostCreated /);
+  });
+
+  (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0 ? it : it.skip)('runs as the kubectl plugin `kubectl blog`', () => {
+    const env = { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ''}` };
+    const plugins = spawnSync('kubectl', ['plugin', 'list'], { encoding: 'utf8', env });
+    expect(plugins.stdout).toContain(path.join(BIN, 'kubectl-blog'));
+
+    const result = spawnSync('kubectl', ['blog', 'status', ...where()], { encoding: 'utf8', env });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^query +\d+ +0 /m);
+  });
+});
