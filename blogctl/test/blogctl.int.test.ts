@@ -1,11 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SERVICE_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
-import { startSystem, type RunningSystem } from '@mini-blog/launcher';
+import { startTemporarySystem, type RunningSystem, type TemporarySystem } from '@mini-blog/launcher';
 
 /**
  * The built blogctl (bin/blogctl, as a user runs it) against the system `npm start` runs: every
@@ -15,22 +15,17 @@ import { startSystem, type RunningSystem } from '@mini-blog/launcher';
 jest.setTimeout(120_000);
 
 const BIN = path.resolve(__dirname, '..', 'bin');
+let run: TemporarySystem;
 let system: RunningSystem;
 let dataDir: string;
-const logs: string[] = [];
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'blogctl-int-'));
-  try {
-    system = await startSystem({ port: 0, dataDir, log: (service, line) => logs.push(`${service} | ${line}`) });
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n--- service logs ---\n${logs.slice(-100).join('\n')}`);
-  }
+  run = await startTemporarySystem('blogctl-int-');
+  ({ system, dataDir } = run);
 });
 
 afterAll(async () => {
-  await system?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await run?.stop();
 });
 
 /** Where this run's processes are (on free ports), as blogctl's options. */
@@ -78,7 +73,7 @@ describe('blogctl against npm start', () => {
   it('is refused by the bus with a wrong admin credential', () => {
     const other = mkdtempSync(path.join(tmpdir(), 'blogctl-int-wrong-'));
     try {
-      spawnSync('mkdir', [path.join(other, 'credentials')]);
+      mkdirSync(path.join(other, 'credentials'));
       writeFileSync(path.join(other, 'credentials', 'admin'), 'not-the-admin-credential-but-long-enough-0\n');
       const result = spawnSync(path.join(BIN, 'blogctl'), ['parked', ...where(), '--data-dir', other], { encoding: 'utf8' });
 
