@@ -122,34 +122,31 @@ describe('readOrExit', () => {
 
 describe('createTransport', () => {
   const config = (env: Record<string, string>) => loadConfig(busConfigSchema.extend(portWithDefault(4000)), env);
+  let dir: string;
 
-  it('makes the HTTP transport by default', async () => {
-    const transport = await createTransport({ name: 'posts', config: config({}), logger: silentLogger() });
-
-    expect(transport.isReady()).toBe(true);
-    expect(typeof transport.connect).toBe('function');
-    await transport.close();
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'credentials-'));
+    writeFileSync(path.join(dir, 'posts'), `${'s'.repeat(43)}\n`);
   });
 
-  it("verifies every delivery with the service's secrets from CREDENTIALS_DIR", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'credentials-'));
-    try {
-      writeFileSync(path.join(dir, 'posts'), `${'s'.repeat(43)}\n`);
-      const bus = await createTransport({ name: 'posts', config: config({ CREDENTIALS_DIR: dir }), logger: silentLogger() });
-      const { app } = createEventService({ name: 'posts', bus, logger: silentLogger(), apply: () => undefined });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-      const res = await request(app).post('/events').send({ id: 'PostCreated:p1', seq: 1, type: 'PostCreated', data: { id: 'p1', title: 'Hi' }, time: '' });
+  it("makes the HTTP transport by default, which verifies every delivery with the service's secrets", async () => {
+    const bus = await createTransport({ name: 'posts', config: config({ CREDENTIALS_DIR: dir }), logger: silentLogger() });
+    const { app } = createEventService({ name: 'posts', bus, logger: silentLogger(), apply: () => undefined });
 
-      expect(res.status).toBe(401);
-      expect(res.body.message).toBe('x-bus-signature: is required (deliveries must be signed)');
-      await bus.close();
-    } finally {
-      rmSync(dir, { recursive: true });
-    }
+    const res = await request(app).post('/events').send({ id: 'PostCreated:p1', seq: 1, type: 'PostCreated', data: { id: 'p1', title: 'Hi' }, time: '' });
+
+    expect(bus.isReady()).toBe(true);
+    expect(res.status).toBe(401);
+    expect(res.body.message).toBe('x-bus-signature: is required (deliveries must be signed)');
+    await bus.close();
   });
 
   it('chooses JetStream for BUS_TRANSPORT=jetstream, which reports what it lacks as a ConfigError', async () => {
-    await expect(createTransport({ name: 'posts', config: config({ BUS_TRANSPORT: 'jetstream' }), logger: silentLogger() })).rejects.toThrow(
+    await expect(createTransport({ name: 'posts', config: config({ BUS_TRANSPORT: 'jetstream', CREDENTIALS_DIR: dir }), logger: silentLogger() })).rejects.toThrow(
       new ConfigError('invalid configuration: NATS_URL: is required'),
     );
   });
@@ -158,14 +155,17 @@ describe('createTransport', () => {
     expect(() => config({ BUS_TRANSPORT: 'kafka' })).toThrow('BUS_TRANSPORT: must be one of http, jetstream');
   });
 
+  it('stops with a ConfigError saying what to do without CREDENTIALS_DIR', async () => {
+    await expect(createTransport({ name: 'posts', config: config({}), logger: silentLogger() })).rejects.toThrow(
+      new ConfigError(
+        "CREDENTIALS_DIR: is required: the folder that holds posts's credential file (`npm start` makes it under the data folder; on Kubernetes it is /etc/mini-blog/credentials)",
+      ),
+    );
+  });
+
   it("stops with a ConfigError naming the service's credential file when CREDENTIALS_DIR lacks it", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'credentials-'));
-    try {
-      await expect(createTransport({ name: 'posts', config: config({ CREDENTIALS_DIR: dir }), logger: silentLogger() })).rejects.toThrow(
-        `credential ${path.join(dir, 'posts')}: does not exist`,
-      );
-    } finally {
-      rmSync(dir, { recursive: true });
-    }
+    await expect(createTransport({ name: 'comments', config: config({ CREDENTIALS_DIR: dir }), logger: silentLogger() })).rejects.toThrow(
+      `credential ${path.join(dir, 'comments')}: does not exist`,
+    );
   });
 });

@@ -53,7 +53,10 @@ export const busConfigSchema = baseConfigSchema.extend({
   BUS_TRANSPORT: z.enum(BUS_TRANSPORTS, { error: () => `must be one of ${BUS_TRANSPORTS.join(', ')}` }).default('http'),
   /** The HTTP event bus (BUS_TRANSPORT=http). */
   BUS_URL: z.url().default(`http://localhost:${SERVICES['event-bus'].port}`),
-  /** The folder of the credentials, one file per principal; the service reads the one with its name. */
+  /**
+   * The folder of the credentials, one file per principal; the service reads the one with its name.
+   * Required when the service starts (`createTransport`), so that a config can be read without it.
+   */
   CREDENTIALS_DIR: z.string().trim().min(1).optional(),
   CORS_ORIGINS: corsOriginsSchema,
 });

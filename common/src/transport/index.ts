@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { readCredential } from '../auth/credentials';
-import type { BusConfig } from '../service/config';
+import { bearerToken, readCredential } from '../auth/credentials';
+import { ConfigError, type BusConfig } from '../service/config';
 import { createHttpTransport } from './http';
 import { jetstreamTransportFor } from './jetstream';
 import type { EventTransport } from './transport';
@@ -15,8 +15,8 @@ export interface TransportContext {
   /** The service, and the principal whose credential it reads. */
   readonly name: string;
   readonly config: BusConfig;
-  /** The service's secrets from `CREDENTIALS_DIR/<name>`, current first; undefined without CREDENTIALS_DIR. */
-  readonly credentials: readonly [string, ...string[]] | undefined;
+  /** The service's secrets from `CREDENTIALS_DIR/<name>`, current first. */
+  readonly credentials: readonly [string, ...string[]];
   /** For a transport's own settings (`NATS_URL`, ...), which it checks itself and reports as ConfigError. */
   readonly env: NodeJS.ProcessEnv;
   readonly logger: Logger;
@@ -26,13 +26,21 @@ export type TransportFactory = (context: TransportContext) => Promise<EventTrans
 
 /** The transports `BUS_TRANSPORT` chooses from. */
 export const TRANSPORTS: Record<BusConfig['BUS_TRANSPORT'], TransportFactory> = {
-  http: async ({ config, credentials }) =>
-    createHttpTransport({ url: config.BUS_URL, token: credentials?.[0], secrets: credentials ?? 'unsigned' }),
+  http: async ({ config, credentials }) => createHttpTransport({ url: config.BUS_URL, token: bearerToken(credentials[0]), secrets: credentials }),
   jetstream: async (context) => jetstreamTransportFor(context),
 };
 
-/** Reads the service's credential (when CREDENTIALS_DIR is set) and creates the configured transport. */
+/**
+ * Reads the service's credential and creates the configured transport. Every transport needs it
+ * (the HTTP bus's bearer token and delivery signatures, JetStream's password), so a service without
+ * one does not start.
+ */
 export async function createTransport({ name, config, env = process.env, logger }: Omit<TransportContext, 'credentials' | 'env'> & { env?: NodeJS.ProcessEnv }): Promise<EventTransport> {
-  const credentials = config.CREDENTIALS_DIR === undefined ? undefined : (readCredential(config.CREDENTIALS_DIR, name) as [string, ...string[]]);
+  if (config.CREDENTIALS_DIR === undefined) {
+    throw new ConfigError(
+      `CREDENTIALS_DIR: is required: the folder that holds ${name}'s credential file (\`npm start\` makes it under the data folder; on Kubernetes it is /etc/mini-blog/credentials)`,
+    );
+  }
+  const credentials = readCredential(config.CREDENTIALS_DIR, name) as [string, ...string[]];
   return TRANSPORTS[config.BUS_TRANSPORT]({ name, config, credentials, env, logger });
 }
