@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { createHttpServer, listen, SERVICE_NAMES, SERVICES, subscribersSetting, type ServiceName } from '@mini-blog/common';
+import { createHttpServer, createLogger, listen, SERVICE_NAMES, SERVICES, subscribersSetting, type ServiceName } from '@mini-blog/common';
 import { ensureCredentials, type CredentialsReport } from './credentials';
 import { createGateway } from './gateway';
 import { freePort } from './ports';
+import { formatLogLine } from './log-lines';
 import { ingressRouter } from './manifests';
 import { JETSTREAM_VIEWS_SCRIPT, jetstreamEnv, readNatsPasswords, startNats, type RunningNats, type TransportChoice } from './nats';
 import { ServiceProcess, type LogSink } from './supervisor';
@@ -142,7 +143,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   // On JetStream the views process listens where the bus would.
   const viewsUrl = nats ? urlOf('event-bus') : `http://${SERVICE_HOST}:${viewsPort}`;
   const targets = { ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, urlOf(name)])), 'event-bus': viewsUrl };
-  const gateway = createHttpServer(createGateway({ routeFor: ingressRouter(), targets }));
+  // The gateway's own log lines (an error it answers 500 for) go where the services' go.
+  const logger = createLogger('gateway', 'info', { write: (line: string) => log('gateway', formatLogLine(line.trimEnd())) });
+  const gateway = createHttpServer(createGateway({ routeFor: ingressRouter(), targets, logger }));
   const stop = async () => {
     gateway.closeAllConnections();
     gateway.close();

@@ -15,6 +15,8 @@ import type { CourseMap } from './support/verify';
  * - no read-only view shows the content of a pending or rejected comment (checked on raw bodies);
  * - the client is served with a Content-Security-Policy that allows only its own origin;
  * - bodies over the limits get 413, and nothing is stored;
+ * - forged events change nothing: no publish without the publisher's credential and type, no
+ *   delivery without the bus's signature (the moderation bypass and the frozen service);
  * - the bus's own POST /events refuses hostile input with a 4xx and stores nothing.
  */
 
@@ -206,6 +208,47 @@ describe('through the gateway', () => {
     }
     expect(fieldTooLong.json).toEqual({ message: 'content: must be at most 1000 characters', fields: { content: 'must be at most 1000 characters' } });
     expect(await head()).toBe(before);
+  });
+});
+
+describe('forged events, as an attacker on the same machine or network would send them', () => {
+  it("change nothing: the bus refuses a publish without the publisher's credential, a service refuses an unsigned delivery", async () => {
+    const postId = await createPost('forgery target');
+    const rejected = await comment(postId, 'an orange, rejected');
+    await commentShows(postId, rejected.id, 'rejected');
+    const approve = { type: 'CommentModerated', id: `CommentModerated:forged-${rejected.id}`, data: { id: rejected.id, postId, content: 'an orange, rejected', status: 'approved' } };
+    const rewrite = { type: 'CommentUpdated', id: `CommentUpdated:forged-${rejected.id}`, data: { id: rejected.id, postId, content: 'rewritten', status: 'approved' } };
+    const freeze = { seq: 9007199254740990, id: 'PostCreated:freeze', type: 'PostCreated', data: { id: 'freeze', title: 'freeze' }, time: new Date().toISOString() };
+    const bearer = (token: string) => ({ ...JSON_TYPE, authorization: `Bearer ${token}` });
+    const as = (principal: string) => ({ ...JSON_TYPE, ...fault.auth(principal) });
+    const forgeries: [string, string, string, Record<string, string>, unknown, number][] = [
+      ['publish an approval without a token', fault.bus, '/events', JSON_TYPE, approve, 401],
+      ['publish an approval with a made-up token', fault.bus, '/events', bearer('x'.repeat(43)), approve, 401],
+      ["publish an approval with posts' token", fault.bus, '/events', as('posts'), approve, 403],
+      ["publish an approval with query's token (a subscriber, no publisher)", fault.bus, '/events', as('query'), approve, 403],
+      ["publish a rewrite with moderation's token", fault.bus, '/events', as('moderation'), rewrite, 403],
+      ["publish a batch with one type posts may not publish, with posts' token", fault.bus, '/events', as('posts'), [{ type: 'PostCreated', data: { id: 'ok', title: 'ok' } }, approve], 403],
+      ['read the log without a token', fault.bus, '/events?after=0', {}, undefined, 401],
+      ['read the log with a made-up token', fault.bus, '/events?after=0', { authorization: `Bearer ${'x'.repeat(43)}` }, undefined, 401],
+      ["deliver an approval to query, unsigned", fault.system.services.query.url, '/events', JSON_TYPE, { seq: 1, ...approve, time: new Date().toISOString() }, 401],
+      ['deliver a seq far past the log to query, unsigned', fault.system.services.query.url, '/events', JSON_TYPE, freeze, 401],
+      ['deliver a seq far past the log to moderation, unsigned', fault.system.services.moderation.url, '/events', JSON_TYPE, freeze, 401],
+    ];
+    const before = await head();
+
+    const answers = [];
+    for (const [what, base, target, headers, body, expected] of forgeries) {
+      const method = body === undefined ? 'GET' : 'POST';
+      const answer = await rawRequest(base, method, target, headers, Buffer.from(body === undefined ? '' : JSON.stringify(body)));
+      answers.push({ what, status: answer.status, expected });
+    }
+
+    expect(answers.filter(({ status, expected }) => status !== expected)).toEqual([]);
+    expect(await head()).toBe(before);
+    // The view still shows the comment rejected, and a new post still appears: nothing is frozen.
+    const later = await createPost('after the forgeries');
+    await waitFor(async () => (await getJson<CourseMap>(fault.gateway, '/posts'))[later] !== undefined, 'a post made after the forgeries to show');
+    expect((await getJson<CourseMap>(fault.gateway, '/posts'))[postId]?.comments.find((shown) => shown.id === rejected.id)?.status).toBe('rejected');
   });
 });
 
