@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SUBSCRIBER_NAMES, type NewEvent } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
@@ -81,6 +84,14 @@ describe('who may call the bus API', () => {
     await send(credential, method, path, body).expect(status);
   });
 
+  it('refuses a caller without a valid token before reading its body: 401, not 400 for bad JSON or 413 for a huge body', async () => {
+    const badJson = await request(bus.app).post('/events').set('content-type', 'application/json').send('{"type":').expect(401);
+    const huge = await request(bus.app).post('/events').set('authorization', WRONG_TOKEN.header).send({ padding: 'x'.repeat(2_000_000) }).expect(401);
+
+    expect([badJson.body.message, huge.body.message]).toEqual(['authorization: is required (Bearer <token>)', 'authorization: the token is not valid']);
+    expect(bus.bus.store.head).toBe(0);
+  });
+
   it('accepts every secret of a principal file, so that its token can be rotated', async () => {
     const rotating = openTestBus([], { principals: { posts: ['posts-next-secret-'.padEnd(43, 'n'), secretOf('posts')] } });
     try {
@@ -157,6 +168,24 @@ describe('the read-only views listener', () => {
     } finally {
       await leaky.close();
       await failing.stop();
+    }
+  });
+
+  it('says "timeout" for a subscriber that does not answer in time', async () => {
+    const silent = createServer(() => undefined);
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const hanging = openTestBus([subscriber('query', `http://127.0.0.1:${(silent.address() as AddressInfo).port}/events`)], { timeoutMs: 100 });
+    try {
+      await hanging.as('posts').post('/events').send(postCreated(1)).expect(201);
+
+      const status = await waitFor(() => hanging.bus.fanOut.statuses()[0]!.lastError ?? undefined, 'a failed delivery');
+
+      expect(status).toBe('timeout');
+    } finally {
+      await hanging.close();
+      silent.closeAllConnections();
+      silent.close();
     }
   });
 

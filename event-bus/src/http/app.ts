@@ -1,5 +1,5 @@
-import { AppError, createHttpApp, type EventStreamLimits, type Logger } from '@mini-blog/common';
-import type { Express, RequestHandler } from 'express';
+import { AppError, createHttpApp, errorHandler, type EventStreamLimits, type Logger } from '@mini-blog/common';
+import express, { type Express, type RequestHandler } from 'express';
 import { ADMIN, type Principals } from '../auth/principals';
 import type { EventBus } from '../bus';
 import { adminRouter } from './admin-routes';
@@ -19,25 +19,34 @@ export interface AppDeps {
 /** Larger than the services' 100 kB: a batch of full-size comments must fit. */
 export const BUS_BODY_LIMIT = '1mb';
 
+/** The probes Kubernetes and the launcher call without a token. */
+const PROBES = new Set(['/healthz', '/readyz']);
+
 /**
  * The bus's API (its main port): publish, read the log, admin. Every route but `/healthz` and
- * `/readyz` needs a principal's token; the read-only views are not served here (`createViewsApp`).
+ * `/readyz` needs a principal's token, checked before the body is read, so that a caller without
+ * one costs no parsing; the read-only views are not served here (`createViewsApp`).
  */
 export function createApp({ bus, logger, access }: AppDeps): Express {
-  const app = createHttpApp({
+  const api = createHttpApp({
     logger,
     bodyLimit: BUS_BODY_LIMIT,
     // Not ready while the log cannot be written: Kubernetes stops sending publishes that would fail.
     isReady: () => bus.committer.writeFailure === undefined,
     routes: (routes) => {
-      routes.use(authenticate(access.principals));
       routes.use(eventsRouter(bus, access));
       routes.use('/admin', allowOnly((principal) => principal === ADMIN, 'use the admin routes'), adminRouter(bus));
       routes.use(busErrors);
     },
   });
   // Every answer is fresh (a publish result, the log, live state): hashing each for an ETag is wasted work.
-  app.set('etag', false);
+  api.set('etag', false);
+  const identify = authenticate(access.principals);
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req, res, next) => (PROBES.has(req.path) ? next() : identify(req, res, next)));
+  app.use(api);
+  app.use(errorHandler(logger));
   return app;
 }
 
