@@ -183,15 +183,18 @@ describe('the JetStream transport', () => {
       expect(sink.cursors.slice(1)).toEqual(stored.slice(0, -1).map((result) => result.seq));
     });
 
-    it('takes only the one type a service receives live (moderation: CommentCreated)', async () => {
-      const { sink } = await live('moderation', 'live-2');
+    it('delivers every type to every consumer, each with the cursor of the one before (the engine skips what it does not handle)', async () => {
+      const { sink, start } = await live('moderation', 'live-2');
 
-      await transport('posts').publish(post(400));
+      const stored = await transport('posts').publish(post(400));
       const created = await transport('comments').publish(comment(400));
 
-      await waitFor(() => sink.applied.length >= 1, 'the comment');
-      expect(sink.applied.map((event) => event.type)).toEqual(['CommentCreated']);
-      expect(sink.applied[0]!.seq).toBe(created.seq);
+      await waitFor(() => sink.applied.length >= 2, 'the post and the comment');
+      expect(sink.applied.map((event) => [event.seq, event.type])).toEqual([
+        [stored.seq, 'PostCreated'],
+        [created.seq, 'CommentCreated'],
+      ]);
+      expect(sink.cursors).toEqual([start, stored.seq]);
     });
 
     it('redelivers an event the service failed to apply, after a pause, and applies it once', async () => {

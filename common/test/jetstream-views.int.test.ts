@@ -80,7 +80,7 @@ describe('the read-only views on JetStream', () => {
         head: second.seq,
         lag: 0,
         parked: 0,
-        types: ['CommentCreated'],
+        types: null,
         mode: 'park',
       }),
       expect.objectContaining({

@@ -5,6 +5,7 @@ import { createJetStreamTransport, type JetStreamTransport } from './jetstream-t
 
 export * from './config';
 export * from './jetstream-transport';
+export * from './link';
 export * from './live-consumer';
 export * from './server-config';
 export * from './stream';

@@ -4,7 +4,6 @@ import { DeliverPolicy, JetStreamApiError, type PubAck } from '@nats-io/jetstrea
 import { RequestError, TimeoutError } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Envelope, NewEvent } from '../../events';
-import { deliveredTypes, SERVICES, type ServiceName } from '../../registry';
 import { backoffDelay } from '../backoff';
 import { BusUnavailableError, ConflictError, IdempotencyConflictError } from '../errors';
 import type { EventTransport, LiveDelivery } from '../transport';
@@ -12,7 +11,7 @@ import type { DeliverySink, LogPage, PublishOptions, PublishResult, ReadLogOptio
 import { createLink } from './link';
 import { describe, LiveConsumer, type LiveConsumerOptions, type LiveStatus } from './live-consumer';
 import { encodeData, fromJsMsg, isApiError, toRawEnvelope, WRONG_LAST_SEQUENCE, type StoredEvent } from './stream';
-import { STREAM_NAME, subjectOf, typeSubject } from './subjects';
+import { STREAM_NAME, subjectOf } from './subjects';
 
 export interface JetStreamTransportOptions {
   /** The service: its NATS user, and the first part of its consumer's name. */
@@ -184,7 +183,6 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
       if (live) throw new Error(`${name}: live delivery is already connected`);
       live = new LiveConsumer(() => link.get(), sink, {
         durable: `${name}-${replica}`,
-        filterSubject: liveFilter(name),
         logger,
         ...options.live,
       });
@@ -200,13 +198,6 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
     },
     liveStatus: () => live?.status,
   };
-}
-
-/** The consumer's filter: the one type a service takes live, when it takes one (more than one needs every subject on nats-server 2.9). */
-function liveFilter(name: string): string | undefined {
-  if (!(name in SERVICES)) return undefined;
-  const types = deliveredTypes(name as ServiceName);
-  return types.length === 1 ? typeSubject(types[0]!) : undefined;
 }
 
 /** JetStream says `wrong last sequence: <n>`. */

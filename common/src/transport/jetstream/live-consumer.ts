@@ -32,8 +32,6 @@ export const INACTIVE_THRESHOLD_MS = 60 * 60_000;
 export interface LiveConsumerOptions {
   /** The durable consumer's name: one per replica. */
   readonly durable: string;
-  /** A filter on one event type's subjects, when the service takes only one type live. */
-  readonly filterSubject: string | undefined;
   readonly logger: Logger;
   /** Deliveries of one event before it is parked; MAX_DELIVER by default. */
   readonly maxDeliver?: number;
@@ -135,7 +133,6 @@ export class LiveConsumer {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: position + 1,
-      ...(this.options.filterSubject ? { filter_subject: this.options.filterSubject } : {}),
       ack_wait: nanos(ACK_WAIT_MS),
       max_deliver: this.options.maxDeliver ?? MAX_DELIVER,
       max_ack_pending: MAX_ACK_PENDING,
