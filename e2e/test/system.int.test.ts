@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { waitFor } from '@mini-blog/common/testing';
-import { startSystem, type RunningSystem } from '@mini-blog/launcher';
+import { startSystem, type RunningSystem, type SystemOptions } from '@mini-blog/launcher';
 import { call as request } from './faults/support/http';
 import type { CourseMap } from './faults/support/verify';
 
@@ -49,21 +49,27 @@ function commentStatus(postId: string, commentId: string, status: string) {
   );
 }
 
-beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'mini-blog-system-'));
-  try {
-    system = await startSystem({ port: 0, dataDir, log: (service, line) => logs.push(`${service} | ${line}`) });
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n--- service logs ---\n${logs.slice(-100).join('\n')}`);
-  }
-});
+/** The same tests on each transport: the HTTP bus, and a 3-node NATS JetStream cluster on loopback. */
+const TRANSPORTS: [string, SystemOptions['transport']][] = [
+  ['the HTTP bus', { transport: 'http' }],
+  ['a 3-node JetStream cluster', { transport: 'jetstream', natsNodes: 3 }],
+];
 
-afterAll(async () => {
-  await system?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+describe.each(TRANSPORTS)('the blog through the gateway, on %s', (_name, transport) => {
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'mini-blog-system-'));
+    try {
+      system = await startSystem({ port: 0, dataDir, log: (service, line) => logs.push(`${service} | ${line}`), transport, readyTimeoutMs: 90_000 });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- service logs ---\n${logs.slice(-100).join('\n')}`);
+    }
+  });
 
-describe('the blog through the gateway', () => {
+  afterAll(async () => {
+    await system?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
   it('moderates comments: approved shows its content, "orange" is rejected and hidden', async () => {
     const postId = await createPost('Event-driven blogging');
     const nice = await comment(postId, 'What a nice post');

@@ -9,8 +9,8 @@ export type RouteFor = (path: string) => string | undefined;
 
 export interface GatewayOptions {
   readonly routeFor: RouteFor;
-  /** Base URL of each destination `routeFor` names. */
-  readonly targets: Readonly<Record<string, string>>;
+  /** Base URL of each destination `routeFor` names; a function picks one of its replicas per request. */
+  readonly targets: Readonly<Record<string, string | (() => string)>>;
   readonly logger?: Logger;
 }
 
@@ -34,7 +34,8 @@ export function createGateway({ routeFor, targets, logger = silentLogger() }: Ga
   app.use((req: Routed, _res, next) => {
     const target = normalized(req.url ?? '/', req.method ?? 'GET');
     const name = routeFor(target.path);
-    const url = name === undefined ? undefined : targets[name];
+    const entry = name === undefined ? undefined : targets[name];
+    const url = typeof entry === 'function' ? entry() : entry;
     if (name === undefined || url === undefined) throw new AppError(404, `${target.encodedPath}: no route`);
     req.destination = { name, url };
     req.url = `${target.encodedPath}${target.search}`;

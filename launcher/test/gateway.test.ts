@@ -35,6 +35,18 @@ describe('createGateway', () => {
     expect((await request(app).get('/assets/app.js')).text).toBe('client saw /assets/app.js');
   });
 
+  it('asks a function target for the replica of each request', async () => {
+    const first = await upstream((_req, res) => res.end('first'));
+    const second = await upstream((_req, res) => res.end('second'));
+    servers.push(first.server, second.server);
+    let turn = 0;
+    const app = createGateway({ routeFor, targets: { query: () => [first.url, second.url][turn++ % 2]! } });
+
+    const answers = [(await request(app).get('/posts')).text, (await request(app).get('/posts')).text, (await request(app).get('/posts')).text];
+
+    expect(answers).toEqual(['first', 'second', 'first']);
+  });
+
   it('answers 404 naming the path when no rule matches', async () => {
     const app = createGateway({ routeFor, targets: {} });
     const res = await request(app).get('/nowhere');

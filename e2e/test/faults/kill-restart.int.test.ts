@@ -1,7 +1,7 @@
 import { waitFor } from '@mini-blog/common/testing';
 import type { ServiceName } from '@mini-blog/launcher';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
-import { recordFigures } from './support/figures';
+import { outcomeFigures, recordFigures } from './support/figures';
 import { Ledger, Load } from './support/load';
 import { convergeAndVerify, expectConsistent } from './support/verify';
 
@@ -59,17 +59,7 @@ describe('kill -9 of each service in turn under load', () => {
 
     recordFigures('kill-restart', {
       injected: `SIGKILL of ${VICTIMS.join(', ')} in turn, each restarted after ${REQUESTS_WHILE_DOWN} requests`,
-      requests: ledger.requests,
-      acknowledged: ledger.acknowledged,
-      answers: ledger.outcomeCounts(),
-      found: result.found,
-      missing: result.missing.length,
-      duplicates: result.duplicates.length,
-      logEvents: result.logEvents,
-      logGaps: result.logGaps.length,
-      storedWithoutAck: result.storedWithoutAck,
-      answeredMayBeStored: ledger.saidMayBeStored,
-      storedThoughRefused: result.storedThoughRefused.length,
+      ...outcomeFigures(ledger, result),
       downtimeMs: downtimes,
       convergeMs,
     });

@@ -22,6 +22,8 @@ export interface FaultSystem {
   /** The whole log, read as admin. */
   readonly log: LogSource;
   readonly dataDir: string;
+  /** Where each line of every service's log goes (for processes a test starts itself). */
+  readonly log: (service: string, line: string) => void;
   /** The last lines every service printed, for failure messages. */
   logTail(lines?: number): string;
   stop(): Promise<void>;
@@ -38,13 +40,15 @@ export interface FaultSystemOptions {
   readonly subscribers?: (urls: Record<SubscriberName, string>) => string;
   /** The events through NATS JetStream instead of the event bus. */
   readonly transport?: SystemOptions['transport'];
+  /** How long every service may take to be ready (a cluster on a crowded machine takes longer). */
+  readonly readyTimeoutMs?: number;
 }
 
 const MAX_LOG_LINES = 2000;
 const loopback = (url: string) => url.replace('://localhost:', '://127.0.0.1:');
 
 /** The whole system as real processes on free ports, its log in a temporary folder removed by `stop`. */
-export async function startFaultSystem({ name, env = {}, subscribers, transport }: FaultSystemOptions): Promise<FaultSystem> {
+export async function startFaultSystem({ name, env = {}, subscribers, transport, readyTimeoutMs }: FaultSystemOptions): Promise<FaultSystem> {
   const dataDir = mkdtempSync(path.join(tmpdir(), `mini-blog-${name}-`));
   const logs: string[] = [];
   const log = (service: string, line: string) => {
@@ -68,7 +72,7 @@ export async function startFaultSystem({ name, env = {}, subscribers, transport 
 
   let system: RunningSystem;
   try {
-    system = await startSystem({ port: 0, dataDir, log, ports, env: { ...env, 'event-bus': busEnv }, transport });
+    system = await startSystem({ port: 0, dataDir, log, ports, env: { ...env, 'event-bus': busEnv }, transport, readyTimeoutMs });
   } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`${(err as Error).message}\n--- service logs ---\n${logTail(150)}`);
@@ -83,6 +87,7 @@ export async function startFaultSystem({ name, env = {}, subscribers, transport 
     auth,
     log: { url: bus, headers: auth('admin') },
     dataDir,
+    log,
     logTail,
     stop: async () => {
       try {

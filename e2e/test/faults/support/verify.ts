@@ -140,6 +140,9 @@ export interface Outcome {
   readonly convergeMs: number;
 }
 
+/** Where the whole log is read from: the bus's URL, or a reader (the JetStream cluster's). */
+export type LogSource = string | (() => Promise<Envelope[]>);
+
 /**
  * Waits until GET /posts shows every acknowledged post and comment with its verdict, then reads the
  * whole log and checks the view and the log against what the clients were told.
@@ -157,7 +160,7 @@ export async function convergeAndVerify(gateway: string, bus: LogSource, ledger:
     throw new Error(logTail ? `${err.message}\n--- service logs ---\n${logTail()}` : err.message);
   });
   const convergeMs = Date.now() - since;
-  const log = await readLog(bus);
+  const log = typeof bus === 'string' ? await readLog(bus) : await bus();
   return { view, log, convergeMs, result: verify(ledger, view, log) };
 }
 
