@@ -5,5 +5,4 @@ export { freePort } from './ports';
 export { ingressRouter } from './manifests';
 export * from './nats';
 export { ServiceProcess } from './supervisor';
-export { ensureCredentials } from './credentials';
 export { startTemporarySystem, type TemporarySystem } from './temporary-system';

@@ -62,7 +62,11 @@ export async function startLog(
     const subscribers = Object.entries(pushTo)
       .map(([name, url]) => `${name}=${url}|batch`)
       .join(',');
-    const bus = await startBus(path.join(dir, 'bus'), { CREDENTIALS_DIR: credentialsDir, SUBSCRIBERS: subscribers });
+    const bus = await startBus(
+      path.join(dir, 'bus'),
+      { dir: credentialsDir, authorization: (principal) => ({ authorization: `Bearer ${secrets[principal]}` }) },
+      { SUBSCRIBERS: subscribers },
+    );
     return {
       kind,
       transport: (name) =>

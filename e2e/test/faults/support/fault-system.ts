@@ -23,7 +23,7 @@ export interface FaultSystem {
   readonly log: LogSource;
   readonly dataDir: string;
   /** Where each line of every service's log goes (for processes a test starts itself). */
-  readonly log: (service: string, line: string) => void;
+  readonly logSink: (service: string, line: string) => void;
   /** The last lines every service printed, for failure messages. */
   logTail(lines?: number): string;
   stop(): Promise<void>;
@@ -87,7 +87,7 @@ export async function startFaultSystem({ name, env = {}, subscribers, transport,
     auth,
     log: { url: bus, headers: auth('admin') },
     dataDir,
-    log,
+    logSink: log,
     logTail,
     stop: async () => {
       try {

@@ -82,7 +82,7 @@ export async function startSecondReplicas(fault: FaultSystem, timeoutMs = 30_000
     const port = await freePort();
     const second = new ServiceProcess(
       { ...first.spec, name: `${name}-2`, port, env: { ...first.spec.env, REPLICA_ID: 'second' } },
-      fault.log,
+      fault.logSink,
     );
     second.start();
     replicas[name] = [first, second];

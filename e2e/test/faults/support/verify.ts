@@ -140,14 +140,17 @@ export interface Outcome {
   readonly convergeMs: number;
 }
 
-/** Where the whole log is read from: the bus's URL, or a reader (the JetStream cluster's). */
-export type LogSource = string | (() => Promise<Envelope[]>);
-
 /**
  * Waits until GET /posts shows every acknowledged post and comment with its verdict, then reads the
  * whole log and checks the view and the log against what the clients were told.
  */
-export async function convergeAndVerify(gateway: string, bus: LogSource, ledger: Ledger, since: number, logTail?: () => string): Promise<Outcome> {
+export async function convergeAndVerify(
+  gateway: string,
+  bus: LogSource | (() => Promise<Envelope[]>),
+  ledger: Ledger,
+  since: number,
+  logTail?: () => string,
+): Promise<Outcome> {
   let view: CourseMap = {};
   await waitFor(
     async () => {
@@ -160,7 +163,8 @@ export async function convergeAndVerify(gateway: string, bus: LogSource, ledger:
     throw new Error(logTail ? `${err.message}\n--- service logs ---\n${logTail()}` : err.message);
   });
   const convergeMs = Date.now() - since;
-  const log = typeof bus === 'string' ? await readLog(bus) : await bus();
+  // The bus's log, or a reader of another transport's (the JetStream cluster's).
+  const log = typeof bus === 'function' ? await bus() : await readLog(bus);
   return { view, log, convergeMs, result: verify(ledger, view, log) };
 }
 
