@@ -56,6 +56,9 @@ for image in $images; do
     -v "$work/credentials:/etc/mini-blog/credentials:ro" -e CREDENTIALS_DIR=/etc/mini-blog/credentials \
     "mini-blog/$image:dev" >/dev/null
   containers="$containers $container"
+  # tsc -w has compiled the image's sources once it watches; the edit must be a change to it.
+  wait_in "$container" 60 "test -f /app/common/dist/registry.js" || true
+  started=$(date +%s)
   # The replay: a tar stream with the one file entry, extracted by the container's own user.
   if ! tar -C "$work/tree" --no-recursion -cf - "app/$file" | docker exec -i "$container" tar xmf - -C / --no-same-owner; then
     echo "$image: tar could not write /app/$file as $(docker exec "$container" id -un)" >&2
@@ -80,7 +83,7 @@ for image in $images; do
       status=1
     fi
   elif wait_in "$container" 60 "grep -q '$marker' /app/common/dist/registry.js"; then
-    echo "$image: /app/$file synced and compiled into /app/common/dist/registry.js by tsc -w"
+    echo "$image: /app/$file synced and compiled into /app/common/dist/registry.js by tsc -w within $(($(date +%s) - started)) s"
   else
     echo "$image: tsc did not compile the synced file within 60 s; its log:" >&2
     docker logs --tail 20 "$container" >&2

@@ -6,6 +6,8 @@
 // manifest's env (ConfigMap keys resolved), user, read-only root filesystem, emptyDir as tmpfs,
 // the bus's volume as a new named volume, and Secret volumes as read-only folders holding only
 // their `items` (the Secret mini-blog-credentials is generated, as ensure-credentials.mjs does).
+// Before the chain it checks that the bus refuses a publish without a credential (401) and serves
+// its views on their own port.
 // Needs docker, kubectl (for kustomize), `npm ci` (for yaml) and the images mini-blog/<name>:prod
 // (infra/scripts/build-images.sh). From the repository root:
 //   node infra/scripts/run-prod-images.mjs          run, check, remove everything
@@ -131,6 +133,14 @@ async function main() {
     });
     process.stdout.write(`${name.padEnd(10)} ready after ${Date.now() - started} ms (${aliases.join(', ')})\n`);
   }
+
+  // The bus takes nothing without a credential; its views (what the ingress reaches) need none.
+  const anonymous = await fetch(`${urls['event-bus']}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+  if (anonymous.status !== 401) throw new Error(`POST /events without a credential: ${anonymous.status}, expected 401`);
+  const busIp = new URL(urls['event-bus']).hostname;
+  const viewsPort = workloads.find((w) => w.metadata.name === 'event-bus').spec.template.spec.containers[0].ports.find((p) => p.name === 'views')?.containerPort;
+  if (viewsPort !== undefined && !(await fetch(`http://${busIp}:${viewsPort}/subscriptions`)).ok) throw new Error('GET /subscriptions on the views port failed');
+  process.stdout.write(`event-bus  refuses POST /events without a credential (401); /subscriptions answers on port ${viewsPort}\n`);
 
   const started = Date.now();
   const created = await fetch(`${urls.posts}/posts/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'from the production images' }) });
