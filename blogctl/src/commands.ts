@@ -49,14 +49,14 @@ export async function runCommand(command: Exclude<Command, { name: 'help' }>, ta
 /** An admin route of the bus's main port, with the admin credential; its JSON answer. */
 async function admin(target: Target, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<unknown> {
   const token = target.adminToken();
-  const { status, json } = await request(new URL(path, target.busUrl), { method, token, body });
+  const { status, json } = await request(new URL(path, await target.busUrl()), { method, token, body });
   if (status === 401 || status === 403) throw new BlogctlError(`the bus refused the admin credential (${status}: ${messageOf(status, json)})`);
   if (status >= 400) throw new BlogctlError(messageOf(status, json));
   return json;
 }
 
 async function view(target: Target, path: string): Promise<unknown> {
-  const { status, json } = await request(new URL(path, target.viewsUrl));
+  const { status, json } = await request(new URL(path, await target.viewsUrl()));
   if (status >= 400) throw new BlogctlError(`${path}: ${messageOf(status, json)}`);
   return json;
 }
@@ -108,7 +108,7 @@ async function tail(target: Target, out: Output, count: number | undefined, sign
   const { events } = (await view(target, `/flow?limit=${TAIL_BACKLOG}`)) as { events: EventMeta[] };
   for (const event of events) out.print(out.json ? JSON.stringify({ event: 'appended', ...event }) : appendedLine(event));
   let seen = 0;
-  await readEventStream(new URL('/flow/stream', target.viewsUrl), signal, ({ event, data }) => {
+  await readEventStream(new URL('/flow/stream', await target.viewsUrl()), signal, ({ event, data }) => {
     if (event !== 'appended' && event !== 'delivered') return true;
     const parsed = JSON.parse(data) as EventMeta & { subscriber: string; cursor: number };
     if (out.json) out.print(JSON.stringify({ event, ...parsed }));

@@ -2,11 +2,12 @@ import path from 'node:path';
 import { readCredential, SERVICE_NAMES, type ServiceName } from '@mini-blog/common';
 import type { Where } from './args';
 import { BlogctlError, reason } from './http';
-import { kubectlGet, portForward, type KubectlTarget } from './kubectl';
+import { kubectlGet, portForward, type KubectlTarget, type PortForward } from './kubectl';
 
 /** One process of the system, and whether it says it is ready. */
 export interface Readiness {
-  readonly name: ServiceName;
+  /** A process of the registry, or another the manifests run (nats, event-views). */
+  readonly name: string;
   readonly ready: boolean;
   /** `ready`, or why not: `HTTP 503`, `connection refused`, `1/2 pods ready`, `no pod`. */
   readonly detail: string;
@@ -15,9 +16,9 @@ export interface Readiness {
 /** Where the bus and the services answer, and the admin credential, for a local run or a cluster. */
 export interface Target {
   /** The bus's main port: the admin routes. */
-  readonly busUrl: URL;
+  busUrl(): Promise<URL>;
   /** The bus's read-only views: /subscriptions, /flow, /flow/stream. */
-  readonly viewsUrl: URL;
+  viewsUrl(): Promise<URL>;
   /** The admin credential, read only when an admin route needs it. */
   adminToken(): string;
   readiness(): Promise<Readiness[]>;
@@ -36,8 +37,8 @@ export async function openTarget(where: Where, viewsPort: number, env: NodeJS.Pr
 
 function localTarget(where: Extract<Where, { kind: 'local' }>): Target {
   return {
-    busUrl: where.busUrl,
-    viewsUrl: where.viewsUrl,
+    busUrl: async () => where.busUrl,
+    viewsUrl: async () => where.viewsUrl,
     adminToken: () => {
       try {
         return readCredential(path.join(where.dataDir, 'credentials'), 'admin')[0] as string;
@@ -61,18 +62,33 @@ async function probe(name: ServiceName, base: URL): Promise<Readiness> {
 }
 
 /**
- * A cluster through kubectl: the bus's ports forwarded to free local ports, the admin credential
- * from the Secret, readiness from the pods' Ready condition (what the probes on /readyz decide).
+ * A cluster through kubectl: each of the bus's ports forwarded to a free local port when a command
+ * first needs it (on the JetStream transport event-bus-srv has only the views port), the admin
+ * credential from the Secret, readiness from the pods' Ready condition (what the probes on /readyz
+ * decide).
  */
 async function clusterTarget(kube: KubectlTarget, viewsPort: number): Promise<Target> {
-  const forward = await portForward(kube, BUS_SERVICE, [BUS_PORT, viewsPort]);
-  const local = (port: number) => new URL(`http://127.0.0.1:${forward.ports[port]}`);
+  const forwards = new Map<number, Promise<PortForward>>();
+  const forwarded = async (port: number, hint = '') => {
+    let forward = forwards.get(port);
+    if (!forward) {
+      forward = portForward(kube, BUS_SERVICE, [port]);
+      forwards.set(port, forward);
+    }
+    try {
+      return new URL(`http://127.0.0.1:${(await forward).ports[port]}`);
+    } catch (err) {
+      throw new BlogctlError(`${(err as Error).message}${hint}`);
+    }
+  };
   return {
-    busUrl: local(BUS_PORT),
-    viewsUrl: local(viewsPort),
+    busUrl: () => forwarded(BUS_PORT, ' (on the JetStream transport there is no bus, and no admin API)'),
+    viewsUrl: () => forwarded(viewsPort),
     adminToken: () => adminFromSecret(kube),
     readiness: async () => podReadiness(kube),
-    close: () => forward.close(),
+    close: async () => {
+      await Promise.all([...forwards.values()].map((forward) => forward.then((open) => open.close(), () => undefined)));
+    },
   };
 }
 
@@ -97,7 +113,9 @@ interface Pod {
 
 function podReadiness(kube: KubectlTarget): Readiness[] {
   const pods = (kubectlGet(kube, ['pods', '-l', PART_OF]) as { items: Pod[] }).items;
-  return SERVICE_NAMES.map((name) => {
+  // The registry's processes, and whatever else the manifests run (NATS and the views process on JetStream).
+  const found = pods.map((pod) => pod.metadata.labels?.['app.kubernetes.io/name']).filter((name): name is string => name !== undefined);
+  return [...new Set<string>([...SERVICE_NAMES, ...found])].map((name) => {
     const own = pods.filter((pod) => pod.metadata.labels?.['app.kubernetes.io/name'] === name);
     const ready = own.filter((pod) => pod.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True')).length;
     if (own.length === 0) return { name, ready: false, detail: 'no pod' };

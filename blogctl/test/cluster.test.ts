@@ -54,11 +54,38 @@ describe('blogctl against a cluster (kubectl blog)', () => {
     expect(result.stdout).toMatch(/^event-bus +ready$/m);
     expect(result.stdout).toMatch(/^query +1\/2 pods ready$/m);
     expect(result.stdout).toMatch(/^comments +no pod$/m);
-    expect(calls().map((call) => call.args)).toEqual([
-      ['port-forward', 'service/event-bus-srv', ':4005', ':4006'],
-      ['get', 'pods', '-l', 'app.kubernetes.io/part-of=mini-blog', '-o', 'json'],
-      ['(port-forward stopped)'],
-    ]);
+    const made = calls().map((call) => call.args);
+    // The views and the pods are asked for at once; the port-forward stops last.
+    expect(made.slice(0, 2)).toEqual(
+      expect.arrayContaining([
+        ['port-forward', 'service/event-bus-srv', ':4006'],
+        ['get', 'pods', '-l', 'app.kubernetes.io/part-of=mini-blog', '-o', 'json'],
+      ]),
+    );
+    expect(made.slice(2)).toEqual([['(port-forward stopped)']]);
+  });
+
+  it('works on the JetStream variant, whose event-bus-srv has only the views port: status, and the readiness of NATS and the views process', async () => {
+    const { env } = aCluster({
+      portForward: { 4006: Number(new URL(system.viewsUrl).port) },
+      lists: { pods: [pod('event-views', true), pod('nats', true), pod('nats', true), pod('posts', true)] },
+    });
+    const result = await blogctl(['status'], env);
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^event-views +ready$/m);
+    expect(result.stdout).toMatch(/^nats +ready$/m);
+    expect(result.stdout).toMatch(/^event-bus +no pod$/m);
+  });
+
+  it('says that the JetStream variant has no admin API when the bus port cannot be forwarded', async () => {
+    const { env } = aCluster({ portForward: { 4006: Number(new URL(system.viewsUrl).port) } });
+    const result = await blogctl(['parked'], env);
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      'blogctl: kubectl port-forward service/event-bus-srv: error: the fake cluster has nothing on port 4005 (on the JetStream transport there is no bus, and no admin API)\n',
+    );
   });
 
   it("sends the first line of the Secret's admin key as the Bearer token", async () => {
@@ -78,14 +105,25 @@ describe('blogctl against a cluster (kubectl blog)', () => {
     }
   });
 
-  it('says to deploy first when the namespace has no credentials Secret, and stops the port-forward', async () => {
+  it('says to deploy first when the namespace has no credentials Secret, before forwarding anything', async () => {
     const { env, calls } = aCluster({ objects: {} });
     const result = await blogctl(['skip', 'query', '4'], env);
 
     expect(result.status).toBe(1);
     expect(result.stderr).toBe('blogctl: no Secret mini-blog-credentials here: deploy first (skaffold creates it), or pick the namespace with -n\n');
     expect(system.seen).toEqual([]);
-    expect(calls().at(-1)?.args).toEqual(['(port-forward stopped)']);
+    expect(calls().map((call) => call.args[0])).not.toContain('port-forward');
+  });
+
+  it('forwards the bus port for an admin command, and stops it afterwards', async () => {
+    const { env, calls } = aCluster();
+    await blogctl(['skip', 'query', '4'], env);
+
+    expect(calls().map((call) => call.args)).toEqual([
+      ['get', 'secret', 'mini-blog-credentials', '--ignore-not-found', '-o', 'json'],
+      ['port-forward', 'service/event-bus-srv', ':4005'],
+      ['(port-forward stopped)'],
+    ]);
   });
 
   it("fails with kubectl's message when the port-forward cannot start", async () => {
@@ -93,7 +131,7 @@ describe('blogctl against a cluster (kubectl blog)', () => {
     const result = await blogctl(['status'], env);
 
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/kubectl port-forward service\/event-bus-srv: error: the fake cluster has nothing on port 4005/);
+    expect(result.stderr).toMatch(/kubectl port-forward service\/event-bus-srv: error: the fake cluster has nothing on port 4006/);
   });
 
   it('fails with a hint when kubectl is not installed', async () => {
