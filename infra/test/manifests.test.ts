@@ -185,6 +185,13 @@ describe('the event bus', () => {
     }
   });
 
+  it("is reached by every service at its API port (the registry's), never at its views port", () => {
+    const urls = containers.map(([, container]) => envOf(container).BUS_URL).filter((url) => url !== undefined);
+
+    expect(urls.length).toBeGreaterThan(0);
+    expect([...new Set(urls)]).toEqual([`http://event-bus-srv:${SERVICES['event-bus'].port}`]);
+  });
+
   it("lets each publisher of the registry publish exactly the types it publishes (the ConfigMap's PUBLISH_ACL)", () => {
     const acl = configMaps.find((configMap) => configMap.metadata.name === 'mini-blog-config')?.data?.PUBLISH_ACL;
 
