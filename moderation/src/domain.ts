@@ -3,9 +3,15 @@ import { assertNever, type CommentCreated, type Envelope, type Handled, type New
 
 export type Verdict = 'approved' | 'rejected';
 
+/**
+ * Latin small capitals (ʀ, ᴇ, ɴ...) read as the letters they are, but neither NFKC nor the
+ * confusables table maps them; there is no small capital x.
+ */
+const SMALL_CAPITALS = new Map([...'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘꞯʀꜱᴛᴜᴠᴡʏᴢ'].map((char, index) => [char, 'abcdefghijklmnopqrstuvwyz'[index]!]));
+
 /** A letter that looks like Latin letters, as those (Cyrillic о as o); any other character as it is (Cyrillic б, which looks like 6). */
 function foldLookAlike(char: string): string {
-  const folded = unhomoglyph(char);
+  const folded = SMALL_CAPITALS.get(char) ?? unhomoglyph(char);
   return /^[\p{Script=Latin}\p{M}]+$/u.test(folded) ? folded : char;
 }
 
@@ -28,13 +34,23 @@ export function wordsOf(text: string): string[] {
     .filter((word) => word.length > 0);
 }
 
+/** A right-to-left override (U+202E) up to its end (PDF, another directional control, a line's end): its letters are shown in reverse. */
+const RIGHT_TO_LEFT_OVERRIDE = /\u202e([^\u202a-\u202e\u2066-\u2069\n\r\u2028\u2029]*)/gu;
+
+/** The text in the order a reader sees its letters: "\u202eegnaro" shows "orange". */
+function asDisplayed(text: string): string {
+  return text.replace(RIGHT_TO_LEFT_OVERRIDE, (_override, run: string) => [...run].reverse().join(''));
+}
+
 /**
  * Rejects a text that holds a blocked word as a whole word, compared in normalized form ("Orange!",
  * "orange-juice", "ｏｒａｎｇｅ", "or\u00adange"), but not a longer word that starts with it ("oranges").
+ * Both the order the text is stored in and the order it is shown in count.
  */
 export function createModerator(blockedWords: readonly string[]): (content: string) => Verdict {
   const blocked = new Set(blockedWords.map(normalizeForComparison));
-  return (content) => (wordsOf(content).some((word) => blocked.has(word)) ? 'rejected' : 'approved');
+  const holdsBlocked = (text: string) => wordsOf(text).some((word) => blocked.has(word));
+  return (content) => (holdsBlocked(content) || holdsBlocked(asDisplayed(content)) ? 'rejected' : 'approved');
 }
 
 export function commentModerated(comment: CommentCreated, status: Verdict): NewEvent<'CommentModerated'> {

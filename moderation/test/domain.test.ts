@@ -45,6 +45,11 @@ describe('createModerator', () => {
     ['a combining grapheme joiner', 'ora\u034fnge'],
     ['mixed case', 'OrAnGe'],
     ['inside a sentence, with emoji', 'I love 🍊orange🍊 so much'],
+    ['small capital letters', 'o\u0280a\u0274\u0262\u1d07'],
+    ['small capitals for every letter', '\u1d0f\u0280\u1d00\u0274\u0262\u1d07'],
+    ['its letters reversed under a right-to-left override (shown as "orange")', '\u202eegnaro'],
+    ['part of it reversed under an override that ends', 'I like or\u202eegna\u202c juice'],
+    ['the word itself under a right-to-left override (stored as "orange")', '\u202eorange\u202c'],
   ])('rejects "orange" spelled with %s', (_how, content) => {
     expect(moderate(content)).toBe('rejected');
   });
