@@ -84,6 +84,18 @@ describe('who may call the bus API', () => {
     await send(credential, method, path, body).expect(status);
   });
 
+  // Which of two headers counts differs between proxies and servers; a valid one beside another must not be picked.
+  it.each([
+    ['a valid token first, another after', () => [`Bearer ${secretOf('posts')}`, WRONG_TOKEN.header]],
+    ['another first, a valid token after', () => [WRONG_TOKEN.header, `Bearer ${secretOf('posts')}`]],
+    ['the same valid token twice', () => [`Bearer ${secretOf('posts')}`, `Bearer ${secretOf('posts')}`]],
+  ])('refuses two Authorization headers (%s) with 400, storing nothing', async (_case, headers) => {
+    const res = await request(bus.app).post('/events').set('authorization', headers()).send(postCreated(1)).expect(400);
+
+    expect(res.body.message).toBe('authorization: must be sent once');
+    expect(bus.bus.store.head).toBe(0);
+  });
+
   it('refuses a caller without a valid token before reading its body: 401, not 400 for bad JSON or 413 for a huge body', async () => {
     const badJson = await request(bus.app).post('/events').set('content-type', 'application/json').send('{"type":').expect(401);
     const huge = await request(bus.app).post('/events').set('authorization', WRONG_TOKEN.header).send({ padding: 'x'.repeat(2_000_000) }).expect(401);

@@ -6,10 +6,13 @@ const BEARER = /^Bearer +(\S+) *$/i;
 
 /**
  * Every request needs `Authorization: Bearer <token>`, the token one of the secrets of a known
- * principal: else 401 with `WWW-Authenticate: Bearer`, before anything is read or stored.
+ * principal: else 401 with `WWW-Authenticate: Bearer`, before anything is read or stored. The
+ * header must come once (400).
  */
 export function authenticate(principals: Principals): RequestHandler {
   return (req, res, next) => {
+    // Node keeps the first of two headers, a proxy in front may check the last: refuse the pair rather than pick one.
+    if (req.headersDistinct.authorization !== undefined && req.headersDistinct.authorization.length > 1) throw new AppError(400, 'authorization: must be sent once');
     const header = req.header('authorization');
     const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
     const principal = token === undefined ? undefined : principals.identify(token);
