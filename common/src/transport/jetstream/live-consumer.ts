@@ -26,6 +26,12 @@ const ACK_WAIT_MS = 30_000;
 export const MAX_ACK_PENDING = 1000;
 /** Messages one pull asks for. */
 const PULL_BATCH = 256;
+/**
+ * How long one pull waits on the server; the server's heartbeats come at half of it, and two missed
+ * ones start a new pull. Short, so that a pull left on a node that died (its consumer's leader
+ * moved) is replaced within seconds rather than the client's default 30.
+ */
+const PULL_EXPIRES_MS = 5000;
 /** A replica's consumer left behind by a replica that is gone for good is removed by the server after this. */
 export const INACTIVE_THRESHOLD_MS = 60 * 60_000;
 
@@ -109,7 +115,7 @@ export class LiveConsumer {
           info.delivered.consumer_seq === 0 ? { consumerSeq: 0, streamSeq: info.delivered.stream_seq } : undefined;
         const consumer = client.consumers.getConsumerFromInfo(info);
         // Ends with an error when the consumer is deleted (by an operator, or for inactivity): it is then made again.
-        this.messages = await consumer.consume({ max_messages: PULL_BATCH, abort_on_missing_resource: true });
+        this.messages = await consumer.consume({ max_messages: PULL_BATCH, expires: PULL_EXPIRES_MS, abort_on_missing_resource: true });
         attempt = 0;
         for await (const message of this.messages) await this.handle(message);
       } catch (err) {
