@@ -115,7 +115,11 @@ export class LiveConsumer {
           info.delivered.consumer_seq === 0 ? { consumerSeq: 0, streamSeq: info.delivered.stream_seq } : undefined;
         const consumer = client.consumers.getConsumerFromInfo(info);
         // Ends with an error when the consumer is deleted (by an operator, or for inactivity): it is then made again.
-        this.messages = await consumer.consume({ max_messages: PULL_BATCH, expires: PULL_EXPIRES_MS, abort_on_missing_resource: true });
+        this.messages = await consumer.consume({
+          max_messages: PULL_BATCH,
+          expires: PULL_EXPIRES_MS,
+          abort_on_missing_resource: true,
+        });
         attempt = 0;
         for await (const message of this.messages) await this.handle(message);
       } catch (err) {
