@@ -26,7 +26,11 @@ let replicas: Replicas;
 const ledger = new Ledger();
 
 beforeAll(async () => {
-  fault = await startFaultSystem({ name: 'jetstream', transport: { transport: 'jetstream', natsNodes: 3 }, readyTimeoutMs: 90_000 });
+  fault = await startFaultSystem({
+    name: 'jetstream',
+    transport: { transport: 'jetstream', natsNodes: 3 },
+    readyTimeoutMs: 90_000,
+  });
   replicas = await startSecondReplicas(fault, 90_000);
 });
 
