@@ -32,7 +32,8 @@ export function prepareDataDir(dataDir: string, { fresh = false, credentialsDir 
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(credentialsDir, { recursive: true, force: true });
   }
-  mkdirSync(dataDir, { recursive: true });
+  // A folder the user already has keeps its mode; a new one is the owner's alone, like the credentials.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   return { credentialsDir, credentials: ensureCredentials(credentialsDir) };
 }
 

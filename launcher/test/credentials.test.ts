@@ -96,6 +96,12 @@ describe('prepareDataDir', () => {
     expect(secretOf(second.credentialsDir, 'admin')).toBe(secret);
   });
 
+  it('creates the data folder for its owner only (0700): the log holds rejected comments too', () => {
+    prepareDataDir(dataDir);
+
+    expect(modeOf(dataDir)).toBe(0o700);
+  });
+
   it('starts fresh: the log removed and a new secret for every principal', () => {
     const { credentialsDir } = prepareDataDir(dataDir);
     const before = PRINCIPALS.map((principal) => secretOf(credentialsDir, principal));
