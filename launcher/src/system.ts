@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createHttpServer, createLogger, listen, SERVICE_NAMES, SERVICES, subscribersSetting, type ServiceName } from '@mini-blog/common';
 import { ensureCredentials, type CredentialsReport } from './credentials';
 import { createGateway } from './gateway';
-import { freePort } from './ports';
+import { assertPortsFree, freePort } from './ports';
 import { formatLogLine } from './log-lines';
 import { ingressRouter } from './manifests';
 import { JETSTREAM_VIEWS_SCRIPT, jetstreamEnv, readNatsPasswords, startNats, type RunningNats, type TransportChoice } from './nats';
@@ -106,13 +106,15 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   if (missing.length > 0) {
     throw new Error(`not built: ${missing.map((name) => SERVICES[name].script).join(', ')}; run \`npm run build\` first`);
   }
-  const { credentialsDir, credentials } = prepareDataDir(dataDir, { fresh: options.fresh, credentialsDir: options.credentialsDir });
 
   const ports = {} as Record<ServiceName, number>;
   for (const name of SERVICE_NAMES) ports[name] = options.ports?.[name] ?? (gatewayPort === 0 ? await freePort() : SERVICES[name].port);
   const urlOf = (name: ServiceName) => `http://${SERVICE_HOST}:${ports[name]}`;
   // The bus's read-only views listen apart from its API; the gateway reaches only them.
   const viewsPort = gatewayPort === 0 ? await freePort() : SERVICES['event-bus'].viewsPort;
+  if (gatewayPort !== 0) await assertPortsFree({ ...ports, 'event-bus views': viewsPort, gateway: gatewayPort }, SERVICE_HOST);
+  // Only once nothing else runs here: `fresh` removes the data folder.
+  const { credentialsDir, credentials } = prepareDataDir(dataDir, { fresh: options.fresh, credentialsDir: options.credentialsDir });
 
   const choice = options.transport ?? { transport: 'http' };
   const nats =
