@@ -7,7 +7,9 @@ import { call } from './faults/support/http';
  * the system's own comments process, and a second one started beside it with the same settings,
  * on the event bus and on NATS JetStream. On the bus the second one gets no live deliveries, so it
  * counts from a stale view: only the conditional publish keeps it from adding comments past the
- * limit.
+ * limit. On JetStream each replica has its own durable consumer (named by REPLICA_ID), as replicas
+ * on different hosts have: two processes with one name would share one consumer, each applying only
+ * part of the live deliveries, and the second would delete the first's consumer as it starts.
  */
 
 jest.setTimeout(180_000);
@@ -27,7 +29,7 @@ describe.each([['the event bus', { transport: 'http' }] as const, ['NATS JetStre
   beforeAll(async () => {
     fault = await startFaultSystem({ name: 'comment-cap', transport });
     const first = fault.system.services.comments;
-    second = new ServiceProcess({ ...first.spec, name: 'comments-2', port: await freePort() }, () => undefined);
+    second = new ServiceProcess({ ...first.spec, name: 'comments-2', port: await freePort(), env: { ...first.spec.env, REPLICA_ID: 'second' } }, () => undefined);
     second.start();
     await waitForReady(second, 30_000);
   });
