@@ -196,7 +196,9 @@ export class LiveConsumer {
     try {
       await this.sink.deliver([parsed.data], cursor);
       message.ack();
-      this.last = { consumerSeq: deliverySequence, streamSeq: message.seq };
+      // A redelivered event is older than the messages that went by since its first delivery (to this
+      // process, or to another process of the same consumer): the next message does not follow on from it.
+      this.last = deliveryCount === 1 ? { consumerSeq: deliverySequence, streamSeq: message.seq } : undefined;
       if (pending === 0) this.caughtUp = true;
     } catch (err) {
       this.last = undefined;
