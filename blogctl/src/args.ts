@@ -79,13 +79,19 @@ export function parseInvocation(argv: readonly string[], env: NodeJS.ProcessEnv)
   }
   const { values, positionals } = parsed;
   const [name, ...rest] = positionals;
-  const command = values.help || name === undefined || name === 'help' ? ({ name: 'help' } as const) : parseCommand(name, rest, values);
+  const command =
+    values.help || name === undefined || name === 'help'
+      ? ({ name: 'help' } as const)
+      : parseCommand(name, rest, values);
   return { command, where: parseWhere(values, env), json: values.json === true };
 }
 
 function parseCommand(name: string, rest: readonly string[], values: { subscriber?: string; count?: string }): Command {
   const expectArgs = (count: number, names: string) => {
-    if (rest.length !== count) throw new UsageError(`${name}: takes ${count === 0 ? 'no arguments' : names}, not ${rest.length === 0 ? 'none' : rest.join(' ')}`);
+    if (rest.length !== count)
+      throw new UsageError(
+        `${name}: takes ${count === 0 ? 'no arguments' : names}, not ${rest.length === 0 ? 'none' : rest.join(' ')}`,
+      );
   };
   switch (name) {
     case 'status':
@@ -98,7 +104,11 @@ function parseCommand(name: string, rest: readonly string[], values: { subscribe
     case 'skip':
     case 'rewind':
       expectArgs(2, '<subscriber> <seq>');
-      return { name, subscriber: subscriberName(rest[0] as string), seq: wholeNumber('seq', rest[1] as string, name === 'rewind' ? 0 : 1) };
+      return {
+        name,
+        subscriber: subscriberName(rest[0] as string),
+        seq: wholeNumber('seq', rest[1] as string, name === 'rewind' ? 0 : 1),
+      };
     case 'tail':
       expectArgs(0, '');
       return { name, count: values.count === undefined ? undefined : wholeNumber('--count', values.count, 1) };
@@ -116,7 +126,8 @@ function subscriberName(value: string): string {
 
 function wholeNumber(what: string, value: string, min: number): number {
   const number = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(number) || number < min) throw new UsageError(`${what}: must be a whole number of at least ${min}, not ${value}`);
+  if (!Number.isSafeInteger(number) || number < min)
+    throw new UsageError(`${what}: must be a whole number of at least ${min}, not ${value}`);
   return number;
 }
 
@@ -127,7 +138,8 @@ function httpUrl(what: string, value: string): URL {
   } catch {
     throw new UsageError(`${what}: must be an http:// URL, not ${value}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${what}: must be an http:// URL, not ${value}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`${what}: must be an http:// URL, not ${value}`);
   return url;
 }
 
@@ -138,7 +150,14 @@ function withPort(url: URL, port: number): URL {
 }
 
 function parseWhere(
-  values: { url?: string; 'views-url'?: string; service?: string[]; 'data-dir'?: string; namespace?: string; context?: string },
+  values: {
+    url?: string;
+    'views-url'?: string;
+    service?: string[];
+    'data-dir'?: string;
+    namespace?: string;
+    context?: string;
+  },
   env: NodeJS.ProcessEnv,
 ): Where {
   const local = [values['views-url'], values.service, values['data-dir']].some((value) => value !== undefined);
@@ -146,9 +165,12 @@ function parseWhere(
     if (local) throw new UsageError('--views-url, --service and --data-dir: are for a local run and need --url');
     return { kind: 'cluster', namespace: values.namespace, context: values.context };
   }
-  if (values.namespace !== undefined || values.context !== undefined) throw new UsageError('--namespace and --context: are for a cluster, not with --url');
+  if (values.namespace !== undefined || values.context !== undefined)
+    throw new UsageError('--namespace and --context: are for a cluster, not with --url');
   const busUrl = httpUrl('--url', values.url);
-  const serviceUrls = Object.fromEntries(SERVICE_NAMES.map((name) => [name, withPort(busUrl, SERVICES[name].port)])) as Record<ServiceName, URL>;
+  const serviceUrls = Object.fromEntries(
+    SERVICE_NAMES.map((name) => [name, withPort(busUrl, SERVICES[name].port)]),
+  ) as Record<ServiceName, URL>;
   for (const entry of values.service ?? []) {
     const [name, url] = [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)];
     if (!entry.includes('=') || !(SERVICE_NAMES as readonly string[]).includes(name)) {
@@ -159,7 +181,10 @@ function parseWhere(
   return {
     kind: 'local',
     busUrl,
-    viewsUrl: values['views-url'] === undefined ? withPort(busUrl, DEFAULT_VIEWS_PORT) : httpUrl('--views-url', values['views-url']),
+    viewsUrl:
+      values['views-url'] === undefined
+        ? withPort(busUrl, DEFAULT_VIEWS_PORT)
+        : httpUrl('--views-url', values['views-url']),
     serviceUrls,
     dataDir: values['data-dir'] ?? env.DATA_DIR ?? 'data',
   };

@@ -30,7 +30,12 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   let target;
   try {
     target = await openTarget(where, DEFAULT_VIEWS_PORT, io.env);
-    await runCommand(command, target, { json, print: (text) => io.stdout.write(`${text}\n`) }, io.signal ?? new AbortController().signal);
+    await runCommand(
+      command,
+      target,
+      { json, print: (text) => io.stdout.write(`${text}\n`) },
+      io.signal ?? new AbortController().signal,
+    );
     return 0;
   } catch (err) {
     if (!(err instanceof BlogctlError)) throw err;

@@ -24,7 +24,12 @@ export interface Output {
 /** How many recent events `tail` shows before it follows the stream. */
 const TAIL_BACKLOG = 10;
 
-export async function runCommand(command: Exclude<Command, { name: 'help' }>, target: Target, out: Output, signal: AbortSignal): Promise<void> {
+export async function runCommand(
+  command: Exclude<Command, { name: 'help' }>,
+  target: Target,
+  out: Output,
+  signal: AbortSignal,
+): Promise<void> {
   switch (command.name) {
     case 'status':
       return status(target, out);
@@ -32,14 +37,28 @@ export async function runCommand(command: Exclude<Command, { name: 'help' }>, ta
       return parked(target, out, command.subscriber);
     case 'replay':
     case 'skip': {
-      const answer = await admin(target, 'POST', `/admin/subscriptions/${command.subscriber}/parked/${command.seq}/${command.name}`);
-      return out.print(out.json ? JSON.stringify(answer) : command.name === 'replay'
-        ? `${command.subscriber}: replaying ${command.seq}; its parked record goes once the subscriber acknowledges it`
-        : `${command.subscriber}: skipped ${command.seq}`);
+      const answer = await admin(
+        target,
+        'POST',
+        `/admin/subscriptions/${command.subscriber}/parked/${command.seq}/${command.name}`,
+      );
+      return out.print(
+        out.json
+          ? JSON.stringify(answer)
+          : command.name === 'replay'
+            ? `${command.subscriber}: replaying ${command.seq}; its parked record goes once the subscriber acknowledges it`
+            : `${command.subscriber}: skipped ${command.seq}`,
+      );
     }
     case 'rewind': {
-      const answer = (await admin(target, 'PUT', `/admin/subscriptions/${command.subscriber}/cursor`, { cursor: command.seq })) as SubscriptionStatus;
-      return out.print(out.json ? JSON.stringify(answer) : `${command.subscriber}: delivering again everything after ${command.seq} (lag ${answer.lag})`);
+      const answer = (await admin(target, 'PUT', `/admin/subscriptions/${command.subscriber}/cursor`, {
+        cursor: command.seq,
+      })) as SubscriptionStatus;
+      return out.print(
+        out.json
+          ? JSON.stringify(answer)
+          : `${command.subscriber}: delivering again everything after ${command.seq} (lag ${answer.lag})`,
+      );
     }
     case 'tail':
       return tail(target, out, command.count, signal);
@@ -50,7 +69,8 @@ export async function runCommand(command: Exclude<Command, { name: 'help' }>, ta
 async function admin(target: Target, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<unknown> {
   const token = target.adminToken();
   const { status, json } = await request(new URL(path, await target.busUrl()), { method, token, body });
-  if (status === 401 || status === 403) throw new BlogctlError(`the bus refused the admin credential (${status}: ${messageOf(status, json)})`);
+  if (status === 401 || status === 403)
+    throw new BlogctlError(`the bus refused the admin credential (${status}: ${messageOf(status, json)})`);
   if (status >= 400) throw new BlogctlError(messageOf(status, json));
   return json;
 }
@@ -62,7 +82,10 @@ async function view(target: Target, path: string): Promise<unknown> {
 }
 
 async function status(target: Target, out: Output): Promise<void> {
-  const [subscriptions, services] = await Promise.all([view(target, '/subscriptions') as Promise<SubscriptionStatus[]>, target.readiness()]);
+  const [subscriptions, services] = await Promise.all([
+    view(target, '/subscriptions') as Promise<SubscriptionStatus[]>,
+    target.readiness(),
+  ]);
   if (out.json) return out.print(JSON.stringify({ subscriptions, services }));
   const head = Math.max(0, ...subscriptions.map((subscription) => subscription.head));
   out.print(`Subscribers (log head ${head})`);
@@ -81,11 +104,17 @@ async function status(target: Target, out: Output): Promise<void> {
   );
   out.print('');
   out.print('Services');
-  out.print(table(['NAME', 'READY'], services.map((service: Readiness) => [service.name, service.detail])));
+  out.print(
+    table(
+      ['NAME', 'READY'],
+      services.map((service: Readiness) => [service.name, service.detail]),
+    ),
+  );
 }
 
 function stateOf(subscription: SubscriptionStatus): string {
-  if (subscription.blockedAt !== null) return `blocked at ${subscription.blockedAt}: ${subscription.lastError ?? 'refused'}`;
+  if (subscription.blockedAt !== null)
+    return `blocked at ${subscription.blockedAt}: ${subscription.lastError ?? 'refused'}`;
   if (subscription.lastError !== null && subscription.attempts > 0) return `retrying: ${subscription.lastError}`;
   return subscription.lag === 0 ? 'caught up' : 'delivering';
 }
@@ -98,7 +127,15 @@ async function parked(target: Target, out: Output, subscriber: string | undefine
   out.print(
     table(
       ['SUBSCRIBER', 'SEQ', 'TYPE', 'ID', 'ATTEMPTS', 'PARKED AT', 'REASON'],
-      records.map((record) => [record.subscriber, String(record.seq), record.type, record.id, String(record.attempts), record.parkedAt, record.reason]),
+      records.map((record) => [
+        record.subscriber,
+        String(record.seq),
+        record.type,
+        record.id,
+        String(record.attempts),
+        record.parkedAt,
+        record.reason,
+      ]),
     ),
   );
 }
@@ -106,21 +143,32 @@ async function parked(target: Target, out: Output, subscriber: string | undefine
 /** The newest events, then every event and delivery as it happens, one line each. */
 async function tail(target: Target, out: Output, count: number | undefined, signal: AbortSignal): Promise<void> {
   const { events } = (await view(target, `/flow?limit=${TAIL_BACKLOG}`)) as { events: EventMeta[] };
-  for (const event of events) out.print(out.json ? JSON.stringify({ event: 'appended', ...event }) : appendedLine(event));
+  for (const event of events)
+    out.print(out.json ? JSON.stringify({ event: 'appended', ...event }) : appendedLine(event));
   let seen = 0;
   await readEventStream(new URL('/flow/stream', await target.viewsUrl()), signal, ({ event, data }) => {
     if (event !== 'appended' && event !== 'delivered') return true;
     const parsed = JSON.parse(data) as EventMeta & { subscriber: string; cursor: number };
     if (out.json) out.print(JSON.stringify({ event, ...parsed }));
-    else out.print(event === 'appended' ? appendedLine(parsed) : `${' '.repeat(8)}-> ${parsed.subscriber} at ${parsed.cursor}`);
+    else
+      out.print(
+        event === 'appended' ? appendedLine(parsed) : `${' '.repeat(8)}-> ${parsed.subscriber} at ${parsed.cursor}`,
+      );
     seen += 1;
     return count === undefined || seen < count;
   });
 }
 
-const appendedLine = (event: EventMeta) => `${String(event.seq).padStart(7)} ${event.type.padEnd(18)} ${event.id} ${event.time}`;
+const appendedLine = (event: EventMeta) =>
+  `${String(event.seq).padStart(7)} ${event.type.padEnd(18)} ${event.id} ${event.time}`;
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  return [header, ...rows].map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ')).join('\n');
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  return [header, ...rows]
+    .map((row) =>
+      row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  '),
+    )
+    .join('\n');
 }

@@ -13,7 +13,11 @@ export const MAX_EVENT_BYTES = 64 * 1024;
  * Reads a `text/event-stream` until it ends or `signal` aborts, calling `onEvent` for each event;
  * comment lines (the heartbeats) are skipped. `onEvent` returns false to stop reading.
  */
-export async function readEventStream(url: URL, signal: AbortSignal, onEvent: (event: StreamEvent) => boolean): Promise<void> {
+export async function readEventStream(
+  url: URL,
+  signal: AbortSignal,
+  onEvent: (event: StreamEvent) => boolean,
+): Promise<void> {
   let res: Response;
   try {
     res = await fetch(url, { headers: { accept: 'text/event-stream' }, signal });
@@ -34,7 +38,8 @@ export async function readEventStream(url: URL, signal: AbortSignal, onEvent: (e
         const event = parseBlock(block);
         if (event && !onEvent(event)) return;
       }
-      if (Buffer.byteLength(pending) > MAX_EVENT_BYTES) throw new BlogctlError(`${url.pathname}: an event longer than ${MAX_EVENT_BYTES} bytes`);
+      if (Buffer.byteLength(pending) > MAX_EVENT_BYTES)
+        throw new BlogctlError(`${url.pathname}: an event longer than ${MAX_EVENT_BYTES} bytes`);
     }
   } catch (err) {
     if (signal.aborted) return;

@@ -16,14 +16,22 @@ export interface Request {
 }
 
 /** What a request came back with. Throws BlogctlError when it could not be made. */
-export async function request(url: URL, { method = 'GET', token, body, signal, timeoutMs = 10_000 }: Request = {}): Promise<{ status: number; json: unknown }> {
+export async function request(
+  url: URL,
+  { method = 'GET', token, body, signal, timeoutMs = 10_000 }: Request = {},
+): Promise<{ status: number; json: unknown }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
   let res: Response;
   try {
-    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.any(signals) });
+    res = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.any(signals),
+    });
   } catch (err) {
     throw new BlogctlError(`cannot reach ${url.origin}: ${reason(err)}`);
   }

@@ -9,13 +9,24 @@ export interface KubectlTarget {
   readonly env: NodeJS.ProcessEnv;
 }
 
-const flagsOf = ({ namespace, context }: KubectlTarget) => [...(context ? ['--context', context] : []), ...(namespace ? ['--namespace', namespace] : [])];
+const flagsOf = ({ namespace, context }: KubectlTarget) => [
+  ...(context ? ['--context', context] : []),
+  ...(namespace ? ['--namespace', namespace] : []),
+];
 
 /** `kubectl get ... -o json`, parsed (undefined for nothing). Throws BlogctlError with kubectl's own message. */
 export function kubectlGet(target: KubectlTarget, args: readonly string[]): unknown {
-  const result = spawnSync('kubectl', [...flagsOf(target), 'get', ...args, '-o', 'json'], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, env: target.env });
-  if (result.error) throw new BlogctlError(`kubectl: ${(result.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed or not on PATH' : result.error.message}`);
-  if (result.status !== 0) throw new BlogctlError(`kubectl get ${args.join(' ')}: ${result.stderr.trim() || `exit ${result.status}`}`);
+  const result = spawnSync('kubectl', [...flagsOf(target), 'get', ...args, '-o', 'json'], {
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+    env: target.env,
+  });
+  if (result.error)
+    throw new BlogctlError(
+      `kubectl: ${(result.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed or not on PATH' : result.error.message}`,
+    );
+  if (result.status !== 0)
+    throw new BlogctlError(`kubectl get ${args.join(' ')}: ${result.stderr.trim() || `exit ${result.status}`}`);
   // `--ignore-not-found` prints nothing for an object that does not exist.
   return result.stdout.trim() === '' ? undefined : (JSON.parse(result.stdout) as unknown);
 }
@@ -35,11 +46,19 @@ const MAX_STDERR_CHARS = 4096;
  * `kubectl port-forward <resource> :<port>...`: kubectl picks free local ports and prints them
  * ("Forwarding from 127.0.0.1:54321 -> 4005"); resolves once every port is forwarded.
  */
-export async function portForward(target: KubectlTarget, resource: string, remotePorts: readonly number[]): Promise<PortForward> {
-  const child = spawn('kubectl', [...flagsOf(target), 'port-forward', resource, ...remotePorts.map((port) => `:${port}`)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: target.env,
-  });
+export async function portForward(
+  target: KubectlTarget,
+  resource: string,
+  remotePorts: readonly number[],
+): Promise<PortForward> {
+  const child = spawn(
+    'kubectl',
+    [...flagsOf(target), 'port-forward', resource, ...remotePorts.map((port) => `:${port}`)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: target.env,
+    },
+  );
   const ports: Record<number, number> = {};
   let stderr = '';
   let stdout = '';
@@ -56,7 +75,12 @@ export async function portForward(target: KubectlTarget, resource: string, remot
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => settle(new BlogctlError(`kubectl port-forward ${resource}: not forwarding after ${FORWARD_TIMEOUT_MS / 1000} s ${stderr.trim()}`)),
+        () =>
+          settle(
+            new BlogctlError(
+              `kubectl port-forward ${resource}: not forwarding after ${FORWARD_TIMEOUT_MS / 1000} s ${stderr.trim()}`,
+            ),
+          ),
         FORWARD_TIMEOUT_MS,
       );
       function settle(err?: Error) {
@@ -66,13 +90,18 @@ export async function portForward(target: KubectlTarget, resource: string, remot
         if (err) reject(err);
         else resolve();
       }
-      child.on('error', (err: NodeJS.ErrnoException) => settle(new BlogctlError(`kubectl: ${err.code === 'ENOENT' ? 'not installed or not on PATH' : err.message}`)));
-      child.on('exit', () => settle(new BlogctlError(`kubectl port-forward ${resource}: ${stderr.trim() || 'exited'}`)));
+      child.on('error', (err: NodeJS.ErrnoException) =>
+        settle(new BlogctlError(`kubectl: ${err.code === 'ENOENT' ? 'not installed or not on PATH' : err.message}`)),
+      );
+      child.on('exit', () =>
+        settle(new BlogctlError(`kubectl port-forward ${resource}: ${stderr.trim() || 'exited'}`)),
+      );
       // kubectl goes on printing a line per connection: this keeps reading, so that its pipe never fills.
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         if (settled) return;
         stdout = (stdout + chunk).slice(-MAX_STDERR_CHARS);
-        for (const [, local, remote] of stdout.matchAll(/Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/g)) ports[Number(remote)] = Number(local);
+        for (const [, local, remote] of stdout.matchAll(/Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/g))
+          ports[Number(remote)] = Number(local);
         if (remotePorts.every((port) => ports[port] !== undefined)) settle();
       });
     });

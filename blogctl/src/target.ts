@@ -32,7 +32,9 @@ const BUS_PORT = 4005;
 const PART_OF = 'app.kubernetes.io/part-of=mini-blog';
 
 export async function openTarget(where: Where, viewsPort: number, env: NodeJS.ProcessEnv): Promise<Target> {
-  return where.kind === 'local' ? localTarget(where) : clusterTarget({ namespace: where.namespace, context: where.context, env }, viewsPort);
+  return where.kind === 'local'
+    ? localTarget(where)
+    : clusterTarget({ namespace: where.namespace, context: where.context, env }, viewsPort);
 }
 
 function localTarget(where: Extract<Where, { kind: 'local' }>): Target {
@@ -43,7 +45,9 @@ function localTarget(where: Extract<Where, { kind: 'local' }>): Target {
       try {
         return readCredential(path.join(where.dataDir, 'credentials'), 'admin')[0] as string;
       } catch (err) {
-        throw new BlogctlError(`the admin credential: ${(err as Error).message.replace(/^credential /, '')} (or pass --data-dir)`);
+        throw new BlogctlError(
+          `the admin credential: ${(err as Error).message.replace(/^credential /, '')} (or pass --data-dir)`,
+        );
       }
     },
     readiness: () => Promise.all(SERVICE_NAMES.map((name) => probe(name, where.serviceUrls[name]))),
@@ -87,14 +91,25 @@ async function clusterTarget(kube: KubectlTarget, viewsPort: number): Promise<Ta
     adminToken: () => adminFromSecret(kube),
     readiness: async () => podReadiness(kube),
     close: async () => {
-      await Promise.all([...forwards.values()].map((forward) => forward.then((open) => open.close(), () => undefined)));
+      await Promise.all(
+        [...forwards.values()].map((forward) =>
+          forward.then(
+            (open) => open.close(),
+            () => undefined,
+          ),
+        ),
+      );
     },
   };
 }
 
 function adminFromSecret(kube: KubectlTarget): string {
-  const secret = kubectlGet(kube, ['secret', CREDENTIALS_SECRET, '--ignore-not-found']) as { data?: Record<string, string> } | undefined;
-  if (!secret?.data) throw new BlogctlError(`no Secret ${CREDENTIALS_SECRET} here: deploy first (skaffold creates it), or pick the namespace with -n`);
+  const secret = kubectlGet(kube, ['secret', CREDENTIALS_SECRET, '--ignore-not-found']) as
+    { data?: Record<string, string> } | undefined;
+  if (!secret?.data)
+    throw new BlogctlError(
+      `no Secret ${CREDENTIALS_SECRET} here: deploy first (skaffold creates it), or pick the namespace with -n`,
+    );
   const encoded = secret.data.admin;
   if (!encoded) throw new BlogctlError(`the Secret ${CREDENTIALS_SECRET} has no key admin`);
   const [token] = Buffer.from(encoded, 'base64')
@@ -114,10 +129,14 @@ interface Pod {
 function podReadiness(kube: KubectlTarget): Readiness[] {
   const pods = (kubectlGet(kube, ['pods', '-l', PART_OF]) as { items: Pod[] }).items;
   // The registry's processes, and whatever else the manifests run (NATS and the views process on JetStream).
-  const found = pods.map((pod) => pod.metadata.labels?.['app.kubernetes.io/name']).filter((name): name is string => name !== undefined);
+  const found = pods
+    .map((pod) => pod.metadata.labels?.['app.kubernetes.io/name'])
+    .filter((name): name is string => name !== undefined);
   return [...new Set<string>([...SERVICE_NAMES, ...found])].map((name) => {
     const own = pods.filter((pod) => pod.metadata.labels?.['app.kubernetes.io/name'] === name);
-    const ready = own.filter((pod) => pod.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True')).length;
+    const ready = own.filter((pod) =>
+      pod.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True'),
+    ).length;
     if (own.length === 0) return { name, ready: false, detail: 'no pod' };
     return { name, ready: ready > 0, detail: ready === own.length ? 'ready' : `${ready}/${own.length} pods ready` };
   });

@@ -45,7 +45,11 @@ function blogctl(args: string[]): { status: number | null; stdout: string; stder
 }
 
 async function createPost(title: string): Promise<string> {
-  const res = await fetch(`${system.url}/posts/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title }) });
+  const res = await fetch(`${system.url}/posts/create`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ title }),
+  });
   expect(res.status).toBe(201);
   return ((await res.json()) as { id: string }).id;
 }
@@ -53,11 +57,14 @@ async function createPost(title: string): Promise<string> {
 describe('blogctl against npm start', () => {
   it("prints each subscriber's lag and each service's readiness", async () => {
     await createPost('seen by blogctl status');
-    await waitFor(() => blogctl(['status', '--json']).stdout.includes('"lag":0'), 'a subscriber to catch up', { timeoutMs: 15_000 });
+    await waitFor(() => blogctl(['status', '--json']).stdout.includes('"lag":0'), 'a subscriber to catch up', {
+      timeoutMs: 15_000,
+    });
     const result = blogctl(['status']);
 
     expect(result.status).toBe(0);
-    for (const name of SUBSCRIBER_NAMES) expect(result.stdout).toMatch(new RegExp(`^${name} +\\d+ +\\d+ +\\d+ +\\d+ +\\S`, 'm'));
+    for (const name of SUBSCRIBER_NAMES)
+      expect(result.stdout).toMatch(new RegExp(`^${name} +\\d+ +\\d+ +\\d+ +\\d+ +\\S`, 'm'));
     for (const name of SERVICE_NAMES) expect(result.stdout).toMatch(new RegExp(`^${name} +ready$`, 'm'));
   });
 
@@ -67,7 +74,14 @@ describe('blogctl against npm start', () => {
     const rewound = blogctl(['rewind', 'query', '0', '--json']);
     expect(rewound.status).toBe(0);
     expect(JSON.parse(rewound.stdout)).toMatchObject({ name: 'query', cursor: 0 });
-    await waitFor(() => (JSON.parse(blogctl(['status', '--json']).stdout) as { subscriptions: { name: string; lag: number }[] }).subscriptions.find((entry) => entry.name === 'query')?.lag === 0, 'query to catch up again', { timeoutMs: 15_000 });
+    await waitFor(
+      () =>
+        (
+          JSON.parse(blogctl(['status', '--json']).stdout) as { subscriptions: { name: string; lag: number }[] }
+        ).subscriptions.find((entry) => entry.name === 'query')?.lag === 0,
+      'query to catch up again',
+      { timeoutMs: 15_000 },
+    );
   });
 
   it('is refused by the bus with a wrong admin credential', () => {
@@ -75,7 +89,9 @@ describe('blogctl against npm start', () => {
     try {
       mkdirSync(path.join(other, 'credentials'));
       writeFileSync(path.join(other, 'credentials', 'admin'), 'not-the-admin-credential-but-long-enough-0\n');
-      const result = spawnSync(path.join(BIN, 'blogctl'), ['parked', ...where(), '--data-dir', other], { encoding: 'utf8' });
+      const result = spawnSync(path.join(BIN, 'blogctl'), ['parked', ...where(), '--data-dir', other], {
+        encoding: 'utf8',
+      });
 
       expect(result.status).toBe(1);
       expect(result.stderr).toMatch(/the bus refused the admin credential \(401: authorization: /);
@@ -85,26 +101,35 @@ describe('blogctl against npm start', () => {
   });
 
   it('tails the flow: a new post appears as it is appended', async () => {
-    const child = spawn(path.join(BIN, 'blogctl'), ['tail', '--count', '1', ...where()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(path.join(BIN, 'blogctl'), ['tail', '--count', '1', ...where()], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     const exited = once(child, 'exit');
     // The stream opens a moment after the backlog is printed: post until one arrives through it.
     let exitedYet = false;
     void exited.then(() => (exitedYet = true));
-    await waitFor(async () => exitedYet || ((await createPost('tailed')) && false), 'blogctl tail to print a streamed event', { timeoutMs: 15_000, intervalMs: 250 });
+    await waitFor(
+      async () => exitedYet || ((await createPost('tailed')) && false),
+      'blogctl tail to print a streamed event',
+      { timeoutMs: 15_000, intervalMs: 250 },
+    );
 
     expect((await exited)[0]).toBe(0);
     expect(stdout).toMatch(/ PostCreated /);
   });
 
-  (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0 ? it : it.skip)('runs as the kubectl plugin `kubectl blog`', () => {
-    const env = { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ''}` };
-    const plugins = spawnSync('kubectl', ['plugin', 'list'], { encoding: 'utf8', env });
-    expect(plugins.stdout).toContain(path.join(BIN, 'kubectl-blog'));
+  (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0 ? it : it.skip)(
+    'runs as the kubectl plugin `kubectl blog`',
+    () => {
+      const env = { ...process.env, PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ''}` };
+      const plugins = spawnSync('kubectl', ['plugin', 'list'], { encoding: 'utf8', env });
+      expect(plugins.stdout).toContain(path.join(BIN, 'kubectl-blog'));
 
-    const result = spawnSync('kubectl', ['blog', 'status', ...where()], { encoding: 'utf8', env });
-    expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/^query +\d+ +0 /m);
-  });
+      const result = spawnSync('kubectl', ['blog', 'status', ...where()], { encoding: 'utf8', env });
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(/^query +\d+ +0 /m);
+    },
+  );
 });

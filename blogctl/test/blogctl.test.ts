@@ -14,7 +14,11 @@ beforeEach(async () => {
   system = await startFakeSystem();
   dataDir = mkdtempSync(path.join(tmpdir(), 'blogctl-'));
   mkdirSync(path.join(dataDir, 'credentials'), { mode: 0o700 });
-  writeFileSync(path.join(dataDir, 'credentials', 'admin'), `${ADMIN_TOKEN}\nan-older-admin-secret-still-accepted-000000\n`, { mode: 0o600 });
+  writeFileSync(
+    path.join(dataDir, 'credentials', 'admin'),
+    `${ADMIN_TOKEN}\nan-older-admin-secret-still-accepted-000000\n`,
+    { mode: 0o600 },
+  );
 });
 
 afterEach(async () => {
@@ -27,7 +31,15 @@ async function blogctl(args: string[], { local = true, signal }: { local?: boole
   let stdout = '';
   let stderr = '';
   const where = local
-    ? ['--url', system.busUrl, '--views-url', system.viewsUrl, '--data-dir', dataDir, ...SERVICE_NAMES.flatMap((name) => ['--service', `${name}=${system.serviceUrls[name]}`])]
+    ? [
+        '--url',
+        system.busUrl,
+        '--views-url',
+        system.viewsUrl,
+        '--data-dir',
+        dataDir,
+        ...SERVICE_NAMES.flatMap((name) => ['--service', `${name}=${system.serviceUrls[name]}`]),
+      ]
     : [];
   // Options given later win: a test overrides the defaults by passing its own.
   const status = await runCli([...where, ...args], {
@@ -47,7 +59,8 @@ describe('blogctl status', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^posts +5 +0 +0 +0 +caught up$/m);
     expect(result.stdout).toMatch(/^query +3 +2 +1 +1 +retrying: HTTP 500$/m);
-    for (const name of SERVICE_NAMES.filter((service) => service !== 'query')) expect(result.stdout).toMatch(new RegExp(`^${name} +ready$`, 'm'));
+    for (const name of SERVICE_NAMES.filter((service) => service !== 'query'))
+      expect(result.stdout).toMatch(new RegExp(`^${name} +ready$`, 'm'));
     expect(result.stdout).toMatch(/^query +HTTP 503$/m);
   });
 
@@ -66,7 +79,10 @@ describe('blogctl status', () => {
 
   it('prints JSON with --json', async () => {
     const result = await blogctl(['status', '--json']);
-    const parsed = JSON.parse(result.stdout) as { subscriptions: { name: string; lag: number }[]; services: { name: string; ready: boolean }[] };
+    const parsed = JSON.parse(result.stdout) as {
+      subscriptions: { name: string; lag: number }[];
+      services: { name: string; ready: boolean }[];
+    };
 
     expect(parsed.subscriptions.map(({ name, lag }) => ({ name, lag }))).toEqual([
       { name: 'posts', lag: 0 },
@@ -90,7 +106,9 @@ describe('blogctl parked, replay, skip, rewind (the admin routes)', () => {
 
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^query +4 +CommentCreated +ev-4 +5 +2026-12-01T08:00:00.000Z +HTTP 422$/m);
-    expect(system.seen).toEqual([{ method: 'GET', url: '/admin/parked', authorization: `Bearer ${ADMIN_TOKEN}`, body: undefined }]);
+    expect(system.seen).toEqual([
+      { method: 'GET', url: '/admin/parked', authorization: `Bearer ${ADMIN_TOKEN}`, body: undefined },
+    ]);
   });
 
   it('lists one subscriber with --subscriber', async () => {
@@ -102,7 +120,13 @@ describe('blogctl parked, replay, skip, rewind (the admin routes)', () => {
   it.each([
     [['replay', 'query', '4'], 'POST', '/admin/subscriptions/query/parked/4/replay', undefined, /query: replaying 4/],
     [['skip', 'query', '4'], 'POST', '/admin/subscriptions/query/parked/4/skip', undefined, /query: skipped 4/],
-    [['rewind', 'query', '0'], 'PUT', '/admin/subscriptions/query/cursor', { cursor: 0 }, /query: delivering again everything after 0 \(lag 5\)/],
+    [
+      ['rewind', 'query', '0'],
+      'PUT',
+      '/admin/subscriptions/query/cursor',
+      { cursor: 0 },
+      /query: delivering again everything after 0 \(lag 5\)/,
+    ],
   ])('%j sends %s %s', async (args, method, url, body, printed) => {
     const result = await blogctl(args);
 
@@ -124,7 +148,9 @@ describe('blogctl parked, replay, skip, rewind (the admin routes)', () => {
     const result = await blogctl(['parked']);
 
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/the bus refused the admin credential \(401: authorization: missing or unknown token\)/);
+    expect(result.stderr).toMatch(
+      /the bus refused the admin credential \(401: authorization: missing or unknown token\)/,
+    );
   });
 
   it('names the file and the fix when the admin credential is missing, and sends nothing', async () => {
@@ -171,7 +197,8 @@ describe('blogctl tail', () => {
   it(`takes an event of ${MAX_EVENT_BYTES} bytes and refuses a longer one, rather than holding it`, async () => {
     /** An appended event of `size` bytes, without the blank line that ends it. */
     const partial = (size: number) => {
-      const text = (id: string) => `event: appended\ndata: ${JSON.stringify({ seq: 6, type: 'PostCreated', id, time: 't' })}`;
+      const text = (id: string) =>
+        `event: appended\ndata: ${JSON.stringify({ seq: 6, type: 'PostCreated', id, time: 't' })}`;
       return text('x'.repeat(size - text('').length));
     };
     const accepted = blogctl(['tail', '--count', '1']);
@@ -204,7 +231,10 @@ describe('the command line', () => {
   it.each([
     [['frobnicate'], /command: must be one of status, parked, replay, skip, rewind, tail, not frobnicate/],
     [['replay', 'query'], /replay: takes <subscriber> <seq>, not query/],
-    [['replay', 'nobody', '4'], new RegExp(`subscriber: must be one of ${[...SUBSCRIBER_NAMES].sort().join(', ')}, not nobody`)],
+    [
+      ['replay', 'nobody', '4'],
+      new RegExp(`subscriber: must be one of ${[...SUBSCRIBER_NAMES].sort().join(', ')}, not nobody`),
+    ],
     [['skip', 'query', '0'], /seq: must be a whole number of at least 1, not 0/],
     [['rewind', 'query', '-1'], /Unknown option '-1'|seq: must be a whole number/],
     [['rewind', 'query', '1.5'], /seq: must be a whole number of at least 0, not 1.5/],
@@ -215,7 +245,11 @@ describe('the command line', () => {
     [['status', '--url', 'http://x', '-n', 'blog'], /--namespace and --context: are for a cluster, not with --url/],
     [['status', '--bogus'], /Unknown option '--bogus'/],
   ])('refuses %j with exit status 2, naming the argument and the rule', async (args, message) => {
-    const result = await runCli(args, { stdout: { write: () => true }, stderr: { write: (text: string) => (stderrText = text) }, env: {} });
+    const result = await runCli(args, {
+      stdout: { write: () => true },
+      stderr: { write: (text: string) => (stderrText = text) },
+      env: {},
+    });
 
     expect(result).toBe(2);
     expect(stderrText).toMatch(message);
@@ -223,7 +257,11 @@ describe('the command line', () => {
 
   it('prints the usage with --help, naming the kubectl plugin', async () => {
     let stdout = '';
-    const status = await runCli(['--help'], { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: () => true }, env: {} });
+    const status = await runCli(['--help'], {
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: () => true },
+      env: {},
+    });
 
     expect(status).toBe(0);
     expect(stdout).toMatch(/kubectl blog/);

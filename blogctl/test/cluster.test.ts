@@ -10,7 +10,11 @@ import { ADMIN_TOKEN, startFakeSystem, type FakeSystem } from './support/fake-bu
 let system: FakeSystem;
 let cluster: FakeCluster | undefined;
 
-const secret = (admin: string) => ({ kind: 'Secret', metadata: { name: 'mini-blog-credentials' }, data: { admin: Buffer.from(admin).toString('base64') } });
+const secret = (admin: string) => ({
+  kind: 'Secret',
+  metadata: { name: 'mini-blog-credentials' },
+  data: { admin: Buffer.from(admin).toString('base64') },
+});
 const pod = (name: string, ready: boolean) => ({
   metadata: { labels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mini-blog' } },
   status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
@@ -30,8 +34,12 @@ function aCluster(world: Parameters<typeof fakeCluster>[0] = {}) {
   const port = (url: string) => Number(new URL(url).port);
   cluster = fakeCluster({
     portForward: { 4005: port(system.busUrl), 4006: port(system.viewsUrl) },
-    objects: { 'secret/mini-blog-credentials': secret(`${ADMIN_TOKEN}\nan-older-admin-secret-still-accepted-000000\n`) },
-    lists: { pods: [pod('event-bus', true), pod('posts', true), pod('query', false), pod('query', true), pod('client', true)] },
+    objects: {
+      'secret/mini-blog-credentials': secret(`${ADMIN_TOKEN}\nan-older-admin-secret-still-accepted-000000\n`),
+    },
+    lists: {
+      pods: [pod('event-bus', true), pod('posts', true), pod('query', false), pod('query', true), pod('client', true)],
+    },
     ...world,
   });
   return cluster;
@@ -40,7 +48,11 @@ function aCluster(world: Parameters<typeof fakeCluster>[0] = {}) {
 async function blogctl(args: string[], env: NodeJS.ProcessEnv) {
   let stdout = '';
   let stderr = '';
-  const status = await runCli(args, { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) }, env });
+  const status = await runCli(args, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env,
+  });
   return { status, stdout, stderr };
 }
 
@@ -110,7 +122,9 @@ describe('blogctl against a cluster (kubectl blog)', () => {
     const result = await blogctl(['skip', 'query', '4'], env);
 
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe('blogctl: no Secret mini-blog-credentials here: deploy first (skaffold creates it), or pick the namespace with -n\n');
+    expect(result.stderr).toBe(
+      'blogctl: no Secret mini-blog-credentials here: deploy first (skaffold creates it), or pick the namespace with -n\n',
+    );
     expect(system.seen).toEqual([]);
     expect(calls().map((call) => call.args[0])).not.toContain('port-forward');
   });
@@ -131,7 +145,9 @@ describe('blogctl against a cluster (kubectl blog)', () => {
     const result = await blogctl(['status'], env);
 
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/kubectl port-forward service\/event-bus-srv: error: the fake cluster has nothing on port 4006/);
+    expect(result.stderr).toMatch(
+      /kubectl port-forward service\/event-bus-srv: error: the fake cluster has nothing on port 4006/,
+    );
   });
 
   it('fails with a hint when kubectl is not installed', async () => {

@@ -4,4 +4,9 @@ import { loadServerConfig } from './config';
 
 const config = readOrExit('client', () => loadServerConfig());
 const logger = createLogger('client', config.LOG_LEVEL);
-void runService({ app: createApp({ staticDir: config.STATIC_DIR, logger }), port: config.PORT, host: config.HOST, logger });
+void runService({
+  app: createApp({ staticDir: config.STATIC_DIR, logger }),
+  port: config.PORT,
+  host: config.HOST,
+  logger,
+});

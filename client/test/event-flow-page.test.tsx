@@ -5,7 +5,22 @@ import { FakeEventSource } from './support/fake-event-source';
 import { installFetch } from './support/fake-fetch';
 
 const subscriptions: SubscriptionStatus[] = [
-  { name: 'query', cursor: 2, acked: 2, head: 2, lag: 0, inFlight: 0, attempts: 0, parked: 0, blockedAt: null, lastError: null, lastErrorAt: null, mode: 'park', types: null, batch: true },
+  {
+    name: 'query',
+    cursor: 2,
+    acked: 2,
+    head: 2,
+    lag: 0,
+    inFlight: 0,
+    attempts: 0,
+    parked: 0,
+    blockedAt: null,
+    lastError: null,
+    lastErrorAt: null,
+    mode: 'park',
+    types: null,
+    batch: true,
+  },
   {
     name: 'moderation',
     cursor: 1,
@@ -66,7 +81,12 @@ describe('the event flow page', () => {
     expect(row(1)).toHaveTextContent('query: delivered');
 
     act(() => {
-      stream.emit('appended', { seq: 3, type: 'CommentModerated', id: 'CommentModerated:c1', time: '2026-01-01T10:00:02.000Z' });
+      stream.emit('appended', {
+        seq: 3,
+        type: 'CommentModerated',
+        id: 'CommentModerated:c1',
+        time: '2026-01-01T10:00:02.000Z',
+      });
       stream.emit('delivered', { subscriber: 'moderation', cursor: 2 });
     });
 
@@ -78,7 +98,9 @@ describe('the event flow page', () => {
   it('shows only metadata', async () => {
     await openStream();
 
-    const headers = within(screen.getByRole('table')).getAllByRole('columnheader').map((header) => header.textContent);
+    const headers = within(screen.getByRole('table'))
+      .getAllByRole('columnheader')
+      .map((header) => header.textContent);
     expect(headers).toEqual(['Seq', 'Type', 'Time', 'query', 'moderation', 'Id']);
   });
 });

@@ -1,8 +1,25 @@
 import type { EventMeta, SubscriptionStatus } from '@mini-blog/common/events';
-import { deliveryOf, FLOW_WINDOW, flowReducer, initialFlow, lagOf, type FlowAction, type FlowState } from '../src/features/event-flow/model/flow-state';
+import {
+  deliveryOf,
+  FLOW_WINDOW,
+  flowReducer,
+  initialFlow,
+  lagOf,
+  type FlowAction,
+  type FlowState,
+} from '../src/features/event-flow/model/flow-state';
 
-const meta = (seq: number, type = 'PostCreated'): EventMeta => ({ seq, type, id: `${type}:${seq}`, time: '2026-01-01T00:00:00.000Z' });
-const subscription = (name: string, cursor: number, overrides: Partial<SubscriptionStatus> = {}): SubscriptionStatus => ({
+const meta = (seq: number, type = 'PostCreated'): EventMeta => ({
+  seq,
+  type,
+  id: `${type}:${seq}`,
+  time: '2026-01-01T00:00:00.000Z',
+});
+const subscription = (
+  name: string,
+  cursor: number,
+  overrides: Partial<SubscriptionStatus> = {},
+): SubscriptionStatus => ({
   name,
   cursor,
   acked: cursor,
@@ -46,7 +63,10 @@ describe('event flow state', () => {
   it('moves a cursor forward on delivery, never back when an older poll answer arrives', () => {
     const polled = run([{ type: 'subscriptionsLoaded', subscriptions: [subscription('query', 2)] }]);
     const delivered = run([{ type: 'delivered', delivery: { subscriber: 'query', cursor: 5 } }], polled);
-    const stalePoll = run([{ type: 'subscriptionsLoaded', subscriptions: [subscription('query', 3, { attempts: 2 })] }], delivered);
+    const stalePoll = run(
+      [{ type: 'subscriptionsLoaded', subscriptions: [subscription('query', 3, { attempts: 2 })] }],
+      delivered,
+    );
 
     expect(stalePoll.subscriptions[0]).toMatchObject({ cursor: 5, attempts: 2 });
   });

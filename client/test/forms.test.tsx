@@ -13,17 +13,25 @@ describe('the new post form', () => {
 
     await userEvent.type(screen.getByLabelText('Title'), 'Hello{Enter}');
 
-    expect(fetch).toHaveBeenCalledWith('/posts/create', expect.objectContaining({ method: 'POST', body: JSON.stringify({ title: 'Hello' }) }));
+    expect(fetch).toHaveBeenCalledWith(
+      '/posts/create',
+      expect.objectContaining({ method: 'POST', body: JSON.stringify({ title: 'Hello' }) }),
+    );
     expect(onCreated).toHaveBeenCalledWith({ id: 'p1', title: 'Hello' });
     expect(screen.getByLabelText('Title')).toHaveValue('');
   });
 
   it('sends the same Idempotency-Key again after a lost answer, and a new one after a success', async () => {
-    const answers: FakeAnswer[] = [{ status: 502, body: { message: 'posts: unavailable, try again' } }, { status: 201, body: { id: 'p1', title: 'Hello' } }, { status: 201, body: { id: 'p2', title: 'Next' } }];
+    const answers: FakeAnswer[] = [
+      { status: 502, body: { message: 'posts: unavailable, try again' } },
+      { status: 201, body: { id: 'p1', title: 'Hello' } },
+      { status: 201, body: { id: 'p2', title: 'Next' } },
+    ];
     const fetch = installFetch(() => answers.shift()!);
     render(<CreatePostForm onCreated={jest.fn()} />);
     const title = screen.getByLabelText('Title');
-    const keyOf = (call: number) => (fetch.mock.calls[call]![1] as RequestInit & { headers: Record<string, string> }).headers['idempotency-key'];
+    const keyOf = (call: number) =>
+      (fetch.mock.calls[call]![1] as RequestInit & { headers: Record<string, string> }).headers['idempotency-key'];
 
     await userEvent.type(title, 'Hello{Enter}');
     await userEvent.click(screen.getByRole('button', { name: 'Publish' }));
@@ -64,7 +72,10 @@ describe('the new post form', () => {
   });
 
   it("shows the service's validation message next to the title and keeps what was typed", async () => {
-    installFetch(() => ({ status: 400, body: { message: 'title: must be at most 200 characters', fields: { title: 'must be at most 200 characters' } } }));
+    installFetch(() => ({
+      status: 400,
+      body: { message: 'title: must be at most 200 characters', fields: { title: 'must be at most 200 characters' } },
+    }));
     render(<CreatePostForm onCreated={jest.fn()} />);
 
     const title = screen.getByLabelText('Title');
@@ -119,7 +130,10 @@ describe('the comment form', () => {
 
     await userEvent.type(screen.getByRole('textbox', { name: 'Comment on “Hello”' }), 'Nice{Enter}');
 
-    expect(fetch).toHaveBeenCalledWith('/posts/p%2F1/comments', expect.objectContaining({ method: 'POST', body: JSON.stringify({ content: 'Nice' }) }));
+    expect(fetch).toHaveBeenCalledWith(
+      '/posts/p%2F1/comments',
+      expect.objectContaining({ method: 'POST', body: JSON.stringify({ content: 'Nice' }) }),
+    );
     expect(onAdded).toHaveBeenCalledWith(answer);
   });
 
@@ -132,7 +146,8 @@ describe('the comment form', () => {
     const fetch = installFetch(() => answers.shift()!);
     render(<CommentForm postId="p1" postTitle="Hello" onAdded={jest.fn()} />);
     const content = screen.getByRole('textbox', { name: /comment/i });
-    const keyOf = (call: number) => (fetch.mock.calls[call]![1] as RequestInit & { headers: Record<string, string> }).headers['idempotency-key'];
+    const keyOf = (call: number) =>
+      (fetch.mock.calls[call]![1] as RequestInit & { headers: Record<string, string> }).headers['idempotency-key'];
 
     await userEvent.type(content, 'Nice{Enter}');
     await userEvent.click(screen.getByRole('button', { name: 'Add comment' }));
@@ -158,7 +173,10 @@ describe('the comment form', () => {
   });
 
   it("shows the service's validation message next to the comment field", async () => {
-    installFetch(() => ({ status: 400, body: { message: 'content: must not be empty', fields: { content: 'must not be empty' } } }));
+    installFetch(() => ({
+      status: 400,
+      body: { message: 'content: must not be empty', fields: { content: 'must not be empty' } },
+    }));
     render(<CommentForm postId="p1" postTitle="Hello" onAdded={jest.fn()} />);
 
     await userEvent.click(screen.getByRole('button', { name: 'Add comment' }));

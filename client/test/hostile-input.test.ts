@@ -5,7 +5,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_BODY_LIMIT, MAX_TITLE_LENGTH } from '@mini-blog/common';
-import { hostilePathSegment, hostileQuery, hostileRequest, prototypeSnapshot, sendRaw } from '@mini-blog/common/testing';
+import {
+  hostilePathSegment,
+  hostileQuery,
+  hostileRequest,
+  prototypeSnapshot,
+  sendRaw,
+} from '@mini-blog/common/testing';
 import fc from 'fast-check';
 import { createApp } from '../server/app';
 
@@ -33,20 +39,44 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const prototypes = prototypeSnapshot();
 afterEach(() => expect(prototypeSnapshot()).toBe(prototypes));
 
-const segment = fc.oneof(hostilePathSegment, fc.constantFrom('..', '%2e%2e', '.%2e', '%2e.', '..%2f', '..%5c', 'secret.txt', 'assets', 'index.html', '%00', '', '~'));
+const segment = fc.oneof(
+  hostilePathSegment,
+  fc.constantFrom(
+    '..',
+    '%2e%2e',
+    '.%2e',
+    '%2e.',
+    '..%2f',
+    '..%5c',
+    'secret.txt',
+    'assets',
+    'index.html',
+    '%00',
+    '',
+    '~',
+  ),
+);
 
 describe('hostile requests to the static server', () => {
   it('GET any path: never a 5xx, never a file from outside its folder, always the security headers', async () => {
     const app = createApp({ staticDir });
 
     await fc.assert(
-      fc.asyncProperty(fc.array(segment, { minLength: 1, maxLength: 6 }), fc.option(hostileQuery(['v']), { nil: '' }), fc.constantFrom('text/html', '*/*', 'application/json'), async (segments, query, accept) => {
-        const res = await sendRaw(app, 'GET', `/${segments.join('/')}${query}`, { headers: { accept }, body: Buffer.alloc(0) });
-        expect(res.status).toBeLessThan(500);
-        expect(res.text).not.toContain(SECRET);
-        expect(res.headers['content-security-policy']).toContain("default-src 'self'");
-        expect(res.headers['x-content-type-options']).toBe('nosniff');
-      }),
+      fc.asyncProperty(
+        fc.array(segment, { minLength: 1, maxLength: 6 }),
+        fc.option(hostileQuery(['v']), { nil: '' }),
+        fc.constantFrom('text/html', '*/*', 'application/json'),
+        async (segments, query, accept) => {
+          const res = await sendRaw(app, 'GET', `/${segments.join('/')}${query}`, {
+            headers: { accept },
+            body: Buffer.alloc(0),
+          });
+          expect(res.status).toBeLessThan(500);
+          expect(res.text).not.toContain(SECRET);
+          expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+          expect(res.headers['x-content-type-options']).toBe('nosniff');
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -58,7 +88,10 @@ describe('hostile requests to the static server', () => {
       fc.asyncProperty(
         fc.constantFrom('POST', 'PUT', 'PATCH', 'DELETE'),
         fc.constantFrom('/', '/index.html', '/posts/create', '/events', '/assets/index-abc123.js'),
-        hostileRequest({ specs: [{ shape: { title: { kind: 'text', min: 1, max: MAX_TITLE_LENGTH } }, valid: { title: 'x' } }], bodyLimitBytes: DEFAULT_BODY_LIMIT }),
+        hostileRequest({
+          specs: [{ shape: { title: { kind: 'text', min: 1, max: MAX_TITLE_LENGTH } }, valid: { title: 'x' } }],
+          bodyLimitBytes: DEFAULT_BODY_LIMIT,
+        }),
         async (method, target, hostile) => {
           const res = await sendRaw(app, method, target, hostile);
           expect(res.status).toBeGreaterThanOrEqual(400);

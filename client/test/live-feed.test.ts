@@ -1,6 +1,12 @@
 import type { PostChange, PublicComment, PublicPost } from '@mini-blog/common/events';
 import fc from 'fast-check';
-import { initialLiveFeed, liveFeedReducer, visiblePosts, type LiveFeedAction, type LiveFeedState } from '../src/features/posts/model/live-feed';
+import {
+  initialLiveFeed,
+  liveFeedReducer,
+  visiblePosts,
+  type LiveFeedAction,
+  type LiveFeedState,
+} from '../src/features/posts/model/live-feed';
 
 const pending = (id: string): PublicComment => ({ id, content: '', status: 'pending' });
 const approved = (id: string, content: string): PublicComment => ({ id, content, status: 'approved' });
@@ -13,7 +19,8 @@ const post = (id: string, version: number, comments: PublicComment[] = [], creat
 });
 const change = (seq: number, snapshot: PublicPost): PostChange => ({ seq, post: snapshot });
 
-const run = (actions: readonly LiveFeedAction[], from: LiveFeedState = initialLiveFeed) => actions.reduce(liveFeedReducer, from);
+const run = (actions: readonly LiveFeedAction[], from: LiveFeedState = initialLiveFeed) =>
+  actions.reduce(liveFeedReducer, from);
 const changed = (c: PostChange): LiveFeedAction => ({ type: 'changed', change: c });
 const loadedFeed = (posts: PublicPost[], nextCursor: string | null = null) =>
   run([{ type: 'resynced', page: { posts, nextCursor }, position: 0 }]);
@@ -46,7 +53,10 @@ describe('live feed reducer', () => {
   });
 
   it('keeps a newer streamed post when an older page of it arrives later', () => {
-    const state = run([changed(change(7, post('a', 7, [approved('c1', 'hi')]))), { type: 'pageLoaded', page: { posts: [post('a', 2)], nextCursor: null } }]);
+    const state = run([
+      changed(change(7, post('a', 7, [approved('c1', 'hi')]))),
+      { type: 'pageLoaded', page: { posts: [post('a', 2)], nextCursor: null } },
+    ]);
 
     expect(visiblePosts(state)).toEqual([post('a', 7, [approved('c1', 'hi')])]);
   });
@@ -72,7 +82,10 @@ describe('live feed reducer', () => {
   });
 
   it('does not repeat a post that a later page also contains', () => {
-    const state = run([{ type: 'pageLoaded', page: { posts: [post('b', 2), post('a', 1)], nextCursor: null } }], loadedFeed([post('c', 3), post('b', 2)], '2'));
+    const state = run(
+      [{ type: 'pageLoaded', page: { posts: [post('b', 2), post('a', 1)], nextCursor: null } }],
+      loadedFeed([post('c', 3), post('b', 2)], '2'),
+    );
 
     expect(visiblePosts(state).map((p) => p.id)).toEqual(['c', 'b', 'a']);
     expect(state.nextCursor).toBeNull();
@@ -82,21 +95,33 @@ describe('live feed reducer', () => {
     const before = loadedFeed([post('stale', 1)]);
     const streamed = run([changed(change(12, post('fresh', 12)))], before);
 
-    const state = liveFeedReducer(streamed, { type: 'resynced', page: { posts: [post('x', 10)], nextCursor: null }, position: 10 });
+    const state = liveFeedReducer(streamed, {
+      type: 'resynced',
+      page: { posts: [post('x', 10)], nextCursor: null },
+      position: 10,
+    });
 
     expect(visiblePosts(state).map((p) => p.id)).toEqual(['fresh', 'x']);
   });
 
   it('shows a post it just created before the read model has it, and lets the stream replace it', () => {
     const created = run([{ type: 'postCreated', post: { id: 'p', title: 'Mine' } }], loadedFeed([]));
-    expect(visiblePosts(created)).toEqual([{ id: 'p', title: 'Mine', createdSeq: Number.MAX_SAFE_INTEGER, version: 0, comments: [] }]);
+    expect(visiblePosts(created)).toEqual([
+      { id: 'p', title: 'Mine', createdSeq: Number.MAX_SAFE_INTEGER, version: 0, comments: [] },
+    ]);
 
-    const confirmed = liveFeedReducer(created, changed(change(3, { id: 'p', title: 'Mine', createdSeq: 3, version: 3, comments: [] })));
+    const confirmed = liveFeedReducer(
+      created,
+      changed(change(3, { id: 'p', title: 'Mine', createdSeq: 3, version: 3, comments: [] })),
+    );
     expect(visiblePosts(confirmed)).toEqual([{ id: 'p', title: 'Mine', createdSeq: 3, version: 3, comments: [] }]);
   });
 
   it('keeps a just-added comment through snapshots that predate it, then takes the snapshot that has it', () => {
-    const answered = run([{ type: 'commentsAnswered', postId: 'a', comments: [pending('c1')] }], loadedFeed([post('a', 1)]));
+    const answered = run(
+      [{ type: 'commentsAnswered', postId: 'a', comments: [pending('c1')] }],
+      loadedFeed([post('a', 1)]),
+    );
     expect(visiblePosts(answered)[0]!.comments).toEqual([pending('c1')]);
 
     const unrelated = liveFeedReducer(answered, changed(change(2, post('a', 2))));

@@ -56,12 +56,24 @@ describe('the posts page', () => {
   });
 
   it('turns "awaiting moderation" into the approved comment when the change arrives', async () => {
-    serveFeed(() => ({ posts: [post('a', 'First post', 2, [{ id: 'c1', content: '', status: 'pending' }])], nextCursor: null }));
+    serveFeed(() => ({
+      posts: [post('a', 'First post', 2, [{ id: 'c1', content: '', status: 'pending' }])],
+      nextCursor: null,
+    }));
     render(<PostsPage />);
     const stream = await connect(2);
-    expect(await within(await screen.findByRole('article', { name: 'First post' })).findByText('This comment is awaiting moderation')).toBeInTheDocument();
+    expect(
+      await within(await screen.findByRole('article', { name: 'First post' })).findByText(
+        'This comment is awaiting moderation',
+      ),
+    ).toBeInTheDocument();
 
-    act(() => stream.emit('change', { seq: 4, post: post('a', 'First post', 4, [{ id: 'c1', content: 'Well said', status: 'approved' }]) }));
+    act(() =>
+      stream.emit('change', {
+        seq: 4,
+        post: post('a', 'First post', 4, [{ id: 'c1', content: 'Well said', status: 'approved' }]),
+      }),
+    );
 
     expect(within(card('First post')).getByText('Well said')).toBeInTheDocument();
     expect(within(card('First post')).queryByText('This comment is awaiting moderation')).toBeNull();
@@ -101,7 +113,10 @@ describe('the posts page', () => {
     act(() => first.fail());
     expect(screen.getByRole('status')).toHaveTextContent(/Reconnecting…/);
     feed = { posts: [post('b', 'While away', 5), post('a', 'Before', 1)], nextCursor: null };
-    await waitFor(() => expect(FakeEventSource.instances.filter((source) => source.url === '/posts/stream')).toHaveLength(2), { timeout: 3000 });
+    await waitFor(
+      () => expect(FakeEventSource.instances.filter((source) => source.url === '/posts/stream')).toHaveLength(2),
+      { timeout: 3000 },
+    );
     await connect(5);
 
     expect(await screen.findByRole('article', { name: 'While away' })).toBeInTheDocument();
@@ -137,7 +152,8 @@ describe('the posts page', () => {
 
   it('adds a created post on top at once, and a comment on it as awaiting moderation', async () => {
     installFetch((url) => {
-      if (url.startsWith('/posts/feed')) return { status: 200, body: { posts: [post('a', 'Older', 1)], nextCursor: null } };
+      if (url.startsWith('/posts/feed'))
+        return { status: 200, body: { posts: [post('a', 'Older', 1)], nextCursor: null } };
       if (url === '/posts/create') return { status: 201, body: { id: 'n', title: 'Brand new' } };
       return { status: 201, body: [{ id: 'c9', content: '', status: 'pending' }] };
     });

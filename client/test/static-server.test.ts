@@ -7,7 +7,8 @@ import path from 'node:path';
 import request from 'supertest';
 import { createApp } from '../server/app';
 
-const INDEX = '<!doctype html><html><body><div id="root"></div><script type="module" src="/assets/index-abc123.js"></script></body></html>';
+const INDEX =
+  '<!doctype html><html><body><div id="root"></div><script type="module" src="/assets/index-abc123.js"></script></body></html>';
 let staticDir: string;
 
 beforeAll(() => {
@@ -68,7 +69,9 @@ describe('the static server', () => {
   it('is live, and ready only when the built app is there', async () => {
     await request(createApp({ staticDir })).get('/healthz').expect(200);
     await request(createApp({ staticDir })).get('/readyz').expect(200);
-    await request(createApp({ staticDir: path.join(staticDir, 'missing') })).get('/readyz').expect(503);
+    await request(createApp({ staticDir: path.join(staticDir, 'missing') }))
+      .get('/readyz')
+      .expect(503);
   });
 
   it('does not answer writes with the app', async () => {

@@ -14,7 +14,16 @@ import {
   type EventServiceParts,
 } from '@mini-blog/common';
 import type { Request } from 'express';
-import { apply, commentCreated, commentsOf, createCommentSchema, createState, lastKeyedSeq, postIdSchema, type CommentsState } from './domain';
+import {
+  apply,
+  commentCreated,
+  commentsOf,
+  createCommentSchema,
+  createState,
+  lastKeyedSeq,
+  postIdSchema,
+  type CommentsState,
+} from './domain';
 import { PerKeyQueue } from './per-key-queue';
 
 /** Requests waiting for one post at most: well above a burst of comments on a busy post. */
@@ -41,7 +50,11 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
    * publish is conditional on the post's newest comment being the one counted from. When another
    * replica added one first, this one reads the log up to it, counts again and tries again.
    */
-  async function addComment(req: Request, comment: { id: string; postId: string; content: string }, queuedAt: number): Promise<void> {
+  async function addComment(
+    req: Request,
+    comment: { id: string; postId: string; content: string },
+    queuedAt: number,
+  ): Promise<void> {
     // Requests that waited in turn while the bus failed would each wait out the bus client's
     // retries again, one after another: they are answered at once instead, having sent nothing.
     if (busFailedAt >= queuedAt) throw new BusUnavailableError('it failed a request that came before this one');
@@ -70,7 +83,8 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
       } catch (err) {
         if (err instanceof BusUnavailableError) busFailedAt = performance.now();
         if (!(err instanceof ConflictError)) throw err;
-        if (attempt >= MAX_PUBLISH_ATTEMPTS) throw new AppError(503, `post ${postId}: too many comments are being added at once; try again in a moment`);
+        if (attempt >= MAX_PUBLISH_ATTEMPTS)
+          throw new AppError(503, `post ${postId}: too many comments are being added at once; try again in a moment`);
         await consumer.syncToHead();
         synced = true;
         expectedLastSeq = Math.max(err.lastSeq, lastKeyedSeq(state, postId));
@@ -98,7 +112,9 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
         await perPost.run(`post ${postId}`, () => addComment(req, comment, queuedAt));
         const listed = commentsOf(state, postId);
         // Applied here already, or only in the log so far.
-        const answered = listed.some((known) => known.id === comment.id) ? listed : [...listed, { ...comment, status: 'pending' as const }];
+        const answered = listed.some((known) => known.id === comment.id)
+          ? listed
+          : [...listed, { ...comment, status: 'pending' as const }];
         res.status(201).json(answered.map(toPublicComment));
       });
 

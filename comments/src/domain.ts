@@ -42,7 +42,12 @@ export function createState(): CommentsState {
 export const commentsKey = (postId: string) => `comments:${postId}`;
 
 export function commentCreated(comment: { id: string; postId: string; content: string }): NewEvent<'CommentCreated'> {
-  return { type: 'CommentCreated', id: `CommentCreated:${comment.id}`, key: commentsKey(comment.postId), data: { ...comment, status: 'pending' } };
+  return {
+    type: 'CommentCreated',
+    id: `CommentCreated:${comment.id}`,
+    key: commentsKey(comment.postId),
+    data: { ...comment, status: 'pending' },
+  };
 }
 
 /** The seq a new comment on the post is published after (0: none with the key yet). */
@@ -60,7 +65,10 @@ export function commentsOf(state: CommentsState, postId: string): readonly Comme
   return state.commentsByPost.get(postId) ?? [];
 }
 
-function upsert(state: CommentsState, data: { id: string; postId: string; content: string; status: CommentStatus }): Comment {
+function upsert(
+  state: CommentsState,
+  data: { id: string; postId: string; content: string; status: CommentStatus },
+): Comment {
   const known = state.comments.get(data.id);
   if (known) return known;
   const comment: Comment = { ...data };

@@ -73,7 +73,9 @@ describe('POST /posts/:id/comments', () => {
 
   it('rejects a post id over 100 characters with 400', async () => {
     const { app } = await setup();
-    const res = await request(app).post(`/posts/${'x'.repeat(101)}/comments`).send({ content: 'hi' });
+    const res = await request(app)
+      .post(`/posts/${'x'.repeat(101)}/comments`)
+      .send({ content: 'hi' });
     expect(res.status).toBe(400);
     expect(res.body.message).toBe('id: must be at most 100 characters');
   });
@@ -81,8 +83,13 @@ describe('POST /posts/:id/comments', () => {
   it('rejects malformed JSON with 400 and an oversized body with 413', async () => {
     const { app, bus } = await setup();
     const postId = await withPost(bus);
-    const malformed = await request(app).post(`/posts/${postId}/comments`).set('content-type', 'application/json').send('{');
-    const oversized = await request(app).post(`/posts/${postId}/comments`).send({ content: 'x', pad: 'y'.repeat(200_000) });
+    const malformed = await request(app)
+      .post(`/posts/${postId}/comments`)
+      .set('content-type', 'application/json')
+      .send('{');
+    const oversized = await request(app)
+      .post(`/posts/${postId}/comments`)
+      .send({ content: 'x', pad: 'y'.repeat(200_000) });
     expect(malformed.status).toBe(400);
     expect(oversized.status).toBe(413);
   });
@@ -91,7 +98,11 @@ describe('POST /posts/:id/comments', () => {
     const { app, bus, consumer } = await setup();
     const postId = await withPost(bus);
     for (let i = 0; i < 500; i += 1) {
-      await bus.publish({ type: 'CommentCreated', id: `c${i}`, data: { id: `c${i}`, postId, content: 'x', status: 'pending' } });
+      await bus.publish({
+        type: 'CommentCreated',
+        id: `c${i}`,
+        data: { id: `c${i}`, postId, content: 'x', status: 'pending' },
+      });
     }
     await consumer.syncToHead();
 
@@ -183,9 +194,15 @@ describe('POST /posts/:id/comments with an Idempotency-Key', () => {
     const { app, bus, consumer } = await setup();
     const postId = await withPost(bus);
 
-    const first = await request(app).post(`/posts/${postId}/comments`).set('idempotency-key', 'k1').send({ content: 'hi' });
+    const first = await request(app)
+      .post(`/posts/${postId}/comments`)
+      .set('idempotency-key', 'k1')
+      .send({ content: 'hi' });
     await consumer.syncToHead();
-    const again = await request(app).post(`/posts/${postId}/comments`).set('idempotency-key', 'k1').send({ content: 'hi' });
+    const again = await request(app)
+      .post(`/posts/${postId}/comments`)
+      .set('idempotency-key', 'k1')
+      .send({ content: 'hi' });
 
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
@@ -203,12 +220,15 @@ describe('POST /posts/:id/comments with an Idempotency-Key', () => {
 });
 
 describe('CORS', () => {
-  it.each(['GET', 'POST'] as const)('answers the preflight of an allowed origin for %s /posts/:id/comments', async (method) => {
-    const { app } = createApp({ bus: new MemoryBus(), logger: silentLogger(), corsOrigins: DEFAULT_CORS_ORIGINS });
+  it.each(['GET', 'POST'] as const)(
+    'answers the preflight of an allowed origin for %s /posts/:id/comments',
+    async (method) => {
+      const { app } = createApp({ bus: new MemoryBus(), logger: silentLogger(), corsOrigins: DEFAULT_CORS_ORIGINS });
 
-    const res = await preflight(app, '/posts/p1/comments', method, 'http://localhost:5173');
+      const res = await preflight(app, '/posts/p1/comments', method, 'http://localhost:5173');
 
-    expect(res.status).toBe(204);
-    expect(res.headers['access-control-allow-origin']).toBe('http://localhost:5173');
-  });
+      expect(res.status).toBe(204);
+      expect(res.headers['access-control-allow-origin']).toBe('http://localhost:5173');
+    },
+  );
 });

@@ -1,4 +1,12 @@
-import { BusUnavailableError, ConflictError, MAX_COMMENTS_PER_POST, silentLogger, type NewEvent, type PublishOptions, type PublishResult } from '@mini-blog/common';
+import {
+  BusUnavailableError,
+  ConflictError,
+  MAX_COMMENTS_PER_POST,
+  silentLogger,
+  type NewEvent,
+  type PublishOptions,
+  type PublishResult,
+} from '@mini-blog/common';
 import { MemoryBus, waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp, MAX_PUBLISH_ATTEMPTS } from '../src/app';
@@ -21,14 +29,23 @@ async function startReplica(bus: MemoryBus) {
 }
 
 /** Sends `count` comments at once, spread over the replicas in turn; returns the statuses. */
-async function commentAtOnce(replicas: readonly { app: Parameters<typeof request>[0] }[], postId: string, count: number): Promise<number[]> {
+async function commentAtOnce(
+  replicas: readonly { app: Parameters<typeof request>[0] }[],
+  postId: string,
+  count: number,
+): Promise<number[]> {
   const answers = await Promise.all(
-    Array.from({ length: count }, (_, i) => request(replicas[i % replicas.length]!.app).post(`/posts/${postId}/comments`).send({ content: `new comment ${i}` })),
+    Array.from({ length: count }, (_, i) =>
+      request(replicas[i % replicas.length]!.app)
+        .post(`/posts/${postId}/comments`)
+        .send({ content: `new comment ${i}` }),
+    ),
   );
   return answers.map((answer) => answer.status);
 }
 
-const tally = (statuses: readonly number[]) => statuses.reduce<Record<number, number>>((counts, status) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }), {});
+const tally = (statuses: readonly number[]) =>
+  statuses.reduce<Record<number, number>>((counts, status) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }), {});
 
 describe('the comment limit under concurrency', () => {
   it('accepts exactly 10 of 60 concurrent comments on a post with 490, and answers the rest 409', async () => {
@@ -39,7 +56,9 @@ describe('the comment limit under concurrency', () => {
     const statuses = await commentAtOnce([replica], postId, 60);
 
     expect(tally(statuses)).toEqual({ 201: 10, 409: 50 });
-    expect(bus.ofType('CommentCreated').filter((event) => event.data.postId === postId)).toHaveLength(MAX_COMMENTS_PER_POST);
+    expect(bus.ofType('CommentCreated').filter((event) => event.data.postId === postId)).toHaveLength(
+      MAX_COMMENTS_PER_POST,
+    );
   });
 
   it('stays exact with two replicas that each count from what they have applied', async () => {
@@ -50,7 +69,9 @@ describe('the comment limit under concurrency', () => {
     const statuses = await commentAtOnce(replicas, postId, 60);
 
     expect(tally(statuses)).toEqual({ 201: 10, 409: 50 });
-    expect(bus.ofType('CommentCreated').filter((event) => event.data.postId === postId)).toHaveLength(MAX_COMMENTS_PER_POST);
+    expect(bus.ofType('CommentCreated').filter((event) => event.data.postId === postId)).toHaveLength(
+      MAX_COMMENTS_PER_POST,
+    );
   });
 
   it('stays exact when a replica has not applied the other replica’s comments at all', async () => {
@@ -72,9 +93,15 @@ describe('the comment limit under concurrency', () => {
     const postId = await postWithComments(bus, 499);
     const first = await startReplica(bus);
     const other = await startReplica(bus);
-    const stored = await request(first.app).post(`/posts/${postId}/comments`).set('idempotency-key', 'last-one').send({ content: 'the 500th' });
+    const stored = await request(first.app)
+      .post(`/posts/${postId}/comments`)
+      .set('idempotency-key', 'last-one')
+      .send({ content: 'the 500th' });
 
-    const retried = await request(other.app).post(`/posts/${postId}/comments`).set('idempotency-key', 'last-one').send({ content: 'the 500th' });
+    const retried = await request(other.app)
+      .post(`/posts/${postId}/comments`)
+      .set('idempotency-key', 'last-one')
+      .send({ content: 'the 500th' });
 
     expect(stored.status).toBe(201);
     expect(retried.status).toBe(201);
@@ -134,7 +161,11 @@ describe('comments waiting in turn for a post while the bus is down', () => {
     const bus = new SlowlyFailing();
     const postId = await postWithComments(bus, 0);
     const replica = await startReplica(bus);
-    const send = (content: string) => request(replica.app).post(`/posts/${postId}/comments`).send({ content }).then((res) => res);
+    const send = (content: string) =>
+      request(replica.app)
+        .post(`/posts/${postId}/comments`)
+        .send({ content })
+        .then((res) => res);
 
     const first = send('first');
     await waitFor(() => bus.attempts === 1, 'the first publish to be under way');
@@ -144,7 +175,9 @@ describe('comments waiting in turn for a post while the bus is down', () => {
     const answers = await Promise.all([first, ...waiting]);
 
     expect(answers.map((res) => res.status)).toEqual([503, 503, 503]);
-    expect(answers[1]!.body.message).toBe('event-bus: unavailable (it failed a request that came before this one); nothing was stored, try again');
+    expect(answers[1]!.body.message).toBe(
+      'event-bus: unavailable (it failed a request that came before this one); nothing was stored, try again',
+    );
     expect(bus.attempts).toBe(1);
     expect((await send('after the outage')).status).toBe(201);
   });
@@ -154,30 +187,47 @@ describe('POST /posts/:id/comments with an Idempotency-Key reused for another bo
   it.each([
     ['applied here already', true],
     ['only in the log so far', false],
-  ])('answers 422 naming the key when the first comment is %s, and the first comment stands', async (_where, syncFirst) => {
-    const bus = new MemoryBus();
-    const postId = await postWithComments(bus, 0);
-    const replica = await startReplica(bus);
-    const first = await request(replica.app).post(`/posts/${postId}/comments`).set('idempotency-key', 'form-7').send({ content: 'first words' });
-    if (syncFirst) await replica.consumer.syncToHead();
+  ])(
+    'answers 422 naming the key when the first comment is %s, and the first comment stands',
+    async (_where, syncFirst) => {
+      const bus = new MemoryBus();
+      const postId = await postWithComments(bus, 0);
+      const replica = await startReplica(bus);
+      const first = await request(replica.app)
+        .post(`/posts/${postId}/comments`)
+        .set('idempotency-key', 'form-7')
+        .send({ content: 'first words' });
+      if (syncFirst) await replica.consumer.syncToHead();
 
-    const reused = await request(replica.app).post(`/posts/${postId}/comments`).set('idempotency-key', 'form-7').send({ content: 'other words' });
+      const reused = await request(replica.app)
+        .post(`/posts/${postId}/comments`)
+        .set('idempotency-key', 'form-7')
+        .send({ content: 'other words' });
 
-    expect(first.status).toBe(201);
-    expect(reused.status).toBe(422);
-    expect(reused.body.message).toMatch(/^idempotency-key: form-7 was used before with a different request body; the first request stands/);
-    expect(reused.body.fields).toHaveProperty('idempotency-key');
-    expect(bus.ofType('CommentCreated').map((event) => event.data.content)).toEqual(['first words']);
-  });
+      expect(first.status).toBe(201);
+      expect(reused.status).toBe(422);
+      expect(reused.body.message).toMatch(
+        /^idempotency-key: form-7 was used before with a different request body; the first request stands/,
+      );
+      expect(reused.body.fields).toHaveProperty('idempotency-key');
+      expect(bus.ofType('CommentCreated').map((event) => event.data.content)).toEqual(['first words']);
+    },
+  );
 
   it('answers the same key with the same content 201 with the same comment', async () => {
     const bus = new MemoryBus();
     const postId = await postWithComments(bus, 0);
     const replica = await startReplica(bus);
-    const first = await request(replica.app).post(`/posts/${postId}/comments`).set('idempotency-key', 'form-8').send({ content: 'same words' });
+    const first = await request(replica.app)
+      .post(`/posts/${postId}/comments`)
+      .set('idempotency-key', 'form-8')
+      .send({ content: 'same words' });
     await replica.consumer.syncToHead();
 
-    const again = await request(replica.app).post(`/posts/${postId}/comments`).set('idempotency-key', 'form-8').send({ content: 'same words' });
+    const again = await request(replica.app)
+      .post(`/posts/${postId}/comments`)
+      .set('idempotency-key', 'form-8')
+      .send({ content: 'same words' });
 
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);

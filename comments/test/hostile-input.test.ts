@@ -1,5 +1,14 @@
 import { DEFAULT_BODY_LIMIT, MAX_COMMENT_LENGTH, silentLogger } from '@mini-blog/common';
-import { ENVELOPE_SPECS, expectRefused, hostilePathSegment, hostileQuery, hostileRequest, MemoryBus, prototypeSnapshot, sendRaw } from '@mini-blog/common/testing';
+import {
+  ENVELOPE_SPECS,
+  expectRefused,
+  hostilePathSegment,
+  hostileQuery,
+  hostileRequest,
+  MemoryBus,
+  prototypeSnapshot,
+  sendRaw,
+} from '@mini-blog/common/testing';
 import fc from 'fast-check';
 import { createApp } from '../src/app';
 
@@ -30,11 +39,17 @@ describe('hostile input to comments', () => {
     const { app, bus, state } = await setup();
 
     await fc.assert(
-      fc.asyncProperty(hostileRequest({ specs: [{ shape: { content: CONTENT }, valid: { content: 'A comment' } }], bodyLimitBytes: DEFAULT_BODY_LIMIT }), async (hostile) => {
-        expectRefused(await sendRaw(app, 'POST', `/posts/${POST_ID}/comments`, hostile));
-        expect(bus.log).toHaveLength(1);
-        expect(state.comments.size).toBe(0);
-      }),
+      fc.asyncProperty(
+        hostileRequest({
+          specs: [{ shape: { content: CONTENT }, valid: { content: 'A comment' } }],
+          bodyLimitBytes: DEFAULT_BODY_LIMIT,
+        }),
+        async (hostile) => {
+          expectRefused(await sendRaw(app, 'POST', `/posts/${POST_ID}/comments`, hostile));
+          expect(bus.log).toHaveLength(1);
+          expect(state.comments.size).toBe(0);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -56,10 +71,15 @@ describe('hostile input to comments', () => {
     const content = 'مرحبا \u200d ok';
     const body = `{"content":${JSON.stringify(content)},"__proto__":{"status":"approved"},"status":"approved","postId":"other","id":"chosen"}`;
 
-    const res = await sendRaw(app, 'POST', `/posts/${POST_ID}/comments`, { headers: { 'content-type': 'application/json' }, body: Buffer.from(body) });
+    const res = await sendRaw(app, 'POST', `/posts/${POST_ID}/comments`, {
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from(body),
+    });
 
     expect(res.status).toBe(201);
-    expect(bus.ofType('CommentCreated').map((event) => event.data)).toEqual([{ id: expect.any(String), postId: POST_ID, content, status: 'pending' }]);
+    expect(bus.ofType('CommentCreated').map((event) => event.data)).toEqual([
+      { id: expect.any(String), postId: POST_ID, content, status: 'pending' },
+    ]);
     expect(bus.ofType('CommentCreated')[0]!.data.id).not.toBe('chosen');
   });
 
@@ -81,12 +101,15 @@ describe('hostile input to comments', () => {
     const { app, bus, state, consumer } = await setup();
 
     await fc.assert(
-      fc.asyncProperty(hostileRequest({ specs: ENVELOPE_SPECS, bodyLimitBytes: DEFAULT_BODY_LIMIT, acceptsArrays: true }), async (hostile) => {
-        expectRefused(await sendRaw(app, 'POST', '/events', hostile));
-        expect(bus.log).toHaveLength(1);
-        expect(state.comments.size).toBe(0);
-        expect(consumer.currentPosition).toBe(1);
-      }),
+      fc.asyncProperty(
+        hostileRequest({ specs: ENVELOPE_SPECS, bodyLimitBytes: DEFAULT_BODY_LIMIT, acceptsArrays: true }),
+        async (hostile) => {
+          expectRefused(await sendRaw(app, 'POST', '/events', hostile));
+          expect(bus.log).toHaveLength(1);
+          expect(state.comments.size).toBe(0);
+          expect(consumer.currentPosition).toBe(1);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

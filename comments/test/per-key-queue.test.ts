@@ -60,7 +60,12 @@ describe('PerKeyQueue', () => {
     const second = queue.run('post p1', b.task);
 
     expect(queue.size('post p1')).toBe(2);
-    expect(() => queue.run('post p1', async () => 'c')).toThrow(expect.objectContaining({ status: 503, message: 'post p1: 2 requests are already waiting for it; try again in a moment' }));
+    expect(() => queue.run('post p1', async () => 'c')).toThrow(
+      expect.objectContaining({
+        status: 503,
+        message: 'post p1: 2 requests are already waiting for it; try again in a moment',
+      }),
+    );
 
     a.finish();
     await first;

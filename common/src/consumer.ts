@@ -100,7 +100,10 @@ export class Consumer implements DeliverySink {
     this.ready = true;
     this.markCaughtUp();
     this.options.onCaughtUp?.(this.position);
-    this.options.logger.info({ position: this.position, ms: Date.now() - started, pending: this.outbox.size }, 'caught up with the log');
+    this.options.logger.info(
+      { position: this.position, ms: Date.now() - started, pending: this.outbox.size },
+      'caught up with the log',
+    );
     this.flush();
   }
 
@@ -121,12 +124,15 @@ export class Consumer implements DeliverySink {
    * is applied then.
    */
   deliver(events: readonly Envelope[], cursor?: number): Promise<void> {
-    if (!this.ready) return Promise.reject(new NotReadyError(`${this.options.name}: catching up with the log, deliver again later`));
+    if (!this.ready)
+      return Promise.reject(new NotReadyError(`${this.options.name}: catching up with the log, deliver again later`));
     return this.serial(async () => {
       const pending = this.outbox.size;
       if (pending >= this.maxPending) {
         this.flush();
-        throw new NotReadyError(`${this.options.name}: ${pending} reactions wait to be published (the bus may be down); deliver again later`);
+        throw new NotReadyError(
+          `${this.options.name}: ${pending} reactions wait to be published (the bus may be down); deliver again later`,
+        );
       }
       const sorted = [...events].sort((a, b) => a.seq - b.seq);
       if (cursor !== undefined && cursor > this.position) await this.readTo(cursor, 'cursor');
@@ -161,8 +167,10 @@ export class Consumer implements DeliverySink {
     const newest = fresh.at(-1)?.seq ?? 0;
     if (newest <= this.knownHead || fresh.every((event, index) => event.seq === this.position + 1 + index)) return;
     if (cursor === undefined && this.position < newest - 1) await this.readTo(newest - 1, 'seq');
-    if (newest > this.knownHead) this.learnHead((await this.options.bus.readLog({ after: newest - 1, limit: 1, types: this.options.types })).head);
-    if (newest > this.knownHead) throw new DeliveryRefusedError('seq', `${newest} is past the end of the log (${this.knownHead})`);
+    if (newest > this.knownHead)
+      this.learnHead((await this.options.bus.readLog({ after: newest - 1, limit: 1, types: this.options.types })).head);
+    if (newest > this.knownHead)
+      throw new DeliveryRefusedError('seq', `${newest} is past the end of the log (${this.knownHead})`);
   }
 
   private learnHead(head: number): void {
@@ -186,7 +194,11 @@ export class Consumer implements DeliverySink {
       const page = await pending;
       this.learnHead(page.head);
       goal ??= page.head;
-      if (goal > page.head) throw new DeliveryRefusedError(claimedBy ?? 'seq', `${claimedBy === 'cursor' ? goal : goal + 1} is past the end of the log (${page.head})`);
+      if (goal > page.head)
+        throw new DeliveryRefusedError(
+          claimedBy ?? 'seq',
+          `${claimedBy === 'cursor' ? goal : goal + 1} is past the end of the log (${page.head})`,
+        );
       pending = page.next < goal ? this.fetchPage(Math.max(page.next, this.position)) : undefined;
       const before = this.position;
       this.applyPage(page);
@@ -199,7 +211,11 @@ export class Consumer implements DeliverySink {
   }
 
   private fetchPage(after: number): Promise<LogPage> {
-    const page = this.options.bus.readLog({ after, limit: this.options.pageSize ?? DEFAULT_PAGE_SIZE, types: this.options.types });
+    const page = this.options.bus.readLog({
+      after,
+      limit: this.options.pageSize ?? DEFAULT_PAGE_SIZE,
+      types: this.options.types,
+    });
     // Awaited later, or never if applying the page before it throws: that must not be an unhandled rejection.
     page.catch(() => undefined);
     return page;
@@ -212,7 +228,10 @@ export class Consumer implements DeliverySink {
         this.applyOne(parsed.data);
       } else {
         // Stored but unreadable: applying it is impossible and stopping would stall the service forever.
-        this.options.logger.error({ seq: raw.seq, issues: describeIssues(parsed.error.issues, 'event').message }, 'skipping an invalid event in the log');
+        this.options.logger.error(
+          { seq: raw.seq, issues: describeIssues(parsed.error.issues, 'event').message },
+          'skipping an invalid event in the log',
+        );
         this.position = Math.max(this.position, raw.seq);
       }
     }
@@ -223,7 +242,8 @@ export class Consumer implements DeliverySink {
     if (event.seq <= this.position) return;
     const reactions = (this.handled.has(event.type) ? this.options.apply(event) : undefined) ?? [];
     const byId = reactions.map((reaction) => {
-      if (reaction.id === undefined) throw new Error(`${this.options.name}: a reaction to ${event.type} needs a deterministic id`);
+      if (reaction.id === undefined)
+        throw new Error(`${this.options.name}: a reaction to ${event.type} needs a deterministic id`);
       return [reaction.id, reaction] as const;
     });
     // Counted only once applied: if apply throws, the bus's redelivery (or the next replay) applies the event again.
@@ -245,7 +265,14 @@ export class Consumer implements DeliverySink {
       (err: unknown) => {
         this.flushAttempt += 1;
         const wait = backoffDelay(this.flushAttempt, 200, 10_000);
-        this.options.logger.warn({ err: err instanceof Error ? err.message : String(err), pending: this.outbox.size, retryInMs: Math.round(wait) }, 'publishing reactions failed');
+        this.options.logger.warn(
+          {
+            err: err instanceof Error ? err.message : String(err),
+            pending: this.outbox.size,
+            retryInMs: Math.round(wait),
+          },
+          'publishing reactions failed',
+        );
         this.flushTimer = setTimeout(() => {
           this.flushTimer = undefined;
           this.flush();

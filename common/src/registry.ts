@@ -26,8 +26,21 @@ export interface ServiceEntry {
 }
 
 export const SERVICES = {
-  'event-bus': { port: 4005, viewsPort: 4006, script: 'event-bus/dist/index.js', publishes: [], reactions: [], handles: [] },
-  posts: { port: 4000, script: 'posts/dist/index.js', publishes: ['PostCreated'], reactions: [], handles: ['PostCreated'] },
+  'event-bus': {
+    port: 4005,
+    viewsPort: 4006,
+    script: 'event-bus/dist/index.js',
+    publishes: [],
+    reactions: [],
+    handles: [],
+  },
+  posts: {
+    port: 4000,
+    script: 'posts/dist/index.js',
+    publishes: ['PostCreated'],
+    reactions: [],
+    handles: ['PostCreated'],
+  },
   comments: {
     port: 4001,
     script: 'comments/dist/index.js',
@@ -86,7 +99,9 @@ export function replayedTypes(name: ServiceName): EventType[] {
  * exactly the types it needs live, in batches (the format is in docs/architecture.md).
  */
 export function subscribersSetting(eventsUrl: (name: ServiceName) => string): string {
-  return SUBSCRIBER_NAMES.map((name) => `${name}=${eventsUrl(name)}|types=${deliveredTypes(name).join('+')}|batch`).join(',');
+  return SUBSCRIBER_NAMES.map(
+    (name) => `${name}=${eventsUrl(name)}|types=${deliveredTypes(name).join('+')}|batch`,
+  ).join(',');
 }
 
 /** The bus's `PUBLISH_ACL` setting: who may publish which types, `posts=PostCreated,comments=CommentCreated+CommentUpdated,...`. */

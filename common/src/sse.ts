@@ -21,7 +21,11 @@ export interface EventStreamLimits {
   readonly heartbeatMs: number;
 }
 
-export const DEFAULT_STREAM_LIMITS: EventStreamLimits = { maxStreams: 100, maxUnsentBytes: 1024 * 1024, heartbeatMs: 15_000 };
+export const DEFAULT_STREAM_LIMITS: EventStreamLimits = {
+  maxStreams: 100,
+  maxUnsentBytes: 1024 * 1024,
+  heartbeatMs: 15_000,
+};
 
 /** The env settings of `EventStreamLimits`, for a service's config schema. */
 export const streamLimitsEnv = {
@@ -29,8 +33,15 @@ export const streamLimitsEnv = {
   STREAM_MAX_UNSENT_BYTES: z.coerce.number().int().min(4096).default(DEFAULT_STREAM_LIMITS.maxUnsentBytes),
 };
 
-export function streamLimitsFrom(config: { STREAM_MAX_CLIENTS: number; STREAM_MAX_UNSENT_BYTES: number }): EventStreamLimits {
-  return { ...DEFAULT_STREAM_LIMITS, maxStreams: config.STREAM_MAX_CLIENTS, maxUnsentBytes: config.STREAM_MAX_UNSENT_BYTES };
+export function streamLimitsFrom(config: {
+  STREAM_MAX_CLIENTS: number;
+  STREAM_MAX_UNSENT_BYTES: number;
+}): EventStreamLimits {
+  return {
+    ...DEFAULT_STREAM_LIMITS,
+    maxStreams: config.STREAM_MAX_CLIENTS,
+    maxUnsentBytes: config.STREAM_MAX_UNSENT_BYTES,
+  };
 }
 
 export interface EventStream {
@@ -47,7 +58,8 @@ export interface EventStream {
   readonly closed: boolean;
 }
 
-const frame = (event: string, json: string, id: number | string | undefined) => `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${json}\n\n`;
+const frame = (event: string, json: string, id: number | string | undefined) =>
+  `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${json}\n\n`;
 
 /**
  * The `Last-Event-ID` a reconnecting browser sends, when it is a log position (a whole number
@@ -80,7 +92,10 @@ export class EventStreams {
     const { maxStreams, maxUnsentBytes, heartbeatMs } = this.limits;
     if (this.open >= maxStreams) {
       res.set('retry-after', '10');
-      throw new AppError(503, `stream: this instance already serves ${maxStreams} live streams, the most it serves at once; try again later`);
+      throw new AppError(
+        503,
+        `stream: this instance already serves ${maxStreams} live streams, the most it serves at once; try again later`,
+      );
     }
     this.open += 1;
     res.status(200).set({

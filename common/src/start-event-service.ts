@@ -24,7 +24,8 @@ export interface EventServiceDeps {
   readonly corsOrigins?: readonly string[];
 }
 
-export interface EventServiceOptions<S extends SubscriberName> extends EventServiceDeps, Omit<ConsumerOptions, 'bus' | 'name' | 'types' | 'apply' | 'logger'> {
+export interface EventServiceOptions<S extends SubscriberName>
+  extends EventServiceDeps, Omit<ConsumerOptions, 'bus' | 'name' | 'types' | 'apply' | 'logger'> {
   /** The service, by its registry entry: what it handles comes from there. */
   readonly name: S;
   /**
@@ -40,11 +41,23 @@ export interface EventServiceOptions<S extends SubscriberName> extends EventServ
  * The app of an event-driven service: its consumer fed by the transport's live delivery (on the HTTP
  * transport, the bus's `POST /events`), its routes, ready once caught up.
  */
-export function createEventService<S extends SubscriberName>({ routes, bus, apply, corsOrigins, ...consumerOptions }: EventServiceOptions<S>): EventServiceParts {
+export function createEventService<S extends SubscriberName>({
+  routes,
+  bus,
+  apply,
+  corsOrigins,
+  ...consumerOptions
+}: EventServiceOptions<S>): EventServiceParts {
   const handles: ReadonlySet<string> = new Set(SERVICES[consumerOptions.name].handles);
   // Only the registry's types reach the reducer (its own reactions are read, not applied), so its narrower type holds.
-  const applyHandled: ApplyEvent = (event) => (handles.has(event.type) ? apply(event as Envelope<Handled<S>>) : undefined);
-  const consumer = createConsumer({ ...consumerOptions, bus, types: replayedTypes(consumerOptions.name), apply: applyHandled });
+  const applyHandled: ApplyEvent = (event) =>
+    handles.has(event.type) ? apply(event as Envelope<Handled<S>>) : undefined;
+  const consumer = createConsumer({
+    ...consumerOptions,
+    bus,
+    types: replayedTypes(consumerOptions.name),
+    apply: applyHandled,
+  });
   const live = bus.connect(consumer);
   const app = createHttpApp({
     logger: consumerOptions.logger,
@@ -72,7 +85,11 @@ export interface StartEventServiceOptions {
  * (so liveness answers), replay the log until caught up (readiness answers 503 until then, and the
  * replay keeps retrying while the log is unreachable), stop gracefully on SIGTERM.
  */
-export async function startEventService({ name, config: readConfig, create }: StartEventServiceOptions): Promise<RunningService> {
+export async function startEventService({
+  name,
+  config: readConfig,
+  create,
+}: StartEventServiceOptions): Promise<RunningService> {
   const config = readOrExit(name, readConfig);
   const logger = createLogger(name, config.LOG_LEVEL);
   const bus = await createTransport({ name, config, logger }).catch((err: unknown) => exitOnConfigError(name, err));
@@ -85,7 +102,10 @@ export async function startEventService({ name, config: readConfig, create }: St
         return;
       } catch (err) {
         const wait = backoffDelay(Math.min(attempt, 6), 250, 5000) + 100;
-        logger.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: Math.round(wait) }, 'cannot read the log yet');
+        logger.warn(
+          { err: err instanceof Error ? err.message : String(err), retryInMs: Math.round(wait) },
+          'cannot read the log yet',
+        );
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }

@@ -2,7 +2,13 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppError } from '../src/service/errors';
-import { BusUnavailableError, ConflictError, IdempotencyConflictError, backoffDelay, createBusClient } from '../src/transport';
+import {
+  BusUnavailableError,
+  ConflictError,
+  IdempotencyConflictError,
+  backoffDelay,
+  createBusClient,
+} from '../src/transport';
 import type { NewEvent } from '../src/events';
 
 interface Received {
@@ -27,7 +33,12 @@ class FakeBus {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const text = Buffer.concat(chunks).toString();
-        const received = { method: req.method ?? '', url: new URL(req.url ?? '/', this.url), headers: req.headers, body: text ? JSON.parse(text) : undefined };
+        const received = {
+          method: req.method ?? '',
+          url: new URL(req.url ?? '/', this.url),
+          headers: req.headers,
+          body: text ? JSON.parse(text) : undefined,
+        };
         this.received.push(received);
         answer(res, this.received.length - 1, received);
       });
@@ -54,11 +65,13 @@ class FakeBus {
 const json = (res: ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 };
-const stored = (res: ServerResponse, _n: number, req: Received) => json(res, 201, { id: (req.body as { id: string }).id, seq: 7, duplicate: false });
+const stored = (res: ServerResponse, _n: number, req: Received) =>
+  json(res, 201, { id: (req.body as { id: string }).id, seq: 7, duplicate: false });
 /** Fails the first `failures` requests with `fail`, then answers with `succeed`. */
 const failingFirst =
   (failures: number, fail: (res: ServerResponse) => void, succeed: Answer = stored): Answer =>
-  (res, n, req) => (n < failures ? fail(res) : succeed(res, n, req));
+  (res, n, req) =>
+    n < failures ? fail(res) : succeed(res, n, req);
 /** Closes the connection without an answer: what a crashed bus looks like to the client. */
 const dropConnection = (res: ServerResponse) => res.socket?.destroy();
 
@@ -76,7 +89,8 @@ afterEach(async () => {
 });
 
 /** Quick retries, so that the suite stays fast. */
-const fastClient = (options: { retries?: number; timeoutMs?: number } = {}) => createBusClient({ url: bus.url, backoffMs: 1, ...options });
+const fastClient = (options: { retries?: number; timeoutMs?: number } = {}) =>
+  createBusClient({ url: bus.url, backoffMs: 1, ...options });
 
 describe('createBusClient', () => {
   describe('publish', () => {
@@ -173,7 +187,10 @@ describe('createBusClient', () => {
       const publishing = createBusClient({ url, retries: 1, backoffMs: 1 }).publish(postCreated);
 
       await expect(publishing).rejects.toBeInstanceOf(BusUnavailableError);
-      await expect(publishing).rejects.toMatchObject({ mayBeStored: false, message: expect.stringMatching(/\(ECONNREFUSED\); nothing was stored, try again$/) });
+      await expect(publishing).rejects.toMatchObject({
+        mayBeStored: false,
+        message: expect.stringMatching(/\(ECONNREFUSED\); nothing was stored, try again$/),
+      });
     });
 
     it('says that nothing was stored when the bus answered every try with a 5xx', async () => {
@@ -181,7 +198,10 @@ describe('createBusClient', () => {
 
       const publishing = fastClient({ retries: 1 }).publish(postCreated);
 
-      await expect(publishing).rejects.toMatchObject({ mayBeStored: false, message: expect.stringContaining('nothing was stored') });
+      await expect(publishing).rejects.toMatchObject({
+        mayBeStored: false,
+        message: expect.stringContaining('nothing was stored'),
+      });
     });
 
     it('does not promise that nothing was stored when a publish went out and its answer was lost', async () => {
@@ -189,7 +209,11 @@ describe('createBusClient', () => {
       const { url } = await bus.start(dropConnection);
       const client = fastClient({ retries: 1 });
       const lost = client.publish(postCreated);
-      await expect(lost).rejects.toMatchObject({ status: 503, mayBeStored: true, message: expect.stringContaining('it may have been stored') });
+      await expect(lost).rejects.toMatchObject({
+        status: 503,
+        mayBeStored: true,
+        message: expect.stringContaining('it may have been stored'),
+      });
       await expect(lost).rejects.not.toThrow(/nothing was stored/);
       await bus.stop();
 
@@ -260,14 +284,18 @@ describe('createBusClient', () => {
 
   describe('authorization', () => {
     it('sends its token as a bearer token on every request', async () => {
-      await bus.start((res, n, req) => (req.method === 'GET' ? json(res, 200, { events: [], next: 0, head: 0 }) : stored(res, n, req)));
+      await bus.start((res, n, req) =>
+        req.method === 'GET' ? json(res, 200, { events: [], next: 0, head: 0 }) : stored(res, n, req),
+      );
       const client = createBusClient({ url: bus.url, token: 'the-posts-secret-0123456789abcdefghijklmn' });
 
       await client.publish(postCreated);
       await client.publishBatch([postCreated]);
       await client.readLog({ after: 0 });
 
-      expect(bus.received.map((req) => req.headers.authorization)).toEqual(Array(3).fill('Bearer the-posts-secret-0123456789abcdefghijklmn'));
+      expect(bus.received.map((req) => req.headers.authorization)).toEqual(
+        Array(3).fill('Bearer the-posts-secret-0123456789abcdefghijklmn'),
+      );
     });
 
     it('sends no authorization header without a token', async () => {
@@ -281,13 +309,20 @@ describe('createBusClient', () => {
     it('does not retry a 401, and says what the bus refused', async () => {
       await bus.start((res) => json(res, 401, { message: 'authorization: unknown token' }));
 
-      await expect(fastClient().publish(postCreated)).rejects.toThrow('event-bus refused POST /events with 401: {"message":"authorization: unknown token"}');
+      await expect(fastClient().publish(postCreated)).rejects.toThrow(
+        'event-bus refused POST /events with 401: {"message":"authorization: unknown token"}',
+      );
       expect(bus.received).toHaveLength(1);
     });
   });
 
   describe('conditional publish', () => {
-    const keyed: NewEvent = { type: 'CommentCreated', id: 'CommentCreated:c1', key: 'comments:p1', data: { id: 'c1', postId: 'p1', content: 'Hi', status: 'pending' } };
+    const keyed: NewEvent = {
+      type: 'CommentCreated',
+      id: 'CommentCreated:c1',
+      key: 'comments:p1',
+      data: { id: 'c1', postId: 'p1', content: 'Hi', status: 'pending' },
+    };
 
     it('sends the key with the event and expectedLastSeq beside it', async () => {
       await bus.start(stored);
@@ -298,21 +333,30 @@ describe('createBusClient', () => {
     });
 
     it('throws a ConflictError with the seq the key is at when the bus answers 409 with lastSeq, without retrying', async () => {
-      await bus.start((res) => json(res, 409, { message: 'expectedLastSeq: the last event of comments:p1 is at 9', lastSeq: 9 }));
+      await bus.start((res) =>
+        json(res, 409, { message: 'expectedLastSeq: the last event of comments:p1 is at 9', lastSeq: 9 }),
+      );
 
       const error = await fastClient()
         .publish(keyed, { expectedLastSeq: 4 })
         .catch((err: unknown) => err);
 
       expect(error).toBeInstanceOf(ConflictError);
-      expect(error).toMatchObject({ key: 'comments:p1', lastSeq: 9, status: 409, message: 'expectedLastSeq: the last event of comments:p1 is at 9' });
+      expect(error).toMatchObject({
+        key: 'comments:p1',
+        lastSeq: 9,
+        status: 409,
+        message: 'expectedLastSeq: the last event of comments:p1 is at 9',
+      });
       expect(bus.received).toHaveLength(1);
     });
 
     it('refuses expectedLastSeq on an event without a key, sending nothing', async () => {
       await bus.start(stored);
 
-      await expect(fastClient().publish(postCreated, { expectedLastSeq: 0 })).rejects.toThrow('publish: expectedLastSeq needs the event to have a key');
+      await expect(fastClient().publish(postCreated, { expectedLastSeq: 0 })).rejects.toThrow(
+        'publish: expectedLastSeq needs the event to have a key',
+      );
       expect(bus.received).toHaveLength(0);
     });
 
@@ -369,7 +413,11 @@ describe('createBusClient', () => {
       const { method, url } = bus.received[0]!;
       expect(method).toBe('GET');
       expect(url.pathname).toBe('/events');
-      expect(Object.fromEntries(url.searchParams)).toEqual({ after: '5', limit: '10', types: 'PostCreated,CommentCreated' });
+      expect(Object.fromEntries(url.searchParams)).toEqual({
+        after: '5',
+        limit: '10',
+        types: 'PostCreated,CommentCreated',
+      });
     });
 
     it('asks for 1000 events of every type by default', async () => {

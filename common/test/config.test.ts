@@ -27,9 +27,20 @@ describe('loadConfig', () => {
   });
 
   it('reads the env, with PORT as a number', () => {
-    const config = loadConfig(serviceSchema, { PORT: '5000', HOST: '127.0.0.1', LOG_LEVEL: 'debug', BUS_URL: 'http://event-bus-srv:4005' });
+    const config = loadConfig(serviceSchema, {
+      PORT: '5000',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      BUS_URL: 'http://event-bus-srv:4005',
+    });
 
-    expect(config).toMatchObject({ PORT: 5000, HOST: '127.0.0.1', LOG_LEVEL: 'debug', BUS_TRANSPORT: 'http', BUS_URL: 'http://event-bus-srv:4005' });
+    expect(config).toMatchObject({
+      PORT: 5000,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      BUS_TRANSPORT: 'http',
+      BUS_URL: 'http://event-bus-srv:4005',
+    });
   });
 
   it('accepts port 0 (a free port, for tests)', () => {
@@ -40,15 +51,20 @@ describe('loadConfig', () => {
     expect(loadConfig(serviceSchema, { HOME: '/root' })).not.toHaveProperty('HOME');
   });
 
-  it.each(['abc', '-1', '70000', '80.5', '', ' ', '1e3', '0x50'])('fails with a ConfigError naming PORT for PORT=%j', (port) => {
-    const error = configErrorFor(serviceSchema, { PORT: port });
+  it.each(['abc', '-1', '70000', '80.5', '', ' ', '1e3', '0x50'])(
+    'fails with a ConfigError naming PORT for PORT=%j',
+    (port) => {
+      const error = configErrorFor(serviceSchema, { PORT: port });
 
-    expect(error.name).toBe('ConfigError');
-    expect(error.message).toMatch(/^invalid configuration: PORT: /);
-  });
+      expect(error.name).toBe('ConfigError');
+      expect(error.message).toMatch(/^invalid configuration: PORT: /);
+    },
+  );
 
   it('says which rule a wrong PORT breaks', () => {
-    expect(configErrorFor(serviceSchema, { PORT: '70000' }).message).toBe('invalid configuration: PORT: must be at most 65535');
+    expect(configErrorFor(serviceSchema, { PORT: '70000' }).message).toBe(
+      'invalid configuration: PORT: must be at most 65535',
+    );
   });
 
   it('says PORT is required when a service has no default', () => {
@@ -60,15 +76,21 @@ describe('loadConfig', () => {
   });
 
   it.each(['', 'http://localhost', '127.0.0.1:80', 'a b'])('names HOST and its rule for HOST=%j', (host) => {
-    expect(configErrorFor(serviceSchema, { HOST: host }).message).toBe('invalid configuration: HOST: must be an IP address or a host name');
+    expect(configErrorFor(serviceSchema, { HOST: host }).message).toBe(
+      'invalid configuration: HOST: must be an IP address or a host name',
+    );
   });
 
   it('names LOG_LEVEL when it is not a pino level', () => {
-    expect(configErrorFor(serviceSchema, { LOG_LEVEL: 'verbose' }).message).toMatch(/^invalid configuration: LOG_LEVEL: /);
+    expect(configErrorFor(serviceSchema, { LOG_LEVEL: 'verbose' }).message).toMatch(
+      /^invalid configuration: LOG_LEVEL: /,
+    );
   });
 
   it('names BUS_URL when it is not a URL', () => {
-    expect(configErrorFor(serviceSchema, { BUS_URL: 'event-bus' }).message).toMatch(/^invalid configuration: BUS_URL: /);
+    expect(configErrorFor(serviceSchema, { BUS_URL: 'event-bus' }).message).toMatch(
+      /^invalid configuration: BUS_URL: /,
+    );
   });
 
   it('names every wrong variable at once', () => {
@@ -78,7 +100,7 @@ describe('loadConfig', () => {
     expect(message).toContain('BUS_URL: ');
   });
 
-  it("lets a service add its own variables with their defaults", () => {
+  it('lets a service add its own variables with their defaults', () => {
     const schema = serviceSchema.extend({ BLOCKED_WORDS: z.string().default('orange') });
 
     expect(loadConfig(schema, {}).BLOCKED_WORDS).toBe('orange');
@@ -86,18 +108,31 @@ describe('loadConfig', () => {
 });
 
 describe('CORS_ORIGINS', () => {
-  const origins = (value?: string) => loadConfig(serviceSchema, value === undefined ? {} : { CORS_ORIGINS: value }).CORS_ORIGINS;
+  const origins = (value?: string) =>
+    loadConfig(serviceSchema, value === undefined ? {} : { CORS_ORIGINS: value }).CORS_ORIGINS;
 
   it('allows the local dev origins by default, and nothing else', () => {
     expect(origins()).toEqual(['http://localhost:3000', 'http://localhost:5173']);
   });
 
   it('reads a comma-separated list, and an empty one as no cross-origin access', () => {
-    expect(origins(' https://blog.example , http://localhost:8080 ')).toEqual(['https://blog.example', 'http://localhost:8080']);
+    expect(origins(' https://blog.example , http://localhost:8080 ')).toEqual([
+      'https://blog.example',
+      'http://localhost:8080',
+    ]);
     expect(origins('')).toEqual([]);
   });
 
-  it.each(['*', 'localhost:3000', 'http://localhost:3000/', 'http://localhost:3000/app', 'file:///tmp', 'http://user@localhost:3000'])('refuses %s, naming the variable and the rule', (value) => {
-    expect(() => origins(value)).toThrow('CORS_ORIGINS.0: must list origins such as http://localhost:3000 (scheme, host and port only)');
+  it.each([
+    '*',
+    'localhost:3000',
+    'http://localhost:3000/',
+    'http://localhost:3000/app',
+    'file:///tmp',
+    'http://user@localhost:3000',
+  ])('refuses %s, naming the variable and the rule', (value) => {
+    expect(() => origins(value)).toThrow(
+      'CORS_ORIGINS.0: must list origins such as http://localhost:3000 (scheme, host and port only)',
+    );
   });
 });

@@ -1,6 +1,12 @@
 import type { Express } from 'express';
 import request from 'supertest';
-import { BusUnavailableError, createDeliveryRouter, type LogPage, type PublishResult, type ReadLogOptions } from '../src/transport';
+import {
+  BusUnavailableError,
+  createDeliveryRouter,
+  type LogPage,
+  type PublishResult,
+  type ReadLogOptions,
+} from '../src/transport';
 import { createConsumer, type Consumer } from '../src/consumer';
 import { EVENT_TYPES, type Envelope, type EventType, type NewEvent } from '../src/events';
 import { createHttpApp } from '../src/service/http-app';
@@ -44,7 +50,11 @@ class RecordingBus extends MemoryBus {
   }
 }
 
-const postCreated = (id: string): NewEvent => ({ type: 'PostCreated', data: { id, title: `Post ${id}` }, id: `PostCreated:${id}` });
+const postCreated = (id: string): NewEvent => ({
+  type: 'PostCreated',
+  data: { id, title: `Post ${id}` },
+  id: `PostCreated:${id}`,
+});
 const commentCreated = (id: string, postId: string): NewEvent => ({
   type: 'CommentCreated',
   data: { id, postId, content: 'Nice', status: 'pending' },
@@ -89,7 +99,11 @@ function setup({
       return [];
     },
   });
-  const app = createHttpApp({ logger: silentLogger(), isReady: () => consumer.isReady, routes: (a) => a.use(createDeliveryRouter(consumer, { secrets: 'unsigned' })) });
+  const app = createHttpApp({
+    logger: silentLogger(),
+    isReady: () => consumer.isReady,
+    routes: (a) => a.use(createDeliveryRouter(consumer, { secrets: 'unsigned' })),
+  });
   current = { bus, consumer, app, applied, appliedSeqs: () => applied.map((event) => event.seq) };
   return current;
 }
@@ -125,12 +139,28 @@ describe('Consumer', () => {
     it('skips an event of the log that breaks the catalog, saying which field, and applies the others as they are', async () => {
       const bus = new RecordingBus();
       await bus.store(postCreated('p1'));
-      bus.log.push({ id: 'broken', seq: 2, type: 'PostCreated', data: { id: '', title: 5 }, time: '' } as unknown as Envelope);
-      await bus.store({ type: 'CommentCreated', data: { id: 'c1', postId: 'p1', content: 'Nice', status: 'pending', mood: 'happy' }, id: 'CommentCreated:c1' } as NewEvent);
+      bus.log.push({
+        id: 'broken',
+        seq: 2,
+        type: 'PostCreated',
+        data: { id: '', title: 5 },
+        time: '',
+      } as unknown as Envelope);
+      await bus.store({
+        type: 'CommentCreated',
+        data: { id: 'c1', postId: 'p1', content: 'Nice', status: 'pending', mood: 'happy' },
+        id: 'CommentCreated:c1',
+      } as NewEvent);
       const logger = silentLogger();
       const errors = jest.spyOn(logger, 'error');
       const applied: Envelope[] = [];
-      const consumer = createConsumer({ name: 'test-service', bus, types: EVENT_TYPES, logger, apply: (event) => void applied.push(event) });
+      const consumer = createConsumer({
+        name: 'test-service',
+        bus,
+        types: EVENT_TYPES,
+        logger,
+        apply: (event) => void applied.push(event),
+      });
 
       await consumer.start();
       consumer.close();
@@ -138,7 +168,10 @@ describe('Consumer', () => {
       expect(applied.map((event) => event.seq)).toEqual([1, 3]);
       expect(applied[1]!.data).toEqual({ id: 'c1', postId: 'p1', content: 'Nice', status: 'pending', mood: 'happy' });
       expect(consumer.currentPosition).toBe(3);
-      expect(errors).toHaveBeenCalledWith({ seq: 2, issues: 'data.id: must not be empty; data.title: must be a string' }, 'skipping an invalid event in the log');
+      expect(errors).toHaveBeenCalledWith(
+        { seq: 2, issues: 'data.id: must not be empty; data.title: must be a string' },
+        'skipping an invalid event in the log',
+      );
     });
 
     it('asks for the next page before applying the one it has, so that the bus reads it meanwhile', async () => {
@@ -288,7 +321,13 @@ describe('Consumer', () => {
     it('applies everything once in seq order whatever order the deliveries come in', async () => {
       const { bus, consumer, app, appliedSeqs } = setup();
       await consumer.start();
-      const events = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'), commentModerated('c1', 'p1'), postCreated('p2'), commentCreated('c2', 'p2'));
+      const events = await bus.store(
+        postCreated('p1'),
+        commentCreated('c1', 'p1'),
+        commentModerated('c1', 'p1'),
+        postCreated('p2'),
+        commentCreated('c2', 'p2'),
+      );
       const order = [4, 2, 0, 3, 1, 4, 0];
 
       const answers = await Promise.all(order.map((index) => request(app).post('/events').send(events[index])));
@@ -311,7 +350,11 @@ describe('Consumer', () => {
     it('fills a hole inside a batch delivered without the cursor header', async () => {
       const { bus, consumer, app, appliedSeqs } = setup();
       await consumer.start();
-      const [post, , moderation] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'), commentModerated('c1', 'p1'));
+      const [post, , moderation] = await bus.store(
+        postCreated('p1'),
+        commentCreated('c1', 'p1'),
+        commentModerated('c1', 'p1'),
+      );
 
       const res = await request(app).post('/events').send([post, moderation]);
 
@@ -345,7 +388,12 @@ describe('Consumer', () => {
       it('reads only where the log ends, never a gap, when the cursor is at or below the position', async () => {
         const { bus, consumer, app, appliedSeqs } = setup({ types: ['PostCreated'] });
         await consumer.start();
-        const [first, , , second] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'), commentCreated('c2', 'p1'), postCreated('p2'));
+        const [first, , , second] = await bus.store(
+          postCreated('p1'),
+          commentCreated('c1', 'p1'),
+          commentCreated('c2', 'p1'),
+          postCreated('p2'),
+        );
         const readsAfterStart = bus.reads.length;
 
         await request(app).post('/events').set('x-bus-cursor', '0').send(first);
@@ -359,7 +407,12 @@ describe('Consumer', () => {
       it('reads the log up to the cursor when the cursor is above the position', async () => {
         const { bus, consumer, app, appliedSeqs } = setup({ types: ['PostCreated'] });
         await consumer.start();
-        const [, , , second] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'), commentCreated('c2', 'p1'), postCreated('p2'));
+        const [, , , second] = await bus.store(
+          postCreated('p1'),
+          commentCreated('c1', 'p1'),
+          commentCreated('c2', 'p1'),
+          postCreated('p2'),
+        );
         const readsAfterStart = bus.reads.length;
 
         const res = await request(app).post('/events').set('x-bus-cursor', '3').send(second);
@@ -429,7 +482,9 @@ describe('Consumer', () => {
       const { consumer, app } = setup();
       await consumer.start();
 
-      const res = await request(app).post('/events').send({ id: 'x', seq: 1, type: 'PostDeleted', data: {}, time: new Date().toISOString() });
+      const res = await request(app)
+        .post('/events')
+        .send({ id: 'x', seq: 1, type: 'PostDeleted', data: {}, time: new Date().toISOString() });
 
       expect(res.status).toBe(400);
       expect(res.body.message).toMatch(/^type: must be one of /);
@@ -439,7 +494,9 @@ describe('Consumer', () => {
       const { consumer, app } = setup();
       await consumer.start();
 
-      const res = await request(app).post('/events').send({ type: 'PostCreated', data: { id: 'p1', title: 't' } });
+      const res = await request(app)
+        .post('/events')
+        .send({ type: 'PostCreated', data: { id: 'p1', title: 't' } });
 
       expect(res.status).toBe(400);
       expect(res.body.fields).toMatchObject({ seq: 'is required' });
@@ -478,7 +535,10 @@ describe('Consumer', () => {
           applied.push(event.seq);
         },
       });
-      const app = createHttpApp({ logger: silentLogger(), routes: (a) => a.use(createDeliveryRouter(consumer, { secrets: 'unsigned' })) });
+      const app = createHttpApp({
+        logger: silentLogger(),
+        routes: (a) => a.use(createDeliveryRouter(consumer, { secrets: 'unsigned' })),
+      });
       await consumer.start();
       const [post] = await bus.store(postCreated('p1'));
 
@@ -497,7 +557,11 @@ describe('Consumer', () => {
       it('refuses deliveries with 503 while the outbox is full, applying nothing, and takes them once it has drained', async () => {
         const { bus, consumer, app, appliedSeqs } = setup({ moderates: true, maxPendingReactions: 2 });
         await consumer.start();
-        const comments = await bus.store(commentCreated('c1', 'p1'), commentCreated('c2', 'p1'), commentCreated('c3', 'p1'));
+        const comments = await bus.store(
+          commentCreated('c1', 'p1'),
+          commentCreated('c2', 'p1'),
+          commentCreated('c3', 'p1'),
+        );
         bus.failWith = new BusUnavailableError('connection refused');
 
         await request(app).post('/events').send(comments[0]).expect(200);
@@ -509,7 +573,9 @@ describe('Consumer', () => {
         const retried = await request(app).post('/events').send(comments[2]);
 
         expect(refused.status).toBe(503);
-        expect(refused.body.message).toBe('test-service: 2 reactions wait to be published (the bus may be down); deliver again later');
+        expect(refused.body.message).toBe(
+          'test-service: 2 reactions wait to be published (the bus may be down); deliver again later',
+        );
         expect(appliedWhileFull).toEqual([1, 2]);
         expect(retried.status).toBe(200);
         expect(appliedSeqs()).toEqual([1, 2, 3]);
@@ -532,7 +598,12 @@ describe('Consumer', () => {
 
         expect(Math.max(...sizes)).toBeLessThanOrEqual(3 + 2);
         expect(sizes.length).toBeGreaterThan(1);
-        expect(bus.ofType('CommentModerated').map((event) => event.data.id).sort()).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8']);
+        expect(
+          bus
+            .ofType('CommentModerated')
+            .map((event) => event.data.id)
+            .sort(),
+        ).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8']);
       });
     });
 
@@ -544,7 +615,11 @@ describe('Consumer', () => {
       await request(app).post('/events').send(comment);
       await waitFor(() => bus.ofType('CommentModerated').length === 1, 'the moderation to be stored');
 
-      expect(bus.ofType('CommentModerated')[0]).toMatchObject({ id: 'CommentModerated:c1', seq: 2, data: { id: 'c1', postId: 'p1' } });
+      expect(bus.ofType('CommentModerated')[0]).toMatchObject({
+        id: 'CommentModerated:c1',
+        seq: 2,
+        data: { id: 'c1', postId: 'p1' },
+      });
       expect(consumer.pendingReactions).toBe(0);
     });
 
@@ -591,7 +666,11 @@ describe('Consumer', () => {
       await waitFor(() => bus.ofType('CommentModerated').length === 1, 'the moderation to be stored');
 
       expect(res.status).toBe(200);
-      expect(bus.publishAttempts.map((event) => event.id)).toEqual(['CommentModerated:c1', 'CommentModerated:c1', 'CommentModerated:c1']);
+      expect(bus.publishAttempts.map((event) => event.id)).toEqual([
+        'CommentModerated:c1',
+        'CommentModerated:c1',
+        'CommentModerated:c1',
+      ]);
       expect(bus.ofType('CommentModerated')).toHaveLength(1);
       expect(consumer.pendingReactions).toBe(0);
     });
@@ -614,7 +693,11 @@ describe('Consumer', () => {
       jest.spyOn(Math, 'random').mockReturnValue(0.25);
       const { bus, consumer } = setup({ moderates: true });
       await consumer.start();
-      const comments = await bus.store(commentCreated('c1', 'p1'), commentCreated('c2', 'p1'), commentCreated('c3', 'p1'));
+      const comments = await bus.store(
+        commentCreated('c1', 'p1'),
+        commentCreated('c2', 'p1'),
+        commentCreated('c3', 'p1'),
+      );
       bus.failingPublishes = Number.POSITIVE_INFINITY;
 
       await consumer.deliver([comments[0]!]);
@@ -631,7 +714,11 @@ describe('Consumer', () => {
     it('publishes the reactions that pile up during a publish together, in one request', async () => {
       const { bus, consumer } = setup({ moderates: true });
       await consumer.start();
-      const comments = await bus.store(commentCreated('c1', 'p1'), commentCreated('c2', 'p1'), commentCreated('c3', 'p1'));
+      const comments = await bus.store(
+        commentCreated('c1', 'p1'),
+        commentCreated('c2', 'p1'),
+        commentCreated('c3', 'p1'),
+      );
       let release = () => {};
       const held = new Promise<void>((resolve) => {
         release = resolve;
@@ -648,8 +735,15 @@ describe('Consumer', () => {
       await waitFor(() => bus.ofType('CommentModerated').length === 3, 'every moderation to be stored');
 
       expect(batches).toHaveBeenCalledTimes(1);
-      expect(batches.mock.calls[0]![0].map((event) => event.id)).toEqual(['CommentModerated:c2', 'CommentModerated:c3']);
-      expect(bus.ofType('CommentModerated').map((event) => event.id)).toEqual(['CommentModerated:c1', 'CommentModerated:c2', 'CommentModerated:c3']);
+      expect(batches.mock.calls[0]![0].map((event) => event.id)).toEqual([
+        'CommentModerated:c2',
+        'CommentModerated:c3',
+      ]);
+      expect(bus.ofType('CommentModerated').map((event) => event.id)).toEqual([
+        'CommentModerated:c1',
+        'CommentModerated:c2',
+        'CommentModerated:c3',
+      ]);
       expect(consumer.pendingReactions).toBe(0);
     });
 
@@ -665,7 +759,9 @@ describe('Consumer', () => {
       await consumer.start();
       const [post] = await bus.store(postCreated('p1'));
 
-      await expect(consumer.deliver([post!])).rejects.toThrow('test-service: a reaction to PostCreated needs a deterministic id');
+      await expect(consumer.deliver([post!])).rejects.toThrow(
+        'test-service: a reaction to PostCreated needs a deterministic id',
+      );
       consumer.close();
     });
   });

@@ -2,7 +2,14 @@ import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bearerToken, deliveryKey, readCredential, signDelivery, SIGNATURE_TOLERANCE_S, verifyDelivery } from '../src/auth/credentials';
+import {
+  bearerToken,
+  deliveryKey,
+  readCredential,
+  signDelivery,
+  SIGNATURE_TOLERANCE_S,
+  verifyDelivery,
+} from '../src/auth/credentials';
 import { ConfigError } from '../src/service/config';
 
 const SECRET = 'a'.repeat(43);
@@ -66,7 +73,10 @@ describe('delivery signatures', () => {
   it('signs once per secret, in the order of the file', () => {
     const header = signDelivery([NEXT, SECRET], delivery.id, delivery.timestamp, delivery.body);
 
-    expect(header.split(' ')).toEqual([signDelivery(NEXT, delivery.id, delivery.timestamp, delivery.body), signDelivery(SECRET, delivery.id, delivery.timestamp, delivery.body)]);
+    expect(header.split(' ')).toEqual([
+      signDelivery(NEXT, delivery.id, delivery.timestamp, delivery.body),
+      signDelivery(SECRET, delivery.id, delivery.timestamp, delivery.body),
+    ]);
   });
 
   it('verifies against any of the subscriber’s secrets, the body as a string or as bytes', () => {
@@ -75,21 +85,41 @@ describe('delivery signatures', () => {
 
     expect(verifyDelivery([SECRET, NEXT], { ...signed, body: delivery.body }, now)).toEqual({ ok: true });
     expect(verifyDelivery([SECRET, NEXT], { ...signed, body: Buffer.from(delivery.body) }, now)).toEqual({ ok: true });
-    expect(verifyDelivery([SECRET], { ...signed, body: delivery.body }, now)).toEqual({ ok: false, reason: 'x-bus-signature: does not match' });
+    expect(verifyDelivery([SECRET], { ...signed, body: delivery.body }, now)).toEqual({
+      ok: false,
+      reason: 'x-bus-signature: does not match',
+    });
   });
 
   it(`accepts a timestamp up to ${SIGNATURE_TOLERANCE_S} s away, and not one second more`, () => {
     const signature = signDelivery([SECRET], delivery.id, delivery.timestamp, delivery.body);
-    const at = (nowS: number) => verifyDelivery([SECRET], { id: delivery.id, timestamp: String(delivery.timestamp), signature, body: delivery.body }, nowS).ok;
+    const at = (nowS: number) =>
+      verifyDelivery(
+        [SECRET],
+        { id: delivery.id, timestamp: String(delivery.timestamp), signature, body: delivery.body },
+        nowS,
+      ).ok;
 
-    expect([at(delivery.timestamp + SIGNATURE_TOLERANCE_S), at(delivery.timestamp - SIGNATURE_TOLERANCE_S)]).toEqual([true, true]);
-    expect([at(delivery.timestamp + SIGNATURE_TOLERANCE_S + 1), at(delivery.timestamp - SIGNATURE_TOLERANCE_S - 1)]).toEqual([false, false]);
+    expect([at(delivery.timestamp + SIGNATURE_TOLERANCE_S), at(delivery.timestamp - SIGNATURE_TOLERANCE_S)]).toEqual([
+      true,
+      true,
+    ]);
+    expect([
+      at(delivery.timestamp + SIGNATURE_TOLERANCE_S + 1),
+      at(delivery.timestamp - SIGNATURE_TOLERANCE_S - 1),
+    ]).toEqual([false, false]);
   });
 
   it('refuses more than 8 signatures in one header, whatever they are', () => {
     const one = signDelivery([SECRET], delivery.id, delivery.timestamp, delivery.body);
     const signature = Array(9).fill(one).join(' ');
 
-    expect(verifyDelivery([SECRET], { id: delivery.id, timestamp: String(delivery.timestamp), signature, body: delivery.body }, now)).toMatchObject({ ok: false });
+    expect(
+      verifyDelivery(
+        [SECRET],
+        { id: delivery.id, timestamp: String(delivery.timestamp), signature, body: delivery.body },
+        now,
+      ),
+    ).toMatchObject({ ok: false });
   });
 });

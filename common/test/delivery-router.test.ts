@@ -1,5 +1,10 @@
 import request from 'supertest';
-import { BUS_DELIVERY_ID_HEADER, BUS_SIGNATURE_HEADER, BUS_TIMESTAMP_HEADER, signDelivery } from '../src/auth/credentials';
+import {
+  BUS_DELIVERY_ID_HEADER,
+  BUS_SIGNATURE_HEADER,
+  BUS_TIMESTAMP_HEADER,
+  signDelivery,
+} from '../src/auth/credentials';
 import { createConsumer } from '../src/consumer';
 import type { Envelope } from '../src/events';
 import { createHttpApp } from '../src/service/http-app';
@@ -20,7 +25,15 @@ interface Delivery {
 }
 
 /** A delivery as the bus makes it: the body signed with every given secret, and its cursor. */
-function signed(body: unknown, { secrets = [CURRENT], timestamp = now(), id = 'delivery-1', cursor }: { secrets?: string[]; timestamp?: number; id?: string; cursor?: number } = {}): Delivery {
+function signed(
+  body: unknown,
+  {
+    secrets = [CURRENT],
+    timestamp = now(),
+    id = 'delivery-1',
+    cursor,
+  }: { secrets?: string[]; timestamp?: number; id?: string; cursor?: number } = {},
+): Delivery {
   const text = JSON.stringify(body);
   return {
     body: text,
@@ -38,12 +51,23 @@ async function subscriber() {
   const bus = new MemoryBus({ deliverySecrets: [CURRENT, PREVIOUS] });
   await bus.publish({ type: 'PostCreated', id: 'PostCreated:p1', data: { id: 'p1', title: 'First' } });
   const applied: Envelope[] = [];
-  const consumer = createConsumer({ name: 'query', bus, types: ['PostCreated'], apply: (event) => void applied.push(event), logger: silentLogger() });
+  const consumer = createConsumer({
+    name: 'query',
+    bus,
+    types: ['PostCreated'],
+    apply: (event) => void applied.push(event),
+    logger: silentLogger(),
+  });
   await consumer.start();
-  const app = createHttpApp({ logger: silentLogger(), isReady: () => consumer.isReady, routes: (a) => a.use(createDeliveryRouter(consumer, { secrets: [CURRENT, PREVIOUS] })) });
+  const app = createHttpApp({
+    logger: silentLogger(),
+    isReady: () => consumer.isReady,
+    routes: (a) => a.use(createDeliveryRouter(consumer, { secrets: [CURRENT, PREVIOUS] })),
+  });
   await bus.publish({ type: 'PostCreated', id: 'PostCreated:p2', data: { id: 'p2', title: 'Second' } });
   const next = bus.log[1]!;
-  const send = ({ body, headers }: Delivery) => request(app).post('/events').set('content-type', 'application/json').set(headers).send(body);
+  const send = ({ body, headers }: Delivery) =>
+    request(app).post('/events').set('content-type', 'application/json').set(headers).send(body);
   return { bus, consumer, applied, next, send };
 }
 
@@ -71,14 +95,58 @@ describe('POST /events (the HTTP transport delivering to a subscriber)', () => {
   });
 
   /** Forged or altered deliveries: each refused with its status, naming the header or field, and nothing changes. */
-  const FORGED: readonly { name: string; make: (next: Envelope) => Delivery; status: number; message: string; filledFromLog?: boolean }[] = [
-    { name: 'unsigned', make: (next) => ({ body: JSON.stringify(next), headers: {} }), status: 401, message: 'x-bus-signature: is required' },
-    { name: 'signed with another service’s secret', make: (next) => signed(next, { secrets: [OTHER] }), status: 401, message: 'x-bus-signature: does not match' },
-    { name: 'signed over another delivery id', make: (next) => ({ ...signed(next), headers: { ...signed(next).headers, [BUS_DELIVERY_ID_HEADER]: 'delivery-2' } }), status: 401, message: 'x-bus-signature: does not match' },
-    { name: 'stale (signed an hour ago)', make: (next) => signed(next, { timestamp: now() - 3600 }), status: 401, message: 'x-bus-timestamp: must be Unix seconds within 300 s of now' },
-    { name: 'dated an hour ahead', make: (next) => signed(next, { timestamp: now() + 3600 }), status: 401, message: 'x-bus-timestamp' },
-    { name: 'with a garbled timestamp', make: (next) => ({ ...signed(next), headers: { ...signed(next).headers, [BUS_TIMESTAMP_HEADER]: 'soon' } }), status: 401, message: 'x-bus-timestamp' },
-    { name: 'with a garbled signature', make: (next) => ({ ...signed(next), headers: { ...signed(next).headers, [BUS_SIGNATURE_HEADER]: 'v1=zz' } }), status: 401, message: 'x-bus-signature: must be' },
+  const FORGED: readonly {
+    name: string;
+    make: (next: Envelope) => Delivery;
+    status: number;
+    message: string;
+    filledFromLog?: boolean;
+  }[] = [
+    {
+      name: 'unsigned',
+      make: (next) => ({ body: JSON.stringify(next), headers: {} }),
+      status: 401,
+      message: 'x-bus-signature: is required',
+    },
+    {
+      name: 'signed with another service’s secret',
+      make: (next) => signed(next, { secrets: [OTHER] }),
+      status: 401,
+      message: 'x-bus-signature: does not match',
+    },
+    {
+      name: 'signed over another delivery id',
+      make: (next) => ({
+        ...signed(next),
+        headers: { ...signed(next).headers, [BUS_DELIVERY_ID_HEADER]: 'delivery-2' },
+      }),
+      status: 401,
+      message: 'x-bus-signature: does not match',
+    },
+    {
+      name: 'stale (signed an hour ago)',
+      make: (next) => signed(next, { timestamp: now() - 3600 }),
+      status: 401,
+      message: 'x-bus-timestamp: must be Unix seconds within 300 s of now',
+    },
+    {
+      name: 'dated an hour ahead',
+      make: (next) => signed(next, { timestamp: now() + 3600 }),
+      status: 401,
+      message: 'x-bus-timestamp',
+    },
+    {
+      name: 'with a garbled timestamp',
+      make: (next) => ({ ...signed(next), headers: { ...signed(next).headers, [BUS_TIMESTAMP_HEADER]: 'soon' } }),
+      status: 401,
+      message: 'x-bus-timestamp',
+    },
+    {
+      name: 'with a garbled signature',
+      make: (next) => ({ ...signed(next), headers: { ...signed(next).headers, [BUS_SIGNATURE_HEADER]: 'v1=zz' } }),
+      status: 401,
+      message: 'x-bus-signature: must be',
+    },
     {
       name: 'with its body changed after signing',
       make: (next) => ({ ...signed(next), body: JSON.stringify({ ...next, data: { id: 'p2', title: 'Changed' } }) }),
@@ -91,7 +159,12 @@ describe('POST /events (the HTTP transport delivering to a subscriber)', () => {
       status: 401,
       message: 'x-bus-signature: does not match',
     },
-    { name: 'signed, with a seq far past the log', make: (next) => signed({ ...next, seq: FAR_FUTURE_SEQ }), status: 422, message: `seq: ${FAR_FUTURE_SEQ} is past the end of the log (2)` },
+    {
+      name: 'signed, with a seq far past the log',
+      make: (next) => signed({ ...next, seq: FAR_FUTURE_SEQ }),
+      status: 422,
+      message: `seq: ${FAR_FUTURE_SEQ} is past the end of the log (2)`,
+    },
     {
       name: 'signed, with a seq far past the log and a cursor that claims nothing was skipped',
       make: (next) => signed({ ...next, seq: FAR_FUTURE_SEQ }, { cursor: 1 }),
@@ -105,23 +178,36 @@ describe('POST /events (the HTTP transport delivering to a subscriber)', () => {
       message: 'seq: 3 is past the end of the log (2)',
       filledFromLog: true,
     },
-    { name: 'with a cursor far past the log (the cursor is not signed)', make: (next) => signed(next, { cursor: FAR_FUTURE_SEQ }), status: 422, message: `x-bus-cursor: ${FAR_FUTURE_SEQ} is past the end of the log (2)` },
-    { name: 'with a cursor that is not a number', make: (next) => signed(next, { cursor: -1 }), status: 400, message: 'x-bus-cursor: must be a whole number' },
+    {
+      name: 'with a cursor far past the log (the cursor is not signed)',
+      make: (next) => signed(next, { cursor: FAR_FUTURE_SEQ }),
+      status: 422,
+      message: `x-bus-cursor: ${FAR_FUTURE_SEQ} is past the end of the log (2)`,
+    },
+    {
+      name: 'with a cursor that is not a number',
+      make: (next) => signed(next, { cursor: -1 }),
+      status: 400,
+      message: 'x-bus-cursor: must be a whole number',
+    },
   ];
 
-  it.each(FORGED)('refuses a delivery $name with $status and applies nothing of it', async ({ make, status, message, filledFromLog = false }) => {
-    const { consumer, applied, next, send } = await subscriber();
+  it.each(FORGED)(
+    'refuses a delivery $name with $status and applies nothing of it',
+    async ({ make, status, message, filledFromLog = false }) => {
+      const { consumer, applied, next, send } = await subscriber();
 
-    const res = await send(make(next));
+      const res = await send(make(next));
 
-    expect(res.status).toBe(status);
-    expect(res.body.message).toContain(message);
-    expect(applied).toEqual(filledFromLog ? [expect.anything(), next] : [expect.anything()]);
-    expect(consumer.currentPosition).toBe(filledFromLog ? 2 : 1);
-    // Not frozen: the real delivery still applies.
-    await send(signed(next, { id: 'delivery-real' })).expect(200);
-    expect(applied.map((event) => event.seq)).toEqual([1, 2]);
-  });
+      expect(res.status).toBe(status);
+      expect(res.body.message).toContain(message);
+      expect(applied).toEqual(filledFromLog ? [expect.anything(), next] : [expect.anything()]);
+      expect(consumer.currentPosition).toBe(filledFromLog ? 2 : 1);
+      // Not frozen: the real delivery still applies.
+      await send(signed(next, { id: 'delivery-real' })).expect(200);
+      expect(applied.map((event) => event.seq)).toEqual([1, 2]);
+    },
+  );
 
   it('changes nothing when a captured fresh delivery is sent again', async () => {
     const { applied, next, send } = await subscriber();
@@ -137,9 +223,24 @@ describe('POST /events (the HTTP transport delivering to a subscriber)', () => {
 
   it('answers 503 during the startup replay, after checking the signature, and applies nothing', async () => {
     const bus = new MemoryBus();
-    const consumer = createConsumer({ name: 'query', bus, types: ['PostCreated'], apply: () => undefined, logger: silentLogger() });
-    const app = createHttpApp({ logger: silentLogger(), routes: (a) => a.use(createDeliveryRouter(consumer, { secrets: [CURRENT] })) });
-    const event = { id: 'PostCreated:p1', seq: 1, type: 'PostCreated', data: { id: 'p1', title: 'First' }, time: '2026-01-01T00:00:00.000Z' };
+    const consumer = createConsumer({
+      name: 'query',
+      bus,
+      types: ['PostCreated'],
+      apply: () => undefined,
+      logger: silentLogger(),
+    });
+    const app = createHttpApp({
+      logger: silentLogger(),
+      routes: (a) => a.use(createDeliveryRouter(consumer, { secrets: [CURRENT] })),
+    });
+    const event = {
+      id: 'PostCreated:p1',
+      seq: 1,
+      type: 'PostCreated',
+      data: { id: 'p1', title: 'First' },
+      time: '2026-01-01T00:00:00.000Z',
+    };
     const { body, headers } = signed(event);
 
     const unsigned = await request(app).post('/events').set('content-type', 'application/json').send(body);

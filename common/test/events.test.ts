@@ -52,17 +52,39 @@ describe('event catalog', () => {
     ['PostCreated with an empty id', postCreatedSchema, { id: '', title: 't' }, 'id: must not be empty'],
     ['PostCreated with a numeric id', postCreatedSchema, { id: 1, title: 't' }, 'id: must be a string'],
     ['PostCreated with a numeric title', postCreatedSchema, { id: 'p1', title: 5 }, 'title: must be a string'],
-    ['PostCreated with a too long title', postCreatedSchema, { id: 'p1', title: 'x'.repeat(MAX_TITLE_LENGTH + 1) }, `title: must be at most ${MAX_TITLE_LENGTH} characters`],
-    ['PostCreated with a too long id', postCreatedSchema, { id: 'x'.repeat(MAX_ID_LENGTH + 1), title: 't' }, `id: must be at most ${MAX_ID_LENGTH} characters`],
-    ['CommentCreated without postId', commentCreatedSchema, { id: 'c1', content: 'x', status: 'pending' }, 'postId: is required'],
-    ['CommentCreated with a too long content', commentCreatedSchema, { ...courseData.CommentCreated, content: 'x'.repeat(MAX_COMMENT_LENGTH + 1) }, `content: must be at most ${MAX_COMMENT_LENGTH} characters`],
+    [
+      'PostCreated with a too long title',
+      postCreatedSchema,
+      { id: 'p1', title: 'x'.repeat(MAX_TITLE_LENGTH + 1) },
+      `title: must be at most ${MAX_TITLE_LENGTH} characters`,
+    ],
+    [
+      'PostCreated with a too long id',
+      postCreatedSchema,
+      { id: 'x'.repeat(MAX_ID_LENGTH + 1), title: 't' },
+      `id: must be at most ${MAX_ID_LENGTH} characters`,
+    ],
+    [
+      'CommentCreated without postId',
+      commentCreatedSchema,
+      { id: 'c1', content: 'x', status: 'pending' },
+      'postId: is required',
+    ],
+    [
+      'CommentCreated with a too long content',
+      commentCreatedSchema,
+      { ...courseData.CommentCreated, content: 'x'.repeat(MAX_COMMENT_LENGTH + 1) },
+      `content: must be at most ${MAX_COMMENT_LENGTH} characters`,
+    ],
   ])('rejects %s', (_case, schema, data, message) => {
     expect(messageFor(schema, data)).toBe(message);
   });
 
   it('accepts a title and a content exactly at their limits', () => {
     expect(postCreatedSchema.safeParse({ id: 'p1', title: 'x'.repeat(MAX_TITLE_LENGTH) }).success).toBe(true);
-    expect(commentCreatedSchema.safeParse({ ...courseData.CommentCreated, content: 'x'.repeat(MAX_COMMENT_LENGTH) }).success).toBe(true);
+    expect(
+      commentCreatedSchema.safeParse({ ...courseData.CommentCreated, content: 'x'.repeat(MAX_COMMENT_LENGTH) }).success,
+    ).toBe(true);
   });
 
   it('accepts only pending as the status of a new comment', () => {
@@ -73,7 +95,9 @@ describe('event catalog', () => {
 
   it('accepts only approved or rejected as the outcome of moderation', () => {
     expect(commentModeratedSchema.safeParse({ ...courseData.CommentModerated, status: 'rejected' }).success).toBe(true);
-    expect(messageFor(commentModeratedSchema, { ...courseData.CommentModerated, status: 'pending' })).toMatch(/^status: /);
+    expect(messageFor(commentModeratedSchema, { ...courseData.CommentModerated, status: 'pending' })).toMatch(
+      /^status: /,
+    );
   });
 
   it('accepts every status in an update and nothing else', () => {
@@ -104,7 +128,11 @@ describe('newEventSchema', () => {
   });
 
   it("keeps the publisher's own dedupe id", () => {
-    const result = newEventSchema.safeParse({ type: 'PostCreated', data: courseData.PostCreated, id: 'PostCreated:a1b2c3d4' });
+    const result = newEventSchema.safeParse({
+      type: 'PostCreated',
+      data: courseData.PostCreated,
+      id: 'PostCreated:a1b2c3d4',
+    });
 
     expect(result.success && result.data.id).toBe('PostCreated:a1b2c3d4');
   });
@@ -128,22 +156,32 @@ describe('newEventSchema', () => {
   });
 
   it('names every bad data field', () => {
-    expect(messageFor(newEventSchema, { type: 'CommentCreated', data: { id: 'c1', content: 7, status: 'pending' } })).toBe(
-      'data.postId: is required; data.content: must be a string',
-    );
+    expect(
+      messageFor(newEventSchema, { type: 'CommentCreated', data: { id: 'c1', content: 7, status: 'pending' } }),
+    ).toBe('data.postId: is required; data.content: must be a string');
   });
 
   it('checks data against the schema of its own type', () => {
-    expect(messageFor(newEventSchema, { type: 'CommentCreated', data: courseData.PostCreated })).toMatch(/^data\.postId: is required/);
+    expect(messageFor(newEventSchema, { type: 'CommentCreated', data: courseData.PostCreated })).toMatch(
+      /^data\.postId: is required/,
+    );
   });
 
   it('rejects an empty dedupe id', () => {
-    expect(messageFor(newEventSchema, { type: 'PostCreated', data: courseData.PostCreated, id: '' })).toBe('id: must not be empty');
+    expect(messageFor(newEventSchema, { type: 'PostCreated', data: courseData.PostCreated, id: '' })).toBe(
+      'id: must not be empty',
+    );
   });
 });
 
 describe('envelopeSchema', () => {
-  const envelope = { id: 'PostCreated:a1b2c3d4', seq: 1, type: 'PostCreated', data: courseData.PostCreated, time: '2024-01-01T00:00:00.000Z' };
+  const envelope = {
+    id: 'PostCreated:a1b2c3d4',
+    seq: 1,
+    type: 'PostCreated',
+    data: courseData.PostCreated,
+    time: '2024-01-01T00:00:00.000Z',
+  };
 
   it('accepts a stored event', () => {
     expect(envelopeSchema.safeParse(envelope).success).toBe(true);
@@ -163,7 +201,11 @@ describe('envelopeSchema', () => {
 
 describe('toPublicComment', () => {
   it('shows the content of an approved comment', () => {
-    expect(toPublicComment({ id: 'c1', content: 'Nice', status: 'approved' })).toEqual({ id: 'c1', content: 'Nice', status: 'approved' });
+    expect(toPublicComment({ id: 'c1', content: 'Nice', status: 'approved' })).toEqual({
+      id: 'c1',
+      content: 'Nice',
+      status: 'approved',
+    });
   });
 
   it.each(['pending', 'rejected'] as const)('hides the content of a %s comment', (status) => {

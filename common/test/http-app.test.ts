@@ -88,7 +88,10 @@ describe('createHttpApp', () => {
   });
 
   it('parses a +json media type as JSON', async () => {
-    const res = await request(appWithRoutes()).post('/echo').set('content-type', 'application/merge-patch+json').send('{"title":"Hello"}');
+    const res = await request(appWithRoutes())
+      .post('/echo')
+      .set('content-type', 'application/merge-patch+json')
+      .send('{"title":"Hello"}');
 
     expect(res.body).toEqual({ title: 'Hello' });
   });
@@ -118,9 +121,15 @@ describe('createHttpApp', () => {
   });
 
   it('honours a smaller body limit', async () => {
-    const app = createHttpApp({ logger: silentLogger(), bodyLimit: '1kb', routes: (a) => a.post('/echo', (_req, res) => void res.json({})) });
+    const app = createHttpApp({
+      logger: silentLogger(),
+      bodyLimit: '1kb',
+      routes: (a) => a.post('/echo', (_req, res) => void res.json({})),
+    });
 
-    const res = await request(app).post('/echo').send({ title: 'x'.repeat(2048) });
+    const res = await request(app)
+      .post('/echo')
+      .send({ title: 'x'.repeat(2048) });
 
     expect(res.status).toBe(413);
   });
@@ -130,7 +139,10 @@ describe('createHttpApp', () => {
     ['application/x-www-form-urlencoded', 'title=Hello'],
     ['application/xml', '<title>Hello</title>'],
   ])('answers 415 for a %s body on every route, whether or not it reads the body', async (type, body) => {
-    const app = createHttpApp({ logger: silentLogger(), routes: (a) => a.post('/ignores-body', (_req, res) => void res.json({ ok: true })) });
+    const app = createHttpApp({
+      logger: silentLogger(),
+      routes: (a) => a.post('/ignores-body', (_req, res) => void res.json({ ok: true })),
+    });
 
     const res = await request(app).post('/ignores-body').set('content-type', type).send(body);
 
@@ -145,22 +157,34 @@ describe('createHttpApp', () => {
   });
 
   it('lets requests without a body through, whatever their content type', async () => {
-    const app = createHttpApp({ logger: silentLogger(), routes: (a) => a.post('/ping', (_req, res) => void res.json({ ok: true })) });
+    const app = createHttpApp({
+      logger: silentLogger(),
+      routes: (a) => a.post('/ping', (_req, res) => void res.json({ ok: true })),
+    });
 
     expect((await request(app).post('/ping').set('content-type', 'text/plain')).status).toBe(200);
   });
 
-  it.each(['%zz', '%', '%ED%A0%80', '%FF'])('answers 400 naming the path for the undecodable parameter %s', async (param) => {
-    const app = createHttpApp({ logger: silentLogger(), routes: (a) => a.get('/posts/:id', (req, res) => void res.json({ id: req.params.id })) });
+  it.each(['%zz', '%', '%ED%A0%80', '%FF'])(
+    'answers 400 naming the path for the undecodable parameter %s',
+    async (param) => {
+      const app = createHttpApp({
+        logger: silentLogger(),
+        routes: (a) => a.get('/posts/:id', (req, res) => void res.json({ id: req.params.id })),
+      });
 
-    const res = await request(app).get(`/posts/${param}`);
+      const res = await request(app).get(`/posts/${param}`);
 
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({ message: 'path: must be valid percent-encoded UTF-8' });
-  });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ message: 'path: must be valid percent-encoded UTF-8' });
+    },
+  );
 
   it('answers 415 for JSON in a charset other than UTF', async () => {
-    const res = await request(appWithRoutes()).post('/echo').set('content-type', 'application/json; charset=latin1').send('{}');
+    const res = await request(appWithRoutes())
+      .post('/echo')
+      .set('content-type', 'application/json; charset=latin1')
+      .send('{}');
 
     expect(res.status).toBe(415);
     expect(res.body).toEqual({ message: 'body: must be UTF-8 JSON' });
@@ -179,7 +203,9 @@ describe('createHttpApp', () => {
 
     await request(appWithRoutes(logger)).get('/boom');
 
-    expect(records).toEqual([expect.objectContaining({ level: 50, msg: 'unexpected error', method: 'GET', path: '/boom' })]);
+    expect(records).toEqual([
+      expect.objectContaining({ level: 50, msg: 'unexpected error', method: 'GET', path: '/boom' }),
+    ]);
     expect(JSON.stringify(records[0])).toContain('secret database password');
   });
 
@@ -218,24 +244,33 @@ describe('CORS', () => {
     },
   });
 
-  it.each(['/posts/create', '/posts/feed', '/posts/p1/comments'])('answers the preflight of an allowed origin on %s, without credentials', async (path) => {
-    const res = await request(app)
-      .options(path)
-      .set('origin', DEV_CLIENT)
-      .set('access-control-request-method', 'POST')
-      .set('access-control-request-headers', 'content-type,idempotency-key');
+  it.each(['/posts/create', '/posts/feed', '/posts/p1/comments'])(
+    'answers the preflight of an allowed origin on %s, without credentials',
+    async (path) => {
+      const res = await request(app)
+        .options(path)
+        .set('origin', DEV_CLIENT)
+        .set('access-control-request-method', 'POST')
+        .set('access-control-request-headers', 'content-type,idempotency-key');
 
-    expect(res.status).toBe(204);
-    expect(res.headers['access-control-allow-origin']).toBe(DEV_CLIENT);
-    expect(res.headers['access-control-allow-methods']).toBe('GET,HEAD,POST');
-    expect(res.headers['access-control-allow-headers']).toBe('content-type,idempotency-key,last-event-id');
-    expect(res.headers['access-control-allow-credentials']).toBeUndefined();
-    expect(res.headers.vary).toContain('Origin');
-  });
+      expect(res.status).toBe(204);
+      expect(res.headers['access-control-allow-origin']).toBe(DEV_CLIENT);
+      expect(res.headers['access-control-allow-methods']).toBe('GET,HEAD,POST');
+      expect(res.headers['access-control-allow-headers']).toBe('content-type,idempotency-key,last-event-id');
+      expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+      expect(res.headers.vary).toContain('Origin');
+    },
+  );
 
   it('lets an allowed page read the answer, and a refused body’s answer too', async () => {
-    const created = await request(app).post('/posts/create').set('origin', 'http://localhost:5173').send({ title: 'Hi' });
-    const tooLarge = await request(app).post('/posts/create').set('origin', DEV_CLIENT).send({ title: 'x'.repeat(200) });
+    const created = await request(app)
+      .post('/posts/create')
+      .set('origin', 'http://localhost:5173')
+      .send({ title: 'Hi' });
+    const tooLarge = await request(app)
+      .post('/posts/create')
+      .set('origin', DEV_CLIENT)
+      .send({ title: 'x'.repeat(200) });
 
     expect(created.status).toBe(201);
     expect(created.headers['access-control-allow-origin']).toBe('http://localhost:5173');
@@ -248,7 +283,10 @@ describe('CORS', () => {
     ['an allowed host on another port', 'http://localhost:3001'],
     ['the literal null origin of a sandboxed page', 'null'],
   ])('gives %s no Access-Control-Allow-Origin', async (_case, origin) => {
-    const preflight = await request(app).options('/posts/create').set('origin', origin).set('access-control-request-method', 'POST');
+    const preflight = await request(app)
+      .options('/posts/create')
+      .set('origin', origin)
+      .set('access-control-request-method', 'POST');
     const read = await request(app).get('/posts/feed').set('origin', origin);
 
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
@@ -256,7 +294,10 @@ describe('CORS', () => {
   });
 
   it('gives the paths other services call (the delivery route) no CORS answer', async () => {
-    const preflight = await request(app).options('/events').set('origin', DEV_CLIENT).set('access-control-request-method', 'POST');
+    const preflight = await request(app)
+      .options('/events')
+      .set('origin', DEV_CLIENT)
+      .set('access-control-request-method', 'POST');
     const delivered = await request(app).post('/events').set('origin', DEV_CLIENT).send({});
 
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
@@ -264,9 +305,15 @@ describe('CORS', () => {
   });
 
   it('answers no CORS at all without allowed origins', async () => {
-    const closed = createHttpApp({ logger: silentLogger(), routes: (a) => a.get('/posts/feed', (_req, res) => void res.json({})) });
+    const closed = createHttpApp({
+      logger: silentLogger(),
+      routes: (a) => a.get('/posts/feed', (_req, res) => void res.json({})),
+    });
 
-    const preflight = await request(closed).options('/posts/feed').set('origin', DEV_CLIENT).set('access-control-request-method', 'GET');
+    const preflight = await request(closed)
+      .options('/posts/feed')
+      .set('origin', DEV_CLIENT)
+      .set('access-control-request-method', 'GET');
 
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
   });

@@ -24,7 +24,11 @@ function message(seq: number, deliverySequence: number, deliveryCount: number): 
 
 /** A link whose consumer (made at stream seq `startAfter` + 1) hands out `messages`, then waits until stopped. */
 function fakeLink(startAfter: number, messages: readonly JsMsg[]): Link {
-  const info = { delivered: { consumer_seq: 0, stream_seq: startAfter }, num_pending: messages.length, num_ack_pending: 0 };
+  const info = {
+    delivered: { consumer_seq: 0, stream_seq: startAfter },
+    num_pending: messages.length,
+    num_ack_pending: 0,
+  };
   let stop = () => undefined as void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const consumed = {

@@ -15,7 +15,9 @@ describe('createLogger', () => {
     logger.info({ port: 8080 }, 'listening');
     logger.debug('not at this level');
 
-    expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([expect.objectContaining({ service: 'gateway', msg: 'listening', port: 8080 })]);
+    expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([
+      expect.objectContaining({ service: 'gateway', msg: 'listening', port: 8080 }),
+    ]);
   });
 });
 

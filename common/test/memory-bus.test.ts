@@ -3,7 +3,11 @@ import { MemoryBus } from '../src/testing';
 import { ConflictError, IdempotencyConflictError } from '../src/transport';
 
 const post = (id: string): NewEvent => ({ type: 'PostCreated', data: { id, title: id }, id: `PostCreated:${id}` });
-const comment = (id: string): NewEvent => ({ type: 'CommentCreated', data: { id, postId: 'p1', content: 'x', status: 'pending' }, id: `CommentCreated:${id}` });
+const comment = (id: string): NewEvent => ({
+  type: 'CommentCreated',
+  data: { id, postId: 'p1', content: 'x', status: 'pending' },
+  id: `CommentCreated:${id}`,
+});
 
 /** A log of post 1, comment 2, comment 3, post 4, comment 5. */
 async function mixedLog(): Promise<MemoryBus> {
@@ -24,7 +28,13 @@ describe('MemoryBus', () => {
         { id: 'PostCreated:p1', seq: 1, duplicate: false },
         { id: 'PostCreated:p2', seq: 2, duplicate: false },
       ]);
-      expect(bus.log[1]).toEqual({ id: 'PostCreated:p2', seq: 2, type: 'PostCreated', data: { id: 'p2', title: 'p2' }, time: expect.any(String) });
+      expect(bus.log[1]).toEqual({
+        id: 'PostCreated:p2',
+        seq: 2,
+        type: 'PostCreated',
+        data: { id: 'p2', title: 'p2' },
+        time: expect.any(String),
+      });
       expect(bus.head).toBe(2);
     });
 
@@ -142,7 +152,11 @@ describe('MemoryBus', () => {
       const bus = new MemoryBus();
       await bus.publish(keyed('c1'), { expectedLastSeq: 0 });
 
-      await expect(bus.publish(keyed('c1'), { expectedLastSeq: 0 })).resolves.toEqual({ id: 'CommentCreated:c1', seq: 1, duplicate: true });
+      await expect(bus.publish(keyed('c1'), { expectedLastSeq: 0 })).resolves.toEqual({
+        id: 'CommentCreated:c1',
+        seq: 1,
+        duplicate: true,
+      });
     });
   });
 });

@@ -72,8 +72,16 @@ describe('runService', () => {
           res.json({ done: true });
         }),
     });
-    running = await runService({ app, port: 0, host: '127.0.0.1', logger: silentLogger(), onShutdown: () => void order.push('shutdown') });
-    const inFlight = request(`http://127.0.0.1:${running.port}`).get('/slow').then((res) => res);
+    running = await runService({
+      app,
+      port: 0,
+      host: '127.0.0.1',
+      logger: silentLogger(),
+      onShutdown: () => void order.push('shutdown'),
+    });
+    const inFlight = request(`http://127.0.0.1:${running.port}`)
+      .get('/slow')
+      .then((res) => res);
     await waitFor(() => started, 'the request to start');
 
     const stopping = running.stop();
@@ -88,7 +96,13 @@ describe('runService', () => {
   it('stops once however often stop is called', async () => {
     const app = createHttpApp({ logger: silentLogger(), routes: () => undefined });
     let shutdowns = 0;
-    running = await runService({ app, port: 0, host: '127.0.0.1', logger: silentLogger(), onShutdown: () => void (shutdowns += 1) });
+    running = await runService({
+      app,
+      port: 0,
+      host: '127.0.0.1',
+      logger: silentLogger(),
+      onShutdown: () => void (shutdowns += 1),
+    });
 
     await Promise.all([running.stop(), running.stop()]);
     await running.stop();
@@ -165,7 +179,7 @@ describe('the limits of every listener', () => {
     expect(running.server.address()).toMatchObject({ address: '127.0.0.1', family: 'IPv4' });
   });
 
-  it('fails to start on an address that is not this machine\'s', async () => {
+  it("fails to start on an address that is not this machine's", async () => {
     await expect(listen(createHttpServer(streamingApp().app), 0, '192.0.2.1')).rejects.toThrow(/EADDRNOTAVAIL/);
   });
 
@@ -173,7 +187,9 @@ describe('the limits of every listener', () => {
     running = await runService({ app: streamingApp().app, port: 0, host: '127.0.0.1', logger: silentLogger(), limits });
     const attacker = await client(running.port);
 
-    attacker.send('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":');
+    attacker.send(
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":',
+    );
     await attacker.closed;
 
     expect(attacker.received).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
@@ -219,7 +235,10 @@ describe('the limits of every listener', () => {
   it('serves as many connections as its limit, and closes the next one at once', async () => {
     running = await runService({ app: streamingApp().app, port: 0, host: '127.0.0.1', logger: silentLogger(), limits });
     const open = await Promise.all([client(running.port), client(running.port), client(running.port)]);
-    await waitFor(() => new Promise<boolean>((resolve) => running!.server.getConnections((_err, count) => resolve(count === 3))), 'three connections');
+    await waitFor(
+      () => new Promise<boolean>((resolve) => running!.server.getConnections((_err, count) => resolve(count === 3))),
+      'three connections',
+    );
 
     const refused = await client(running.port);
     await refused.closed;

@@ -143,7 +143,9 @@ describe('the bound on streams open at once', () => {
 
     expect(refused.response.statusCode).toBe(503);
     expect(refused.response.headers['retry-after']).toBe('10');
-    expect(JSON.parse(refused.text())).toEqual({ message: 'stream: this instance already serves 2 live streams, the most it serves at once; try again later' });
+    expect(JSON.parse(refused.text())).toEqual({
+      message: 'stream: this instance already serves 2 live streams, the most it serves at once; try again later',
+    });
     expect(started.streams.size).toBe(2);
 
     first.disconnect();
@@ -210,7 +212,10 @@ describe('the bound on unsent bytes', () => {
 
     expect(stream.closed).toBe(true);
     expect(sent).toBeLessThan(10_000);
-    await waitFor(() => started.closes() === 1 && started.streams.size === 0, 'the dropped stream to be closed and counted out');
+    await waitFor(
+      () => started.closes() === 1 && started.streams.size === 0,
+      'the dropped stream to be closed and counted out',
+    );
     client.response.resume();
     await waitFor(() => client.ended(), 'the client to see the connection end');
   });

@@ -22,7 +22,9 @@ describe('createEventService', () => {
       onCaughtUp: (position) => positions.push(position),
       routes: (app) => app.get('/posts', (_req, res) => void res.json(applied.map((event) => event.data))),
     });
-    const [stored] = await bus.publishBatch([{ type: 'PostCreated', data: { id: 'p1', title: 'Hello' }, id: 'PostCreated:p1' }]);
+    const [stored] = await bus.publishBatch([
+      { type: 'PostCreated', data: { id: 'p1', title: 'Hello' }, id: 'PostCreated:p1' },
+    ]);
     return { ...parts, bus, applied, positions, envelope: bus.log[stored!.seq - 1]! };
   }
 
@@ -60,7 +62,13 @@ describe('createEventService', () => {
       logger: silentLogger(),
       apply: (event) => {
         applied.push(event.type);
-        return [{ type: 'CommentModerated', id: `CommentModerated:${event.data.id}`, data: { ...event.data, status: 'approved' } }];
+        return [
+          {
+            type: 'CommentModerated',
+            id: `CommentModerated:${event.data.id}`,
+            data: { ...event.data, status: 'approved' },
+          },
+        ];
       },
     });
 
@@ -134,10 +142,16 @@ describe('createTransport', () => {
   });
 
   it("makes the HTTP transport by default, which verifies every delivery with the service's secrets", async () => {
-    const bus = await createTransport({ name: 'posts', config: config({ CREDENTIALS_DIR: dir }), logger: silentLogger() });
+    const bus = await createTransport({
+      name: 'posts',
+      config: config({ CREDENTIALS_DIR: dir }),
+      logger: silentLogger(),
+    });
     const { app } = createEventService({ name: 'posts', bus, logger: silentLogger(), apply: () => undefined });
 
-    const res = await request(app).post('/events').send({ id: 'PostCreated:p1', seq: 1, type: 'PostCreated', data: { id: 'p1', title: 'Hi' }, time: '' });
+    const res = await request(app)
+      .post('/events')
+      .send({ id: 'PostCreated:p1', seq: 1, type: 'PostCreated', data: { id: 'p1', title: 'Hi' }, time: '' });
 
     expect(bus.isReady()).toBe(true);
     expect(res.status).toBe(401);
@@ -146,9 +160,13 @@ describe('createTransport', () => {
   });
 
   it('chooses JetStream for BUS_TRANSPORT=jetstream, which reports what it lacks as a ConfigError', async () => {
-    await expect(createTransport({ name: 'posts', config: config({ BUS_TRANSPORT: 'jetstream', CREDENTIALS_DIR: dir }), logger: silentLogger() })).rejects.toThrow(
-      new ConfigError('invalid configuration: NATS_URL: is required'),
-    );
+    await expect(
+      createTransport({
+        name: 'posts',
+        config: config({ BUS_TRANSPORT: 'jetstream', CREDENTIALS_DIR: dir }),
+        logger: silentLogger(),
+      }),
+    ).rejects.toThrow(new ConfigError('invalid configuration: NATS_URL: is required'));
   });
 
   it('refuses an unknown BUS_TRANSPORT, listing the known ones', () => {
@@ -164,8 +182,8 @@ describe('createTransport', () => {
   });
 
   it("stops with a ConfigError naming the service's credential file when CREDENTIALS_DIR lacks it", async () => {
-    await expect(createTransport({ name: 'comments', config: config({ CREDENTIALS_DIR: dir }), logger: silentLogger() })).rejects.toThrow(
-      `credential ${path.join(dir, 'comments')}: does not exist`,
-    );
+    await expect(
+      createTransport({ name: 'comments', config: config({ CREDENTIALS_DIR: dir }), logger: silentLogger() }),
+    ).rejects.toThrow(`credential ${path.join(dir, 'comments')}: does not exist`);
   });
 });

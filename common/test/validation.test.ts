@@ -32,7 +32,9 @@ describe('describeIssues', () => {
   it('joins nested paths with dots', () => {
     const schema = z.object({ posts: z.array(z.object({ title: z.string() })) });
 
-    expect(describeIssues(issuesOf(schema, { posts: [{ title: 'a' }, {}] })).message).toBe('posts.1.title: is required');
+    expect(describeIssues(issuesOf(schema, { posts: [{ title: 'a' }, {}] })).message).toBe(
+      'posts.1.title: is required',
+    );
   });
 
   it('lists every bad field in one message and in the field map', () => {
@@ -45,7 +47,12 @@ describe('describeIssues', () => {
   });
 
   it('keeps the first rule when a field breaks several', () => {
-    const schema = z.object({ title: z.string().min(3).regex(/^[a-z]+$/) });
+    const schema = z.object({
+      title: z
+        .string()
+        .min(3)
+        .regex(/^[a-z]+$/),
+    });
 
     expect(describeIssues(issuesOf(schema, { title: 'A' })).fields).toEqual({ title: 'must be at least 3 characters' });
   });
@@ -58,9 +65,19 @@ describe('describeIssues', () => {
     ['an integer', z.number().int(), 1.5, 'body: must be an integer'],
     ['a short array', z.array(z.string()).min(1), [], 'body: must have at least 1 items'],
     ['a long array', z.array(z.string()).max(1), ['a', 'b'], 'body: must have at most 1 items'],
-    ['no unknown keys', z.strictObject({ title: z.string() }), { title: 't', admin: true }, 'body: must not have admin'],
+    [
+      'no unknown keys',
+      z.strictObject({ title: z.string() }),
+      { title: 't', admin: true },
+      'body: must not have admin',
+    ],
     ['a choice', z.enum(['approved', 'rejected']), 'pending', 'body: must be one of approved, rejected'],
-    ['a missing choice', z.object({ status: z.enum(['approved', 'rejected']) }), {}, 'status: must be one of approved, rejected'],
+    [
+      'a missing choice',
+      z.object({ status: z.enum(['approved', 'rejected']) }),
+      {},
+      'status: must be one of approved, rejected',
+    ],
     ['a literal', z.literal('pending'), 'approved', 'body: must be "pending"'],
   ])('words %s', (_case, schema, value, message) => {
     expect(describeIssues(issuesOf(schema, value)).message).toBe(message);
@@ -95,7 +112,11 @@ describe('parseOrThrow', () => {
     })();
 
     expect(error).toBeInstanceOf(AppError);
-    expect(error).toMatchObject({ status: 400, message: 'title: must not be empty', fields: { title: 'must not be empty' } });
+    expect(error).toMatchObject({
+      status: 400,
+      message: 'title: must not be empty',
+      fields: { title: 'must not be empty' },
+    });
   });
 
   it('names the given root for a wrong whole value', () => {
@@ -124,7 +145,10 @@ describe('parseBody', () => {
   });
 
   it('accepts a JSON media type with a charset', async () => {
-    const res = await request(app).post('/posts').set('content-type', 'application/json; charset=utf-8').send('{"title":"Hello"}');
+    const res = await request(app)
+      .post('/posts')
+      .set('content-type', 'application/json; charset=utf-8')
+      .send('{"title":"Hello"}');
 
     expect(res.status).toBe(201);
   });

@@ -114,7 +114,9 @@ describeInBrowser('the blog in a browser', () => {
   });
 
   it('lists the events of this test in the event flow, with every subscriber caught up', async () => {
-    const postIds = await Promise.all((await page.getByRole('article').all()).map((card) => card.getAttribute('data-post-id')));
+    const postIds = await Promise.all(
+      (await page.getByRole('article').all()).map((card) => card.getAttribute('data-post-id')),
+    );
     expect(postIds).toHaveLength(2);
 
     await page.getByRole('link', { name: 'Event flow' }).click();
@@ -130,7 +132,10 @@ describeInBrowser('the blog in a browser', () => {
       const texts = await states.allTextContents();
       return texts.length === 4 && texts.every((text) => text === 'Caught up');
     }, 'all four subscribers to be caught up');
-    await expectEventually(async () => (await log.getByText('not delivered yet').count()) === 0, 'every event delivered to every subscriber');
+    await expectEventually(
+      async () => (await log.getByText('not delivered yet').count()) === 0,
+      'every event delivered to every subscriber',
+    );
     expect(await page.getByText('What a lovely day').count()).toBe(0);
     await page.screenshot({ path: path.join(ARTIFACTS, 'event-flow.png'), fullPage: true });
   });

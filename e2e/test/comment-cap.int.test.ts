@@ -17,19 +17,24 @@ jest.setTimeout(180_000);
 const EXISTING = 490;
 const CONCURRENT = 60;
 
-
 async function comment(base: string, postId: string, content: string): Promise<number> {
   return (await call(base, 'POST', `/posts/${postId}/comments`, { content })).status;
 }
 
-describe.each([['the event bus', { transport: 'http' }] as const, ['NATS JetStream', { transport: 'jetstream', natsNodes: 1 }] as const])('60 concurrent comments on a post with 490, through two replicas of comments, on %s', (_name, transport) => {
+describe.each([
+  ['the event bus', { transport: 'http' }] as const,
+  ['NATS JetStream', { transport: 'jetstream', natsNodes: 1 }] as const,
+])('60 concurrent comments on a post with 490, through two replicas of comments, on %s', (_name, transport) => {
   let fault: FaultSystem;
   let second: ServiceProcess | undefined;
 
   beforeAll(async () => {
     fault = await startFaultSystem({ name: 'comment-cap', transport });
     const first = fault.system.services.comments;
-    second = new ServiceProcess({ ...first.spec, name: 'comments-2', port: await freePort(), env: { ...first.spec.env, REPLICA_ID: 'second' } }, () => undefined);
+    second = new ServiceProcess(
+      { ...first.spec, name: 'comments-2', port: await freePort(), env: { ...first.spec.env, REPLICA_ID: 'second' } },
+      () => undefined,
+    );
     second.start();
     await waitForReady(second, 30_000);
   });
@@ -45,11 +50,15 @@ describe.each([['the event bus', { transport: 'http' }] as const, ['NATS JetStre
     expect(created.status).toBe(201);
     const postId = (created.json as { id: string }).id;
     for (let batch = 0; batch < EXISTING; batch += 10) {
-      const statuses = await Promise.all(Array.from({ length: 10 }, (_, i) => comment(replicas[i % 2]!, postId, `earlier comment ${batch + i}`)));
+      const statuses = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => comment(replicas[i % 2]!, postId, `earlier comment ${batch + i}`)),
+      );
       expect(statuses.every((status) => status === 201)).toBe(true);
     }
 
-    const statuses = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => comment(replicas[i % 2]!, postId, `racing comment ${i}`)));
+    const statuses = await Promise.all(
+      Array.from({ length: CONCURRENT }, (_, i) => comment(replicas[i % 2]!, postId, `racing comment ${i}`)),
+    );
 
     expect(statuses.filter((status) => status === 201)).toHaveLength(10);
     expect(statuses.filter((status) => status === 409)).toHaveLength(CONCURRENT - 10);

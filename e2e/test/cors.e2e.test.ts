@@ -91,15 +91,23 @@ describeInBrowser('calls from another origin (CORS)', () => {
     const page = await pageAt(allowed.origin);
     const { posts, comments, query } = system.services;
 
-    const created = await fetchFrom(page, `${posts.url}/posts/create`, { method: 'POST', body: { title: 'from another app' } });
+    const created = await fetchFrom(page, `${posts.url}/posts/create`, {
+      method: 'POST',
+      body: { title: 'from another app' },
+    });
     expect(created).toMatchObject({ status: 201, body: { title: 'from another app' } });
     const postId = (created as { body: { id: string } }).body.id;
 
-    const commented = await fetchFrom(page, `${comments.url}/posts/${postId}/comments`, { method: 'POST', body: { content: 'hello' } });
+    const commented = await fetchFrom(page, `${comments.url}/posts/${postId}/comments`, {
+      method: 'POST',
+      body: { content: 'hello' },
+    });
     expect(commented).toMatchObject({ status: 201 });
 
     await waitFor(async () => {
-      const read = (await fetchFrom(page, `${query.url}/posts`, { method: 'GET' })) as { body?: Record<string, { comments: unknown[] }> };
+      const read = (await fetchFrom(page, `${query.url}/posts`, { method: 'GET' })) as {
+        body?: Record<string, { comments: unknown[] }>;
+      };
       return read.body?.[postId]?.comments.length === 1;
     }, 'the post and its comment in query, read from the page');
     await page.close();
@@ -107,17 +115,25 @@ describeInBrowser('calls from another origin (CORS)', () => {
 
   it('stops every other origin in the browser, before the request reaches the service', async () => {
     const page = await pageAt(other.origin);
-    const refused = await fetchFrom(page, `${system.services.posts.url}/posts/create`, { method: 'POST', body: { title: 'from a stranger' } });
+    const refused = await fetchFrom(page, `${system.services.posts.url}/posts/create`, {
+      method: 'POST',
+      body: { title: 'from a stranger' },
+    });
     expect(refused).toEqual({ error: expect.stringContaining('Failed to fetch') });
     await page.close();
 
     // A post created afterwards is applied after anything the refused request could have stored.
     const allowedPage = await pageAt(allowed.origin);
-    const later = await fetchFrom(allowedPage, `${system.services.posts.url}/posts/create`, { method: 'POST', body: { title: 'a later post' } });
+    const later = await fetchFrom(allowedPage, `${system.services.posts.url}/posts/create`, {
+      method: 'POST',
+      body: { title: 'a later post' },
+    });
     const laterId = (later as { body: { id: string } }).body.id;
     let titles: string[] = [];
     await waitFor(async () => {
-      const read = (await fetchFrom(allowedPage, `${system.services.query.url}/posts`, { method: 'GET' })) as { body?: Record<string, { title: string }> };
+      const read = (await fetchFrom(allowedPage, `${system.services.query.url}/posts`, { method: 'GET' })) as {
+        body?: Record<string, { title: string }>;
+      };
       titles = Object.values(read.body ?? {}).map((post) => post.title);
       return read.body?.[laterId] !== undefined;
     }, 'the later post in query');

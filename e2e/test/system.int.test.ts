@@ -59,7 +59,13 @@ describe.each(TRANSPORTS)('the blog through the gateway, on %s', (_name, transpo
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'mini-blog-system-'));
     try {
-      system = await startSystem({ port: 0, dataDir, log: (service, line) => logs.push(`${service} | ${line}`), transport, readyTimeoutMs: 90_000 });
+      system = await startSystem({
+        port: 0,
+        dataDir,
+        log: (service, line) => logs.push(`${service} | ${line}`),
+        transport,
+        readyTimeoutMs: 90_000,
+      });
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- service logs ---\n${logs.slice(-100).join('\n')}`);
     }
@@ -75,7 +81,11 @@ describe.each(TRANSPORTS)('the blog through the gateway, on %s', (_name, transpo
     const nice = await comment(postId, 'What a nice post');
     const orange = await comment(postId, 'I would rather have an Orange');
 
-    expect(await commentStatus(postId, nice, 'approved')).toEqual({ id: nice, content: 'What a nice post', status: 'approved' });
+    expect(await commentStatus(postId, nice, 'approved')).toEqual({
+      id: nice,
+      content: 'What a nice post',
+      status: 'approved',
+    });
     expect(await commentStatus(postId, orange, 'rejected')).toEqual({ id: orange, content: '', status: 'rejected' });
   });
 
@@ -84,7 +94,10 @@ describe.each(TRANSPORTS)('the blog through the gateway, on %s', (_name, transpo
     const empty = await call('POST', '/posts/create', { title: '' });
 
     expect(unknown.status).toBe(404);
-    expect(empty).toEqual({ status: 400, body: { message: 'title: must not be empty', fields: { title: 'must not be empty' } } });
+    expect(empty).toEqual({
+      status: 400,
+      body: { message: 'title: must not be empty', fields: { title: 'must not be empty' } },
+    });
   });
 
   it('does not expose the bus write endpoint', async () => {

@@ -28,7 +28,10 @@ export class EventBus {
     this.writer =
       options.writer === 'inline'
         ? new InlineWriter(options.dataDir)
-        : new ThreadWriter(options.dataDir, options.onWriterCrash ?? ((err) => logger.fatal({ err }, 'the writer thread died')));
+        : new ThreadWriter(
+            options.dataDir,
+            options.onWriterCrash ?? ((err) => logger.fatal({ err }, 'the writer thread died')),
+          );
     this.committer = new GroupCommitter(this.store, this.writer, this.metrics, logger, (events) => {
       this.fanOut.notify();
       for (const listener of this.appendListeners) listener(events);

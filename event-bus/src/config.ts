@@ -27,7 +27,9 @@ export interface SubscriberConfig {
 }
 
 /** The course's setup: every subscriber of the registry at its port on this machine, sent every event, one at a time. */
-export const DEFAULT_SUBSCRIBERS = SUBSCRIBER_NAMES.map((name) => `${name}=http://localhost:${SERVICES[name].port}/events`).join(',');
+export const DEFAULT_SUBSCRIBERS = SUBSCRIBER_NAMES.map(
+  (name) => `${name}=http://localhost:${SERVICES[name].port}/events`,
+).join(',');
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -37,12 +39,16 @@ const NAME = /^[A-Za-z0-9_-]{1,64}$/;
  */
 export function parseSubscribers(value: string): SubscriberConfig[] {
   const subscribers: SubscriberConfig[] = [];
-  for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const [target = '', ...options] = entry.split('|').map((part) => part.trim());
     const eq = target.indexOf('=');
     const name = target.slice(0, eq);
     const url = target.slice(eq + 1);
-    if (eq < 0 || !NAME.test(name)) throw new Error(`"${entry}": must start with name=url, the name made of letters, digits, - and _`);
+    if (eq < 0 || !NAME.test(name))
+      throw new Error(`"${entry}": must start with name=url, the name made of letters, digits, - and _`);
     if (subscribers.some((other) => other.name === name)) throw new Error(`"${name}": must appear once`);
     if (!isHttpUrl(url)) throw new Error(`"${name}": ${url} must be an http(s) URL`);
     let types: EventType[] | null = null;
@@ -56,7 +62,8 @@ export function parseSubscribers(value: string): SubscriberConfig[] {
         mode = optionValue;
       } else if (key === 'types' && optionValue) {
         types = optionValue.split('+').map((type) => {
-          if (!(EVENT_TYPES as string[]).includes(type)) throw new Error(`"${name}": type ${type} must be one of ${EVENT_TYPES.join(', ')}`);
+          if (!(EVENT_TYPES as string[]).includes(type))
+            throw new Error(`"${name}": type ${type} must be one of ${EVENT_TYPES.join(', ')}`);
           return type as EventType;
         });
       } else {
@@ -77,14 +84,22 @@ export const DEFAULT_PUBLISH_ACL = publishAclSetting();
 /** `principal=Type+Type,...`: each principal once, each type from the catalog. */
 export function parsePublishAcl(value: string): PublishAcl {
   const acl = new Map<string, ReadonlySet<EventType>>();
-  for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const eq = entry.indexOf('=');
     const principal = entry.slice(0, eq);
-    if (eq < 0 || !NAME.test(principal)) throw new Error(`"${entry}": must be principal=Type+Type, the principal made of letters, digits, - and _`);
+    if (eq < 0 || !NAME.test(principal))
+      throw new Error(`"${entry}": must be principal=Type+Type, the principal made of letters, digits, - and _`);
     if (acl.has(principal)) throw new Error(`"${principal}": must appear once`);
-    const types = entry.slice(eq + 1).split('+').map((type) => type.trim());
+    const types = entry
+      .slice(eq + 1)
+      .split('+')
+      .map((type) => type.trim());
     for (const type of types) {
-      if (!(EVENT_TYPES as string[]).includes(type)) throw new Error(`"${principal}": type "${type}" must be one of ${EVENT_TYPES.join(', ')}`);
+      if (!(EVENT_TYPES as string[]).includes(type))
+        throw new Error(`"${principal}": type "${type}" must be one of ${EVENT_TYPES.join(', ')}`);
     }
     acl.set(principal, new Set(types as EventType[]));
   }
@@ -93,14 +108,16 @@ export function parsePublishAcl(value: string): PublishAcl {
 }
 
 /** A setting parsed by one of the functions above; its error becomes the setting's issue. */
-const parsed = <T>(parse: (value: string) => T) => (value: string, ctx: z.RefinementCtx) => {
-  try {
-    return parse(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-};
+const parsed =
+  <T>(parse: (value: string) => T) =>
+  (value: string, ctx: z.RefinementCtx) => {
+    try {
+      return parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  };
 
 function isHttpUrl(value: string): boolean {
   try {

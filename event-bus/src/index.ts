@@ -11,7 +11,10 @@ async function main(): Promise<void> {
   const bus = new EventBus(
     {
       dataDir: config.DATA_DIR,
-      subscribers: config.SUBSCRIBERS.map((subscriber) => ({ ...subscriber, secrets: principals.secretsOf(subscriber.name) })),
+      subscribers: config.SUBSCRIBERS.map((subscriber) => ({
+        ...subscriber,
+        secrets: principals.secretsOf(subscriber.name),
+      })),
       poisonAttempts: config.POISON_ATTEMPTS,
       retryBaseMs: config.RETRY_BASE_MS,
       retryMaxMs: config.RETRY_MAX_MS,
@@ -24,7 +27,11 @@ async function main(): Promise<void> {
     logger,
   );
   logger.info(
-    { dataDir: config.DATA_DIR, head: bus.store.head, subscribers: config.SUBSCRIBERS.map(({ name, url }) => `${name}=${url}`) },
+    {
+      dataDir: config.DATA_DIR,
+      head: bus.store.head,
+      subscribers: config.SUBSCRIBERS.map(({ name, url }) => `${name}=${url}`),
+    },
     'log opened',
   );
   // The views' listener has the API's timeouts and connection limit (runService's), and closes with it.

@@ -7,7 +7,11 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  */
 export class BusMetrics {
   readonly registry = new Registry();
-  readonly appended = new Counter({ name: 'eventbus_events_appended_total', help: 'Events stored in the log.', registers: [this.registry] });
+  readonly appended = new Counter({
+    name: 'eventbus_events_appended_total',
+    help: 'Events stored in the log.',
+    registers: [this.registry],
+  });
   readonly duplicates = new Counter({
     name: 'eventbus_events_duplicate_total',
     help: 'Published events whose id was already in the log (answered with the original seq).',
@@ -15,7 +19,7 @@ export class BusMetrics {
   });
   readonly refusals = new Counter({
     name: 'eventbus_publish_conflicts_total',
-    help: 'Publishes refused whole with 409: an expectedLastSeq that is not the key\'s last seq, or an id stored with other data.',
+    help: "Publishes refused whole with 409: an expectedLastSeq that is not the key's last seq, or an id stored with other data.",
     registers: [this.registry],
   });
   readonly commitSeconds = new Histogram({
@@ -81,11 +85,29 @@ export class BusMetrics {
           for (const status of statuses()) this.set({ subscriber: status.name }, value(status));
         },
       });
-    perSubscriber('eventbus_subscriber_cursor', 'Every event up to this seq is dealt with for the subscriber.', (status) => status.cursor);
-    perSubscriber('eventbus_subscriber_lag', 'Events between the subscriber cursor and the head.', (status) => status.lag);
-    perSubscriber('eventbus_subscriber_in_flight', 'Events in the delivery request under way.', (status) => status.inFlight);
-    perSubscriber('eventbus_subscriber_attempts', 'Failed attempts of the current delivery.', (status) => status.attempts);
+    perSubscriber(
+      'eventbus_subscriber_cursor',
+      'Every event up to this seq is dealt with for the subscriber.',
+      (status) => status.cursor,
+    );
+    perSubscriber(
+      'eventbus_subscriber_lag',
+      'Events between the subscriber cursor and the head.',
+      (status) => status.lag,
+    );
+    perSubscriber(
+      'eventbus_subscriber_in_flight',
+      'Events in the delivery request under way.',
+      (status) => status.inFlight,
+    );
+    perSubscriber(
+      'eventbus_subscriber_attempts',
+      'Failed attempts of the current delivery.',
+      (status) => status.attempts,
+    );
     perSubscriber('eventbus_subscriber_parked', 'Events parked for the subscriber.', (status) => status.parked);
-    perSubscriber('eventbus_subscriber_blocked', '1 while the subscriber is blocked on a rejected event.', (status) => (status.blockedAt === null ? 0 : 1));
+    perSubscriber('eventbus_subscriber_blocked', '1 while the subscriber is blocked on a rejected event.', (status) =>
+      status.blockedAt === null ? 0 : 1,
+    );
   }
 }

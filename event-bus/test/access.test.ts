@@ -8,8 +8,14 @@ import request from 'supertest';
 import { DEFAULT_PUBLISH_ACL, parsePublishAcl } from '../src/config';
 import { FakeSubscriber, listen, openTestBus, postCreated, secretOf, subscriber, type TestBus } from './helpers';
 
-const commentCreated: NewEvent = { type: 'CommentCreated', data: { id: 'c1', postId: 'post-1', content: 'hi', status: 'pending' } };
-const commentModerated: NewEvent = { type: 'CommentModerated', data: { id: 'c1', postId: 'post-1', content: 'hi', status: 'approved' } };
+const commentCreated: NewEvent = {
+  type: 'CommentCreated',
+  data: { id: 'c1', postId: 'post-1', content: 'hi', status: 'pending' },
+};
+const commentModerated: NewEvent = {
+  type: 'CommentModerated',
+  data: { id: 'c1', postId: 'post-1', content: 'hi', status: 'approved' },
+};
 
 /** How a request presents itself: a principal's token, another Authorization header, or none. */
 type Credential = { principal: string } | { header: string } | 'none';
@@ -36,27 +42,119 @@ describe('who may call the bus API', () => {
 
   function send(credential: Credential, method: 'get' | 'post' | 'put', path: string, body?: unknown) {
     let req = request(bus.app)[method](path);
-    if (credential !== NO_TOKEN) req = req.set('authorization', 'principal' in credential ? `Bearer ${secretOf(credential.principal)}` : credential.header);
+    if (credential !== NO_TOKEN)
+      req = req.set(
+        'authorization',
+        'principal' in credential ? `Bearer ${secretOf(credential.principal)}` : credential.header,
+      );
     return body === undefined ? req : req.send(body as object);
   }
 
   const refusals: [string, Credential, 'get' | 'post' | 'put', string, unknown, number, string][] = [
     ['no token', NO_TOKEN, 'post', '/events', postCreated(1), 401, 'authorization: is required (Bearer <token>)'],
-    ['another scheme', { header: `Basic ${Buffer.from('posts:x').toString('base64')}` }, 'post', '/events', postCreated(1), 401, 'authorization: must be "Bearer <token>"'],
+    [
+      'another scheme',
+      { header: `Basic ${Buffer.from('posts:x').toString('base64')}` },
+      'post',
+      '/events',
+      postCreated(1),
+      401,
+      'authorization: must be "Bearer <token>"',
+    ],
     ['a wrong token', WRONG_TOKEN, 'post', '/events', postCreated(1), 401, 'authorization: the token is not valid'],
-    ['a wrong token, in a batch', WRONG_TOKEN, 'post', '/events', [postCreated(1)], 401, 'authorization: the token is not valid'],
-    ['a subscriber publishing', as('query'), 'post', '/events', postCreated(1), 403, 'type: query may not publish PostCreated'],
-    ['posts publishing CommentModerated', as('posts'), 'post', '/events', commentModerated, 403, 'type: posts may not publish CommentModerated'],
-    ['comments publishing CommentModerated', as('comments'), 'post', '/events', commentModerated, 403, 'type: comments may not publish CommentModerated'],
-    ['a batch with one forbidden type', as('comments'), 'post', '/events', [commentCreated, postCreated(1)], 403, 'type: comments may not publish PostCreated'],
-    ['admin publishing', as('admin'), 'post', '/events', postCreated(1), 403, 'type: admin may not publish PostCreated'],
+    [
+      'a wrong token, in a batch',
+      WRONG_TOKEN,
+      'post',
+      '/events',
+      [postCreated(1)],
+      401,
+      'authorization: the token is not valid',
+    ],
+    [
+      'a subscriber publishing',
+      as('query'),
+      'post',
+      '/events',
+      postCreated(1),
+      403,
+      'type: query may not publish PostCreated',
+    ],
+    [
+      'posts publishing CommentModerated',
+      as('posts'),
+      'post',
+      '/events',
+      commentModerated,
+      403,
+      'type: posts may not publish CommentModerated',
+    ],
+    [
+      'comments publishing CommentModerated',
+      as('comments'),
+      'post',
+      '/events',
+      commentModerated,
+      403,
+      'type: comments may not publish CommentModerated',
+    ],
+    [
+      'a batch with one forbidden type',
+      as('comments'),
+      'post',
+      '/events',
+      [commentCreated, postCreated(1)],
+      403,
+      'type: comments may not publish PostCreated',
+    ],
+    [
+      'admin publishing',
+      as('admin'),
+      'post',
+      '/events',
+      postCreated(1),
+      403,
+      'type: admin may not publish PostCreated',
+    ],
     ['no token reading the log', NO_TOKEN, 'get', '/events', undefined, 401, 'authorization: is required'],
     ['no token reading a page', NO_TOKEN, 'get', '/events?after=0', undefined, 401, 'authorization: is required'],
-    ['a publisher that subscribes to nothing reading the log', as('importer'), 'get', '/events?after=0', undefined, 403, 'authorization: importer may not read the log'],
+    [
+      'a publisher that subscribes to nothing reading the log',
+      as('importer'),
+      'get',
+      '/events?after=0',
+      undefined,
+      403,
+      'authorization: importer may not read the log',
+    ],
     ['no token on an admin route', NO_TOKEN, 'get', '/admin/parked', undefined, 401, 'authorization: is required'],
-    ['a service token on an admin route', as('posts'), 'get', '/admin/parked', undefined, 403, 'authorization: posts may not use the admin routes'],
-    ['a service token moving a cursor', as('query'), 'put', '/admin/subscriptions/query/cursor', { cursor: 0 }, 403, 'authorization: query may not use the admin routes'],
-    ['a service token skipping a parked event', as('moderation'), 'post', '/admin/subscriptions/moderation/parked/1/skip', undefined, 403, 'authorization: moderation may not'],
+    [
+      'a service token on an admin route',
+      as('posts'),
+      'get',
+      '/admin/parked',
+      undefined,
+      403,
+      'authorization: posts may not use the admin routes',
+    ],
+    [
+      'a service token moving a cursor',
+      as('query'),
+      'put',
+      '/admin/subscriptions/query/cursor',
+      { cursor: 0 },
+      403,
+      'authorization: query may not use the admin routes',
+    ],
+    [
+      'a service token skipping a parked event',
+      as('moderation'),
+      'post',
+      '/admin/subscriptions/moderation/parked/1/skip',
+      undefined,
+      403,
+      'authorization: moderation may not',
+    ],
     ['no token on an unknown route', NO_TOKEN, 'get', '/nope', undefined, 401, 'authorization: is required'],
     ['no token on a view', NO_TOKEN, 'get', '/subscriptions', undefined, 401, 'authorization: is required'],
   ];
@@ -71,7 +169,14 @@ describe('who may call the bus API', () => {
 
   const allowed: [string, Credential, 'get' | 'post', string, unknown, number][] = [
     ['posts publishing PostCreated', as('posts'), 'post', '/events', postCreated(1), 201],
-    ['comments publishing a batch of its own types', as('comments'), 'post', '/events', [commentCreated, { ...commentCreated, type: 'CommentUpdated' }], 201],
+    [
+      'comments publishing a batch of its own types',
+      as('comments'),
+      'post',
+      '/events',
+      [commentCreated, { ...commentCreated, type: 'CommentUpdated' }],
+      201,
+    ],
     ['moderation publishing CommentModerated', as('moderation'), 'post', '/events', commentModerated, 201],
     ['a subscriber reading the log', as('query'), 'get', '/events', undefined, 200],
     ['a subscriber reading a page', as('moderation'), 'get', '/events?after=0', undefined, 200],
@@ -95,7 +200,15 @@ describe('who may call the bus API', () => {
     try {
       // Raw header pairs: fetch would join the two values into one line.
       const body = JSON.stringify(postCreated(1));
-      const raw = ['host', new URL(server.url).host, ...headers().flatMap((value) => ['authorization', value]), 'content-type', 'application/json', 'content-length', String(Buffer.byteLength(body))];
+      const raw = [
+        'host',
+        new URL(server.url).host,
+        ...headers().flatMap((value) => ['authorization', value]),
+        'content-type',
+        'application/json',
+        'content-length',
+        String(Buffer.byteLength(body)),
+      ];
       const req = httpRequest(`${server.url}/events`, { method: 'POST', headers: raw });
       req.end(body);
       const [res] = (await once(req, 'response')) as [IncomingMessage];
@@ -109,18 +222,39 @@ describe('who may call the bus API', () => {
   });
 
   it('refuses a caller without a valid token before reading its body: 401, not 400 for bad JSON or 413 for a huge body', async () => {
-    const badJson = await request(bus.app).post('/events').set('content-type', 'application/json').send('{"type":').expect(401);
-    const huge = await request(bus.app).post('/events').set('authorization', WRONG_TOKEN.header).send({ padding: 'x'.repeat(2_000_000) }).expect(401);
+    const badJson = await request(bus.app)
+      .post('/events')
+      .set('content-type', 'application/json')
+      .send('{"type":')
+      .expect(401);
+    const huge = await request(bus.app)
+      .post('/events')
+      .set('authorization', WRONG_TOKEN.header)
+      .send({ padding: 'x'.repeat(2_000_000) })
+      .expect(401);
 
-    expect([badJson.body.message, huge.body.message]).toEqual(['authorization: is required (Bearer <token>)', 'authorization: the token is not valid']);
+    expect([badJson.body.message, huge.body.message]).toEqual([
+      'authorization: is required (Bearer <token>)',
+      'authorization: the token is not valid',
+    ]);
     expect(bus.bus.store.head).toBe(0);
   });
 
   it('accepts every secret of a principal file, so that its token can be rotated', async () => {
-    const rotating = openTestBus([], { principals: { posts: ['posts-next-secret-'.padEnd(43, 'n'), secretOf('posts')] } });
+    const rotating = openTestBus([], {
+      principals: { posts: ['posts-next-secret-'.padEnd(43, 'n'), secretOf('posts')] },
+    });
     try {
-      await request(rotating.app).post('/events').set('authorization', `Bearer ${'posts-next-secret-'.padEnd(43, 'n')}`).send(postCreated(1)).expect(201);
-      await request(rotating.app).post('/events').set('authorization', `Bearer ${secretOf('posts')}`).send(postCreated(2)).expect(201);
+      await request(rotating.app)
+        .post('/events')
+        .set('authorization', `Bearer ${'posts-next-secret-'.padEnd(43, 'n')}`)
+        .send(postCreated(1))
+        .expect(201);
+      await request(rotating.app)
+        .post('/events')
+        .set('authorization', `Bearer ${secretOf('posts')}`)
+        .send(postCreated(2))
+        .expect(201);
     } finally {
       await rotating.close();
     }
@@ -134,7 +268,10 @@ describe('who may call the bus API', () => {
 
   it('leaves the cursor where it was after a refused admin change', async () => {
     await bus.as('posts').post('/events').send(postCreated(1)).expect(201);
-    await waitFor(() => bus.bus.fanOut.statuses().every((status) => status.lag === 0), 'every subscriber to be delivered');
+    await waitFor(
+      () => bus.bus.fanOut.statuses().every((status) => status.lag === 0),
+      'every subscriber to be delivered',
+    );
 
     await bus.as('query').put('/admin/subscriptions/query/cursor').send({ cursor: 0 }).expect(403);
 
@@ -165,13 +302,18 @@ describe('the read-only views listener', () => {
     ['get', '/events?after=0', 404],
     ['get', '/admin/parked', 404],
   ] as const)('refuses %s %s with %i, even with the admin token, and changes nothing', async (method, path, status) => {
-    await request(bus.views)[method](path).set('authorization', `Bearer ${secretOf('admin')}`).send({ type: 'PostCreated', data: { id: 'p', title: 't' }, cursor: 0 }).expect(status);
+    const views = request(bus.views);
+    await views[method](path)
+      .set('authorization', `Bearer ${secretOf('admin')}`)
+      .send({ type: 'PostCreated', data: { id: 'p', title: 't' }, cursor: 0 })
+      .expect(status);
 
     expect(bus.bus.store.head).toBe(0);
   });
 
   it('answers the views to anyone, without a token', async () => {
-    for (const path of ['/subscriptions', '/flow', '/metrics', '/healthz']) await request(bus.views).get(path).expect(200);
+    for (const path of ['/subscriptions', '/flow', '/metrics', '/healthz'])
+      await request(bus.views).get(path).expect(200);
   });
 
   it('shows no subscriber URL and none of a subscriber answer, only a short reason', async () => {
@@ -183,12 +325,18 @@ describe('the read-only views listener', () => {
     const leaky = openTestBus([subscriber('query', failing.url), subscriber('moderation', down.url)]);
     try {
       await leaky.as('posts').post('/events').send(postCreated(1)).expect(201);
-      await waitFor(() => leaky.bus.fanOut.statuses().every((status) => status.attempts > 0), 'failed deliveries to both subscribers');
+      await waitFor(
+        () => leaky.bus.fanOut.statuses().every((status) => status.attempts > 0),
+        'failed deliveries to both subscribers',
+      );
 
       const { text } = await request(leaky.views).get('/subscriptions').expect(200);
 
       expect(text).not.toMatch(/http|127\.0\.0\.1|internal-host|stack/);
-      expect((JSON.parse(text) as { lastError: string }[]).map((status) => status.lastError)).toEqual(['HTTP 500', 'connection refused']);
+      expect((JSON.parse(text) as { lastError: string }[]).map((status) => status.lastError)).toEqual([
+        'HTTP 500',
+        'connection refused',
+      ]);
     } finally {
       await leaky.close();
       await failing.stop();
@@ -199,7 +347,10 @@ describe('the read-only views listener', () => {
     const silent = createServer(() => undefined);
     silent.listen(0, '127.0.0.1');
     await once(silent, 'listening');
-    const hanging = openTestBus([subscriber('query', `http://127.0.0.1:${(silent.address() as AddressInfo).port}/events`)], { timeoutMs: 100 });
+    const hanging = openTestBus(
+      [subscriber('query', `http://127.0.0.1:${(silent.address() as AddressInfo).port}/events`)],
+      { timeoutMs: 100 },
+    );
     try {
       await hanging.as('posts').post('/events').send(postCreated(1)).expect(201);
 

@@ -11,7 +11,11 @@ interface Acked {
 }
 
 async function publish(bus: BusProcess, body: unknown): Promise<Response> {
-  return fetch(`${bus.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...BusProcess.authorization('posts') }, body: JSON.stringify(body) });
+  return fetch(`${bus.url}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...BusProcess.authorization('posts') },
+    body: JSON.stringify(body),
+  });
 }
 
 async function readLog(bus: BusProcess): Promise<Envelope[]> {
@@ -52,7 +56,8 @@ describe('the bus as a process', () => {
     const dir = dataDir();
     const first = await startBus(dir);
     const acked: Acked[] = [];
-    for (let n = 1; n <= 5; n += 1) acked.push((await (await publish(first, postCreated(n, `event-${n}`))).json()) as Acked);
+    for (let n = 1; n <= 5; n += 1)
+      acked.push((await (await publish(first, postCreated(n, `event-${n}`))).json()) as Acked);
     await first.stop('SIGTERM');
 
     const second = await startBus(dir);
@@ -72,11 +77,27 @@ describe('the bus as a process', () => {
     expect((await publish(bus, postCreated(1))).status).toBe(201);
     await waitFor(() => fake.received.length === 1, 'the delivery');
 
-    expect((await fetch(`${bus.url}/events`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(401);
+    expect(
+      (
+        await fetch(`${bus.url}/events`, {
+          method: 'POST',
+          body: '{}',
+          headers: { 'content-type': 'application/json' },
+        })
+      ).status,
+    ).toBe(401);
     expect((await fetch(`${bus.url}/subscriptions`, { headers: BusProcess.authorization('admin') })).status).toBe(404);
     const views = (await (await fetch(`${bus.viewsUrl}/subscriptions`)).json()) as { name: string; cursor: number }[];
     expect(views).toEqual([expect.objectContaining({ name: 'query', cursor: 1 })]);
-    expect((await fetch(`${bus.viewsUrl}/events`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(405);
+    expect(
+      (
+        await fetch(`${bus.viewsUrl}/events`, {
+          method: 'POST',
+          body: '{}',
+          headers: { 'content-type': 'application/json' },
+        })
+      ).status,
+    ).toBe(405);
     const verification = verifyDelivery([secretOf('query')], {
       id: fake.deliveries[0]!.headers['x-bus-delivery-id'] as string,
       timestamp: fake.deliveries[0]!.headers['x-bus-timestamp'] as string,
@@ -102,7 +123,11 @@ describe('the bus as a process', () => {
 
   it.each([
     ['without CREDENTIALS_DIR', () => ({ CREDENTIALS_DIR: '' }), 'CREDENTIALS_DIR'],
-    ['when a subscriber has no credential', () => ({ SUBSCRIBERS: 'billing=http://127.0.0.1:9/events', CREDENTIALS_DIR: emptyCredentials() }), 'does not exist'],
+    [
+      'when a subscriber has no credential',
+      () => ({ SUBSCRIBERS: 'billing=http://127.0.0.1:9/events', CREDENTIALS_DIR: emptyCredentials() }),
+      'does not exist',
+    ],
   ])('refuses to start %s, saying what is missing', async (_case, env, message) => {
     await expect(startBus(dataDir(), env())).rejects.toThrow(message);
   });
@@ -167,8 +192,16 @@ describe('the bus as a process', () => {
     expect(lost).toEqual([]);
 
     // Clients retrying whatever they sent, answered or not, add nothing that is already there.
-    const retried = (await (await publish(restarted, sent.slice(0, 1000))).json()) as { results: { id: string; seq: number; duplicate: boolean }[] };
-    expect(retried.results.filter((result) => stored.has(result.id)).every((result) => result.duplicate && result.seq === stored.get(result.id))).toBe(true);
-    expect((await readLog(restarted)).length).toBe(new Set([...stored.keys(), ...sent.slice(0, 1000).map((event) => event.id)]).size);
+    const retried = (await (await publish(restarted, sent.slice(0, 1000))).json()) as {
+      results: { id: string; seq: number; duplicate: boolean }[];
+    };
+    expect(
+      retried.results
+        .filter((result) => stored.has(result.id))
+        .every((result) => result.duplicate && result.seq === stored.get(result.id)),
+    ).toBe(true);
+    expect((await readLog(restarted)).length).toBe(
+      new Set([...stored.keys(), ...sent.slice(0, 1000).map((event) => event.id)]).size,
+    );
   });
 });

@@ -23,12 +23,24 @@ export class BusProcess {
   ) {}
 
   static async start(env: Record<string, string>, timeoutMs = 10_000): Promise<BusProcess> {
-    if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: build the bus first (npx tsc -b event-bus; npm test builds it)`);
+    if (!existsSync(ENTRY))
+      throw new Error(`${ENTRY} is missing: build the bus first (npx tsc -b event-bus; npm test builds it)`);
     const credentials = tempDir();
     const subscribers = parseSubscribers(env.SUBSCRIBERS ?? '').map((subscriber) => subscriber.name);
-    writeCredentials(credentials.path, Object.fromEntries([...PRINCIPALS, ...subscribers].map((name) => [name, [secretOf(name)]])));
+    writeCredentials(
+      credentials.path,
+      Object.fromEntries([...PRINCIPALS, ...subscribers].map((name) => [name, [secretOf(name)]])),
+    );
     const child = spawn(process.execPath, [ENTRY], {
-      env: { PATH: process.env.PATH ?? '', PORT: '0', VIEWS_PORT: '0', CREDENTIALS_DIR: credentials.path, LOG_LEVEL: 'info', SUBSCRIBERS: '', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: '0',
+        VIEWS_PORT: '0',
+        CREDENTIALS_DIR: credentials.path,
+        LOG_LEVEL: 'info',
+        SUBSCRIBERS: '',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.once('exit', () => credentials.remove());
@@ -70,7 +82,10 @@ export class BusProcess {
     this.child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the bus did not exit within ${timeoutMs} ms of ${signal}`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`the bus did not exit within ${timeoutMs} ms of ${signal}`)),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([exited, timeout]);

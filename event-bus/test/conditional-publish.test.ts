@@ -3,7 +3,12 @@ import path from 'node:path';
 import { DATABASE_FILE, type PendingEvent } from '../src/log/log-writer';
 import { openTestBus, postCreated, tempDir, TESTER, TESTER_ACL, type TestBus } from './helpers';
 
-const comment = (n: number, postId = 'p1') => ({ type: 'CommentCreated', id: `c${n}`, key: postId, data: { id: `c${n}`, postId, content: `comment ${n}`, status: 'pending' } });
+const comment = (n: number, postId = 'p1') => ({
+  type: 'CommentCreated',
+  id: `c${n}`,
+  key: postId,
+  data: { id: `c${n}`, postId, content: `comment ${n}`, status: 'pending' },
+});
 const conditional = (n: number, expectedLastSeq: number, postId = 'p1') => ({ ...comment(n, postId), expectedLastSeq });
 
 describe('conditional publish (key and expectedLastSeq)', () => {
@@ -13,7 +18,11 @@ describe('conditional publish (key and expectedLastSeq)', () => {
   });
   afterEach(() => bus.close());
 
-  const publish = (body: unknown) => bus.as(TESTER).post('/events').send(body as object);
+  const publish = (body: unknown) =>
+    bus
+      .as(TESTER)
+      .post('/events')
+      .send(body as object);
   const storedIds = () => bus.bus.store.read(0, 1000).map((event) => (JSON.parse(event.json) as { id: string }).id);
 
   it('stores an event whose key has no event yet with expectedLastSeq 0, then one that names the last seq', async () => {
@@ -95,11 +104,19 @@ describe('conditional publish (key and expectedLastSeq)', () => {
 
     it('leaves the other publishes of the same commit stored, with seqs that have no gap', async () => {
       await publish(conditional(1, 0)).expect(201);
-      const event = (id: string, extra: Partial<PendingEvent> = {}): PendingEvent => ({ id, type: 'PostCreated', dataJson: JSON.stringify({ id, title: id }), ...extra });
+      const event = (id: string, extra: Partial<PendingEvent> = {}): PendingEvent => ({
+        id,
+        type: 'PostCreated',
+        dataJson: JSON.stringify({ id, title: id }),
+        ...extra,
+      });
 
       const outcomes = await Promise.allSettled([
         bus.bus.committer.publish([event('before')]),
-        bus.bus.committer.publish([event('refused-1', { key: 'p1' }), event('refused-2', { key: 'p1', expectedLastSeq: 0 })]),
+        bus.bus.committer.publish([
+          event('refused-1', { key: 'p1' }),
+          event('refused-2', { key: 'p1', expectedLastSeq: 0 }),
+        ]),
         bus.bus.committer.publish([event('after')]),
       ]);
 
@@ -149,11 +166,18 @@ describe('idempotency conflicts', () => {
   });
   afterEach(() => bus.close());
 
-  const publish = (body: unknown) => bus.as(TESTER).post('/events').send(body as object);
+  const publish = (body: unknown) =>
+    bus
+      .as(TESTER)
+      .post('/events')
+      .send(body as object);
 
   it.each([
     ['other data', { type: 'PostCreated', id: 'e1', data: { id: 'p1', title: 'Changed' } }],
-    ['another type', { type: 'CommentCreated', id: 'e1', data: { id: 'c1', postId: 'p1', content: 'x', status: 'pending' } }],
+    [
+      'another type',
+      { type: 'CommentCreated', id: 'e1', data: { id: 'c1', postId: 'p1', content: 'x', status: 'pending' } },
+    ],
   ])('answers an id published again with %s with 409, and keeps the first event', async (_case, again) => {
     await publish({ type: 'PostCreated', id: 'e1', data: { id: 'p1', title: 'First' } }).expect(201);
 
@@ -163,7 +187,9 @@ describe('idempotency conflicts', () => {
     expect(res.body).toEqual({ message: 'id: e1 is stored with other data' });
     expect(batch.body).toEqual({ message: 'id: e1 is stored with other data' });
     const { body } = await bus.as('admin').get('/events?after=0').expect(200);
-    expect(body.events).toEqual([expect.objectContaining({ id: 'e1', type: 'PostCreated', data: { id: 'p1', title: 'First' } })]);
+    expect(body.events).toEqual([
+      expect.objectContaining({ id: 'e1', type: 'PostCreated', data: { id: 'p1', title: 'First' } }),
+    ]);
   });
 
   it('answers the same id with the same data as a duplicate, whatever the order of its fields', async () => {
@@ -177,8 +203,15 @@ describe('a log written before keys existed', () => {
   it('gets the key column when opened, and keeps its events', async () => {
     const dir = tempDir();
     const db = new Database(path.join(dir.path, DATABASE_FILE));
-    db.exec('CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, data TEXT NOT NULL, time TEXT NOT NULL)');
-    db.prepare('INSERT INTO events VALUES (1, ?, ?, ?, ?)').run('old', 'PostCreated', '{"id":"p1","title":"Old"}', '2026-01-01T00:00:00.000Z');
+    db.exec(
+      'CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, data TEXT NOT NULL, time TEXT NOT NULL)',
+    );
+    db.prepare('INSERT INTO events VALUES (1, ?, ?, ?, ?)').run(
+      'old',
+      'PostCreated',
+      '{"id":"p1","title":"Old"}',
+      '2026-01-01T00:00:00.000Z',
+    );
     db.close();
     const bus = openTestBus([], { dataDir: dir.path, acl: TESTER_ACL });
     try {

@@ -6,8 +6,18 @@ import { secretOf, tempDir, writeCredentials } from './helpers';
 
 describe('SUBSCRIBERS', () => {
   it('parses name=url entries with their options', () => {
-    expect(parseSubscribers('query=http://localhost:4002/events|types=PostCreated+CommentCreated|batch, moderation=http://m:4003/events|mode=block')).toEqual([
-      { name: 'query', url: 'http://localhost:4002/events', types: ['PostCreated', 'CommentCreated'], batch: true, mode: 'park' },
+    expect(
+      parseSubscribers(
+        'query=http://localhost:4002/events|types=PostCreated+CommentCreated|batch, moderation=http://m:4003/events|mode=block',
+      ),
+    ).toEqual([
+      {
+        name: 'query',
+        url: 'http://localhost:4002/events',
+        types: ['PostCreated', 'CommentCreated'],
+        batch: true,
+        mode: 'park',
+      },
       { name: 'moderation', url: 'http://m:4003/events', types: null, batch: false, mode: 'block' },
     ]);
   });
@@ -78,7 +88,10 @@ describe('listeners and stream bounds', () => {
   });
 
   it('bound /flow/stream with the settings query uses', () => {
-    expect(loadBusConfig({ STREAM_MAX_CLIENTS: '7', STREAM_MAX_UNSENT_BYTES: '65536' })).toMatchObject({ STREAM_MAX_CLIENTS: 7, STREAM_MAX_UNSENT_BYTES: 65536 });
+    expect(loadBusConfig({ STREAM_MAX_CLIENTS: '7', STREAM_MAX_UNSENT_BYTES: '65536' })).toMatchObject({
+      STREAM_MAX_CLIENTS: 7,
+      STREAM_MAX_UNSENT_BYTES: 65536,
+    });
     expect(() => loadBusConfig({ VIEWS_PORT: 'views' })).toThrow(/VIEWS_PORT/);
     expect(() => loadBusConfig({ STREAM_MAX_CLIENTS: '0' })).toThrow(/STREAM_MAX_CLIENTS/);
   });
@@ -88,7 +101,13 @@ describe('credentials', () => {
   const dir = tempDir();
   afterAll(() => dir.remove());
   const config = (env: Record<string, string>) => loadBusConfig({ SUBSCRIBERS: 'query=http://q/events', ...env });
-  const everyone = { posts: [secretOf('posts')], comments: [secretOf('comments')], moderation: [secretOf('moderation')], query: [secretOf('query')], admin: [secretOf('admin')] };
+  const everyone = {
+    posts: [secretOf('posts')],
+    comments: [secretOf('comments')],
+    moderation: [secretOf('moderation')],
+    query: [secretOf('query')],
+    admin: [secretOf('admin')],
+  };
 
   it('reads one file per principal: each subscriber, each publisher and admin', () => {
     const folder = path.join(dir.path, 'complete');
@@ -114,7 +133,9 @@ describe('credentials', () => {
     const folder = path.join(dir.path, `without-${missing}`);
     writeCredentials(folder, Object.fromEntries(Object.entries(everyone).filter(([name]) => name !== missing)));
 
-    expect(() => readPrincipals(config({ CREDENTIALS_DIR: folder }))).toThrow(new RegExp(`${path.join(folder, missing)}: does not exist`));
+    expect(() => readPrincipals(config({ CREDENTIALS_DIR: folder }))).toThrow(
+      new RegExp(`${path.join(folder, missing)}: does not exist`),
+    );
   });
 
   it('refuses two principals sharing a secret', () => {

@@ -1,9 +1,31 @@
-import { createBusClient, createConsumer, createDeliveryRouter, createHttpApp, silentLogger, type BusClient, type Envelope, type NewEvent } from '@mini-blog/common';
+import {
+  createBusClient,
+  createConsumer,
+  createDeliveryRouter,
+  createHttpApp,
+  silentLogger,
+  type BusClient,
+  type Envelope,
+  type NewEvent,
+} from '@mini-blog/common';
 import { MemoryBus, waitFor } from '@mini-blog/common/testing';
 import { parsePublishAcl } from '../src/config';
-import { FakeSubscriber, listen, openTestBus, postCreated, secretOf, subscriber, TESTER, TESTER_ACL, type TestBus } from './helpers';
+import {
+  FakeSubscriber,
+  listen,
+  openTestBus,
+  postCreated,
+  secretOf,
+  subscriber,
+  TESTER,
+  TESTER_ACL,
+  type TestBus,
+} from './helpers';
 
-const comment = (n: number): NewEvent => ({ type: 'CommentCreated', data: { id: `c${n}`, postId: 'post-1', content: `Comment ${n}`, status: 'pending' } });
+const comment = (n: number): NewEvent => ({
+  type: 'CommentCreated',
+  data: { id: `c${n}`, postId: 'post-1', content: `Comment ${n}`, status: 'pending' },
+});
 const seqsOf = (events: readonly { seq: number }[]) => events.map((event) => event.seq);
 
 describe('delivery options', () => {
@@ -29,9 +51,16 @@ describe('delivery options', () => {
       const [batch, single] = [await fake(), await fake()];
       const bus = open([subscriber('batch', batch.url, { batch: true }), subscriber('single', single.url)]);
 
-      await bus.as('posts').post('/events').send(Array.from({ length: 300 }, (_, n) => postCreated(n))).expect(201);
+      await bus
+        .as('posts')
+        .post('/events')
+        .send(Array.from({ length: 300 }, (_, n) => postCreated(n)))
+        .expect(201);
 
-      await waitFor(() => batch.received.length === 300 && single.received.length === 300, 'both subscribers to receive 300 events');
+      await waitFor(
+        () => batch.received.length === 300 && single.received.length === 300,
+        'both subscribers to receive 300 events',
+      );
       expect(seqsOf(batch.received)).toEqual(seqsOf(single.received));
       expect(seqsOf(batch.received)).toEqual(Array.from({ length: 300 }, (_, n) => n + 1));
       expect(batch.deliveries.every((delivery) => delivery.batch)).toBe(true);
@@ -43,7 +72,10 @@ describe('delivery options', () => {
     it('keeps each batch body under the services\u2019 100 kB limit', async () => {
       const batch = await fake();
       const bus = open([subscriber('batch', batch.url, { batch: true })]);
-      const long = Array.from({ length: 500 }, (_, n): NewEvent => ({ type: 'CommentCreated', data: { id: `c${n}`, postId: 'p', content: 'x'.repeat(900), status: 'pending' } }));
+      const long = Array.from({ length: 500 }, (_, n): NewEvent => ({
+        type: 'CommentCreated',
+        data: { id: `c${n}`, postId: 'p', content: 'x'.repeat(900), status: 'pending' },
+      }));
 
       await bus.as('comments').post('/events').send(long).expect(201);
 
@@ -56,7 +88,11 @@ describe('delivery options', () => {
       const bus = open([subscriber('batch', batch.url, { batch: true })]);
 
       const odd = 'Caf\u00e9 "quoted" \\ \u0001 \u007f \u2028 \ud83d\ude00';
-      await bus.as('posts').post('/events').send([postCreated(1), { type: 'PostCreated', id: `id ${odd}`, data: { id: 'p\u00e9', title: odd } }]).expect(201);
+      await bus
+        .as('posts')
+        .post('/events')
+        .send([postCreated(1), { type: 'PostCreated', id: `id ${odd}`, data: { id: 'p\u00e9', title: odd } }])
+        .expect(201);
 
       await waitFor(() => batch.received.length === 2, 'both events');
       for (const delivery of batch.deliveries) expect(JSON.stringify(JSON.parse(delivery.raw))).toBe(delivery.raw);
@@ -69,9 +105,17 @@ describe('delivery options', () => {
       const filtered = await fake();
       const bus = open([subscriber('comments', filtered.url, { types: ['CommentCreated'] })], { acl: TESTER_ACL });
 
-      await bus.as(TESTER).post('/events').send([postCreated(1), comment(2), postCreated(3), postCreated(4)]).expect(201);
+      await bus
+        .as(TESTER)
+        .post('/events')
+        .send([postCreated(1), comment(2), postCreated(3), postCreated(4)])
+        .expect(201);
       await waitFor(() => bus.bus.fanOut.statuses()[0]!.cursor === 4, 'the cursor to move past the filtered tail');
-      await bus.as(TESTER).post('/events').send([comment(5), postCreated(6)]).expect(201);
+      await bus
+        .as(TESTER)
+        .post('/events')
+        .send([comment(5), postCreated(6)])
+        .expect(201);
 
       await waitFor(() => bus.bus.fanOut.statuses()[0]!.cursor === 6, 'the cursor to move past the filtered tail');
       expect(seqsOf(filtered.received)).toEqual([2, 5]);
@@ -100,12 +144,18 @@ describe('delivery options', () => {
         logger: silentLogger(),
       });
       const consumerServer = await listen(
-        createHttpApp({ logger: silentLogger(), routes: (app) => app.use(createDeliveryRouter(consumer, { secrets: [secretOf('comments')] })) }),
+        createHttpApp({
+          logger: silentLogger(),
+          routes: (app) => app.use(createDeliveryRouter(consumer, { secrets: [secretOf('comments')] })),
+        }),
       );
       cleanups.push(() => consumerServer.close());
       // The posts it publishes too stand for the other services' events around its own.
       const acl = parsePublishAcl('comments=CommentCreated+PostCreated');
-      const bus = open([subscriber('comments', `${consumerServer.url}/events`, { types: ['CommentCreated'], batch: true })], { acl });
+      const bus = open(
+        [subscriber('comments', `${consumerServer.url}/events`, { types: ['CommentCreated'], batch: true })],
+        { acl },
+      );
       const busServer = await listen(bus.app);
       cleanups.push(() => busServer.close());
       const client = createBusClient({ url: busServer.url, token: secretOf('comments') });
@@ -131,9 +181,20 @@ describe('delivery options', () => {
 
     async function consumerFor(secrets: readonly [string, ...string[]]) {
       const applied: Envelope[] = [];
-      const consumer = createConsumer({ name: 'signed', bus: new MemoryBus(), types: ['PostCreated'], apply: (event) => void applied.push(event), logger: silentLogger() });
+      const consumer = createConsumer({
+        name: 'signed',
+        bus: new MemoryBus(),
+        types: ['PostCreated'],
+        apply: (event) => void applied.push(event),
+        logger: silentLogger(),
+      });
       await consumer.start();
-      const server = await listen(createHttpApp({ logger: silentLogger(), routes: (app) => app.use(createDeliveryRouter(consumer, { secrets })) }));
+      const server = await listen(
+        createHttpApp({
+          logger: silentLogger(),
+          routes: (app) => app.use(createDeliveryRouter(consumer, { secrets })),
+        }),
+      );
       cleanups.push(() => server.close());
       return { applied, url: `${server.url}/events` };
     }
@@ -141,21 +202,42 @@ describe('delivery options', () => {
     it('are accepted by a consumer holding the secret, in single and batch mode', async () => {
       const single = await consumerFor([SECRET]);
       const batch = await consumerFor([NEXT_SECRET, SECRET]);
-      const bus = open([subscriber('single', single.url, { secrets: [SECRET] }), subscriber('batch', batch.url, { secrets: [SECRET], batch: true })]);
+      const bus = open([
+        subscriber('single', single.url, { secrets: [SECRET] }),
+        subscriber('batch', batch.url, { secrets: [SECRET], batch: true }),
+      ]);
 
-      await bus.as('posts').post('/events').send([postCreated(1), postCreated(2)]).expect(201);
+      await bus
+        .as('posts')
+        .post('/events')
+        .send([postCreated(1), postCreated(2)])
+        .expect(201);
 
-      await waitFor(() => single.applied.length === 2 && batch.applied.length === 2, 'both consumers to apply both events');
+      await waitFor(
+        () => single.applied.length === 2 && batch.applied.length === 2,
+        'both consumers to apply both events',
+      );
     });
 
     it('carry one v1= signature per secret of the subscriber, so either side of a rotation accepts them', async () => {
-      const [stillOld, alreadyNew, recorder] = [await consumerFor([SECRET]), await consumerFor([NEXT_SECRET]), await fake()];
+      const [stillOld, alreadyNew, recorder] = [
+        await consumerFor([SECRET]),
+        await consumerFor([NEXT_SECRET]),
+        await fake(),
+      ];
       const secrets = [NEXT_SECRET, SECRET] as const;
-      const bus = open([subscriber('old', stillOld.url, { secrets }), subscriber('new', alreadyNew.url, { secrets }), subscriber('recorder', recorder.url, { secrets })]);
+      const bus = open([
+        subscriber('old', stillOld.url, { secrets }),
+        subscriber('new', alreadyNew.url, { secrets }),
+        subscriber('recorder', recorder.url, { secrets }),
+      ]);
 
       await bus.as('posts').post('/events').send(postCreated(1)).expect(201);
 
-      await waitFor(() => stillOld.applied.length === 1 && alreadyNew.applied.length === 1 && recorder.received.length === 1, 'every subscriber to take the event');
+      await waitFor(
+        () => stillOld.applied.length === 1 && alreadyNew.applied.length === 1 && recorder.received.length === 1,
+        'every subscriber to take the event',
+      );
       const { headers } = recorder.deliveries[0]!;
       expect(headers['x-bus-signature']).toMatch(/^v1=[0-9a-f]{64} v1=[0-9a-f]{64}$/);
       expect(headers['x-bus-delivery-id']).toEqual(expect.any(String));

@@ -8,7 +8,11 @@ describe('event-bus HTTP API', () => {
   });
   afterEach(() => bus.close());
 
-  const publish = (body: unknown) => bus.as(TESTER).post('/events').send(body as object);
+  const publish = (body: unknown) =>
+    bus
+      .as(TESTER)
+      .post('/events')
+      .send(body as object);
   const read = (path: string) => bus.as('admin').get(path);
 
   describe('POST /events (one event)', () => {
@@ -49,21 +53,39 @@ describe('event-bus HTTP API', () => {
       ['a missing type', { data: { id: 'p1', title: 't' } }, 'type:'],
       ['missing data', { type: 'PostCreated' }, 'data: is required'],
       ['a wrong data type', { type: 'PostCreated', data: { id: 'p1', title: 42 } }, 'data.title: must be a string'],
-      ['a too long title', { type: 'PostCreated', data: { id: 'p1', title: 'x'.repeat(201) } }, 'data.title: must be at most 200 characters'],
-      ['a wrong status', { type: 'CommentCreated', data: { id: 'c', postId: 'p', content: 'x', status: 'approved' } }, 'data.status'],
+      [
+        'a too long title',
+        { type: 'PostCreated', data: { id: 'p1', title: 'x'.repeat(201) } },
+        'data.title: must be at most 200 characters',
+      ],
+      [
+        'a wrong status',
+        { type: 'CommentCreated', data: { id: 'c', postId: 'p', content: 'x', status: 'approved' } },
+        'data.status',
+      ],
       ['an empty id', { ...postCreated(1), id: '' }, 'id: must not be empty'],
       ['a numeric id', { ...postCreated(1), id: 7 }, 'id: must be a string'],
       ['a JSON string', 'hello', 'body'],
       ['a JSON null', null, 'body'],
     ])('rejects %s with 400 naming the field, storing nothing', async (_case, body, message) => {
-      const res = await bus.as(TESTER).post('/events').set('content-type', 'application/json').send(JSON.stringify(body)).expect(400);
+      const res = await bus
+        .as(TESTER)
+        .post('/events')
+        .set('content-type', 'application/json')
+        .send(JSON.stringify(body))
+        .expect(400);
 
       expect(res.body.message).toContain(message);
       expect(bus.bus.store.head).toBe(0);
     });
 
     it('rejects malformed JSON with 400', async () => {
-      const res = await bus.as(TESTER).post('/events').set('content-type', 'application/json').send('{"type": "PostCreated",').expect(400);
+      const res = await bus
+        .as(TESTER)
+        .post('/events')
+        .set('content-type', 'application/json')
+        .send('{"type": "PostCreated",')
+        .expect(400);
 
       expect(res.body.message).toBe('body: must be valid JSON');
     });
@@ -104,7 +126,11 @@ describe('event-bus HTTP API', () => {
     });
 
     it('rejects the whole batch when one item is invalid, naming its index and field', async () => {
-      const res = await publish([postCreated(1), { type: 'PostCreated', data: { id: 'p2', title: 5 } }, postCreated(3)]).expect(400);
+      const res = await publish([
+        postCreated(1),
+        { type: 'PostCreated', data: { id: 'p2', title: 5 } },
+        postCreated(3),
+      ]).expect(400);
 
       expect(res.body.message).toContain('[1].data.title: must be a string');
       expect(res.body.fields).toEqual({ '[1].data.title': 'must be a string' });
@@ -119,7 +145,9 @@ describe('event-bus HTTP API', () => {
 
     it('rejects an empty batch and one over the size limit with 400', async () => {
       expect((await publish([]).expect(400)).body.message).toContain('body: must have at least 1 items');
-      expect((await publish(Array.from({ length: 1001 }, (_, n) => postCreated(n))).expect(400)).body.message).toContain('body: must have at most 1000 items');
+      expect(
+        (await publish(Array.from({ length: 1001 }, (_, n) => postCreated(n))).expect(400)).body.message,
+      ).toContain('body: must have at most 1000 items');
       expect(bus.bus.store.head).toBe(0);
     });
   });

@@ -16,7 +16,8 @@ describe('fan-out', () => {
   }
 
   async function publishPosts(test: TestBus, count: number, from = 1): Promise<void> {
-    for (let n = from; n < from + count; n += 1) await test.as('posts').post('/events').send(postCreated(n)).expect(201);
+    for (let n = from; n < from + count; n += 1)
+      await test.as('posts').post('/events').send(postCreated(n)).expect(201);
   }
 
   afterEach(async () => {
@@ -35,7 +36,13 @@ describe('fan-out', () => {
     expect(seqsOf(a.received)).toEqual([1, 2, 3, 4, 5]);
     expect(seqsOf(b.received)).toEqual([1, 2, 3, 4, 5]);
     expect(a.deliveries.every((delivery) => !delivery.batch)).toBe(true);
-    expect(a.received[0]).toEqual({ id: expect.any(String), seq: 1, type: 'PostCreated', data: { id: 'post-1', title: 'Post 1' }, time: expect.any(String) });
+    expect(a.received[0]).toEqual({
+      id: expect.any(String),
+      seq: 1,
+      type: 'PostCreated',
+      data: { id: 'post-1', title: 'Post 1' },
+      time: expect.any(String),
+    });
   });
 
   it('reuses kept-alive connections instead of opening one per delivery', async () => {
@@ -84,7 +91,10 @@ describe('fan-out', () => {
 
     await fake.stop();
     await publishPosts(bus, 5, 3);
-    await waitFor(() => bus!.bus.fanOut.statuses()[0]!.attempts > 0, 'a failed delivery attempt while the subscriber is down');
+    await waitFor(
+      () => bus!.bus.fanOut.statuses()[0]!.attempts > 0,
+      'a failed delivery attempt while the subscriber is down',
+    );
     await fake.start();
 
     await waitFor(() => fake.received.length === 7, 'all 7 events after the subscriber came back');
@@ -120,7 +130,11 @@ describe('fan-out', () => {
     }
     await waitFor(() => fake.received.length === 3, 'the 3 events after recovery');
     expect(seqsOf(fake.received)).toEqual([1, 2, 3]);
-    expect(bus.bus.fanOut.statuses()[0]).toMatchObject({ attempts: 0, lastError: 'HTTP 500', lastErrorAt: expect.any(String) });
+    expect(bus.bus.fanOut.statuses()[0]).toMatchObject({
+      attempts: 0,
+      lastError: 'HTTP 500',
+      lastErrorAt: expect.any(String),
+    });
   });
 
   it('shows cursor, head and lag on GET /subscriptions, without payloads', async () => {

@@ -35,7 +35,9 @@ describe('group commit', () => {
     const committer = committerWith();
     let resolved = 0;
 
-    const publishes = Array.from({ length: 50 }, (_, n) => committer.publish([event(`e${n}`)]).then((results) => ((resolved += 1), results)));
+    const publishes = Array.from({ length: 50 }, (_, n) =>
+      committer.publish([event(`e${n}`)]).then((results) => ((resolved += 1), results)),
+    );
     expect(resolved).toBe(0);
     expect(store.head).toBe(0);
     const results = await Promise.all(publishes);
@@ -60,7 +62,11 @@ describe('group commit', () => {
 
     const first = committer.publish([event('a')]);
     await firstWrite.promise;
-    const later = [committer.publish([event('b')]), committer.saveCursors(new Map([['s', { cursor: 1, acked: 1 }]])), committer.publish([event('c')])];
+    const later = [
+      committer.publish([event('b')]),
+      committer.saveCursors(new Map([['s', { cursor: 1, acked: 1 }]])),
+      committer.publish([event('c')]),
+    ];
     releaseFirstWrite.resolve();
     await Promise.all([first, ...later]);
 
@@ -74,7 +80,10 @@ describe('group commit', () => {
   it('keeps a batch whole and in order inside a shared transaction', async () => {
     const committer = committerWith();
 
-    const [single, batch] = await Promise.all([committer.publish([event('a')]), committer.publish([event('b'), event('c'), event('a')])]);
+    const [single, batch] = await Promise.all([
+      committer.publish([event('a')]),
+      committer.publish([event('b'), event('c'), event('a')]),
+    ]);
 
     expect(single).toEqual([{ id: 'a', seq: 1, duplicate: false }]);
     expect(batch).toEqual([
@@ -102,7 +111,9 @@ describe('group commit', () => {
 
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
     expect((outcomes[0] as PromiseRejectedResult).reason).toBeInstanceOf(LogUnavailableError);
-    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ message: expect.stringContaining('nothing was stored') });
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({
+      message: expect.stringContaining('nothing was stored'),
+    });
     expect(store.head).toBe(0);
     expect(store.read(0, 10, null, Number.MAX_SAFE_INTEGER)).toEqual([]);
     expect(await committer.publish([event('a')])).toEqual([{ id: 'a', seq: 1, duplicate: false }]);
@@ -112,16 +123,23 @@ describe('group commit', () => {
     const committer = committerWith();
     const broken = { id: 'b', type: null, dataJson: '{}' } as unknown as PendingEvent;
 
-    const outcomes = await Promise.allSettled([committer.publish([{ ...event('a'), key: 'k', expectedLastSeq: 0 }]), committer.publish([broken])]);
+    const outcomes = await Promise.allSettled([
+      committer.publish([{ ...event('a'), key: 'k', expectedLastSeq: 0 }]),
+      committer.publish([broken]),
+    ]);
 
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
-    expect(await committer.publish([{ ...event('a'), key: 'k', expectedLastSeq: 0 }])).toEqual([{ id: 'a', seq: 1, duplicate: false }]);
+    expect(await committer.publish([{ ...event('a'), key: 'k', expectedLastSeq: 0 }])).toEqual([
+      { id: 'a', seq: 1, duplicate: false },
+    ]);
   });
 
   it('is not writable after a failed commit, probes the disk, and is writable again once a probe succeeds', async () => {
     const write = writer.write.bind(writer);
     let diskWorks = false;
-    const writes = jest.spyOn(writer, 'write').mockImplementation(async (request) => (diskWorks ? write(request) : { ok: false, error: 'disk I/O error' }));
+    const writes = jest
+      .spyOn(writer, 'write')
+      .mockImplementation(async (request) => (diskWorks ? write(request) : { ok: false, error: 'disk I/O error' }));
     const committer = committerWith();
 
     await expect(committer.publish([event('refused')])).rejects.toBeInstanceOf(LogUnavailableError);
@@ -140,10 +158,14 @@ describe('POST /events under concurrency', () => {
   it('answers 50 concurrent publishes with distinct, gap-free seqs', async () => {
     const bus = openTestBus();
     try {
-      const answers = await Promise.all(Array.from({ length: 50 }, (_, n) => bus.as('posts').post('/events').send(postCreated(n))));
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, n) => bus.as('posts').post('/events').send(postCreated(n))),
+      );
 
       expect(answers.every((res) => res.status === 201)).toBe(true);
-      expect(answers.map((res) => res.body.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, n) => n + 1));
+      expect(answers.map((res) => res.body.seq).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 50 }, (_, n) => n + 1),
+      );
     } finally {
       await bus.close();
     }

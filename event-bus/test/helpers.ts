@@ -34,13 +34,17 @@ export const TESTER_ACL = parsePublishAcl(`${TESTER}=${EVENT_TYPES.join('+')}`);
 export const secretOf = (principal: string): string => `${principal}-test-secret-`.padEnd(43, 'x');
 
 /** The test secrets of these principals (and of any subscriber name a test makes up), or the `secrets` given for some. */
-export const testPrincipals = (names: readonly string[] = PRINCIPALS, secrets: Readonly<Record<string, Secrets>> = {}): Principals =>
+export const testPrincipals = (
+  names: readonly string[] = PRINCIPALS,
+  secrets: Readonly<Record<string, Secrets>> = {},
+): Principals =>
   new Principals(new Map(names.map((name): [string, Secrets] => [name, secrets[name] ?? [secretOf(name)]])));
 
 /** Writes a credential file per principal, as the launcher does: what the bus as a process reads. */
 export function writeCredentials(dir: string, secrets: Readonly<Record<string, readonly string[]>>): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const [principal, lines] of Object.entries(secrets)) writeFileSync(path.join(dir, principal), `${lines.join('\n')}\n`, { mode: 0o600 });
+  for (const [principal, lines] of Object.entries(secrets))
+    writeFileSync(path.join(dir, principal), `${lines.join('\n')}\n`, { mode: 0o600 });
 }
 
 export interface TestBus {
@@ -55,7 +59,13 @@ export interface TestBus {
   close(): Promise<void>;
 }
 
-export const FAST_DELIVERY = { poisonAttempts: 3, retryBaseMs: 10, retryMaxMs: 40, timeoutMs: 2000, cursorFlushMs: 20 } as const;
+export const FAST_DELIVERY = {
+  poisonAttempts: 3,
+  retryBaseMs: 10,
+  retryMaxMs: 40,
+  timeoutMs: 2000,
+  cursorFlushMs: 20,
+} as const;
 
 export interface TestBusOptions extends Partial<EventBusOptions> {
   /** Who may publish what; the registry's table by default. */
@@ -69,7 +79,13 @@ export interface TestBusOptions extends Partial<EventBusOptions> {
 /** A started bus on a temporary data folder (or `dataDir`, to reopen one). */
 export function openTestBus(
   subscribers: readonly Subscriber[] = [],
-  { acl = parsePublishAcl(DEFAULT_PUBLISH_ACL), principals = {}, flowThrottleMs, streamLimits, ...options }: TestBusOptions = {},
+  {
+    acl = parsePublishAcl(DEFAULT_PUBLISH_ACL),
+    principals = {},
+    flowThrottleMs,
+    streamLimits,
+    ...options
+  }: TestBusOptions = {},
 ): TestBus {
   const dir = options.dataDir === undefined ? tempDir() : undefined;
   const dataDir = options.dataDir ?? dir!.path;
@@ -93,7 +109,11 @@ export function openTestBus(
 }
 
 /** A subscriber signed with its test secret. */
-export const subscriber = (name: string, url: string, options: Partial<SubscriberConfig> & { secrets?: Secrets } = {}): Subscriber => ({
+export const subscriber = (
+  name: string,
+  url: string,
+  options: Partial<SubscriberConfig> & { secrets?: Secrets } = {},
+): Subscriber => ({
   name,
   url,
   types: null,
@@ -146,10 +166,19 @@ export class FakeSubscriber {
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         const body = JSON.parse(raw) as Envelope | Envelope[];
-        const delivery = { events: Array.isArray(body) ? body : [body], batch: Array.isArray(body), cursor: Number(req.headers['x-bus-cursor']), headers: req.headers, raw, at: Date.now() };
+        const delivery = {
+          events: Array.isArray(body) ? body : [body],
+          batch: Array.isArray(body),
+          cursor: Number(req.headers['x-bus-cursor']),
+          headers: req.headers,
+          raw,
+          at: Date.now(),
+        };
         const status = this.respond(delivery);
         this.deliveries.push({ ...delivery, status });
-        res.writeHead(status, { 'content-type': 'application/json' }).end(this.answerBody ?? JSON.stringify({ status }));
+        res
+          .writeHead(status, { 'content-type': 'application/json' })
+          .end(this.answerBody ?? JSON.stringify({ status }));
       });
     });
     server.on('connection', () => {

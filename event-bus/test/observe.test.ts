@@ -88,13 +88,27 @@ describe('observability', () => {
       try {
         await publish(3);
 
-        await waitFor(() => stream.messages.filter((message) => message.event === 'appended').length === 3, '3 appended messages');
-        await waitFor(() => stream.messages.some((message) => message.event === 'delivered' && (message.data as { cursor: number }).cursor === 3), 'a delivered message at cursor 3');
-        expect(stream.messages.filter((message) => message.event === 'appended').map((message) => message.data)).toEqual(
+        await waitFor(
+          () => stream.messages.filter((message) => message.event === 'appended').length === 3,
+          '3 appended messages',
+        );
+        await waitFor(
+          () =>
+            stream.messages.some(
+              (message) => message.event === 'delivered' && (message.data as { cursor: number }).cursor === 3,
+            ),
+          'a delivered message at cursor 3',
+        );
+        expect(
+          stream.messages.filter((message) => message.event === 'appended').map((message) => message.data),
+        ).toEqual(
           [1, 2, 3].map((seq) => ({ seq, type: 'PostCreated', id: expect.any(String), time: expect.any(String) })),
         );
         expect(stream.messages.filter((message) => message.event === 'delivered').length).toBeLessThanOrEqual(3);
-        expect(stream.messages.find((message) => message.event === 'delivered')!.data).toEqual({ subscriber: 'a', cursor: expect.any(Number) });
+        expect(stream.messages.find((message) => message.event === 'delivered')!.data).toEqual({
+          subscriber: 'a',
+          cursor: expect.any(Number),
+        });
         expect(stream.raw()).not.toContain('Post 1');
       } finally {
         stream.close();
@@ -110,7 +124,10 @@ describe('observability', () => {
       await bus.as('posts').post('/events').send(postCreated(1, 'dup')).expect(200);
       await waitFor(() => fake.received.length === 4, 'every delivery');
 
-      const res = await request(bus.views).get('/metrics').expect(200).expect('content-type', /text\/plain/);
+      const res = await request(bus.views)
+        .get('/metrics')
+        .expect(200)
+        .expect('content-type', /text\/plain/);
 
       expect(res.text).toMatch(/^eventbus_events_appended_total 4$/m);
       expect(res.text).toMatch(/^eventbus_events_duplicate_total 1$/m);

@@ -10,7 +10,8 @@ describe('poison events and the admin endpoints', () => {
 
   async function fake(rejectSeq?: number, status = 400): Promise<FakeSubscriber> {
     const server = await new FakeSubscriber().start();
-    if (rejectSeq !== undefined) server.respond = ({ events }) => (events.some((event) => event.seq === rejectSeq) ? status : 200);
+    if (rejectSeq !== undefined)
+      server.respond = ({ events }) => (events.some((event) => event.seq === rejectSeq) ? status : 200);
     fakes.push(server);
     return server;
   }
@@ -43,23 +44,34 @@ describe('poison events and the admin endpoints', () => {
 
       const parked = await bus.as('admin').get('/admin/parked').expect(200);
       expect(parked.body.parked).toEqual([
-        { subscriber: 'poisoned', seq: 2, id: expect.any(String), type: 'PostCreated', attempts: 3, reason: expect.stringContaining('answered 400'), parkedAt: expect.any(String) },
+        {
+          subscriber: 'poisoned',
+          seq: 2,
+          id: expect.any(String),
+          type: 'PostCreated',
+          attempts: 3,
+          reason: expect.stringContaining('answered 400'),
+          parkedAt: expect.any(String),
+        },
       ]);
       expect(JSON.stringify(parked.body)).not.toContain('Post 2');
     });
 
-    it.each([408, 429, 401, 403, 404, 500, 503])('never parks an event answered %i: it is retried until accepted', async (status) => {
-      const flaky = await fake();
-      let failures = 6;
-      flaky.respond = () => (failures-- > 0 ? status : 200);
-      bus = openTestBus([subscriber('flaky', flaky.url)]);
+    it.each([408, 429, 401, 403, 404, 500, 503])(
+      'never parks an event answered %i: it is retried until accepted',
+      async (status) => {
+        const flaky = await fake();
+        let failures = 6;
+        flaky.respond = () => (failures-- > 0 ? status : 200);
+        bus = openTestBus([subscriber('flaky', flaky.url)]);
 
-      await publish(2);
+        await publish(2);
 
-      await waitFor(() => flaky.received.length === 2, 'both events after the failures');
-      expect(seqsOf(flaky.received)).toEqual([1, 2]);
-      expect(statusOf('flaky').parked).toBe(0);
-    });
+        await waitFor(() => flaky.received.length === 2, 'both events after the failures');
+        expect(seqsOf(flaky.received)).toEqual([1, 2]);
+        expect(statusOf('flaky').parked).toBe(0);
+      },
+    );
 
     it('parks only the rejected event of a batch delivery', async () => {
       const batch = await fake(3);
@@ -70,7 +82,11 @@ describe('poison events and the admin endpoints', () => {
       await waitFor(() => statusOf('batch').cursor === 5, 'the batch subscriber to finish');
       expect(seqsOf(batch.received)).toEqual([1, 2, 4, 5]);
       expect(statusOf('batch').parked).toBe(1);
-      expect((await bus.as('admin').get('/admin/parked?subscriber=batch').expect(200)).body.parked.map((record: { seq: number }) => record.seq)).toEqual([3]);
+      expect(
+        (await bus.as('admin').get('/admin/parked?subscriber=batch').expect(200)).body.parked.map(
+          (record: { seq: number }) => record.seq,
+        ),
+      ).toEqual([3]);
     });
 
     it('replays a parked event once the subscriber accepts it, and forgets the record', async () => {
@@ -80,7 +96,10 @@ describe('poison events and the admin endpoints', () => {
       await waitFor(() => statusOf('poisoned').parked === 1 && statusOf('poisoned').cursor === 3, 'event 2 parked');
       poisoned.respond = () => 200;
 
-      await bus.as('admin').post('/admin/subscriptions/poisoned/parked/2/replay').expect(202, { subscriber: 'poisoned', seq: 2, status: 'replaying' });
+      await bus
+        .as('admin')
+        .post('/admin/subscriptions/poisoned/parked/2/replay')
+        .expect(202, { subscriber: 'poisoned', seq: 2, status: 'replaying' });
 
       await waitFor(() => statusOf('poisoned').parked === 0, 'the replay to be acknowledged');
       expect(seqsOf(poisoned.received)).toEqual([1, 3, 2]);
@@ -94,7 +113,10 @@ describe('poison events and the admin endpoints', () => {
       await waitFor(() => statusOf('poisoned').parked === 1, 'event 1 parked');
       const tries = poisoned.deliveries.length;
 
-      await bus.as('admin').post('/admin/subscriptions/poisoned/parked/1/skip').expect(200, { subscriber: 'poisoned', seq: 1, status: 'skipped' });
+      await bus
+        .as('admin')
+        .post('/admin/subscriptions/poisoned/parked/1/skip')
+        .expect(200, { subscriber: 'poisoned', seq: 1, status: 'skipped' });
 
       expect(statusOf('poisoned').parked).toBe(0);
       await publish(1, 2);
@@ -129,8 +151,17 @@ describe('poison events and the admin endpoints', () => {
       await waitFor(() => healthy.received.length === 5, 'the healthy subscriber to get event 5');
 
       expect(seqsOf(blocked.received)).toEqual([1]);
-      const [status] = (await request(bus.views).get('/subscriptions').expect(200)).body.filter((entry: { name: string }) => entry.name === 'blocked');
-      expect(status).toMatchObject({ mode: 'block', cursor: 1, lag: 4, blockedAt: 2, parked: 1, lastError: expect.stringMatching(/^blocked at seq 2 \(PostCreated\) after 3 rejections: HTTP 400$/) });
+      const [status] = (await request(bus.views).get('/subscriptions').expect(200)).body.filter(
+        (entry: { name: string }) => entry.name === 'blocked',
+      );
+      expect(status).toMatchObject({
+        mode: 'block',
+        cursor: 1,
+        lag: 4,
+        blockedAt: 2,
+        parked: 1,
+        lastError: expect.stringMatching(/^blocked at seq 2 \(PostCreated\) after 3 rejections: HTTP 400$/),
+      });
       // Nothing was sent while blocked: once the event is skipped, the next delivery is the one after it.
       await bus.as('admin').post('/admin/subscriptions/blocked/parked/2/skip').expect(200);
       await waitFor(() => blocked.received.length === 4, 'events 3 to 5 after the skip');
@@ -235,8 +266,12 @@ describe('poison events and the admin endpoints', () => {
       const put = (name = 'a') => bus.as('admin').put(`/admin/subscriptions/${name}/cursor`);
 
       await put().set('content-type', 'text/plain').send('1').expect(415);
-      expect((await put().set('content-type', 'application/json').send('{"cursor":').expect(400)).body.message).toBe('body: must be valid JSON');
-      await put().send({ cursor: 1, padding: 'x'.repeat(2_000_000) }).expect(413);
+      expect((await put().set('content-type', 'application/json').send('{"cursor":').expect(400)).body.message).toBe(
+        'body: must be valid JSON',
+      );
+      await put()
+        .send({ cursor: 1, padding: 'x'.repeat(2_000_000) })
+        .expect(413);
       await put('nobody').send({ cursor: 1 }).expect(404);
       expect(statusOf('a').cursor).toBe(2);
     });

@@ -46,7 +46,9 @@ describe('GET /events streamed', () => {
   async function openPaused(): Promise<IncomingMessage> {
     reads = 0;
     answer = undefined;
-    const res = await new Promise<IncomingMessage>((resolve, reject) => get(url, { headers: { authorization: `Bearer ${secretOf('admin')}` } }, resolve).on('error', reject));
+    const res = await new Promise<IncomingMessage>((resolve, reject) =>
+      get(url, { headers: { authorization: `Bearer ${secretOf('admin')}` } }, resolve).on('error', reject),
+    );
     res.pause();
     await waitFor(() => answer?.writableNeedDrain, 'the server to wait for the paused client');
     return res;

@@ -15,9 +15,12 @@ const HOST = process.env.MINI_BLOG_HOST || 'posts.com';
 const GATEWAY_CLASS = 'eg';
 const DOCS = 'docs/kubernetes.md';
 
-const isReady = (pod) => (pod.status?.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True');
+const isReady = (pod) =>
+  (pod.status?.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True');
 const loadBalancerAddresses = (services) =>
-  services.flatMap((service) => (service.status?.loadBalancer?.ingress ?? []).map((entry) => entry.ip ?? entry.hostname)).filter(Boolean);
+  services
+    .flatMap((service) => (service.status?.loadBalancer?.ingress ?? []).map((entry) => entry.ip ?? entry.hostname))
+    .filter(Boolean);
 
 /** ingress-nginx: its IngressClass, a ready controller pod, and the addresses it is reached on. */
 function checkIngressNginx() {
@@ -54,7 +57,9 @@ function checkGateway() {
     return { problems, addresses: [] };
   }
   const gatewayClass = getJson(['gatewayclass', GATEWAY_CLASS]);
-  const accepted = (gatewayClass?.status?.conditions ?? []).some((condition) => condition.type === 'Accepted' && condition.status === 'True');
+  const accepted = (gatewayClass?.status?.conditions ?? []).some(
+    (condition) => condition.type === 'Accepted' && condition.status === 'True',
+  );
   if (!gatewayClass || !accepted) {
     problems.push(
       `${gatewayClass ? 'the GatewayClass "eg" is not accepted by its controller' : 'there is no GatewayClass "eg"'}: Envoy Gateway is not installed or not running.\n` +
@@ -68,7 +73,9 @@ function checkGateway() {
 
 /** The addresses of the cluster's nodes: minikube's `minikube ip` is one of them. */
 function nodeAddresses() {
-  return (getJson(['nodes'])?.items ?? []).flatMap((node) => (node.status?.addresses ?? []).filter((address) => address.type === 'InternalIP').map((address) => address.address));
+  return (getJson(['nodes'])?.items ?? []).flatMap((node) =>
+    (node.status?.addresses ?? []).filter((address) => address.type === 'InternalIP').map((address) => address.address),
+  );
 }
 
 const isLoopback = (address) => address === '::1' || address.startsWith('127.');
@@ -101,17 +108,23 @@ async function main() {
   const routing = gateway ? checkGateway() : checkIngressNginx();
   const problems = [...routing.problems, ...(await checkHost([...routing.addresses, ...nodeAddresses()]))];
   if (problems.length === 0) {
-    process.stdout.write(`cluster check: ${gateway ? 'Envoy Gateway' : 'ingress-nginx'} is ready and ${HOST} leads to it\n`);
+    process.stdout.write(
+      `cluster check: ${gateway ? 'Envoy Gateway' : 'ingress-nginx'} is ready and ${HOST} leads to it\n`,
+    );
     return 0;
   }
-  process.stderr.write(`\nhttp://${HOST} cannot work on this cluster yet:\n\n${problems.map((problem) => `- ${problem}`).join('\n\n')}\n\n`);
+  process.stderr.write(
+    `\nhttp://${HOST} cannot work on this cluster yet:\n\n${problems.map((problem) => `- ${problem}`).join('\n\n')}\n\n`,
+  );
   return 1;
 }
 
 main().then(
   (status) => process.exit(status),
   (err) => {
-    process.stderr.write(`cluster check: ${err.message}\n  Is kubectl pointed at your cluster? kubectl config current-context\n`);
+    process.stderr.write(
+      `cluster check: ${err.message}\n  Is kubectl pointed at your cluster? kubectl config current-context\n`,
+    );
     process.exit(1);
   },
 );

@@ -38,6 +38,8 @@ function main() {
 try {
   main();
 } catch (err) {
-  process.stderr.write(`ensure-credentials: ${err.message}\n  Is kubectl pointed at your cluster? kubectl config current-context\n`);
+  process.stderr.write(
+    `ensure-credentials: ${err.message}\n  Is kubectl pointed at your cluster? kubectl config current-context\n`,
+  );
   process.exit(1);
 }

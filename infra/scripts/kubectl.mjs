@@ -26,6 +26,7 @@ export function kubectl(args, { input } = {}) {
 /** The parsed JSON kubectl prints, or undefined when the object does not exist. Throws on any other failure. */
 export function getJson(args) {
   const result = kubectl(['get', ...args, '--ignore-not-found', '-o', 'json']);
-  if (result.status !== 0) throw new Error(`kubectl get ${args.join(' ')}: ${result.stderr || `exit ${result.status}`}`);
+  if (result.status !== 0)
+    throw new Error(`kubectl get ${args.join(' ')}: ${result.stderr || `exit ${result.status}`}`);
   return result.stdout.trim() === '' ? undefined : JSON.parse(result.stdout);
 }

@@ -23,16 +23,23 @@ const run = `mb-prod-${process.pid}`;
 const keep = process.argv.includes('--keep');
 const work = mkdtempSync(path.join(tmpdir(), `${run}-`));
 const PRINCIPALS = ['posts', 'comments', 'moderation', 'query', 'admin'];
-const secrets = { 'mini-blog-credentials': Object.fromEntries(PRINCIPALS.map((principal) => [principal, randomBytes(32).toString('base64url')])) };
+const secrets = {
+  'mini-blog-credentials': Object.fromEntries(
+    PRINCIPALS.map((principal) => [principal, randomBytes(32).toString('base64url')]),
+  ),
+};
 
 function sh(command, args, { allowFailure = false } = {}) {
   const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.status !== 0 && !allowFailure) throw new Error(`${command} ${args.join(' ')}: ${result.stderr || result.error?.message}`);
+  if (result.status !== 0 && !allowFailure)
+    throw new Error(`${command} ${args.join(' ')}: ${result.stderr || result.error?.message}`);
   return result.stdout.trim();
 }
 
 const objects = parseAllDocuments(sh('kubectl', ['kustomize', 'infra/k8s'])).map((document) => document.toJS());
-const configMaps = Object.fromEntries(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data ?? {}]));
+const configMaps = Object.fromEntries(
+  objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data ?? {}]),
+);
 const services = objects.filter((o) => o.kind === 'Service');
 const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
 // The bus first: every other service reads its log at start.
@@ -46,7 +53,8 @@ function envOf(container) {
       if (resolved === undefined) throw new Error(`${container.name}: ${name}: ConfigMap ${map} has no key ${key}`);
       return `${name}=${resolved}`;
     }
-    if (valueFrom?.secretKeyRef) return `${name}=${secrets[valueFrom.secretKeyRef.name]?.[valueFrom.secretKeyRef.key] ?? ''}`;
+    if (valueFrom?.secretKeyRef)
+      return `${name}=${secrets[valueFrom.secretKeyRef.name]?.[valueFrom.secretKeyRef.key] ?? ''}`;
     return `${name}=${value ?? ''}`;
   });
 }
@@ -57,12 +65,16 @@ function mountOf(workload, volumes, mount) {
   if (volume?.emptyDir) return ['--tmpfs', `${mount.mountPath}:mode=1777`];
   if (volume?.secret || volume?.configMap) {
     const source = volume.secret ? secrets[volume.secret.secretName] : configMaps[volume.configMap.name];
-    if (!source) throw new Error(`${workload.metadata.name}: no ${volume.secret ? 'Secret' : 'ConfigMap'} for volume ${mount.name}`);
+    if (!source)
+      throw new Error(
+        `${workload.metadata.name}: no ${volume.secret ? 'Secret' : 'ConfigMap'} for volume ${mount.name}`,
+      );
     const dir = path.join(work, workload.metadata.name, mount.name);
     mkdirSync(dir, { recursive: true });
     const items = (volume.secret ?? volume.configMap).items ?? Object.keys(source).map((key) => ({ key, path: key }));
     for (const { key, path: file } of items) {
-      if (source[key] === undefined) throw new Error(`${workload.metadata.name}: volume ${mount.name} has no key ${key}`);
+      if (source[key] === undefined)
+        throw new Error(`${workload.metadata.name}: volume ${mount.name} has no key ${key}`);
       writeFileSync(path.join(dir, file), source[key]);
       chmodSync(path.join(dir, file), 0o644);
     }
@@ -77,7 +89,9 @@ function mountOf(workload, volumes, mount) {
 const containers = [];
 function cleanup() {
   if (keep) {
-    process.stdout.write(`left running; remove with:\n  docker rm -f ${containers.join(' ')}; docker network rm ${run}; docker volume rm ${run}-data\n`);
+    process.stdout.write(
+      `left running; remove with:\n  docker rm -f ${containers.join(' ')}; docker network rm ${run}; docker volume rm ${run}-data\n`,
+    );
     return;
   }
   if (containers.length > 0) sh('docker', ['rm', '-f', ...containers], { allowFailure: true });
@@ -108,42 +122,78 @@ async function main() {
     const pod = workload.spec.template.spec;
     const [container] = pod.containers;
     const labels = workload.spec.template.metadata.labels;
-    const aliases = services.filter((service) => Object.entries(service.spec.selector).every(([key, value]) => labels[key] === value)).map((service) => service.metadata.name);
-    const user = pod.securityContext?.runAsUser === undefined ? [] : ['--user', `${pod.securityContext.runAsUser}:${pod.securityContext.runAsGroup ?? pod.securityContext.runAsUser}`];
+    const aliases = services
+      .filter((service) => Object.entries(service.spec.selector).every(([key, value]) => labels[key] === value))
+      .map((service) => service.metadata.name);
+    const user =
+      pod.securityContext?.runAsUser === undefined
+        ? []
+        : [
+            '--user',
+            `${pod.securityContext.runAsUser}:${pod.securityContext.runAsGroup ?? pod.securityContext.runAsUser}`,
+          ];
     const args = [
-      'run', '-d', '--name', `${run}-${name}`, '--network', run,
+      'run',
+      '-d',
+      '--name',
+      `${run}-${name}`,
+      '--network',
+      run,
       ...aliases.flatMap((alias) => ['--network-alias', alias]),
       ...user,
       ...(container.securityContext?.readOnlyRootFilesystem ? ['--read-only'] : []),
       ...(container.securityContext?.capabilities?.drop?.includes('ALL') ? ['--cap-drop', 'ALL'] : []),
       ...(container.securityContext?.allowPrivilegeEscalation === false ? ['--security-opt', 'no-new-privileges'] : []),
-      ...(container.resources?.limits?.memory ? ['--memory', container.resources.limits.memory.replace(/i$/, '').toLowerCase()] : []),
+      ...(container.resources?.limits?.memory
+        ? ['--memory', container.resources.limits.memory.replace(/i$/, '').toLowerCase()]
+        : []),
       ...envOf(container).flatMap((variable) => ['-e', variable]),
       ...(container.volumeMounts ?? []).flatMap((mount) => mountOf(workload, pod.volumes ?? [], mount)),
       `${container.image}:prod`,
     ];
     sh('docker', args);
     containers.push(`${run}-${name}`);
-    const ip = sh('docker', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${run}").IPAddress}}`, `${run}-${name}`]);
-    const port = container.ports?.find((entry) => entry.name === 'http')?.containerPort ?? container.ports?.[0]?.containerPort;
+    const ip = sh('docker', [
+      'inspect',
+      '-f',
+      `{{(index .NetworkSettings.Networks "${run}").IPAddress}}`,
+      `${run}-${name}`,
+    ]);
+    const port =
+      container.ports?.find((entry) => entry.name === 'http')?.containerPort ?? container.ports?.[0]?.containerPort;
     urls[name] = `http://${ip}:${port}`;
     const started = Date.now();
     await waitFor(`${name} to be ready`, async () => (await fetch(`${urls[name]}/readyz`)).ok).catch((err) => {
-      throw new Error(`${err.message}; its log:\n${sh('docker', ['logs', '--tail', '30', `${run}-${name}`], { allowFailure: true })}`);
+      throw new Error(
+        `${err.message}; its log:\n${sh('docker', ['logs', '--tail', '30', `${run}-${name}`], { allowFailure: true })}`,
+      );
     });
     process.stdout.write(`${name.padEnd(10)} ready after ${Date.now() - started} ms (${aliases.join(', ')})\n`);
   }
 
   // The bus takes nothing without a credential; its views (what the ingress reaches) need none.
-  const anonymous = await fetch(`${urls['event-bus']}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+  const anonymous = await fetch(`${urls['event-bus']}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '[]',
+  });
   if (anonymous.status !== 401) throw new Error(`POST /events without a credential: ${anonymous.status}, expected 401`);
   const busIp = new URL(urls['event-bus']).hostname;
-  const viewsPort = workloads.find((w) => w.metadata.name === 'event-bus').spec.template.spec.containers[0].ports.find((p) => p.name === 'views')?.containerPort;
-  if (viewsPort !== undefined && !(await fetch(`http://${busIp}:${viewsPort}/subscriptions`)).ok) throw new Error('GET /subscriptions on the views port failed');
-  process.stdout.write(`event-bus  refuses POST /events without a credential (401); /subscriptions answers on port ${viewsPort}\n`);
+  const viewsPort = workloads
+    .find((w) => w.metadata.name === 'event-bus')
+    .spec.template.spec.containers[0].ports.find((p) => p.name === 'views')?.containerPort;
+  if (viewsPort !== undefined && !(await fetch(`http://${busIp}:${viewsPort}/subscriptions`)).ok)
+    throw new Error('GET /subscriptions on the views port failed');
+  process.stdout.write(
+    `event-bus  refuses POST /events without a credential (401); /subscriptions answers on port ${viewsPort}\n`,
+  );
 
   const started = Date.now();
-  const created = await fetch(`${urls.posts}/posts/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'from the production images' }) });
+  const created = await fetch(`${urls.posts}/posts/create`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ title: 'from the production images' }),
+  });
   if (created.status !== 201) throw new Error(`POST /posts/create: ${created.status} ${await created.text()}`);
   const { id } = await created.json();
   const view = async () => (await (await fetch(`${urls.query}/posts`)).json())[id];
@@ -151,9 +201,15 @@ async function main() {
   process.stdout.write(`post -> query: the post is in GET /posts after ${Date.now() - started} ms\n`);
 
   const commented = Date.now();
-  const comment = await fetch(`${urls.comments}/posts/${id}/comments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content: 'a fine post' }) });
+  const comment = await fetch(`${urls.comments}/posts/${id}/comments`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ content: 'a fine post' }),
+  });
   if (comment.status !== 201) throw new Error(`POST /posts/${id}/comments: ${comment.status} ${await comment.text()}`);
-  await waitFor('the comment to be approved in query\'s view', async () => (await view())?.comments?.some((entry) => entry.status === 'approved'));
+  await waitFor("the comment to be approved in query's view", async () =>
+    (await view())?.comments?.some((entry) => entry.status === 'approved'),
+  );
   process.stdout.write(`comment -> moderation -> query: approved in GET /posts after ${Date.now() - commented} ms\n`);
 }
 

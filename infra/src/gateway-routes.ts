@@ -53,7 +53,8 @@ export function gatewayRoutesFromManifests(documents: readonly unknown[]): Gatew
           throw new GatewayManifestError(`${where}: only path matches are modelled`);
         }
         const type = match.path?.type ?? 'PathPrefix';
-        if (type !== 'Exact' && type !== 'PathPrefix' && type !== 'RegularExpression') throw new GatewayManifestError(`${where}: unknown path match type ${type}`);
+        if (type !== 'Exact' && type !== 'PathPrefix' && type !== 'RegularExpression')
+          throw new GatewayManifestError(`${where}: unknown path match type ${type}`);
         return {
           route: name,
           hostnames: httpRoute.spec?.hostnames ?? [],
@@ -101,7 +102,12 @@ interface HttpRouteManifest {
   spec?: {
     hostnames?: string[];
     rules?: {
-      matches?: { path?: { type?: string; value?: string }; headers?: unknown[]; queryParams?: unknown[]; method?: string }[];
+      matches?: {
+        path?: { type?: string; value?: string };
+        headers?: unknown[];
+        queryParams?: unknown[];
+        method?: string;
+      }[];
       backendRefs?: { name?: string; port?: number; kind?: string }[];
       filters?: unknown[];
       timeouts?: { request?: string };

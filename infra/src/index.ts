@@ -9,7 +9,12 @@ export {
   type IngressRouter,
   type PathRouter,
 } from './ingress-routes';
-export { MAX_REQUEST_LINE_BYTES, normalizeRequestTarget, RequestTargetError, type NormalizedTarget } from './request-target';
+export {
+  MAX_REQUEST_LINE_BYTES,
+  normalizeRequestTarget,
+  RequestTargetError,
+  type NormalizedTarget,
+} from './request-target';
 export {
   createGatewayRouter,
   GATEWAY_ROUTES_FILE,

@@ -71,10 +71,14 @@ export function routesFromManifests(documents: readonly unknown[]): IngressRoute
         const service = entry.backend?.service;
         const port = service?.port?.number ?? service?.port?.name;
         if (entry.pathType !== 'ImplementationSpecific') {
-          throw new IngressManifestError(`Ingress ${name}, path ${entry.path}: pathType must be ImplementationSpecific`);
+          throw new IngressManifestError(
+            `Ingress ${name}, path ${entry.path}: pathType must be ImplementationSpecific`,
+          );
         }
         if (!service?.name || port === undefined) {
-          throw new IngressManifestError(`Ingress ${name}, path ${entry.path}: backend must name a service and its port`);
+          throw new IngressManifestError(
+            `Ingress ${name}, path ${entry.path}: backend must name a service and its port`,
+          );
         }
         return { ingress: name, host: rule.host, path: entry.path ?? '/', service: service.name, port };
       }),
@@ -89,8 +93,12 @@ export function routesFromManifests(documents: readonly unknown[]): IngressRoute
  * request path. A path declared twice keeps its first route, as the controller does.
  */
 export function createIngressRouter(routes: readonly IngressRoute[]): IngressRouter {
-  const unique = routes.filter((route, index) => routes.findIndex((other) => other.path === route.path && other.host === route.host) === index);
-  const ordered = [...unique].sort((a, b) => b.path.length - a.path.length || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0));
+  const unique = routes.filter(
+    (route, index) => routes.findIndex((other) => other.path === route.path && other.host === route.host) === index,
+  );
+  const ordered = [...unique].sort(
+    (a, b) => b.path.length - a.path.length || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0),
+  );
   const compiled = ordered.map((route) => ({ route, regex: new RegExp(`^${route.path}`, 'i') }));
   const matchPath = (requestPath: string) => compiled.find(({ regex }) => regex.test(requestPath))?.route;
   return { routes: ordered, matchPath, match: (target) => matchPath(normalizePath(target)) };

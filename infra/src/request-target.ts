@@ -65,7 +65,8 @@ function decode(rawPath: string): Buffer {
       continue;
     }
     const hex = rawPath.slice(index + 1, index + 3);
-    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new RequestTargetError(400, `"%${hex}" is not a percent-escape (% and two hex digits)`);
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex))
+      throw new RequestTargetError(400, `"%${hex}" is not a percent-escape (% and two hex digits)`);
     const byte = parseInt(hex, 16);
     if (byte === 0) throw new RequestTargetError(400, 'must not contain an encoded NUL (%00)');
     bytes.push(byte);

@@ -17,7 +17,13 @@ function run(script: string, world: FakeWorld, { args = [] as string[], env = {}
   cluster = fakeCluster(world);
   const result = spawnSync(process.execPath, [path.join(ROOT, 'infra', 'scripts', script), ...args], {
     encoding: 'utf8',
-    env: { ...cluster.env, MINI_BLOG_SKIP_CLUSTER_CHECK: '', SKAFFOLD_KUBE_CONTEXT: '', SKAFFOLD_NAMESPACES: '', ...env },
+    env: {
+      ...cluster.env,
+      MINI_BLOG_SKIP_CLUSTER_CHECK: '',
+      SKAFFOLD_KUBE_CONTEXT: '',
+      SKAFFOLD_NAMESPACES: '',
+      ...env,
+    },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -27,7 +33,10 @@ describe('infra/scripts/ensure-credentials.mjs', () => {
     const result = run('ensure-credentials.mjs', {});
 
     expect(result.status).toBe(0);
-    const secret = cluster!.world().objects?.[SECRET_KEY] as { stringData: Record<string, string>; metadata: { labels: Record<string, string> } };
+    const secret = cluster!.world().objects?.[SECRET_KEY] as {
+      stringData: Record<string, string>;
+      metadata: { labels: Record<string, string> };
+    };
     const principals = [...new Set([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES, 'admin'])].sort();
     expect(Object.keys(secret.stringData).sort()).toEqual(principals);
     for (const value of Object.values(secret.stringData)) expect(value).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -40,7 +49,8 @@ describe('infra/scripts/ensure-credentials.mjs', () => {
 
     const secret = cluster!.world().objects?.[SECRET_KEY] as { stringData: Record<string, string> };
     const commandLines = cluster!.calls().map((call) => call.args.join(' '));
-    for (const value of Object.values(secret.stringData)) for (const line of commandLines) expect(line).not.toContain(value);
+    for (const value of Object.values(secret.stringData))
+      for (const line of commandLines) expect(line).not.toContain(value);
   });
 
   it('leaves a Secret that exists as it is', () => {
@@ -71,31 +81,51 @@ describe('infra/scripts/ensure-credentials.mjs', () => {
   });
 
   it("targets skaffold's context and first namespace in a deploy hook", () => {
-    run('ensure-credentials.mjs', {}, { env: { SKAFFOLD_KUBE_CONTEXT: 'kind-mini-blog', SKAFFOLD_NAMESPACES: 'blog,other' } });
+    run(
+      'ensure-credentials.mjs',
+      {},
+      { env: { SKAFFOLD_KUBE_CONTEXT: 'kind-mini-blog', SKAFFOLD_NAMESPACES: 'blog,other' } },
+    );
 
-    for (const call of cluster!.calls()) expect(call.args.slice(0, 4)).toEqual(['--context', 'kind-mini-blog', '--namespace', 'blog']);
+    for (const call of cluster!.calls())
+      expect(call.args.slice(0, 4)).toEqual(['--context', 'kind-mini-blog', '--namespace', 'blog']);
   });
 });
 
 describe('infra/scripts/cluster-check.mjs', () => {
   const ready = { type: 'Ready', status: 'True' };
-  const controllerPod = (conditions = [ready]) => ({ metadata: { name: 'ingress-nginx-controller-1' }, status: { conditions } });
+  const controllerPod = (conditions = [ready]) => ({
+    metadata: { name: 'ingress-nginx-controller-1' },
+    status: { conditions },
+  });
   const ingressNginx = (pods = [controllerPod()], loadBalancer: string[] = []): FakeWorld => ({
     objects: { 'ingressclass/nginx': { kind: 'IngressClass', metadata: { name: 'nginx' } } },
     lists: {
       pods,
-      services: [{ metadata: { name: 'ingress-nginx-controller' }, status: { loadBalancer: { ingress: loadBalancer.map((ip) => ({ ip })) } } }],
+      services: [
+        {
+          metadata: { name: 'ingress-nginx-controller' },
+          status: { loadBalancer: { ingress: loadBalancer.map((ip) => ({ ip })) } },
+        },
+      ],
       nodes: [{ status: { addresses: [{ type: 'InternalIP', address: '192.168.49.2' }] } }],
     },
   });
   const envoyGateway = (accepted: boolean, gatewayAddress?: string): FakeWorld => ({
     objects: {
       'crd/gateways.gateway.networking.k8s.io': { kind: 'CustomResourceDefinition' },
-      'gatewayclass/eg': { kind: 'GatewayClass', status: { conditions: [{ type: 'Accepted', status: accepted ? 'True' : 'False' }] } },
+      'gatewayclass/eg': {
+        kind: 'GatewayClass',
+        status: { conditions: [{ type: 'Accepted', status: accepted ? 'True' : 'False' }] },
+      },
     },
-    lists: { gateways: gatewayAddress ? [{ status: { addresses: [{ type: 'IPAddress', value: gatewayAddress }] } }] : [], nodes: [] },
+    lists: {
+      gateways: gatewayAddress ? [{ status: { addresses: [{ type: 'IPAddress', value: gatewayAddress }] } }] : [],
+      nodes: [],
+    },
   });
-  const check = (world: FakeWorld, host: string, args: string[] = []) => run('cluster-check.mjs', world, { args, env: { MINI_BLOG_HOST: host } });
+  const check = (world: FakeWorld, host: string, args: string[] = []) =>
+    run('cluster-check.mjs', world, { args, env: { MINI_BLOG_HOST: host } });
 
   it('passes with a ready ingress-nginx and the host on this machine', () => {
     const result = check(ingressNginx(), '127.0.0.1');
@@ -118,7 +148,9 @@ describe('infra/scripts/cluster-check.mjs', () => {
 
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/ingress-nginx is not installed \(no IngressClass "nginx"\)/);
-    expect(result.stderr).toMatch(/kubectl apply -f https:\/\/raw\.githubusercontent\.com\/kubernetes\/ingress-nginx\/controller-v1\.15\.1\/deploy\/static\/provider\/kind\/deploy\.yaml/);
+    expect(result.stderr).toMatch(
+      /kubectl apply -f https:\/\/raw\.githubusercontent\.com\/kubernetes\/ingress-nginx\/controller-v1\.15\.1\/deploy\/static\/provider\/kind\/deploy\.yaml/,
+    );
     expect(result.stderr).toMatch(/skaffold dev -p gateway-api/);
   });
 
@@ -141,7 +173,9 @@ describe('infra/scripts/cluster-check.mjs', () => {
     const result = check(ingressNginx(), '198.51.100.7');
 
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/resolves to 198\.51\.100\.7, which is neither this machine nor the cluster \(127\.0\.0\.1, 192\.168\.49\.2\)/);
+    expect(result.stderr).toMatch(
+      /resolves to 198\.51\.100\.7, which is neither this machine nor the cluster \(127\.0\.0\.1, 192\.168\.49\.2\)/,
+    );
   });
 
   it('reports every problem at once', () => {

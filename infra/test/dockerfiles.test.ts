@@ -1,5 +1,13 @@
 import { validate } from 'dockerfile-utils';
-import { argumentsOf, flagsOf, instructionsOf, lineage, readStages, substituteArgs as substitute, type Stage } from './support/dockerfile';
+import {
+  argumentsOf,
+  flagsOf,
+  instructionsOf,
+  lineage,
+  readStages,
+  substituteArgs as substitute,
+  type Stage,
+} from './support/dockerfile';
 import { existsInRepo, loadSkaffold, readText, skaffoldVariants, workspaceOf } from './support/repository';
 
 const BASE_IMAGE = 'node:20-bookworm-slim';
@@ -7,7 +15,10 @@ const BASE_IMAGE = 'node:20-bookworm-slim';
 /** Every Dockerfile skaffold builds, with the build arguments of each artifact that uses it. */
 const artifacts = skaffoldVariants(loadSkaffold()).flatMap((variant) => variant.build.artifacts);
 const dockerfiles = [...new Set(artifacts.map((artifact) => artifact.docker?.dockerfile ?? 'Dockerfile'))];
-const buildArgsOf = (dockerfile: string) => artifacts.filter((artifact) => artifact.docker?.dockerfile === dockerfile).map((artifact) => artifact.docker?.buildArgs ?? {});
+const buildArgsOf = (dockerfile: string) =>
+  artifacts
+    .filter((artifact) => artifact.docker?.dockerfile === dockerfile)
+    .map((artifact) => artifact.docker?.buildArgs ?? {});
 
 describe.each(dockerfiles)('%s', (dockerfile) => {
   const stages = readStages(dockerfile);
@@ -65,36 +76,52 @@ describe.each(dockerfiles)('%s', (dockerfile) => {
     for (const copy of fromBuild) expect(argumentsOf(copy)[0]).toMatch(/\/dist(-server)?$/);
   });
 
-  it.each(['dev', production.name])('runs the %s target as uid:gid 1000:1000, by number, so that kubelet can check runAsNonRoot', (target) => {
-    const user = lineage(stages, target)
-      .flatMap((stage) => instructionsOf(stage, 'USER').map((instruction) => argumentsOf(instruction)[0]))
-      .at(0);
-    expect(user).toBe('1000:1000');
-  });
+  it.each(['dev', production.name])(
+    'runs the %s target as uid:gid 1000:1000, by number, so that kubelet can check runAsNonRoot',
+    (target) => {
+      const user = lineage(stages, target)
+        .flatMap((stage) => instructionsOf(stage, 'USER').map((instruction) => argumentsOf(instruction)[0]))
+        .at(0);
+      expect(user).toBe('1000:1000');
+    },
+  );
 
   it('gives every stage a /data folder that uid 1000 owns', () => {
     for (const stage of stages) {
-      const runs = lineage(stages, stage.name).flatMap((ancestor) => instructionsOf(ancestor, 'RUN').map((run) => run.toString()));
-      expect({ stage: stage.name, createsData: runs.some((run) => /mkdir (-p )?\/data\b.*chown 1000:1000 \/data\b/.test(run)) }).toEqual({
+      const runs = lineage(stages, stage.name).flatMap((ancestor) =>
+        instructionsOf(ancestor, 'RUN').map((run) => run.toString()),
+      );
+      expect({
+        stage: stage.name,
+        createsData: runs.some((run) => /mkdir (-p )?\/data\b.*chown 1000:1000 \/data\b/.test(run)),
+      }).toEqual({
         stage: stage.name,
         createsData: true,
       });
     }
   });
 
-  it.each(['dev', production.name])("leaves npm's download cache out of every stage the %s target is built on", (target) => {
-    const installs = lineage(stages, target)
-      .flatMap((stage) => instructionsOf(stage, 'RUN').map((run) => run.toString()))
-      .filter((run) => /\bnpm ci\b/.test(run));
-    for (const install of installs) expect(install).toMatch(/\bnpm ci\b[^&]*&& npm cache clean --force\b/);
-  });
+  it.each(['dev', production.name])(
+    "leaves npm's download cache out of every stage the %s target is built on",
+    (target) => {
+      const installs = lineage(stages, target)
+        .flatMap((stage) => instructionsOf(stage, 'RUN').map((run) => run.toString()))
+        .filter((run) => /\bnpm ci\b/.test(run));
+      for (const install of installs) expect(install).toMatch(/\bnpm ci\b[^&]*&& npm cache clean --force\b/);
+    },
+  );
 
   it('keeps the root workspace (the test and lint tools) out of the dev target, and starts it without npx', () => {
     const dev = lineage(stages, 'dev');
-    const installs = dev.flatMap((stage) => instructionsOf(stage, 'RUN').map((run) => run.toString())).filter((run) => /\bnpm ci\b/.test(run));
+    const installs = dev
+      .flatMap((stage) => instructionsOf(stage, 'RUN').map((run) => run.toString()))
+      .filter((run) => /\bnpm ci\b/.test(run));
     expect(installs.length).toBeGreaterThan(0);
     for (const install of installs) expect(install).not.toMatch(/--include-workspace-root/);
-    const cmd = instructionsOf(dev[0] as Stage, 'CMD').at(-1)?.getRawArgumentsContent() ?? '';
+    const cmd =
+      instructionsOf(dev[0] as Stage, 'CMD')
+        .at(-1)
+        ?.getRawArgumentsContent() ?? '';
     expect(cmd).toMatch(/\bnode\b/);
     expect(cmd).not.toMatch(/\bnpx\b|\bnpm\b/);
   });
@@ -119,7 +146,9 @@ describe.each(dockerfiles)('%s', (dockerfile) => {
   });
 
   it('declares every build argument skaffold passes', () => {
-    const declared = stages.flatMap((stage) => instructionsOf(stage, 'ARG').map((arg) => argumentsOf(arg)[0]?.split('=')[0]));
+    const declared = stages.flatMap((stage) =>
+      instructionsOf(stage, 'ARG').map((arg) => argumentsOf(arg)[0]?.split('=')[0]),
+    );
     for (const args of buildArgsOf(dockerfile)) {
       for (const name of Object.keys(args)) expect(declared).toContain(name);
     }

@@ -12,7 +12,15 @@ import {
 } from '../src';
 import { schemaErrors } from './support/kubernetes-schemas';
 import { hasKubectl, kubectlKustomize } from './support/kustomize';
-import { K8S, loadKustomization, readText, readYamlDocuments, ROOT, servicesOf, type K8sObject } from './support/repository';
+import {
+  K8S,
+  loadKustomization,
+  readText,
+  readYamlDocuments,
+  ROOT,
+  servicesOf,
+  type K8sObject,
+} from './support/repository';
 
 const OVERLAY = path.join(ROOT, 'infra', 'k8s-gateway-api');
 const GATEWAY_KINDS = ['GatewayClass', 'Gateway', 'HTTPRoute'];
@@ -24,7 +32,8 @@ const base = loadKustomization(K8S);
 
 const ingress = createIngressRouter(loadIngressRoutes());
 const gateway = createGatewayRouter(loadGatewayRoutes());
-const target = (route: { service: string; port: number | string } | undefined) => (route ? `${route.service}:${route.port}` : '404');
+const target = (route: { service: string; port: number | string } | undefined) =>
+  route ? `${route.service}:${route.port}` : '404';
 
 /**
  * Every request path of one to four segments from the words the routes and the app use, each
@@ -32,7 +41,20 @@ const target = (route: { service: string; port: number | string } | undefined) =
  * around them (/posts/create/comments, /flow/stream/x, /events, /admin/...).
  */
 function requestPaths(): string[] {
-  const words = ['posts', 'create', 'comments', 'stream', 'feed', 'flow', 'subscriptions', 'events', 'admin', 'assets', 'index.html', 'abc-123'];
+  const words = [
+    'posts',
+    'create',
+    'comments',
+    'stream',
+    'feed',
+    'flow',
+    'subscriptions',
+    'events',
+    'admin',
+    'assets',
+    'index.html',
+    'abc-123',
+  ];
   let level = [''];
   const paths = ['/'];
   for (let depth = 1; depth <= 4; depth += 1) {
@@ -55,16 +77,46 @@ function pathMatchRules(): string[] {
  * breaks one, and JSON Schema cannot express them.
  */
 const PATH_RULES: { rule: string; holds: (type: string, value: string) => boolean }[] = [
-  { rule: "(self.type in ['Exact','PathPrefix']) ? self.value.startsWith('/') : true", holds: (type, value) => !isLiteral(type) || value.startsWith('/') },
-  { rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.contains('//') : true", holds: (type, value) => !isLiteral(type) || !value.includes('//') },
-  { rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.contains('/./') : true", holds: (type, value) => !isLiteral(type) || !value.includes('/./') },
-  { rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.contains('/../') : true", holds: (type, value) => !isLiteral(type) || !value.includes('/../') },
-  { rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.contains('%2f') : true", holds: (type, value) => !isLiteral(type) || !value.includes('%2f') },
-  { rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.contains('%2F') : true", holds: (type, value) => !isLiteral(type) || !value.includes('%2F') },
-  { rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.contains('#') : true", holds: (type, value) => !isLiteral(type) || !value.includes('#') },
-  { rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.endsWith('/..') : true", holds: (type, value) => !isLiteral(type) || !value.endsWith('/..') },
-  { rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.endsWith('/.') : true", holds: (type, value) => !isLiteral(type) || !value.endsWith('/.') },
-  { rule: "self.type in ['Exact','PathPrefix'] || self.type == 'RegularExpression'", holds: (type) => ['Exact', 'PathPrefix', 'RegularExpression'].includes(type) },
+  {
+    rule: "(self.type in ['Exact','PathPrefix']) ? self.value.startsWith('/') : true",
+    holds: (type, value) => !isLiteral(type) || value.startsWith('/'),
+  },
+  {
+    rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.contains('//') : true",
+    holds: (type, value) => !isLiteral(type) || !value.includes('//'),
+  },
+  {
+    rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.contains('/./') : true",
+    holds: (type, value) => !isLiteral(type) || !value.includes('/./'),
+  },
+  {
+    rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.contains('/../') : true",
+    holds: (type, value) => !isLiteral(type) || !value.includes('/../'),
+  },
+  {
+    rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.contains('%2f') : true",
+    holds: (type, value) => !isLiteral(type) || !value.includes('%2f'),
+  },
+  {
+    rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.contains('%2F') : true",
+    holds: (type, value) => !isLiteral(type) || !value.includes('%2F'),
+  },
+  {
+    rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.contains('#') : true",
+    holds: (type, value) => !isLiteral(type) || !value.includes('#'),
+  },
+  {
+    rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.endsWith('/..') : true",
+    holds: (type, value) => !isLiteral(type) || !value.endsWith('/..'),
+  },
+  {
+    rule: "(self.type in ['Exact','PathPrefix']) ? !self.value.endsWith('/.') : true",
+    holds: (type, value) => !isLiteral(type) || !value.endsWith('/.'),
+  },
+  {
+    rule: "self.type in ['Exact','PathPrefix'] || self.type == 'RegularExpression'",
+    holds: (type) => ['Exact', 'PathPrefix', 'RegularExpression'].includes(type),
+  },
   {
     rule: `(self.type in ['Exact','PathPrefix']) ? self.value.matches(r"""^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$""") : true`,
     holds: (type, value) => !isLiteral(type) || /^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$/.test(value),
@@ -74,19 +126,28 @@ const isLiteral = (type: string) => type === 'Exact' || type === 'PathPrefix';
 
 describe('infra/k8s-gateway-api: the Gateway API routes of posts.com', () => {
   describe('against the Gateway API v1.6.1 CRDs (standard channel)', () => {
-    it.each(gatewayApiObjects.map((object) => [`${object.kind} ${object.metadata.name}`, object] as const))('%s validates against its CRD schema', (_name, object) => {
-      const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-      expect(object.apiVersion).toBe('gateway.networking.k8s.io/v1');
-      const schema = schemas[object.kind];
-      expect(schema).toBeDefined();
-      ajv.validate(schema as object, object);
-      expect(ajv.errors ?? []).toEqual([]);
-    });
+    it.each(gatewayApiObjects.map((object) => [`${object.kind} ${object.metadata.name}`, object] as const))(
+      '%s validates against its CRD schema',
+      (_name, object) => {
+        const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+        expect(object.apiVersion).toBe('gateway.networking.k8s.io/v1');
+        const schema = schemas[object.kind];
+        expect(schema).toBeDefined();
+        ajv.validate(schema as object, object);
+        expect(ajv.errors ?? []).toEqual([]);
+      },
+    );
 
     it('refuses what the CRD schema refuses: the check is not vacuous', () => {
       const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
       const route = routeObjects.find((object) => object.kind === 'HTTPRoute') as K8sObject;
-      const broken = { ...route, spec: { ...route.spec, rules: [{ matches: [{ path: { type: 'Prefix', value: '/' } }], backendRefs: [{ name: 'x', port: 70000 }] }] } };
+      const broken = {
+        ...route,
+        spec: {
+          ...route.spec,
+          rules: [{ matches: [{ path: { type: 'Prefix', value: '/' } }], backendRefs: [{ name: 'x', port: 70000 }] }],
+        },
+      };
 
       expect(ajv.validate(schemas.HTTPRoute as object, broken)).toBe(false);
       expect(ajv.errors?.map((error) => error.instancePath)).toEqual(
@@ -98,9 +159,13 @@ describe('infra/k8s-gateway-api: the Gateway API routes of posts.com', () => {
       expect(pathMatchRules()).toEqual(PATH_RULES.map((entry) => entry.rule));
     });
 
-    it.each(loadGatewayRoutes().map((route) => [`${route.type} ${route.value}`, route] as const))('%s satisfies those rules', (_name, route) => {
-      for (const { rule, holds } of PATH_RULES) expect({ rule, holds: holds(route.type, route.value) }).toEqual({ rule, holds: true });
-    });
+    it.each(loadGatewayRoutes().map((route) => [`${route.type} ${route.value}`, route] as const))(
+      '%s satisfies those rules',
+      (_name, route) => {
+        for (const { rule, holds } of PATH_RULES)
+          expect({ rule, holds: holds(route.type, route.value) }).toEqual({ rule, holds: true });
+      },
+    );
 
     it('writes each regular expression in the syntax RE2 and JavaScript share (no lookaround or backreferences)', () => {
       for (const route of loadGatewayRoutes().filter((entry) => entry.type === 'RegularExpression')) {
@@ -122,12 +187,16 @@ describe('infra/k8s-gateway-api: the Gateway API routes of posts.com', () => {
       const hosts = [...new Set(loadIngressRoutes().map((route) => route.host))];
 
       expect(gatewayObject.spec.gatewayClassName).toBe(gatewayClass[0]?.metadata.name);
-      expect(gatewayObject.spec.listeners.map(({ hostname, port }) => ({ hostname, port }))).toEqual(hosts.map((hostname) => ({ hostname, port: 80 })));
+      expect(gatewayObject.spec.listeners.map(({ hostname, port }) => ({ hostname, port }))).toEqual(
+        hosts.map((hostname) => ({ hostname, port: 80 })),
+      );
     });
 
     it('attaches every HTTPRoute to that listener, for the same host', () => {
       for (const route of httpRoutes) {
-        expect(route.spec.parentRefs).toEqual([{ name: gatewayObject.metadata.name, sectionName: gatewayObject.spec.listeners[0]?.name }]);
+        expect(route.spec.parentRefs).toEqual([
+          { name: gatewayObject.metadata.name, sectionName: gatewayObject.spec.listeners[0]?.name },
+        ]);
         expect(route.spec.hostnames).toEqual([gatewayObject.spec.listeners[0]?.hostname]);
       }
     });
@@ -136,21 +205,29 @@ describe('infra/k8s-gateway-api: the Gateway API routes of posts.com', () => {
       const services = servicesOf(base);
       for (const route of loadGatewayRoutes()) {
         const service = services.find((candidate) => candidate.name === route.service);
-        expect({ route: route.value, ports: service?.ports.map((port) => port.port) }).toEqual({ route: route.value, ports: expect.arrayContaining([route.port]) });
+        expect({ route: route.value, ports: service?.ports.map((port) => port.port) }).toEqual({
+          route: route.value,
+          ports: expect.arrayContaining([route.port]),
+        });
       }
     });
   });
 
   describe('the same table as the Ingress objects', () => {
     it('reaches the same Services on the same ports', () => {
-      const backends = (routes: readonly { service: string; port: number | string }[]) => [...new Set(routes.map(target))].sort();
+      const backends = (routes: readonly { service: string; port: number | string }[]) =>
+        [...new Set(routes.map(target))].sort();
 
       expect(backends(gateway.routes)).toEqual(backends(ingress.routes));
     });
 
     it('routes every path of the app, and the near misses around them, to the same Service and port', () => {
       const differences = requestPaths()
-        .map((requestPath) => ({ requestPath, ingress: target(ingress.match(requestPath)), gateway: target(gateway.match(requestPath)) }))
+        .map((requestPath) => ({
+          requestPath,
+          ingress: target(ingress.match(requestPath)),
+          gateway: target(gateway.match(requestPath)),
+        }))
         .filter((row) => row.ingress !== row.gateway);
 
       expect(differences).toEqual([]);
@@ -161,11 +238,19 @@ describe('infra/k8s-gateway-api: the Gateway API routes of posts.com', () => {
         expect(ingress.match(stream)?.ingress).toBe('ingress-srv-stream');
         expect(gateway.match(stream)?.requestTimeout).toBe('0s');
       }
-      for (const other of ['/posts', '/posts/feed', '/flow', '/subscriptions', '/']) expect(gateway.match(other)?.requestTimeout).toBeUndefined();
+      for (const other of ['/posts', '/posts/feed', '/flow', '/subscriptions', '/'])
+        expect(gateway.match(other)?.requestTimeout).toBeUndefined();
     });
 
     it('never sends the bus its write or admin endpoints', () => {
-      for (const path of ['/events', '/events?after=0', '/admin', '/admin/parked/query/replay', '/Events', '/posts/../events']) {
+      for (const path of [
+        '/events',
+        '/events?after=0',
+        '/admin',
+        '/admin/parked/query/replay',
+        '/Events',
+        '/posts/../events',
+      ]) {
         expect(gateway.match(path)?.service).not.toBe('event-bus-srv');
       }
     });
@@ -182,34 +267,52 @@ describe('infra/k8s-gateway-api: the Gateway API routes of posts.com', () => {
     const rendered = { production: kubectlKustomize(OVERLAY), dev: kubectlKustomize(path.join(OVERLAY, 'dev')) };
     const keyOf = (object: K8sObject) => `${object.kind}/${object.metadata.name}`;
 
-    it.each(Object.entries(rendered))('renders the %s manifests with the Gateway and HTTPRoutes in place of the Ingress objects', (_name, objects) => {
-      const expected = [...base.filter((object) => object.kind !== 'Ingress'), ...routeObjects].map(keyOf).sort();
+    it.each(Object.entries(rendered))(
+      'renders the %s manifests with the Gateway and HTTPRoutes in place of the Ingress objects',
+      (_name, objects) => {
+        const expected = [...base.filter((object) => object.kind !== 'Ingress'), ...routeObjects].map(keyOf).sort();
 
-      expect(objects.map(keyOf).sort()).toEqual(expected);
-    });
+        expect(objects.map(keyOf).sort()).toEqual(expected);
+      },
+    );
 
     it('keeps the dev overlay: a writable root filesystem for the watchers', () => {
       const workloads = rendered.dev.filter((object) => object.kind === 'Deployment' || object.kind === 'StatefulSet');
       for (const workload of workloads) {
-        const pod = (workload.spec?.template as { spec: { containers: { securityContext?: { readOnlyRootFilesystem?: boolean } }[] } }).spec;
+        const pod = (
+          workload.spec?.template as {
+            spec: { containers: { securityContext?: { readOnlyRootFilesystem?: boolean } }[] };
+          }
+        ).spec;
         expect(pod.containers[0]?.securityContext?.readOnlyRootFilesystem).toBe(false);
       }
     });
 
-    it.each(Object.entries(rendered))('renders %s objects that validate: core kinds against kubernetes-models, Gateway API kinds against the CRDs', (_name, objects) => {
-      const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-      for (const object of objects) {
-        const errors = GATEWAY_KINDS.includes(object.kind) ? (ajv.validate(schemas[object.kind] as object, object) ? [] : ajv.errors) : schemaErrors(object);
-        expect({ object: keyOf(object), errors }).toEqual({ object: keyOf(object), errors: [] });
-      }
-    });
+    it.each(Object.entries(rendered))(
+      'renders %s objects that validate: core kinds against kubernetes-models, Gateway API kinds against the CRDs',
+      (_name, objects) => {
+        const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+        for (const object of objects) {
+          const errors = GATEWAY_KINDS.includes(object.kind)
+            ? ajv.validate(schemas[object.kind] as object, object)
+              ? []
+              : ajv.errors
+            : schemaErrors(object);
+          expect({ object: keyOf(object), errors }).toEqual({ object: keyOf(object), errors: [] });
+        }
+      },
+    );
 
     it('lets the Envoy proxies reach every port of every pod that ingress-nginx may reach in infra/k8s', () => {
       type Peer = { namespaceSelector?: { matchLabels?: Record<string, string> } };
       type Policy = K8sObject & { spec: { ingress: { from: Peer[]; ports: { port: number }[] }[] } };
       const portsFrom = (policy: Policy, namespace: string) =>
         policy.spec.ingress
-          .filter((rule) => rule.from.some((peer) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === namespace))
+          .filter((rule) =>
+            rule.from.some(
+              (peer) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === namespace,
+            ),
+          )
           .flatMap((rule) => rule.ports.map((port) => port.port));
       const policies = base.filter((object) => object.kind === 'NetworkPolicy') as Policy[];
       expect(policies.length).toBeGreaterThan(0);
@@ -236,7 +339,12 @@ describe('createGatewayRouter', () => {
   });
 
   it('tries Exact matches, then regular expressions, then prefixes, each longest first', () => {
-    const router = createGatewayRouter([route('PathPrefix', '/a', 'prefix'), route('PathPrefix', '/a/b', 'longer-prefix'), route('RegularExpression', '/a/.*', 'regex'), route('Exact', '/a/b', 'exact')]);
+    const router = createGatewayRouter([
+      route('PathPrefix', '/a', 'prefix'),
+      route('PathPrefix', '/a/b', 'longer-prefix'),
+      route('RegularExpression', '/a/.*', 'regex'),
+      route('Exact', '/a/b', 'exact'),
+    ]);
 
     expect(router.match('/a/b')?.service).toBe('exact');
     expect(router.match('/a/c')?.service).toBe('regex');
@@ -265,7 +373,11 @@ describe('createGatewayRouter', () => {
 });
 
 describe('gatewayRoutesFromManifests', () => {
-  const httpRoute = (rule: Record<string, unknown>) => ({ kind: 'HTTPRoute', metadata: { name: 'test' }, spec: { hostnames: ['test.com'], rules: [rule] } });
+  const httpRoute = (rule: Record<string, unknown>) => ({
+    kind: 'HTTPRoute',
+    metadata: { name: 'test' },
+    spec: { hostnames: ['test.com'], rules: [rule] },
+  });
   const backendRefs = [{ name: 'foo', port: 80 }];
 
   it('reads each path match with its Service, port and request timeout, and skips other kinds', () => {
@@ -274,18 +386,33 @@ describe('gatewayRoutesFromManifests', () => {
       httpRoute({ matches: [{ path: { type: 'Exact', value: '/a' } }], backendRefs, timeouts: { request: '0s' } }),
     ]);
 
-    expect(routes).toEqual([{ route: 'test', hostnames: ['test.com'], type: 'Exact', value: '/a', service: 'foo', port: 80, requestTimeout: '0s' }]);
+    expect(routes).toEqual([
+      {
+        route: 'test',
+        hostnames: ['test.com'],
+        type: 'Exact',
+        value: '/a',
+        service: 'foo',
+        port: 80,
+        requestTimeout: '0s',
+      },
+    ]);
   });
 
   it('reads a rule without matches as the prefix /, as the API defaults it', () => {
-    expect(gatewayRoutesFromManifests([httpRoute({ backendRefs })])).toMatchObject([{ type: 'PathPrefix', value: '/' }]);
+    expect(gatewayRoutesFromManifests([httpRoute({ backendRefs })])).toMatchObject([
+      { type: 'PathPrefix', value: '/' },
+    ]);
   });
 
   it.each([
     ['two backends', { backendRefs: [...backendRefs, { name: 'bar', port: 80 }] }],
     ['a backend that is no Service', { backendRefs: [{ name: 'foo', port: 80, kind: 'Backend' }] }],
     ['a filter', { backendRefs, filters: [{ type: 'RequestHeaderModifier' }] }],
-    ['a header match', { backendRefs, matches: [{ path: { type: 'PathPrefix', value: '/' }, headers: [{ name: 'x', value: 'y' }] }] }],
+    [
+      'a header match',
+      { backendRefs, matches: [{ path: { type: 'PathPrefix', value: '/' }, headers: [{ name: 'x', value: 'y' }] }] },
+    ],
   ])('refuses a rule with %s, which it does not model', (_what, rule) => {
     expect(() => gatewayRoutesFromManifests([httpRoute(rule)])).toThrow(GatewayManifestError);
   });

@@ -8,14 +8,25 @@ import {
   type IngressRoute,
 } from '../src';
 
-const route = (routePath: string, service: string): IngressRoute => ({ ingress: 'test', host: 'test.com', path: routePath, service, port: 80 });
+const route = (routePath: string, service: string): IngressRoute => ({
+  ingress: 'test',
+  host: 'test.com',
+  path: routePath,
+  service,
+  port: 80,
+});
 
 const ingress = (annotations: Record<string, string>, pathType = 'ImplementationSpecific') => ({
   apiVersion: 'networking.k8s.io/v1',
   kind: 'Ingress',
   metadata: { name: 'test', annotations },
   spec: {
-    rules: [{ host: 'test.com', http: { paths: [{ path: '/foo', pathType, backend: { service: { name: 'foo', port: { number: 80 } } } }] } }],
+    rules: [
+      {
+        host: 'test.com',
+        http: { paths: [{ path: '/foo', pathType, backend: { service: { name: 'foo', port: { number: 80 } } } }] },
+      },
+    ],
   },
 });
 
@@ -72,7 +83,11 @@ describe('the routes of posts.com (infra/k8s)', () => {
 
 describe('createIngressRouter', () => {
   it('tries longer paths first, as in the example of the ingress-nginx documentation', () => {
-    const router = createIngressRouter([route('/foo/bar', 'service1'), route('/foo/bar/', 'service2'), route('/foo/bar/(.+)', 'service3')]);
+    const router = createIngressRouter([
+      route('/foo/bar', 'service1'),
+      route('/foo/bar/', 'service2'),
+      route('/foo/bar/(.+)', 'service3'),
+    ]);
 
     expect(router.match('/foo/bar/1')?.service).toBe('service3');
     expect(router.match('/foo/bar/')?.service).toBe('service2');
@@ -113,7 +128,10 @@ describe('createIngressRouter', () => {
 
 describe('routesFromManifests', () => {
   it('reads the service and port of every path and skips other kinds', () => {
-    const routes = routesFromManifests([{ kind: 'Service' }, ingress({ 'nginx.ingress.kubernetes.io/use-regex': 'true' })]);
+    const routes = routesFromManifests([
+      { kind: 'Service' },
+      ingress({ 'nginx.ingress.kubernetes.io/use-regex': 'true' }),
+    ]);
 
     expect(routes).toEqual([{ ingress: 'test', host: 'test.com', path: '/foo', service: 'foo', port: 80 }]);
   });
@@ -123,7 +141,9 @@ describe('routesFromManifests', () => {
   });
 
   it('refuses a pathType other than ImplementationSpecific', () => {
-    expect(() => routesFromManifests([ingress({ 'nginx.ingress.kubernetes.io/use-regex': 'true' }, 'Prefix')])).toThrow(/pathType/);
+    expect(() => routesFromManifests([ingress({ 'nginx.ingress.kubernetes.io/use-regex': 'true' }, 'Prefix')])).toThrow(
+      /pathType/,
+    );
   });
 });
 

@@ -1,6 +1,14 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { deliveredTypes, publishAclSetting, PUBLISHER_NAMES, SERVICE_NAMES, SERVICES, SUBSCRIBER_NAMES, type ServiceName } from '@mini-blog/common';
+import {
+  deliveredTypes,
+  publishAclSetting,
+  PUBLISHER_NAMES,
+  SERVICE_NAMES,
+  SERVICES,
+  SUBSCRIBER_NAMES,
+  type ServiceName,
+} from '@mini-blog/common';
 import { parse } from 'yaml';
 import { loadServerConfig } from '../../client/server/config';
 import { readConfig as commentsConfig } from '../../comments/src/config';
@@ -31,8 +39,11 @@ const workloads = workloadsOf(objects);
 const services = servicesOf(objects);
 const configMaps = objects.filter((object) => object.kind === 'ConfigMap');
 const ingresses = objects.filter((object) => object.kind === 'Ingress');
-const named = (kind: string, name: string) => objects.find((object) => object.kind === kind && object.metadata.name === name);
-const containers = workloads.flatMap((workload) => workload.pod.containers.map((container) => [`${workload.kind} ${workload.name}`, container] as const));
+const named = (kind: string, name: string) =>
+  objects.find((object) => object.kind === kind && object.metadata.name === name);
+const containers = workloads.flatMap((workload) =>
+  workload.pod.containers.map((container) => [`${workload.kind} ${workload.name}`, container] as const),
+);
 
 /** Each process's port, from the registry (common/src/registry.ts). */
 const PORTS: Record<string, number> = Object.fromEntries(SERVICE_NAMES.map((name) => [name, SERVICES[name].port]));
@@ -65,14 +76,19 @@ const byKey = (list: readonly K8sObject[]) => Object.fromEntries(list.map((objec
 describe('infra/k8s', () => {
   it('lists every manifest file of the folder in kustomization.yaml', () => {
     const files = readdirSync(K8S).filter((name) => /\.ya?ml$/.test(name) && name !== 'kustomization.yaml');
-    const listed = (parse(readFileSync(path.join(K8S, 'kustomization.yaml'), 'utf8')) as { resources: string[] }).resources.sort();
+    const listed = (
+      parse(readFileSync(path.join(K8S, 'kustomization.yaml'), 'utf8')) as { resources: string[] }
+    ).resources.sort();
 
     expect(listed).toEqual(files.sort());
   });
 
-  it.each(objects.map((object) => [keyOf(object), object] as const))('%s is valid against the Kubernetes API schema', (_key, object) => {
-    expect(schemaErrors(object)).toEqual([]);
-  });
+  it.each(objects.map((object) => [keyOf(object), object] as const))(
+    '%s is valid against the Kubernetes API schema',
+    (_key, object) => {
+      expect(schemaErrors(object)).toEqual([]);
+    },
+  );
 
   it('has no unknown or misplaced field, which the API server would refuse', () => {
     expect(unknownFieldErrors(objects)).toEqual([]);
@@ -89,19 +105,22 @@ describe('infra/k8s', () => {
     expect(byKey(kubectlKustomize(K8S))).toEqual(byKey(objects));
   });
 
-  (hasKubectl ? it : it.skip)('renders the dev overlay: the same objects, with a writable filesystem for the watchers', () => {
-    const dev = kubectlKustomize(K8S_DEV);
+  (hasKubectl ? it : it.skip)(
+    'renders the dev overlay: the same objects, with a writable filesystem for the watchers',
+    () => {
+      const dev = kubectlKustomize(K8S_DEV);
 
-    expect(Object.keys(byKey(dev)).sort()).toEqual(Object.keys(byKey(objects)).sort());
-    for (const workload of workloadsOf(dev)) {
-      const [container] = workload.pod.containers;
-      expect(container?.securityContext?.readOnlyRootFilesystem).toBe(false);
-      expect(container?.resources?.limits?.memory).toBe('1Gi');
-    }
-    for (const object of dev.filter((candidate) => !['Deployment', 'StatefulSet'].includes(candidate.kind))) {
-      expect(object).toEqual(byKey(objects)[keyOf(object)]);
-    }
-  });
+      expect(Object.keys(byKey(dev)).sort()).toEqual(Object.keys(byKey(objects)).sort());
+      for (const workload of workloadsOf(dev)) {
+        const [container] = workload.pod.containers;
+        expect(container?.securityContext?.readOnlyRootFilesystem).toBe(false);
+        expect(container?.resources?.limits?.memory).toBe('1Gi');
+      }
+      for (const object of dev.filter((candidate) => !['Deployment', 'StatefulSet'].includes(candidate.kind))) {
+        expect(object).toEqual(byKey(objects)[keyOf(object)]);
+      }
+    },
+  );
 
   it('labels every object with the recommended app.kubernetes.io labels', () => {
     for (const object of objects) {
@@ -122,13 +141,17 @@ describe('workloads', () => {
     expect(workloads.map((workload) => workload.name).sort()).toEqual([...SERVICE_NAMES].sort());
   });
 
-  it.each(containers)('%s probes /readyz for readiness and /healthz for liveness on its port', (_workload, container) => {
-    const port = container.ports?.[0];
+  it.each(containers)(
+    '%s probes /readyz for readiness and /healthz for liveness on its port',
+    (_workload, container) => {
+      const port = container.ports?.[0];
 
-    expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
-    expect(container.livenessProbe?.httpGet?.path).toBe('/healthz');
-    for (const probe of [container.readinessProbe, container.livenessProbe]) expect([port?.name, port?.containerPort]).toContain(probe?.httpGet?.port);
-  });
+      expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
+      expect(container.livenessProbe?.httpGet?.path).toBe('/healthz');
+      for (const probe of [container.readinessProbe, container.livenessProbe])
+        expect([port?.name, port?.containerPort]).toContain(probe?.httpGet?.port);
+    },
+  );
 
   it.each(containers)('%s requests resources and is limited in memory', (_workload, container) => {
     expect(container.resources?.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
@@ -136,21 +159,31 @@ describe('workloads', () => {
   });
 
   it.each(containers)('%s runs unprivileged, on a read-only root filesystem', (_workload, container) => {
-    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
   });
 
-  it.each(workloads.map((workload) => [workload.name, workload] as const))('%s runs as the image user (node, uid 1000) and shuts down within its grace period', (_name, workload) => {
-    expect(workload.pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
-    expect(workload.pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(15);
-  });
+  it.each(workloads.map((workload) => [workload.name, workload] as const))(
+    '%s runs as the image user (node, uid 1000) and shuts down within its grace period',
+    (_name, workload) => {
+      expect(workload.pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+      expect(workload.pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(15);
+    },
+  );
 
-  it.each(workloads.map((workload) => [workload.name, workload] as const))('%s gets an env that its own config schema accepts, on the port it exposes', (name, workload) => {
-    const [container] = workload.pod.containers as [Container];
-    const config = CONFIG_LOADERS[name]?.(envOf(container));
+  it.each(workloads.map((workload) => [workload.name, workload] as const))(
+    '%s gets an env that its own config schema accepts, on the port it exposes',
+    (name, workload) => {
+      const [container] = workload.pod.containers as [Container];
+      const config = CONFIG_LOADERS[name]?.(envOf(container));
 
-    expect(config?.PORT).toBe(container.ports?.[0]?.containerPort);
-    expect(config?.PORT).toBe(PORTS[name]);
-  });
+      expect(config?.PORT).toBe(container.ports?.[0]?.containerPort);
+      expect(config?.PORT).toBe(PORTS[name]);
+    },
+  );
 
   it('reads every configMapKeyRef from a ConfigMap key that exists', () => {
     for (const [, container] of containers) expect(() => envOf(container)).not.toThrow();
@@ -159,24 +192,36 @@ describe('workloads', () => {
 
 describe('the event bus', () => {
   const bus = named('StatefulSet', 'event-bus') as K8sObject;
-  const spec = bus.spec as { replicas: number; volumeClaimTemplates: { metadata: { name: string } }[]; template: { spec: { containers: Container[] } } };
+  const spec = bus.spec as {
+    replicas: number;
+    volumeClaimTemplates: { metadata: { name: string } }[];
+    template: { spec: { containers: Container[] } };
+  };
 
   it('is one StatefulSet replica keeping its log on a claimed volume mounted at DATA_DIR', () => {
     const container = spec.template.spec.containers[0] as Container;
     const dataDir = envOf(container).DATA_DIR;
 
     expect(spec.replicas).toBe(1);
-    expect(container.volumeMounts).toContainEqual({ name: spec.volumeClaimTemplates[0]?.metadata.name, mountPath: dataDir });
+    expect(container.volumeMounts).toContainEqual({
+      name: spec.volumeClaimTemplates[0]?.metadata.name,
+      mountPath: dataDir,
+    });
   });
 
-  it("delivers to each subscriber of the registry exactly the types it needs live (deliveredTypes), in batches, at its Service", () => {
+  it('delivers to each subscriber of the registry exactly the types it needs live (deliveredTypes), in batches, at its Service', () => {
     const container = spec.template.spec.containers[0] as Container;
     const subscribers = loadBusConfig(envOf(container)).SUBSCRIBERS;
 
     expect(subscribers.map((subscriber) => subscriber.name).sort()).toEqual([...SUBSCRIBER_NAMES].sort());
     for (const subscriber of subscribers) {
       const name = subscriber.name as ServiceName;
-      expect({ name, url: subscriber.url, types: [...(subscriber.types ?? [])].sort(), batch: subscriber.batch }).toEqual({
+      expect({
+        name,
+        url: subscriber.url,
+        types: [...(subscriber.types ?? [])].sort(),
+        batch: subscriber.batch,
+      }).toEqual({
         name,
         url: `http://${name}-srv:${PORTS[name]}/events`,
         types: deliveredTypes(name).sort(),
@@ -195,7 +240,12 @@ describe('the event bus', () => {
   it("lets each publisher of the registry publish exactly the types it publishes (the ConfigMap's PUBLISH_ACL)", () => {
     const acl = configMaps.find((configMap) => configMap.metadata.name === 'mini-blog-config')?.data?.PUBLISH_ACL;
 
-    expect(acl?.split(',').map((entry) => entry.trim()).join(',')).toBe(publishAclSetting());
+    expect(
+      acl
+        ?.split(',')
+        .map((entry) => entry.trim())
+        .join(','),
+    ).toBe(publishAclSetting());
   });
 });
 
@@ -213,17 +263,18 @@ describe('credentials', () => {
     return { dir: envOf(container).CREDENTIALS_DIR, mount, volume };
   }
 
-  it.each(workloads.filter((workload) => PRINCIPALS.includes(workload.name)).map((workload) => [workload.name, workload] as const))(
-    '%s reads only its own credential, from the Secret mounted read-only at CREDENTIALS_DIR',
-    (name, workload) => {
-      const { dir, mount, volume } = credentialsOf(workload);
+  it.each(
+    workloads
+      .filter((workload) => PRINCIPALS.includes(workload.name))
+      .map((workload) => [workload.name, workload] as const),
+  )('%s reads only its own credential, from the Secret mounted read-only at CREDENTIALS_DIR', (name, workload) => {
+    const { dir, mount, volume } = credentialsOf(workload);
 
-      expect(mount).toEqual({ name: volume?.name, mountPath: dir, readOnly: true });
-      expect(volume?.secret?.items).toEqual([{ key: name, path: name }]);
-    },
-  );
+    expect(mount).toEqual({ name: volume?.name, mountPath: dir, readOnly: true });
+    expect(volume?.secret?.items).toEqual([{ key: name, path: name }]);
+  });
 
-  it('gives the bus every credential: it checks each principal\'s token and signs each subscriber\'s deliveries', () => {
+  it("gives the bus every credential: it checks each principal's token and signs each subscriber's deliveries", () => {
     const { dir, mount, volume } = credentialsOf(workloads.find((workload) => workload.name === 'event-bus')!);
 
     expect(mount).toEqual({ name: volume?.name, mountPath: dir, readOnly: true });
@@ -231,36 +282,62 @@ describe('credentials', () => {
   });
 
   it('gives no credential to a process that is no principal', () => {
-    for (const workload of workloads.filter((candidate) => candidate.name !== 'event-bus' && !PRINCIPALS.includes(candidate.name))) {
-      expect({ workload: workload.name, ...credentialsOf(workload) }).toEqual({ workload: workload.name, dir: undefined, mount: undefined, volume: undefined });
+    for (const workload of workloads.filter(
+      (candidate) => candidate.name !== 'event-bus' && !PRINCIPALS.includes(candidate.name),
+    )) {
+      expect({ workload: workload.name, ...credentialsOf(workload) }).toEqual({
+        workload: workload.name,
+        dir: undefined,
+        mount: undefined,
+        volume: undefined,
+      });
     }
   });
 
-  it.each(workloads.filter((workload) => credentialsOf(workload).volume).map((workload) => [workload.name, workload] as const))(
-    '%s: the credential files are readable by its user\'s group only',
-    (_name, workload) => {
-      expect(credentialsOf(workload).volume?.secret?.defaultMode).toBe(0o440);
-      expect(workload.pod.securityContext?.fsGroup).toBe(workload.pod.securityContext?.runAsGroup);
-    },
-  );
+  it.each(
+    workloads
+      .filter((workload) => credentialsOf(workload).volume)
+      .map((workload) => [workload.name, workload] as const),
+  )("%s: the credential files are readable by its user's group only", (_name, workload) => {
+    expect(credentialsOf(workload).volume?.secret?.defaultMode).toBe(0o440);
+    expect(workload.pod.securityContext?.fsGroup).toBe(workload.pod.securityContext?.runAsGroup);
+  });
 });
 
 describe('network policies', () => {
-  type Peer = { namespaceSelector?: { matchLabels?: Record<string, string> }; podSelector?: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; values: string[] }[] } };
-  type Policy = { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: { from: Peer[]; ports: { protocol: string; port: number }[] }[] };
-  const policies = objects.filter((object) => object.kind === 'NetworkPolicy').map((object) => ({ name: object.metadata.name, spec: object.spec as Policy }));
+  type Peer = {
+    namespaceSelector?: { matchLabels?: Record<string, string> };
+    podSelector?: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; values: string[] }[] };
+  };
+  type Policy = {
+    podSelector: { matchLabels: Record<string, string> };
+    policyTypes: string[];
+    ingress: { from: Peer[]; ports: { protocol: string; port: number }[] }[];
+  };
+  const policies = objects
+    .filter((object) => object.kind === 'NetworkPolicy')
+    .map((object) => ({ name: object.metadata.name, spec: object.spec as Policy }));
   const INGRESS_CONTROLLER = 'ingress-nginx';
 
   /** A peer as a name: the ingress controller's pods in its namespace, or the workloads a pod selector picks. */
   function peerNames(peer: Peer): string[] {
     const namespace = peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'];
-    if (namespace !== undefined) return [namespace === INGRESS_CONTROLLER && peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] === INGRESS_CONTROLLER ? INGRESS_CONTROLLER : `namespace ${namespace}`];
+    if (namespace !== undefined)
+      return [
+        namespace === INGRESS_CONTROLLER &&
+        peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] === INGRESS_CONTROLLER
+          ? INGRESS_CONTROLLER
+          : `namespace ${namespace}`,
+      ];
     return workloads.filter((workload) => selectsPeer(peer, workload.podLabels)).map((workload) => workload.name);
   }
 
   function selectsPeer(peer: Peer, labels: Record<string, string>): boolean {
     const selector = peer.podSelector ?? {};
-    return selects(selector.matchLabels ?? {}, labels) && (selector.matchExpressions ?? []).every(({ key, values }) => values.includes(labels[key] ?? ''));
+    return (
+      selects(selector.matchLabels ?? {}, labels) &&
+      (selector.matchExpressions ?? []).every(({ key, values }) => values.includes(labels[key] ?? ''))
+    );
   }
 
   /** What should reach each port of a workload, derived from the Ingress, the registry and the env. */
@@ -268,9 +345,12 @@ describe('network policies', () => {
     const name = workload.name as ServiceName;
     const expected: Record<number, Set<string>> = {};
     const allow = (port: number, peer: string) => (expected[port] ??= new Set()).add(peer);
-    for (const backend of ingressBackends()) if (backend.name === `${name}-srv`) allow(backend.port.number, INGRESS_CONTROLLER);
+    for (const backend of ingressBackends())
+      if (backend.name === `${name}-srv`) allow(backend.port.number, INGRESS_CONTROLLER);
     if ((SUBSCRIBER_NAMES as string[]).includes(name)) allow(SERVICES[name].port, 'event-bus');
-    if (name === 'event-bus') for (const client of workloads.filter((candidate) => 'BUS_URL' in envOf(candidate.pod.containers[0]!))) allow(SERVICES[name].port, client.name);
+    if (name === 'event-bus')
+      for (const client of workloads.filter((candidate) => 'BUS_URL' in envOf(candidate.pod.containers[0]!)))
+        allow(SERVICES[name].port, client.name);
     return Object.fromEntries(Object.entries(expected).map(([port, peers]) => [port, [...peers].sort()]));
   }
 
@@ -279,13 +359,17 @@ describe('network policies', () => {
     for (const workload of workloads) {
       const policy = policies.find((candidate) => candidate.name === workload.name)!;
       expect(selects(policy.spec.podSelector.matchLabels, workload.podLabels)).toBe(true);
-      expect(workloads.filter((other) => other !== workload && selects(policy.spec.podSelector.matchLabels, other.podLabels))).toEqual([]);
+      expect(
+        workloads.filter(
+          (other) => other !== workload && selects(policy.spec.podSelector.matchLabels, other.podLabels),
+        ),
+      ).toEqual([]);
       expect(policy.spec.policyTypes).toEqual(['Ingress']);
     }
   });
 
   it.each(workloads.map((workload) => [workload.name, workload] as const))(
-    '%s accepts on each port exactly who needs it: the ingress controller where the Ingress routes, the bus on a delivery endpoint, the services on the bus\'s API',
+    "%s accepts on each port exactly who needs it: the ingress controller where the Ingress routes, the bus on a delivery endpoint, the services on the bus's API",
     (_name, workload) => {
       const policy = policies.find((candidate) => candidate.name === workload.name)!;
       const allowed: Record<number, Set<string>> = {};
@@ -296,7 +380,9 @@ describe('network policies', () => {
         }
       }
 
-      expect(Object.fromEntries(Object.entries(allowed).map(([port, peers]) => [port, [...peers].sort()]))).toEqual(expectedPeers(workload));
+      expect(Object.fromEntries(Object.entries(allowed).map(([port, peers]) => [port, [...peers].sort()]))).toEqual(
+        expectedPeers(workload),
+      );
     },
   );
 
@@ -314,7 +400,9 @@ describe('cross-checks', () => {
       const service = services.find((candidate) => selects(candidate.selector, workload.podLabels));
       expect(service?.name).toBe(`${workload.name}-srv`);
       const { port, viewsPort } = SERVICES[workload.name as ServiceName] as { port: number; viewsPort?: number };
-      expect(service?.ports.map((servicePort) => servicePort.port)).toEqual(viewsPort === undefined ? [port] : [port, viewsPort]);
+      expect(service?.ports.map((servicePort) => servicePort.port)).toEqual(
+        viewsPort === undefined ? [port] : [port, viewsPort],
+      );
       expect((named('Service', `${workload.name}-srv`)?.spec as { type: string }).type).toBe('ClusterIP');
     }
   });
@@ -325,52 +413,87 @@ describe('cross-checks', () => {
       expect(selected.length).toBeGreaterThan(0);
       for (const port of service.ports) {
         for (const workload of selected) {
-          const target = workload.pod.containers.flatMap((container) => container.ports ?? []).find((candidate) => candidate.name === port.targetPort || candidate.containerPort === port.targetPort);
-          expect({ service: service.name, targetPort: target?.containerPort }).toEqual({ service: service.name, targetPort: port.port });
+          const target = workload.pod.containers
+            .flatMap((container) => container.ports ?? [])
+            .find((candidate) => candidate.name === port.targetPort || candidate.containerPort === port.targetPort);
+          expect({ service: service.name, targetPort: target?.containerPort }).toEqual({
+            service: service.name,
+            targetPort: port.port,
+          });
         }
       }
     }
   });
 
   it('names an existing Service and one of its ports in every URL of the env and the ConfigMaps', () => {
-    const values = [...containers.flatMap(([, container]) => Object.values(envOf(container))), ...configMaps.flatMap((configMap) => Object.values(configMap.data ?? {}))];
-    const urls = values.flatMap((value) => [...value.matchAll(/https?:\/\/([\w.-]+):(\d+)/g)].map(([url, host, port]) => ({ url, host, port: Number(port) })));
+    const values = [
+      ...containers.flatMap(([, container]) => Object.values(envOf(container))),
+      ...configMaps.flatMap((configMap) => Object.values(configMap.data ?? {})),
+    ];
+    const urls = values.flatMap((value) =>
+      [...value.matchAll(/https?:\/\/([\w.-]+):(\d+)/g)].map(([url, host, port]) => ({
+        url,
+        host,
+        port: Number(port),
+      })),
+    );
 
     expect(urls.length).toBeGreaterThan(0);
     for (const { url, host, port } of urls) {
       const service = services.find((candidate) => candidate.name === host);
-      expect({ url, ports: service?.ports.map((candidate) => candidate.port) }).toEqual({ url, ports: expect.arrayContaining([port]) });
+      expect({ url, ports: service?.ports.map((candidate) => candidate.port) }).toEqual({
+        url,
+        ports: expect.arrayContaining([port]),
+      });
     }
   });
 
   it('sends every ingress backend to an existing Service on one of its ports', () => {
     for (const backend of ingressBackends()) {
       const service = services.find((candidate) => candidate.name === backend.name);
-      expect({ backend: backend.name, ports: service?.ports.map((port) => port.port) }).toEqual({ backend: backend.name, ports: expect.arrayContaining([backend.port.number]) });
+      expect({ backend: backend.name, ports: service?.ports.map((port) => port.port) }).toEqual({
+        backend: backend.name,
+        ports: expect.arrayContaining([backend.port.number]),
+      });
     }
   });
 
-  it.each(workloads.map((workload) => [workload.name, workload] as const))('%s serves its probe paths: the route is in its code or in common', (_name, workload: Workload) => {
-    const workspace = imageWorkspaces()[workload.pod.containers[0]?.image ?? ''] ?? '';
-    const code = sourceFiles(workspace).map((file) => readFileSync(file, 'utf8'));
-    const probePaths = workload.pod.containers.flatMap((container) => [container.readinessProbe, container.livenessProbe].map((probe) => probe?.httpGet?.path));
+  it.each(workloads.map((workload) => [workload.name, workload] as const))(
+    '%s serves its probe paths: the route is in its code or in common',
+    (_name, workload: Workload) => {
+      const workspace = imageWorkspaces()[workload.pod.containers[0]?.image ?? ''] ?? '';
+      const code = sourceFiles(workspace).map((file) => readFileSync(file, 'utf8'));
+      const probePaths = workload.pod.containers.flatMap((container) =>
+        [container.readinessProbe, container.livenessProbe].map((probe) => probe?.httpGet?.path),
+      );
 
-    for (const probePath of probePaths) expect({ probePath, served: code.some((text) => new RegExp(`['"\`]${probePath}['"\`]`).test(text)) }).toEqual({ probePath, served: true });
-  });
+      for (const probePath of probePaths)
+        expect({ probePath, served: code.some((text) => new RegExp(`['"\`]${probePath}['"\`]`).test(text)) }).toEqual({
+          probePath,
+          served: true,
+        });
+    },
+  );
 });
 
 describe('the ingress', () => {
-  it.each(ingresses.map((ingress) => [ingress.metadata.name, ingress] as const))('%s is an nginx Ingress for posts.com with regex paths', (_name, ingress) => {
-    const spec = ingress.spec as { ingressClassName: string; rules: { host: string; http: { paths: { pathType: string }[] } }[] };
+  it.each(ingresses.map((ingress) => [ingress.metadata.name, ingress] as const))(
+    '%s is an nginx Ingress for posts.com with regex paths',
+    (_name, ingress) => {
+      const spec = ingress.spec as {
+        ingressClassName: string;
+        rules: { host: string; http: { paths: { pathType: string }[] } }[];
+      };
 
-    expect(ingress.apiVersion).toBe('networking.k8s.io/v1');
-    expect(ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/use-regex']).toBe('true');
-    expect(spec.ingressClassName).toBe('nginx');
-    for (const rule of spec.rules) {
-      expect(rule.host).toBe('posts.com');
-      for (const entry of rule.http.paths) expect(entry.pathType).toBe('ImplementationSpecific');
-    }
-  });
+      expect(ingress.apiVersion).toBe('networking.k8s.io/v1');
+      expect(ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/use-regex']).toBe('true');
+      expect(spec.ingressClassName).toBe('nginx');
+      for (const rule of spec.rules) {
+        expect(rule.host).toBe('posts.com');
+        for (const entry of rule.http.paths) expect(entry.pathType).toBe('ImplementationSpecific');
+      }
+    },
+  );
 
   it('passes server-sent events through unbuffered, with a read timeout of an hour', () => {
     const annotations = named('Ingress', 'ingress-srv-stream')?.metadata.annotations ?? {};
@@ -383,9 +506,11 @@ describe('the ingress', () => {
 /** The Service and port of every path of every Ingress. */
 function ingressBackends(): { name: string; port: { number: number } }[] {
   return ingresses.flatMap((ingress) =>
-    (ingress.spec as { rules: { http: { paths: { backend: { service: { name: string; port: { number: number } } } }[] } }[] }).rules.flatMap((rule) =>
-      rule.http.paths.map((entry) => entry.backend.service),
-    ),
+    (
+      ingress.spec as {
+        rules: { http: { paths: { backend: { service: { name: string; port: { number: number } } } }[] } }[];
+      }
+    ).rules.flatMap((rule) => rule.http.paths.map((entry) => entry.backend.service)),
   );
 }
 
@@ -396,8 +521,14 @@ function imageWorkspaces(): Record<string, string> {
 
 /** The TypeScript a workspace runs: its own (src/, and server/ for the client) and common's when it depends on it. */
 function sourceFiles(workspace: string): string[] {
-  const manifest = JSON.parse(readFileSync(path.join(ROOT, workspace, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
-  const dirs = [`${workspace}/src`, `${workspace}/server`, ...(manifest.dependencies?.['@mini-blog/common'] ? ['common/src'] : [])];
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, workspace, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  const dirs = [
+    `${workspace}/src`,
+    `${workspace}/server`,
+    ...(manifest.dependencies?.['@mini-blog/common'] ? ['common/src'] : []),
+  ];
   return dirs.flatMap((dir) => listTypeScript(path.join(ROOT, dir)));
 }
 

@@ -50,15 +50,23 @@ const AS_NGINX: readonly (readonly [target: string, path: string | 400 | 414])[]
 ];
 
 describe('normalizeRequestTarget', () => {
-  const shown = (text: string | number) => (typeof text === 'string' && text.length > 60 ? `${text.slice(0, 20)}… (${text.length} bytes)` : JSON.stringify(text));
+  const shown = (text: string | number) =>
+    typeof text === 'string' && text.length > 60
+      ? `${text.slice(0, 20)}… (${text.length} bytes)`
+      : JSON.stringify(text);
 
-  it.each(AS_NGINX.map(([target, expected]) => [shown(target), shown(expected), target, expected] as const))('reads %s as nginx does: %s', (_target, _expected, target, expected) => {
-    if (typeof expected === 'string') {
-      expect(normalizeRequestTarget(target).path).toBe(expected);
-    } else {
-      expect(() => normalizeRequestTarget(target)).toThrow(expect.objectContaining({ name: 'RequestTargetError', status: expected }));
-    }
-  });
+  it.each(AS_NGINX.map(([target, expected]) => [shown(target), shown(expected), target, expected] as const))(
+    'reads %s as nginx does: %s',
+    (_target, _expected, target, expected) => {
+      if (typeof expected === 'string') {
+        expect(normalizeRequestTarget(target).path).toBe(expected);
+      } else {
+        expect(() => normalizeRequestTarget(target)).toThrow(
+          expect.objectContaining({ name: 'RequestTargetError', status: expected }),
+        );
+      }
+    },
+  );
 
   it.each([
     ['absolute-form', 'http://event-bus-srv:4005/admin/parked'],
@@ -70,19 +78,29 @@ describe('normalizeRequestTarget', () => {
   });
 
   it('says which rule a refused target breaks', () => {
-    expect(() => normalizeRequestTarget('/bad%zz')).toThrow('request target: "%zz" is not a percent-escape (% and two hex digits)');
+    expect(() => normalizeRequestTarget('/bad%zz')).toThrow(
+      'request target: "%zz" is not a percent-escape (% and two hex digits)',
+    );
     expect(() => normalizeRequestTarget('/x%00')).toThrow('request target: must not contain an encoded NUL (%00)');
     expect(() => normalizeRequestTarget('/..')).toThrow('request target: must not go above the root with ".."');
-    expect(() => normalizeRequestTarget(`${LONGEST}a`)).toThrow(`request target: must fit in a request line of ${MAX_REQUEST_LINE_BYTES} bytes`);
+    expect(() => normalizeRequestTarget(`${LONGEST}a`)).toThrow(
+      `request target: must fit in a request line of ${MAX_REQUEST_LINE_BYTES} bytes`,
+    );
     expect(() => normalizeRequestTarget(LONGEST, 'DELETE')).toThrow(RequestTargetError);
   });
 
   it('keeps the query string as sent and drops a fragment', () => {
-    expect(normalizeRequestTarget('/posts/feed?cursor=a%2Fb&limit=2#top')).toEqual({ path: '/posts/feed', encodedPath: '/posts/feed', search: '?cursor=a%2Fb&limit=2' });
+    expect(normalizeRequestTarget('/posts/feed?cursor=a%2Fb&limit=2#top')).toEqual({
+      path: '/posts/feed',
+      encodedPath: '/posts/feed',
+      search: '?cursor=a%2Fb&limit=2',
+    });
   });
 
   it('encodes for the upstream what must not travel as it is', () => {
-    expect(normalizeRequestTarget('/posts/a%20b/c%3Fd%23e%25f\\g%C3%A9/comments').encodedPath).toBe('/posts/a%20b/c%3Fd%23e%25f%5Cg%C3%A9/comments');
+    expect(normalizeRequestTarget('/posts/a%20b/c%3Fd%23e%25f\\g%C3%A9/comments').encodedPath).toBe(
+      '/posts/a%20b/c%3Fd%23e%25f%5Cg%C3%A9/comments',
+    );
   });
 
   it('sends upstream a path that reads as the one routed: normalizing it again changes nothing', () => {

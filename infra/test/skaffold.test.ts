@@ -4,7 +4,17 @@ import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { copiedFolders, globToRegExp, syncTargetsNotOwned, unsyncedSources } from './support/dev-sync';
 import { readStages } from './support/dockerfile';
-import { existsInRepo, K8S, loadSkaffold, readYamlDocuments, ROOT, skaffoldVariants, workspaceFolders, workspaceOf, type K8sObject } from './support/repository';
+import {
+  existsInRepo,
+  K8S,
+  loadSkaffold,
+  readYamlDocuments,
+  ROOT,
+  skaffoldVariants,
+  workspaceFolders,
+  workspaceOf,
+  type K8sObject,
+} from './support/repository';
 
 const config = loadSkaffold();
 const variants = skaffoldVariants(config);
@@ -12,25 +22,40 @@ const workspaces = workspaceFolders();
 
 /** The files a kustomization pulls in, following directory resources (overlays) and components down to their bases. */
 function resourceFiles(dir: string): string[] {
-  const kustomization = parse(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8')) as { resources?: string[]; components?: string[] };
+  const kustomization = parse(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8')) as {
+    resources?: string[];
+    components?: string[];
+  };
   return [...(kustomization.resources ?? []), ...(kustomization.components ?? [])].flatMap((resource) => {
     const target = path.resolve(dir, resource);
-    return existsInRepo(path.relative(ROOT, path.join(target, 'kustomization.yaml'))) ? resourceFiles(target) : [target];
+    return existsInRepo(path.relative(ROOT, path.join(target, 'kustomization.yaml')))
+      ? resourceFiles(target)
+      : [target];
   });
 }
 
 function deployedImages(manifests: (typeof variants)[number]['manifests']): string[] {
-  const objects = (manifests.kustomize?.paths ?? []).flatMap((dir) => resourceFiles(path.join(ROOT, dir)).flatMap((file) => readYamlDocuments(file) as K8sObject[]));
-  return objects
-    .filter((object) => object.kind === 'Deployment' || object.kind === 'StatefulSet')
-    .flatMap((object) => (object.spec?.template as { spec: { containers: { image: string }[] } }).spec.containers.map((container) => container.image))
-    // A pinned image from a registry (nats:2.14.2-alpine) is pulled, not built.
-    .filter((image) => !image.includes(':'));
+  const objects = (manifests.kustomize?.paths ?? []).flatMap((dir) =>
+    resourceFiles(path.join(ROOT, dir)).flatMap((file) => readYamlDocuments(file) as K8sObject[]),
+  );
+  return (
+    objects
+      .filter((object) => object.kind === 'Deployment' || object.kind === 'StatefulSet')
+      .flatMap((object) =>
+        (object.spec?.template as { spec: { containers: { image: string }[] } }).spec.containers.map(
+          (container) => container.image,
+        ),
+      )
+      // A pinned image from a registry (nats:2.14.2-alpine) is pulled, not built.
+      .filter((image) => !image.includes(':'))
+  );
 }
 
 describe('skaffold.yaml', () => {
   it('validates against the official skaffold/v4beta13 JSON schema', () => {
-    const schema = JSON.parse(readFileSync(path.join(ROOT, 'infra', 'schemas', 'skaffold-v4beta13.json'), 'utf8')) as object;
+    const schema = JSON.parse(
+      readFileSync(path.join(ROOT, 'infra', 'schemas', 'skaffold-v4beta13.json'), 'utf8'),
+    ) as object;
     const ajv = new Ajv({ strict: false, allErrors: true });
     const valid = ajv.validate(schema, config);
 
@@ -48,7 +73,9 @@ describe('skaffold.yaml', () => {
     'checks the cluster for the routing it deploys, then creates the credentials Secret if missing, before every deploy (%s)',
     (_name, variant) => {
       const before = variant.deploy.kubectl?.hooks?.before ?? [];
-      const routedByGateway = (variant.manifests.kustomize?.paths ?? []).some((dir) => dir.startsWith('infra/k8s-gateway-api'));
+      const routedByGateway = (variant.manifests.kustomize?.paths ?? []).some((dir) =>
+        dir.startsWith('infra/k8s-gateway-api'),
+      );
 
       expect(before.map((hook) => hook.host?.command)).toEqual([
         ['node', 'infra/scripts/cluster-check.mjs', ...(routedByGateway ? ['--gateway'] : [])],
@@ -88,15 +115,19 @@ describe('skaffold.yaml', () => {
       expect([...new Set(deployedImages(manifests))].sort()).toEqual([...images].sort());
     });
 
-    it.each(build.artifacts.map((artifact) => [artifact.image, artifact] as const))('builds %s from the repository root with a Dockerfile that exists', (_image, artifact) => {
-      const dockerfile = artifact.docker?.dockerfile ?? 'Dockerfile';
+    it.each(build.artifacts.map((artifact) => [artifact.image, artifact] as const))(
+      'builds %s from the repository root with a Dockerfile that exists',
+      (_image, artifact) => {
+        const dockerfile = artifact.docker?.dockerfile ?? 'Dockerfile';
 
-      expect(artifact.context).toBe('.');
-      expect(existsInRepo(dockerfile)).toBe(true);
-      if (artifact.docker?.target) expect(readStages(dockerfile).map((stage) => stage.name)).toContain(artifact.docker.target);
-      expect(workspaces).toContain(workspaceOf(artifact));
-      expect(existsInRepo(`${workspaceOf(artifact)}/package.json`)).toBe(true);
-    });
+        expect(artifact.context).toBe('.');
+        expect(existsInRepo(dockerfile)).toBe(true);
+        if (artifact.docker?.target)
+          expect(readStages(dockerfile).map((stage) => stage.name)).toContain(artifact.docker.target);
+        expect(workspaces).toContain(workspaceOf(artifact));
+        expect(existsInRepo(`${workspaceOf(artifact)}/package.json`)).toBe(true);
+      },
+    );
   });
 
   describe('file sync for skaffold dev', () => {
@@ -119,7 +150,10 @@ describe('skaffold.yaml', () => {
 
     it('notices an artifact that copies common but does not sync it', () => {
       const client = artifacts.find((artifact) => artifact.image === 'mini-blog/client');
-      const withoutCommon = { ...client!, sync: { manual: client!.sync!.manual!.filter((rule) => !rule.src.startsWith('common/')) } };
+      const withoutCommon = {
+        ...client!,
+        sync: { manual: client!.sync!.manual!.filter((rule) => !rule.src.startsWith('common/')) },
+      };
 
       expect(unsyncedSources(withoutCommon)).toContain('common/src/registry.ts');
     });
@@ -131,23 +165,28 @@ describe('skaffold.yaml', () => {
       expect(syncTargetsNotOwned(intoRoot, '1000:1000')).toEqual(['posts']);
     });
 
-    it.each(artifacts.map((artifact) => [artifact.image, artifact] as const))('syncs the sources of %s into its dev container', (_image, artifact) => {
-      const rules = artifact.sync?.manual ?? [];
+    it.each(artifacts.map((artifact) => [artifact.image, artifact] as const))(
+      'syncs the sources of %s into its dev container',
+      (_image, artifact) => {
+        const rules = artifact.sync?.manual ?? [];
 
-      expect(artifact.docker?.target).toBe('dev');
-      expect(rules.some((rule) => rule.src.startsWith(`${workspaceOf(artifact)}/`))).toBe(true);
-      for (const rule of rules) {
-        // Each image keeps the repository layout under /app, so a source path needs no strip.
-        expect(rule.dest).toBe('/app');
-        const staticPart = rule.src.split('*')[0] ?? '';
-        const dir = staticPart.endsWith('/') ? staticPart : path.dirname(staticPart);
-        expect(readdirSync(path.join(ROOT, dir)).length).toBeGreaterThan(0);
-      }
-    });
+        expect(artifact.docker?.target).toBe('dev');
+        expect(rules.some((rule) => rule.src.startsWith(`${workspaceOf(artifact)}/`))).toBe(true);
+        for (const rule of rules) {
+          // Each image keeps the repository layout under /app, so a source path needs no strip.
+          expect(rule.dest).toBe('/app');
+          const staticPart = rule.src.split('*')[0] ?? '';
+          const dir = staticPart.endsWith('/') ? staticPart : path.dirname(staticPart);
+          expect(readdirSync(path.join(ROOT, dir)).length).toBeGreaterThan(0);
+        }
+      },
+    );
   });
 
   it('names as SERVICE only workspaces with a service entry point, all five backends among them', () => {
-    const services = config.build.artifacts.map((artifact) => artifact.docker?.buildArgs?.SERVICE).filter((service) => service !== undefined);
+    const services = config.build.artifacts
+      .map((artifact) => artifact.docker?.buildArgs?.SERVICE)
+      .filter((service) => service !== undefined);
 
     expect([...services].sort()).toEqual(['comments', 'event-bus', 'moderation', 'posts', 'query']);
     for (const service of services) expect(existsInRepo(`${service}/src/index.ts`)).toBe(true);
@@ -157,7 +196,10 @@ describe('skaffold.yaml', () => {
     const dirs = variants.flatMap((variant) => variant.manifests.kustomize?.paths ?? []);
     const routes = path.join(ROOT, 'infra', 'k8s-gateway-api', 'routes');
     const jetstream = path.join(ROOT, 'infra', 'k8s-jetstream', 'transport');
-    for (const dir of dirs) expect(resourceFiles(path.join(ROOT, dir)).filter((file) => ![K8S, routes, jetstream].includes(path.dirname(file)))).toEqual([]);
+    for (const dir of dirs)
+      expect(
+        resourceFiles(path.join(ROOT, dir)).filter((file) => ![K8S, routes, jetstream].includes(path.dirname(file))),
+      ).toEqual([]);
   });
 });
 

@@ -25,7 +25,11 @@ export interface CredentialsReport {
  * tokens across restarts; `fresh` replaces every one. Only the user may read them: the folder is
  * 0700 and each file 0600, repaired on every start (a copy or a restore may have widened them).
  */
-export function ensureCredentials(dir: string, principals: readonly string[] = PRINCIPALS, { fresh = false } = {}): CredentialsReport {
+export function ensureCredentials(
+  dir: string,
+  principals: readonly string[] = PRINCIPALS,
+  { fresh = false } = {},
+): CredentialsReport {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   const created: string[] = [];

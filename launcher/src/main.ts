@@ -18,7 +18,10 @@ async function main(): Promise<void> {
   const transport = parseTransportArgs(process.argv.slice(2));
   const system = await startSystem({ port: config.PORT, host: config.HOST, dataDir, fresh, transport });
   const { created } = system.credentials;
-  const shared = config.HOST === '127.0.0.1' || config.HOST === 'localhost' || config.HOST === '::1' ? '' : `\n  the gateway listens on ${config.HOST}: other machines can reach it`;
+  const shared =
+    config.HOST === '127.0.0.1' || config.HOST === 'localhost' || config.HOST === '::1'
+      ? ''
+      : `\n  the gateway listens on ${config.HOST}: other machines can reach it`;
   process.stdout.write(
     `\n  mini-blog is running: open ${system.url}${shared}\n` +
       `  the log is in ${dataDir}; the credentials in ${system.credentialsDir}${created.length > 0 ? ` (new: ${created.join(', ')})` : ''}\n` +

@@ -1,13 +1,28 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { createHttpServer, createLogger, listen, SERVICE_NAMES, SERVICES, subscribersSetting, type ServiceName } from '@mini-blog/common';
+import {
+  createHttpServer,
+  createLogger,
+  listen,
+  SERVICE_NAMES,
+  SERVICES,
+  subscribersSetting,
+  type ServiceName,
+} from '@mini-blog/common';
 import { ensureCredentials, type CredentialsReport } from './credentials';
 import { createGateway } from './gateway';
 import { assertPortsFree, freePort } from './ports';
 import { formatLogLine } from './log-lines';
 import { ingressRouter } from './manifests';
-import { JETSTREAM_VIEWS_SCRIPT, jetstreamEnv, readNatsPasswords, startNats, type RunningNats, type TransportChoice } from './nats';
+import {
+  JETSTREAM_VIEWS_SCRIPT,
+  jetstreamEnv,
+  readNatsPasswords,
+  startNats,
+  type RunningNats,
+  type TransportChoice,
+} from './nats';
 import { ServiceProcess, type LogSink } from './supervisor';
 
 export type { ServiceName };
@@ -27,7 +42,10 @@ export interface DataDir {
  * The data folder of a run: the bus's log, and the credentials under `credentials/`. `fresh`
  * removes both first: an empty log, and new secrets for every principal.
  */
-export function prepareDataDir(dataDir: string, { fresh = false, credentialsDir = path.join(dataDir, 'credentials') } = {}): DataDir {
+export function prepareDataDir(
+  dataDir: string,
+  { fresh = false, credentialsDir = path.join(dataDir, 'credentials') } = {},
+): DataDir {
   if (fresh) {
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(credentialsDir, { recursive: true, force: true });
@@ -92,7 +110,9 @@ export async function waitForReady(service: ServiceProcess, timeoutMs: number, p
       // Not listening yet.
     }
     if (Date.now() > deadline) {
-      throw new Error(`${service.spec.name} was not ready within ${timeoutMs} ms; its last lines:\n${service.recentLines.join('\n')}`);
+      throw new Error(
+        `${service.spec.name} was not ready within ${timeoutMs} ms; its last lines:\n${service.recentLines.join('\n')}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -104,50 +124,75 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const gatewayPort = options.port ?? 8080;
   const missing = SERVICE_NAMES.filter((name) => !existsSync(path.join(REPO_ROOT, SERVICES[name].script)));
   if (missing.length > 0) {
-    throw new Error(`not built: ${missing.map((name) => SERVICES[name].script).join(', ')}; run \`npm run build\` first`);
+    throw new Error(
+      `not built: ${missing.map((name) => SERVICES[name].script).join(', ')}; run \`npm run build\` first`,
+    );
   }
 
   const ports = {} as Record<ServiceName, number>;
-  for (const name of SERVICE_NAMES) ports[name] = options.ports?.[name] ?? (gatewayPort === 0 ? await freePort() : SERVICES[name].port);
+  for (const name of SERVICE_NAMES)
+    ports[name] = options.ports?.[name] ?? (gatewayPort === 0 ? await freePort() : SERVICES[name].port);
   const urlOf = (name: ServiceName) => `http://${SERVICE_HOST}:${ports[name]}`;
   // The bus's read-only views listen apart from its API; the gateway reaches only them.
   const viewsPort = gatewayPort === 0 ? await freePort() : SERVICES['event-bus'].viewsPort;
-  if (gatewayPort !== 0) await assertPortsFree({ ...ports, 'event-bus views': viewsPort, gateway: gatewayPort }, SERVICE_HOST);
+  if (gatewayPort !== 0)
+    await assertPortsFree({ ...ports, 'event-bus views': viewsPort, gateway: gatewayPort }, SERVICE_HOST);
   // Only once nothing else runs here: `fresh` removes the data folder.
-  const { credentialsDir, credentials } = prepareDataDir(dataDir, { fresh: options.fresh, credentialsDir: options.credentialsDir });
+  const { credentialsDir, credentials } = prepareDataDir(dataDir, {
+    fresh: options.fresh,
+    credentialsDir: options.credentialsDir,
+  });
 
   const choice = options.transport ?? { transport: 'http' };
   const nats =
     choice.transport === 'jetstream'
-      ? await startNats({ nodes: choice.natsNodes, dataDir, passwords: readNatsPasswords(credentialsDir), log, freePorts: gatewayPort === 0, readyTimeoutMs })
+      ? await startNats({
+          nodes: choice.natsNodes,
+          dataDir,
+          passwords: readNatsPasswords(credentialsDir),
+          log,
+          freePorts: gatewayPort === 0,
+          readyTimeoutMs,
+        })
       : undefined;
 
   const busEnv = (): Record<string, string> =>
     // On JetStream the bus's place is taken by the process of its read-only views.
     nats
       ? jetstreamEnv(nats, credentialsDir)
-      : { DATA_DIR: dataDir, SUBSCRIBERS: subscribersSetting((subscriber) => `${urlOf(subscriber)}/events`), VIEWS_PORT: String(viewsPort) };
+      : {
+          DATA_DIR: dataDir,
+          SUBSCRIBERS: subscribersSetting((subscriber) => `${urlOf(subscriber)}/events`),
+          VIEWS_PORT: String(viewsPort),
+        };
   const envOf = (name: ServiceName): Record<string, string> => {
     const { publishes, handles } = SERVICES[name];
     return {
       HOST: SERVICE_HOST,
       CREDENTIALS_DIR: credentialsDir,
       ...(name === 'event-bus' ? busEnv() : {}),
-      ...(publishes.length > 0 || handles.length > 0 ? { BUS_URL: urlOf('event-bus'), ...(nats ? jetstreamEnv(nats, credentialsDir) : {}) } : {}),
+      ...(publishes.length > 0 || handles.length > 0
+        ? { BUS_URL: urlOf('event-bus'), ...(nats ? jetstreamEnv(nats, credentialsDir) : {}) }
+        : {}),
       ...options.env?.[name],
     };
   };
   const services = {} as Record<ServiceName, ServiceProcess>;
   for (const name of SERVICE_NAMES) {
     const script = nats && name === 'event-bus' ? JETSTREAM_VIEWS_SCRIPT : SERVICES[name].script;
-    services[name] = new ServiceProcess({ name, script: path.join(REPO_ROOT, script), port: ports[name], env: envOf(name) }, log);
+    services[name] = new ServiceProcess(
+      { name, script: path.join(REPO_ROOT, script), port: ports[name], env: envOf(name) },
+      log,
+    );
   }
 
   // On JetStream the views process listens where the bus would.
   const viewsUrl = nats ? urlOf('event-bus') : `http://${SERVICE_HOST}:${viewsPort}`;
   const targets = { ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, urlOf(name)])), 'event-bus': viewsUrl };
   // The gateway's own log lines (an error it answers 500 for) go where the services' go.
-  const logger = createLogger('gateway', 'info', { write: (line: string) => log('gateway', formatLogLine(line.trimEnd())) });
+  const logger = createLogger('gateway', 'info', {
+    write: (line: string) => log('gateway', formatLogLine(line.trimEnd())),
+  });
   const gateway = createHttpServer(createGateway({ routeFor: ingressRouter(), targets, logger }));
   const stop = async () => {
     gateway.closeAllConnections();
@@ -169,7 +214,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     await stop();
     throw err;
   }
-  const shownHost = host === SERVICE_HOST || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  const shownHost =
+    host === SERVICE_HOST || host === '0.0.0.0' || host === '::'
+      ? 'localhost'
+      : host.includes(':')
+        ? `[${host}]`
+        : host;
 
   return {
     url: `http://${shownHost}:${actualPort}`,

@@ -15,12 +15,20 @@ export interface TemporarySystem {
  * The whole system on free ports with a data folder of its own, for a test: if it does not start,
  * the error carries the services' last log lines, and nothing is left behind.
  */
-export async function startTemporarySystem(prefix: string, options: Omit<SystemOptions, 'dataDir' | 'port' | 'log'> = {}): Promise<TemporarySystem> {
+export async function startTemporarySystem(
+  prefix: string,
+  options: Omit<SystemOptions, 'dataDir' | 'port' | 'log'> = {},
+): Promise<TemporarySystem> {
   const dataDir = mkdtempSync(path.join(tmpdir(), prefix));
   const logs: string[] = [];
   let system: RunningSystem;
   try {
-    system = await startSystem({ ...options, port: 0, dataDir, log: (service, line) => logs.push(`${service} | ${line}`) });
+    system = await startSystem({
+      ...options,
+      port: 0,
+      dataDir,
+      log: (service, line) => logs.push(`${service} | ${line}`),
+    });
   } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`${(err as Error).message}\n--- service logs ---\n${logs.slice(-100).join('\n')}`);

@@ -14,7 +14,8 @@ async function upstream(handler: http.RequestListener): Promise<{ url: string; s
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-const routeFor = (path: string) => (path.startsWith('/posts') ? 'query' : path.startsWith('/nowhere') ? undefined : 'client');
+const routeFor = (path: string) =>
+  path.startsWith('/posts') ? 'query' : path.startsWith('/nowhere') ? undefined : 'client';
 
 describe('createGateway', () => {
   const servers: http.Server[] = [];
@@ -42,7 +43,11 @@ describe('createGateway', () => {
     let turn = 0;
     const app = createGateway({ routeFor, targets: { query: () => [first.url, second.url][turn++ % 2]! } });
 
-    const answers = [(await request(app).get('/posts')).text, (await request(app).get('/posts')).text, (await request(app).get('/posts')).text];
+    const answers = [
+      (await request(app).get('/posts')).text,
+      (await request(app).get('/posts')).text,
+      (await request(app).get('/posts')).text,
+    ];
 
     expect(answers).toEqual(['first', 'second', 'first']);
   });
@@ -116,30 +121,31 @@ type Upstream = (typeof SERVICES)[number];
  * Hostile request targets, and where the gateway must send each (the service, and the path that
  * service receives) or the status it refuses it with, as ingress-nginx would.
  */
-const HOSTILE: readonly (readonly [method: string, target: string, expected: readonly [Upstream, string] | number])[] = [
-  ['PUT', '//admin/subscriptions/query/cursor', ['client', '/admin/subscriptions/query/cursor']],
-  ['GET', '//admin/parked', ['client', '/admin/parked']],
-  ['GET', '/%2Fadmin/parked', ['client', '/admin/parked']],
-  ['POST', '/flow/../events', ['client', '/events']],
-  ['POST', '/flow/%2e%2e/events', ['client', '/events']],
-  ['POST', '/FLOW/%2E%2E/EVENTS', ['client', '/EVENTS']],
-  ['GET', '/subscriptions/%2e%2e/admin/parked', ['client', '/admin/parked']],
-  ['GET', '/subscriptions/..%2f..%2fadmin', 400],
-  ['GET', '/..', 400],
-  ['GET', '//a@/flow', ['client', '/a@/flow']],
-  ['GET', '/%65vents?after=0', ['client', '/events?after=0']],
-  ['GET', '/flow\\..\\events', ['event-bus', '/flow%5C..%5Cevents']],
-  ['GET', '/flow/%5c..%5cevents', ['event-bus', '/flow/%5C..%5Cevents']],
-  ['GET', '/x%00y', 400],
-  ['GET', '/bad%zz', 400],
-  ['GET', 'http://event-bus-srv:4005/admin/parked', 400],
-  ['POST', 'http://localhost/events', 400],
-  ['OPTIONS', '*', 400],
-  ['GET', `/flow/${'a'.repeat(8200)}`, 414],
-  ['GET', '/subscriptions', ['event-bus', '/subscriptions']],
-  ['GET', '/flow?after=10&limit=50', ['event-bus', '/flow?after=10&limit=50']],
-  ['GET', '/posts/a%20b/comments', ['comments', '/posts/a%20b/comments']],
-];
+const HOSTILE: readonly (readonly [method: string, target: string, expected: readonly [Upstream, string] | number])[] =
+  [
+    ['PUT', '//admin/subscriptions/query/cursor', ['client', '/admin/subscriptions/query/cursor']],
+    ['GET', '//admin/parked', ['client', '/admin/parked']],
+    ['GET', '/%2Fadmin/parked', ['client', '/admin/parked']],
+    ['POST', '/flow/../events', ['client', '/events']],
+    ['POST', '/flow/%2e%2e/events', ['client', '/events']],
+    ['POST', '/FLOW/%2E%2E/EVENTS', ['client', '/EVENTS']],
+    ['GET', '/subscriptions/%2e%2e/admin/parked', ['client', '/admin/parked']],
+    ['GET', '/subscriptions/..%2f..%2fadmin', 400],
+    ['GET', '/..', 400],
+    ['GET', '//a@/flow', ['client', '/a@/flow']],
+    ['GET', '/%65vents?after=0', ['client', '/events?after=0']],
+    ['GET', '/flow\\..\\events', ['event-bus', '/flow%5C..%5Cevents']],
+    ['GET', '/flow/%5c..%5cevents', ['event-bus', '/flow/%5C..%5Cevents']],
+    ['GET', '/x%00y', 400],
+    ['GET', '/bad%zz', 400],
+    ['GET', 'http://event-bus-srv:4005/admin/parked', 400],
+    ['POST', 'http://localhost/events', 400],
+    ['OPTIONS', '*', 400],
+    ['GET', `/flow/${'a'.repeat(8200)}`, 414],
+    ['GET', '/subscriptions', ['event-bus', '/subscriptions']],
+    ['GET', '/flow?after=10&limit=50', ['event-bus', '/flow?after=10&limit=50']],
+    ['GET', '/posts/a%20b/comments', ['comments', '/posts/a%20b/comments']],
+  ];
 
 describe('the gateway, given hostile request targets', () => {
   let gateway: http.Server;
@@ -169,13 +175,29 @@ describe('the gateway, given hostile request targets', () => {
     }
   });
 
-  it.each(HOSTILE.map(([method, target, expected]) => [`${method} ${target.length > 60 ? `${target.slice(0, 20)}… (${target.length} bytes)` : target}`, method, target, expected] as const))(
+  it.each(
+    HOSTILE.map(
+      ([method, target, expected]) =>
+        [
+          `${method} ${target.length > 60 ? `${target.slice(0, 20)}… (${target.length} bytes)` : target}`,
+          method,
+          target,
+          expected,
+        ] as const,
+    ),
+  )(
     '%s goes where ingress-nginx would send it, or is refused as nginx refuses it',
     async (_title, method, target, expected) => {
-      const answer = await exchange(port, `${method} ${target} HTTP/1.1\r\nHost: posts.com\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      const answer = await exchange(
+        port,
+        `${method} ${target} HTTP/1.1\r\nHost: posts.com\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
 
       if (typeof expected === 'number') {
-        expect({ status: answer.status, json: answer.headers.toLowerCase().includes('content-type: application/json') }).toEqual({ status: expected, json: true });
+        expect({
+          status: answer.status,
+          json: answer.headers.toLowerCase().includes('content-type: application/json'),
+        }).toEqual({ status: expected, json: true });
         expect(JSON.parse(answer.body)).toEqual({ message: expect.stringMatching(/^request target: /) });
       } else {
         expect(JSON.parse(answer.body)).toEqual({ service: expected[0], url: expected[1] });
@@ -192,7 +214,11 @@ describe('the gateway, given hostile request targets', () => {
   });
 
   it('answers a request line Node cannot parse (a raw NUL, spaces in the target) with a bare 400 and closes', async () => {
-    for (const line of ['GET /flow\0/../events HTTP/1.1', 'GET /a b/../admin HTTP/1.1', 'GET /flow/../events HTTP/9.9']) {
+    for (const line of [
+      'GET /flow\0/../events HTTP/1.1',
+      'GET /a b/../admin HTTP/1.1',
+      'GET /flow/../events HTTP/9.9',
+    ]) {
       const answer = await exchange(port, `${line}\r\nHost: posts.com\r\n\r\n`);
       expect({ line, status: answer.status }).toEqual({ line, status: 400 });
     }
@@ -216,11 +242,17 @@ describe('the gateway, given hostile request targets', () => {
     // The service reads the whole body before it answers, as posts does.
     const posts = await upstream((req, res) => req.resume().on('end', () => res.end('{}')));
     const limits = { requestTimeoutMs: 300, headersTimeoutMs: 200, timeoutCheckIntervalMs: 50 };
-    const slowSafe = createHttpServer(createGateway({ routeFor: () => 'posts', targets: { posts: posts.url } }), limits).listen(0, '127.0.0.1');
+    const slowSafe = createHttpServer(
+      createGateway({ routeFor: () => 'posts', targets: { posts: posts.url } }),
+      limits,
+    ).listen(0, '127.0.0.1');
     upstreams.push(posts.server, slowSafe);
     await once(slowSafe, 'listening');
 
-    const answer = await exchange((slowSafe.address() as AddressInfo).port, 'POST /posts/create HTTP/1.1\r\nHost: posts.com\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":');
+    const answer = await exchange(
+      (slowSafe.address() as AddressInfo).port,
+      'POST /posts/create HTTP/1.1\r\nHost: posts.com\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":',
+    );
 
     expect(answer.status).toBe(408);
   });

@@ -5,7 +5,9 @@ import { assertPortsFree } from '../src/ports';
 
 describe('assertPortsFree', () => {
   it('passes when nothing listens on the ports', async () => {
-    await expect(assertPortsFree({ posts: await freePort(), query: await freePort() }, '127.0.0.1')).resolves.toBeUndefined();
+    await expect(
+      assertPortsFree({ posts: await freePort(), query: await freePort() }, '127.0.0.1'),
+    ).resolves.toBeUndefined();
   });
 
   it('names each port that another process holds, and what it was for', async () => {

@@ -14,7 +14,10 @@ describe('ServiceProcess', () => {
   /** A service that says hello and exits with `code` (or keeps running when code is null). */
   function fakeService(name: string, code: number | null) {
     const script = path.join(dir, `${name}.js`);
-    writeFileSync(script, `console.log(JSON.stringify({ level: 30, msg: 'hello' }));${code === null ? 'setInterval(() => {}, 1000);' : `process.exit(${code});`}`);
+    writeFileSync(
+      script,
+      `console.log(JSON.stringify({ level: 30, msg: 'hello' }));${code === null ? 'setInterval(() => {}, 1000);' : `process.exit(${code});`}`,
+    );
     const lines: string[] = [];
     const service = new ServiceProcess({ name, script, env: {}, port: 1 }, (_name, line) => lines.push(line), 50);
     return { service, lines };

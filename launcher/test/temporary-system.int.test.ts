@@ -21,7 +21,10 @@ describe('startTemporarySystem', () => {
 
   it("fails with the services' last log lines when one does not start, and leaves nothing behind", async () => {
     const prefix = `temporary-system-${process.pid}-broken-`;
-    const started = startTemporarySystem(prefix, { env: { 'event-bus': { SUBSCRIBERS: 'not a subscriber list' } }, readyTimeoutMs: 3000 });
+    const started = startTemporarySystem(prefix, {
+      env: { 'event-bus': { SUBSCRIBERS: 'not a subscriber list' } },
+      readyTimeoutMs: 3000,
+    });
 
     await expect(started).rejects.toThrow(/--- service logs ---\n[\s\S]*event-bus \| .*SUBSCRIBERS/);
     expect(leftovers(prefix)).toEqual([]);

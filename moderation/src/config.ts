@@ -11,8 +11,22 @@ export const configSchema = busConfigSchema.extend({
   BLOCKED_WORDS: z
     .string()
     .default('orange')
-    .transform((value) => value.split(',').map((word) => word.trim()).filter((word) => word.length > 0))
-    .pipe(z.array(z.string().refine((word) => /^\p{L}+$/u.test(normalizeForComparison(word)), 'must be single words of letters separated by commas'))),
+    .transform((value) =>
+      value
+        .split(',')
+        .map((word) => word.trim())
+        .filter((word) => word.length > 0),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .refine(
+            (word) => /^\p{L}+$/u.test(normalizeForComparison(word)),
+            'must be single words of letters separated by commas',
+          ),
+      ),
+    ),
 });
 
 export const readConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(configSchema, env);

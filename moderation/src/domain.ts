@@ -7,7 +7,9 @@ export type Verdict = 'approved' | 'rejected';
  * Latin small capitals (ʀ, ᴇ, ɴ...) read as the letters they are, but neither NFKC nor the
  * confusables table maps them; there is no small capital x.
  */
-const SMALL_CAPITALS = new Map([...'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘꞯʀꜱᴛᴜᴠᴡʏᴢ'].map((char, index) => [char, 'abcdefghijklmnopqrstuvwyz'[index]!]));
+const SMALL_CAPITALS = new Map(
+  [...'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘꞯʀꜱᴛᴜᴠᴡʏᴢ'].map((char, index) => [char, 'abcdefghijklmnopqrstuvwyz'[index]!]),
+);
 
 /** A letter that looks like Latin letters, as those (Cyrillic о as o); any other character as it is (Cyrillic б, which looks like 6). */
 function foldLookAlike(char: string): string {
@@ -23,8 +25,16 @@ function foldLookAlike(char: string): string {
  * from `unhomoglyph`), lower case. ASCII is never folded: `m` stays `m`, not `rn`.
  */
 export function normalizeForComparison(text: string): string {
-  const unmarked = text.normalize('NFKC').replace(/\p{Default_Ignorable_Code_Point}/gu, '').normalize('NFD').replace(/\p{M}/gu, '');
-  return unmarked.replace(/[^\p{ASCII}]/gu, foldLookAlike).normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+  const unmarked = text
+    .normalize('NFKC')
+    .replace(/\p{Default_Ignorable_Code_Point}/gu, '')
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '');
+  return unmarked
+    .replace(/[^\p{ASCII}]/gu, foldLookAlike)
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase();
 }
 
 /** The words of a normalized text: runs of letters, any other character (digit, hyphen, apostrophe, space) ends one. */

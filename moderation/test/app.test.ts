@@ -31,7 +31,13 @@ describe('POST /events', () => {
     const { app } = await setup();
     const res = await request(app)
       .post('/events')
-      .send({ id: 'x', seq: 1, time: '', type: 'CommentCreated', data: { id: 'c', postId: 'p', content: 3, status: 'pending' } });
+      .send({
+        id: 'x',
+        seq: 1,
+        time: '',
+        type: 'CommentCreated',
+        data: { id: 'c', postId: 'p', content: 3, status: 'pending' },
+      });
     expect(res.status).toBe(400);
     expect(res.body.message).toBe('data.content: must be a string');
   });
@@ -39,7 +45,11 @@ describe('POST /events', () => {
   it('moderates at startup what was created while it was down, and only that', async () => {
     const bus = new MemoryBus();
     await bus.publish({ type: 'CommentCreated', data: comment('c1', 'hello') });
-    await bus.publish({ type: 'CommentModerated', id: 'CommentModerated:c1', data: { ...comment('c1', 'hello'), status: 'approved' } });
+    await bus.publish({
+      type: 'CommentModerated',
+      id: 'CommentModerated:c1',
+      data: { ...comment('c1', 'hello'), status: 'approved' },
+    });
     await bus.publish({ type: 'CommentCreated', data: comment('c2', 'orange') });
 
     await setup(bus);
@@ -58,12 +68,14 @@ describe('config', () => {
     expect(readConfig({ BLOCKED_WORDS: 'orange, kiwi ,' }).BLOCKED_WORDS).toEqual(['orange', 'kiwi']);
   });
 
-  it.each([['a phrase', 'two words'], ['a hyphen', 'orange-juice'], ['an apostrophe', "orange's"], ['a digit', 'orange2']])(
-    'refuses a word with %s, with a message naming the variable and the rule',
-    (_what, value) => {
-      expect(() => readConfig({ BLOCKED_WORDS: value })).toThrow(/BLOCKED_WORDS\.0: must be single words of letters/);
-    },
-  );
+  it.each([
+    ['a phrase', 'two words'],
+    ['a hyphen', 'orange-juice'],
+    ['an apostrophe', "orange's"],
+    ['a digit', 'orange2'],
+  ])('refuses a word with %s, with a message naming the variable and the rule', (_what, value) => {
+    expect(() => readConfig({ BLOCKED_WORDS: value })).toThrow(/BLOCKED_WORDS\.0: must be single words of letters/);
+  });
 
   it('accepts a word in letters of any script or width', () => {
     expect(readConfig({ BLOCKED_WORDS: 'ｋｉｗｉ,яблоко' }).BLOCKED_WORDS).toEqual(['ｋｉｗｉ', 'яблоко']);

@@ -106,9 +106,15 @@ describe('createModerator, whatever the disguise', () => {
 
   it('rejects "orange" in look-alike letters, with marks and invisible characters, between any boundaries', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('I', 'like', 'juice', 'le'), { maxLength: 3 }), boundary, disguised, boundary, (words, before, word, after) => {
-        expect(moderate(`${words.join(' ')}${before}${word}${after}${words.join(' ')}`)).toBe('rejected');
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('I', 'like', 'juice', 'le'), { maxLength: 3 }),
+        boundary,
+        disguised,
+        boundary,
+        (words, before, word, after) => {
+          expect(moderate(`${words.join(' ')}${before}${word}${after}${words.join(' ')}`)).toBe('rejected');
+        },
+      ),
       { numRuns: 300 },
     );
   });

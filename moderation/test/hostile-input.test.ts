@@ -1,5 +1,13 @@
 import { DEFAULT_BODY_LIMIT, silentLogger } from '@mini-blog/common';
-import { ENVELOPE_SPECS, expectRefused, hostileQuery, hostileRequest, MemoryBus, prototypeSnapshot, sendRaw } from '@mini-blog/common/testing';
+import {
+  ENVELOPE_SPECS,
+  expectRefused,
+  hostileQuery,
+  hostileRequest,
+  MemoryBus,
+  prototypeSnapshot,
+  sendRaw,
+} from '@mini-blog/common/testing';
 import fc from 'fast-check';
 import { createApp } from '../src/app';
 
@@ -25,13 +33,16 @@ describe('hostile input to moderation', () => {
     const { app, bus, consumer } = await setup();
 
     await fc.assert(
-      fc.asyncProperty(hostileRequest({ specs: ENVELOPE_SPECS, bodyLimitBytes: DEFAULT_BODY_LIMIT, acceptsArrays: true }), async (hostile) => {
-        const res = await sendRaw(app, 'POST', '/events', hostile);
-        expectRefused(res);
-        expect(consumer.currentPosition).toBe(0);
-        expect(consumer.pendingReactions).toBe(0);
-        expect(bus.log).toEqual([]);
-      }),
+      fc.asyncProperty(
+        hostileRequest({ specs: ENVELOPE_SPECS, bodyLimitBytes: DEFAULT_BODY_LIMIT, acceptsArrays: true }),
+        async (hostile) => {
+          const res = await sendRaw(app, 'POST', '/events', hostile);
+          expectRefused(res);
+          expect(consumer.currentPosition).toBe(0);
+          expect(consumer.pendingReactions).toBe(0);
+          expect(bus.log).toEqual([]);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -1,5 +1,21 @@
-import { createEventService, idFromRequest, parseBody, parseOrThrow, publishForRequest, type EventServiceDeps, type EventServiceParts } from '@mini-blog/common';
-import { apply, createPostSchema, createState, pageQuerySchema, postCreated, postsPage, type PostsState } from './domain';
+import {
+  createEventService,
+  idFromRequest,
+  parseBody,
+  parseOrThrow,
+  publishForRequest,
+  type EventServiceDeps,
+  type EventServiceParts,
+} from '@mini-blog/common';
+import {
+  apply,
+  createPostSchema,
+  createState,
+  pageQuerySchema,
+  postCreated,
+  postsPage,
+  type PostsState,
+} from './domain';
 
 export type PostsDeps = EventServiceDeps;
 

@@ -1,4 +1,12 @@
-import { assertNever, MAX_TITLE_LENGTH, userTextSchema, type Envelope, type Handled, type NewEvent, type PostCreated } from '@mini-blog/common';
+import {
+  assertNever,
+  MAX_TITLE_LENGTH,
+  userTextSchema,
+  type Envelope,
+  type Handled,
+  type NewEvent,
+  type PostCreated,
+} from '@mini-blog/common';
 import { z } from 'zod';
 
 export const createPostSchema = z.object({
@@ -36,7 +44,10 @@ export function postsPage(state: PostsState, limit: number, cursor = 0): { posts
     else high = mid;
   }
   const page = order.slice(low, low + limit);
-  return { posts: page.map((entry) => entry.post), nextCursor: low + limit < order.length ? page[page.length - 1]!.seq : null };
+  return {
+    posts: page.map((entry) => entry.post),
+    nextCursor: low + limit < order.length ? page[page.length - 1]!.seq : null,
+  };
 }
 
 /** The event that records a new post; its id is derived from the post's, so a retry stores it once. */

@@ -61,7 +61,9 @@ describe('POST /posts/create', () => {
 
   it('rejects a body over the limit with 413', async () => {
     const { app, bus } = await setup();
-    const res = await request(app).post('/posts/create').send({ title: 'x', padding: 'y'.repeat(200_000) });
+    const res = await request(app)
+      .post('/posts/create')
+      .send({ title: 'x', padding: 'y'.repeat(200_000) });
     expect(res.status).toBe(413);
     expect(bus.log).toHaveLength(0);
   });
@@ -81,7 +83,12 @@ describe('POST /posts/create', () => {
 describe('GET /posts', () => {
   async function withPosts(count: number) {
     const service = await setup();
-    for (let i = 1; i <= count; i += 1) await service.bus.publish({ type: 'PostCreated', id: `PostCreated:p${i}`, data: { id: `p${i}`, title: `T${i}` } });
+    for (let i = 1; i <= count; i += 1)
+      await service.bus.publish({
+        type: 'PostCreated',
+        id: `PostCreated:p${i}`,
+        data: { id: `p${i}`, title: `T${i}` },
+      });
     await service.consumer.syncToHead();
     return service;
   }
@@ -190,13 +197,24 @@ describe('POST /posts/create with an Idempotency-Key', () => {
 
   it('answers 422 naming the key when it is sent again with another title, and the first post stands', async () => {
     const { app, bus } = await setup();
-    const first = await request(app).post('/posts/create').set('idempotency-key', 'form-1').send({ title: 'First title' });
+    const first = await request(app)
+      .post('/posts/create')
+      .set('idempotency-key', 'form-1')
+      .send({ title: 'First title' });
 
-    const reused = await request(app).post('/posts/create').set('idempotency-key', 'form-1').send({ title: 'Another title' });
-    const retried = await request(app).post('/posts/create').set('idempotency-key', 'form-1').send({ title: 'First title' });
+    const reused = await request(app)
+      .post('/posts/create')
+      .set('idempotency-key', 'form-1')
+      .send({ title: 'Another title' });
+    const retried = await request(app)
+      .post('/posts/create')
+      .set('idempotency-key', 'form-1')
+      .send({ title: 'First title' });
 
     expect(reused.status).toBe(422);
-    expect(reused.body.message).toMatch(/^idempotency-key: form-1 was used before with a different request body; the first request stands/);
+    expect(reused.body.message).toMatch(
+      /^idempotency-key: form-1 was used before with a different request body; the first request stands/,
+    );
     expect(reused.body.fields).toHaveProperty('idempotency-key');
     expect(bus.ofType('PostCreated').map((e) => e.data)).toEqual([{ id: first.body.id, title: 'First title' }]);
     expect(retried.status).toBe(201);

@@ -1,5 +1,13 @@
 import { DEFAULT_BODY_LIMIT, MAX_TITLE_LENGTH, silentLogger } from '@mini-blog/common';
-import { ENVELOPE_SPECS, expectRefused, hostileQuery, hostileRequest, MemoryBus, prototypeSnapshot, sendRaw } from '@mini-blog/common/testing';
+import {
+  ENVELOPE_SPECS,
+  expectRefused,
+  hostileQuery,
+  hostileRequest,
+  MemoryBus,
+  prototypeSnapshot,
+  sendRaw,
+} from '@mini-blog/common/testing';
 import fc from 'fast-check';
 import { createApp } from '../src/app';
 
@@ -26,11 +34,17 @@ describe('hostile input to posts', () => {
     const { app, bus, state } = await setup();
 
     await fc.assert(
-      fc.asyncProperty(hostileRequest({ specs: [{ shape: { title: TITLE }, valid: { title: 'A post' } }], bodyLimitBytes: DEFAULT_BODY_LIMIT }), async (hostile) => {
-        expectRefused(await sendRaw(app, 'POST', '/posts/create', hostile));
-        expect(bus.log).toEqual([]);
-        expect(state.posts.size).toBe(0);
-      }),
+      fc.asyncProperty(
+        hostileRequest({
+          specs: [{ shape: { title: TITLE }, valid: { title: 'A post' } }],
+          bodyLimitBytes: DEFAULT_BODY_LIMIT,
+        }),
+        async (hostile) => {
+          expectRefused(await sendRaw(app, 'POST', '/posts/create', hostile));
+          expect(bus.log).toEqual([]);
+          expect(state.posts.size).toBe(0);
+        },
+      ),
       { numRuns: RUNS },
     );
     expect((await sendRaw(app, 'GET', '/healthz')).status).toBe(200);
@@ -41,7 +55,10 @@ describe('hostile input to posts', () => {
     const title = '\u200fשלום\u202e ok';
     const body = `{"title":${JSON.stringify(title)},"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"id":"chosen"}`;
 
-    const res = await sendRaw(app, 'POST', '/posts/create', { headers: { 'content-type': 'application/json' }, body: Buffer.from(body) });
+    const res = await sendRaw(app, 'POST', '/posts/create', {
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from(body),
+    });
 
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ id: expect.any(String), title });
@@ -53,12 +70,15 @@ describe('hostile input to posts', () => {
     const { app, bus, state, consumer } = await setup();
 
     await fc.assert(
-      fc.asyncProperty(hostileRequest({ specs: ENVELOPE_SPECS, bodyLimitBytes: DEFAULT_BODY_LIMIT, acceptsArrays: true }), async (hostile) => {
-        expectRefused(await sendRaw(app, 'POST', '/events', hostile));
-        expect(bus.log).toEqual([]);
-        expect(state.posts.size).toBe(0);
-        expect(consumer.currentPosition).toBe(0);
-      }),
+      fc.asyncProperty(
+        hostileRequest({ specs: ENVELOPE_SPECS, bodyLimitBytes: DEFAULT_BODY_LIMIT, acceptsArrays: true }),
+        async (hostile) => {
+          expectRefused(await sendRaw(app, 'POST', '/events', hostile));
+          expect(bus.log).toEqual([]);
+          expect(state.posts.size).toBe(0);
+          expect(consumer.currentPosition).toBe(0);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

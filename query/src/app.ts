@@ -1,5 +1,12 @@
 import type { Response } from 'express';
-import { createEventService, parseOrThrow, toPublicComment, writeChunk, type EventServiceDeps, type EventServiceParts } from '@mini-blog/common';
+import {
+  createEventService,
+  parseOrThrow,
+  toPublicComment,
+  writeChunk,
+  type EventServiceDeps,
+  type EventServiceParts,
+} from '@mini-blog/common';
 import { z } from 'zod';
 import { apply, commentsOf, createState, feedPage, publicPostJson, type QueryState } from './domain';
 import { LiveChanges, type LiveOptions } from './live';
@@ -65,7 +72,11 @@ export function createApp({ bus, logger, corsOrigins, live: liveOptions }: Query
         const { limit, cursor } = parseOrThrow(feedQuerySchema, req.query, 'query');
         const { posts, nextCursor } = feedPage(state, limit, cursor);
         // A FeedPage, joined from each post's JSON as it is kept between changes.
-        res.type('application/json').send(`{"posts":[${posts.map(publicPostJson).join(',')}],"nextCursor":${JSON.stringify(nextCursor === null ? null : String(nextCursor))}}`);
+        res
+          .type('application/json')
+          .send(
+            `{"posts":[${posts.map(publicPostJson).join(',')}],"nextCursor":${JSON.stringify(nextCursor === null ? null : String(nextCursor))}}`,
+          );
       });
 
       app.get('/posts/stream', async (req, res) => {

@@ -2,15 +2,14 @@ import { busConfigSchema, loadConfig, portWithDefault, streamLimitsEnv, streamLi
 import { z } from 'zod';
 import { DEFAULT_REPLAY_CHARS, DEFAULT_REPLAY_EVENTS, type LiveOptions } from './live';
 
-export const configSchema = busConfigSchema
-  .extend({
-    ...portWithDefault(4002),
-    ...streamLimitsEnv,
-    /** Recent changes kept for clients that reconnect (`Last-Event-ID`), at most this many... */
-    STREAM_REPLAY_EVENTS: z.coerce.number().int().positive().default(DEFAULT_REPLAY_EVENTS),
-    /** ...and at most this many characters of them. */
-    STREAM_REPLAY_CHARS: z.coerce.number().int().positive().default(DEFAULT_REPLAY_CHARS),
-  });
+export const configSchema = busConfigSchema.extend({
+  ...portWithDefault(4002),
+  ...streamLimitsEnv,
+  /** Recent changes kept for clients that reconnect (`Last-Event-ID`), at most this many... */
+  STREAM_REPLAY_EVENTS: z.coerce.number().int().positive().default(DEFAULT_REPLAY_EVENTS),
+  /** ...and at most this many characters of them. */
+  STREAM_REPLAY_CHARS: z.coerce.number().int().positive().default(DEFAULT_REPLAY_CHARS),
+});
 
 export type QueryConfig = z.infer<typeof configSchema>;
 
@@ -18,5 +17,9 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(c
 
 /** The live stream's bounds from the config. */
 export function liveOptionsFrom(config: QueryConfig): LiveOptions {
-  return { limits: streamLimitsFrom(config), replayEvents: config.STREAM_REPLAY_EVENTS, replayChars: config.STREAM_REPLAY_CHARS };
+  return {
+    limits: streamLimitsFrom(config),
+    replayEvents: config.STREAM_REPLAY_EVENTS,
+    replayChars: config.STREAM_REPLAY_CHARS,
+  };
 }

@@ -1,4 +1,11 @@
-import { assertNever, toPublicComment, type CommentStatus, type Envelope, type Handled, type PublicPost } from '@mini-blog/common';
+import {
+  assertNever,
+  toPublicComment,
+  type CommentStatus,
+  type Envelope,
+  type Handled,
+  type PublicPost,
+} from '@mini-blog/common';
 
 /**
  * The read model joins posts and comments. It converges to the same state whatever order the events
@@ -52,7 +59,16 @@ const rank = (status: CommentStatus): number => (status === 'pending' ? 0 : 1);
 function postFor(state: QueryState, id: string): ReadPost {
   let post = state.posts.get(id);
   if (!post) {
-    post = { id, title: undefined, createdSeq: 0, version: 0, comments: new Map(), unsorted: false, lastOrder: 0, json: undefined };
+    post = {
+      id,
+      title: undefined,
+      createdSeq: 0,
+      version: 0,
+      comments: new Map(),
+      unsorted: false,
+      lastOrder: 0,
+      json: undefined,
+    };
     state.posts.set(id, post);
   }
   return post;
@@ -76,7 +92,14 @@ function applyComment(
   if (!comment) {
     if (seq < post.lastOrder) post.unsorted = true;
     post.lastOrder = Math.max(post.lastOrder, seq);
-    post.comments.set(data.id, { id: data.id, content: data.content, status: data.status, statusSeq: seq, order: seq, created: isCreation });
+    post.comments.set(data.id, {
+      id: data.id,
+      content: data.content,
+      status: data.status,
+      statusSeq: seq,
+      order: seq,
+      created: isCreation,
+    });
     return post;
   }
   if (isCreation && !comment.created) {
@@ -85,7 +108,10 @@ function applyComment(
     post.unsorted = true;
     post.lastOrder = Math.max(post.lastOrder, seq);
   }
-  if (rank(data.status) > rank(comment.status) || (rank(data.status) === rank(comment.status) && seq > comment.statusSeq)) {
+  if (
+    rank(data.status) > rank(comment.status) ||
+    (rank(data.status) === rank(comment.status) && seq > comment.statusSeq)
+  ) {
     comment.status = data.status;
     comment.content = data.content;
     comment.statusSeq = seq;
@@ -123,14 +149,22 @@ export function apply(state: QueryState, event: Envelope<Handled<'query'>>): Rea
 /** The post's comments in creation order. */
 export function commentsOf(post: ReadPost): Iterable<ReadComment> {
   if (post.unsorted) {
-    post.comments = new Map([...post.comments.values()].sort((a, b) => a.order - b.order).map((comment) => [comment.id, comment]));
+    post.comments = new Map(
+      [...post.comments.values()].sort((a, b) => a.order - b.order).map((comment) => [comment.id, comment]),
+    );
     post.unsorted = false;
   }
   return post.comments.values();
 }
 
 export function toPublicPost(post: ReadPost): PublicPost {
-  return { id: post.id, title: post.title ?? '', createdSeq: post.createdSeq, version: post.version, comments: Array.from(commentsOf(post), toPublicComment) };
+  return {
+    id: post.id,
+    title: post.title ?? '',
+    createdSeq: post.createdSeq,
+    version: post.version,
+    comments: Array.from(commentsOf(post), toPublicComment),
+  };
 }
 
 /**
@@ -143,7 +177,11 @@ export function publicPostJson(post: ReadPost): string {
 }
 
 /** A page of the feed, newest first, starting below `before` (a createdSeq). */
-export function feedPage(state: QueryState, limit: number, before?: number): { posts: ReadPost[]; nextCursor: number | null } {
+export function feedPage(
+  state: QueryState,
+  limit: number,
+  before?: number,
+): { posts: ReadPost[]; nextCursor: number | null } {
   const { feed } = state;
   let end = feed.length;
   if (before !== undefined) {

@@ -72,7 +72,8 @@ export class LiveChanges {
     const stream = this.streams.accept(req, res, () => this.live.delete(stream));
     stream.send('hello', { position }, position);
     // Above the position, the client saw a log that is gone.
-    if (lastSeen !== undefined && (lastSeen > position || !(await this.replay(stream, lastSeen)))) stream.send('reset', { position }, position);
+    if (lastSeen !== undefined && (lastSeen > position || !(await this.replay(stream, lastSeen))))
+      stream.send('reset', { position }, position);
     if (!stream.closed) this.live.add(stream);
   }
 

@@ -14,7 +14,12 @@ async function setup() {
   return { bus, ...service };
 }
 
-const comment = <S extends CommentStatus>(id: string, postId: string, status: S) => ({ id, postId, content: `text ${id}`, status });
+const comment = <S extends CommentStatus>(id: string, postId: string, status: S) => ({
+  id,
+  postId,
+  content: `text ${id}`,
+  status,
+});
 
 describe('GET /posts', () => {
   it('answers the course map with pending and rejected content hidden', async () => {
@@ -45,7 +50,8 @@ describe('GET /posts', () => {
 
   it('streams a large map completely', async () => {
     const { app, bus, consumer } = await setup();
-    for (let i = 0; i < 3000; i += 1) await bus.publish({ type: 'PostCreated', data: { id: `p${i}`, title: `Post number ${i}` } });
+    for (let i = 0; i < 3000; i += 1)
+      await bus.publish({ type: 'PostCreated', data: { id: `p${i}`, title: `Post number ${i}` } });
     await consumer.syncToHead();
 
     const res = await request(app).get('/posts');
@@ -65,7 +71,10 @@ describe('GET /posts/feed', () => {
     const second = await request(app).get(`/posts/feed?limit=2&cursor=${first.body.nextCursor}`);
 
     expect(first.body.posts.map((p: { id: string }) => p.id)).toEqual(['p3', 'p2']);
-    expect(second.body).toEqual({ posts: [{ id: 'p1', title: 'T1', createdSeq: 1, version: 1, comments: [] }], nextCursor: null });
+    expect(second.body).toEqual({
+      posts: [{ id: 'p1', title: 'T1', createdSeq: 1, version: 1, comments: [] }],
+      nextCursor: null,
+    });
   });
 
   it.each([
@@ -83,7 +92,11 @@ describe('GET /posts/feed', () => {
 
 describe('GET /posts/stream', () => {
   /** Opens the stream on a real socket and collects its events until `until` says stop. */
-  async function readStream(app: http.RequestListener, headers: Record<string, string>, until: (events: { event: string; data: unknown; id?: string }[]) => boolean) {
+  async function readStream(
+    app: http.RequestListener,
+    headers: Record<string, string>,
+    until: (events: { event: string; data: unknown; id?: string }[]) => boolean,
+  ) {
     const server = http.createServer(app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     const { port } = server.address() as AddressInfo;
@@ -91,24 +104,30 @@ describe('GET /posts/stream', () => {
       return await new Promise<{ event: string; data: unknown; id?: string }[]>((resolve, reject) => {
         const events: { event: string; data: unknown; id?: string }[] = [];
         const timer = setTimeout(() => reject(new Error(`stream: timed out with ${JSON.stringify(events)}`)), 3000);
-        http.get({ port, host: '127.0.0.1', path: '/posts/stream', headers }, (res) => {
-          let buffer = '';
-          res.setEncoding('utf8');
-          res.on('data', (text: string) => {
-            buffer += text;
-            const blocks = buffer.split('\n\n');
-            buffer = blocks.pop() ?? '';
-            for (const block of blocks) {
-              const fields = Object.fromEntries(block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]));
-              if (fields.event) events.push({ event: fields.event, data: JSON.parse(fields.data), id: fields.id });
-            }
-            if (until(events)) {
-              clearTimeout(timer);
-              res.destroy();
-              resolve(events);
-            }
-          });
-        }).on('error', reject);
+        http
+          .get({ port, host: '127.0.0.1', path: '/posts/stream', headers }, (res) => {
+            let buffer = '';
+            res.setEncoding('utf8');
+            res.on('data', (text: string) => {
+              buffer += text;
+              const blocks = buffer.split('\n\n');
+              buffer = blocks.pop() ?? '';
+              for (const block of blocks) {
+                const fields = Object.fromEntries(
+                  block
+                    .split('\n')
+                    .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+                );
+                if (fields.event) events.push({ event: fields.event, data: JSON.parse(fields.data), id: fields.id });
+              }
+              if (until(events)) {
+                clearTimeout(timer);
+                res.destroy();
+                resolve(events);
+              }
+            });
+          })
+          .on('error', reject);
       });
     } finally {
       server.closeAllConnections();
@@ -125,7 +144,11 @@ describe('GET /posts/stream', () => {
 
     expect(await events).toEqual([
       { event: 'hello', data: { position: 0 }, id: '0' },
-      { event: 'change', data: { seq: 1, post: { id: 'p1', title: 'Live', createdSeq: 1, version: 1, comments: [] } }, id: '1' },
+      {
+        event: 'change',
+        data: { seq: 1, post: { id: 'p1', title: 'Live', createdSeq: 1, version: 1, comments: [] } },
+        id: '1',
+      },
     ]);
   });
 
@@ -178,7 +201,11 @@ describe('GET /posts/stream', () => {
 describe('GET /posts/stream bounds', () => {
   it('answers one stream more than the set number with 503 and a message, and opens none', async () => {
     const bus = new MemoryBus();
-    const { app, consumer, live } = createApp({ bus, logger: silentLogger(), live: { limits: { ...DEFAULT_STREAM_LIMITS, maxStreams: 1 } } });
+    const { app, consumer, live } = createApp({
+      bus,
+      logger: silentLogger(),
+      live: { limits: { ...DEFAULT_STREAM_LIMITS, maxStreams: 1 } },
+    });
     await consumer.start();
     const server = http.createServer(app).listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -213,7 +240,12 @@ describe('config', () => {
   });
 
   it('reads each bound from its variable', () => {
-    const config = readConfig({ STREAM_MAX_CLIENTS: '50', STREAM_MAX_UNSENT_BYTES: '65536', STREAM_REPLAY_EVENTS: '100', STREAM_REPLAY_CHARS: '1000000' });
+    const config = readConfig({
+      STREAM_MAX_CLIENTS: '50',
+      STREAM_MAX_UNSENT_BYTES: '65536',
+      STREAM_REPLAY_EVENTS: '100',
+      STREAM_REPLAY_CHARS: '1000000',
+    });
 
     expect(liveOptionsFrom(config)).toEqual({
       limits: { maxStreams: 50, maxUnsentBytes: 65536, heartbeatMs: 15_000 },
@@ -234,13 +266,16 @@ describe('config', () => {
 });
 
 describe('CORS', () => {
-  it.each(['/posts', '/posts/feed', '/posts/stream'])('answers the preflight of an allowed origin for GET %s', async (path) => {
-    const { app } = createApp({ bus: new MemoryBus(), logger: silentLogger(), corsOrigins: DEFAULT_CORS_ORIGINS });
+  it.each(['/posts', '/posts/feed', '/posts/stream'])(
+    'answers the preflight of an allowed origin for GET %s',
+    async (path) => {
+      const { app } = createApp({ bus: new MemoryBus(), logger: silentLogger(), corsOrigins: DEFAULT_CORS_ORIGINS });
 
-    const res = await preflight(app, path, 'GET');
+      const res = await preflight(app, path, 'GET');
 
-    expect(res.status).toBe(204);
-    expect(res.headers['access-control-allow-origin']).toBe('http://localhost:3000');
-    expect(res.headers['access-control-allow-headers']).toContain('last-event-id');
-  });
+      expect(res.status).toBe(204);
+      expect(res.headers['access-control-allow-origin']).toBe('http://localhost:3000');
+      expect(res.headers['access-control-allow-headers']).toContain('last-event-id');
+    },
+  );
 });

@@ -2,8 +2,14 @@ import type { Envelope } from '@mini-blog/common';
 import { apply, createState, feedPage, publicPostJson, toPublicPost, type QueryState } from '../src/domain';
 
 let seq = 0;
-const event = (type: Envelope['type'], data: object): Envelope => ({ id: `e${++seq}`, seq, time: '', type, data }) as Envelope;
-const comment = (id: string, status: 'pending' | 'approved' | 'rejected', postId = 'p1') => ({ id, postId, content: `text ${id}`, status });
+const event = (type: Envelope['type'], data: object): Envelope =>
+  ({ id: `e${++seq}`, seq, time: '', type, data }) as Envelope;
+const comment = (id: string, status: 'pending' | 'approved' | 'rejected', postId = 'p1') => ({
+  id,
+  postId,
+  content: `text ${id}`,
+  status,
+});
 
 function view(state: QueryState) {
   return state.feed.map(toPublicPost).map(({ version: _version, createdSeq: _createdSeq, ...post }) => post);
@@ -11,7 +17,9 @@ function view(state: QueryState) {
 
 function permutations<T>(items: readonly T[]): T[][] {
   if (items.length <= 1) return [[...items]];
-  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+  return items.flatMap((item, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
 }
 
 describe('the query read model', () => {
@@ -63,7 +71,9 @@ describe('the query read model', () => {
     apply(state, event('CommentCreated', comment('c9', 'pending', 'later')));
     expect(view(state)).toEqual([]);
     apply(state, event('PostCreated', { id: 'later', title: 'Late' }));
-    expect(view(state)).toEqual([{ id: 'later', title: 'Late', comments: [{ id: 'c9', content: '', status: 'pending' }] }]);
+    expect(view(state)).toEqual([
+      { id: 'later', title: 'Late', comments: [{ id: 'c9', content: '', status: 'pending' }] },
+    ]);
   });
 
   it('tracks the version of each post as the last seq that changed it', () => {

@@ -1,5 +1,13 @@
 import { DEFAULT_BODY_LIMIT, silentLogger } from '@mini-blog/common';
-import { ENVELOPE_SPECS, expectRefused, hostileQuery, hostileRequest, MemoryBus, prototypeSnapshot, sendRaw } from '@mini-blog/common/testing';
+import {
+  ENVELOPE_SPECS,
+  expectRefused,
+  hostileQuery,
+  hostileRequest,
+  MemoryBus,
+  prototypeSnapshot,
+  sendRaw,
+} from '@mini-blog/common/testing';
 import fc from 'fast-check';
 import { createApp } from '../src/app';
 
@@ -19,9 +27,18 @@ async function setup() {
   await bus.publish({ type: 'PostCreated', data: { id: 'p2', title: 'Two' } });
   await bus.publish({ type: 'CommentCreated', data: { id: 'c1', postId: 'p1', content: PENDING, status: 'pending' } });
   await bus.publish({ type: 'CommentCreated', data: { id: 'c2', postId: 'p1', content: REJECTED, status: 'pending' } });
-  await bus.publish({ type: 'CommentUpdated', data: { id: 'c2', postId: 'p1', content: REJECTED, status: 'rejected' } });
-  await bus.publish({ type: 'CommentCreated', data: { id: 'c3', postId: 'p2', content: 'approved and shown', status: 'pending' } });
-  await bus.publish({ type: 'CommentUpdated', data: { id: 'c3', postId: 'p2', content: 'approved and shown', status: 'approved' } });
+  await bus.publish({
+    type: 'CommentUpdated',
+    data: { id: 'c2', postId: 'p1', content: REJECTED, status: 'rejected' },
+  });
+  await bus.publish({
+    type: 'CommentCreated',
+    data: { id: 'c3', postId: 'p2', content: 'approved and shown', status: 'pending' },
+  });
+  await bus.publish({
+    type: 'CommentUpdated',
+    data: { id: 'c3', postId: 'p2', content: 'approved and shown', status: 'approved' },
+  });
   const service = createApp({ bus, logger: silentLogger() });
   await service.consumer.start();
   return { bus, ...service };
@@ -29,7 +46,22 @@ async function setup() {
 
 /** Values a client could put in Last-Event-ID (printable, as HTTP allows in a header). */
 const lastEventId = fc.oneof(
-  fc.constantFrom('-1', '0', '1', '3', '7', '1e3', '1.5', '0x10', 'NaN', 'Infinity', ' 5 ', '9007199254740993', '__proto__', ''),
+  fc.constantFrom(
+    '-1',
+    '0',
+    '1',
+    '3',
+    '7',
+    '1e3',
+    '1.5',
+    '0x10',
+    'NaN',
+    'Infinity',
+    ' 5 ',
+    '9007199254740993',
+    '__proto__',
+    '',
+  ),
   fc.string({ unit: 'binary-ascii', maxLength: 30 }).map((text) => text.replace(/[^\x20-\x7e]/g, '')),
   fc.integer({ min: 20, max: 400 }).map((length) => '9'.repeat(length)),
 );
@@ -43,12 +75,15 @@ describe('hostile input to query', () => {
     const before = JSON.stringify((await sendRaw(app, 'GET', '/posts')).body);
 
     await fc.assert(
-      fc.asyncProperty(hostileRequest({ specs: ENVELOPE_SPECS, bodyLimitBytes: DEFAULT_BODY_LIMIT, acceptsArrays: true }), async (hostile) => {
-        const res = await sendRaw(app, 'POST', '/events', hostile);
-        expectRefused(res);
-        expect(consumer.currentPosition).toBe(bus.head);
-        expect(state.posts.size).toBe(2);
-      }),
+      fc.asyncProperty(
+        hostileRequest({ specs: ENVELOPE_SPECS, bodyLimitBytes: DEFAULT_BODY_LIMIT, acceptsArrays: true }),
+        async (hostile) => {
+          const res = await sendRaw(app, 'POST', '/events', hostile);
+          expectRefused(res);
+          expect(consumer.currentPosition).toBe(bus.head);
+          expect(state.posts.size).toBe(2);
+        },
+      ),
       { numRuns: RUNS },
     );
     expect(JSON.stringify((await sendRaw(app, 'GET', '/posts')).body)).toBe(before);
@@ -58,13 +93,20 @@ describe('hostile input to query', () => {
     const { app } = await setup();
 
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/posts', '/posts/feed', '/posts/feed/', '/POSTS/FEED'), hostileQuery(['limit', 'cursor']), async (path, query) => {
-        const res = await sendRaw(app, 'GET', `${path}${query}`);
-        expect([200, 400]).toContain(res.status);
-        if (res.status === 400) expect(res.body).toEqual(expect.objectContaining({ message: expect.stringMatching(/^(limit|cursor|query)\b/) }));
-        expect(res.text).not.toContain(PENDING);
-        expect(res.text).not.toContain(REJECTED);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('/posts', '/posts/feed', '/posts/feed/', '/POSTS/FEED'),
+        hostileQuery(['limit', 'cursor']),
+        async (path, query) => {
+          const res = await sendRaw(app, 'GET', `${path}${query}`);
+          expect([200, 400]).toContain(res.status);
+          if (res.status === 400)
+            expect(res.body).toEqual(
+              expect.objectContaining({ message: expect.stringMatching(/^(limit|cursor|query)\b/) }),
+            );
+          expect(res.text).not.toContain(PENDING);
+          expect(res.text).not.toContain(REJECTED);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -74,7 +116,13 @@ describe('hostile input to query', () => {
 
     await fc.assert(
       fc.asyncProperty(lastEventId, hostileQuery(['after']), async (id, query) => {
-        const res = await sendRaw(app, 'GET', `/posts/stream${query}`, { headers: { 'last-event-id': id }, body: Buffer.alloc(0) }, { firstChunk: true });
+        const res = await sendRaw(
+          app,
+          'GET',
+          `/posts/stream${query}`,
+          { headers: { 'last-event-id': id }, body: Buffer.alloc(0) },
+          { firstChunk: true },
+        );
         expect(res.status).toBe(200);
         expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
         expect(res.text).not.toContain(PENDING);
@@ -88,11 +136,15 @@ describe('hostile input to query', () => {
     const { app } = await setup();
 
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/posts', '/posts/feed', '/events', '/nope', '/__proto__', '/posts/p1'), fc.constantFrom('PUT', 'DELETE', 'PATCH'), async (path, method) => {
-        const res = await sendRaw(app, method, path);
-        expect(res.status).toBe(404);
-        expect(res.body).toEqual(expect.objectContaining({ message: expect.any(String) }));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('/posts', '/posts/feed', '/events', '/nope', '/__proto__', '/posts/p1'),
+        fc.constantFrom('PUT', 'DELETE', 'PATCH'),
+        async (path, method) => {
+          const res = await sendRaw(app, method, path);
+          expect(res.status).toBe(404);
+          expect(res.body).toEqual(expect.objectContaining({ message: expect.any(String) }));
+        },
+      ),
       { numRuns: 30 },
     );
   });

@@ -35,7 +35,18 @@ async function eventsSeen(live: LiveChanges, position: number, lastEventId: stri
   }
 }
 
-const post = (comments: number) => JSON.stringify({ id: 'p1', title: 'T', createdSeq: 1, version: 1, comments: Array.from({ length: comments }, (_, i) => ({ id: `c${i}`, content: 'x'.repeat(100), status: 'approved' })) });
+const post = (comments: number) =>
+  JSON.stringify({
+    id: 'p1',
+    title: 'T',
+    createdSeq: 1,
+    version: 1,
+    comments: Array.from({ length: comments }, (_, i) => ({
+      id: `c${i}`,
+      content: 'x'.repeat(100),
+      status: 'approved',
+    })),
+  });
 
 describe('LiveChanges', () => {
   it('keeps changes up to a size in characters, and tells a client that missed older ones to reload', async () => {
@@ -85,7 +96,9 @@ describe('LiveChanges replays', () => {
     live.publish(5, small(5));
 
     expect(events()).toEqual(['hello', 'change', 'change', 'change', 'change', 'change']);
-    expect(written.flatMap((text) => [...text.matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1])))).toEqual([3, 1, 2, 3, 4, 5]);
+    expect(written.flatMap((text) => [...text.matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1])))).toEqual([
+      3, 1, 2, 3, 4, 5,
+    ]);
   });
 
   it('ends a replay with a reset when what the client still had to read is no longer kept', async () => {

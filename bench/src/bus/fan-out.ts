@@ -39,12 +39,28 @@ export interface FanOutOptions {
 }
 
 /** Publishes at a fixed rate while the bus fans out to subscribers in another process. */
-export async function fanOut({ dataDir, credentials, subscribers, rate, perRequest, seconds, options }: FanOutOptions): Promise<FanOutResult> {
+export async function fanOut({
+  dataDir,
+  credentials,
+  subscribers,
+  rate,
+  perRequest,
+  seconds,
+  options,
+}: FanOutOptions): Promise<FanOutResult> {
   const host = await forkHelper<{ ports: number[] }>('subscriber-host.js', [String(subscribers)]);
-  const list = host.first.ports.map((port, index) => `s${index}=http://127.0.0.1:${port}/events${options ? `|${options}` : ''}`).join(',');
+  const list = host.first.ports
+    .map((port, index) => `s${index}=http://127.0.0.1:${port}/events${options ? `|${options}` : ''}`)
+    .join(',');
   const bus = await startBus(dataDir, credentials, { SUBSCRIBERS: list });
   try {
-    const load = await pacedPosts(`${bus.url}/events`, rate / perRequest, seconds, (n) => batchJson('fan', n, perRequest), credentials.authorization('posts'));
+    const load = await pacedPosts(
+      `${bus.url}/events`,
+      rate / perRequest,
+      seconds,
+      (n) => batchJson('fan', n, perRequest),
+      credentials.authorization('posts'),
+    );
     const finished = performance.now();
     const head = ((await (await fetch(`${bus.viewsUrl}/flow?limit=1`)).json()) as { head: number }).head;
     let stats: SubscriberStats[] = [];

@@ -14,7 +14,12 @@ export async function natsPublishRate(url: string, seconds: number, inFlight: nu
   const connection = await connect({ servers: url });
   try {
     const manager = await connection.jetstreamManager();
-    await manager.streams.add({ name: 'BENCH', subjects: ['bench.events'], storage: StorageType.File, duplicate_window: nanos(120_000) });
+    await manager.streams.add({
+      name: 'BENCH',
+      subjects: ['bench.events'],
+      storage: StorageType.File,
+      duplicate_window: nanos(120_000),
+    });
     const jetstream = connection.jetstream();
     const encoder = new TextEncoder();
     let next = 0;

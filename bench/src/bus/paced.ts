@@ -35,7 +35,12 @@ export async function pacedPosts(
       const due = started + (n / rate) * 1000;
       inFlight += 1;
       pool
-        .request({ method: 'POST', path: target.pathname, headers: { 'content-type': 'application/json', ...headers }, body: body(n) })
+        .request({
+          method: 'POST',
+          path: target.pathname,
+          headers: { 'content-type': 'application/json', ...headers },
+          body: body(n),
+        })
         .then(async (response) => {
           await response.body.text();
           if (response.statusCode >= 300) failures += 1;

@@ -8,7 +8,14 @@ import { freePort, REPO_ROOT, ServiceProcess, waitForReady } from '@mini-blog/la
 export const BUS_SCRIPT = process.env.BUS_SCRIPT ?? path.join(REPO_ROOT, 'event-bus/dist/index.js');
 
 /** The principals of a benchmark's bus: the services, admin, and the fan-out's subscribers `s0`, `s1`, ... */
-const PRINCIPALS = ['posts', 'comments', 'moderation', 'query', 'admin', ...Array.from({ length: 8 }, (_, index) => `s${index}`)];
+const PRINCIPALS = [
+  'posts',
+  'comments',
+  'moderation',
+  'query',
+  'admin',
+  ...Array.from({ length: 8 }, (_, index) => `s${index}`),
+];
 
 /** One credential per principal, as the launcher makes them; the bus reads them from `<workDir>/credentials`. */
 export interface BenchCredentials {
@@ -37,7 +44,12 @@ export interface BenchBus {
  * The bus as `npm start` runs it: the built JS (`script`, by default BUS_SCRIPT) in its own
  * process, its API and views on free 127.0.0.1 ports, reading `credentials`.
  */
-export async function startBus(dataDir: string, credentials: BenchCredentials, env: Record<string, string> = {}, script = BUS_SCRIPT): Promise<BenchBus> {
+export async function startBus(
+  dataDir: string,
+  credentials: BenchCredentials,
+  env: Record<string, string> = {},
+  script = BUS_SCRIPT,
+): Promise<BenchBus> {
   if (!existsSync(script)) throw new Error(`${script} is missing: run npm run build first`);
   const viewsPort = await freePort();
   const bus = new ServiceProcess(
@@ -45,7 +57,15 @@ export async function startBus(dataDir: string, credentials: BenchCredentials, e
       name: 'event-bus',
       script,
       port: await freePort(),
-      env: { DATA_DIR: dataDir, SUBSCRIBERS: '', LOG_LEVEL: 'warn', HOST: '127.0.0.1', VIEWS_PORT: String(viewsPort), CREDENTIALS_DIR: credentials.dir, ...env },
+      env: {
+        DATA_DIR: dataDir,
+        SUBSCRIBERS: '',
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        VIEWS_PORT: String(viewsPort),
+        CREDENTIALS_DIR: credentials.dir,
+        ...env,
+      },
     },
     (_name, line) => {
       if (/"level":(50|60)/.test(line)) process.stderr.write(`event-bus | ${line}\n`);
@@ -90,7 +110,9 @@ export function nextMessage<T>(child: ChildProcess): Promise<T> {
 export async function startNats(dir: string): Promise<{ url: string; child: ChildProcess }> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const output: string[] = [];
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`nats-server did not start:\n${output.join('')}`)), 15_000);

@@ -1,13 +1,24 @@
 import { batchJson } from './load';
 
 /** Fills the log with `count` events through batch publishes, `parallel` requests at a time, as the publisher `authorization`. */
-export async function fillLog(busUrl: string, authorization: Record<string, string>, count: number, batch = 1000, parallel = 4): Promise<void> {
+export async function fillLog(
+  busUrl: string,
+  authorization: Record<string, string>,
+  count: number,
+  batch = 1000,
+  parallel = 4,
+): Promise<void> {
   let next = 0;
   const batches = Math.ceil(count / batch);
   const worker = async () => {
     for (let n = next++; n < batches; n = next++) {
-      const res = await fetch(`${busUrl}/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...authorization }, body: batchJson('fill', n, batch) });
-      if (res.status !== 201) throw new Error(`filling the log: POST /events answered ${res.status}: ${await res.text()}`);
+      const res = await fetch(`${busUrl}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...authorization },
+        body: batchJson('fill', n, batch),
+      });
+      if (res.status !== 201)
+        throw new Error(`filling the log: POST /events answered ${res.status}: ${await res.text()}`);
       await res.arrayBuffer();
     }
   };
@@ -21,7 +32,11 @@ export interface ReplayResult {
 }
 
 /** Reads the whole log as a consumer's catch-up does: pages of `limit`, each parsed, as the reader `authorization`. */
-export async function pagedReplay(busUrl: string, authorization: Record<string, string>, limit: number): Promise<ReplayResult> {
+export async function pagedReplay(
+  busUrl: string,
+  authorization: Record<string, string>,
+  limit: number,
+): Promise<ReplayResult> {
   const started = performance.now();
   let after = 0;
   let events = 0;

@@ -26,7 +26,8 @@ function listen(index: number): Promise<number> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const now = Date.now();
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { seq: number; time: string } | { seq: number; time: string }[];
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as
+        { seq: number; time: string } | { seq: number; time: string }[];
       for (const event of Array.isArray(body) ? body : [body]) {
         if (event.seq <= own.last) own.duplicates += 1;
         else if (event.seq !== own.last + 1) own.outOfOrder += 1;

@@ -24,7 +24,11 @@ async function measure(publish: Publish): Promise<{ perSecond: number; cpuMicros
     Array.from({ length: IN_FLIGHT }, async () => {
       while (next < PUBLISHES) {
         next += 1;
-        await publish({ type: 'PostCreated', id: `bench-${next}`, data: { id: `p${next}`, title: 'a title of a usual length' } });
+        await publish({
+          type: 'PostCreated',
+          id: `bench-${next}`,
+          data: { id: `p${next}`, title: 'a title of a usual length' },
+        });
       }
     }),
   );
@@ -52,12 +56,16 @@ async function main(): Promise<void> {
         results.set(name, [...(results.get(name) ?? []), await measure(publish)]);
       }
     }
-    process.stdout.write(`${PUBLISHES.toLocaleString('en-US')} publishes per round, ${IN_FLIGHT} in flight, ${ROUNDS} rounds (median)\n`);
+    process.stdout.write(
+      `${PUBLISHES.toLocaleString('en-US')} publishes per round, ${IN_FLIGHT} in flight, ${ROUNDS} rounds (median)\n`,
+    );
     const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     for (const [name, runs] of results) {
       const perSecond = median(runs.map((run) => run.perSecond));
       const cpu = median(runs.map((run) => run.cpuMicros));
-      process.stdout.write(`  ${name.padEnd(32)} ${Math.round(perSecond).toLocaleString('en-US').padStart(7)} publishes/s   ${cpu.toFixed(1).padStart(6)} µs CPU per publish\n`);
+      process.stdout.write(
+        `  ${name.padEnd(32)} ${Math.round(perSecond).toLocaleString('en-US').padStart(7)} publishes/s   ${cpu.toFixed(1).padStart(6)} µs CPU per publish\n`,
+      );
     }
     agent.destroy();
   } finally {

@@ -19,7 +19,12 @@ export interface BusRun {
   /** Acknowledged events that some subscriber never got, summed over subscribers, under load alone. */
   readonly lostUnderLoad: number;
   /** With one subscriber down for part of a steady publish: what it never got. */
-  readonly outage: { readonly published: number; readonly downMs: number; readonly lost: number; readonly caughtUpAfterMs: number | undefined };
+  readonly outage: {
+    readonly published: number;
+    readonly downMs: number;
+    readonly lost: number;
+    readonly caughtUpAfterMs: number | undefined;
+  };
   readonly rss: number;
 }
 
@@ -47,7 +52,9 @@ class Sinks {
   ) {}
 
   static async start(): Promise<Sinks> {
-    const child = fork(path.join(__dirname, 'sinks.js'), [...SUBSCRIBER_NAMES], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(path.join(__dirname, 'sinks.js'), [...SUBSCRIBER_NAMES], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const ports = await nextMessage<Record<string, number>>(child);
     return new Sinks(child, ports);
   }
@@ -76,7 +83,10 @@ class Sinks {
  * a bus that retries may go quiet for a backoff, so it gets a long quiet time, one that does not
  * has delivered all it ever will a moment after the publishes.
  */
-async function settle(check: () => Promise<{ done: boolean; progress: string }>, quietMs: number): Promise<number | undefined> {
+async function settle(
+  check: () => Promise<{ done: boolean; progress: string }>,
+  quietMs: number,
+): Promise<number | undefined> {
   const started = performance.now();
   let last = '';
   let movedAt = started;
@@ -98,7 +108,13 @@ async function settle(check: () => Promise<{ done: boolean; progress: string }>,
  * `retries` says whether the bus delivers again what a subscriber missed: without, what has not
  * arrived a moment after the publishes is lost for good, and waiting longer would show nothing.
  */
-async function runBus(busUrl: string, pid: number | undefined, sinks: Sinks, options: ComparisonOptions, retries: boolean): Promise<BusRun> {
+async function runBus(
+  busUrl: string,
+  pid: number | undefined,
+  sinks: Sinks,
+  options: ComparisonOptions,
+  retries: boolean,
+): Promise<BusRun> {
   await sinks.command({ cmd: 'reset' });
   // Closed loop: every connection publishes again as soon as the last one is acknowledged.
   const published = await load({
@@ -114,12 +130,18 @@ async function runBus(busUrl: string, pid: number | undefined, sinks: Sinks, opt
   const allDeliveredAfterMs = await settle(
     async () => {
       const counts = await sinks.counts();
-      return { done: Object.values(counts).every((count) => count.received >= acknowledged), progress: JSON.stringify(counts) };
+      return {
+        done: Object.values(counts).every((count) => count.received >= acknowledged),
+        progress: JSON.stringify(counts),
+      };
     },
     retries ? options.settleMs : 2000,
   );
   const settled = await sinks.counts();
-  const lostUnderLoad = Object.values(settled).reduce((sum, count) => sum + Math.max(0, acknowledged - count.received), 0);
+  const lostUnderLoad = Object.values(settled).reduce(
+    (sum, count) => sum + Math.max(0, acknowledged - count.received),
+    0,
+  );
   const rss = memoryOf(pid).rss;
 
   // A steady publish with distinct ids while the query subscriber is down for a while.
@@ -142,7 +164,16 @@ async function runBus(busUrl: string, pid: number | undefined, sinks: Sinks, opt
       await sinks.command({ cmd: 'up', name: 'query' });
       upAt = performance.now();
     }
-    sends.push(callJson(agent, 'POST', `${busUrl}/events`, { type: 'PostCreated', data: { id: `outage-${i}`, title: `Post ${i}` } }, 30_000, authorization('posts')));
+    sends.push(
+      callJson(
+        agent,
+        'POST',
+        `${busUrl}/events`,
+        { type: 'PostCreated', data: { id: `outage-${i}`, title: `Post ${i}` } },
+        30_000,
+        authorization('posts'),
+      ),
+    );
   }
   if (upAt === 0) {
     await sinks.command({ cmd: 'up', name: 'query' });
@@ -151,8 +182,11 @@ async function runBus(busUrl: string, pid: number | undefined, sinks: Sinks, opt
   const answers = (await Promise.allSettled(sends)) as PromiseSettledResult<{ status: number }>[];
   agent.destroy();
   // Only what was acknowledged counts: the ids of refused publishes were never the bus's to deliver.
-  const acknowledgedIds = answers.flatMap((answer, i) => (answer.status === 'fulfilled' && answer.value.status < 300 ? [i] : []));
-  const missingOf = async () => (await sinks.command<{ missing: number }>({ cmd: 'missing', name: 'query', prefix: 'outage-', total })).missing;
+  const acknowledgedIds = answers.flatMap((answer, i) =>
+    answer.status === 'fulfilled' && answer.value.status < 300 ? [i] : [],
+  );
+  const missingOf = async () =>
+    (await sinks.command<{ missing: number }>({ cmd: 'missing', name: 'query', prefix: 'outage-', total })).missing;
   const waited = await settle(
     async () => {
       const missing = await missingOf();
@@ -169,7 +203,12 @@ async function runBus(busUrl: string, pid: number | undefined, sinks: Sinks, opt
     published: acknowledged,
     allDeliveredAfterMs,
     lostUnderLoad,
-    outage: { published: outagePublished, downMs: upAt - downAt, lost: missing - (total - outagePublished), caughtUpAfterMs },
+    outage: {
+      published: outagePublished,
+      downMs: upAt - downAt,
+      lost: missing - (total - outagePublished),
+      caughtUpAfterMs,
+    },
     rss,
   };
 }

@@ -22,7 +22,15 @@ app.post('/events', (req, res) => {
   const body = JSON.stringify(event);
   for (const url of subscribers) {
     http
-      .request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (answer) => answer.resume())
+      .request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (answer) => answer.resume(),
+      )
       .on('error', () => {
         failedPosts += 1;
       })

@@ -41,7 +41,12 @@ const DRAIN_MS = 10_000;
  * the gateway, as the browser does), and times how long after each 201 the stream shows the
  * moderation's verdict: comments → bus → moderation → bus → query → stream.
  */
-export async function measureEventChain(gatewayUrl: string, postIds: readonly string[], load: ChainLoad, seed: number): Promise<ChainResult> {
+export async function measureEventChain(
+  gatewayUrl: string,
+  postIds: readonly string[],
+  load: ChainLoad,
+  seed: number,
+): Promise<ChainResult> {
   const random = seededRandom(seed);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const shownAt = new Map<string, number>();
@@ -96,7 +101,11 @@ export async function measureEventChain(gatewayUrl: string, postIds: readonly st
   await Promise.all(inFlight);
   const drainUntil = performance.now() + DRAIN_MS;
   const measured = sent.filter((record) => record.measured);
-  while (performance.now() < drainUntil && measured.some((record) => record.id !== undefined && !shownAt.has(record.id))) await delay(20);
+  while (
+    performance.now() < drainUntil &&
+    measured.some((record) => record.id !== undefined && !shownAt.has(record.id))
+  )
+    await delay(20);
   stream.close();
   agent.destroy();
 
@@ -134,7 +143,9 @@ export async function createPosts(gatewayUrl: string, count: number): Promise<st
   const agent = new http.Agent({ keepAlive: true });
   const ids: string[] = [];
   for (let i = 0; i < count; i += 1) {
-    const answer = await callJson<{ id: string }>(agent, 'POST', `${gatewayUrl}/posts/create`, { title: `Benchmark post ${i}` });
+    const answer = await callJson<{ id: string }>(agent, 'POST', `${gatewayUrl}/posts/create`, {
+      title: `Benchmark post ${i}`,
+    });
     if (answer.status !== 201) throw new Error(`POST /posts/create answered ${answer.status}`);
     ids.push(answer.body.id);
   }
@@ -153,7 +164,12 @@ export interface EventChainBench {
 }
 
 /** The whole system as `npm start` runs it, on free ports; identical latency runs one after another. */
-export async function benchEventChain(workDir: string, load: ChainLoad, runs: number, posts: number): Promise<EventChainBench> {
+export async function benchEventChain(
+  workDir: string,
+  load: ChainLoad,
+  runs: number,
+  posts: number,
+): Promise<EventChainBench> {
   const problems: string[] = [];
   const system = await startSystem({
     port: 0,
@@ -169,7 +185,10 @@ export async function benchEventChain(workDir: string, load: ChainLoad, runs: nu
     const results: ChainResult[] = [];
     const memory: Record<string, Memory>[] = [];
     const cpuMs: Record<string, number>[] = [];
-    const pids: Record<string, number | undefined> = { ...Object.fromEntries(Object.entries(system.services).map(([name, service]) => [name, service.pid])), 'bench+gateway': process.pid };
+    const pids: Record<string, number | undefined> = {
+      ...Object.fromEntries(Object.entries(system.services).map(([name, service]) => [name, service.pid])),
+      'bench+gateway': process.pid,
+    };
     const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid)]));
     for (let run = 0; run < runs; run += 1) {
       const before = cpuNow();
@@ -177,7 +196,9 @@ export async function benchEventChain(workDir: string, load: ChainLoad, runs: nu
       const after = cpuNow();
       cpuMs.push(Object.fromEntries(Object.keys(after).map((name) => [name, after[name]! - before[name]!])));
       await delay(1000);
-      memory.push(snapshot(Object.fromEntries(Object.entries(system.services).map(([name, service]) => [name, service.pid]))));
+      memory.push(
+        snapshot(Object.fromEntries(Object.entries(system.services).map(([name, service]) => [name, service.pid]))),
+      );
     }
     return { runs: results, cpuMs, memory, problems };
   } finally {

@@ -8,7 +8,14 @@ export interface JsonAnswer<T> {
 }
 
 /** A plain node:http JSON call (less overhead than fetch, so the timings are the server's). */
-export function callJson<T>(agent: http.Agent, method: string, url: string, body?: unknown, timeoutMs = 30_000, headers: Record<string, string> = {}): Promise<JsonAnswer<T>> {
+export function callJson<T>(
+  agent: http.Agent,
+  method: string,
+  url: string,
+  body?: unknown,
+  timeoutMs = 30_000,
+  headers: Record<string, string> = {},
+): Promise<JsonAnswer<T>> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = http.request(
@@ -17,7 +24,10 @@ export function callJson<T>(agent: http.Agent, method: string, url: string, body
         method,
         agent,
         timeout: timeoutMs,
-        headers: payload === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        headers:
+          payload === undefined
+            ? headers
+            : { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -28,7 +38,11 @@ export function callJson<T>(agent: http.Agent, method: string, url: string, body
           try {
             resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T, at });
           } catch {
-            reject(new Error(`${method} ${url}: answered ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`));
+            reject(
+              new Error(
+                `${method} ${url}: answered ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`,
+              ),
+            );
           }
         });
         res.on('error', reject);

@@ -57,7 +57,16 @@ export interface LoadOptions {
 }
 
 /** Load with autocannon: closed loop (every connection sends its next request when answered), or at a fixed rate. */
-export async function load({ url, seconds, connections, paths, method, body, rate, headers = {} }: LoadOptions): Promise<LoadResult> {
+export async function load({
+  url,
+  seconds,
+  connections,
+  paths,
+  method,
+  body,
+  rate,
+  headers = {},
+}: LoadOptions): Promise<LoadResult> {
   let next = 0;
   const result = await autocannon({
     url,

@@ -15,7 +15,10 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const WORDS = 'the a great post about event driven services and logs read model query bus durable kafka node express react course blog cat tea'.split(' ');
+const WORDS =
+  'the a great post about event driven services and logs read model query bus durable kafka node express react course blog cat tea'.split(
+    ' ',
+  );
 
 export function sentence(random: () => number, minWords: number, maxWords: number): string {
   const count = minWords + Math.floor(random() * (maxWords - minWords + 1));
@@ -51,7 +54,11 @@ export function* blogEvents(shape: LogShape, seed = 7): Generator<NewEvent> {
   for (let i = 0; i < shape.comments; i += 1) perPost[Math.floor(random() * shape.posts)]! += 1;
   for (let p = 0; p < shape.posts; p += 1) {
     const postId = fakeUuid(random);
-    yield { type: 'PostCreated', id: `PostCreated:${postId}`, data: { id: postId, title: `Post ${p}: ${sentence(random, 2, 6)}` } };
+    yield {
+      type: 'PostCreated',
+      id: `PostCreated:${postId}`,
+      data: { id: postId, title: `Post ${p}: ${sentence(random, 2, 6)}` },
+    };
     for (let c = 0; c < perPost[p]!; c += 1) {
       const id = fakeUuid(random);
       const rejected = random() < 0.1;
@@ -78,7 +85,12 @@ const IN_FLIGHT = 4;
 export async function publishLog(busUrl: string, shape: LogShape, subscribers: readonly string[]): Promise<BuiltLog> {
   const started = performance.now();
   const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
-  const counts: Record<EventType, number> = { PostCreated: 0, CommentCreated: 0, CommentModerated: 0, CommentUpdated: 0 };
+  const counts: Record<EventType, number> = {
+    PostCreated: 0,
+    CommentCreated: 0,
+    CommentModerated: 0,
+    CommentUpdated: 0,
+  };
   const events = blogEvents(shape);
   let head = 0;
   const sender = async () => {
@@ -91,15 +103,32 @@ export async function publishLog(busUrl: string, shape: LogShape, subscribers: r
         counts[next.value.type] += 1;
       }
       if (batch.length === 0) return;
-      const answer = await callJson<{ results: { seq: number }[] }>(agent, 'POST', `${busUrl}/events`, batch, 120_000, authorization('loader'));
-      if (answer.status !== 201) throw new Error(`POST /events of ${batch.length} events answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`);
+      const answer = await callJson<{ results: { seq: number }[] }>(
+        agent,
+        'POST',
+        `${busUrl}/events`,
+        batch,
+        120_000,
+        authorization('loader'),
+      );
+      if (answer.status !== 201)
+        throw new Error(
+          `POST /events of ${batch.length} events answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`,
+        );
       head = Math.max(head, ...answer.body.results.map((result) => result.seq));
     }
   };
   try {
     await Promise.all(Array.from({ length: IN_FLIGHT }, sender));
     for (const name of subscribers) {
-      const answer = await callJson(agent, 'PUT', `${busUrl}/admin/subscriptions/${name}/cursor`, { cursor: head }, 30_000, authorization('admin'));
+      const answer = await callJson(
+        agent,
+        'PUT',
+        `${busUrl}/admin/subscriptions/${name}/cursor`,
+        { cursor: head },
+        30_000,
+        authorization('admin'),
+      );
       if (answer.status !== 200) throw new Error(`PUT /admin/subscriptions/${name}/cursor answered ${answer.status}`);
     }
   } finally {

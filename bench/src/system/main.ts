@@ -26,16 +26,36 @@ async function main(): Promise<void> {
   if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}: choose from ${ALL.join(', ')}`);
   const run = (name: Name) => chosen.length === 0 || chosen.includes(name);
   const workDir = mkdtempSync(path.join(tmpdir(), 'mini-blog-bench-'));
-  const results: Record<string, unknown> = { node: process.version, cpus: cpus().length, scale, at: new Date().toISOString() };
-  say(`Whole-system benchmarks: Node ${process.version}, ${cpus().length} cores, scale ${scale}; work folder ${workDir}`);
+  const results: Record<string, unknown> = {
+    node: process.version,
+    cpus: cpus().length,
+    scale,
+    at: new Date().toISOString(),
+  };
+  say(
+    `Whole-system benchmarks: Node ${process.version}, ${cpus().length} cores, scale ${scale}; work folder ${workDir}`,
+  );
 
   try {
     if (run('course')) {
-      const options = { loadSeconds: scaled(10), connections: 20, outageRate: 200, outageSeconds: 10, downFrom: 3, downUntil: 6, settleMs: 35_000 };
-      say(`\n== The course's bus beside ours: 4 counting subscribers, ${options.connections} publishers for ${options.loadSeconds} s, then ${options.outageRate}/s for ${options.outageSeconds} s with one subscriber down from ${options.downFrom} s to ${options.downUntil} s ==`);
+      const options = {
+        loadSeconds: scaled(10),
+        connections: 20,
+        outageRate: 200,
+        outageSeconds: 10,
+        downFrom: 3,
+        downUntil: 6,
+        settleMs: 35_000,
+      };
+      say(
+        `\n== The course's bus beside ours: 4 counting subscribers, ${options.connections} publishers for ${options.loadSeconds} s, then ${options.outageRate}/s for ${options.outageSeconds} s with one subscriber down from ${options.downFrom} s to ${options.downUntil} s ==`,
+      );
       const result = await compareWithCourseBus(workDir, options);
       results.course = result;
-      for (const [name, bus] of [['course', result.course], ['ours', result.ours]] as const) {
+      for (const [name, bus] of [
+        ['course', result.course],
+        ['ours', result.ours],
+      ] as const) {
         say(
           `  ${name.padEnd(6)} publish ${perSecond(bus.publishPerSecond)} (p99 ${ms(bus.publishP99)}), ${bus.published} acknowledged; ` +
             `all delivered ${bus.allDeliveredAfterMs === undefined ? 'NOT within the wait' : `${ms(bus.allDeliveredAfterMs)} after the load`}; ` +
@@ -43,22 +63,34 @@ async function main(): Promise<void> {
             `${bus.outage.caughtUpAfterMs === undefined ? '' : `, caught up ${ms(bus.outage.caughtUpAfterMs)} after it came back`}; RSS ${mb(bus.rss)}`,
         );
       }
-      say(`  ratio ours/course publish throughput: ${(result.ours.publishPerSecond / result.course.publishPerSecond).toFixed(2)}`);
+      say(
+        `  ratio ours/course publish throughput: ${(result.ours.publishPerSecond / result.course.publishPerSecond).toFixed(2)}`,
+      );
     }
 
     if (run('latency')) {
       const load = { rate: 100, seconds: scaled(30), warmupSeconds: 3 };
-      say(`\n== Event-chain latency: ${load.rate} comments/s for ${load.seconds} s through the gateway (after ${load.warmupSeconds} s of warm-up), 2 identical runs ==`);
+      say(
+        `\n== Event-chain latency: ${load.rate} comments/s for ${load.seconds} s through the gateway (after ${load.warmupSeconds} s of warm-up), 2 identical runs ==`,
+      );
       const result = await benchEventChain(workDir, load, 2, 200);
       results.latency = result;
       result.runs.forEach((chain, index) => {
-        say(`  run ${index + 1}: ${chain.sent} comments at ${chain.rate.toFixed(1)}/s, ${chain.failed} failed, ${chain.missing} never shown moderated, ${chain.shownBefore201} shown before their 201`);
+        say(
+          `  run ${index + 1}: ${chain.sent} comments at ${chain.rate.toFixed(1)}/s, ${chain.failed} failed, ${chain.missing} never shown moderated, ${chain.shownBefore201} shown before their 201`,
+        );
         say(`    201 → verdict on the live stream: ${describe(chain.afterCreated)}`);
         say(`    POST until 201:                   ${describe(chain.post)}`);
         say(`    POST sent → verdict shown:        ${describe(chain.endToEnd)}`);
-        say(`    target p50 < 10 ms and p99 < 50 ms: ${verdict(chain.afterCreated.p50 < 10 && chain.afterCreated.p99 < 50)}`);
+        say(
+          `    target p50 < 10 ms and p99 < 50 ms: ${verdict(chain.afterCreated.p50 < 10 && chain.afterCreated.p99 < 50)}`,
+        );
         const cpu = result.cpuMs[index]!;
-        say(`    CPU during the run (ms): ${Object.entries(cpu).map(([name, value]) => `${name} ${Math.round(value)}`).join(', ')}`);
+        say(
+          `    CPU during the run (ms): ${Object.entries(cpu)
+            .map(([name, value]) => `${name} ${Math.round(value)}`)
+            .join(', ')}`,
+        );
       });
       say('  RSS after each run:');
       for (const line of growthTable(result.memory)) say(line);
@@ -66,11 +98,21 @@ async function main(): Promise<void> {
     }
 
     if (run('read')) {
-      const options = { shape: { posts: scaled(100_000), comments: scaled(500_000) }, seconds: scaled(10), rounds: 2, connections: 10, latencyRate: 1000 };
-      say(`\n== Read path: ${options.shape.posts} posts and ${options.shape.comments} comments in the read model; feed pages of 20 vs a bare Express 5 GET of one such page, ${options.connections} connections, ${options.rounds} × ${options.seconds} s each, alternating, then ${options.seconds} s each at ${options.latencyRate}/s ==`);
+      const options = {
+        shape: { posts: scaled(100_000), comments: scaled(500_000) },
+        seconds: scaled(10),
+        rounds: 2,
+        connections: 10,
+        latencyRate: 1000,
+      };
+      say(
+        `\n== Read path: ${options.shape.posts} posts and ${options.shape.comments} comments in the read model; feed pages of 20 vs a bare Express 5 GET of one such page, ${options.connections} connections, ${options.rounds} × ${options.seconds} s each, alternating, then ${options.seconds} s each at ${options.latencyRate}/s ==`,
+      );
       const result = await benchReadPath(workDir, options);
       results.read = result;
-      say(`  log: ${result.log.events} events written in ${ms(result.log.ms)}; query caught up in ${ms(result.queryReadyMs)}, RSS ${mb(result.queryMemory.rss)}`);
+      say(
+        `  log: ${result.log.events} events written in ${ms(result.log.ms)}; query caught up in ${ms(result.queryReadyMs)}, RSS ${mb(result.queryMemory.rss)}`,
+      );
       let bareTotal = 0;
       let feedTotal = 0;
       let feedP99 = 0;
@@ -86,8 +128,12 @@ async function main(): Promise<void> {
       });
       const ratio = feedTotal / bareTotal;
       const { atRate } = result;
-      say(`  at ${options.latencyRate} requests/s: bare p50 ${ms(atRate.bare.p50)} p99 ${ms(atRate.bare.p99)} | feed p50 ${ms(atRate.feed.p50)} p99 ${ms(atRate.feed.p99)}`);
-      say(`  feed/bare requests/s: ${ratio.toFixed(2)}; feed p99 at ${options.latencyRate}/s ${ms(atRate.feed.p99)} (closed loop, worst round: ${ms(feedP99)}); target ≥ 0.70 and p99 < 10 ms: ${verdict(ratio >= 0.7 && atRate.feed.p99 < 10)}`);
+      say(
+        `  at ${options.latencyRate} requests/s: bare p50 ${ms(atRate.bare.p50)} p99 ${ms(atRate.bare.p99)} | feed p50 ${ms(atRate.feed.p50)} p99 ${ms(atRate.feed.p99)}`,
+      );
+      say(
+        `  feed/bare requests/s: ${ratio.toFixed(2)}; feed p99 at ${options.latencyRate}/s ${ms(atRate.feed.p99)} (closed loop, worst round: ${ms(feedP99)}); target ≥ 0.70 and p99 < 10 ms: ${verdict(ratio >= 0.7 && atRate.feed.p99 < 10)}`,
+      );
       const { map } = result;
       say(
         `  GET /posts (course map): ${map.posts} posts, ${map.comments} comments, ${mb(map.bytes)} in ${ms(map.totalMs)} (first byte ${ms(map.firstByteMs)}); ` +
@@ -97,7 +143,9 @@ async function main(): Promise<void> {
 
     if (run('rebuild')) {
       const shape = { posts: scaled(100_000), comments: scaled(300_000) };
-      say(`\n== Rebuild: ${shape.posts} posts and ${shape.comments} comments (created, moderated, updated) = ${shape.posts + 3 * shape.comments} events; each service started alone, 2 identical runs ==`);
+      say(
+        `\n== Rebuild: ${shape.posts} posts and ${shape.comments} comments (created, moderated, updated) = ${shape.posts + 3 * shape.comments} events; each service started alone, 2 identical runs ==`,
+      );
       const result = await benchRebuild(workDir, shape, 2);
       results.rebuild = result;
       const counts = result.log.countsByType;
@@ -134,7 +182,9 @@ main().then(
     process.exit(0);
   },
   (err: unknown) => {
-    process.stderr.write(`system benchmarks failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `system benchmarks failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

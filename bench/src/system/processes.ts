@@ -29,7 +29,10 @@ export function authorization(principal: string): Record<string, string> {
 }
 
 /** Each service may publish what it publishes; `loader` every type. */
-const PUBLISH_ACL = [...PUBLISHER_NAMES.map((name) => `${name}=${SERVICES[name].publishes.join('+')}`), `loader=${EVENT_TYPES.join('+')}`].join(',');
+const PUBLISH_ACL = [
+  ...PUBLISHER_NAMES.map((name) => `${name}=${SERVICES[name].publishes.join('+')}`),
+  `loader=${EVENT_TYPES.join('+')}`,
+].join(',');
 
 export type BackendName = 'event-bus' | 'posts' | 'comments' | 'moderation' | 'query';
 
@@ -82,14 +85,17 @@ export class Backend {
   ) {
     const own: Record<string, string> = name === 'event-bus' ? { PUBLISH_ACL, VIEWS_PORT: '0' } : {};
     const base = { LOG_LEVEL: 'info', HOST: '127.0.0.1', CREDENTIALS_DIR: credentials().dir, ...own };
-    this.process = new ServiceProcess({ name, script: path.join(REPO_ROOT, name, 'dist/index.js'), port, env: { ...base, ...env } }, (_service, line) => {
-      this.lines.push(line);
-      if (this.lines.length > 200) this.lines.shift();
-      if (line.includes('caught up with the log')) {
-        this.caughtUpAt = performance.now();
-        for (const listener of this.caughtUpListeners.splice(0)) listener();
-      }
-    });
+    this.process = new ServiceProcess(
+      { name, script: path.join(REPO_ROOT, name, 'dist/index.js'), port, env: { ...base, ...env } },
+      (_service, line) => {
+        this.lines.push(line);
+        if (this.lines.length > 200) this.lines.shift();
+        if (line.includes('caught up with the log')) {
+          this.caughtUpAt = performance.now();
+          for (const listener of this.caughtUpListeners.splice(0)) listener();
+        }
+      },
+    );
   }
 
   static async create(name: BackendName, env: Record<string, string>, port?: number): Promise<Backend> {
@@ -120,7 +126,13 @@ export class Backend {
     await Promise.race([
       new Promise<void>((resolve) => this.caughtUpListeners.push(resolve)),
       new Promise((_resolve, reject) =>
-        setTimeout(() => reject(new Error(`${this.name} did not catch up within ${timeoutMs} ms:\n${this.lines.slice(-20).join('\n')}`)), timeoutMs).unref(),
+        setTimeout(
+          () =>
+            reject(
+              new Error(`${this.name} did not catch up within ${timeoutMs} ms:\n${this.lines.slice(-20).join('\n')}`),
+            ),
+          timeoutMs,
+        ).unref(),
       ),
     ]);
     await waitForReady(this.process, 5_000);
@@ -141,7 +153,9 @@ export class Backend {
 
 /** The bus's SUBSCRIBERS value for services on these 127.0.0.1 ports, with per-subscriber options. */
 export function subscribersFor(services: readonly { name: BackendName; port: number; options?: string }[]): string {
-  return services.map(({ name, port, options }) => `${name}=http://127.0.0.1:${port}/events${options ? `|${options}` : ''}`).join(',');
+  return services
+    .map(({ name, port, options }) => `${name}=http://127.0.0.1:${port}/events${options ? `|${options}` : ''}`)
+    .join(',');
 }
 
 /** The next IPC message of a forked helper; fails, rather than waiting forever, if it exits first. */

@@ -64,7 +64,15 @@ function readMap(url: string, pid: number | undefined): Promise<MapAnswer> {
           clearInterval(sampler);
           const map = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, { comments: unknown[] }>;
           const posts = Object.values(map);
-          resolve({ firstByteMs, totalMs, bytes, posts: posts.length, comments: posts.reduce((sum, post) => sum + post.comments.length, 0), rssBefore, rssPeak });
+          resolve({
+            firstByteMs,
+            totalMs,
+            bytes,
+            posts: posts.length,
+            comments: posts.reduce((sum, post) => sum + post.comments.length, 0),
+            rssBefore,
+            rssPeak,
+          });
         });
       })
       .on('error', (err) => {
@@ -81,7 +89,10 @@ function readMap(url: string, pid: number | undefined): Promise<MapAnswer> {
  */
 export async function benchReadPath(workDir: string, options: ReadPathOptions): Promise<ReadPathResult> {
   const queryPort = await freePort();
-  const bus = await Backend.create('event-bus', { DATA_DIR: path.join(workDir, 'read-path-log'), SUBSCRIBERS: subscribersFor([{ name: 'query', port: queryPort }]) });
+  const bus = await Backend.create('event-bus', {
+    DATA_DIR: path.join(workDir, 'read-path-log'),
+    SUBSCRIBERS: subscribersFor([{ name: 'query', port: queryPort }]),
+  });
   const query = await Backend.create('query', { BUS_URL: bus.url }, queryPort);
   let bare: ChildProcess | undefined;
   try {
@@ -92,15 +103,22 @@ export async function benchReadPath(workDir: string, options: ReadPathOptions): 
 
     const pageFile = path.join(workDir, 'feed-page.json');
     writeFileSync(pageFile, await (await fetch(`${query.url}/posts/feed?limit=20`)).text());
-    bare = fork(path.join(__dirname, 'bare-express.js'), [pageFile], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    bare = fork(path.join(__dirname, 'bare-express.js'), [pageFile], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const { port } = await nextMessage<{ port: number }>(bare);
     const bareUrl = `http://127.0.0.1:${port}`;
 
     // Pages from all over the feed (a cursor is a seq: any number pages below it), and the first page.
     const random = seededRandom(11);
-    const feedPaths = ['/posts/feed?limit=20', ...Array.from({ length: 199 }, () => `/posts/feed?limit=20&cursor=${1 + Math.floor(random() * log.events)}`)];
-    const feedRun = (seconds: number, rate?: number) => load({ url: query.url, seconds, connections: options.connections, paths: feedPaths, rate });
-    const bareRun = (seconds: number, rate?: number) => load({ url: `${bareUrl}/document`, seconds, connections: options.connections, rate });
+    const feedPaths = [
+      '/posts/feed?limit=20',
+      ...Array.from({ length: 199 }, () => `/posts/feed?limit=20&cursor=${1 + Math.floor(random() * log.events)}`),
+    ];
+    const feedRun = (seconds: number, rate?: number) =>
+      load({ url: query.url, seconds, connections: options.connections, paths: feedPaths, rate });
+    const bareRun = (seconds: number, rate?: number) =>
+      load({ url: `${bareUrl}/document`, seconds, connections: options.connections, rate });
 
     await bareRun(2);
     await feedRun(2);
@@ -111,7 +129,10 @@ export async function benchReadPath(workDir: string, options: ReadPathOptions): 
       rounds.push({ bare: bareResult, feed: feedResult });
     }
 
-    const atRate = { bare: await bareRun(options.seconds, options.latencyRate), feed: await feedRun(options.seconds, options.latencyRate) };
+    const atRate = {
+      bare: await bareRun(options.seconds, options.latencyRate),
+      feed: await feedRun(options.seconds, options.latencyRate),
+    };
 
     const map = await readMap(`${query.url}/posts`, query.process.pid);
     return { log, queryReadyMs, queryMemory, rounds, atRate, map };

@@ -40,7 +40,10 @@ export interface RebuildResult {
 export async function benchRebuild(workDir: string, shape: LogShape, runs: number): Promise<RebuildResult> {
   const ports = new Map<BackendName, number>();
   for (const name of REBUILT) ports.set(name, await freePort());
-  const bus = await Backend.create('event-bus', { DATA_DIR: path.join(workDir, 'rebuild-log'), SUBSCRIBERS: subscribersFor(REBUILT.map((name) => ({ name, port: ports.get(name)! }))) });
+  const bus = await Backend.create('event-bus', {
+    DATA_DIR: path.join(workDir, 'rebuild-log'),
+    SUBSCRIBERS: subscribersFor(REBUILT.map((name) => ({ name, port: ports.get(name)! }))),
+  });
   const results: RebuildRun[] = [];
   let running: Backend[] = [];
   try {
@@ -53,7 +56,13 @@ export async function benchRebuild(workDir: string, shape: LogShape, runs: numbe
         running.push(service);
         const busCpuBefore = bus.cpuMs;
         const readyMs = await service.start();
-        services[name] = { readyMs, replayMs: service.replayMs, memory: service.memory, cpuMs: service.cpuMs, busCpuMs: bus.cpuMs - busCpuBefore };
+        services[name] = {
+          readyMs,
+          replayMs: service.replayMs,
+          memory: service.memory,
+          cpuMs: service.cpuMs,
+          busCpuMs: bus.cpuMs - busCpuBefore,
+        };
       }
       const after: Record<string, Memory> = { 'event-bus': bus.memory };
       for (const service of running) after[service.name] = service.memory;

@@ -7,7 +7,11 @@ import type { AddressInfo } from 'node:net';
  * server and drops its connections (a crashed service), `up` listens again on the same port,
  * `missing` counts the ids `prefix0` to `prefix<total-1>` a subscriber never got.
  */
-type Command = { cmd: 'down' | 'up'; name: string } | { cmd: 'counts' } | { cmd: 'reset' } | { cmd: 'missing'; name: string; prefix: string; total: number };
+type Command =
+  | { cmd: 'down' | 'up'; name: string }
+  | { cmd: 'counts' }
+  | { cmd: 'reset' }
+  | { cmd: 'missing'; name: string; prefix: string; total: number };
 
 const names = process.argv.slice(2);
 const seen = new Map<string, Set<string>>();
@@ -55,7 +59,11 @@ async function main(): Promise<void> {
   }
   process.on('message', (command: Command) => {
     if (command.cmd === 'counts') {
-      process.send?.(Object.fromEntries(names.map((name) => [name, { distinct: seen.get(name)!.size, received: received.get(name)! }])));
+      process.send?.(
+        Object.fromEntries(
+          names.map((name) => [name, { distinct: seen.get(name)!.size, received: received.get(name)! }]),
+        ),
+      );
     } else if (command.cmd === 'missing') {
       const got = seen.get(command.name)!;
       let missing = 0;

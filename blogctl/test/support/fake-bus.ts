@@ -33,11 +33,51 @@ export interface FakeSystem {
 export const ADMIN_TOKEN = 'admin-token-of-the-fake-bus-0123456789abcdef';
 
 export const SUBSCRIPTIONS: SubscriptionStatus[] = [
-  { name: 'posts', cursor: 5, acked: 5, head: 5, lag: 0, inFlight: 0, attempts: 0, parked: 0, blockedAt: null, lastError: null, lastErrorAt: null, mode: 'park', types: null, batch: true },
-  { name: 'query', cursor: 3, acked: 3, head: 5, lag: 2, inFlight: 1, attempts: 2, parked: 1, blockedAt: null, lastError: 'HTTP 500', lastErrorAt: '2026-12-01T08:00:00.000Z', mode: 'park', types: null, batch: true },
+  {
+    name: 'posts',
+    cursor: 5,
+    acked: 5,
+    head: 5,
+    lag: 0,
+    inFlight: 0,
+    attempts: 0,
+    parked: 0,
+    blockedAt: null,
+    lastError: null,
+    lastErrorAt: null,
+    mode: 'park',
+    types: null,
+    batch: true,
+  },
+  {
+    name: 'query',
+    cursor: 3,
+    acked: 3,
+    head: 5,
+    lag: 2,
+    inFlight: 1,
+    attempts: 2,
+    parked: 1,
+    blockedAt: null,
+    lastError: 'HTTP 500',
+    lastErrorAt: '2026-12-01T08:00:00.000Z',
+    mode: 'park',
+    types: null,
+    batch: true,
+  },
 ];
 
-export const PARKED = [{ subscriber: 'query', seq: 4, id: 'ev-4', type: 'CommentCreated', attempts: 5, reason: 'HTTP 422', parkedAt: '2026-12-01T08:00:00.000Z' }];
+export const PARKED = [
+  {
+    subscriber: 'query',
+    seq: 4,
+    id: 'ev-4',
+    type: 'CommentCreated',
+    attempts: 5,
+    reason: 'HTTP 422',
+    parkedAt: '2026-12-01T08:00:00.000Z',
+  },
+];
 
 /**
  * A stand-in for the bus as the team contract describes it: admin routes on its main port behind
@@ -67,29 +107,46 @@ export async function startFakeSystem(): Promise<FakeSystem> {
   const main = createServer(async (req, res) => {
     const body = await readJson(req);
     const url = new URL(req.url ?? '/', 'http://bus');
-    system.seen.push({ method: req.method ?? '', url: url.pathname + url.search, authorization: req.headers.authorization, body });
+    system.seen.push({
+      method: req.method ?? '',
+      url: url.pathname + url.search,
+      authorization: req.headers.authorization,
+      body,
+    });
     if (req.headers.authorization !== `Bearer ${ADMIN_TOKEN}`) {
       return send(res, 401, { message: 'authorization: missing or unknown token' }, { 'www-authenticate': 'Bearer' });
     }
     const action = /^\/admin\/subscriptions\/([^/]+)\/(?:parked\/(\d+)\/(replay|skip)|cursor)$/.exec(url.pathname);
     if (url.pathname === '/admin/parked' && req.method === 'GET') {
       if (system.rawParked !== undefined) return sendRaw(res, 200, system.rawParked);
-      return send(res, 200, { parked: PARKED.filter((record) => !url.searchParams.get('subscriber') || record.subscriber === url.searchParams.get('subscriber')) });
+      return send(res, 200, {
+        parked: PARKED.filter(
+          (record) => !url.searchParams.get('subscriber') || record.subscriber === url.searchParams.get('subscriber'),
+        ),
+      });
     }
     if (!action) return send(res, 404, { message: `${req.method} ${url.pathname}: no such route` });
     const [, name, seq, verb] = action;
-    if (!SUBSCRIPTIONS.some((subscription) => subscription.name === name)) return send(res, 404, { message: `subscriber: no subscriber ${name}` });
+    if (!SUBSCRIPTIONS.some((subscription) => subscription.name === name))
+      return send(res, 404, { message: `subscriber: no subscriber ${name}` });
     if (verb === 'replay') return send(res, 202, { subscriber: name, seq: Number(seq), status: 'replaying' });
     if (verb === 'skip') return send(res, 200, { subscriber: name, seq: Number(seq), status: 'skipped' });
     const cursor = (body as { cursor: number }).cursor;
-    return send(res, 200, { ...SUBSCRIPTIONS.find((subscription) => subscription.name === name), cursor, lag: 5 - cursor });
+    return send(res, 200, {
+      ...SUBSCRIPTIONS.find((subscription) => subscription.name === name),
+      cursor,
+      lag: 5 - cursor,
+    });
   });
 
   const views = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://views');
     if (url.pathname === '/subscriptions') return send(res, 200, SUBSCRIPTIONS);
     if (url.pathname === '/flow') {
-      return send(res, 200, { head: 5, events: [{ seq: 5, type: 'PostCreated', id: 'ev-5', time: '2026-12-01T08:00:05.000Z' }] });
+      return send(res, 200, {
+        head: 5,
+        events: [{ seq: 5, type: 'PostCreated', id: 'ev-5', time: '2026-12-01T08:00:05.000Z' }],
+      });
     }
     if (url.pathname === '/flow/stream') {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -104,7 +161,12 @@ export async function startFakeSystem(): Promise<FakeSystem> {
   });
 
   const services = Object.fromEntries(
-    SERVICE_NAMES.map((name) => [name, createServer((_req, res) => send(res, system.readyStatus[name] ?? 200, { ready: (system.readyStatus[name] ?? 200) === 200 }))]),
+    SERVICE_NAMES.map((name) => [
+      name,
+      createServer((_req, res) =>
+        send(res, system.readyStatus[name] ?? 200, { ready: (system.readyStatus[name] ?? 200) === 200 }),
+      ),
+    ]),
   ) as Record<ServiceName, Server>;
 
   const servers = [main, views, ...Object.values(services)];

@@ -23,7 +23,16 @@ export interface SingleFieldFormProps {
  * A one-input form that leaves validation to the service: while a request is out the submit
  * button is disabled, and a refusal is shown under the input in the service's own words.
  */
-export function SingleFieldForm({ name, label, placeholder, submitLabel, sendingLabel, service, className, onSubmit }: SingleFieldFormProps) {
+export function SingleFieldForm({
+  name,
+  label,
+  placeholder,
+  submitLabel,
+  sendingLabel,
+  service,
+  className,
+  onSubmit,
+}: SingleFieldFormProps) {
   const [value, setValue] = useState('');
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<unknown>(null);

@@ -35,7 +35,9 @@ export class ApiError extends Error {
   fieldMessage(field: string): string | undefined {
     const rule = this.fields[field];
     if (rule !== undefined) return rule.charAt(0).toUpperCase() + rule.slice(1);
-    return this.status !== null && !this.unreachable && Object.keys(this.fields).length === 0 ? this.message : undefined;
+    return this.status !== null && !this.unreachable && Object.keys(this.fields).length === 0
+      ? this.message
+      : undefined;
   }
 }
 
@@ -43,7 +45,8 @@ export class ApiError extends Error {
 export function describeFailure(error: unknown, service: string): string {
   if (!(error instanceof ApiError) || error.status === null) return unreachableMessage(service);
   // A 503 in the service's own words: it is up, but what it depends on (the event bus) is not.
-  if (error.status === 503 && error.fromService) return `The ${service} service can't do this right now (${error.message}). Try again in a moment.`;
+  if (error.status === 503 && error.fromService)
+    return `The ${service} service can't do this right now (${error.message}). Try again in a moment.`;
   return error.unreachable ? unreachableMessage(service) : error.message;
 }
 
@@ -53,7 +56,9 @@ function unreachableMessage(service: string): string {
 
 function stringFields(value: unknown): Record<string, string> {
   if (typeof value !== 'object' || value === null) return {};
-  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  return Object.fromEntries(
+    Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
 }
 
 async function readJson(response: Response): Promise<unknown> {
@@ -78,7 +83,11 @@ export function newIdempotencyKey(): string {
 }
 
 /** Sends a JSON request; any answer other than 2xx becomes an `ApiError` carrying the service's message. */
-export async function requestJson<T>(method: 'GET' | 'POST', path: string, { body, signal, idempotencyKey }: RequestOptions = {}): Promise<T> {
+export async function requestJson<T>(
+  method: 'GET' | 'POST',
+  path: string,
+  { body, signal, idempotencyKey }: RequestOptions = {},
+): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;

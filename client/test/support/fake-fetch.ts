@@ -21,7 +21,10 @@ export function installFetch(route: FakeRoute): jest.Mock {
       ok: status >= 200 && status < 300,
       status,
       statusText: String(status),
-      headers: { get: (name: string) => (name.toLowerCase() === 'content-type' && body !== undefined ? 'application/json' : null) },
+      headers: {
+        get: (name: string) =>
+          name.toLowerCase() === 'content-type' && body !== undefined ? 'application/json' : null,
+      },
       json: async () => body,
     };
   });

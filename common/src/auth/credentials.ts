@@ -14,7 +14,8 @@ import { ConfigError } from '../service/config';
 export const MIN_SECRET_LENGTH = 32;
 
 /** What to do when a credential is missing, for the messages below. */
-const HOW_TO_FIX = 'start the system with `npm start` (it creates the credentials under the data folder) or set CREDENTIALS_DIR to the folder that holds them';
+const HOW_TO_FIX =
+  'start the system with `npm start` (it creates the credentials under the data folder) or set CREDENTIALS_DIR to the folder that holds them';
 
 /** The secrets of one principal, current first. Throws a ConfigError naming the file and the rule. */
 export function readCredential(dir: string, principal: string): readonly string[] {
@@ -24,16 +25,23 @@ export function readCredential(dir: string, principal: string): readonly string[
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? String(err)})`;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EACCES'
+          ? 'cannot be read (permission denied)'
+          : `cannot be read (${code ?? String(err)})`;
     throw new ConfigError(`credential ${file}: ${why}; ${HOW_TO_FIX}`);
   }
   const secrets = text
     .split(/\r?\n/)
     .map((line) => line.trim())
     .filter((line) => line.length > 0);
-  if (secrets.length === 0) throw new ConfigError(`credential ${file}: is empty; it must hold one secret a line, the current one first`);
+  if (secrets.length === 0)
+    throw new ConfigError(`credential ${file}: is empty; it must hold one secret a line, the current one first`);
   const short = secrets.findIndex((secret) => secret.length < MIN_SECRET_LENGTH);
-  if (short >= 0) throw new ConfigError(`credential ${file}: line ${short + 1} must be at least ${MIN_SECRET_LENGTH} characters`);
+  if (short >= 0)
+    throw new ConfigError(`credential ${file}: line ${short + 1} must be at least ${MIN_SECRET_LENGTH} characters`);
   return secrets;
 }
 
@@ -90,16 +98,26 @@ const SIGNATURE_PATTERN = /^v1=[0-9a-f]{64}$/;
  * signature matches one secret, and the timestamp is within the tolerance of `nowS`. The reason
  * names the header at fault.
  */
-export function verifyDelivery(secrets: readonly string[], delivery: SignedDelivery, nowS = Date.now() / 1000): Verification {
+export function verifyDelivery(
+  secrets: readonly string[],
+  delivery: SignedDelivery,
+  nowS = Date.now() / 1000,
+): Verification {
   const { id, timestamp, signature: header } = delivery;
   if (!id || !header) return { ok: false, reason: `${BUS_SIGNATURE_HEADER}: is required (deliveries must be signed)` };
   const seconds = Number(timestamp);
   if (!/^\d{1,12}$/.test(timestamp ?? '') || Math.abs(nowS - seconds) > SIGNATURE_TOLERANCE_S) {
-    return { ok: false, reason: `${BUS_TIMESTAMP_HEADER}: must be Unix seconds within ${SIGNATURE_TOLERANCE_S} s of now` };
+    return {
+      ok: false,
+      reason: `${BUS_TIMESTAMP_HEADER}: must be Unix seconds within ${SIGNATURE_TOLERANCE_S} s of now`,
+    };
   }
   const offered = header.split(' ').filter((part) => part.length > 0);
   if (offered.length > MAX_SIGNATURES || !offered.every((part) => SIGNATURE_PATTERN.test(part))) {
-    return { ok: false, reason: `${BUS_SIGNATURE_HEADER}: must be up to ${MAX_SIGNATURES} "v1=<64 hex digits>" separated by spaces` };
+    return {
+      ok: false,
+      reason: `${BUS_SIGNATURE_HEADER}: must be up to ${MAX_SIGNATURES} "v1=<64 hex digits>" separated by spaces`,
+    };
   }
   const candidates = offered.map((part) => Buffer.from(part.slice(3), 'hex'));
   const valid = secrets.some((secret) => {

@@ -68,7 +68,14 @@ export type NewEvent<T extends EventType = EventType> = T extends EventType
 
 /** What the bus stores and delivers: the event plus its dedupe id, log position and time (and its key, if it had one). */
 export type Envelope<T extends EventType = EventType> = T extends EventType
-  ? { readonly id: string; readonly seq: number; readonly type: T; readonly data: EventData<T>; readonly time: string; readonly key?: string }
+  ? {
+      readonly id: string;
+      readonly seq: number;
+      readonly type: T;
+      readonly data: EventData<T>;
+      readonly time: string;
+      readonly key?: string;
+    }
   : never;
 
 /** The metadata of an event, without its payload: what read-only views may show. */

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { EVENT_TYPES, MAX_ID_LENGTH, MAX_KEY_LENGTH, eventDataSchemas, type Envelope, type EventType, type NewEvent } from './catalog';
+import {
+  EVENT_TYPES,
+  MAX_ID_LENGTH,
+  MAX_KEY_LENGTH,
+  eventDataSchemas,
+  type Envelope,
+  type EventType,
+  type NewEvent,
+} from './catalog';
 
 const eventTypeSchema = z.enum(Object.keys(eventDataSchemas) as [EventType, ...EventType[]], {
   error: () => `must be one of ${Object.keys(eventDataSchemas).join(', ')}`,

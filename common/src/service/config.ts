@@ -6,14 +6,19 @@ import { describeIssues } from './validation';
  * A port from the env, digits only: `z.coerce.number()` would read an empty `PORT=` as 0 (a random
  * port, silently) and take `1e3` or `0x50` for numbers.
  */
-const portSchema = () => z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().max(65535));
+const portSchema = () =>
+  z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().max(65535));
 
 /** The address to listen on: an IP address (`127.0.0.1`, `0.0.0.0`, `::`) or a host name. */
 const hostSchema = () =>
   z
     .string()
     .trim()
-    .refine((value) => z.ipv4().safeParse(value).success || z.ipv6().safeParse(value).success || z.hostname().safeParse(value).success, 'must be an IP address or a host name');
+    .refine(
+      (value) =>
+        z.ipv4().safeParse(value).success || z.ipv6().safeParse(value).success || z.hostname().safeParse(value).success,
+      'must be an IP address or a host name',
+    );
 
 /** Env settings every service has. */
 export const baseConfigSchema = z.object({
@@ -36,12 +41,24 @@ export const DEFAULT_CORS_ORIGINS: readonly string[] = ['http://localhost:3000',
 export const corsOriginsSchema = z
   .string()
   .default(DEFAULT_CORS_ORIGINS.join(','))
-  .transform((value) => value.split(',').map((origin) => origin.trim()).filter((origin) => origin.length > 0))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin.length > 0),
+  )
   .pipe(
     z.array(
-      z.string().refine((origin) => URL.canParse(origin) && new URL(origin).origin === origin && /^https?:$/.test(new URL(origin).protocol), {
-        error: (issue) => `must list origins such as http://localhost:3000 (scheme, host and port only), not ${JSON.stringify(issue.input)}`,
-      }),
+      z
+        .string()
+        .refine(
+          (origin) =>
+            URL.canParse(origin) && new URL(origin).origin === origin && /^https?:$/.test(new URL(origin).protocol),
+          {
+            error: (issue) =>
+              `must list origins such as http://localhost:3000 (scheme, host and port only), not ${JSON.stringify(issue.input)}`,
+          },
+        ),
     ),
   );
 

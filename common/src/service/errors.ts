@@ -43,8 +43,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const known = err instanceof AppError ? err : fromExpress(err);
     if (known) {
-      if (known.status >= 500) logger.warn({ method: req.method, path: req.path, err: known.message }, 'request failed');
-      res.status(known.status).json(known.fields ? { message: known.message, fields: known.fields } : { message: known.message });
+      if (known.status >= 500)
+        logger.warn({ method: req.method, path: req.path, err: known.message }, 'request failed');
+      res
+        .status(known.status)
+        .json(known.fields ? { message: known.message, fields: known.fields } : { message: known.message });
       return;
     }
     logger.error({ method: req.method, path: req.path, err }, 'unexpected error');

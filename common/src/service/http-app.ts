@@ -21,7 +21,8 @@ export function rawBodyOf(req: object): Buffer | undefined {
  */
 const refuseOtherBodies: RequestHandler = (req, _res, next) => {
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  if (req.body === undefined && hasBody && !req.is(JSON_TYPES)) throw new AppError(415, 'content-type: must be application/json');
+  if (req.body === undefined && hasBody && !req.is(JSON_TYPES))
+    throw new AppError(415, 'content-type: must be application/json');
   next();
 };
 
@@ -65,12 +66,21 @@ export interface HttpAppOptions {
  * refused body's answer can be read by an allowed page), JSON body parsing with a size limit (any
  * other body refused), liveness and readiness, the service's routes, then 404 and the one error handler.
  */
-export function createHttpApp({ logger, isReady = () => true, bodyLimit = DEFAULT_BODY_LIMIT, routes, corsOrigins = [], internalPaths = [] }: HttpAppOptions): Express {
+export function createHttpApp({
+  logger,
+  isReady = () => true,
+  bodyLimit = DEFAULT_BODY_LIMIT,
+  routes,
+  corsOrigins = [],
+  internalPaths = [],
+}: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   if (corsOrigins.length > 0) app.use(corsFor(corsOrigins, internalPaths));
-  app.use(express.json({ limit: bodyLimit, type: JSON_TYPES, verify: (req, _res, buf) => void rawBodies.set(req, buf) }));
+  app.use(
+    express.json({ limit: bodyLimit, type: JSON_TYPES, verify: (req, _res, buf) => void rawBodies.set(req, buf) }),
+  );
   app.use(refuseOtherBodies);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -40,6 +40,9 @@ export async function publishForRequest<T>(req: Request, publish: () => Promise<
 
 /** The 422 for a request whose `Idempotency-Key` was used before with another body. */
 export function reusedKeyError(req: Request): AppError {
-  const rule = 'was used before with a different request body; the first request stands (send a new key for a new request)';
-  return new AppError(422, `${IDEMPOTENCY_HEADER}: ${req.header(IDEMPOTENCY_HEADER) ?? ''} ${rule}`, { [IDEMPOTENCY_HEADER]: rule });
+  const rule =
+    'was used before with a different request body; the first request stands (send a new key for a new request)';
+  return new AppError(422, `${IDEMPOTENCY_HEADER}: ${req.header(IDEMPOTENCY_HEADER) ?? ''} ${rule}`, {
+    [IDEMPOTENCY_HEADER]: rule,
+  });
 }

@@ -84,7 +84,16 @@ export interface RunningService {
  * Listens, and stops gracefully on SIGTERM/SIGINT: no new connections, in-flight requests finish
  * (up to the grace period), then the shutdown hook runs and the process exits 0.
  */
-export async function runService({ app, port, host, logger, onListening, onShutdown, gracePeriodMs = 5000, limits }: RunServiceOptions): Promise<RunningService> {
+export async function runService({
+  app,
+  port,
+  host,
+  logger,
+  onListening,
+  onShutdown,
+  gracePeriodMs = 5000,
+  limits,
+}: RunServiceOptions): Promise<RunningService> {
   const server = createHttpServer(app, limits);
   const actualPort = await listen(server, port, host);
   logger.info({ host, port: actualPort }, 'listening');

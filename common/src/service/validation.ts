@@ -22,7 +22,9 @@ function ruleOf(issue: z.core.$ZodIssue): string {
     case 'invalid_value':
       // zod's own wording ("Invalid option: expected one of ...") in the house style; a schema's own message stays.
       if (!/^Invalid (option|input)/.test(issue.message)) return issue.message;
-      return issue.values.length === 1 ? `must be ${JSON.stringify(issue.values[0])}` : `must be one of ${issue.values.map(String).join(', ')}`;
+      return issue.values.length === 1
+        ? `must be ${JSON.stringify(issue.values[0])}`
+        : `must be one of ${issue.values.map(String).join(', ')}`;
     case 'unrecognized_keys':
       return `must not have ${issue.keys.join(', ')}`;
     default:
@@ -35,13 +37,21 @@ function article(expected: string): string {
 }
 
 /** Formats zod issues as one message naming each field and its rule, plus the per-field map. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], root = 'body'): { message: string; fields: Record<string, string> } {
+export function describeIssues(
+  issues: readonly z.core.$ZodIssue[],
+  root = 'body',
+): { message: string; fields: Record<string, string> } {
   const fields: Record<string, string> = {};
   for (const issue of issues) {
     const field = issue.path.length > 0 ? issue.path.map(String).join('.') : root;
     fields[field] ??= ruleOf(issue);
   }
-  return { message: Object.entries(fields).map(([field, rule]) => `${field}: ${rule}`).join('; '), fields };
+  return {
+    message: Object.entries(fields)
+      .map(([field, rule]) => `${field}: ${rule}`)
+      .join('; '),
+    fields,
+  };
 }
 
 /** Parses a value with a schema or throws a 400 that names every bad field. */

@@ -50,16 +50,28 @@ export const EDGE_CHARACTERS: readonly string[] = [
 ];
 
 /** Keys that reach an object's prototype when code copies them naively. */
-export const POLLUTION_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__'];
+export const POLLUTION_KEYS: readonly string[] = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__defineGetter__',
+];
 
 /** Short text made mostly of edge characters. */
 export const edgeText = (maxLength = 12): fc.Arbitrary<string> =>
-  fc.string({ unit: fc.oneof(fc.constantFrom(...EDGE_CHARACTERS), fc.string({ minLength: 1, maxLength: 1 })), maxLength });
+  fc.string({
+    unit: fc.oneof(fc.constantFrom(...EDGE_CHARACTERS), fc.string({ minLength: 1, maxLength: 1 })),
+    maxLength,
+  });
 
 const keyArbitrary = fc.oneof(fc.constantFrom(...POLLUTION_KEYS), edgeText(6));
 
 /** Builds an object whose keys are own properties, `__proto__` included (a literal would set the prototype). */
-const objectOf = (entries: readonly (readonly [string, unknown])[]): Record<string, unknown> => Object.fromEntries(entries);
+const objectOf = (entries: readonly (readonly [string, unknown])[]): Record<string, unknown> =>
+  Object.fromEntries(entries);
 
 /** Any JSON value, with edge-character strings, awkward numbers and pollution keys at every level. */
 export const hostileValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
@@ -117,7 +129,8 @@ export interface HostileRequest {
 const JSON_TYPE = { 'content-type': 'application/json' };
 
 function wire(defect: string, headers: Record<string, string>, body: Buffer): HostileRequest {
-  const preview = body.length > 160 ? `${body.subarray(0, 160).toString('utf8')}... (${body.length} bytes)` : body.toString('utf8');
+  const preview =
+    body.length > 160 ? `${body.subarray(0, 160).toString('utf8')}... (${body.length} bytes)` : body.toString('utf8');
   return {
     defect,
     headers,
@@ -127,7 +140,8 @@ function wire(defect: string, headers: Record<string, string>, body: Buffer): Ho
   } as HostileRequest;
 }
 
-const asJson = (defect: string, text: string, headers: Record<string, string> = JSON_TYPE) => wire(defect, headers, Buffer.from(text, 'utf8'));
+const asJson = (defect: string, text: string, headers: Record<string, string> = JSON_TYPE) =>
+  wire(defect, headers, Buffer.from(text, 'utf8'));
 
 const isPlainObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -158,13 +172,37 @@ function wrongValue(rule: FieldRule): fc.Arbitrary<unknown> {
       const wrong: fc.Arbitrary<unknown>[] = [other];
       if (Number.isFinite(rule.max)) {
         // Visible characters at both ends, so that trimming cannot bring it back under the limit.
-        wrong.push(fc.tuple(edgeText(), fc.integer({ min: 1, max: 2000 })).map(([middle, extra]) => `a${middle}${'x'.repeat(rule.max + extra)}`));
+        wrong.push(
+          fc
+            .tuple(edgeText(), fc.integer({ min: 1, max: 2000 }))
+            .map(([middle, extra]) => `a${middle}${'x'.repeat(rule.max + extra)}`),
+        );
       }
       if (rule.min >= 1) wrong.push(fc.constant(''));
       if (rule.userText) {
         wrong.push(
-          fc.array(fc.constantFrom(' ', '\t', '\u00a0', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u200f', '\u202e', '\u3164', '\n'), { minLength: 1, maxLength: 8 }).map((parts) => parts.join('')),
-          fc.tuple(fc.constantFrom('\ud800', '\udfff', '\udc00\ud800'), edgeText()).map(([lone, rest]) => `ok ${lone}${rest}`),
+          fc
+            .array(
+              fc.constantFrom(
+                ' ',
+                '\t',
+                '\u00a0',
+                '\u200b',
+                '\u200c',
+                '\u200d',
+                '\u2060',
+                '\ufeff',
+                '\u200f',
+                '\u202e',
+                '\u3164',
+                '\n',
+              ),
+              { minLength: 1, maxLength: 8 },
+            )
+            .map((parts) => parts.join('')),
+          fc
+            .tuple(fc.constantFrom('\ud800', '\udfff', '\udc00\ud800'), edgeText())
+            .map(([lone, rest]) => `ok ${lone}${rest}`),
         );
       }
       return fc.oneof(...wrong).filter((value) => !satisfies(rule, value));
@@ -175,7 +213,12 @@ function wrongValue(rule: FieldRule): fc.Arbitrary<unknown> {
         .filter((value) => !satisfies(rule, value));
     case 'oneOf':
       return fc
-        .oneof(other, fc.constantFrom(...rule.values).chain((value) => fc.constantFrom(value.toLowerCase(), ` ${value}`, `${value}\u200b`, `${value}s`, '')))
+        .oneof(
+          other,
+          fc
+            .constantFrom(...rule.values)
+            .chain((value) => fc.constantFrom(value.toLowerCase(), ` ${value}`, `${value}\u200b`, `${value}s`, '')),
+        )
         .filter((value) => !satisfies(rule, value));
     case 'object':
       return other;
@@ -220,26 +263,52 @@ function extraKeys(shape: Shape): fc.Arbitrary<[string, unknown][]> {
 /** One object of the spec with exactly one thing wrong (a required field missing, or a wrong value), plus unknown keys. */
 function invalidObject({ shape, valid }: BodySpec): fc.Arbitrary<{ defect: string; value: Record<string, unknown> }> {
   const required = pathsOf(shape).filter(({ rule }) => !rule.optional);
-  const missing = fc.constantFrom(...required).map(({ path }) => ({ defect: `${path.join('.')}: missing`, value: withValueAt(valid, path, REMOVE) }));
-  const wrong = fc
-    .constantFrom(...pathsOf(shape))
-    .chain(({ path, rule }) => wrongValue(rule).map((value) => ({ defect: `${path.join('.')}: wrong value`, value: withValueAt(valid, path, value) })));
+  const missing = fc
+    .constantFrom(...required)
+    .map(({ path }) => ({ defect: `${path.join('.')}: missing`, value: withValueAt(valid, path, REMOVE) }));
+  const wrong = fc.constantFrom(...pathsOf(shape)).chain(({ path, rule }) =>
+    wrongValue(rule).map((value) => ({
+      defect: `${path.join('.')}: wrong value`,
+      value: withValueAt(valid, path, value),
+    })),
+  );
   return fc.tuple(fc.oneof(missing, wrong), extraKeys(shape)).map(([broken, extra]) => ({
-    defect: extra.length > 0 ? `${broken.defect}, with keys ${extra.map(([key]) => JSON.stringify(key)).join(' ')}` : broken.defect,
+    defect:
+      extra.length > 0
+        ? `${broken.defect}, with keys ${extra.map(([key]) => JSON.stringify(key)).join(' ')}`
+        : broken.defect,
     value: objectOf([...Object.entries(broken.value), ...extra]),
   }));
 }
 
-const MALFORMED_JSON = ['', ' ', '{', '}', '{"', '{"a":', '{"a":1,}', "{'a':1}", '{a:1}', 'undefined', 'NaN', '[1,2', '{"a":1}}', '{"a":"\\x"}', '{"a":"\\ud8"}', '{"a":01}', '{"a":1}{"b":2}', '\u0000', '{"__proto__":'];
+const MALFORMED_JSON = [
+  '',
+  ' ',
+  '{',
+  '}',
+  '{"',
+  '{"a":',
+  '{"a":1,}',
+  "{'a':1}",
+  '{a:1}',
+  'undefined',
+  'NaN',
+  '[1,2',
+  '{"a":1}}',
+  '{"a":"\\x"}',
+  '{"a":"\\ud8"}',
+  '{"a":01}',
+  '{"a":1}{"b":2}',
+  '\u0000',
+  '{"__proto__":',
+];
 
 /** Text that is not JSON at all, or stops half-way. */
 function malformedJson(specs: readonly BodySpec[]): fc.Arbitrary<string> {
-  const cut = fc
-    .tuple(fc.constantFrom(...specs), fc.nat())
-    .map(([spec, at]) => {
-      const text = JSON.stringify(spec.valid);
-      return text.slice(0, at % text.length);
-    });
+  const cut = fc.tuple(fc.constantFrom(...specs), fc.nat()).map(([spec, at]) => {
+    const text = JSON.stringify(spec.valid);
+    return text.slice(0, at % text.length);
+  });
   const notJson = (text: string) => {
     try {
       JSON.parse(text.replace(/^\ufeff/, ''));
@@ -276,21 +345,37 @@ function deeplyNested(depth: number, kind: 'array' | 'object' | 'proto'): string
  * Requests the route must refuse with a 4xx and a message, storing nothing: each one has exactly
  * one kind of defect, named in `defect`.
  */
-export function hostileRequest({ specs, bodyLimitBytes, acceptsArrays = false }: HostileOptions): fc.Arbitrary<HostileRequest> {
+export function hostileRequest({
+  specs,
+  bodyLimitBytes,
+  acceptsArrays = false,
+}: HostileOptions): fc.Arbitrary<HostileRequest> {
   const objects = fc.constantFrom(...specs).chain(invalidObject);
   const depths = fc.integer({ min: 64, max: Math.floor(bodyLimitBytes / 14) });
   const kinds: fc.Arbitrary<HostileRequest>[] = [
     malformedJson(specs).map((text) => asJson('malformed JSON', text)),
     // Outside any string, so that decoding cannot turn them into a valid character.
-    fc.constantFrom(...specs).map((spec) => wire('invalid UTF-8', JSON_TYPE, Buffer.concat([Buffer.from(JSON.stringify(spec.valid).slice(0, -1)), Buffer.from([0xff, 0xfe, 0x7d])]))),
+    fc
+      .constantFrom(...specs)
+      .map((spec) =>
+        wire(
+          'invalid UTF-8',
+          JSON_TYPE,
+          Buffer.concat([Buffer.from(JSON.stringify(spec.valid).slice(0, -1)), Buffer.from([0xff, 0xfe, 0x7d])]),
+        ),
+      ),
     fc
       .tuple(fc.constantFrom(...specs), fc.constantFrom(...WRONG_CONTENT_TYPES))
       .map(([spec, type]) => asJson(`content-type ${type}`, JSON.stringify(spec.valid), { 'content-type': type })),
     fc.constantFrom(...specs).map((spec) => asJson('no content-type', JSON.stringify(spec.valid), {})),
     fc
       .tuple(fc.constantFrom(...specs), fc.integer({ min: 1, max: 64 * 1024 }))
-      .map(([spec, extra]) => asJson('over the body limit', JSON.stringify({ ...spec.valid, padding: 'x'.repeat(bodyLimitBytes + extra) }))),
-    fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), edgeText()).map((value) => asJson('not an object', JSON.stringify(value))),
+      .map(([spec, extra]) =>
+        asJson('over the body limit', JSON.stringify({ ...spec.valid, padding: 'x'.repeat(bodyLimitBytes + extra) })),
+      ),
+    fc
+      .oneof(fc.constant(null), fc.boolean(), fc.integer(), edgeText())
+      .map((value) => asJson('not an object', JSON.stringify(value))),
     objects.map(({ defect, value }) => asJson(defect, JSON.stringify(value))),
     fc
       .tuple(depths, fc.constantFrom('array', 'object', 'proto') as fc.Arbitrary<'array' | 'object' | 'proto'>)
@@ -298,16 +383,29 @@ export function hostileRequest({ specs, bodyLimitBytes, acceptsArrays = false }:
     fc
       .tuple(objects, depths)
       .map(([{ defect, value }, depth]) =>
-        asJson(`${defect}, and a field nested ${depth} deep`, JSON.stringify({ ...value, nested: '\u0000deep' }).replace('"\\u0000deep"', deeplyNested(depth, 'array'))),
+        asJson(
+          `${defect}, and a field nested ${depth} deep`,
+          JSON.stringify({ ...value, nested: '\u0000deep' }).replace('"\\u0000deep"', deeplyNested(depth, 'array')),
+        ),
       ),
   ];
   // A batch is refused whole when any item is wrong; a route without batches refuses any array.
   kinds.push(
     acceptsArrays
       ? fc
-          .tuple(fc.array(fc.constantFrom(...specs.map((spec) => spec.valid)), { maxLength: 2 }), fc.array(objects, { minLength: 1, maxLength: 3 }))
-          .map(([good, bad]) => asJson(`a batch with ${bad.map((item) => item.defect).join(' | ')}`, JSON.stringify([...good, ...bad.map((item) => item.value)])))
-      : fc.array(fc.oneof(hostileValue, fc.constantFrom(...specs.map((spec) => spec.valid))), { maxLength: 3 }).map((items) => asJson('an array', JSON.stringify(items))),
+          .tuple(
+            fc.array(fc.constantFrom(...specs.map((spec) => spec.valid)), { maxLength: 2 }),
+            fc.array(objects, { minLength: 1, maxLength: 3 }),
+          )
+          .map(([good, bad]) =>
+            asJson(
+              `a batch with ${bad.map((item) => item.defect).join(' | ')}`,
+              JSON.stringify([...good, ...bad.map((item) => item.value)]),
+            ),
+          )
+      : fc
+          .array(fc.oneof(hostileValue, fc.constantFrom(...specs.map((spec) => spec.valid))), { maxLength: 3 })
+          .map((items) => asJson('an array', JSON.stringify(items))),
   );
   return fc.oneof(...kinds);
 }
@@ -319,22 +417,41 @@ const anyText = (max: number): FieldRule => ({ kind: 'text', min: 0, max });
 export const EVENT_DATA_SPECS = {
   PostCreated: { shape: { id: idRule, title: anyText(MAX_TITLE_LENGTH) }, valid: { id: 'p1', title: 'A post' } },
   CommentCreated: {
-    shape: { id: idRule, postId: idRule, content: anyText(MAX_COMMENT_LENGTH), status: { kind: 'oneOf', values: ['pending'] } },
+    shape: {
+      id: idRule,
+      postId: idRule,
+      content: anyText(MAX_COMMENT_LENGTH),
+      status: { kind: 'oneOf', values: ['pending'] },
+    },
     valid: { id: 'c1', postId: 'p1', content: 'A comment', status: 'pending' },
   },
   CommentModerated: {
-    shape: { id: idRule, postId: idRule, content: anyText(MAX_COMMENT_LENGTH), status: { kind: 'oneOf', values: ['approved', 'rejected'] } },
+    shape: {
+      id: idRule,
+      postId: idRule,
+      content: anyText(MAX_COMMENT_LENGTH),
+      status: { kind: 'oneOf', values: ['approved', 'rejected'] },
+    },
     valid: { id: 'c1', postId: 'p1', content: 'A comment', status: 'approved' },
   },
   CommentUpdated: {
-    shape: { id: idRule, postId: idRule, content: anyText(MAX_COMMENT_LENGTH), status: { kind: 'oneOf', values: ['pending', 'approved', 'rejected'] } },
+    shape: {
+      id: idRule,
+      postId: idRule,
+      content: anyText(MAX_COMMENT_LENGTH),
+      status: { kind: 'oneOf', values: ['pending', 'approved', 'rejected'] },
+    },
     valid: { id: 'c1', postId: 'p1', content: 'A comment', status: 'rejected' },
   },
 } as const satisfies Record<EventType, BodySpec>;
 
 /** A publish request `{type, data, id?}` for each event type (the bus's `POST /events`). */
 export const NEW_EVENT_SPECS: readonly BodySpec[] = Object.entries(EVENT_DATA_SPECS).map(([type, data]) => ({
-  shape: { type: { kind: 'oneOf', values: [type] }, data: { kind: 'object', fields: data.shape }, id: { ...idRule, optional: true } },
+  shape: {
+    type: { kind: 'oneOf', values: [type] },
+    data: { kind: 'object', fields: data.shape },
+    id: { ...idRule, optional: true },
+  },
   valid: { type, data: data.valid, id: `${type}:${data.valid.id}` },
 }));
 
@@ -352,8 +469,25 @@ export const ENVELOPE_SPECS: readonly BodySpec[] = Object.entries(EVENT_DATA_SPE
 
 /** Path segments that break naive routing and decoding: encoded edge characters, bad escapes, dot segments, huge ones. */
 export const hostilePathSegment: fc.Arbitrary<string> = fc.oneof(
-  edgeText(8).filter((text) => text.length > 0).map((text) => encodeURIComponent(text.replace(/[\ud800-\udfff]/g, 'x'))),
-  fc.constantFrom('%', '%zz', '%00', '%ED%A0%80', '%C0%AF', '%FF', '..', '.', '%2e%2e', '%2F', '%5C', '__proto__', 'constructor', '%F0%9F%98%80'),
+  edgeText(8)
+    .filter((text) => text.length > 0)
+    .map((text) => encodeURIComponent(text.replace(/[\ud800-\udfff]/g, 'x'))),
+  fc.constantFrom(
+    '%',
+    '%zz',
+    '%00',
+    '%ED%A0%80',
+    '%C0%AF',
+    '%FF',
+    '..',
+    '.',
+    '%2e%2e',
+    '%2F',
+    '%5C',
+    '__proto__',
+    'constructor',
+    '%F0%9F%98%80',
+  ),
   fc.integer({ min: 101, max: 4000 }).map((length) => 'x'.repeat(length)),
 );
 
@@ -361,16 +495,40 @@ export const hostilePathSegment: fc.Arbitrary<string> = fc.oneof(
 export function hostileQuery(names: readonly string[]): fc.Arbitrary<string> {
   const value = fc.oneof(
     edgeText(8).map((text) => encodeURIComponent(text.replace(/[\ud800-\udfff]/g, 'x'))),
-    fc.constantFrom('', '-1', '0', '1.5', '1e3', '0x10', '9007199254740993', 'NaN', 'Infinity', '%', '%zz', '%ED%A0%80', '[]', '{}'),
+    fc.constantFrom(
+      '',
+      '-1',
+      '0',
+      '1.5',
+      '1e3',
+      '0x10',
+      '9007199254740993',
+      'NaN',
+      'Infinity',
+      '%',
+      '%zz',
+      '%ED%A0%80',
+      '[]',
+      '{}',
+    ),
     fc.integer({ min: 400, max: 3000 }).map((length) => '9'.repeat(length)),
   );
-  const key = fc.oneof(fc.constantFrom(...names), fc.constantFrom(...names).map((name) => `${name}[]`), fc.constantFrom('__proto__', '__proto__[x]', 'constructor[prototype][x]', 'a[b][c]'));
-  return fc.array(fc.tuple(key, value), { minLength: 1, maxLength: 4 }).map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`);
+  const key = fc.oneof(
+    fc.constantFrom(...names),
+    fc.constantFrom(...names).map((name) => `${name}[]`),
+    fc.constantFrom('__proto__', '__proto__[x]', 'constructor[prototype][x]', 'a[b][c]'),
+  );
+  return fc
+    .array(fc.tuple(key, value), { minLength: 1, maxLength: 4 })
+    .map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`);
 }
 
 /** The own properties of Object.prototype and Array.prototype: a polluted prototype shows as a change. */
 export function prototypeSnapshot(): string {
-  return JSON.stringify([Object.getOwnPropertyNames(Object.prototype).sort(), Object.getOwnPropertyNames(Array.prototype).sort()]);
+  return JSON.stringify([
+    Object.getOwnPropertyNames(Object.prototype).sort(),
+    Object.getOwnPropertyNames(Array.prototype).sort(),
+  ]);
 }
 
 /** The answer every hostile request must get: a 4xx, with a message that says something. */
@@ -407,28 +565,38 @@ export async function sendRaw(
   const port = typeof address === 'object' && address ? address.port : 0;
   try {
     return await new Promise<RawAnswer>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: { ...hostile.headers, 'content-length': String(hostile.body.length) } }, (res) => {
-        const chunks: Buffer[] = [];
-        const done = () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            body = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body });
-        };
-        res.on('data', (chunk: Buffer) => {
-          chunks.push(chunk);
-          if (firstChunk) {
-            done();
-            req.destroy();
-          }
-        });
-        res.on('end', done);
-        res.on('error', reject);
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method,
+          path,
+          agent: false,
+          headers: { ...hostile.headers, 'content-length': String(hostile.body.length) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          const done = () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let body: unknown;
+            try {
+              body = JSON.parse(text);
+            } catch {
+              body = undefined;
+            }
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body });
+          };
+          res.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+            if (firstChunk) {
+              done();
+              req.destroy();
+            }
+          });
+          res.on('end', done);
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(hostile.body);
     });

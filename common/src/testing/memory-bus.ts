@@ -80,7 +80,8 @@ export class MemoryBus implements EventTransport {
     const known = event.id === undefined ? undefined : this.seqById.get(event.id);
     if (known === undefined) return;
     const stored = this.log[known - 1]!;
-    if (stored.type !== event.type || !isDeepStrictEqual(stored.data, event.data)) throw new IdempotencyConflictError(event.id!);
+    if (stored.type !== event.type || !isDeepStrictEqual(stored.data, event.data))
+      throw new IdempotencyConflictError(event.id!);
   }
 
   private append(event: NewEvent): PublishResult {
@@ -90,7 +91,14 @@ export class MemoryBus implements EventTransport {
     if (known !== undefined) return { id, seq: known, duplicate: true };
     const seq = this.log.length + 1;
     const { key } = event;
-    this.log.push({ id, seq, type: event.type, data: event.data, time: new Date().toISOString(), ...(key === undefined ? {} : { key }) } as Envelope);
+    this.log.push({
+      id,
+      seq,
+      type: event.type,
+      data: event.data,
+      time: new Date().toISOString(),
+      ...(key === undefined ? {} : { key }),
+    } as Envelope);
     this.seqById.set(id, seq);
     if (key !== undefined) this.lastSeqByKey.set(key, seq);
     return { id, seq, duplicate: false };

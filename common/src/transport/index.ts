@@ -26,7 +26,8 @@ export type TransportFactory = (context: TransportContext) => Promise<EventTrans
 
 /** The transports `BUS_TRANSPORT` chooses from. */
 export const TRANSPORTS: Record<BusConfig['BUS_TRANSPORT'], TransportFactory> = {
-  http: async ({ config, credentials }) => createHttpTransport({ url: config.BUS_URL, token: bearerToken(credentials[0]), secrets: credentials }),
+  http: async ({ config, credentials }) =>
+    createHttpTransport({ url: config.BUS_URL, token: bearerToken(credentials[0]), secrets: credentials }),
   jetstream: async (context) => jetstreamTransportFor(context),
 };
 
@@ -35,7 +36,12 @@ export const TRANSPORTS: Record<BusConfig['BUS_TRANSPORT'], TransportFactory> = 
  * (the HTTP bus's bearer token and delivery signatures, JetStream's password), so a service without
  * one does not start.
  */
-export async function createTransport({ name, config, env = process.env, logger }: Omit<TransportContext, 'credentials' | 'env'> & { env?: NodeJS.ProcessEnv }): Promise<EventTransport> {
+export async function createTransport({
+  name,
+  config,
+  env = process.env,
+  logger,
+}: Omit<TransportContext, 'credentials' | 'env'> & { env?: NodeJS.ProcessEnv }): Promise<EventTransport> {
   if (config.CREDENTIALS_DIR === undefined) {
     throw new ConfigError(
       `CREDENTIALS_DIR: is required: the folder that holds ${name}'s credential file (\`npm start\` makes it under the data folder; on Kubernetes it is /etc/mini-blog/credentials)`,

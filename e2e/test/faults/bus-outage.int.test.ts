@@ -60,7 +60,9 @@ describe('the bus down', () => {
 
     const { view, log, result, convergeMs } = await convergeAndVerify(gateway, fault.log, ledger, recoveredAt);
     const storedFromOutage = log.filter(
-      (event) => (event.type === 'PostCreated' && titles.includes(event.data.title)) || (event.type === 'CommentCreated' && contents.includes(event.data.content)),
+      (event) =>
+        (event.type === 'PostCreated' && titles.includes(event.data.title)) ||
+        (event.type === 'CommentCreated' && contents.includes(event.data.content)),
     );
 
     recordFigures('bus-outage', {
@@ -80,7 +82,9 @@ describe('the bus down', () => {
 
     expect(refused.map((answer) => answer.status)).toEqual(refused.map(() => 503));
     for (const answer of refused) {
-      expect(answer.json).toEqual({ message: expect.stringMatching(/^event-bus: unavailable \(.+\); nothing was stored, try again$/) });
+      expect(answer.json).toEqual({
+        message: expect.stringMatching(/^event-bus: unavailable \(.+\); nothing was stored, try again$/),
+      });
       expect(answer.ms).toBeLessThan(MAX_503_MS);
     }
     expect(viewWhileDown.status).toBe(200);

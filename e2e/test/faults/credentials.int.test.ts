@@ -31,7 +31,8 @@ afterAll(async () => {
 const newSecret = () => randomBytes(32).toString('base64url');
 const fileOf = (principal: string) => path.join(fault.system.credentialsDir, principal);
 const secretsOf = (principal: string) => readFileSync(fileOf(principal), 'utf8').split('\n').filter(Boolean);
-const writeSecrets = (principal: string, secrets: string[]) => writeFileSync(fileOf(principal), `${secrets.join('\n')}\n`, { mode: 0o600 });
+const writeSecrets = (principal: string, secrets: string[]) =>
+  writeFileSync(fileOf(principal), `${secrets.join('\n')}\n`, { mode: 0o600 });
 
 /** Where the bus's subscription of a subscriber stands: what the subscriber has applied. */
 async function subscriberCursor(name: ServiceName): Promise<number> {
@@ -71,7 +72,10 @@ async function postReachesQuery(title: string): Promise<void> {
   expect({ status: created.status, text: created.text }).toMatchObject({ status: 201 });
   const { id } = created.json as { id: string };
   await waitFor(
-    async () => (await getJson<{ posts: { id: string }[] }>(fault.gateway, '/posts/feed?limit=100')).posts.some((post) => post.id === id),
+    async () =>
+      (await getJson<{ posts: { id: string }[] }>(fault.gateway, '/posts/feed?limit=100')).posts.some(
+        (post) => post.id === id,
+      ),
     `post "${title}" to reach query`,
     { timeoutMs: 20_000 },
   );
@@ -100,8 +104,20 @@ describe('rotating the credentials of a publisher (posts) and a subscriber (quer
     await restart('event-bus', 'posts', 'query');
     await postReachesQuery('only the new ones are left');
 
-    const publishedWithOld = await call(fault.bus, 'POST', '/events', { type: 'PostCreated', data: { id: 'forged', title: 'old token' } }, { headers: { authorization: `Bearer ${oldPosts!}` } });
-    const deliveredWithOld = await deliver('query', [oldQuery!], { id: 'PostCreated:forged', seq: 1, type: 'PostCreated', data: { id: 'forged', title: 'old key' }, time: new Date().toISOString() });
+    const publishedWithOld = await call(
+      fault.bus,
+      'POST',
+      '/events',
+      { type: 'PostCreated', data: { id: 'forged', title: 'old token' } },
+      { headers: { authorization: `Bearer ${oldPosts!}` } },
+    );
+    const deliveredWithOld = await deliver('query', [oldQuery!], {
+      id: 'PostCreated:forged',
+      seq: 1,
+      type: 'PostCreated',
+      data: { id: 'forged', title: 'old key' },
+      time: new Date().toISOString(),
+    });
     expect(publishedWithOld.status).toBe(401);
     expect(deliveredWithOld.status).toBe(401);
     expect(deliveredWithOld.json).toEqual({ message: 'x-bus-signature: does not match' });
@@ -112,7 +128,13 @@ describe('a delivery signed with the subscriber’s own key, claiming a position
   const FAR = 9007199254740990;
 
   it.each(['query', 'moderation'] as const)('is refused by %s with 422 and does not freeze it', async (subscriber) => {
-    const forged = { seq: FAR, id: `CommentCreated:freeze-${subscriber}`, type: 'CommentCreated', data: { id: `freeze-${subscriber}`, postId: 'nowhere', content: 'x', status: 'pending' }, time: new Date().toISOString() };
+    const forged = {
+      seq: FAR,
+      id: `CommentCreated:freeze-${subscriber}`,
+      type: 'CommentCreated',
+      data: { id: `freeze-${subscriber}`, postId: 'nowhere', content: 'x', status: 'pending' },
+      time: new Date().toISOString(),
+    };
     const position = await subscriberCursor(subscriber);
 
     const withoutCursor = await deliver(subscriber, secretsOf(subscriber), forged);
@@ -121,14 +143,20 @@ describe('a delivery signed with the subscriber’s own key, claiming a position
 
     expect([withoutCursor.status, withCursor.status, pastCursor.status]).toEqual([422, 422, 422]);
     expect(withCursor.json).toEqual({ message: expect.stringContaining(`seq: ${FAR} is past the end of the log`) });
-    expect(pastCursor.json).toEqual({ message: expect.stringContaining(`x-bus-cursor: ${FAR} is past the end of the log`) });
+    expect(pastCursor.json).toEqual({
+      message: expect.stringContaining(`x-bus-cursor: ${FAR} is past the end of the log`),
+    });
     // Still applying what comes next: a new comment is moderated and shown.
-    const created = await call(fault.gateway, 'POST', '/posts/create', { title: `after the forged ${subscriber} delivery` });
+    const created = await call(fault.gateway, 'POST', '/posts/create', {
+      title: `after the forged ${subscriber} delivery`,
+    });
     const { id } = created.json as { id: string };
     const comment = await call(fault.gateway, 'POST', `/posts/${id}/comments`, { content: 'still moving' });
     expect(comment.status).toBe(201);
     await waitFor(
-      async () => (await getJson<Record<string, { comments: { status: string }[] }>>(fault.gateway, '/posts'))[id]?.comments[0]?.status === 'approved',
+      async () =>
+        (await getJson<Record<string, { comments: { status: string }[] }>>(fault.gateway, '/posts'))[id]?.comments[0]
+          ?.status === 'approved',
       `the comment after the forged delivery to ${subscriber} to be shown approved`,
       { timeoutMs: 20_000 },
     );

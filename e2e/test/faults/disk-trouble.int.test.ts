@@ -41,7 +41,14 @@ function restoreTheDisk(): void {
   limit = undefined;
 }
 
-const publishDirectly = (title: string) => call(fault.bus, 'POST', '/events', { type: 'PostCreated', data: { id: title, title } }, { headers: fault.auth('posts') });
+const publishDirectly = (title: string) =>
+  call(
+    fault.bus,
+    'POST',
+    '/events',
+    { type: 'PostCreated', data: { id: title, title } },
+    { headers: fault.auth('posts') },
+  );
 
 describe('the bus store unwritable', () => {
   it('refuses publishes with 503, loses nothing acknowledged, and publishes again once the disk is back', async () => {
@@ -68,12 +75,14 @@ describe('the bus store unwritable', () => {
     const { log, result, convergeMs } = await convergeAndVerify(gateway, fault.log, ledger, recoveredAt);
     const storedWhileCut = log.filter(
       (event) =>
-        (event.type === 'PostCreated' && (refusedLedger.attemptedTitles.has(event.data.title) || event.data.title === 'written to a full disk')) ||
+        (event.type === 'PostCreated' &&
+          (refusedLedger.attemptedTitles.has(event.data.title) || event.data.title === 'written to a full disk')) ||
         (event.type === 'CommentCreated' && refusedLedger.attemptedContents.has(event.data.content)),
     );
 
     recordFigures('disk-trouble', {
-      injected: 'RLIMIT_FSIZE of the event-bus process set to 0 (every file write fails) for 30 requests, then restored; then kill -9 of the bus',
+      injected:
+        'RLIMIT_FSIZE of the event-bus process set to 0 (every file write fails) for 30 requests, then restored; then kill -9 of the bus',
       requests: ledger.requests + refusedLedger.requests + 1,
       acknowledged: ledger.acknowledged,
       answersWhileCut: refusedLedger.outcomeCounts(),
@@ -89,7 +98,9 @@ describe('the bus store unwritable', () => {
 
     expect(refusedLedger.outcomeCounts()).toEqual({ '503': 30 });
     for (const message of refusedLedger.failureMessages.values()) {
-      expect(JSON.parse(message)).toEqual({ message: expect.stringMatching(/^event-bus: unavailable \(.+\); nothing was stored, try again$/) });
+      expect(JSON.parse(message)).toEqual({
+        message: expect.stringMatching(/^event-bus: unavailable \(.+\); nothing was stored, try again$/),
+      });
     }
     expect(direct.status).toBe(503);
     expect(storedWhileCut).toEqual([]);
@@ -103,14 +114,24 @@ describe('the bus store unwritable', () => {
     restoreTheDisk();
 
     expect(answer.status).toBe(503);
-    expect(answer.json).toEqual({ message: expect.stringMatching(/^event-bus: the log could not be written \(.+\); nothing was stored, try again$/) });
+    expect(answer.json).toEqual({
+      message: expect.stringMatching(/^event-bus: the log could not be written \(.+\); nothing was stored, try again$/),
+    });
   });
 
   it('the bus reports not ready while its store is unwritable, and ready again once it can write', async () => {
     cutTheDisk();
     await publishDirectly('noticed by the store');
-    await waitFor(async () => (await call(fault.bus, 'GET', '/readyz')).status === 503, 'event-bus /readyz to answer 503', { timeoutMs: 3000 });
+    await waitFor(
+      async () => (await call(fault.bus, 'GET', '/readyz')).status === 503,
+      'event-bus /readyz to answer 503',
+      { timeoutMs: 3000 },
+    );
     restoreTheDisk();
-    await waitFor(async () => (await call(fault.bus, 'GET', '/readyz')).status === 200, 'event-bus /readyz to answer 200 again', { timeoutMs: 10_000 });
+    await waitFor(
+      async () => (await call(fault.bus, 'GET', '/readyz')).status === 200,
+      'event-bus /readyz to answer 200 again',
+      { timeoutMs: 10_000 },
+    );
   });
 });

@@ -33,7 +33,8 @@ afterAll(async () => {
   await fault?.stop();
 });
 
-const head = async () => (await getJson<{ head: number }>(fault.bus, '/events?after=0&limit=1', 10_000, fault.auth('admin'))).head;
+const head = async () =>
+  (await getJson<{ head: number }>(fault.bus, '/events?after=0&limit=1', 10_000, fault.auth('admin'))).head;
 
 async function createPost(title: string): Promise<string> {
   const answer = await call(fault.gateway, 'POST', '/posts/create', { title });
@@ -50,7 +51,10 @@ async function comment(postId: string, content: string): Promise<{ id: string; a
 
 function commentShows(postId: string, commentId: string, status: string) {
   return waitFor(
-    async () => (await getJson<CourseMap>(fault.gateway, '/posts'))[postId]?.comments.some((shown) => shown.id === commentId && shown.status === status),
+    async () =>
+      (await getJson<CourseMap>(fault.gateway, '/posts'))[postId]?.comments.some(
+        (shown) => shown.id === commentId && shown.status === status,
+      ),
     `comment ${commentId} to be ${status} in GET /posts`,
     { timeoutMs: 15_000 },
   );
@@ -62,7 +66,10 @@ describe('on this machine', () => {
     const gateway = fault.system.gateway.address();
     const listening = [
       ...services.map((service) => ({ name: service.spec.name, addresses: listeningAddresses(service.pid!) })),
-      { name: 'gateway', addresses: typeof gateway === 'object' && gateway ? [`${gateway.address}:${gateway.port}`] : [] },
+      {
+        name: 'gateway',
+        addresses: typeof gateway === 'object' && gateway ? [`${gateway.address}:${gateway.port}`] : [],
+      },
     ];
 
     expect(listening.filter(({ addresses }) => addresses.length === 0).map(({ name }) => name)).toEqual([]);
@@ -72,7 +79,11 @@ describe('on this machine', () => {
 
 describe('through the gateway', () => {
   it("does not reach the bus's POST /events or its admin routes, however the path is written", async () => {
-    const event = JSON.stringify({ type: 'PostCreated', id: 'PostCreated:forged', data: { id: 'forged', title: 'forged through the gateway' } });
+    const event = JSON.stringify({
+      type: 'PostCreated',
+      id: 'PostCreated:forged',
+      data: { id: 'forged', title: 'forged through the gateway' },
+    });
     const cursor = JSON.stringify({ cursor: 0 });
     const attempts: [string, string, string?][] = [
       ['POST', '/events', event],
@@ -107,19 +118,32 @@ describe('through the gateway', () => {
     const answers = await Promise.all(
       attempts.map(async ([method, target, body]) => ({
         request: `${method} ${target}`,
-        answer: await rawRequest(fault.gateway, method, target, body === undefined ? {} : JSON_TYPE, Buffer.from(body ?? '')),
+        answer: await rawRequest(
+          fault.gateway,
+          method,
+          target,
+          body === undefined ? {} : JSON_TYPE,
+          Buffer.from(body ?? ''),
+        ),
       })),
     );
 
     const reachedTheBus = answers.filter(
       ({ request, answer }) =>
-        (request.startsWith('GET') ? false : answer.status < 400) || /"(events|parked|seq|cursor|results)"|forged|event_bus_|^# HELP/m.test(answer.text),
+        (request.startsWith('GET') ? false : answer.status < 400) ||
+        /"(events|parked|seq|cursor|results)"|forged|event_bus_|^# HELP/m.test(answer.text),
     );
-    expect(reachedTheBus.map(({ request, answer }) => `${request} → ${answer.status} ${answer.text.slice(0, 120)}`)).toEqual([]);
+    expect(
+      reachedTheBus.map(({ request, answer }) => `${request} → ${answer.status} ${answer.text.slice(0, 120)}`),
+    ).toEqual([]);
     expect(await head()).toBe(headBefore);
     // No cursor was moved back (a reset through the gateway would have).
     const cursorsAfter = await subscriptions(fault.busViews);
-    expect([...cursorsBefore].filter(([name, status]) => cursorsAfter.get(name)!.cursor < status.cursor).map(([name]) => name)).toEqual([]);
+    expect(
+      [...cursorsBefore]
+        .filter(([name, status]) => cursorsAfter.get(name)!.cursor < status.cursor)
+        .map(([name]) => name),
+    ).toEqual([]);
   });
 
   it('shows no content of a pending or rejected comment on any read-only view', async () => {
@@ -141,9 +165,15 @@ describe('through the gateway', () => {
       await flowStream.waitFor((text) => text.includes('retry:'), 'the flow stream to open');
       const pending = await comment(postId, pendingText);
       await postStream.waitFor((text) => text.includes(pending.id), 'the posts stream to show the pending comment');
-      await flowStream.waitFor((text) => text.includes(`CommentCreated:${pending.id}`), 'the flow stream to show the pending comment');
+      await flowStream.waitFor(
+        (text) => text.includes(`CommentCreated:${pending.id}`),
+        'the flow stream to show the pending comment',
+      );
       const replay = new StreamReader(`${fault.gateway}/posts/stream`, { 'last-event-id': '1' });
-      await replay.waitFor((text) => text.includes(pending.id), 'a stream resumed from seq 1 to replay the pending comment');
+      await replay.waitFor(
+        (text) => text.includes(pending.id),
+        'a stream resumed from seq 1 to replay the pending comment',
+      );
       await replay.close();
 
       const views: Record<string, string> = {
@@ -152,12 +182,28 @@ describe('through the gateway', () => {
         'GET /posts/stream from seq 1': replay.text,
         'GET /flow/stream': flowStream.text,
       };
-      for (const target of ['/posts', '/posts/feed', '/posts/feed?limit=100', `/posts/${postId}/comments`, '/subscriptions', '/flow', '/flow?after=0&limit=1000', '/events', '/events?after=0']) {
+      for (const target of [
+        '/posts',
+        '/posts/feed',
+        '/posts/feed?limit=100',
+        `/posts/${postId}/comments`,
+        '/subscriptions',
+        '/flow',
+        '/flow?after=0&limit=1000',
+        '/events',
+        '/events?after=0',
+      ]) {
         const answer = await call(fault.gateway, 'GET', target);
         views[`GET ${target} (${answer.status})`] = answer.text;
       }
 
-      const leaks = Object.entries(views).filter(([, text]) => text.includes(pendingText) || text.includes(rejectedText) || text.includes(`rejected ${token}`) || text.includes(`pending ${token}`));
+      const leaks = Object.entries(views).filter(
+        ([, text]) =>
+          text.includes(pendingText) ||
+          text.includes(rejectedText) ||
+          text.includes(`rejected ${token}`) ||
+          text.includes(`pending ${token}`),
+      );
       expect(leaks.map(([view]) => view)).toEqual([]);
       // The check can see content: the approved comment shows where comments are listed.
       expect(views['GET /posts (200)']).toContain(approvedText);
@@ -175,16 +221,25 @@ describe('through the gateway', () => {
     const script = /<script[^>]+src="(\/assets\/[^"]+\.js)"/.exec(page.text)?.[1];
     expect(script).toBeDefined();
     const asset = await call(fault.gateway, 'GET', script!);
-    const route = await call(fault.gateway, 'GET', '/some/client/route', undefined, { headers: { accept: 'text/html' } });
+    const route = await call(fault.gateway, 'GET', '/some/client/route', undefined, {
+      headers: { accept: 'text/html' },
+    });
 
     for (const answer of [page, asset, route]) {
       expect(answer.status).toBe(200);
       const policy = answer.headers.get('content-security-policy') ?? '';
-      const directives = new Map(policy.split(';').map((part) => part.trim().split(/\s+/)).map(([name, ...sources]) => [name!, sources]));
+      const directives = new Map(
+        policy
+          .split(';')
+          .map((part) => part.trim().split(/\s+/))
+          .map(([name, ...sources]) => [name!, sources]),
+      );
       expect(directives.get('default-src')).toEqual(["'self'"]);
       expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
       expect(directives.get('object-src')).toEqual(["'none'"]);
-      const foreign = [...directives].filter(([, sources]) => sources.some((source) => source !== "'self'" && source !== "'none'"));
+      const foreign = [...directives].filter(([, sources]) =>
+        sources.some((source) => source !== "'self'" && source !== "'none'"),
+      );
       expect(foreign).toEqual([]);
       expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
     }
@@ -197,16 +252,32 @@ describe('through the gateway', () => {
 
     const answers = {
       'POST /posts/create': await call(fault.gateway, 'POST', '/posts/create', { title: 'too big', padding }),
-      'POST /posts/:id/comments': await call(fault.gateway, 'POST', `/posts/${postId}/comments`, { content: 'too big', padding }),
-      'POST /events on the bus (1 MB limit)': await call(fault.bus, 'POST', '/events', { type: 'PostCreated', data: { id: 'big', title: 'big' }, padding: 'x'.repeat(1024 * 1024 + 1) }, { headers: fault.auth('posts') }),
+      'POST /posts/:id/comments': await call(fault.gateway, 'POST', `/posts/${postId}/comments`, {
+        content: 'too big',
+        padding,
+      }),
+      'POST /events on the bus (1 MB limit)': await call(
+        fault.bus,
+        'POST',
+        '/events',
+        { type: 'PostCreated', data: { id: 'big', title: 'big' }, padding: 'x'.repeat(1024 * 1024 + 1) },
+        { headers: fault.auth('posts') },
+      ),
       'POST /events on query': await call(fault.system.services.query.url, 'POST', '/events', { padding }),
     };
     const fieldTooLong = await call(fault.gateway, 'POST', `/posts/${postId}/comments`, { content: 'y'.repeat(1001) });
 
     for (const [route, answer] of Object.entries(answers)) {
-      expect({ route, status: answer.status, body: answer.json }).toEqual({ route, status: 413, body: { message: 'body: must not be larger than the limit' } });
+      expect({ route, status: answer.status, body: answer.json }).toEqual({
+        route,
+        status: 413,
+        body: { message: 'body: must not be larger than the limit' },
+      });
     }
-    expect(fieldTooLong.json).toEqual({ message: 'content: must be at most 1000 characters', fields: { content: 'must be at most 1000 characters' } });
+    expect(fieldTooLong.json).toEqual({
+      message: 'content: must be at most 1000 characters',
+      fields: { content: 'must be at most 1000 characters' },
+    });
     expect(await head()).toBe(before);
   });
 });
@@ -216,30 +287,92 @@ describe('forged events, as an attacker on the same machine or network would sen
     const postId = await createPost('forgery target');
     const rejected = await comment(postId, 'an orange, rejected');
     await commentShows(postId, rejected.id, 'rejected');
-    const approve = { type: 'CommentModerated', id: `CommentModerated:forged-${rejected.id}`, data: { id: rejected.id, postId, content: 'an orange, rejected', status: 'approved' } };
-    const rewrite = { type: 'CommentUpdated', id: `CommentUpdated:forged-${rejected.id}`, data: { id: rejected.id, postId, content: 'rewritten', status: 'approved' } };
-    const freeze = { seq: 9007199254740990, id: 'PostCreated:freeze', type: 'PostCreated', data: { id: 'freeze', title: 'freeze' }, time: new Date().toISOString() };
+    const approve = {
+      type: 'CommentModerated',
+      id: `CommentModerated:forged-${rejected.id}`,
+      data: { id: rejected.id, postId, content: 'an orange, rejected', status: 'approved' },
+    };
+    const rewrite = {
+      type: 'CommentUpdated',
+      id: `CommentUpdated:forged-${rejected.id}`,
+      data: { id: rejected.id, postId, content: 'rewritten', status: 'approved' },
+    };
+    const freeze = {
+      seq: 9007199254740990,
+      id: 'PostCreated:freeze',
+      type: 'PostCreated',
+      data: { id: 'freeze', title: 'freeze' },
+      time: new Date().toISOString(),
+    };
     const bearer = (token: string) => ({ ...JSON_TYPE, authorization: `Bearer ${token}` });
     const as = (principal: string) => ({ ...JSON_TYPE, ...fault.auth(principal) });
     const forgeries: [string, string, string, Record<string, string>, unknown, number][] = [
       ['publish an approval without a token', fault.bus, '/events', JSON_TYPE, approve, 401],
       ['publish an approval with a made-up token', fault.bus, '/events', bearer('x'.repeat(43)), approve, 401],
       ["publish an approval with posts' token", fault.bus, '/events', as('posts'), approve, 403],
-      ["publish an approval with query's token (a subscriber, no publisher)", fault.bus, '/events', as('query'), approve, 403],
+      [
+        "publish an approval with query's token (a subscriber, no publisher)",
+        fault.bus,
+        '/events',
+        as('query'),
+        approve,
+        403,
+      ],
       ["publish a rewrite with moderation's token", fault.bus, '/events', as('moderation'), rewrite, 403],
-      ["publish a batch with one type posts may not publish, with posts' token", fault.bus, '/events', as('posts'), [{ type: 'PostCreated', data: { id: 'ok', title: 'ok' } }, approve], 403],
+      [
+        "publish a batch with one type posts may not publish, with posts' token",
+        fault.bus,
+        '/events',
+        as('posts'),
+        [{ type: 'PostCreated', data: { id: 'ok', title: 'ok' } }, approve],
+        403,
+      ],
       ['read the log without a token', fault.bus, '/events?after=0', {}, undefined, 401],
-      ['read the log with a made-up token', fault.bus, '/events?after=0', { authorization: `Bearer ${'x'.repeat(43)}` }, undefined, 401],
-      ["deliver an approval to query, unsigned", fault.system.services.query.url, '/events', JSON_TYPE, { seq: 1, ...approve, time: new Date().toISOString() }, 401],
-      ['deliver a seq far past the log to query, unsigned', fault.system.services.query.url, '/events', JSON_TYPE, freeze, 401],
-      ['deliver a seq far past the log to moderation, unsigned', fault.system.services.moderation.url, '/events', JSON_TYPE, freeze, 401],
+      [
+        'read the log with a made-up token',
+        fault.bus,
+        '/events?after=0',
+        { authorization: `Bearer ${'x'.repeat(43)}` },
+        undefined,
+        401,
+      ],
+      [
+        'deliver an approval to query, unsigned',
+        fault.system.services.query.url,
+        '/events',
+        JSON_TYPE,
+        { seq: 1, ...approve, time: new Date().toISOString() },
+        401,
+      ],
+      [
+        'deliver a seq far past the log to query, unsigned',
+        fault.system.services.query.url,
+        '/events',
+        JSON_TYPE,
+        freeze,
+        401,
+      ],
+      [
+        'deliver a seq far past the log to moderation, unsigned',
+        fault.system.services.moderation.url,
+        '/events',
+        JSON_TYPE,
+        freeze,
+        401,
+      ],
     ];
     const before = await head();
 
     const answers = [];
     for (const [what, base, target, headers, body, expected] of forgeries) {
       const method = body === undefined ? 'GET' : 'POST';
-      const answer = await rawRequest(base, method, target, headers, Buffer.from(body === undefined ? '' : JSON.stringify(body)));
+      const answer = await rawRequest(
+        base,
+        method,
+        target,
+        headers,
+        Buffer.from(body === undefined ? '' : JSON.stringify(body)),
+      );
       answers.push({ what, status: answer.status, expected });
     }
 
@@ -247,8 +380,14 @@ describe('forged events, as an attacker on the same machine or network would sen
     expect(await head()).toBe(before);
     // The view still shows the comment rejected, and a new post still appears: nothing is frozen.
     const later = await createPost('after the forgeries');
-    await waitFor(async () => (await getJson<CourseMap>(fault.gateway, '/posts'))[later] !== undefined, 'a post made after the forgeries to show');
-    expect((await getJson<CourseMap>(fault.gateway, '/posts'))[postId]?.comments.find((shown) => shown.id === rejected.id)?.status).toBe('rejected');
+    await waitFor(
+      async () => (await getJson<CourseMap>(fault.gateway, '/posts'))[later] !== undefined,
+      'a post made after the forgeries to show',
+    );
+    expect(
+      (await getJson<CourseMap>(fault.gateway, '/posts'))[postId]?.comments.find((shown) => shown.id === rejected.id)
+        ?.status,
+    ).toBe('rejected');
   });
 });
 
@@ -258,18 +397,37 @@ describe("the bus's own routes", () => {
     const statuses = new Map<number, number>();
 
     await fc.assert(
-      fc.asyncProperty(hostileRequest({ specs: NEW_EVENT_SPECS, bodyLimitBytes: 1024 * 1024, acceptsArrays: true }), async (hostile) => {
-        const answer = await rawRequest(fault.bus, 'POST', '/events', { ...hostile.headers, ...fault.auth('posts') }, hostile.body);
-        statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-        expect(answer.status).toBeGreaterThanOrEqual(400);
-        expect(answer.status).toBeLessThan(500);
-        expect(answer.json).toEqual(expect.objectContaining({ message: expect.stringMatching(/\S/) }));
-      }),
+      fc.asyncProperty(
+        hostileRequest({ specs: NEW_EVENT_SPECS, bodyLimitBytes: 1024 * 1024, acceptsArrays: true }),
+        async (hostile) => {
+          const answer = await rawRequest(
+            fault.bus,
+            'POST',
+            '/events',
+            { ...hostile.headers, ...fault.auth('posts') },
+            hostile.body,
+          );
+          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+          expect(answer.status).toBeGreaterThanOrEqual(400);
+          expect(answer.status).toBeLessThan(500);
+          expect(answer.json).toEqual(expect.objectContaining({ message: expect.stringMatching(/\S/) }));
+        },
+      ),
       { numRuns: 150 },
     );
-    const empty = await rawRequest(fault.bus, 'POST', '/events', { ...JSON_TYPE, ...fault.auth('posts') }, Buffer.from('[]'));
+    const empty = await rawRequest(
+      fault.bus,
+      'POST',
+      '/events',
+      { ...JSON_TYPE, ...fault.auth('posts') },
+      Buffer.from('[]'),
+    );
 
-    recordFigures('hostile-input-bus', { requests: 151, answers: Object.fromEntries(statuses), stored: (await head()) - before });
+    recordFigures('hostile-input-bus', {
+      requests: 151,
+      answers: Object.fromEntries(statuses),
+      stored: (await head()) - before,
+    });
     expect(empty.status).toBe(400);
     expect(await head()).toBe(before);
     expect((await call(fault.bus, 'GET', '/readyz')).status).toBe(200);
@@ -285,17 +443,31 @@ describe("the bus's own routes", () => {
         async (target, query) => {
           const answer = await rawRequest(fault.bus, 'GET', `${target}${query}`, fault.auth('admin'));
           expect(answer.status).toBeLessThan(500);
-          if (answer.status >= 400) expect(answer.json).toEqual(expect.objectContaining({ message: expect.any(String) }));
+          if (answer.status >= 400)
+            expect(answer.json).toEqual(expect.objectContaining({ message: expect.any(String) }));
         },
       ),
       { numRuns: 100 },
     );
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom('/admin/subscriptions/query/cursor', '/admin/subscriptions/nobody/cursor', '/admin/subscriptions/%zz/cursor'),
-        hostileRequest({ specs: [{ shape: { cursor: { kind: 'int', min: 0 } }, valid: { cursor: 0 } }], bodyLimitBytes: 1024 * 1024 }),
+        fc.constantFrom(
+          '/admin/subscriptions/query/cursor',
+          '/admin/subscriptions/nobody/cursor',
+          '/admin/subscriptions/%zz/cursor',
+        ),
+        hostileRequest({
+          specs: [{ shape: { cursor: { kind: 'int', min: 0 } }, valid: { cursor: 0 } }],
+          bodyLimitBytes: 1024 * 1024,
+        }),
         async (target, hostile) => {
-          const answer = await rawRequest(fault.bus, 'PUT', target, { ...hostile.headers, ...fault.auth('admin') }, hostile.body);
+          const answer = await rawRequest(
+            fault.bus,
+            'PUT',
+            target,
+            { ...hostile.headers, ...fault.auth('admin') },
+            hostile.body,
+          );
           expect(answer.status).toBeGreaterThanOrEqual(400);
           expect(answer.status).toBeLessThan(500);
           expect(answer.json).toEqual(expect.objectContaining({ message: expect.any(String) }));

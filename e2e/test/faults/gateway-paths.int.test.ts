@@ -13,7 +13,11 @@ import { subscriptions } from './support/subscriptions';
 
 jest.setTimeout(120_000);
 
-const EVENT = JSON.stringify({ type: 'PostCreated', id: 'PostCreated:forged-path', data: { id: 'forged-path', title: 'forged through a hostile path' } });
+const EVENT = JSON.stringify({
+  type: 'PostCreated',
+  id: 'PostCreated:forged-path',
+  data: { id: 'forged-path', title: 'forged through a hostile path' },
+});
 const CURSOR = JSON.stringify({ cursor: 0 });
 
 /** Method, target as sent, body. */
@@ -86,12 +90,24 @@ describe('hostile request targets through the gateway', () => {
     const answers: RawAnswer[] = [];
     for (const [method, target, body] of HOSTILE) answers.push(await send(fault.gateway, method, target, body));
 
-    expect(answers.filter(({ status }) => status === 0 || status >= 500).map(({ request, status }) => `${request} → ${status}`)).toEqual([]);
+    expect(
+      answers
+        .filter(({ status }) => status === 0 || status >= 500)
+        .map(({ request, status }) => `${request} → ${status}`),
+    ).toEqual([]);
     expect(answers.filter(({ text }) => /\n\s+at |\.[jt]s:\d+/.test(text)).map(({ request }) => request)).toEqual([]);
     // The bus's API answers with these fields; the client's pages and the gateway's refusals have none of them.
-    expect(answers.filter(({ text }) => /"(seq|cursor|parked|results|duplicate)"|forged/.test(text)).map(({ request, text }) => `${request} → ${text.slice(0, 200)}`)).toEqual([]);
+    expect(
+      answers
+        .filter(({ text }) => /"(seq|cursor|parked|results|duplicate)"|forged/.test(text))
+        .map(({ request, text }) => `${request} → ${text.slice(0, 200)}`),
+    ).toEqual([]);
     expect(await head()).toBe(headBefore);
     const cursorsAfter = await subscriptions(fault.gateway);
-    expect([...cursorsBefore].filter(([name, status]) => cursorsAfter.get(name)!.cursor !== status.cursor).map(([name]) => name)).toEqual([]);
+    expect(
+      [...cursorsBefore]
+        .filter(([name, status]) => cursorsAfter.get(name)!.cursor !== status.cursor)
+        .map(([name]) => name),
+    ).toEqual([]);
   });
 });

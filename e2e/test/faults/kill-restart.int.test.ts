@@ -37,18 +37,24 @@ describe('kill -9 of each service in turn under load', () => {
     const downtimes: Record<string, number> = {};
 
     try {
-      await waitFor(() => load.issued >= REQUESTS_BETWEEN, `the first ${REQUESTS_BETWEEN} requests`, { timeoutMs: 10_000 });
+      await waitFor(() => load.issued >= REQUESTS_BETWEEN, `the first ${REQUESTS_BETWEEN} requests`, {
+        timeoutMs: 10_000,
+      });
       for (const victim of VICTIMS) {
         const service = system.services[victim];
         await service.stop('SIGKILL');
         const downAt = Date.now();
         const target = load.issued + REQUESTS_WHILE_DOWN;
-        await waitFor(() => load.issued >= target, `${REQUESTS_WHILE_DOWN} requests while ${victim} is down`, { timeoutMs: 20_000 });
+        await waitFor(() => load.issued >= target, `${REQUESTS_WHILE_DOWN} requests while ${victim} is down`, {
+          timeoutMs: 20_000,
+        });
         service.start();
         await system.waitReady(victim, 30_000);
         downtimes[victim] = Date.now() - downAt;
         const next = load.issued + REQUESTS_BETWEEN;
-        await waitFor(() => load.issued >= next, `${REQUESTS_BETWEEN} requests after ${victim} is back`, { timeoutMs: 20_000 });
+        await waitFor(() => load.issued >= next, `${REQUESTS_BETWEEN} requests after ${victim} is back`, {
+          timeoutMs: 20_000,
+        });
       }
     } finally {
       await load.stop();
@@ -69,7 +75,11 @@ describe('kill -9 of each service in turn under load', () => {
     expect(result.found).toBe(ledger.acknowledged);
     // Every failure said why, in JSON, from the gateway or the service behind it.
     for (const [status, message] of ledger.failureMessages) {
-      if (status !== 0) expect({ status, message: (JSON.parse(message) as { message?: string }).message }).toEqual({ status, message: expect.any(String) });
+      if (status !== 0)
+        expect({ status, message: (JSON.parse(message) as { message?: string }).message }).toEqual({
+          status,
+          message: expect.any(String),
+        });
     }
   });
 });

@@ -24,7 +24,8 @@ beforeAll(async () => {
   proxy = await DeliveryProxy.start();
   fault = await startFaultSystem({
     name: 'redelivery',
-    subscribers: (urls) => `posts=${urls.posts},comments=${urls.comments},moderation=${urls.moderation},query=${proxy.url}`,
+    subscribers: (urls) =>
+      `posts=${urls.posts},comments=${urls.comments},moderation=${urls.moderation},query=${proxy.url}`,
   });
   proxy.target = `${fault.system.services.query.url}/events`;
 });
@@ -43,12 +44,17 @@ function inOrderView(log: readonly Envelope[]): CourseMap {
         posts.set(event.data.id, { id: event.data.id, title: event.data.title, comments: new Map() });
         break;
       case 'CommentCreated':
-        posts.get(event.data.postId)?.comments.set(event.data.id, { id: event.data.id, content: event.data.content, status: 'pending' });
+        posts
+          .get(event.data.postId)
+          ?.comments.set(event.data.id, { id: event.data.id, content: event.data.content, status: 'pending' });
         break;
       case 'CommentModerated':
       case 'CommentUpdated': {
         const comment = posts.get(event.data.postId)?.comments.get(event.data.id);
-        if (comment) posts.get(event.data.postId)!.comments.set(event.data.id, { ...comment, status: event.data.status, content: event.data.content });
+        if (comment)
+          posts
+            .get(event.data.postId)!
+            .comments.set(event.data.id, { ...comment, status: event.data.status, content: event.data.content });
         break;
       }
     }
@@ -59,7 +65,10 @@ function inOrderView(log: readonly Envelope[]): CourseMap {
       {
         id: post.id,
         title: post.title,
-        comments: [...post.comments.values()].map((comment) => ({ ...comment, content: comment.status === 'approved' ? comment.content : '' })),
+        comments: [...post.comments.values()].map((comment) => ({
+          ...comment,
+          content: comment.status === 'approved' ? comment.content : '',
+        })),
       },
     ]),
   );
@@ -94,7 +103,8 @@ describe('duplicate and reordered deliveries to query', () => {
     const replayed = await getJson<CourseMap>(gateway, '/posts');
 
     recordFigures('duplicates-and-reordering', {
-      injected: 'a proxy between the bus and query: shuffled groups of 8, 30% sent twice, 10% followed by an old delivery again, half without x-bus-cursor',
+      injected:
+        'a proxy between the bus and query: shuffled groups of 8, 30% sent twice, 10% followed by an old delivery again, half without x-bus-cursor',
       requests: ledger.requests,
       acknowledged: ledger.acknowledged,
       found: result.found,

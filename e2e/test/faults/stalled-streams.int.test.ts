@@ -149,7 +149,9 @@ describe('50 live-stream readers that stop reading, and a post that gets 300 lon
     const sampler = (async () => {
       while (sampling) {
         const started = Date.now();
-        const answer = await call(query.url, 'GET', '/posts/feed?limit=1', undefined, { timeoutMs: MAX_FEED_ANSWER_MS });
+        const answer = await call(query.url, 'GET', '/posts/feed?limit=1', undefined, {
+          timeoutMs: MAX_FEED_ANSWER_MS,
+        });
         slowestFeedMs = Math.max(slowestFeedMs, Date.now() - started);
         if (answer.status !== 200) feedFailures.push(`${answer.status} ${answer.text.slice(0, 120)}`);
         peakRss = Math.max(peakRss, memoryOf(pid).rss);
@@ -177,15 +179,28 @@ describe('50 live-stream readers that stop reading, and a post that gets 300 lon
         async () => {
           const { posts } = await getJson<{ posts: FeedPost[] }>(query.url, '/posts/feed?limit=1');
           const post = posts.find((candidate) => candidate.id === postId);
-          return post && post.comments.length === COMMENTS && post.comments.every((comment) => comment.status === 'approved') && post;
+          return (
+            post &&
+            post.comments.length === COMMENTS &&
+            post.comments.every((comment) => comment.status === 'approved') &&
+            post
+          );
         },
         'query to show every comment approved',
         { timeoutMs: 120_000 },
       );
       convergedMs = Date.now() - started;
-      await waitFor(() => reader.lastId >= final.version, `the live reader to reach version ${final.version} (it is at ${reader.lastId})`, { timeoutMs: 30_000 });
+      await waitFor(
+        () => reader.lastId >= final.version,
+        `the live reader to reach version ${final.version} (it is at ${reader.lastId})`,
+        { timeoutMs: 30_000 },
+      );
       for (const one of stalled) one.resume();
-      await waitFor(() => stalled.every((one) => one.ended), 'every stalled reader to find its stream ended by the server', { timeoutMs: 30_000 });
+      await waitFor(
+        () => stalled.every((one) => one.ended),
+        'every stalled reader to find its stream ended by the server',
+        { timeoutMs: 30_000 },
+      );
     } finally {
       sampling = false;
       await sampler;

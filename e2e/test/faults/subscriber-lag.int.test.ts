@@ -63,7 +63,10 @@ function lagsOver(maxLag: Record<string, number>, max: number): string[] {
 }
 
 /** Runs a load through the gateway while sampling every subscriber's lag; returns the highest lags. */
-async function loadWhileSampling(tag: string, requests: number): Promise<{ maxLag: Record<string, number>; drainMs: number }> {
+async function loadWhileSampling(
+  tag: string,
+  requests: number,
+): Promise<{ maxLag: Record<string, number>; drainMs: number }> {
   const sampler = new LagSampler(fault.busViews);
   await new Load({ gateway: fault.gateway, ledger, tag, maxRequests: requests, ratePerSecond: 30 }).finished();
   const loadEnded = Date.now();
@@ -116,7 +119,10 @@ describe(`a subscriber ${BEHIND} events behind`, () => {
         ledger.attemptedTitles.add(`bulk post ${first + index}`);
         return { type: 'PostCreated', id: `PostCreated:${id}`, data: { id, title: `bulk post ${first + index}` } };
       });
-      const answer = await call(fault.bus, 'POST', '/events', batch, { timeoutMs: 30_000, headers: fault.auth('posts') });
+      const answer = await call(fault.bus, 'POST', '/events', batch, {
+        timeoutMs: 30_000,
+        headers: fault.auth('posts'),
+      });
       expect(answer.status).toBe(201);
       for (const event of batch) ledger.posts.set(event.data.id, event.data);
     }
@@ -135,16 +141,29 @@ describe(`a subscriber ${BEHIND} events behind`, () => {
 
     // The catch-up starts in the middle of live traffic, which the others must keep up with.
     const sampler = new LagSampler(fault.busViews);
-    const live = new Load({ gateway: fault.gateway, ledger, tag: 'during catch-up', maxRequests: 60, ratePerSecond: 30 });
+    const live = new Load({
+      gateway: fault.gateway,
+      ledger,
+      tag: 'during catch-up',
+      maxRequests: 60,
+      ratePerSecond: 30,
+    });
     await waitFor(() => live.issued >= 15, 'the live load to be under way', { timeoutMs: 10_000 });
     const acknowledgedBefore = queryProxy.acknowledged.length;
     queryProxy.mode = { kind: 'forward' };
     const catchUpStarted = Date.now();
-    await waitFor(async () => (await subscriptions(fault.busViews)).get('query')!.lag === 0, `query to catch up ${BEHIND} events`, { timeoutMs: 60_000, intervalMs: 100 });
+    await waitFor(
+      async () => (await subscriptions(fault.busViews)).get('query')!.lag === 0,
+      `query to catch up ${BEHIND} events`,
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
     const catchUpMs = Date.now() - catchUpStarted;
     await live.finished();
     await waitFor(
-      async () => [...(await subscriptions(fault.busViews)).values()].every((status) => status.name === 'slow' || status.lag === 0),
+      async () =>
+        [...(await subscriptions(fault.busViews)).values()].every(
+          (status) => status.name === 'slow' || status.lag === 0,
+        ),
       'every subscriber but the slow one to be current',
       { timeoutMs: 15_000 },
     );

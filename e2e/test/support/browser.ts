@@ -13,12 +13,19 @@ export const SKIP_BROWSER_TESTS = process.env.SKIP_BROWSER_TESTS === '1';
  * functions (one process for everything, which cannot open a second browser context, and the
  * same-origin policy turned off, which the CORS and CSP tests rely on).
  */
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+];
 
 async function executablePath(): Promise<string> {
   const chosen = process.env.CHROMIUM_PATH;
   if (chosen === undefined) return (await import('@sparticuz/chromium')).default.executablePath();
-  if (!existsSync(chosen)) throw new Error(`CHROMIUM_PATH=${chosen}: no such file. Unset it to use the Chromium of @sparticuz/chromium.`);
+  if (!existsSync(chosen))
+    throw new Error(`CHROMIUM_PATH=${chosen}: no such file. Unset it to use the Chromium of @sparticuz/chromium.`);
   return chosen;
 }
 

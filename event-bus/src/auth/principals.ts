@@ -21,7 +21,8 @@ export class Principals {
     for (const [principal, list] of secrets) {
       for (const secret of list) {
         const owner = this.byFingerprint.get(fingerprint(secret));
-        if (owner !== undefined && owner !== principal) throw new ConfigError(`credentials: ${owner} and ${principal} must not share a secret`);
+        if (owner !== undefined && owner !== principal)
+          throw new ConfigError(`credentials: ${owner} and ${principal} must not share a secret`);
         this.byFingerprint.set(fingerprint(secret), principal);
       }
     }
@@ -52,6 +53,10 @@ export function readPrincipals(config: Pick<BusConfig, 'CREDENTIALS_DIR' | 'SUBS
       'invalid configuration: CREDENTIALS_DIR: is required: the folder with one credential file per principal (npm start creates it under the data folder)',
     );
   }
-  const names = new Set([...config.SUBSCRIBERS.map((subscriber) => subscriber.name), ...config.PUBLISH_ACL.keys(), ADMIN]);
+  const names = new Set([
+    ...config.SUBSCRIBERS.map((subscriber) => subscriber.name),
+    ...config.PUBLISH_ACL.keys(),
+    ADMIN,
+  ]);
   return new Principals(new Map([...names].map((name) => [name, readCredential(dir, name) as Secrets])));
 }

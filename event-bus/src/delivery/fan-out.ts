@@ -37,10 +37,20 @@ export class FanOut {
     const fresh: CursorRecord = { cursor: 0, acked: 0 };
     this.loops = options.subscribers.map(
       (config) =>
-        new SubscriberLoop(config, store, committer, this.dispatcher, options, logger, metrics, saved.get(config.name) ?? fresh, (loop) => {
-          this.dirty.add(loop);
-          for (const listener of this.progressListeners) listener(loop.name, loop.position.cursor);
-        }),
+        new SubscriberLoop(
+          config,
+          store,
+          committer,
+          this.dispatcher,
+          options,
+          logger,
+          metrics,
+          saved.get(config.name) ?? fresh,
+          (loop) => {
+            this.dirty.add(loop);
+            for (const listener of this.progressListeners) listener(loop.name, loop.position.cursor);
+          },
+        ),
     );
   }
 

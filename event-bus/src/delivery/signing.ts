@@ -1,4 +1,10 @@
-import { BUS_CURSOR_HEADER, BUS_DELIVERY_ID_HEADER, BUS_SIGNATURE_HEADER, BUS_TIMESTAMP_HEADER, signDelivery } from '@mini-blog/common';
+import {
+  BUS_CURSOR_HEADER,
+  BUS_DELIVERY_ID_HEADER,
+  BUS_SIGNATURE_HEADER,
+  BUS_TIMESTAMP_HEADER,
+  signDelivery,
+} from '@mini-blog/common';
 import type { Secrets } from '../auth/principals';
 
 /**
@@ -6,7 +12,13 @@ import type { Secrets } from '../auth/principals';
  * subscriber's credential, so that during a rotation it can check the delivery with whichever
  * secret it already has; the timestamp is this attempt's, so a retry is never stale.
  */
-export function deliveryHeaders(secrets: Secrets, deliveryId: string, body: string, acked: number, nowMs = Date.now()): Record<string, string> {
+export function deliveryHeaders(
+  secrets: Secrets,
+  deliveryId: string,
+  body: string,
+  acked: number,
+  nowMs = Date.now(),
+): Record<string, string> {
   const timestamp = Math.floor(nowMs / 1000);
   return {
     'content-type': 'application/json',

@@ -29,7 +29,9 @@ type Outcome = 'delivered' | 'parked' | 'blocked' | 'rejected-batch' | 'interrup
  * `reason` is short and public (`HTTP 500`, `timeout`): `GET /subscriptions` shows it. `detail`,
  * with the subscriber's own answer, goes only to the log and the admin's parked records.
  */
-type Answer = { readonly ok: true } | { readonly ok: false; readonly poison: boolean; readonly reason: string; readonly detail: string };
+type Answer =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly poison: boolean; readonly reason: string; readonly detail: string };
 
 /**
  * A 4xx that rejects the event itself. 408 and 429 say "later"; 401, 403 and 404 say the request
@@ -253,14 +255,18 @@ export class SubscriberLoop {
       const answer = await this.post(deliveryId, body);
       stopTimer();
       this.inFlight = 0;
-      this.metrics.deliveries.inc({ subscriber: this.name, outcome: answer.ok ? 'ok' : answer.poison ? 'rejected' : 'failed' });
+      this.metrics.deliveries.inc({
+        subscriber: this.name,
+        outcome: answer.ok ? 'ok' : answer.poison ? 'rejected' : 'failed',
+      });
       if (generation !== this.generation) return 'interrupted';
       if (answer.ok) {
         this.metrics.delivered.inc({ subscriber: this.name }, events.length);
         this.attempts = 0;
         if (!isReplay) this.moveTo(last.seq, last.seq);
         const delivered = events.filter((event) => this.parked.delete(event.seq));
-        for (const event of delivered) await this.committer.changeParked({ op: 'unpark', subscriber: this.name, seq: event.seq });
+        for (const event of delivered)
+          await this.committer.changeParked({ op: 'unpark', subscriber: this.name, seq: event.seq });
         return 'delivered';
       }
       this.attempts += 1;
@@ -271,24 +277,47 @@ export class SubscriberLoop {
         rejections += 1;
         if (rejections >= this.options.poisonAttempts) return await this.park(first, rejections, answer, isReplay);
       }
-      this.logger.debug({ subscriber: this.name, seq: first.seq, attempt: this.attempts, err: answer.detail }, 'delivery failed');
-      await this.wait(this.options.retryBaseMs + backoffDelay(attempt, this.options.retryBaseMs, this.options.retryMaxMs));
+      this.logger.debug(
+        { subscriber: this.name, seq: first.seq, attempt: this.attempts, err: answer.detail },
+        'delivery failed',
+      );
+      await this.wait(
+        this.options.retryBaseMs + backoffDelay(attempt, this.options.retryBaseMs, this.options.retryMaxMs),
+      );
     }
   }
 
-  private async park(event: StoredEvent, rejections: number, { reason, detail }: { reason: string; detail: string }, isReplay: boolean): Promise<Outcome> {
+  private async park(
+    event: StoredEvent,
+    rejections: number,
+    { reason, detail }: { reason: string; detail: string },
+    isReplay: boolean,
+  ): Promise<Outcome> {
     const block = this.config.mode === 'block' && !isReplay;
-    await this.committer.changeParked({ op: 'park', subscriber: this.name, seq: event.seq, attempts: rejections, reason: detail, at: new Date().toISOString() });
+    await this.committer.changeParked({
+      op: 'park',
+      subscriber: this.name,
+      seq: event.seq,
+      attempts: rejections,
+      reason: detail,
+      at: new Date().toISOString(),
+    });
     this.parked.add(event.seq);
     this.metrics.parked.inc({ subscriber: this.name });
     this.attempts = 0;
     if (block) {
       this.blockedAt = event.seq;
       this.lastError = `blocked at seq ${event.seq} (${event.type}) after ${rejections} rejections: ${reason}`;
-      this.logger.error({ subscriber: this.name, seq: event.seq, type: event.type, err: detail }, 'delivery blocked by a rejected event');
+      this.logger.error(
+        { subscriber: this.name, seq: event.seq, type: event.type, err: detail },
+        'delivery blocked by a rejected event',
+      );
       return 'blocked';
     }
-    this.logger.warn({ subscriber: this.name, seq: event.seq, type: event.type, err: detail }, 'event parked after repeated rejections');
+    this.logger.warn(
+      { subscriber: this.name, seq: event.seq, type: event.type, err: detail },
+      'event parked after repeated rejections',
+    );
     if (!isReplay) this.moveTo(event.seq, this.acked);
     return 'parked';
   }
@@ -308,11 +337,22 @@ export class SubscriberLoop {
       const text = await response.body.text();
       const status = response.statusCode;
       if (status >= 200 && status < 300) return { ok: true };
-      return { ok: false, poison: isPoison(status), reason: `HTTP ${status}`, detail: `answered ${status}: ${text.slice(0, MAX_ERROR_TEXT)}` };
+      return {
+        ok: false,
+        poison: isPoison(status),
+        reason: `HTTP ${status}`,
+        detail: `answered ${status}: ${text.slice(0, MAX_ERROR_TEXT)}`,
+      };
     } catch (err) {
       const { name, message, code } = (err ?? {}) as { name?: string; message?: string; code?: string };
-      if (name === 'TimeoutError') return { ok: false, poison: false, reason: 'timeout', detail: `no answer within ${this.options.timeoutMs} ms` };
-      return { ok: false, poison: false, reason: NETWORK_REASONS[code ?? ''] ?? 'network error', detail: message ?? String(err) };
+      if (name === 'TimeoutError')
+        return { ok: false, poison: false, reason: 'timeout', detail: `no answer within ${this.options.timeoutMs} ms` };
+      return {
+        ok: false,
+        poison: false,
+        reason: NETWORK_REASONS[code ?? ''] ?? 'network error',
+        detail: message ?? String(err),
+      };
     } finally {
       this.abortDelivery = undefined;
     }

@@ -36,7 +36,8 @@ export function adminRouter({ store, fanOut }: EventBus): Router {
     const loop = fanOut.subscriber(req.params.name);
     const { cursor } = parseBody(req, cursorBodySchema);
     const head = store.head;
-    if (cursor > head) throw new AppError(400, `cursor: must be at most the head (${head})`, { cursor: `must be at most ${head}` });
+    if (cursor > head)
+      throw new AppError(400, `cursor: must be at most the head (${head})`, { cursor: `must be at most ${head}` });
     await loop.resetCursor(cursor);
     res.json(loop.status(head));
   });

@@ -35,7 +35,11 @@ export function createApp({ bus, logger, access }: AppDeps): Express {
     isReady: () => bus.committer.writeFailure === undefined,
     routes: (routes) => {
       routes.use(eventsRouter(bus, access));
-      routes.use('/admin', allowOnly((principal) => principal === ADMIN, 'use the admin routes'), adminRouter(bus));
+      routes.use(
+        '/admin',
+        allowOnly((principal) => principal === ADMIN, 'use the admin routes'),
+        adminRouter(bus),
+      );
       routes.use(busErrors);
     },
   });

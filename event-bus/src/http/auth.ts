@@ -12,13 +12,19 @@ const BEARER = /^Bearer +(\S+) *$/i;
 export function authenticate(principals: Principals): RequestHandler {
   return (req, res, next) => {
     // Node keeps the first of two headers, a proxy in front may check the last: refuse the pair rather than pick one.
-    if (req.headersDistinct.authorization !== undefined && req.headersDistinct.authorization.length > 1) throw new AppError(400, 'authorization: must be sent once');
+    if (req.headersDistinct.authorization !== undefined && req.headersDistinct.authorization.length > 1)
+      throw new AppError(400, 'authorization: must be sent once');
     const header = req.header('authorization');
     const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
     const principal = token === undefined ? undefined : principals.identify(token);
     if (principal === undefined) {
       res.set('www-authenticate', 'Bearer');
-      const rule = header === undefined ? 'is required (Bearer <token>)' : token === undefined ? 'must be "Bearer <token>"' : 'the token is not valid';
+      const rule =
+        header === undefined
+          ? 'is required (Bearer <token>)'
+          : token === undefined
+            ? 'must be "Bearer <token>"'
+            : 'the token is not valid';
       throw new AppError(401, `authorization: ${rule}`);
     }
     res.locals.principal = principal;

@@ -1,6 +1,12 @@
 import { AppError } from '@mini-blog/common';
 import type { ErrorRequestHandler } from 'express';
-import { ExpectedLastSeqError, IdConflictError, LogUnavailableError, NotParkedError, UnknownSubscriberError } from '../errors';
+import {
+  ExpectedLastSeqError,
+  IdConflictError,
+  LogUnavailableError,
+  NotParkedError,
+  UnknownSubscriberError,
+} from '../errors';
 
 /** The bus's domain errors as HTTP answers; anything else goes on to common's error handler. */
 export const busErrors: ErrorRequestHandler = (err: unknown, _req, res, next) => {

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, describeIssues, EVENT_TYPES, newEventSchema, parseBody, parseOrThrow, writeChunk, type EventType } from '@mini-blog/common';
+import {
+  AppError,
+  describeIssues,
+  EVENT_TYPES,
+  newEventSchema,
+  parseBody,
+  parseOrThrow,
+  writeChunk,
+  type EventType,
+} from '@mini-blog/common';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { EventBus } from '../bus';
@@ -14,7 +23,15 @@ const STREAM_CHUNK = 1000;
 const typeList = z
   .string()
   .transform((value) => value.split(',').filter(Boolean))
-  .pipe(z.array(z.enum(EVENT_TYPES as [EventType, ...EventType[]], { error: () => `must be a comma-separated list of ${EVENT_TYPES.join(', ')}` })).min(1));
+  .pipe(
+    z
+      .array(
+        z.enum(EVENT_TYPES as [EventType, ...EventType[]], {
+          error: () => `must be a comma-separated list of ${EVENT_TYPES.join(', ')}`,
+        }),
+      )
+      .min(1),
+  );
 
 const pageQuerySchema = z.object({
   after: z.coerce.number().int().min(0).default(0),
@@ -30,18 +47,28 @@ const conditionSchema = z
     key: z.unknown().optional(),
     expectedLastSeq: z.number().int().min(0).optional(),
   })
-  .refine((value) => value.expectedLastSeq === undefined || value.key !== undefined, { path: ['expectedLastSeq'], message: 'needs key' });
+  .refine((value) => value.expectedLastSeq === undefined || value.key !== undefined, {
+    path: ['expectedLastSeq'],
+    message: 'needs key',
+  });
 
 /** One published event: the catalog's check of `{type, data, id?}`, and of its condition, with the issues of both. */
 function parseEvent(item: unknown): { ok: true; event: PendingEvent } | { ok: false; issues: z.core.$ZodIssue[] } {
   const event = newEventSchema.safeParse(item);
   const condition = conditionSchema.safeParse(item);
-  if (!event.success || !condition.success) return { ok: false, issues: [...(event.error?.issues ?? []), ...(condition.error?.issues ?? [])] };
+  if (!event.success || !condition.success)
+    return { ok: false, issues: [...(event.error?.issues ?? []), ...(condition.error?.issues ?? [])] };
   const { key } = event.data;
   const { expectedLastSeq } = condition.data;
   return {
     ok: true,
-    event: { id: event.data.id ?? randomUUID(), type: event.data.type, dataJson: JSON.stringify(event.data.data), ...(key === undefined ? {} : { key }), ...(expectedLastSeq === undefined ? {} : { expectedLastSeq }) },
+    event: {
+      id: event.data.id ?? randomUUID(),
+      type: event.data.type,
+      dataJson: JSON.stringify(event.data.data),
+      ...(key === undefined ? {} : { key }),
+      ...(expectedLastSeq === undefined ? {} : { expectedLastSeq }),
+    },
   };
 }
 
@@ -65,7 +92,9 @@ function parseBatch(body: unknown[]): PendingEvent[] {
     return undefined;
   });
   if (Object.keys(fields).length > 0) {
-    const message = Object.entries(fields).map(([field, rule]) => `${field}: ${rule}`).join('; ');
+    const message = Object.entries(fields)
+      .map(([field, rule]) => `${field}: ${rule}`)
+      .join('; ');
     throw new AppError(400, `the batch was not stored: ${message}`, fields);
   }
   return events as PendingEvent[];
@@ -128,12 +157,16 @@ export function eventsRouter({ store, committer }: EventBus, { acl, readers }: E
     res.status(result!.duplicate ? 200 : 201).json(result);
   });
 
-  router.get('/events', allowOnly((principal) => readers.has(principal), 'read the log'), async (req, res) => {
-    if (['after', 'limit', 'types'].some((key) => key in req.query)) {
-      page(req, res);
-    } else {
-      await streamAll(res);
-    }
-  });
+  router.get(
+    '/events',
+    allowOnly((principal) => readers.has(principal), 'read the log'),
+    async (req, res) => {
+      if (['after', 'limit', 'types'].some((key) => key in req.query)) {
+        page(req, res);
+      } else {
+        await streamAll(res);
+      }
+    },
+  );
   return router;
 }

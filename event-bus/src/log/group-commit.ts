@@ -80,7 +80,13 @@ export class GroupCommitter {
           reject(refusalError(refusal));
           return;
         }
-        resolve(events.map((event, index) => ({ id: event.id, seq: reply.seqs[start + index]!, duplicate: reply.duplicates[start + index]! })));
+        resolve(
+          events.map((event, index) => ({
+            id: event.id,
+            seq: reply.seqs[start + index]!,
+            duplicate: reply.duplicates[start + index]!,
+          })),
+        );
       });
       this.schedule();
     });
@@ -88,7 +94,8 @@ export class GroupCommitter {
 
   /** Writes subscribers' cursors with the next commit. */
   saveCursors(cursors: ReadonlyMap<string, CursorRecord>): Promise<void> {
-    for (const [subscriber, { cursor, acked }] of cursors) this.batch.cursors.set(subscriber, [subscriber, cursor, acked]);
+    for (const [subscriber, { cursor, acked }] of cursors)
+      this.batch.cursors.set(subscriber, [subscriber, cursor, acked]);
     return this.whenCommitted();
   }
 
@@ -188,7 +195,8 @@ export class GroupCommitter {
         this.stopProbing();
       }
     } else {
-      if (!batch.probe || !this.failure) this.logger.error({ err: reply.error, events: batch.events.length }, 'the log could not be written');
+      if (!batch.probe || !this.failure)
+        this.logger.error({ err: reply.error, events: batch.events.length }, 'the log could not be written');
       this.failure ??= { error: reply.error, since: time };
       this.probeTimer ??= setInterval(() => this.probe(), PROBE_INTERVAL_MS).unref();
     }
@@ -197,11 +205,16 @@ export class GroupCommitter {
     else this.settleIdle();
   }
 
-  private reportAppended(events: readonly PendingEvent[], reply: Extract<WriteReply, { ok: true }>, time: string): void {
+  private reportAppended(
+    events: readonly PendingEvent[],
+    reply: Extract<WriteReply, { ok: true }>,
+    time: string,
+  ): void {
     if (events.length === 0) return;
     const appended: EventMeta[] = [];
     events.forEach((event, index) => {
-      if (!reply.duplicates[index] && reply.seqs[index]! > 0) appended.push({ seq: reply.seqs[index]!, type: event.type, id: event.id, time });
+      if (!reply.duplicates[index] && reply.seqs[index]! > 0)
+        appended.push({ seq: reply.seqs[index]!, type: event.type, id: event.id, time });
     });
     this.metrics.commitSize.observe(events.length);
     this.metrics.appended.inc(appended.length);
@@ -212,5 +225,7 @@ export class GroupCommitter {
 }
 
 function refusalError(refusal: Refusal): Error {
-  return refusal.reason === 'expected-last-seq' ? new ExpectedLastSeqError(refusal.key, refusal.lastSeq) : new IdConflictError(refusal.id);
+  return refusal.reason === 'expected-last-seq'
+    ? new ExpectedLastSeqError(refusal.key, refusal.lastSeq)
+    : new IdConflictError(refusal.id);
 }

@@ -19,7 +19,14 @@ export type Refusal =
   | { readonly reason: 'id-conflict'; readonly id: string };
 
 export type ParkChange =
-  | { readonly op: 'park'; readonly subscriber: string; readonly seq: number; readonly attempts: number; readonly reason: string; readonly at: string }
+  | {
+      readonly op: 'park';
+      readonly subscriber: string;
+      readonly seq: number;
+      readonly attempts: number;
+      readonly reason: string;
+      readonly at: string;
+    }
   | { readonly op: 'unpark'; readonly subscriber: string; readonly seq: number };
 
 /**
@@ -95,7 +102,7 @@ export function createSchema(db: Database.Database): void {
     );
   `);
   // A log written before keys existed gets the column; its events have none.
-  const columns = db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'events\')').all();
+  const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('events')").all();
   if (!columns.some((column) => column.name === 'key')) db.exec('ALTER TABLE events ADD COLUMN key TEXT');
   db.exec('CREATE INDEX IF NOT EXISTS events_by_key ON events (key, seq) WHERE key IS NOT NULL');
 }
@@ -134,9 +141,14 @@ export class LogWriter {
     // FULL: each commit reaches the disk before it returns, so a 2xx survives a power cut.
     this.db.pragma('synchronous = FULL');
     this.head = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS head FROM events').get() as { head: number }).head;
-    const keys = this.db.prepare<[], [string, number]>('SELECT key, MAX(seq) FROM events WHERE key IS NOT NULL GROUP BY key').raw().all();
+    const keys = this.db
+      .prepare<[], [string, number]>('SELECT key, MAX(seq) FROM events WHERE key IS NOT NULL GROUP BY key')
+      .raw()
+      .all();
     this.lastSeqOfKey = new Map(keys);
-    this.insert = this.db.prepare('INSERT INTO events (seq, id, type, data, time, key) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING');
+    this.insert = this.db.prepare(
+      'INSERT INTO events (seq, id, type, data, time, key) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+    );
     this.storedById = this.db.prepare('SELECT seq, type, data FROM events WHERE id = ?');
     this.deleteAfter = this.db.prepare('DELETE FROM events WHERE seq > ?');
     this.upsertCursor = this.db.prepare(
@@ -146,7 +158,9 @@ export class LogWriter {
       'INSERT INTO parked (subscriber, seq, attempts, reason, parked_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (subscriber, seq) DO UPDATE SET attempts = excluded.attempts, reason = excluded.reason, parked_at = excluded.parked_at',
     );
     this.deleteParked = this.db.prepare('DELETE FROM parked WHERE subscriber = ? AND seq = ?');
-    this.writeProbe = this.db.prepare('INSERT INTO probes (id, time) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET time = excluded.time');
+    this.writeProbe = this.db.prepare(
+      'INSERT INTO probes (id, time) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET time = excluded.time',
+    );
     this.transaction = this.db.transaction((request: WriteRequest) => {
       const seqs: number[] = [];
       const duplicates: boolean[] = [];
@@ -180,7 +194,8 @@ export class LogWriter {
       });
       for (const [subscriber, cursor, acked] of request.cursors) this.upsertCursor.run(subscriber, cursor, acked);
       for (const change of request.parks) {
-        if (change.op === 'park') this.insertParked.run(change.subscriber, change.seq, change.attempts, change.reason, change.at);
+        if (change.op === 'park')
+          this.insertParked.run(change.subscriber, change.seq, change.attempts, change.reason, change.at);
         else this.deleteParked.run(change.subscriber, change.seq);
       }
       if (request.probe) this.writeProbe.run(request.time);
@@ -232,7 +247,11 @@ export class LogWriter {
     return [seq, false];
   }
 
-  private duplicate(request: WriteRequest, index: number, stored: { seq: number; type: string; data: string }): [number, boolean] {
+  private duplicate(
+    request: WriteRequest,
+    index: number,
+    stored: { seq: number; type: string; data: string },
+  ): [number, boolean] {
     if (stored.type !== request.types[index] || stored.data !== request.data[index]) {
       throw new RefusedGroup({ reason: 'id-conflict', id: request.ids[index]! });
     }

@@ -60,7 +60,9 @@ export class EventStore {
     createSchema(this.db);
     this.db.pragma('query_only = true');
     this.headSeq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS head FROM events').get() as { head: number }).head;
-    this.readJson = this.db.prepare<[number, number, number], string>(`SELECT ${ENVELOPE} FROM events ${AFTER_UP_TO} ORDER BY seq LIMIT ?`).pluck();
+    this.readJson = this.db
+      .prepare<[number, number, number], string>(`SELECT ${ENVELOPE} FROM events ${AFTER_UP_TO} ORDER BY seq LIMIT ?`)
+      .pluck();
     this.readMetaAll = this.db.prepare(`SELECT seq, type, id, time FROM events ${AFTER_UP_TO} ORDER BY seq LIMIT ?`);
   }
 
@@ -101,14 +103,22 @@ export class EventStore {
     let statement = this.rowStatements.get(key);
     if (!statement) {
       const filter = types ? `AND type IN (${types.map(() => '?').join(', ')})` : '';
-      statement = this.db.prepare<unknown[], [number, EventType, string]>(`SELECT seq, type, ${ENVELOPE} FROM events ${AFTER_UP_TO} ${filter} ORDER BY seq LIMIT ?`).raw();
+      statement = this.db
+        .prepare<unknown[], [number, EventType, string]>(
+          `SELECT seq, type, ${ENVELOPE} FROM events ${AFTER_UP_TO} ${filter} ORDER BY seq LIMIT ?`,
+        )
+        .raw();
       this.rowStatements.set(key, statement);
     }
     return statement;
   }
 
   loadCursors(): Map<string, CursorRecord> {
-    const rows = this.db.prepare('SELECT subscriber, cursor, acked FROM cursors').all() as { subscriber: string; cursor: number; acked: number }[];
+    const rows = this.db.prepare('SELECT subscriber, cursor, acked FROM cursors').all() as {
+      subscriber: string;
+      cursor: number;
+      acked: number;
+    }[];
     return new Map(rows.map((row) => [row.subscriber, { cursor: row.cursor, acked: row.acked }]));
   }
 

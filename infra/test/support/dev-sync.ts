@@ -36,7 +36,9 @@ export function copiedFolders(artifact: SkaffoldArtifact): string[] {
       .filter((copy) => flagsOf(copy).from === undefined)
       .flatMap((copy) => argumentsOf(copy).slice(0, -1)),
   );
-  const folders = sources.map((source) => substitute(source, args).replace(/\/$/, '')).filter((source) => isFolder(source));
+  const folders = sources
+    .map((source) => substitute(source, args).replace(/\/$/, ''))
+    .filter((source) => isFolder(source));
   return [...new Set(folders)];
 }
 
@@ -82,7 +84,11 @@ export function syncTargetsNotOwned(artifact: SkaffoldArtifact, user: string): s
   const copiedByUser = stages
     .flatMap((stage) => instructionsOf(stage, 'COPY'))
     .filter((copy) => flagsOf(copy).from === undefined && flagsOf(copy).chown === user)
-    .flatMap((copy) => argumentsOf(copy).slice(0, -1).map((source) => substitute(source, args).replace(/\/$/, '')));
+    .flatMap((copy) =>
+      argumentsOf(copy)
+        .slice(0, -1)
+        .map((source) => substitute(source, args).replace(/\/$/, '')),
+    );
   const chowned = stages
     .flatMap((stage) => instructionsOf(stage, 'RUN'))
     .flatMap((run) => chownTargets(substitute(run.getRawArgumentsContent() ?? '', args), user));
@@ -94,7 +100,10 @@ export function syncTargetsNotOwned(artifact: SkaffoldArtifact, user: string): s
 /** The paths (relative to /app) that the `chown <user> ...` commands of a RUN line hand to the user. */
 function chownTargets(command: string, user: string): string[] {
   return command.split(/&&|;|\|\|/).flatMap((part) => {
-    const words = part.trim().split(/\s+/).map((word) => word.replace(/^["']|["']$/g, ''));
+    const words = part
+      .trim()
+      .split(/\s+/)
+      .map((word) => word.replace(/^["']|["']$/g, ''));
     if (words[0] !== 'chown') return [];
     const [owner, ...paths] = words.slice(1).filter((word) => !word.startsWith('-'));
     return owner === user ? paths.map((target) => target.replace(/^\/app\//, '').replace(/\/$/, '')) : [];

@@ -24,7 +24,8 @@ export function readStages(relativePath: string): Stage[] {
 }
 
 /** The arguments after the flags. */
-export const argumentsOf = (instruction: Instruction): string[] => instruction.getArguments().map((argument) => argument.getValue());
+export const argumentsOf = (instruction: Instruction): string[] =>
+  instruction.getArguments().map((argument) => argument.getValue());
 
 /** The `--name=value` flags of COPY, RUN and the like, by name. */
 export function flagsOf(instruction: Instruction): Record<string, string | null> {

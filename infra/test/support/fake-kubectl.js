@@ -18,7 +18,17 @@ const argv = process.argv.slice(2);
 const stdin = argv.includes('-') ? fs.readFileSync(0, 'utf8') : undefined;
 fs.appendFileSync(`${worldFile}.calls.jsonl`, `${JSON.stringify({ args: argv, stdin })}\n`);
 
-const WITH_VALUE = new Set(['--context', '--namespace', '-n', '-l', '--selector', '-o', '--output', '-f', '--filename']);
+const WITH_VALUE = new Set([
+  '--context',
+  '--namespace',
+  '-n',
+  '-l',
+  '--selector',
+  '-o',
+  '--output',
+  '-f',
+  '--filename',
+]);
 const words = [];
 const flags = {};
 for (let i = 0; i < argv.length; i += 1) {
@@ -40,7 +50,8 @@ if (verb === 'get') {
   if (name !== undefined) {
     const key = `${kind}/${name}`;
     const object = (world.hidden ?? []).includes(key) ? undefined : world.objects?.[key];
-    if (object === undefined && !flags['--ignore-not-found']) fail(`Error from server (NotFound): ${kind} "${name}" not found`);
+    if (object === undefined && !flags['--ignore-not-found'])
+      fail(`Error from server (NotFound): ${kind} "${name}" not found`);
     process.stdout.write(object === undefined ? '' : JSON.stringify(object));
   } else {
     process.stdout.write(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: world.lists?.[kind] ?? [] }));
@@ -48,7 +59,8 @@ if (verb === 'get') {
 } else if (verb === 'create' && flags['-f'] === '-') {
   const object = JSON.parse(stdin);
   const key = `${object.kind.toLowerCase()}/${object.metadata.name}`;
-  if (world.objects?.[key]) fail(`Error from server (AlreadyExists): ${object.kind.toLowerCase()}s "${object.metadata.name}" already exists`);
+  if (world.objects?.[key])
+    fail(`Error from server (AlreadyExists): ${object.kind.toLowerCase()}s "${object.metadata.name}" already exists`);
   world.objects = { ...world.objects, [key]: object };
   fs.writeFileSync(worldFile, JSON.stringify(world));
   process.stdout.write(`${key} created\n`);

@@ -16,9 +16,21 @@ interface Kind {
 const KINDS: Record<string, Kind> = {
   'v1/ConfigMap': { model: ConfigMap, typeModule: 'kubernetes-models/v1/ConfigMap', typeName: 'IConfigMap' },
   'v1/Service': { model: Service, typeModule: 'kubernetes-models/v1/Service', typeName: 'IService' },
-  'apps/v1/Deployment': { model: Deployment, typeModule: 'kubernetes-models/apps/v1/Deployment', typeName: 'IDeployment' },
-  'apps/v1/StatefulSet': { model: StatefulSet, typeModule: 'kubernetes-models/apps/v1/StatefulSet', typeName: 'IStatefulSet' },
-  'networking.k8s.io/v1/Ingress': { model: Ingress, typeModule: 'kubernetes-models/networking.k8s.io/v1/Ingress', typeName: 'IIngress' },
+  'apps/v1/Deployment': {
+    model: Deployment,
+    typeModule: 'kubernetes-models/apps/v1/Deployment',
+    typeName: 'IDeployment',
+  },
+  'apps/v1/StatefulSet': {
+    model: StatefulSet,
+    typeModule: 'kubernetes-models/apps/v1/StatefulSet',
+    typeName: 'IStatefulSet',
+  },
+  'networking.k8s.io/v1/Ingress': {
+    model: Ingress,
+    typeModule: 'kubernetes-models/networking.k8s.io/v1/Ingress',
+    typeName: 'IIngress',
+  },
   'networking.k8s.io/v1/NetworkPolicy': {
     model: NetworkPolicy,
     typeModule: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',

@@ -57,7 +57,9 @@ http {
 
 function rawGet(port: number, target: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end(Buffer.from(`GET ${target} HTTP/1.1\r\nHost: posts.com\r\nConnection: close\r\n\r\n`, 'latin1')));
+    const socket = connect(port, '127.0.0.1', () =>
+      socket.end(Buffer.from(`GET ${target} HTTP/1.1\r\nHost: posts.com\r\nConnection: close\r\n\r\n`, 'latin1')),
+    );
     let answer = '';
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
     socket.on('error', reject);

@@ -17,7 +17,9 @@ export function readText(relativePath: string): string {
  */
 export function workspaceFolders(): string[] {
   const patterns = (JSON.parse(readText('package.json')) as { workspaces: string[] }).workspaces;
-  return patterns.flatMap((pattern) => expand(pattern.split('/'), '')).filter((folder) => existsInRepo(`${folder}/package.json`));
+  return patterns
+    .flatMap((pattern) => expand(pattern.split('/'), ''))
+    .filter((folder) => existsInRepo(`${folder}/package.json`));
 }
 
 function expand(segments: readonly string[], base: string): string[] {
@@ -25,7 +27,12 @@ function expand(segments: readonly string[], base: string): string[] {
   if (segment === undefined) return [base];
   const names = segment.includes('*')
     ? readdirSync(path.join(ROOT, base), { withFileTypes: true })
-        .filter((entry) => entry.isDirectory() && entry.name !== 'node_modules' && new RegExp(`^${segment.split('*').map(escapeRegExp).join('[^/]*')}$`).test(entry.name))
+        .filter(
+          (entry) =>
+            entry.isDirectory() &&
+            entry.name !== 'node_modules' &&
+            new RegExp(`^${segment.split('*').map(escapeRegExp).join('[^/]*')}$`).test(entry.name),
+        )
         .map((entry) => entry.name)
     : [segment];
   return names.flatMap((name) => expand(rest, base ? `${base}/${name}` : name));
@@ -71,7 +78,11 @@ export interface Container {
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[] } };
+  securityContext?: {
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { drop?: string[] };
+  };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
@@ -109,7 +120,8 @@ export function loadKustomization(dir: string): K8sObject[] {
   const kustomization = parse(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8')) as Record<string, unknown>;
   const { resources, ...rest } = kustomization;
   const extra = Object.keys(rest).filter((key) => key !== 'apiVersion' && key !== 'kind');
-  if (extra.length > 0) throw new Error(`${dir}/kustomization.yaml: ${extra.join(', ')} is more than a list of resources`);
+  if (extra.length > 0)
+    throw new Error(`${dir}/kustomization.yaml: ${extra.join(', ')} is more than a list of resources`);
   return (resources as string[]).flatMap((resource) => readYamlDocuments(path.join(dir, resource)) as K8sObject[]);
 }
 
@@ -122,7 +134,9 @@ export function workloadsOf(objects: readonly K8sObject[]): Workload[] {
     });
 }
 
-export function servicesOf(objects: readonly K8sObject[]): { name: string; selector: Record<string, string>; ports: ServicePort[] }[] {
+export function servicesOf(
+  objects: readonly K8sObject[],
+): { name: string; selector: Record<string, string>; ports: ServicePort[] }[] {
   return objects
     .filter((object) => object.kind === 'Service')
     .map((object) => {
@@ -151,7 +165,12 @@ export interface SkaffoldConfig {
   build: { artifacts: SkaffoldArtifact[]; local?: { push?: boolean } };
   manifests: { kustomize?: { paths: string[] }; rawYaml?: string[] };
   deploy: { kubectl?: { hooks?: { before?: SkaffoldHook[]; after?: SkaffoldHook[] } } };
-  profiles?: { name: string; build?: SkaffoldConfig['build']; manifests?: SkaffoldConfig['manifests']; deploy?: SkaffoldConfig['deploy'] }[];
+  profiles?: {
+    name: string;
+    build?: SkaffoldConfig['build'];
+    manifests?: SkaffoldConfig['manifests'];
+    deploy?: SkaffoldConfig['deploy'];
+  }[];
 }
 
 export function loadSkaffold(): SkaffoldConfig {
@@ -159,9 +178,12 @@ export function loadSkaffold(): SkaffoldConfig {
 }
 
 /** The default configuration (`skaffold dev`) and each profile, with the profile's sections in place. */
-export function skaffoldVariants(
-  config: SkaffoldConfig,
-): { name: string; build: SkaffoldConfig['build']; manifests: SkaffoldConfig['manifests']; deploy: SkaffoldConfig['deploy'] }[] {
+export function skaffoldVariants(config: SkaffoldConfig): {
+  name: string;
+  build: SkaffoldConfig['build'];
+  manifests: SkaffoldConfig['manifests'];
+  deploy: SkaffoldConfig['deploy'];
+}[] {
   return [
     { name: 'default', build: config.build, manifests: config.manifests, deploy: config.deploy },
     ...(config.profiles ?? []).map((profile) => ({

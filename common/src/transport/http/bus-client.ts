@@ -40,27 +40,46 @@ interface Answer {
  * connections rather than fetch: at 100 comments/s, fetch's web streams and abort signals took more
  * of the comments service's CPU than everything else a publish does.
  */
-function exchange(agent: http.Agent, target: URL, method: string, headers: http.OutgoingHttpHeaders, body: string | undefined, timeoutMs: number): Promise<Answer> {
+function exchange(
+  agent: http.Agent,
+  target: URL,
+  method: string,
+  headers: http.OutgoingHttpHeaders,
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const all = body === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const all =
+      body === undefined
+        ? headers
+        : { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     const fail = (err: unknown) => {
       clearTimeout(timer);
       reject(err);
     };
-    const req = (target.protocol === 'https:' ? https : http).request(target, { method, agent, headers: all }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', fail);
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
-      });
-    });
+    const req = (target.protocol === 'https:' ? https : http).request(
+      target,
+      { method, agent, headers: all },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', fail);
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+      },
+    );
     // One deadline for the whole exchange: an answer whose body stops coming is a timeout too. One
     // that comes before the connection is made has sent nothing.
     const timer = setTimeout(() => {
       const sent = req.socket?.connecting === false;
-      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: 'TimeoutError', code: sent ? undefined : 'CONNECT_TIMEOUT' }));
+      req.destroy(
+        Object.assign(new Error(`no answer within ${timeoutMs} ms`), {
+          name: 'TimeoutError',
+          code: sent ? undefined : 'CONNECT_TIMEOUT',
+        }),
+      );
     }, timeoutMs);
     req.on('error', fail);
     req.end(body);
@@ -81,7 +100,8 @@ function parseJson(text: string): unknown {
  */
 function conflictOf(text: string, events: readonly NewEvent[]): Error | undefined {
   const body = parseJson(text) as { lastSeq?: unknown; message?: unknown } | undefined;
-  if (typeof body?.lastSeq === 'number') return new ConflictError(events.find((event) => event.key !== undefined)?.key ?? '', body.lastSeq);
+  if (typeof body?.lastSeq === 'number')
+    return new ConflictError(events.find((event) => event.key !== undefined)?.key ?? '', body.lastSeq);
   const message = typeof body?.message === 'string' ? body.message : '';
   const id = /^id: (.*) is stored with other data$/.exec(message)?.[1];
   return id === undefined ? undefined : new IdempotencyConflictError(id);
@@ -102,12 +122,23 @@ const withId = (event: NewEvent) => ({ ...event, id: event.id ?? randomUUID() })
  * `IdempotencyConflictError`; any other 4xx means this service sent something the bus refuses (a
  * bug or a wrong credential here) and is thrown as a plain Error.
  */
-export function createBusClient({ url, token, timeoutMs = 5000, retries = 3, backoffMs = 100 }: BusClientOptions): HttpBusClient {
+export function createBusClient({
+  url,
+  token,
+  timeoutMs = 5000,
+  retries = 3,
+  backoffMs = 100,
+}: BusClientOptions): HttpBusClient {
   const base = url.replace(/\/+$/, '');
   const agent = new (base.startsWith('https:') ? https.Agent : http.Agent)({ keepAlive: true });
   const headers: http.OutgoingHttpHeaders = token === undefined ? {} : { authorization: `Bearer ${token}` };
 
-  async function request<T>(path: string, method: 'GET' | 'POST', body?: string, events: readonly NewEvent[] = []): Promise<T> {
+  async function request<T>(
+    path: string,
+    method: 'GET' | 'POST',
+    body?: string,
+    events: readonly NewEvent[] = [],
+  ): Promise<T> {
     let lastError = 'no attempt';
     let mayBeStored = false;
     for (let attempt = 0; attempt <= retries; attempt += 1) {
@@ -135,11 +166,14 @@ export function createBusClient({ url, token, timeoutMs = 5000, retries = 3, bac
 
   return {
     publish: async (event: NewEvent, { expectedLastSeq }: PublishOptions = {}) => {
-      if (expectedLastSeq !== undefined && event.key === undefined) throw new TypeError('publish: expectedLastSeq needs the event to have a key');
+      if (expectedLastSeq !== undefined && event.key === undefined)
+        throw new TypeError('publish: expectedLastSeq needs the event to have a key');
       const body = expectedLastSeq === undefined ? withId(event) : { ...withId(event), expectedLastSeq };
       return request<PublishResult>('/events', 'POST', JSON.stringify(body), [event]);
     },
-    publishBatch: async (events) => (await request<{ results: PublishResult[] }>('/events', 'POST', JSON.stringify(events.map(withId)), events)).results,
+    publishBatch: async (events) =>
+      (await request<{ results: PublishResult[] }>('/events', 'POST', JSON.stringify(events.map(withId)), events))
+        .results,
     readLog: ({ after, limit = 1000, types }) => {
       const query = new URLSearchParams({ after: String(after), limit: String(limit) });
       if (types) query.set('types', types.join(','));

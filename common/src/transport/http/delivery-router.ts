@@ -1,6 +1,11 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { BUS_DELIVERY_ID_HEADER, BUS_SIGNATURE_HEADER, BUS_TIMESTAMP_HEADER, verifyDelivery } from '../../auth/credentials';
+import {
+  BUS_DELIVERY_ID_HEADER,
+  BUS_SIGNATURE_HEADER,
+  BUS_TIMESTAMP_HEADER,
+  verifyDelivery,
+} from '../../auth/credentials';
 import { envelopeSchema, parseEnvelope, type Envelope } from '../../events';
 import { AppError } from '../../service/errors';
 import { rawBodyOf } from '../../service/http-app';
@@ -51,7 +56,8 @@ export function parseDelivery(body: unknown): readonly Envelope[] {
 function cursorOf(req: Request): number | undefined {
   const raw = req.header(BUS_CURSOR_HEADER);
   if (raw === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new AppError(400, `${BUS_CURSOR_HEADER}: must be a whole number`);
+  if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw)))
+    throw new AppError(400, `${BUS_CURSOR_HEADER}: must be a whole number`);
   return Number(raw);
 }
 
@@ -83,7 +89,8 @@ export function createDeliveryRouter(sink: DeliverySink, { secrets }: DeliveryRo
       await sink.deliver(events, cursor);
     } catch (err) {
       if (err instanceof NotReadyError) throw new AppError(503, err.message);
-      if (err instanceof DeliveryRefusedError) throw new AppError(422, `${err.field === 'cursor' ? BUS_CURSOR_HEADER : 'seq'}: ${err.rule}`);
+      if (err instanceof DeliveryRefusedError)
+        throw new AppError(422, `${err.field === 'cursor' ? BUS_CURSOR_HEADER : 'seq'}: ${err.rule}`);
       throw err;
     }
     res.json({ status: 'ok', position: sink.currentPosition });

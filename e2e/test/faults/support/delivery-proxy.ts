@@ -116,8 +116,15 @@ export class DeliveryProxy {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const cursor = req.headers[CURSOR_HEADER];
-    const signature = Object.fromEntries(SIGNATURE_HEADERS.flatMap((name) => (typeof req.headers[name] === 'string' ? [[name, req.headers[name]]] : [])));
-    const delivery: Delivery = { body, cursor: typeof cursor === 'string' ? cursor : undefined, signature, seqs: seqsOf(body) };
+    const signature = Object.fromEntries(
+      SIGNATURE_HEADERS.flatMap((name) => (typeof req.headers[name] === 'string' ? [[name, req.headers[name]]] : [])),
+    );
+    const delivery: Delivery = {
+      body,
+      cursor: typeof cursor === 'string' ? cursor : undefined,
+      signature,
+      seqs: seqsOf(body),
+    };
     this.received.push(...delivery.seqs);
     const reply = (status: number, payload: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -209,7 +216,12 @@ export class DeliveryProxy {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...delivery.signature };
     if (withCursor && delivery.cursor !== undefined) headers[CURSOR_HEADER] = delivery.cursor;
     try {
-      const res = await fetch(this.target!, { method: 'POST', headers, body: delivery.body, signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(this.target!, {
+        method: 'POST',
+        headers,
+        body: delivery.body,
+        signal: AbortSignal.timeout(10_000),
+      });
       return { status: res.status, text: await res.text() };
     } catch (err) {
       return { status: 502, text: JSON.stringify({ message: `proxy: ${(err as Error).message}` }) };

@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readCredential } from '@mini-blog/common';
-import { ensureCredentials, freePort, startSystem, type RunningSystem, type ServiceName, type SystemOptions } from '@mini-blog/launcher';
+import {
+  ensureCredentials,
+  freePort,
+  startSystem,
+  type RunningSystem,
+  type ServiceName,
+  type SystemOptions,
+} from '@mini-blog/launcher';
 import type { LogSource } from './verify';
 
 /** The services the bus delivers to, in the launcher's order. */
@@ -48,7 +55,13 @@ const MAX_LOG_LINES = 2000;
 const loopback = (url: string) => url.replace('://localhost:', '://127.0.0.1:');
 
 /** The whole system as real processes on free ports, its log in a temporary folder removed by `stop`. */
-export async function startFaultSystem({ name, env = {}, subscribers, transport, readyTimeoutMs }: FaultSystemOptions): Promise<FaultSystem> {
+export async function startFaultSystem({
+  name,
+  env = {},
+  subscribers,
+  transport,
+  readyTimeoutMs,
+}: FaultSystemOptions): Promise<FaultSystem> {
   const dataDir = mkdtempSync(path.join(tmpdir(), `mini-blog-${name}-`));
   const logs: string[] = [];
   const log = (service: string, line: string) => {
@@ -67,17 +80,30 @@ export async function startFaultSystem({ name, env = {}, subscribers, transport,
     }
     busEnv.SUBSCRIBERS = subscribers(urls);
     // A subscriber of a test's own (not a service of the registry) gets a credential too: the bus signs its deliveries.
-    ensureCredentials(path.join(dataDir, 'credentials'), busEnv.SUBSCRIBERS.split(',').map((entry) => entry.split('=')[0]!.trim()));
+    ensureCredentials(
+      path.join(dataDir, 'credentials'),
+      busEnv.SUBSCRIBERS.split(',').map((entry) => entry.split('=')[0]!.trim()),
+    );
   }
 
   let system: RunningSystem;
   try {
-    system = await startSystem({ port: 0, dataDir, log, ports, env: { ...env, 'event-bus': busEnv }, transport, readyTimeoutMs });
+    system = await startSystem({
+      port: 0,
+      dataDir,
+      log,
+      ports,
+      env: { ...env, 'event-bus': busEnv },
+      transport,
+      readyTimeoutMs,
+    });
   } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`${(err as Error).message}\n--- service logs ---\n${logTail(150)}`);
   }
-  const auth = (principal: string) => ({ authorization: `Bearer ${readCredential(system.credentialsDir, principal)[0]!}` });
+  const auth = (principal: string) => ({
+    authorization: `Bearer ${readCredential(system.credentialsDir, principal)[0]!}`,
+  });
   const bus = system.services['event-bus'].url;
   return {
     system,

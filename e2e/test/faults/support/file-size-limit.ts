@@ -15,9 +15,13 @@ export class FileSizeLimit {
   static cut(pid: number): FileSizeLimit {
     let original: string;
     try {
-      original = execFileSync('prlimit', ['--pid', String(pid), '--fsize', '--raw', '--noheadings', '--output=SOFT'], { encoding: 'utf8' }).trim();
+      original = execFileSync('prlimit', ['--pid', String(pid), '--fsize', '--raw', '--noheadings', '--output=SOFT'], {
+        encoding: 'utf8',
+      }).trim();
     } catch (err) {
-      throw new Error(`the disk-trouble scenario needs util-linux's prlimit (apt-get install -y util-linux): ${(err as Error).message}`);
+      throw new Error(
+        `the disk-trouble scenario needs util-linux's prlimit (apt-get install -y util-linux): ${(err as Error).message}`,
+      );
     }
     execFileSync('prlimit', ['--pid', String(pid), '--fsize=0:']);
     return new FileSizeLimit(pid, original);

@@ -24,7 +24,13 @@ function parseJson(text: string): unknown {
   }
 }
 
-export async function call(base: string, method: string, urlPath: string, body?: unknown, options: CallOptions = {}): Promise<Answer> {
+export async function call(
+  base: string,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+  options: CallOptions = {},
+): Promise<Answer> {
   const { timeoutMs = 10_000, headers = {}, raw } = options;
   const sendsJson = body !== undefined && raw === undefined;
   try {
@@ -43,9 +49,15 @@ export async function call(base: string, method: string, urlPath: string, body?:
 }
 
 /** The JSON body of a GET that must succeed. */
-export async function getJson<T>(base: string, urlPath: string, timeoutMs = 10_000, headers: Record<string, string> = {}): Promise<T> {
+export async function getJson<T>(
+  base: string,
+  urlPath: string,
+  timeoutMs = 10_000,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const answer = await call(base, 'GET', urlPath, undefined, { timeoutMs, headers });
-  if (answer.status !== 200) throw new Error(`GET ${base}${urlPath} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  if (answer.status !== 200)
+    throw new Error(`GET ${base}${urlPath} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
   return answer.json as T;
 }
 
@@ -64,7 +76,10 @@ export class StreamReader {
   async waitFor(check: (text: string) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!check(this.text)) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the stream (${this.status}) held: ${this.text.slice(-500)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}; the stream (${this.status}) held: ${this.text.slice(-500)}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -91,18 +106,34 @@ export class StreamReader {
  * Sends exactly this method, path (not normalised: `..` and escapes go out as written), headers and
  * body to a server, as a hostile client would.
  */
-export function rawRequest(base: string, method: string, rawPath: string, headers: Record<string, string> = {}, body: Buffer = Buffer.alloc(0), timeoutMs = 10_000): Promise<Answer> {
+export function rawRequest(
+  base: string,
+  method: string,
+  rawPath: string,
+  headers: Record<string, string> = {},
+  body: Buffer = Buffer.alloc(0),
+  timeoutMs = 10_000,
+): Promise<Answer> {
   const url = new URL(base);
   return new Promise((resolve) => {
     const req = request(
-      { host: url.hostname, port: url.port, method, path: rawPath, agent: false, headers: { ...headers, 'content-length': String(body.length) }, timeout: timeoutMs },
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path: rawPath,
+        agent: false,
+        headers: { ...headers, 'content-length': String(body.length) },
+        timeout: timeoutMs,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const responseHeaders = new Headers();
-          for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
+          for (const [name, value] of Object.entries(res.headers))
+            if (typeof value === 'string') responseHeaders.set(name, value);
           resolve({ status: res.statusCode ?? 0, text, headers: responseHeaders, json: parseJson(text) });
         });
         res.on('error', (err) => resolve({ status: 0, text: err.message, headers: new Headers(), json: undefined }));

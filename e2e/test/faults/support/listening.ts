@@ -37,5 +37,7 @@ function addressOf(hex: string, ipv6: boolean): string {
 
 /** 127.0.0.0/8, ::1, or an IPv4 loopback address mapped into IPv6. */
 export function isLoopback(address: string): boolean {
-  return /^127\./.test(address) || /^\[0:0:0:0:0:0:0:1\]:/.test(address) || /^\[0:0:0:0:0:ffff:7f[0-9a-f]{2}:/.test(address);
+  return (
+    /^127\./.test(address) || /^\[0:0:0:0:0:0:0:1\]:/.test(address) || /^\[0:0:0:0:0:ffff:7f[0-9a-f]{2}:/.test(address)
+  );
 }

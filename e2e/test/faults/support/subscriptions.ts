@@ -40,7 +40,8 @@ export class LagSampler {
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
-        for (const [name, { lag }] of await subscriptions(this.bus)) this.maxLag.set(name, Math.max(this.maxLag.get(name) ?? 0, lag));
+        for (const [name, { lag }] of await subscriptions(this.bus))
+          this.maxLag.set(name, Math.max(this.maxLag.get(name) ?? 0, lag));
         this.samples += 1;
       } catch {
         // The bus may be restarting: that sample is missing, the next one counts.

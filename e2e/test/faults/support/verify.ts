@@ -20,8 +20,13 @@ export interface LogSource {
 /** Every event in the log, read from the bus in pages. */
 export async function readLog(source: LogSource, pageSize = 10_000): Promise<Envelope[]> {
   const events: Envelope[] = [];
-  for (let after = 0; ; ) {
-    const page = await getJson<{ events: Envelope[]; next: number; head: number }>(source.url, `/events?after=${after}&limit=${pageSize}`, 10_000, source.headers);
+  for (let after = 0; ;) {
+    const page = await getJson<{ events: Envelope[]; next: number; head: number }>(
+      source.url,
+      `/events?after=${after}&limit=${pageSize}`,
+      10_000,
+      source.headers,
+    );
     events.push(...page.events);
     if (page.next >= page.head || page.events.length === 0) return events;
     after = page.next;
@@ -81,7 +86,8 @@ export function verify(ledger: Ledger, view: CourseMap, log: readonly Envelope[]
   for (const post of ledger.posts.values()) {
     const shown = view[post.id];
     if (!shown) missing.push(`post ${post.id} "${post.title}"`);
-    else if (shown.title !== post.title) wrongState.push(`post ${post.id}: title "${shown.title}", expected "${post.title}"`);
+    else if (shown.title !== post.title)
+      wrongState.push(`post ${post.id}: title "${shown.title}", expected "${post.title}"`);
     else found += 1;
   }
   for (const comment of ledger.comments.values()) {
@@ -89,32 +95,57 @@ export function verify(ledger: Ledger, view: CourseMap, log: readonly Envelope[]
     const content = comment.expected === 'approved' ? comment.content : '';
     if (!shown) missing.push(`comment ${comment.id} on post ${comment.postId}`);
     else if (shown.status !== comment.expected || shown.content !== content) {
-      wrongState.push(`comment ${comment.id}: ${shown.status} "${shown.content}", expected ${comment.expected} "${content}"`);
+      wrongState.push(
+        `comment ${comment.id}: ${shown.status} "${shown.content}", expected ${comment.expected} "${content}"`,
+      );
     } else found += 1;
   }
 
   const posts = Object.values(view);
-  for (const [title, count] of countBy(posts, (post) => post.title)) if (count > 1) duplicates.push(`${count} posts titled "${title}" in the view`);
+  for (const [title, count] of countBy(posts, (post) => post.title))
+    if (count > 1) duplicates.push(`${count} posts titled "${title}" in the view`);
   const viewComments = posts.flatMap((post) => post.comments);
-  for (const [id, count] of countBy(viewComments, (comment) => comment.id)) if (count > 1) duplicates.push(`comment ${id} ${count} times in the view`);
-  for (const post of posts) if (!ledger.attemptedTitles.has(post.title)) phantoms.push(`post ${post.id} "${post.title}" in the view`);
+  for (const [id, count] of countBy(viewComments, (comment) => comment.id))
+    if (count > 1) duplicates.push(`comment ${id} ${count} times in the view`);
+  for (const post of posts)
+    if (!ledger.attemptedTitles.has(post.title)) phantoms.push(`post ${post.id} "${post.title}" in the view`);
 
   const kinds = countBy(log, (event) => `${event.type} ${event.data.id}`);
   for (const [kind, count] of kinds) if (count > 1) duplicates.push(`${kind}: ${count} events in the log`);
   const created = log.filter((event) => event.type === 'PostCreated');
-  for (const [title, count] of countBy(created, (event) => event.data.title)) if (count > 1) duplicates.push(`${count} PostCreated titled "${title}"`);
+  for (const [title, count] of countBy(created, (event) => event.data.title))
+    if (count > 1) duplicates.push(`${count} PostCreated titled "${title}"`);
   const commented = log.filter((event) => event.type === 'CommentCreated');
-  for (const [content, count] of countBy(commented, (event) => event.data.content)) if (count > 1) duplicates.push(`${count} CommentCreated "${content}"`);
-  for (const event of created) if (!ledger.attemptedTitles.has(event.data.title)) phantoms.push(`PostCreated ${event.data.id} "${event.data.title}" in the log`);
-  for (const event of commented) if (!ledger.attemptedContents.has(event.data.content)) phantoms.push(`CommentCreated ${event.data.id} in the log`);
+  for (const [content, count] of countBy(commented, (event) => event.data.content))
+    if (count > 1) duplicates.push(`${count} CommentCreated "${content}"`);
+  for (const event of created)
+    if (!ledger.attemptedTitles.has(event.data.title))
+      phantoms.push(`PostCreated ${event.data.id} "${event.data.title}" in the log`);
+  for (const event of commented)
+    if (!ledger.attemptedContents.has(event.data.content)) phantoms.push(`CommentCreated ${event.data.id} in the log`);
 
   const storedWithoutAck =
-    created.filter((event) => !ledger.posts.has(event.data.id)).length + commented.filter((event) => !ledger.comments.has(event.data.id)).length;
+    created.filter((event) => !ledger.posts.has(event.data.id)).length +
+    commented.filter((event) => !ledger.comments.has(event.data.id)).length;
   const storedThoughRefused = [
-    ...created.filter((event) => ledger.saidNotStored.has(event.data.title)).map((event) => `post "${event.data.title}"`),
-    ...commented.filter((event) => ledger.saidNotStored.has(event.data.content)).map((event) => `comment "${event.data.content}"`),
+    ...created
+      .filter((event) => ledger.saidNotStored.has(event.data.title))
+      .map((event) => `post "${event.data.title}"`),
+    ...commented
+      .filter((event) => ledger.saidNotStored.has(event.data.content))
+      .map((event) => `comment "${event.data.content}"`),
   ];
-  return { found, missing, wrongState, duplicates, phantoms, logGaps: logGaps(log), logEvents: log.length, storedWithoutAck, storedThoughRefused };
+  return {
+    found,
+    missing,
+    wrongState,
+    duplicates,
+    phantoms,
+    logGaps: logGaps(log),
+    logEvents: log.length,
+    storedWithoutAck,
+    storedThoughRefused,
+  };
 }
 
 /** True once every acknowledged post and comment shows, with its final state. */
@@ -129,7 +160,9 @@ export function converged(ledger: Ledger, view: CourseMap): boolean {
 
 /** The first few problems of a list, for an assertion message. */
 export function firstOf(problems: readonly string[], count = 10): string {
-  return problems.length === 0 ? 'none' : `${problems.length}: ${problems.slice(0, count).join('; ')}${problems.length > count ? '; ...' : ''}`;
+  return problems.length === 0
+    ? 'none'
+    : `${problems.length}: ${problems.slice(0, count).join('; ')}${problems.length > count ? '; ...' : ''}`;
 }
 
 export interface Outcome {

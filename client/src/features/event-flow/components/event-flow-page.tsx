@@ -15,8 +15,8 @@ export function EventFlowPage() {
           <ConnectionStatus status={flow.status} service="event bus" />
         </div>
         <p>
-          Every service publishes to the event bus, which stores each event in its log and hands it to each subscriber in
-          order. Only metadata is shown here, never what a post or comment says.
+          Every service publishes to the event bus, which stores each event in its log and hands it to each subscriber
+          in order. Only metadata is shown here, never what a post or comment says.
         </p>
       </section>
 
@@ -30,7 +30,9 @@ export function EventFlowPage() {
         {flow.subscriptionsLoaded && flow.subscriptions.length === 0 && (
           <p className="empty-state">No subscribers are configured on the bus.</p>
         )}
-        {!flow.subscriptionsLoaded && flow.subscriptionsError === null && <p className="placeholder">Loading subscribers…</p>}
+        {!flow.subscriptionsLoaded && flow.subscriptionsError === null && (
+          <p className="placeholder">Loading subscribers…</p>
+        )}
         <SubscriberList subscriptions={flow.subscriptions} head={flow.head} />
       </section>
 

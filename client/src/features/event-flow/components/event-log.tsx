@@ -8,7 +8,13 @@ const MARKS: Record<DeliveryState, { symbol: string; label: string }> = {
   'not-subscribed': { symbol: '–', label: 'not subscribed' },
 };
 
-export function EventLog({ events, subscriptions }: { events: readonly EventMeta[]; subscriptions: readonly SubscriptionStatus[] }) {
+export function EventLog({
+  events,
+  subscriptions,
+}: {
+  events: readonly EventMeta[];
+  subscriptions: readonly SubscriptionStatus[];
+}) {
   return (
     <div className="table-scroll" tabIndex={0} role="region" aria-label="Event log">
       <table className="event-log">

@@ -2,7 +2,13 @@ import type { SubscriptionStatus } from '@mini-blog/common/events';
 import { formatClock } from '../../../lib/format';
 import { lagOf } from '../model/flow-state';
 
-export function SubscriberList({ subscriptions, head }: { subscriptions: readonly SubscriptionStatus[]; head: number }) {
+export function SubscriberList({
+  subscriptions,
+  head,
+}: {
+  subscriptions: readonly SubscriptionStatus[];
+  head: number;
+}) {
   return (
     <ul className="subscribers" aria-label="Subscribers">
       {subscriptions.map((subscription) => {

@@ -20,7 +20,13 @@ export type FlowAction =
   | { readonly type: 'delivered'; readonly delivery: Delivery }
   | { readonly type: 'subscriptionsLoaded'; readonly subscriptions: readonly SubscriptionStatus[] };
 
-export const initialFlow: FlowState = { events: [], head: 0, subscriptions: [], logLoaded: false, subscriptionsLoaded: false };
+export const initialFlow: FlowState = {
+  events: [],
+  head: 0,
+  subscriptions: [],
+  logLoaded: false,
+  subscriptionsLoaded: false,
+};
 
 /** Events arrive from pages and from the stream, overlapping: keyed by seq, each is kept once. */
 function withEvents(current: readonly EventMeta[], added: readonly EventMeta[]): readonly EventMeta[] {
@@ -40,7 +46,11 @@ export function flowReducer(state: FlowState, action: FlowAction): FlowState {
       };
     case 'appended':
       if (state.events.some((event) => event.seq === action.event.seq)) return state;
-      return { ...state, events: withEvents(state.events, [action.event]), head: Math.max(state.head, action.event.seq) };
+      return {
+        ...state,
+        events: withEvents(state.events, [action.event]),
+        head: Math.max(state.head, action.event.seq),
+      };
     case 'delivered':
       return {
         ...state,

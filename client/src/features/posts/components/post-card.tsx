@@ -19,7 +19,11 @@ export function PostCard({ post, onCommentsAnswered }: PostCardProps) {
         <p className="post__meta">{count === 1 ? '1 comment' : `${count} comments`}</p>
       </header>
       <CommentList comments={post.comments} />
-      <CommentForm postId={post.id} postTitle={post.title} onAdded={(comments) => onCommentsAnswered(post.id, comments)} />
+      <CommentForm
+        postId={post.id}
+        postTitle={post.title}
+        onAdded={(comments) => onCommentsAnswered(post.id, comments)}
+      />
     </article>
   );
 }

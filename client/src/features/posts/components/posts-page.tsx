@@ -14,10 +14,14 @@ export function PostsPage() {
   useEffect(() => {
     const target = sentinel.current;
     // After a failure only the button retries, so a service that is down is not asked in a loop.
-    if (!target || !hasMore || loadingMore || loadError !== null || typeof IntersectionObserver === 'undefined') return undefined;
-    const observer = new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting)) loadMore();
-    }, { rootMargin: '400px' });
+    if (!target || !hasMore || loadingMore || loadError !== null || typeof IntersectionObserver === 'undefined')
+      return undefined;
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((entry) => entry.isIntersecting)) loadMore();
+      },
+      { rootMargin: '400px' },
+    );
     observer.observe(target);
     return () => observer.disconnect();
   }, [hasMore, loadingMore, loadMore, loadError]);
@@ -37,7 +41,9 @@ export function PostsPage() {
         )}
         {!feed.loaded && feed.loadError === null && <p className="placeholder">Loading posts…</p>}
         {feed.loaded && feed.posts.length === 0 && (
-          <p className="empty-state">No posts yet. Write the first one above: it shows up here as soon as it is saved.</p>
+          <p className="empty-state">
+            No posts yet. Write the first one above: it shows up here as soon as it is saved.
+          </p>
         )}
         {feed.posts.length > 0 && (
           <ol className="post-list">

@@ -43,7 +43,9 @@ const NOT_YET_LOGGED = Number.MAX_SAFE_INTEGER;
 /** The order with a post the browser has not seen put where its creation places it, newest first. */
 function insertByCreation(state: LiveFeedState, post: PublicPost): string[] {
   const index = state.order.findIndex((id) => state.entries[id]!.post.createdSeq < post.createdSeq);
-  return index === -1 ? [...state.order, post.id] : [...state.order.slice(0, index), post.id, ...state.order.slice(index)];
+  return index === -1
+    ? [...state.order, post.id]
+    : [...state.order.slice(0, index), post.id, ...state.order.slice(index)];
 }
 
 function withSnapshot(entry: FeedEntry | undefined, post: PublicPost, seenAt: number): FeedEntry {
