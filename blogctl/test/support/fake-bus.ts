@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { SERVICE_NAMES, type ServiceName, type SubscriptionStatus } from '@mini-blog/common';
+import { subscriptionStatus } from '@mini-blog/common/testing';
 
 /** What the fake bus was asked: method, path and query, the Authorization header and the body. */
 export interface Seen {
@@ -33,38 +34,16 @@ export interface FakeSystem {
 export const ADMIN_TOKEN = 'admin-token-of-the-fake-bus-0123456789abcdef';
 
 export const SUBSCRIPTIONS: SubscriptionStatus[] = [
-  {
-    name: 'posts',
-    cursor: 5,
-    acked: 5,
-    head: 5,
-    lag: 0,
-    inFlight: 0,
-    attempts: 0,
-    parked: 0,
-    blockedAt: null,
-    lastError: null,
-    lastErrorAt: null,
-    mode: 'park',
-    types: null,
-    batch: true,
-  },
-  {
-    name: 'query',
-    cursor: 3,
-    acked: 3,
+  subscriptionStatus('posts', 5),
+  subscriptionStatus('query', 3, {
     head: 5,
     lag: 2,
     inFlight: 1,
     attempts: 2,
     parked: 1,
-    blockedAt: null,
     lastError: 'HTTP 500',
     lastErrorAt: '2026-12-01T08:00:00.000Z',
-    mode: 'park',
-    types: null,
-    batch: true,
-  },
+  }),
 ];
 
 export const PARKED = [

@@ -5,3 +5,4 @@ export * from './fake-exchange';
 export * from './hostile-input';
 export * from './nats-server';
 export * from './cors';
+export * from './subscription-status';

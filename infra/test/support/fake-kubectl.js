@@ -65,18 +65,19 @@ if (verb === 'get') {
   fs.writeFileSync(worldFile, JSON.stringify(world));
   process.stdout.write(`${key} created\n`);
 } else if (verb === 'port-forward') {
+  // A real port-forward runs until it is stopped. The handler is in place before the first
+  // "Forwarding" line, since blogctl may stop the forward as soon as it has read that line.
+  setInterval(() => {}, 60_000);
+  process.on('SIGTERM', () => {
+    fs.appendFileSync(`${worldFile}.calls.jsonl`, `${JSON.stringify({ args: ['(port-forward stopped)'] })}\n`);
+    process.exit(0);
+  });
   const ports = rest.slice(1).map((mapping) => mapping.split(':').at(-1));
   for (const port of ports) {
     const local = world.portForward?.[port];
     if (local === undefined) fail(`error: the fake cluster has nothing on port ${port}`);
     process.stdout.write(`Forwarding from 127.0.0.1:${local} -> ${port}\n`);
   }
-  // A real port-forward runs until it is stopped.
-  setInterval(() => {}, 60_000);
-  process.on('SIGTERM', () => {
-    fs.appendFileSync(`${worldFile}.calls.jsonl`, `${JSON.stringify({ args: ['(port-forward stopped)'] })}\n`);
-    process.exit(0);
-  });
 } else {
   fail(`fake kubectl: no answer for: kubectl ${argv.join(' ')}`, 2);
 }
