@@ -5,13 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_BODY_LIMIT, MAX_TITLE_LENGTH } from '@mini-blog/common';
-import {
-  hostilePathSegment,
-  hostileQuery,
-  hostileRequest,
-  prototypeSnapshot,
-  sendRaw,
-} from '@mini-blog/common/testing';
+import { hostilePathSegment, hostileQuery, hostileRequest, guardPrototypes, sendRaw } from '@mini-blog/common/testing';
 import fc from 'fast-check';
 import { createApp } from '../server/app';
 
@@ -36,8 +30,7 @@ beforeAll(() => {
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const prototypes = prototypeSnapshot();
-afterEach(() => expect(prototypeSnapshot()).toBe(prototypes));
+guardPrototypes();
 
 const segment = fc.oneof(
   hostilePathSegment,

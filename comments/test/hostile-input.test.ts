@@ -5,9 +5,9 @@ import {
   hostilePathSegment,
   hostileQuery,
   hostileRequest,
-  MemoryBus,
-  prototypeSnapshot,
+  guardPrototypes,
   sendRaw,
+  startOnMemoryBus,
 } from '@mini-blog/common/testing';
 import fc from 'fast-check';
 import { createApp } from '../src/app';
@@ -22,17 +22,14 @@ const RUNS = 120;
 const POST_ID = 'known-post-0001';
 const CONTENT = { kind: 'text', min: 1, max: MAX_COMMENT_LENGTH, userText: true } as const;
 
-async function setup() {
-  const bus = new MemoryBus();
-  await bus.publish({ type: 'PostCreated', id: `PostCreated:${POST_ID}`, data: { id: POST_ID, title: 'A post' } });
-  const service = createApp({ bus, logger: silentLogger() });
-  await service.consumer.start();
-  return { bus, ...service };
-}
+const setup = () =>
+  startOnMemoryBus(
+    (bus) => createApp({ bus, logger: silentLogger() }),
+    [{ type: 'PostCreated', id: `PostCreated:${POST_ID}`, data: { id: POST_ID, title: 'A post' } }],
+  );
 
 const validComment = { headers: { 'content-type': 'application/json' }, body: Buffer.from('{"content":"A comment"}') };
-const prototypes = prototypeSnapshot();
-afterEach(() => expect(prototypeSnapshot()).toBe(prototypes));
+guardPrototypes();
 
 describe('hostile input to comments', () => {
   it('POST /posts/:id/comments: a hostile body is refused with a 4xx and a message, nothing stored', async () => {

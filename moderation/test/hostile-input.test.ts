@@ -4,9 +4,9 @@ import {
   expectRefused,
   hostileQuery,
   hostileRequest,
-  MemoryBus,
-  prototypeSnapshot,
+  guardPrototypes,
   sendRaw,
+  startOnMemoryBus,
 } from '@mini-blog/common/testing';
 import fc from 'fast-check';
 import { createApp } from '../src/app';
@@ -18,15 +18,9 @@ import { createApp } from '../src/app';
 
 const RUNS = 150;
 
-async function setup() {
-  const bus = new MemoryBus();
-  const service = createApp({ bus, logger: silentLogger(), blockedWords: ['orange'] });
-  await service.consumer.start();
-  return { bus, ...service };
-}
+const setup = () => startOnMemoryBus((bus) => createApp({ bus, logger: silentLogger(), blockedWords: ['orange'] }));
 
-const prototypes = prototypeSnapshot();
-afterEach(() => expect(prototypeSnapshot()).toBe(prototypes));
+guardPrototypes();
 
 describe('hostile input to moderation', () => {
   it('POST /events: an invalid delivery is refused with a 4xx and a message, and no verdict is published', async () => {

@@ -4,9 +4,9 @@ import {
   expectRefused,
   hostileQuery,
   hostileRequest,
-  MemoryBus,
-  prototypeSnapshot,
+  guardPrototypes,
   sendRaw,
+  startOnMemoryBus,
 } from '@mini-blog/common/testing';
 import fc from 'fast-check';
 import { createApp } from '../src/app';
@@ -19,15 +19,9 @@ import { createApp } from '../src/app';
 const RUNS = 120;
 const TITLE = { kind: 'text', min: 1, max: MAX_TITLE_LENGTH, userText: true } as const;
 
-async function setup() {
-  const bus = new MemoryBus();
-  const service = createApp({ bus, logger: silentLogger() });
-  await service.consumer.start();
-  return { bus, ...service };
-}
+const setup = () => startOnMemoryBus((bus) => createApp({ bus, logger: silentLogger() }));
 
-const prototypes = prototypeSnapshot();
-afterEach(() => expect(prototypeSnapshot()).toBe(prototypes));
+guardPrototypes();
 
 describe('hostile input to posts', () => {
   it('POST /posts/create: refused with a 4xx and a message, nothing stored', async () => {

@@ -4,9 +4,9 @@ import {
   expectRefused,
   hostileQuery,
   hostileRequest,
-  MemoryBus,
-  prototypeSnapshot,
+  guardPrototypes,
   sendRaw,
+  startOnMemoryBus,
 } from '@mini-blog/common/testing';
 import fc from 'fast-check';
 import { createApp } from '../src/app';
@@ -21,28 +21,19 @@ const RUNS = 120;
 const PENDING = 'pending secret 7f3a';
 const REJECTED = 'rejected secret 9c1d';
 
-async function setup() {
-  const bus = new MemoryBus();
-  await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'One' } });
-  await bus.publish({ type: 'PostCreated', data: { id: 'p2', title: 'Two' } });
-  await bus.publish({ type: 'CommentCreated', data: { id: 'c1', postId: 'p1', content: PENDING, status: 'pending' } });
-  await bus.publish({ type: 'CommentCreated', data: { id: 'c2', postId: 'p1', content: REJECTED, status: 'pending' } });
-  await bus.publish({
-    type: 'CommentUpdated',
-    data: { id: 'c2', postId: 'p1', content: REJECTED, status: 'rejected' },
-  });
-  await bus.publish({
-    type: 'CommentCreated',
-    data: { id: 'c3', postId: 'p2', content: 'approved and shown', status: 'pending' },
-  });
-  await bus.publish({
-    type: 'CommentUpdated',
-    data: { id: 'c3', postId: 'p2', content: 'approved and shown', status: 'approved' },
-  });
-  const service = createApp({ bus, logger: silentLogger() });
-  await service.consumer.start();
-  return { bus, ...service };
-}
+const setup = () =>
+  startOnMemoryBus(
+    (bus) => createApp({ bus, logger: silentLogger() }),
+    [
+      { type: 'PostCreated', data: { id: 'p1', title: 'One' } },
+      { type: 'PostCreated', data: { id: 'p2', title: 'Two' } },
+      { type: 'CommentCreated', data: { id: 'c1', postId: 'p1', content: PENDING, status: 'pending' } },
+      { type: 'CommentCreated', data: { id: 'c2', postId: 'p1', content: REJECTED, status: 'pending' } },
+      { type: 'CommentUpdated', data: { id: 'c2', postId: 'p1', content: REJECTED, status: 'rejected' } },
+      { type: 'CommentCreated', data: { id: 'c3', postId: 'p2', content: 'approved and shown', status: 'pending' } },
+      { type: 'CommentUpdated', data: { id: 'c3', postId: 'p2', content: 'approved and shown', status: 'approved' } },
+    ],
+  );
 
 /** Values a client could put in Last-Event-ID (printable, as HTTP allows in a header). */
 const lastEventId = fc.oneof(
@@ -66,8 +57,7 @@ const lastEventId = fc.oneof(
   fc.integer({ min: 20, max: 400 }).map((length) => '9'.repeat(length)),
 );
 
-const prototypes = prototypeSnapshot();
-afterEach(() => expect(prototypeSnapshot()).toBe(prototypes));
+guardPrototypes();
 
 describe('hostile input to query', () => {
   it('POST /events: an invalid delivery is refused with a 4xx and a message, nothing applied', async () => {

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, request, type IncomingHttpHeaders, type RequestListener } from 'node:http';
-import { expect } from '@jest/globals';
+import { afterEach, expect } from '@jest/globals';
 import fc from 'fast-check';
 import { MAX_COMMENT_LENGTH, MAX_ID_LENGTH, MAX_TITLE_LENGTH, type EventType } from '../events';
 
@@ -529,6 +529,12 @@ export function prototypeSnapshot(): string {
     Object.getOwnPropertyNames(Object.prototype).sort(),
     Object.getOwnPropertyNames(Array.prototype).sort(),
   ]);
+}
+
+/** Fails every test of the file after which a built-in prototype has changed (prototype pollution). */
+export function guardPrototypes(): void {
+  const before = prototypeSnapshot();
+  afterEach(() => expect(prototypeSnapshot()).toBe(before));
 }
 
 /** The answer every hostile request must get: a 4xx, with a message that says something. */

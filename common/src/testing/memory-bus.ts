@@ -104,3 +104,15 @@ export class MemoryBus implements EventTransport {
     return { id, seq, duplicate: false };
   }
 }
+
+/** A service made by `create` on a MemoryBus that already holds `events`, and caught up with them. */
+export async function startOnMemoryBus<S extends { readonly consumer: { start(): Promise<void> } }>(
+  create: (bus: MemoryBus) => S,
+  events: readonly NewEvent[] = [],
+): Promise<S & { readonly bus: MemoryBus }> {
+  const bus = new MemoryBus();
+  for (const event of events) await bus.publish(event);
+  const service = create(bus);
+  await service.consumer.start();
+  return { bus, ...service };
+}
