@@ -18,11 +18,7 @@ describe('conditional publish (key and expectedLastSeq)', () => {
   });
   afterEach(() => bus.close());
 
-  const publish = (body: unknown) =>
-    bus
-      .as(TESTER)
-      .post('/events')
-      .send(body as object);
+  const publish = (body: unknown) => bus.publish(body);
   const storedIds = () => bus.bus.store.read(0, 1000).map((event) => (JSON.parse(event.json) as { id: string }).id);
 
   it('stores an event whose key has no event yet with expectedLastSeq 0, then one that names the last seq', async () => {
@@ -166,11 +162,7 @@ describe('idempotency conflicts', () => {
   });
   afterEach(() => bus.close());
 
-  const publish = (body: unknown) =>
-    bus
-      .as(TESTER)
-      .post('/events')
-      .send(body as object);
+  const publish = (body: unknown) => bus.publish(body);
 
   it.each([
     ['other data', { type: 'PostCreated', id: 'e1', data: { id: 'p1', title: 'Changed' } }],

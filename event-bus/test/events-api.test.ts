@@ -8,11 +8,7 @@ describe('event-bus HTTP API', () => {
   });
   afterEach(() => bus.close());
 
-  const publish = (body: unknown) =>
-    bus
-      .as(TESTER)
-      .post('/events')
-      .send(body as object);
+  const publish = (body: unknown) => bus.publish(body);
   const read = (path: string) => bus.as('admin').get(path);
 
   describe('POST /events (one event)', () => {

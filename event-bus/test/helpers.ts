@@ -56,6 +56,8 @@ export interface TestBus {
   readonly dataDir: string;
   /** Requests to the main app with this principal's token. */
   as(principal: string): ReturnType<typeof request.agent>;
+  /** `POST /events` with this body, as a principal that may publish every type by default. */
+  publish(body: unknown, principal?: string): request.Test;
   close(): Promise<void>;
 }
 
@@ -101,6 +103,11 @@ export function openTestBus(
     views: createViewsApp({ bus, logger, flowThrottleMs, streamLimits }),
     dataDir,
     as: (principal) => request.agent(app).set('authorization', `Bearer ${secretOf(principal)}`),
+    publish: (body, principal = TESTER) =>
+      request(app)
+        .post('/events')
+        .set('authorization', `Bearer ${secretOf(principal)}`)
+        .send(body as object),
     close: async () => {
       await bus.close();
       dir?.remove();

@@ -155,6 +155,7 @@ describe('50 live-stream readers that stop reading, and a post that gets 300 lon
         slowestFeedMs = Math.max(slowestFeedMs, Date.now() - started);
         if (answer.status !== 200) feedFailures.push(`${answer.status} ${answer.text.slice(0, 120)}`);
         peakRss = Math.max(peakRss, memoryOf(pid).rss);
+        // The sampling rate, not a wait for something: the load below ends the sampling.
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     })();
