@@ -45,6 +45,28 @@ describe('the read-only views on JetStream', () => {
     data: { id: `vp${n}`, title: `secret title ${n}` },
   });
 
+  it.each([
+    ['post', '/events'],
+    ['get', '/events'],
+    ['post', '/subscriptions'],
+    ['put', '/admin/subscriptions/query/cursor'],
+    ['post', '/admin/subscriptions/query/parked/1/skip'],
+    ['delete', '/flow'],
+  ] as const)(
+    'answers %s %s with 404: the views are read-only, and nothing reaches the stream',
+    async (method, path) => {
+      const head = async () => ((await request(app).get('/flow').expect(200)).body as { head: number }).head;
+      const before = await head();
+      const client = request(app);
+
+      await client[method](path)
+        .send({ type: 'PostCreated', data: { id: 'x', title: 'forged' }, cursor: 0 })
+        .expect(404);
+
+      expect(await head()).toBe(before);
+    },
+  );
+
   it("shows each replica's consumer: where it is, what it takes, and what it parked", async () => {
     const moderation = transport('moderation', 'views-a');
     const query = transport('query', 'views-b', { live: { maxDeliver: 1, redeliveryBackoffMs: [50] } });
