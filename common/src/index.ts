@@ -1,6 +1,7 @@
 export * from './events';
 export * from './auth/credentials';
 export * from './consumer';
+export * from './projection/types';
 export * from './registry';
 export * from './sse';
 export * from './start-event-service';

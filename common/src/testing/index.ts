@@ -6,3 +6,4 @@ export * from './hostile-input';
 export * from './nats-server';
 export * from './cors';
 export * from './subscription-status';
+export * from './projection';
