@@ -1,5 +1,6 @@
 import {
   assertNever,
+  SERVICES,
   MAX_COMMENT_LENGTH,
   MAX_ID_LENGTH,
   userTextSchema,
@@ -39,7 +40,7 @@ export function createState(): CommentsState {
  * newest event with this key is the one this service counted from, so two requests (or two
  * replicas) that both saw 499 comments cannot both add the 500th.
  */
-export const commentsKey = (postId: string) => `comments:${postId}`;
+export const commentsKey = (postId: string) => `${SERVICES.comments.keys.CommentCreated}${postId}`;
 
 export function commentCreated(comment: { id: string; postId: string; content: string }): NewEvent<'CommentCreated'> {
   return {

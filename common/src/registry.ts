@@ -23,6 +23,15 @@ export interface ServiceEntry {
   readonly reactions: readonly EventType[];
   /** The event types its reducer applies (its `apply` is typed over them); empty for a process that consumes no events. */
   readonly handles: readonly EventType[];
+  /**
+   * The keys it owns (a conditional publish's key, `publish(event, { expectedLastSeq })`), by the
+   * event type it publishes them on: a key starts with the prefix given (`comments:` then a post's
+   * id). Every other event it publishes carries no key. Each prefix has one owner, so no principal
+   * can move the position of another's key (and block its conditional publishes): the HTTP bus
+   * refuses a key its publisher does not own, and on JetStream the key is in the subject, which the
+   * publisher's NATS permissions allow only for these types (`natsPermissions`).
+   */
+  readonly keys: Partial<Record<EventType, string>>;
 }
 
 export const SERVICES = {
@@ -33,6 +42,7 @@ export const SERVICES = {
     publishes: [],
     reactions: [],
     handles: [],
+    keys: {},
   },
   posts: {
     port: 4000,
@@ -40,6 +50,7 @@ export const SERVICES = {
     publishes: ['PostCreated'],
     reactions: [],
     handles: ['PostCreated'],
+    keys: {},
   },
   comments: {
     port: 4001,
@@ -47,6 +58,7 @@ export const SERVICES = {
     publishes: ['CommentCreated', 'CommentUpdated'],
     reactions: ['CommentUpdated'],
     handles: ['PostCreated', 'CommentCreated', 'CommentModerated', 'CommentUpdated'],
+    keys: { CommentCreated: 'comments:' },
   },
   moderation: {
     port: 4003,
@@ -54,6 +66,7 @@ export const SERVICES = {
     publishes: ['CommentModerated'],
     reactions: ['CommentModerated'],
     handles: ['CommentCreated'],
+    keys: {},
   },
   query: {
     port: 4002,
@@ -61,8 +74,9 @@ export const SERVICES = {
     publishes: [],
     reactions: [],
     handles: ['PostCreated', 'CommentCreated', 'CommentModerated', 'CommentUpdated'],
+    keys: {},
   },
-  client: { port: 3000, script: 'client/dist-server/index.js', publishes: [], reactions: [], handles: [] },
+  client: { port: 3000, script: 'client/dist-server/index.js', publishes: [], reactions: [], handles: [], keys: {} },
 } as const satisfies Record<string, ServiceEntry>;
 
 export type ServiceName = keyof typeof SERVICES;
@@ -107,4 +121,20 @@ export function subscribersSetting(eventsUrl: (name: ServiceName) => string): st
 /** The bus's `PUBLISH_ACL` setting: who may publish which types, `posts=PostCreated,comments=CommentCreated+CommentUpdated,...`. */
 export function publishAclSetting(): string {
   return PUBLISHER_NAMES.map((name) => `${name}=${SERVICES[name].publishes.join('+')}`).join(',');
+}
+
+/**
+ * Whether `name` may publish an event of `type` under `key`: without a key always (its right to the
+ * type is checked apart), with one only under a prefix it owns for that type, followed by at least
+ * one character.
+ */
+export function mayPublishKey(name: ServiceName, type: EventType, key: string | undefined): boolean {
+  if (key === undefined) return true;
+  const prefix = (SERVICES[name] as ServiceEntry).keys[type];
+  return prefix !== undefined && key.length > prefix.length && key.startsWith(prefix);
+}
+
+/** The event types a publisher puts keys on (its `keys`), which only it may publish. */
+export function keyedTypes(name: ServiceName): EventType[] {
+  return Object.keys((SERVICES[name] as ServiceEntry).keys) as EventType[];
 }

@@ -1,4 +1,13 @@
-import { deliveredTypes, publishAclSetting, SUBSCRIBER_NAMES, subscribersSetting } from '../src/registry';
+import {
+  deliveredTypes,
+  keyedTypes,
+  mayPublishKey,
+  PUBLISHER_NAMES,
+  publishAclSetting,
+  SERVICES,
+  SUBSCRIBER_NAMES,
+  subscribersSetting,
+} from '../src/registry';
 
 describe('subscribersSetting', () => {
   it('lists every subscriber at its URL with the types it is delivered live, in batches', () => {
@@ -18,5 +27,40 @@ describe('publishAclSetting', () => {
     expect(publishAclSetting()).toBe(
       'posts=PostCreated,comments=CommentCreated+CommentUpdated,moderation=CommentModerated',
     );
+  });
+});
+
+describe('key ownership', () => {
+  const owned = PUBLISHER_NAMES.flatMap((name) =>
+    keyedTypes(name).map((type) => ({ name, type, prefix: SERVICES[name].keys[type]! })),
+  );
+
+  it('gives every key prefix one owner, on a type it publishes and no other principal publishes', () => {
+    for (const { name, type, prefix } of owned) {
+      expect(SERVICES[name].publishes as readonly string[]).toContain(type);
+      const others = owned.filter((other) => other.name !== name);
+      expect(others.filter((other) => other.prefix.startsWith(prefix) || prefix.startsWith(other.prefix))).toEqual([]);
+      expect(
+        PUBLISHER_NAMES.filter(
+          (other) => other !== name && (SERVICES[other].publishes as readonly string[]).includes(type),
+        ),
+      ).toEqual([]);
+    }
+    expect(owned.map(({ name, type, prefix }) => `${name}:${type}:${prefix}`)).toEqual([
+      'comments:CommentCreated:comments:',
+    ]);
+  });
+
+  it.each([
+    ['comments', 'CommentCreated', 'comments:p1', true],
+    ['comments', 'CommentCreated', undefined, true],
+    ['comments', 'CommentCreated', 'comments:', false],
+    ['comments', 'CommentCreated', 'posts:p1', false],
+    ['comments', 'CommentUpdated', 'comments:p1', false],
+    ['posts', 'PostCreated', 'comments:p1', false],
+    ['posts', 'PostCreated', undefined, true],
+    ['moderation', 'CommentModerated', 'comments:p1', false],
+  ] as const)('%s publishing %s under %s: %s', (name, type, key, allowed) => {
+    expect(mayPublishKey(name, type, key)).toBe(allowed);
   });
 });
