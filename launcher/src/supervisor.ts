@@ -22,21 +22,59 @@ export type ProcessSpec = {
 
 export type LogSink = (service: string, line: string) => void;
 
+/** How long the supervisor waits before starting a process that exited again. */
+export interface RestartBackoff {
+  /** The first restart's pause; each further one in a row doubles it. */
+  readonly baseMs: number;
+  readonly maxMs: number;
+  /** A process that ran this long before it exited counts as healthy: its next restart waits `baseMs` again. */
+  readonly resetAfterMs: number;
+}
+
+/** Kubernetes' CrashLoopBackOff, scaled to a laptop: 1 s, 2 s, 4 s ... 30 s, back to 1 s after 30 s up. */
+export const DEFAULT_BACKOFF: RestartBackoff = { baseMs: 1000, maxMs: 30_000, resetAfterMs: 30_000 };
+
 /**
- * Runs one service as a child process: its output goes to the sink line by line, and when it dies
- * unexpectedly it is started again after a pause, as Kubernetes would restart its pod.
+ * - `running`: the process is up (it may not be ready yet);
+ * - `restarting`: it exited and is started again after the backoff;
+ * - `stopped`: it is down and stays down until someone starts it.
+ */
+export type ProcessState = 'running' | 'restarting' | 'stopped';
+
+/** What the supervisor knows of one process: public (no env, no arguments, no log lines). */
+export interface ProcessStatus {
+  readonly name: string;
+  readonly state: ProcessState;
+  /** Times the supervisor started it again after it exited on its own (a stop or restart asked for does not count). */
+  readonly restarts: number;
+  /** How it last exited on its own (`code 1`, `SIGKILL`), or null. */
+  readonly lastExit: string | null;
+  /** When it entered its state (ISO time). */
+  readonly since: string;
+}
+
+/**
+ * Runs one service as a child process, as Kubernetes runs a container with `restartPolicy: Always`:
+ * its output goes to the sink line by line, and whenever it exits without being asked to, whatever
+ * the exit code, it is started again after a backoff that grows while it keeps exiting. The restarts
+ * are counted and each one is logged.
  */
 export class ServiceProcess {
   private child: ChildProcess | undefined;
   private wanted = false;
   private restartTimer: NodeJS.Timeout | undefined;
+  private startedAt = 0;
+  private crashesInARow = 0;
+  private restartCount = 0;
+  private lastExitReason: string | null = null;
+  private stateSince = new Date();
   /** The last lines it printed, for error messages. */
   readonly recentLines: string[] = [];
 
   constructor(
     readonly spec: ProcessSpec,
     private readonly sink: LogSink,
-    private readonly restartDelayMs = 1000,
+    private readonly backoff: RestartBackoff = DEFAULT_BACKOFF,
   ) {}
 
   get url(): string {
@@ -51,6 +89,21 @@ export class ServiceProcess {
     return this.child?.pid;
   }
 
+  /** Times it was started again after exiting on its own. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  get status(): ProcessStatus {
+    return {
+      name: this.spec.name,
+      state: this.running ? 'running' : this.wanted ? 'restarting' : 'stopped',
+      restarts: this.restartCount,
+      lastExit: this.lastExitReason,
+      since: this.stateSince.toISOString(),
+    };
+  }
+
   start(): void {
     this.wanted = true;
     clearTimeout(this.restartTimer);
@@ -61,6 +114,8 @@ export class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    this.startedAt = Date.now();
+    this.stateSince = new Date();
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         this.recentLines.push(line);
@@ -70,22 +125,35 @@ export class ServiceProcess {
     }
     child.once('exit', (code, signal) => {
       if (this.child !== child) return;
-      // Exit code 0 is a graceful stop that someone asked for (Ctrl-C reaches every process of
-      // the terminal's group, a `kill` by hand): only a crash is restarted.
-      if (!this.wanted || code === 0) {
-        if (this.wanted) this.sink(this.spec.name, 'exited (code 0); stays stopped');
-        this.wanted = false;
-        return;
-      }
-      this.sink(this.spec.name, `exited (${signal ?? `code ${code}`}); restarting in ${this.restartDelayMs} ms`);
-      this.restartTimer = setTimeout(() => this.start(), this.restartDelayMs);
+      this.stateSince = new Date();
+      if (!this.wanted) return;
+      // Any exit nobody asked for, a clean one included (a `kill` by hand, a service that gave up):
+      // the system needs the service, so it comes back, as a pod's container does.
+      this.lastExitReason = signal ?? `code ${code}`;
+      if (Date.now() - this.startedAt >= this.backoff.resetAfterMs) this.crashesInARow = 0;
+      const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** this.crashesInARow);
+      this.crashesInARow += 1;
+      this.sink(this.spec.name, `exited (${this.lastExitReason}); restart ${this.restartCount + 1} in ${delay} ms`);
+      this.restartTimer = setTimeout(() => {
+        this.restartCount += 1;
+        this.start();
+      }, delay);
     });
+  }
+
+  /**
+   * No restart from now on: the process may exit (Ctrl-C reaches every process of the terminal's
+   * group, not only the launcher) and stays down. `stop` then ends it.
+   */
+  keepStopped(): void {
+    this.wanted = false;
+    clearTimeout(this.restartTimer);
   }
 
   /** Stops it and keeps it stopped: SIGTERM for a graceful stop, SIGKILL to simulate a crash. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
-    this.wanted = false;
-    clearTimeout(this.restartTimer);
+    if (this.wanted || this.running) this.stateSince = new Date();
+    this.keepStopped();
     const child = this.child;
     if (!child || !this.running) return;
     const exited = once(child, 'exit');
@@ -93,5 +161,12 @@ export class ServiceProcess {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     await exited;
     clearTimeout(timer);
+  }
+
+  /** A graceful stop, then a start: what an operator's restart does (not counted among the restarts). */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.crashesInARow = 0;
+    this.start();
   }
 }

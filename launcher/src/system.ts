@@ -195,6 +195,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   });
   const gateway = createHttpServer(createGateway({ routeFor: ingressRouter(), targets, logger }));
   const stop = async () => {
+    // Nothing is restarted from here on: a Ctrl-C reaches the services too, and they may exit first.
+    for (const child of [...Object.values(services), ...(nats?.nodes ?? [])]) child.keepStopped();
     gateway.closeAllConnections();
     gateway.close();
     // The bus last, so that the others can finish what they were publishing.
