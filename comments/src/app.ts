@@ -14,17 +14,10 @@ import {
   type EventServiceParts,
 } from '@mini-blog/common';
 import type { Request } from 'express';
-import {
-  apply,
-  commentCreated,
-  commentsOf,
-  createCommentSchema,
-  createState,
-  lastKeyedSeq,
-  postIdSchema,
-  type CommentsState,
-} from './domain';
+import Database from 'better-sqlite3';
+import { commentCreated, createCommentSchema, postIdSchema, type CommentsModel } from './domain';
 import { PerKeyQueue } from './per-key-queue';
+import { commentsProjection } from './projection';
 
 /** Requests waiting for one post at most: well above a burst of comments on a busy post. */
 export const MAX_QUEUED_PER_POST = 200;
@@ -34,13 +27,15 @@ export const MAX_PUBLISH_ATTEMPTS = 20;
 export type CommentsDeps = EventServiceDeps;
 
 export interface CommentsService extends EventServiceParts {
-  readonly state: CommentsState;
+  readonly projection: { readonly model: CommentsModel };
   /** New comments waiting in turn, per post (`post <id>`). */
   readonly commentQueue: PerKeyQueue;
 }
 
 export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsService {
-  const state = createState();
+  const db = new Database(':memory:');
+  for (const step of commentsProjection.migrations) db.exec(step);
+  const projection = { model: commentsProjection.open(db) };
   const perPost = new PerKeyQueue(MAX_QUEUED_PER_POST);
   /** When a publish last found the bus unavailable. */
   let busFailedAt = Number.NEGATIVE_INFINITY;
@@ -59,16 +54,16 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
     // retries again, one after another: they are answered at once instead, having sent nothing.
     if (busFailedAt >= queuedAt) throw new BusUnavailableError('it failed a request that came before this one');
     const { postId } = comment;
-    let expectedLastSeq = lastKeyedSeq(state, postId);
+    let expectedLastSeq = projection.model.lastKeyedSeq(postId);
     let synced = false;
     for (let attempt = 1; ; attempt += 1) {
-      const known = state.comments.get(comment.id);
+      const known = projection.model.comment(comment.id);
       // A retry (same Idempotency-Key) of a comment already stored: it stays as it is.
       if (known) {
         if (known.postId !== postId || known.content !== comment.content) throw reusedKeyError(req);
         return;
       }
-      if (commentsOf(state, postId).length >= MAX_COMMENTS_PER_POST) {
+      if (projection.model.commentCount(postId) >= MAX_COMMENTS_PER_POST) {
         // Before refusing, read the log: this may be a retry of a comment stored but not yet delivered here.
         if (!synced) {
           await consumer.syncToHead();
@@ -87,7 +82,7 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
           throw new AppError(503, `post ${postId}: too many comments are being added at once; try again in a moment`);
         await consumer.syncToHead();
         synced = true;
-        expectedLastSeq = Math.max(err.lastSeq, lastKeyedSeq(state, postId));
+        expectedLastSeq = Math.max(err.lastSeq, projection.model.lastKeyedSeq(postId));
       }
     }
   }
@@ -97,20 +92,20 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
     bus,
     logger,
     corsOrigins,
-    apply: (event) => apply(state, event),
+    apply: (event) => db.transaction(() => commentsProjection.apply(projection.model, event))(),
     routes: (app) => {
       app.post('/posts/:id/comments', async (req, res) => {
         const postId = parseOrThrow(postIdSchema, req.params.id, 'id');
         const { content } = parseBody(req, createCommentSchema);
         const comment = { id: idFromRequest(req, `comment:${postId}`), postId, content };
         // A post answered 201 a moment ago is in the log even if its event is still on its way here.
-        if (!state.posts.has(postId)) await consumer.syncToHead();
-        if (!state.posts.has(postId)) throw new AppError(404, `post ${postId}: not found`);
+        if (!projection.model.hasPost(postId)) await consumer.syncToHead();
+        if (!projection.model.hasPost(postId)) throw new AppError(404, `post ${postId}: not found`);
         // One request per post at a time in this process: concurrent ones would only make each
         // other's conditional publish fail. Other replicas are kept out by the condition itself.
         const queuedAt = performance.now();
         await perPost.run(`post ${postId}`, () => addComment(req, comment, queuedAt));
-        const listed = commentsOf(state, postId);
+        const listed = projection.model.commentsOf(postId);
         // Applied here already, or only in the log so far.
         const answered = listed.some((known) => known.id === comment.id)
           ? listed
@@ -120,9 +115,9 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
 
       app.get('/posts/:id/comments', (req, res) => {
         const postId = parseOrThrow(postIdSchema, req.params.id, 'id');
-        res.json(commentsOf(state, postId).map(toPublicComment));
+        res.json(projection.model.commentsOf(postId).map(toPublicComment));
       });
     },
   });
-  return { app, consumer, state, commentQueue: perPost };
+  return { app, consumer, projection, commentQueue: perPost };
 }

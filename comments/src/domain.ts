@@ -20,19 +20,27 @@ export interface Comment {
   readonly id: string;
   readonly postId: string;
   readonly content: string;
-  status: CommentStatus;
+  readonly status: CommentStatus;
 }
 
-export interface CommentsState {
-  readonly posts: Set<string>;
-  readonly commentsByPost: Map<string, Comment[]>;
-  readonly comments: Map<string, Comment>;
-  /** Per post, the seq of the newest event with its comments' key: where the next comment must follow. */
-  readonly lastKeyedSeq: Map<string, number>;
-}
-
-export function createState(): CommentsState {
-  return { posts: new Set(), commentsByPost: new Map(), comments: new Map(), lastKeyedSeq: new Map() };
+/**
+ * comments' projection of the log (its tables: `projection.ts`): the posts it knows, each comment
+ * with its status, and per post the seq a new comment must follow. Reads answer from the database;
+ * the writes are the reducer's, inside the transaction the mechanism opens for each event.
+ */
+export interface CommentsModel {
+  hasPost(id: string): boolean;
+  comment(id: string): Comment | undefined;
+  /** A post's comments, in the order this service first learnt of them. */
+  commentsOf(postId: string): Comment[];
+  commentCount(postId: string): number;
+  /** The seq of the post's newest comment published with its key: a new comment is published after it (0: none yet). */
+  lastKeyedSeq(postId: string): number;
+  addPost(id: string): void;
+  /** Stores a comment not known yet; `seq` (the event that names it first) orders the post's comments. */
+  insertComment(comment: Comment, seq: number): void;
+  setStatus(id: string, status: CommentStatus): void;
+  setLastKeyedSeq(postId: string, seq: number): void;
 }
 
 /**
@@ -51,57 +59,44 @@ export function commentCreated(comment: { id: string; postId: string; content: s
   };
 }
 
-/** The seq a new comment on the post is published after (0: none with the key yet). */
-export function lastKeyedSeq(state: CommentsState, postId: string): number {
-  return state.lastKeyedSeq.get(postId) ?? 0;
-}
-
 /** One update per comment and status: a repeated moderation result publishes nothing new. */
 export function commentUpdated(comment: Comment): NewEvent<'CommentUpdated'> {
   const { id, postId, content, status } = comment;
   return { type: 'CommentUpdated', id: `CommentUpdated:${id}:${status}`, data: { id, postId, content, status } };
 }
 
-export function commentsOf(state: CommentsState, postId: string): readonly Comment[] {
-  return state.commentsByPost.get(postId) ?? [];
-}
-
-function upsert(
-  state: CommentsState,
-  data: { id: string; postId: string; content: string; status: CommentStatus },
-): Comment {
-  const known = state.comments.get(data.id);
-  if (known) return known;
-  const comment: Comment = { ...data };
-  state.comments.set(comment.id, comment);
-  const list = state.commentsByPost.get(comment.postId);
-  if (list) list.push(comment);
-  else state.commentsByPost.set(comment.postId, [comment]);
+/** The comment the event names: the one stored, or a new one with the event's data. */
+function known(model: CommentsModel, data: Comment, seq: number): Comment {
+  const stored = model.comment(data.id);
+  if (stored) return stored;
+  const comment = { id: data.id, postId: data.postId, content: data.content, status: data.status };
+  model.insertComment(comment, seq);
   return comment;
 }
 
 /**
  * Applies one event; a moderation result becomes a CommentUpdated for the read model. A moderation
  * result that arrives before its comment creates the comment with that status: a later
- * CommentCreated must not set it back to pending.
+ * CommentCreated must not set it back to pending, and a CommentUpdated changes only a pending one.
  */
-export function apply(state: CommentsState, event: Envelope<Handled<'comments'>>): NewEvent[] {
+export function apply(model: CommentsModel, event: Envelope<Handled<'comments'>>): NewEvent[] {
   switch (event.type) {
     case 'PostCreated':
-      state.posts.add(event.data.id);
+      model.addPost(event.data.id);
       return [];
     case 'CommentCreated':
-      upsert(state, event.data);
-      if (event.key === commentsKey(event.data.postId)) state.lastKeyedSeq.set(event.data.postId, event.seq);
+      known(model, event.data, event.seq);
+      if (event.key === commentsKey(event.data.postId)) model.setLastKeyedSeq(event.data.postId, event.seq);
       return [];
     case 'CommentModerated': {
-      const comment = upsert(state, event.data);
-      comment.status = event.data.status;
-      return [commentUpdated(comment)];
+      const comment = known(model, event.data, event.seq);
+      if (comment.status !== event.data.status) model.setStatus(comment.id, event.data.status);
+      return [commentUpdated({ ...comment, status: event.data.status })];
     }
     case 'CommentUpdated': {
-      const comment = upsert(state, event.data);
-      if (comment.status === 'pending') comment.status = event.data.status;
+      const comment = known(model, event.data, event.seq);
+      if (comment.status === 'pending' && event.data.status !== 'pending')
+        model.setStatus(comment.id, event.data.status);
       return [];
     }
     default:
