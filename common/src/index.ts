@@ -11,6 +11,7 @@ export * from './service/errors';
 export * from './service/free-port';
 export * from './service/http-app';
 export * from './service/idempotency';
+export * from './service/json-depth';
 export * from './service/logger';
 export * from './service/run-service';
 export * from './service/validation';

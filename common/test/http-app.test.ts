@@ -103,6 +103,27 @@ describe('createHttpApp', () => {
     expect(res.body).toEqual({ message: 'body: must be valid JSON' });
   });
 
+  it('answers 400 naming the rule for a body nested 5,000 levels deep, before any route sees it', async () => {
+    let reached = false;
+    const app = createHttpApp({
+      logger: silentLogger(),
+      routes: (a) =>
+        a.post('/echo', (_req, res) => {
+          reached = true;
+          res.json({});
+        }),
+    });
+
+    const res = await request(app)
+      .post('/echo')
+      .set('content-type', 'application/json')
+      .send(`{"title":"Hello","extra":${'['.repeat(5000)}${']'.repeat(5000)}}`);
+
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ message: 'body: must not nest arrays or objects more than 64 levels deep' });
+    expect(reached).toBe(false);
+  });
+
   it('answers 413 for a body over the 100 kB limit', async () => {
     const res = await request(appWithRoutes())
       .post('/echo')

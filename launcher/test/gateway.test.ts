@@ -2,7 +2,7 @@ import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-import { createHttpServer } from '@mini-blog/common';
+import { createHttpApp, createHttpServer, silentLogger, TOO_DEEP_MESSAGE } from '@mini-blog/common';
 import request from 'supertest';
 import { createGateway } from '../src/gateway';
 import { ingressRouter } from '../src/manifests';
@@ -50,6 +50,30 @@ describe('createGateway', () => {
     ];
 
     expect(answers).toEqual(['first', 'second', 'first']);
+  });
+
+  it('parses no body: JSON nested 5,000 deep reaches the service, whose shared parser refuses it with 400 before a route sees it', async () => {
+    let reached = false;
+    const service = createHttpApp({
+      logger: silentLogger(),
+      routes: (app) =>
+        app.post('/posts/create', (_req, res) => {
+          reached = true;
+          res.status(201).json({});
+        }),
+    });
+    const query = await upstream(service);
+    servers.push(query.server);
+    const app = createGateway({ routeFor, targets: { query: query.url } });
+
+    const res = await request(app)
+      .post('/posts/create')
+      .set('content-type', 'application/json')
+      .send(`{"title":"t","extra":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`);
+
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ message: TOO_DEEP_MESSAGE });
+    expect(reached).toBe(false);
   });
 
   it('answers 404 naming the path when no rule matches', async () => {

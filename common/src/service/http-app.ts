@@ -2,6 +2,7 @@ import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AppError, errorHandler, notFound } from './errors';
+import { nestsDeeperThan, TOO_DEEP_MESSAGE } from './json-depth';
 
 /** In bytes: the largest JSON body a service reads (a 413 beyond it). */
 export const DEFAULT_BODY_LIMIT = 100 * 1024;
@@ -9,6 +10,15 @@ export const DEFAULT_BODY_LIMIT = 100 * 1024;
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
 const rawBodies = new WeakMap<object, Buffer>();
+
+/**
+ * Runs on a JSON body's bytes after they are read and before they are parsed: keeps them for the
+ * signature check, and refuses a body nested too deep before any parser or validator walks it.
+ */
+function inspectJsonBody(req: object, _res: unknown, bytes: Buffer): void {
+  if (nestsDeeperThan(bytes)) throw new AppError(400, TOO_DEEP_MESSAGE);
+  rawBodies.set(req, bytes);
+}
 
 /** The bytes of a JSON request body as they came: what a signature is checked against. */
 export function rawBodyOf(req: object): Buffer | undefined {
@@ -78,9 +88,7 @@ export function createHttpApp({
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   if (corsOrigins.length > 0) app.use(corsFor(corsOrigins, internalPaths));
-  app.use(
-    express.json({ limit: bodyLimit, type: JSON_TYPES, verify: (req, _res, buf) => void rawBodies.set(req, buf) }),
-  );
+  app.use(express.json({ limit: bodyLimit, type: JSON_TYPES, verify: inspectJsonBody }));
   app.use(refuseOtherBodies);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

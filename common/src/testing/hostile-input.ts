@@ -3,6 +3,7 @@ import { createServer, request, type IncomingHttpHeaders, type RequestListener }
 import { afterEach, expect } from '@jest/globals';
 import fc from 'fast-check';
 import { MAX_COMMENT_LENGTH, MAX_ID_LENGTH, MAX_TITLE_LENGTH, type EventType } from '../events';
+import { MAX_JSON_DEPTH } from '../service/json-depth';
 
 /**
  * Generators of hostile HTTP input for property tests of every service's routes: requests that
@@ -352,6 +353,14 @@ export function hostileRequest({
 }: HostileOptions): fc.Arbitrary<HostileRequest> {
   const objects = fc.constantFrom(...specs).chain(invalidObject);
   const depths = fc.integer({ min: 64, max: Math.floor(bodyLimitBytes / 14) });
+  // Past the depth any body may nest (`MAX_JSON_DEPTH`), 5,000 levels and more as often as not.
+  const tooDeep = fc.oneof(
+    fc.integer({ min: 5000, max: Math.floor(bodyLimitBytes / 14) }),
+    fc.integer({ min: MAX_JSON_DEPTH + 1, max: 5000 }),
+  );
+  const nestingKinds = fc.constantFrom('array', 'object', 'proto') as fc.Arbitrary<'array' | 'object' | 'proto'>;
+  const withDeepField = (value: unknown, depth: number, kind: 'array' | 'object' | 'proto') =>
+    JSON.stringify(value).replace('"\\u0000deep"', deeplyNested(depth, kind));
   const kinds: fc.Arbitrary<HostileRequest>[] = [
     malformedJson(specs).map((text) => asJson('malformed JSON', text)),
     // Outside any string, so that decoding cannot turn them into a valid character.
@@ -378,7 +387,7 @@ export function hostileRequest({
       .map((value) => asJson('not an object', JSON.stringify(value))),
     objects.map(({ defect, value }) => asJson(defect, JSON.stringify(value))),
     fc
-      .tuple(depths, fc.constantFrom('array', 'object', 'proto') as fc.Arbitrary<'array' | 'object' | 'proto'>)
+      .tuple(depths, nestingKinds)
       .map(([depth, kind]) => asJson(`nested ${depth} deep (${kind})`, deeplyNested(depth, kind))),
     fc
       .tuple(objects, depths)
@@ -388,8 +397,28 @@ export function hostileRequest({
           JSON.stringify({ ...value, nested: '\u0000deep' }).replace('"\\u0000deep"', deeplyNested(depth, 'array')),
         ),
       ),
+    // Nothing else wrong: the depth alone must refuse it (a valid body with one extra field too deep).
+    fc
+      .tuple(fc.constantFrom(...specs), tooDeep, nestingKinds)
+      .map(([spec, depth, kind]) =>
+        asJson(
+          `a valid body with a field nested ${depth} deep (${kind})`,
+          withDeepField({ ...spec.valid, nested: '\u0000deep' }, depth, kind),
+        ),
+      ),
   ];
   // A batch is refused whole when any item is wrong; a route without batches refuses any array.
+  if (acceptsArrays)
+    kinds.push(
+      fc
+        .tuple(fc.constantFrom(...specs), tooDeep, nestingKinds)
+        .map(([spec, depth, kind]) =>
+          asJson(
+            `a valid batch with a field nested ${depth} deep (${kind})`,
+            withDeepField([spec.valid, { ...spec.valid, nested: '\u0000deep' }], depth, kind),
+          ),
+        ),
+    );
   kinds.push(
     acceptsArrays
       ? fc

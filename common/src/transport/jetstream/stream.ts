@@ -8,6 +8,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { nestsDeeperThan } from '../../service/json-depth';
 import { PARKED_STREAM_NAME, parseSubject, STREAM_NAME, streamSubjects } from './subjects';
 
 /**
@@ -104,11 +105,11 @@ export function encodeData(data: unknown): string {
 /**
  * A stored message as the envelope it holds, not yet checked against the catalog (the engine checks
  * what it reads); `undefined` when it cannot be one (a subject outside the catalog, no id, a body
- * that is not JSON): the caller skips it.
+ * that is not JSON, or JSON nested deeper than any event: `MAX_JSON_DEPTH`): the caller skips it.
  */
 export function toRawEnvelope(message: StoredEvent): Record<string, unknown> | undefined {
   const subject = parseSubject(message.subject);
-  if (!subject || !message.id) return undefined;
+  if (!subject || !message.id || nestsDeeperThan(message.body)) return undefined;
   let data: unknown;
   try {
     data = JSON.parse(Buffer.from(message.body).toString('utf8'));
