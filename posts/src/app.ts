@@ -7,30 +7,26 @@ import {
   type EventServiceDeps,
   type EventServiceParts,
 } from '@mini-blog/common';
-import {
-  apply,
-  createPostSchema,
-  createState,
-  pageQuerySchema,
-  postCreated,
-  postsPage,
-  type PostsState,
-} from './domain';
+import Database from 'better-sqlite3';
+import { createPostSchema, pageQuerySchema, postCreated, postsPage, type PostsModel } from './domain';
+import { postsProjection } from './projection';
 
 export type PostsDeps = EventServiceDeps;
 
 export interface PostsService extends EventServiceParts {
-  readonly state: PostsState;
+  readonly projection: { readonly model: PostsModel };
 }
 
 export function createApp({ bus, logger, corsOrigins }: PostsDeps): PostsService {
-  const state = createState();
+  const db = new Database(':memory:');
+  for (const step of postsProjection.migrations) db.exec(step);
+  const projection = { model: postsProjection.open(db) };
   const { app, consumer } = createEventService({
     name: 'posts',
     bus,
     logger,
     corsOrigins,
-    apply: (event) => apply(state, event),
+    apply: (event) => db.transaction(() => postsProjection.apply(projection.model, event))(),
     routes: (app) => {
       // 201 only once PostCreated is in the log: from then on every service can learn of the post.
       app.post('/posts/create', async (req, res) => {
@@ -45,11 +41,11 @@ export function createApp({ bus, logger, corsOrigins }: PostsDeps): PostsService
       // page's URL is in the Link header, so a course client that reads the body alone still works.
       app.get('/posts', (req, res) => {
         const { limit, cursor } = parseOrThrow(pageQuerySchema, req.query, 'query');
-        const { posts, nextCursor } = postsPage(state, limit, cursor);
+        const { posts, nextCursor } = postsPage(projection.model, limit, cursor);
         if (nextCursor !== null) res.set('link', `</posts?limit=${limit}&cursor=${nextCursor}>; rel="next"`);
         res.json(Object.fromEntries(posts.map((post) => [post.id, post])));
       });
     },
   });
-  return { app, consumer, state };
+  return { app, consumer, projection };
 }

@@ -15,14 +15,15 @@ export const createPostSchema = z.object({
 
 export type Post = PostCreated;
 
-export interface PostsState {
-  readonly posts: Map<string, Post>;
-  /** The posts in log order, with the seq of their PostCreated: the pages' order and cursor. */
-  readonly order: { readonly seq: number; readonly post: Post }[];
-}
-
-export function createState(): PostsState {
-  return { posts: new Map(), order: [] };
+/**
+ * posts' projection of the log (its table: `projection.ts`): every post, in log order. Its only
+ * reader is `GET /posts` on posts' own port; creating a post reads nothing.
+ */
+export interface PostsModel {
+  /** Up to `limit` posts created after `after` (a seq), oldest first, each with the seq of its PostCreated. */
+  page(after: number, limit: number): (Post & { readonly seq: number })[];
+  /** Stores a post not known yet; the first PostCreated of an id stands. */
+  addPost(post: Post, seq: number): void;
 }
 
 export const MAX_PAGE_SIZE = 1000;
@@ -34,19 +35,13 @@ export const pageQuerySchema = z.object({
 });
 
 /** Up to `limit` posts, oldest first, created after `cursor` (a seq); `nextCursor` when more follow. */
-export function postsPage(state: PostsState, limit: number, cursor = 0): { posts: Post[]; nextCursor: number | null } {
-  const { order } = state;
-  let low = 0;
-  let high = order.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (order[mid]!.seq <= cursor) low = mid + 1;
-    else high = mid;
-  }
-  const page = order.slice(low, low + limit);
+export function postsPage(model: PostsModel, limit: number, cursor = 0): { posts: Post[]; nextCursor: number | null } {
+  // One more than asked tells whether another page follows.
+  const rows = model.page(cursor, limit + 1);
+  const page = rows.slice(0, limit);
   return {
-    posts: page.map((entry) => entry.post),
-    nextCursor: low + limit < order.length ? page[page.length - 1]!.seq : null,
+    posts: page.map(({ id, title }) => ({ id, title })),
+    nextCursor: rows.length > limit ? page[page.length - 1]!.seq : null,
   };
 }
 
@@ -55,15 +50,10 @@ export function postCreated(post: Post): NewEvent<'PostCreated'> {
   return { type: 'PostCreated', id: `PostCreated:${post.id}`, data: post };
 }
 
-export function apply(state: PostsState, event: Envelope<Handled<'posts'>>): void {
+export function apply(model: PostsModel, event: Envelope<Handled<'posts'>>): void {
   switch (event.type) {
     case 'PostCreated':
-      if (!state.posts.has(event.data.id)) {
-        const post = { id: event.data.id, title: event.data.title };
-        state.posts.set(post.id, post);
-        // Applied in log order, so appending keeps `order` sorted by seq.
-        state.order.push({ seq: event.seq, post });
-      }
+      model.addPost({ id: event.data.id, title: event.data.title }, event.seq);
       return;
     default:
       assertNever(event.type);

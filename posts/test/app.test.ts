@@ -164,7 +164,7 @@ describe('GET /posts', () => {
     const restarted = createApp({ bus, logger: silentLogger() });
     await restarted.consumer.start();
 
-    expect([...restarted.state.posts.values()].map((p) => p.title)).toEqual(['Kept']);
+    expect(restarted.projection.model.page(0, 10).map((post) => post.title)).toEqual(['Kept']);
   });
 });
 
