@@ -4,8 +4,9 @@
 // through moderation to query. Each Deployment and StatefulSet of infra/k8s (as `kubectl kustomize`
 // renders it) becomes a container on one network, reachable by its Services' names, with the
 // manifest's env (ConfigMap keys resolved), user, read-only root filesystem, emptyDir as tmpfs,
-// the bus's volume as a new named volume, and Secret volumes as read-only folders holding only
-// their `items` (the Secret mini-blog-credentials is generated, as ensure-credentials.mjs does).
+// each claimed volume (the bus's log, the projections) as a new named volume of its own, and
+// Secret volumes as read-only folders holding only their `items` (the Secret mini-blog-credentials
+// is generated, as ensure-credentials.mjs does).
 // Before the chain it checks that the bus refuses a publish without a credential (401) and serves
 // its views on their own port.
 // Needs docker, kubectl (for kustomize), `npm ci` (for yaml) and the images mini-blog/<name>:prod
@@ -43,7 +44,9 @@ const configMaps = Object.fromEntries(
 const services = objects.filter((o) => o.kind === 'Service');
 const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
 // The bus first: every other service reads its log at start.
-workloads.sort((a, b) => (b.kind === 'StatefulSet') - (a.kind === 'StatefulSet'));
+workloads.sort((a, b) => (b.metadata.name === 'event-bus') - (a.metadata.name === 'event-bus'));
+/** The named volumes made for the claims, one per workload and claim, removed at the end. */
+const namedVolumes = [];
 
 function envOf(container) {
   return (container.env ?? []).map(({ name, value, valueFrom }) => {
@@ -82,7 +85,11 @@ function mountOf(workload, volumes, mount) {
     return ['-v', `${dir}:${mount.mountPath}:ro`];
   }
   const claim = (workload.spec.volumeClaimTemplates ?? []).find((template) => template.metadata.name === mount.name);
-  if (claim) return ['-v', `${run}-${mount.name}:${mount.mountPath}`];
+  if (claim) {
+    const named = `${run}-${workload.metadata.name}-${mount.name}`;
+    namedVolumes.push(named);
+    return ['-v', `${named}:${mount.mountPath}`];
+  }
   throw new Error(`${workload.metadata.name}: volume ${mount.name} is of a kind this script does not run`);
 }
 
@@ -90,13 +97,13 @@ const containers = [];
 function cleanup() {
   if (keep) {
     process.stdout.write(
-      `left running; remove with:\n  docker rm -f ${containers.join(' ')}; docker network rm ${run}; docker volume rm ${run}-data\n`,
+      `left running; remove with:\n  docker rm -f ${containers.join(' ')}; docker network rm ${run}; docker volume rm ${namedVolumes.join(' ')}\n`,
     );
     return;
   }
   if (containers.length > 0) sh('docker', ['rm', '-f', ...containers], { allowFailure: true });
   sh('docker', ['network', 'rm', run], { allowFailure: true });
-  sh('docker', ['volume', 'rm', `${run}-data`], { allowFailure: true });
+  if (namedVolumes.length > 0) sh('docker', ['volume', 'rm', ...namedVolumes], { allowFailure: true });
   rmSync(work, { recursive: true, force: true });
 }
 

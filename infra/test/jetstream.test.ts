@@ -6,7 +6,14 @@ import { SUBSCRIBER_NAMES } from '@mini-blog/common';
 import { natsPermissions, natsPrincipals } from '@mini-blog/common/jetstream';
 import { schemaErrors, unknownFieldErrors } from './support/kubernetes-schemas';
 import { hasKubectl, kubectlKustomize } from './support/kustomize';
-import { loadSkaffold, ROOT, skaffoldVariants, type K8sObject } from './support/repository';
+import {
+  loadSkaffold,
+  projectionStorage,
+  ROOT,
+  skaffoldVariants,
+  workloadsOf,
+  type K8sObject,
+} from './support/repository';
 
 const OVERLAY = path.join(ROOT, 'infra', 'k8s-jetstream');
 
@@ -65,7 +72,10 @@ const find = (objects: readonly K8sObject[], kind: string, name: string) =>
 (hasKubectl ? describe : describe.skip)('infra/k8s-jetstream: the blog on NATS JetStream', () => {
   const objects = kubectlKustomize(OVERLAY);
   const workload = (kind: string, name: string) => find(objects, kind, name) as Workload | undefined;
-  const services = SUBSCRIBER_NAMES.map((name) => [name, workload('Deployment', name)!] as const);
+  /** Each event-driven service's workload: a Deployment or a StatefulSet (docs/kubernetes.md says which, and why). */
+  const services = SUBSCRIBER_NAMES.map(
+    (name) => [name, (workload('Deployment', name) ?? workload('StatefulSet', name))!] as const,
+  );
 
   it('renders objects that validate against the Kubernetes schemas, with no unknown field', () => {
     const known = objects.filter((object) => object.kind !== 'PodDisruptionBudget');
@@ -145,6 +155,16 @@ const find = (objects: readonly K8sObject[], kind: string, name: string) =>
       expect(mount?.readOnly).toBe(true);
       expect(volume?.secret?.secretName).toBe('mini-blog-credentials');
       expect(volume?.secret?.items?.map((item) => item.key)).toEqual([name]);
+    });
+
+    it('gives each replica a projection of its own, on a writable volume at DATA_DIR', () => {
+      const reduced = workloadsOf([deployment]);
+
+      expect(projectionStorage(reduced[0]!).volume).toBe(deployment.kind === 'StatefulSet' ? 'claim' : 'emptyDir');
+    });
+
+    it('names each replica, and so its durable consumer, after its pod', () => {
+      expect(env.get('REPLICA_ID')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
     });
 
     it('may be drained one pod at a time', () => {

@@ -23,6 +23,8 @@ import {
   K8S_DEV,
   loadKustomization,
   loadSkaffold,
+  projectionStorage,
+  readText,
   ROOT,
   selects,
   servicesOf,
@@ -246,6 +248,86 @@ describe('the event bus', () => {
         .map((entry) => entry.trim())
         .join(','),
     ).toBe(publishAclSetting());
+  });
+});
+
+describe("the services' projections", () => {
+  const eventDriven = workloads.filter((workload) => (SUBSCRIBER_NAMES as string[]).includes(workload.name));
+  const byName = eventDriven.map((workload) => [workload.name, workload] as const);
+
+  /** The table of docs/kubernetes.md that says, per service, where its projection is kept and why. */
+  function documented(): Record<string, { kind: string; volume: string }> {
+    const section = readText('docs/kubernetes.md').split('### Where each service keeps its projection')[1] ?? '';
+    const rows = [...section.matchAll(/^\| `([a-z-]+)` \| `(Deployment|StatefulSet)`, (a claim|an `emptyDir`)/gm)];
+    return Object.fromEntries(
+      rows.map(([, name, kind, volume]) => [
+        name!,
+        { kind: kind!, volume: volume === 'a claim' ? 'claim' : 'emptyDir' },
+      ]),
+    );
+  }
+
+  it('are kept by every event-driven service of the registry', () => {
+    expect(eventDriven.map((workload) => workload.name).sort()).toEqual([...SUBSCRIBER_NAMES].sort());
+  });
+
+  it.each(byName)(
+    '%s mounts a writable volume of its own pod at the folder DATA_DIR names: a claim of its StatefulSet, or an emptyDir of its Deployment',
+    (_name, workload) => {
+      const { dataDir, mount, volume } = projectionStorage(workload);
+
+      expect(dataDir).toMatch(/^\//);
+      expect(mount).toEqual({ name: mount?.name, mountPath: dataDir });
+      expect([workload.kind, volume]).toEqual(
+        workload.kind === 'StatefulSet' ? ['StatefulSet', 'claim'] : ['Deployment', 'emptyDir'],
+      );
+    },
+  );
+
+  it.each(byName)(
+    "%s has a writable /tmp for SQLite's temporary files, its root filesystem being read-only",
+    (_name, workload) => {
+      const [container] = workload.pod.containers as [Container];
+      const mount = container.volumeMounts?.find((candidate) => candidate.mountPath === '/tmp');
+
+      expect(mount?.readOnly).toBeUndefined();
+      expect(workload.pod.volumes?.find((volume) => volume.name === mount?.name)?.emptyDir).toBeDefined();
+    },
+  );
+
+  it.each(byName.filter(([, workload]) => workload.kind === 'StatefulSet'))(
+    '%s: pods reached through its Service, and claims kept across a redeploy and a scale down',
+    (name) => {
+      const spec = named('StatefulSet', name)?.spec as {
+        serviceName: string;
+        persistentVolumeClaimRetentionPolicy: unknown;
+        volumeClaimTemplates: { spec: { accessModes: string[]; resources: { requests: { storage: string } } } }[];
+      };
+
+      expect(spec.serviceName).toBe(`${name}-srv`);
+      expect(spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+      expect(spec.volumeClaimTemplates.map((claim) => claim.spec.accessModes)).toEqual([['ReadWriteOnce']]);
+    },
+  );
+
+  it.each(byName.filter(([, workload]) => workload.kind === 'Deployment'))(
+    '%s: a rolling update starts the new pod, which rebuilds its emptyDir, before it stops the old one',
+    (name) => {
+      const strategy = (named('Deployment', name)?.spec as { strategy?: unknown }).strategy;
+
+      expect(strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    },
+  );
+
+  it('are where docs/kubernetes.md says, which gives the reason for each service', () => {
+    const actual = Object.fromEntries(
+      eventDriven.map((workload) => [
+        workload.name,
+        { kind: workload.kind, volume: projectionStorage(workload).volume },
+      ]),
+    );
+
+    expect(documented()).toEqual(actual);
   });
 });
 

@@ -89,6 +89,8 @@ export interface Container {
 export interface Volume {
   name: string;
   secret?: { secretName: string; defaultMode?: number; items?: { key: string; path: string }[] };
+  emptyDir?: { medium?: string; sizeLimit?: string };
+  persistentVolumeClaim?: { claimName: string };
 }
 
 export interface PodSpec {
@@ -104,6 +106,8 @@ export interface Workload {
   name: string;
   podLabels: Record<string, string>;
   pod: PodSpec;
+  /** The names of a StatefulSet's volumeClaimTemplates: a volume of that name is claimed for each pod. */
+  claims: string[];
 }
 
 export interface ServicePort {
@@ -130,7 +134,14 @@ export function workloadsOf(objects: readonly K8sObject[]): Workload[] {
     .filter((object) => object.kind === 'Deployment' || object.kind === 'StatefulSet')
     .map((object) => {
       const template = object.spec?.template as { metadata: { labels: Record<string, string> }; spec: PodSpec };
-      return { kind: object.kind, name: object.metadata.name, podLabels: template.metadata.labels, pod: template.spec };
+      const claims = (object.spec?.volumeClaimTemplates ?? []) as { metadata: { name: string } }[];
+      return {
+        kind: object.kind,
+        name: object.metadata.name,
+        podLabels: template.metadata.labels,
+        pod: template.spec,
+        claims: claims.map((claim) => claim.metadata.name),
+      };
     });
 }
 
@@ -201,4 +212,31 @@ export function skaffoldVariants(config: SkaffoldConfig): {
  */
 export function workspaceOf(artifact: SkaffoldArtifact): string {
   return artifact.docker?.buildArgs?.SERVICE ?? path.dirname(artifact.docker?.dockerfile ?? 'Dockerfile');
+}
+
+/**
+ * Where a workload keeps its projection: the folder its first container's `DATA_DIR` names, the
+ * mount at that folder, and what the mounted volume is: a claim of its StatefulSet's template or an
+ * emptyDir (each pod's own), or some other volume (one that replicas would share, or not writable).
+ */
+export function projectionStorage(workload: Workload): {
+  dataDir: string | undefined;
+  mount: { name: string; mountPath: string; readOnly?: boolean } | undefined;
+  volume: 'claim' | 'emptyDir' | 'other' | undefined;
+} {
+  const [container] = workload.pod.containers;
+  const dataDir = container?.env?.find((variable) => variable.name === 'DATA_DIR')?.value;
+  const mount = container?.volumeMounts?.find((candidate) => candidate.mountPath === dataDir);
+  const podVolume = workload.pod.volumes?.find((candidate) => candidate.name === mount?.name);
+  const volume =
+    mount === undefined
+      ? undefined
+      : workload.claims.includes(mount.name)
+        ? 'claim'
+        : podVolume?.emptyDir
+          ? 'emptyDir'
+          : podVolume
+            ? 'other'
+            : undefined;
+  return { dataDir, mount, volume };
 }
