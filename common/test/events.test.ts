@@ -10,8 +10,10 @@ import {
   envelopeSchema,
   eventDataSchemas,
   newEventSchema,
+  parseEnvelope,
   postCreatedSchema,
   toPublicComment,
+  toPublicEvent,
 } from '../src/events';
 import { AppError } from '../src/service/errors';
 import { parseOrThrow } from '../src/service/validation';
@@ -174,6 +176,8 @@ describe('newEventSchema', () => {
   });
 });
 
+const TRACEPARENT_RULE = 'traceparent: must be a W3C traceparent: 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>';
+
 describe('envelopeSchema', () => {
   const envelope = {
     id: 'PostCreated:a1b2c3d4',
@@ -187,6 +191,12 @@ describe('envelopeSchema', () => {
     expect(envelopeSchema.safeParse(envelope).success).toBe(true);
   });
 
+  it('keeps the trace context of the publish that caused it', () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    expect(envelopeSchema.parse({ ...envelope, traceparent })).toMatchObject({ traceparent });
+    expect(parseEnvelope({ ...envelope, traceparent })).toMatchObject({ success: true, data: { traceparent } });
+  });
+
   it.each([
     ['without seq', { ...envelope, seq: undefined }, 'seq: is required'],
     ['with seq 0', { ...envelope, seq: 0 }, 'seq: must be greater than 0'],
@@ -194,6 +204,21 @@ describe('envelopeSchema', () => {
     ['without id', { ...envelope, id: undefined }, 'id: is required'],
     ['without time', { ...envelope, time: undefined }, 'time: is required'],
     ['with bad data', { ...envelope, data: { id: 'p1', title: null } }, 'data.title: must be a string'],
+    [
+      'with a traceparent of another version',
+      { ...envelope, traceparent: `01-${'a'.repeat(32)}-${'b'.repeat(16)}-01` },
+      TRACEPARENT_RULE,
+    ],
+    [
+      'with an all-zero trace id',
+      { ...envelope, traceparent: `00-${'0'.repeat(32)}-${'b'.repeat(16)}-01` },
+      TRACEPARENT_RULE,
+    ],
+    [
+      'with an upper-case traceparent',
+      { ...envelope, traceparent: `00-${'A'.repeat(32)}-${'b'.repeat(16)}-01` },
+      TRACEPARENT_RULE,
+    ],
   ])('rejects an envelope %s', (_case, value, message) => {
     expect(messageFor(envelopeSchema, value, 'event')).toBe(message);
   });
@@ -222,5 +247,46 @@ describe('toPublicComment', () => {
 describe('assertNever', () => {
   it('throws when a value reaches it at run time', () => {
     expect(() => assertNever('Surprise' as never)).toThrow('Unhandled value: "Surprise"');
+  });
+});
+
+describe('toPublicEvent', () => {
+  const meta = { seq: 3, time: '2024-01-01T00:00:00.000Z' };
+
+  it.each(['pending', 'rejected'] as const)(
+    "hides the content of a %s comment's event, and fields beyond the catalog's",
+    (status) => {
+      const type = status === 'pending' ? 'CommentCreated' : 'CommentModerated';
+      const event = {
+        ...meta,
+        id: `${type}:c1`,
+        type,
+        data: { id: 'c1', postId: 'p1', content: 'I like oranges', status, note: 'internal' },
+      } as unknown as Parameters<typeof toPublicEvent>[0];
+
+      expect(toPublicEvent(event, { publisher: 'comments' })).toEqual({
+        ...meta,
+        id: `${type}:c1`,
+        type,
+        publisher: 'comments',
+        data: { id: 'c1', postId: 'p1', content: '', status },
+      });
+    },
+  );
+
+  it('shows an approved comment and a post as they are, with the trace id of the event', () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    expect(
+      toPublicEvent({
+        ...meta,
+        id: 'u',
+        type: 'CommentUpdated',
+        data: { ...courseData.CommentModerated },
+        traceparent,
+      }),
+    ).toMatchObject({ traceId: '0af7651916cd43dd8448eb211c80319c', data: { content: 'Nice', status: 'approved' } });
+    expect(toPublicEvent({ ...meta, id: 'p', type: 'PostCreated', data: courseData.PostCreated }).data).toEqual(
+      courseData.PostCreated,
+    );
   });
 });

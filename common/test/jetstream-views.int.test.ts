@@ -121,10 +121,36 @@ describe('the read-only views on JetStream', () => {
 
     expect(res.status).toBe(200);
     expect(res.body.events).toEqual([
-      { seq: 1, type: 'PostCreated', id: 'views-post-1', time: expect.stringMatching(/^\d{4}-/) },
-      { seq: 2, type: 'PostCreated', id: 'views-post-2', time: expect.stringMatching(/^\d{4}-/) },
+      { seq: 1, type: 'PostCreated', id: 'views-post-1', time: expect.stringMatching(/^\d{4}-/), publisher: 'posts' },
+      { seq: 2, type: 'PostCreated', id: 'views-post-2', time: expect.stringMatching(/^\d{4}-/), publisher: 'posts' },
     ]);
     expect(JSON.stringify(res.body)).not.toContain('secret title');
+  });
+
+  it("carries an event's traceparent, and answers it with its public payload, never a pending comment's content", async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const comments = transport('comments', 'views-e');
+    const stored = await comments.publish({
+      type: 'CommentCreated',
+      id: `views-comment-${Date.now()}`,
+      data: { id: 'vc1', postId: 'vp1', content: 'a secret draft', status: 'pending' },
+      traceparent,
+    });
+
+    const page = await comments.readLog({ after: stored.seq - 1, limit: 1 });
+    expect(page.events[0]).toMatchObject({ seq: stored.seq, traceparent });
+    const res = await request(app).get(`/flow/events/${stored.seq}`).expect(200);
+    expect(res.body).toEqual({
+      seq: stored.seq,
+      type: 'CommentCreated',
+      id: stored.id,
+      time: expect.any(String),
+      publisher: 'comments',
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      data: { id: 'vc1', postId: 'vp1', content: '', status: 'pending' },
+    });
+    expect(JSON.stringify(res.body)).not.toContain('secret draft');
+    expect((await request(app).get('/flow/events/999999').expect(404)).body.message).toMatch(/^seq: /);
   });
 
   it('refuses a page size beyond the bound, naming the field', async () => {
@@ -152,7 +178,7 @@ describe('the read-only views on JetStream', () => {
         return text.includes('event: appended') ? text : undefined;
       }, 'an appended event on the stream');
       expect(stored).toMatch(
-        /event: appended\ndata: \{"seq":\d+,"type":"PostCreated","id":"views-post-\d+","time":"[^"]+"\}/,
+        /event: appended\ndata: \{"seq":\d+,"type":"PostCreated","id":"views-post-\d+","time":"[^"]+","publisher":"posts"\}/,
       );
       expect(stored).not.toContain('secret title');
     } finally {

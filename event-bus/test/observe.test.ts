@@ -58,15 +58,15 @@ describe('observability', () => {
       .expect(201);
 
   describe('GET /flow', () => {
-    it('answers the metadata of the events after `after`, without data', async () => {
+    it('answers the metadata of the events after `after`, with their publisher, without data', async () => {
       await publish(5);
 
       const res = await request(bus.views).get('/flow?after=1&limit=2').expect(200);
 
       expect(res.body).toEqual({
         events: [
-          { seq: 2, type: 'PostCreated', id: expect.any(String), time: expect.any(String) },
-          { seq: 3, type: 'PostCreated', id: expect.any(String), time: expect.any(String) },
+          { seq: 2, type: 'PostCreated', id: expect.any(String), time: expect.any(String), publisher: 'posts' },
+          { seq: 3, type: 'PostCreated', id: expect.any(String), time: expect.any(String), publisher: 'posts' },
         ],
         head: 5,
       });
@@ -78,6 +78,59 @@ describe('observability', () => {
       const res = await request(bus.views).get('/flow?limit=2').expect(200);
 
       expect(res.body.events.map((event: { seq: number }) => event.seq)).toEqual([4, 5]);
+    });
+  });
+
+  describe("an event's trace context and payload", () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const pendingComment = {
+      type: 'CommentCreated',
+      id: 'CommentCreated:c1',
+      data: { id: 'c1', postId: 'p1', content: 'a secret draft', status: 'pending' },
+      traceparent,
+    };
+
+    it('stores the traceparent with the event and delivers it in the envelope', async () => {
+      await bus.as('comments').post('/events').send(pendingComment).expect(201);
+
+      const page = await bus.as('admin').get('/events?after=0&limit=10').expect(200);
+      expect(page.body.events[0]).toMatchObject({ id: 'CommentCreated:c1', traceparent });
+      await waitFor(() => fake.received.length === 1, 'the delivery');
+      expect(fake.received[0]).toMatchObject({ id: 'CommentCreated:c1', traceparent });
+    });
+
+    it('refuses a traceparent that is not W3C, naming the field', async () => {
+      const res = await bus
+        .as('comments')
+        .post('/events')
+        .send({ ...pendingComment, traceparent: '00-xyz-01' })
+        .expect(400);
+
+      expect(res.body.message).toMatch(/^traceparent: must be a W3C traceparent/);
+    });
+
+    it("answers one event with its public payload, its publisher and its trace, never a pending comment's content", async () => {
+      await bus.as('comments').post('/events').send(pendingComment).expect(201);
+
+      const res = await request(bus.views).get('/flow/events/1').expect(200);
+
+      expect(res.body).toEqual({
+        seq: 1,
+        type: 'CommentCreated',
+        id: 'CommentCreated:c1',
+        time: expect.any(String),
+        publisher: 'comments',
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        data: { id: 'c1', postId: 'p1', content: '', status: 'pending' },
+      });
+      expect(JSON.stringify(res.body)).not.toContain('secret draft');
+    });
+
+    it('answers 404 for a seq past the log and 400 for one that is no number', async () => {
+      expect((await request(bus.views).get('/flow/events/9').expect(404)).body.message).toBe(
+        'seq: no event 9 in the log',
+      );
+      expect((await request(bus.views).get('/flow/events/x').expect(400)).body.message).toMatch(/^seq: /);
     });
   });
 
@@ -102,7 +155,13 @@ describe('observability', () => {
         expect(
           stream.messages.filter((message) => message.event === 'appended').map((message) => message.data),
         ).toEqual(
-          [1, 2, 3].map((seq) => ({ seq, type: 'PostCreated', id: expect.any(String), time: expect.any(String) })),
+          [1, 2, 3].map((seq) => ({
+            seq,
+            type: 'PostCreated',
+            id: expect.any(String),
+            time: expect.any(String),
+            publisher: 'posts',
+          })),
         );
         expect(stream.messages.filter((message) => message.event === 'delivered').length).toBeLessThanOrEqual(3);
         expect(stream.messages.find((message) => message.event === 'delivered')!.data).toEqual({

@@ -15,6 +15,13 @@ export const MAX_KEY_LENGTH = 200;
 /** Bounds a post's comment list, and so the size of every answer that carries it. */
 export const MAX_COMMENTS_PER_POST = 500;
 
+/**
+ * A W3C Trace Context `traceparent` (version 00): the trace and the span of the work that caused an
+ * event. An all-zero trace or span id is invalid (the W3C rule), as is any other version: a value the
+ * services would not continue is refused rather than stored.
+ */
+export const TRACEPARENT_PATTERN = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
 const id = z.string().min(1).max(MAX_ID_LENGTH);
 export const commentStatusSchema = z.enum(['pending', 'approved', 'rejected']);
 export type CommentStatus = z.infer<typeof commentStatusSchema>;
@@ -63,7 +70,14 @@ export type CommentUpdated = EventData<'CommentUpdated'>;
  * and a `key` when it is published conditionally (`publish(event, { expectedLastSeq })`).
  */
 export type NewEvent<T extends EventType = EventType> = T extends EventType
-  ? { readonly type: T; readonly data: EventData<T>; readonly id?: string; readonly key?: string }
+  ? {
+      readonly type: T;
+      readonly data: EventData<T>;
+      readonly id?: string;
+      readonly key?: string;
+      /** The trace context of the work that caused it: its consumers' handling continues that trace. */
+      readonly traceparent?: string;
+    }
   : never;
 
 /** What the bus stores and delivers: the event plus its dedupe id, log position and time (and its key, if it had one). */
@@ -75,6 +89,8 @@ export type Envelope<T extends EventType = EventType> = T extends EventType
       readonly data: EventData<T>;
       readonly time: string;
       readonly key?: string;
+      /** The trace context of the publish that stored it, when the publisher traced it. */
+      readonly traceparent?: string;
     }
   : never;
 
@@ -84,6 +100,10 @@ export interface EventMeta {
   readonly type: string;
   readonly id: string;
   readonly time: string;
+  /** The principal whose credential published it (`posts`, `comments`, ...), when the log knows it. */
+  readonly publisher?: string;
+  /** The trace of the work that caused it, when it was traced: the trace view opens it. */
+  readonly traceId?: string;
 }
 
 /** Lets a `switch (event.type)` prove at compile time that it handles every event type. */

@@ -3,6 +3,7 @@ import {
   EVENT_TYPES,
   MAX_ID_LENGTH,
   MAX_KEY_LENGTH,
+  TRACEPARENT_PATTERN,
   eventDataSchemas,
   type Envelope,
   type EventType,
@@ -15,11 +16,16 @@ const eventTypeSchema = z.enum(Object.keys(eventDataSchemas) as [EventType, ...E
 
 const keySchema = z.string().min(1).max(MAX_KEY_LENGTH);
 
+export const traceparentSchema = z.string().regex(TRACEPARENT_PATTERN, {
+  error: 'must be a W3C traceparent: 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>',
+});
+
 const rawNewEvent = z.object({
   type: eventTypeSchema,
   data: z.unknown(),
   id: z.string().min(1).max(MAX_ID_LENGTH).optional(),
   key: keySchema.optional(),
+  traceparent: traceparentSchema.optional(),
 });
 
 const rawEnvelope = z.object({
@@ -29,6 +35,7 @@ const rawEnvelope = z.object({
   data: z.unknown(),
   time: z.string(),
   key: keySchema.optional(),
+  traceparent: traceparentSchema.optional(),
 });
 
 /** The type-specific data check, with its issues placed under `data`. */
@@ -61,6 +68,7 @@ const fastEnvelopeSchema = z.discriminatedUnion(
       data: eventDataSchemas[type],
       time: z.string(),
       key: keySchema.optional(),
+      traceparent: traceparentSchema.optional(),
     }),
   ) as unknown as [z.ZodObject, ...z.ZodObject[]],
 ) as unknown as z.ZodType<Envelope>;

@@ -1,4 +1,4 @@
-import type { CommentStatus } from './catalog';
+import type { CommentStatus, Envelope, EventMeta } from './catalog';
 
 /** A comment as every public answer shows it. */
 export interface PublicComment {
@@ -62,4 +62,40 @@ export interface SubscriptionStatus {
   /** Only these types are delivered; `null` means every type. */
   readonly types: readonly string[] | null;
   readonly batch: boolean;
+}
+
+/** An event's payload as anyone may see it: the catalog's fields only, a comment's content only once approved. */
+export type PublicEventData =
+  | { readonly id: string; readonly title: string }
+  | { readonly id: string; readonly postId: string; readonly content: string; readonly status: CommentStatus };
+
+/** One event of the flow with its payload (`GET /flow/events/:seq`): what the flow view shows on demand. */
+export interface PublicEvent extends EventMeta {
+  readonly data: PublicEventData;
+}
+
+/**
+ * An event as the public views show it. Fields a newer publisher added beyond the catalog's are left
+ * out (nobody has said they are public), and the content of a pending or rejected comment is `''`,
+ * as on every public answer.
+ */
+export function toPublicEvent(event: Envelope, meta: Pick<EventMeta, 'publisher'> = {}): PublicEvent {
+  const data: PublicEventData =
+    event.type === 'PostCreated'
+      ? { id: event.data.id, title: event.data.title }
+      : { ...toPublicComment(event.data), postId: event.data.postId };
+  return {
+    seq: event.seq,
+    type: event.type,
+    id: event.id,
+    time: event.time,
+    ...(meta.publisher === undefined ? {} : { publisher: meta.publisher }),
+    ...(event.traceparent === undefined ? {} : { traceId: traceIdOf(event.traceparent) }),
+    data,
+  };
+}
+
+/** The trace id of a W3C traceparent (`00-<trace id>-<span id>-<flags>`). */
+export function traceIdOf(traceparent: string): string {
+  return traceparent.slice(3, 35);
 }

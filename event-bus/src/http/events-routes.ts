@@ -58,7 +58,7 @@ function parseEvent(item: unknown): { ok: true; event: PendingEvent } | { ok: fa
   const condition = conditionSchema.safeParse(item);
   if (!event.success || !condition.success)
     return { ok: false, issues: [...(event.error?.issues ?? []), ...(condition.error?.issues ?? [])] };
-  const { key } = event.data;
+  const { key, traceparent } = event.data;
   const { expectedLastSeq } = condition.data;
   return {
     ok: true,
@@ -68,6 +68,7 @@ function parseEvent(item: unknown): { ok: true; event: PendingEvent } | { ok: fa
       dataJson: JSON.stringify(event.data.data),
       ...(key === undefined ? {} : { key }),
       ...(expectedLastSeq === undefined ? {} : { expectedLastSeq }),
+      ...(traceparent === undefined ? {} : { traceparent }),
     },
   };
 }
@@ -114,6 +115,10 @@ function authorizePublish(acl: PublishAcl, principal: string, events: readonly P
   if (forbidden) throw new AppError(403, `type: ${principal} may not publish ${forbidden.type}`);
 }
 
+const publishedBy =
+  (publisher: string) =>
+  (event: PendingEvent): PendingEvent => ({ ...event, publisher });
+
 /** Publish and replay: `POST /events` (one event or a batch), `GET /events` (whole log or pages). */
 export function eventsRouter({ store, committer }: EventBus, { acl, readers }: EventsAccess): Router {
   /** The course's replay: the whole log as one array, read and sent in chunks, so memory stays flat. */
@@ -148,12 +153,12 @@ export function eventsRouter({ store, committer }: EventBus, { acl, readers }: E
     if (Array.isArray(req.body)) {
       const events = parseBatch(req.body);
       authorizePublish(acl, principalOf(res), events);
-      res.status(201).json({ results: await committer.publish(events) });
+      res.status(201).json({ results: await committer.publish(events.map(publishedBy(principalOf(res)))) });
       return;
     }
     const event = parseSingle(req);
     authorizePublish(acl, principalOf(res), [event]);
-    const [result] = await committer.publish([event]);
+    const [result] = await committer.publish([publishedBy(principalOf(res))(event)]);
     res.status(result!.duplicate ? 200 : 201).json(result);
   });
 

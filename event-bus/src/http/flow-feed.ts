@@ -53,4 +53,11 @@ export class FlowFeed {
 }
 
 /** Only the metadata fields, whatever else the object carries. */
-const toMeta = ({ seq, type, id, time }: EventMeta): EventMeta => ({ seq, type, id, time });
+const toMeta = ({ seq, type, id, time, publisher, traceId }: EventMeta): EventMeta => ({
+  seq,
+  type,
+  id,
+  time,
+  ...(publisher === undefined ? {} : { publisher }),
+  ...(traceId === undefined ? {} : { traceId }),
+});

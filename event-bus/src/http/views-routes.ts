@@ -1,4 +1,4 @@
-import { parseOrThrow } from '@mini-blog/common';
+import { AppError, parseEnvelope, parseOrThrow, toPublicEvent } from '@mini-blog/common';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { EventBus } from '../bus';
@@ -6,12 +6,14 @@ import type { FlowFeed } from './flow-feed';
 
 const MAX_FLOW_PAGE = 1000;
 
+const seqParamsSchema = z.object({ seq: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
+
 const flowQuerySchema = z.object({
   after: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_FLOW_PAGE).default(100),
 });
 
-/** The read-only views the ingress exposes; metadata only, never an event's data. */
+/** The read-only views the ingress exposes: metadata, and one event's payload as the public may see it. */
 export function viewsRouter({ store, fanOut, metrics }: EventBus, flow: FlowFeed): Router {
   const router = Router();
 
@@ -24,6 +26,16 @@ export function viewsRouter({ store, fanOut, metrics }: EventBus, flow: FlowFeed
     const head = store.head;
     // Without `after`, the newest events: the view shows the tail of the log.
     res.json({ events: store.readMeta(after ?? Math.max(0, head - limit), limit), head });
+  });
+
+  // One event with its payload, as the public may see it (no content of a pending or rejected comment).
+  router.get('/flow/events/:seq', (req, res) => {
+    const { seq } = parseOrThrow(seqParamsSchema, req.params, 'path');
+    const stored = store.readOne(seq);
+    if (!stored) throw new AppError(404, `seq: no event ${seq} in the log`);
+    const parsed = parseEnvelope(stored.envelope);
+    if (!parsed.success) throw new AppError(404, `seq: event ${seq} is not readable`);
+    res.json(toPublicEvent(parsed.data, stored));
   });
 
   router.get('/flow/stream', (req, res) => {

@@ -177,6 +177,8 @@ export class GroupCommitter {
       data: events.map((event) => event.dataJson),
       keys: events.map((event) => event.key ?? null),
       expected: events.map((event) => event.expectedLastSeq ?? null),
+      traceparents: events.map((event) => event.traceparent ?? null),
+      publishers: events.map((event) => event.publisher ?? null),
       groups: batch.groups,
       cursors: [...batch.cursors.values()],
       parks: batch.parks,
@@ -214,7 +216,14 @@ export class GroupCommitter {
     const appended: EventMeta[] = [];
     events.forEach((event, index) => {
       if (!reply.duplicates[index] && reply.seqs[index]! > 0)
-        appended.push({ seq: reply.seqs[index]!, type: event.type, id: event.id, time });
+        appended.push({
+          seq: reply.seqs[index]!,
+          type: event.type,
+          id: event.id,
+          time,
+          ...(event.publisher === undefined ? {} : { publisher: event.publisher }),
+          ...(event.traceparent === undefined ? {} : { traceId: event.traceparent.slice(3, 35) }),
+        });
     });
     this.metrics.commitSize.observe(events.length);
     this.metrics.appended.inc(appended.length);

@@ -11,6 +11,10 @@ export interface PendingEvent {
   readonly key?: string;
   /** Stored only if the newest stored event with `key` has this seq (0: none yet). */
   readonly expectedLastSeq?: number;
+  /** The publisher's trace context, delivered with the event so that its consumers continue the trace. */
+  readonly traceparent?: string;
+  /** The principal whose credential published it: the flow shows it. */
+  readonly publisher?: string;
 }
 
 /** Why a publish (all of its events) was not stored. */
@@ -42,6 +46,10 @@ export interface WriteRequest {
   readonly keys: readonly (string | null)[];
   /** Each event's expected last seq of its key, or null for an unconditional event. */
   readonly expected: readonly (number | null)[];
+  /** Each event's traceparent, or null. */
+  readonly traceparents: readonly (string | null)[];
+  /** Each event's publisher, or null. */
+  readonly publishers: readonly (string | null)[];
   /**
    * How many events each publish has, in order: each publish is stored whole or not at all, on its
    * own, while the others of the transaction go on.
@@ -101,9 +109,11 @@ export function createSchema(db: Database.Database): void {
       time TEXT NOT NULL
     );
   `);
-  // A log written before keys existed gets the column; its events have none.
+  // A log written before keys (traces, publishers) existed gets the column; its events have none.
   const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('events')").all();
-  if (!columns.some((column) => column.name === 'key')) db.exec('ALTER TABLE events ADD COLUMN key TEXT');
+  for (const column of ['key', 'traceparent', 'publisher']) {
+    if (!columns.some((existing) => existing.name === column)) db.exec(`ALTER TABLE events ADD COLUMN ${column} TEXT`);
+  }
   db.exec('CREATE INDEX IF NOT EXISTS events_by_key ON events (key, seq) WHERE key IS NOT NULL');
 }
 
@@ -127,7 +137,9 @@ export class LogWriter {
   private readonly lastSeqOfKey: Map<string, number>;
   /** `[key, its last seq before]` for every key the current transaction moved, to undo them. */
   private keyMoves: [string, number | undefined][] = [];
-  private readonly insert: Statement<[number, string, string, string, string, string | null]>;
+  private readonly insert: Statement<
+    [number, string, string, string, string, string | null, string | null, string | null]
+  >;
   private readonly storedById: Statement<[string], { seq: number; type: string; data: string }>;
   private readonly deleteAfter: Statement<[number]>;
   private readonly upsertCursor: Statement<[string, number, number]>;
@@ -147,7 +159,7 @@ export class LogWriter {
       .all();
     this.lastSeqOfKey = new Map(keys);
     this.insert = this.db.prepare(
-      'INSERT INTO events (seq, id, type, data, time, key) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+      'INSERT INTO events (seq, id, type, data, time, key, traceparent, publisher) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
     );
     this.storedById = this.db.prepare('SELECT seq, type, data FROM events WHERE id = ?');
     this.deleteAfter = this.db.prepare('DELETE FROM events WHERE seq > ?');
@@ -236,7 +248,18 @@ export class LogWriter {
       if (lastSeq !== expected) throw new RefusedGroup({ reason: 'expected-last-seq', key: key!, lastSeq });
     }
     const seq = this.head + 1;
-    if (this.insert.run(seq, id, request.types[index]!, request.data[index]!, request.time, key).changes === 0) {
+    const inserted = this.insert.run(
+      seq,
+      id,
+      request.types[index]!,
+      request.data[index]!,
+      request.time,
+      key,
+      request.traceparents[index] ?? null,
+      request.publishers[index] ?? null,
+    );
+    // A duplicate is the same event whatever trace its retry came in: the first one's context stays.
+    if (inserted.changes === 0) {
       return this.duplicate(request, index, this.storedById.get(id)!);
     }
     this.head = seq;

@@ -4,7 +4,7 @@ import Database, { type Statement } from 'better-sqlite3';
 import type { EventMeta, EventType } from '@mini-blog/common';
 import { createSchema, DATABASE_FILE } from './log-writer';
 
-/** A stored event as read from the log: its envelope `{id, seq, type, data, time, key?}` as JSON text. */
+/** A stored event as read from the log: its envelope `{id, seq, type, data, time, key?, traceparent?}` as JSON text. */
 export interface StoredEvent {
   readonly seq: number;
   readonly type: EventType;
@@ -34,12 +34,21 @@ export interface ParkedRecord {
   readonly parkedAt: string;
 }
 
+/** A row of metadata: the optional columns are null where an event has none. */
+type MetaRow = Omit<EventMeta, 'publisher' | 'traceId'> & { publisher: string | null; traceId: string | null };
+
+function toMeta({ publisher, traceId, ...meta }: MetaRow): EventMeta {
+  return { ...meta, ...(publisher === null ? {} : { publisher }), ...(traceId === null ? {} : { traceId }) };
+}
+
 /**
  * The envelope as JSON, written by SQLite around the stored data: no row object per event, no
  * parsing or serialising of the data. `json_quote` escapes exactly as `JSON.stringify` does, so the
  * text is the compact JSON that signed deliveries are verified against.
  */
-const ENVELOPE = `'{"id":' || json_quote(id) || ',"seq":' || seq || ',"type":"' || type || '","data":' || data || ',"time":"' || time || '"' || IIF(key IS NULL, '', ',"key":' || json_quote(key)) || '}'`;
+const ENVELOPE = `'{"id":' || json_quote(id) || ',"seq":' || seq || ',"type":"' || type || '","data":' || data || ',"time":"' || time || '"' || IIF(key IS NULL, '', ',"key":' || json_quote(key)) || IIF(traceparent IS NULL, '', ',"traceparent":"' || traceparent || '"') || '}'`;
+/** The metadata the views show: the trace id is the traceparent's second field (`00-<trace id>-...`). */
+const META = `seq, type, id, time, publisher, substr(traceparent, 4, 32) AS traceId`;
 const AFTER_UP_TO = 'WHERE seq > ? AND seq <= ?';
 
 /**
@@ -51,7 +60,8 @@ export class EventStore {
   private readonly db: Database.Database;
   private headSeq: number;
   private readonly readJson: Statement<[number, number, number], string>;
-  private readonly readMetaAll: Statement<[number, number, number], EventMeta>;
+  private readonly readMetaAll: Statement<[number, number, number], MetaRow>;
+  private readonly readOneStatement: Statement<[number, number], { json: string; publisher: string | null }>;
   private readonly rowStatements = new Map<string, Statement<unknown[], [number, EventType, string]>>();
 
   constructor(dataDir: string) {
@@ -63,7 +73,10 @@ export class EventStore {
     this.readJson = this.db
       .prepare<[number, number, number], string>(`SELECT ${ENVELOPE} FROM events ${AFTER_UP_TO} ORDER BY seq LIMIT ?`)
       .pluck();
-    this.readMetaAll = this.db.prepare(`SELECT seq, type, id, time FROM events ${AFTER_UP_TO} ORDER BY seq LIMIT ?`);
+    this.readMetaAll = this.db.prepare(`SELECT ${META} FROM events ${AFTER_UP_TO} ORDER BY seq LIMIT ?`);
+    this.readOneStatement = this.db.prepare(
+      `SELECT ${ENVELOPE} AS json, publisher FROM events WHERE seq = ? AND seq <= ?`,
+    );
   }
 
   /** The newest committed seq (0 for an empty log). */
@@ -95,7 +108,17 @@ export class EventStore {
 
   /** Like `read`, without the payloads. */
   readMeta(after: number, limit: number): EventMeta[] {
-    return this.readMetaAll.all(after, this.headSeq, limit);
+    return this.readMetaAll.all(after, this.headSeq, limit).map(toMeta);
+  }
+
+  /** One committed event and who published it; undefined past the head. */
+  readOne(seq: number): { envelope: unknown; publisher?: string } | undefined {
+    const row = this.readOneStatement.get(seq, this.headSeq);
+    if (!row) return undefined;
+    return {
+      envelope: JSON.parse(row.json) as unknown,
+      ...(row.publisher === null ? {} : { publisher: row.publisher }),
+    };
   }
 
   private rowsStatement(types: readonly EventType[] | null): Statement<unknown[], [number, EventType, string]> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DeliverPolicy, JetStreamApiError, type PubAck } from '@nats-io/jetstream';
-import { RequestError, TimeoutError } from '@nats-io/transport-node';
+import { headers as natsHeaders, RequestError, TimeoutError } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Envelope, NewEvent } from '../../events';
 import { backoffDelay } from '../backoff';
@@ -10,7 +10,17 @@ import type { EventTransport, LiveDelivery } from '../transport';
 import type { DeliverySink, LogPage, PublishOptions, PublishResult, ReadLogOptions } from '../types';
 import { createLink } from './link';
 import { describe, LiveConsumer, type LiveConsumerOptions, type LiveStatus } from './live-consumer';
-import { encodeData, fromJsMsg, isApiError, toRawEnvelope, WRONG_LAST_SEQUENCE, type StoredEvent } from './stream';
+import {
+  encodeData,
+  fromJsMsg,
+  headersOf,
+  isApiError,
+  PUBLISHER_HEADER,
+  toRawEnvelope,
+  TRACEPARENT_HEADER,
+  WRONG_LAST_SEQUENCE,
+  type StoredEvent,
+} from './stream';
 import { STREAM_NAME, subjectOf } from './subjects';
 
 export interface JetStreamTransportOptions {
@@ -66,6 +76,9 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
       throw new Error('expectedLastSeq: needs the event to have a key');
     const subject = subjectOf(event.type, event.key);
     const body = encodeData(event.data);
+    const headers = natsHeaders();
+    headers.set(PUBLISHER_HEADER, name);
+    if (event.traceparent !== undefined) headers.set(TRACEPARENT_HEADER, event.traceparent);
     const deadline = Date.now() + publishDeadlineMs;
     let mayBeStored = false;
     for (let attempt = 0; ; attempt += 1) {
@@ -74,6 +87,7 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
         const { client } = await link.get();
         const ack: PubAck = await client.publish(subject, body, {
           msgID: id,
+          headers,
           timeout: timeoutMs,
           ...(expectedLastSeq === undefined ? {} : { expect: { lastSubjectSequence: expectedLastSeq } }),
         });
@@ -139,6 +153,7 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
               id: message.header?.get('Nats-Msg-Id'),
               time: message.time,
               body: message.data,
+              ...headersOf(message.header),
             },
           ]
         : [],

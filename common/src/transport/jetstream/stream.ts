@@ -7,7 +7,8 @@ import {
   type JsMsg,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import { nanos, type MsgHdrs } from '@nats-io/transport-node';
+import { TRACEPARENT_PATTERN } from '../../events/catalog';
 import { nestsDeeperThan } from '../../service/json-depth';
 import { PARKED_STREAM_NAME, parseSubject, STREAM_NAME, streamSubjects } from './subjects';
 
@@ -77,6 +78,11 @@ export async function ensureStream(manager: JetStreamManager, replicas: number):
   }
 }
 
+/** The header that carries an event's trace context (the W3C name, as NATS' own tracing uses it). */
+export const TRACEPARENT_HEADER = 'traceparent';
+/** The header that names the service that published an event (its NATS user: its permissions allow only its own types). */
+export const PUBLISHER_HEADER = 'Mini-Blog-Publisher';
+
 /** What a stored message is made of, whichever API read it. */
 export interface StoredEvent {
   readonly seq: number;
@@ -84,6 +90,15 @@ export interface StoredEvent {
   readonly id: string | undefined;
   readonly time: Date;
   readonly body: Uint8Array;
+  readonly traceparent?: string;
+  readonly publisher?: string;
+}
+
+/** The optional headers of a stored message. */
+export function headersOf(headers: MsgHdrs | undefined): Pick<StoredEvent, 'traceparent' | 'publisher'> {
+  const traceparent = headers?.get(TRACEPARENT_HEADER);
+  const publisher = headers?.get(PUBLISHER_HEADER);
+  return { ...(traceparent ? { traceparent } : {}), ...(publisher ? { publisher } : {}) };
 }
 
 /** A message from a consumer as a stored event. */
@@ -94,6 +109,7 @@ export function fromJsMsg(message: JsMsg): StoredEvent {
     id: message.headers?.get('Nats-Msg-Id'),
     time: new Date(message.info.timestampNanos / 1e6),
     body: message.data,
+    ...headersOf(message.headers),
   };
 }
 
@@ -123,5 +139,9 @@ export function toRawEnvelope(message: StoredEvent): Record<string, unknown> | u
     data,
     time: message.time.toISOString(),
     ...(subject.key === undefined ? {} : { key: subject.key }),
+    // A header that is no valid traceparent is left out: the event itself stays readable.
+    ...(message.traceparent !== undefined && TRACEPARENT_PATTERN.test(message.traceparent)
+      ? { traceparent: message.traceparent }
+      : {}),
   };
 }

@@ -2,12 +2,21 @@ import { DeliverPolicy, type ConsumerInfo, type ConsumerMessages } from '@nats-i
 import { Router } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { EventMeta, SubscriptionStatus } from '../../events';
+import type { MsgHdrs } from '@nats-io/transport-node';
+import {
+  parseEnvelope,
+  toPublicEvent,
+  traceIdOf,
+  TRACEPARENT_PATTERN,
+  type EventMeta,
+  type SubscriptionStatus,
+} from '../../events';
+import { AppError } from '../../service/errors';
 import { parseOrThrow } from '../../service/validation';
 import { EventStreams, type EventStream, type EventStreamLimits } from '../../sse';
 import type { Link } from './link';
 import { describe } from './live-consumer';
-import { TERMINATED_ADVISORY_PREFIX } from './stream';
+import { headersOf, TERMINATED_ADVISORY_PREFIX, toRawEnvelope } from './stream';
 import { PARKED_STREAM_NAME, parseSubject, STREAM_NAME, typeOfFilter } from './subjects';
 
 /**
@@ -19,6 +28,8 @@ import { PARKED_STREAM_NAME, parseSubject, STREAM_NAME, typeOfFilter } from './s
 const MAX_FLOW_PAGE = 1000;
 /** How often the live flow looks at the consumers for `delivered` notices. */
 const DEFAULT_POLL_MS = 1000;
+
+const seqParamsSchema = z.object({ seq: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 
 const flowQuerySchema = z.object({
   after: z.coerce.number().int().min(0).optional(),
@@ -112,9 +123,7 @@ export function createJetStreamViews({
     const events: EventMeta[] = [];
     try {
       for await (const message of await consumer.fetch({ max_messages: count, expires: 5000 })) {
-        events.push(
-          toMeta(message.seq, message.subject, message.headers?.get('Nats-Msg-Id'), message.info.timestampNanos),
-        );
+        events.push(toMeta(message.seq, message.subject, message.headers, message.info.timestampNanos));
         if (events.length >= count) break;
       }
     } finally {
@@ -139,10 +148,7 @@ export function createJetStreamViews({
     poller.unref();
     for await (const message of appended) {
       if (clients.size > 0)
-        broadcast(
-          'appended',
-          toMeta(message.seq, message.subject, message.headers?.get('Nats-Msg-Id'), message.info.timestampNanos),
-        );
+        broadcast('appended', toMeta(message.seq, message.subject, message.headers, message.info.timestampNanos));
     }
   }
 
@@ -175,6 +181,25 @@ export function createJetStreamViews({
     const { after, limit } = parseOrThrow(flowQuerySchema, req.query, 'query');
     res.json(await flowPage(after, limit));
   });
+  // One event with its payload, as the public may see it (no content of a pending or rejected comment).
+  router.get('/flow/events/:seq', async (req, res) => {
+    const { seq } = parseOrThrow(seqParamsSchema, req.params, 'path');
+    const { manager } = await link();
+    const message = await manager.streams.getMessage(STREAM_NAME, { seq }).catch(() => null);
+    const raw = message
+      ? toRawEnvelope({
+          seq: message.seq,
+          subject: message.subject,
+          id: message.header?.get('Nats-Msg-Id'),
+          time: message.time,
+          body: message.data,
+          ...headersOf(message.header),
+        })
+      : undefined;
+    const parsed = raw ? parseEnvelope(raw) : undefined;
+    if (!parsed?.success) throw new AppError(404, `seq: no readable event ${seq} in the log`);
+    res.json(toPublicEvent(parsed.data, headersOf(message?.header)));
+  });
   router.get('/flow/stream', (req, res) => {
     const stream = streams.accept(req, res, () => {
       clients.delete(stream);
@@ -192,11 +217,14 @@ export function createJetStreamViews({
   return { router, subscriptions, flowPage, close: stopLive };
 }
 
-function toMeta(seq: number, subject: string, id: string | undefined, timestampNanos: number): EventMeta {
+function toMeta(seq: number, subject: string, headers: MsgHdrs | undefined, timestampNanos: number): EventMeta {
+  const { traceparent, publisher } = headersOf(headers);
   return {
     seq,
     type: parseSubject(subject)?.type ?? subject,
-    id: id ?? '',
+    id: headers?.get('Nats-Msg-Id') ?? '',
     time: new Date(timestampNanos / 1e6).toISOString(),
+    ...(publisher === undefined ? {} : { publisher }),
+    ...(traceparent === undefined || !TRACEPARENT_PATTERN.test(traceparent) ? {} : { traceId: traceIdOf(traceparent) }),
   };
 }
