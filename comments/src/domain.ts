@@ -37,7 +37,10 @@ export interface CommentsModel {
   /** The seq of the post's newest comment published with its key: a new comment is published after it (0: none yet). */
   lastKeyedSeq(postId: string): number;
   addPost(id: string): void;
-  /** Stores a comment not known yet; `seq` (the event that names it first) orders the post's comments. */
+  /**
+   * Stores a comment unless one with its id is stored (which then stays as it is); `seq`, the event
+   * that names it first, orders the post's comments.
+   */
   insertComment(comment: Comment, seq: number): void;
   setStatus(id: string, status: CommentStatus): void;
   setLastKeyedSeq(postId: string, seq: number): void;
@@ -85,7 +88,8 @@ export function apply(model: CommentsModel, event: Envelope<Handled<'comments'>>
       model.addPost(event.data.id);
       return [];
     case 'CommentCreated':
-      known(model, event.data, event.seq);
+      // Stored unless known: a verdict that came first has set its status, which pending never overrides.
+      model.insertComment(event.data, event.seq);
       if (event.key === commentsKey(event.data.postId)) model.setLastKeyedSeq(event.data.postId, event.seq);
       return [];
     case 'CommentModerated': {

@@ -41,7 +41,7 @@ export function openCommentsModel(db: ProjectionDb): CommentsModel {
   );
   const addPost = db.prepare<[string]>('INSERT INTO posts (id) VALUES (?) ON CONFLICT DO NOTHING');
   const insertComment = db.prepare<[number, string, string, string, CommentStatus]>(
-    'INSERT INTO comments (seq, id, post_id, content, status) VALUES (?, ?, ?, ?, ?)',
+    'INSERT INTO comments (seq, id, post_id, content, status) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
   );
   const setStatus = db.prepare<[CommentStatus, string]>('UPDATE comments SET status = ? WHERE id = ?');
   const setLastKeyedSeq = db.prepare<[string, number]>(
