@@ -3,6 +3,7 @@ import {
   BusUnavailableError,
   ConflictError,
   createEventService,
+  ID_SCOPES,
   idFromRequest,
   MAX_COMMENTS_PER_POST,
   parseBody,
@@ -97,7 +98,7 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
       app.post('/posts/:id/comments', async (req, res) => {
         const postId = parseOrThrow(postIdSchema, req.params.id, 'id');
         const { content } = parseBody(req, createCommentSchema);
-        const comment = { id: idFromRequest(req, `comment:${postId}`), postId, content };
+        const comment = { id: idFromRequest(req, ID_SCOPES.comment(postId)), postId, content };
         // A post answered 201 a moment ago is in the log even if its event is still on its way here.
         if (!projection.model.hasPost(postId)) await consumer.syncToHead();
         if (!projection.model.hasPost(postId)) throw new AppError(404, `post ${postId}: not found`);

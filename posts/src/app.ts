@@ -1,5 +1,6 @@
 import {
   createEventService,
+  ID_SCOPES,
   idFromRequest,
   parseBody,
   parseOrThrow,
@@ -31,7 +32,7 @@ export function createApp({ bus, logger, corsOrigins }: PostsDeps): PostsService
       // 201 only once PostCreated is in the log: from then on every service can learn of the post.
       app.post('/posts/create', async (req, res) => {
         const { title } = parseBody(req, createPostSchema);
-        const post = { id: idFromRequest(req, 'post'), title };
+        const post = { id: idFromRequest(req, ID_SCOPES.post), title };
         // The same Idempotency-Key with another title is a 422: the post first created stands.
         await publishForRequest(req, () => bus.publish(postCreated(post)));
         res.status(201).json(post);

@@ -7,9 +7,19 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
 const KEY = /^[A-Za-z0-9._:-]{1,100}$/;
 
 /**
+ * Where a created thing's id is derived within: a post's key and a comment's key make different
+ * ids, and the same key on two posts makes two comments.
+ */
+export const ID_SCOPES = {
+  post: 'post',
+  comment: (postId: string) => `comment:${postId}`,
+} as const;
+
+/**
  * The id of the thing a request creates. With an `Idempotency-Key` header the id is derived from
- * the key (within `scope`), so a client that lost the answer can send the same request again: the
- * event gets the same id and the bus stores it once. Without one, every request creates anew.
+ * the key (within `scope`, one of `ID_SCOPES`), so a client that lost the answer can send the same
+ * request again: the event gets the same id and the bus stores it once. Without one, every request
+ * creates anew.
  */
 export function idFromRequest(req: Request, scope: string): string {
   const key = req.header(IDEMPOTENCY_HEADER);
@@ -19,6 +29,14 @@ export function idFromRequest(req: Request, scope: string): string {
       [IDEMPOTENCY_HEADER]: "must be 1 to 100 letters, digits, '.', '_', ':' or '-'",
     });
   }
+  return idFromKey(scope, key);
+}
+
+/**
+ * The id a request with this `Idempotency-Key` creates: a client that sets the key knows the id
+ * before the answer comes (the load generator finds its comments on the live stream by it).
+ */
+export function idFromKey(scope: string, key: string): string {
   const hex = createHash('sha256').update(`${scope}\n${key}`).digest('hex');
   // Shaped as a UUID (version 8, "custom"), like the ids made without a key.
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
