@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { SERVICE_NAMES, SERVICES, SUBSCRIBER_NAMES, type ServiceName } from '@mini-blog/common';
+import type { LoadMix } from './load/generator';
 
 export const USAGE = `blogctl: operate mini-blog, on a local run or on a cluster (as a kubectl plugin: kubectl blog)
 
@@ -10,6 +11,11 @@ Commands:
   skip <subscriber> <seq>    give up on a parked event
   rewind <subscriber> <seq>  deliver again everything after <seq> (0: the whole log)
   tail [--count N]           the flow of events and deliveries, live (metadata only); Ctrl-C stops
+  load [--rate N] [--duration D] [--mix P:C] [--report FILE]
+                             drive the public API at N requests/s (default 50) for D (30s, 2m;
+                             default 30s), P posts for every C comments (default 1:9), open loop;
+                             prints each second and a summary, FILE gets the JSON report.
+                             --url is the public entry point (default http://localhost:8080)
 
 Where (the cluster of kubectl's current context unless --url is given):
   --url URL                  a local run: the bus at URL (npm start: http://127.0.0.1:4005)
@@ -28,7 +34,22 @@ export type Command =
   | { readonly name: 'parked'; readonly subscriber: string | undefined }
   | { readonly name: 'replay' | 'skip' | 'rewind'; readonly subscriber: string; readonly seq: number }
   | { readonly name: 'tail'; readonly count: number | undefined }
+  | LoadCommand
   | { readonly name: 'help' };
+
+export interface LoadCommand {
+  readonly name: 'load';
+  /** The public entry point: the gateway of `npm start`, or the ingress. */
+  readonly target: URL;
+  readonly rate: number;
+  readonly durationMs: number;
+  readonly mix: LoadMix;
+  readonly report: string | undefined;
+  readonly seedPosts: number | undefined;
+}
+
+/** Where `load` sends its requests unless --url says otherwise: what `npm start` prints. */
+export const DEFAULT_LOAD_TARGET = 'http://localhost:8080';
 
 export type Where =
   | {
@@ -42,7 +63,8 @@ export type Where =
 
 export interface Invocation {
   readonly command: Command;
-  readonly where: Where;
+  /** Where the bus and the services are; `load` needs none (it goes through the public entry point). */
+  readonly where: Where | undefined;
   readonly json: boolean;
 }
 
@@ -70,6 +92,11 @@ export function parseInvocation(argv: readonly string[], env: NodeJS.ProcessEnv)
         context: { type: 'string' },
         subscriber: { type: 'string' },
         count: { type: 'string' },
+        rate: { type: 'string' },
+        duration: { type: 'string' },
+        mix: { type: 'string' },
+        report: { type: 'string' },
+        'seed-posts': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -79,11 +106,80 @@ export function parseInvocation(argv: readonly string[], env: NodeJS.ProcessEnv)
   }
   const { values, positionals } = parsed;
   const [name, ...rest] = positionals;
+  if (name === 'load' && !values.help)
+    return { command: parseLoad(rest, values), where: undefined, json: values.json === true };
+  const loadOnly = (['rate', 'duration', 'mix', 'report', 'seed-posts'] as const).filter(
+    (key) => values[key] !== undefined,
+  );
+  if (loadOnly.length > 0) throw new UsageError(`--${loadOnly.join(', --')}: only for load`);
   const command =
     values.help || name === undefined || name === 'help'
       ? ({ name: 'help' } as const)
       : parseCommand(name, rest, values);
   return { command, where: parseWhere(values, env), json: values.json === true };
+}
+
+interface LoadValues {
+  url?: string;
+  rate?: string;
+  duration?: string;
+  mix?: string;
+  report?: string;
+  'seed-posts'?: string;
+  'views-url'?: string;
+  service?: string[];
+  'data-dir'?: string;
+  namespace?: string;
+  context?: string;
+  subscriber?: string;
+  count?: string;
+}
+
+function parseLoad(rest: readonly string[], values: LoadValues): LoadCommand {
+  if (rest.length > 0) throw new UsageError(`load: takes no arguments, not ${rest.join(' ')}`);
+  const other = (['views-url', 'service', 'data-dir', 'namespace', 'context', 'subscriber', 'count'] as const).filter(
+    (key) => values[key] !== undefined,
+  );
+  if (other.length > 0)
+    throw new UsageError(`load: --${other.join(', --')}: not for load (it goes through the public entry point, --url)`);
+  const rate = values.rate === undefined ? 50 : positiveNumber('--rate', values.rate, 100_000);
+  return {
+    name: 'load',
+    target: httpUrl('--url', values.url ?? DEFAULT_LOAD_TARGET),
+    rate,
+    durationMs: values.duration === undefined ? 30_000 : duration('--duration', values.duration),
+    mix: values.mix === undefined ? { posts: 1, comments: 9 } : mix(values.mix),
+    report: values.report,
+    seedPosts: values['seed-posts'] === undefined ? undefined : wholeNumber('--seed-posts', values['seed-posts'], 1),
+  };
+}
+
+function positiveNumber(what: string, value: string, max: number): number {
+  const number = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!(number > 0 && number <= max))
+    throw new UsageError(`${what}: must be a number above 0 and at most ${max}, not ${value}`);
+  return number;
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, '': 1000 };
+
+/** `30s`, `2m`, `500ms`, `1h`, or a number of seconds; at most a day. */
+export function duration(what: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|)$/.exec(value.trim());
+  const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : NaN;
+  if (!(ms >= 1 && ms <= 86_400_000))
+    throw new UsageError(`${what}: must be a duration such as 30s, 2m or 500ms (up to 24h), not ${value}`);
+  return ms;
+}
+
+/** `P:C`: P posts for every C comments, whole numbers, not both 0. */
+function mix(value: string): LoadMix {
+  const match = /^(\d{1,4}):(\d{1,4})$/.exec(value.trim());
+  const posts = Number(match?.[1]);
+  const comments = Number(match?.[2]);
+  if (!match || posts + comments === 0)
+    throw new UsageError(`--mix: must be posts:comments, two whole numbers not both 0 (1:9, 0:1), not ${value}`);
+  return { posts, comments };
 }
 
 function parseCommand(name: string, rest: readonly string[], values: { subscriber?: string; count?: string }): Command {
@@ -113,7 +209,7 @@ function parseCommand(name: string, rest: readonly string[], values: { subscribe
       expectArgs(0, '');
       return { name, count: values.count === undefined ? undefined : wholeNumber('--count', values.count, 1) };
     default:
-      throw new UsageError(`command: must be one of status, parked, replay, skip, rewind, tail, not ${name}`);
+      throw new UsageError(`command: must be one of status, parked, replay, skip, rewind, tail, load, not ${name}`);
   }
 }
 

@@ -1,6 +1,7 @@
 import { parseInvocation, UsageError, USAGE, DEFAULT_VIEWS_PORT } from './args';
 import { runCommand } from './commands';
 import { BlogctlError } from './http';
+import { load } from './load/command';
 import { openTarget } from './target';
 
 export interface Io {
@@ -27,15 +28,22 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     io.stdout.write(USAGE);
     return 0;
   }
+  const print = (text: string) => io.stdout.write(`${text}\n`);
+  const signal = io.signal ?? new AbortController().signal;
+  if (command.name === 'load') {
+    try {
+      await load(command, { json, print }, signal);
+      return 0;
+    } catch (err) {
+      if (!(err instanceof BlogctlError)) throw err;
+      io.stderr.write(`blogctl: ${err.message}\n`);
+      return 1;
+    }
+  }
   let target;
   try {
-    target = await openTarget(where, DEFAULT_VIEWS_PORT, io.env);
-    await runCommand(
-      command,
-      target,
-      { json, print: (text) => io.stdout.write(`${text}\n`) },
-      io.signal ?? new AbortController().signal,
-    );
+    target = await openTarget(where!, DEFAULT_VIEWS_PORT, io.env);
+    await runCommand(command, target, { json, print }, signal);
     return 0;
   } catch (err) {
     if (!(err instanceof BlogctlError)) throw err;

@@ -25,7 +25,7 @@ export interface Output {
 const TAIL_BACKLOG = 10;
 
 export async function runCommand(
-  command: Exclude<Command, { name: 'help' }>,
+  command: Exclude<Command, { name: 'help' | 'load' }>,
   target: Target,
   out: Output,
   signal: AbortSignal,
