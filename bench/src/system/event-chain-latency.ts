@@ -1,161 +1,64 @@
-import http from 'node:http';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { PostChange, PublicComment } from '@mini-blog/common';
-import { startSystem } from '@mini-blog/launcher';
-import { callJson, openSse } from './http';
-import { seededRandom, sentence } from './log-builder';
+import type { LoadReport } from '@mini-blog/blogctl';
+import { REPO_ROOT, startSystem } from '@mini-blog/launcher';
 import { snapshot } from './memory';
 import { cpuMsOf, type Memory } from './processes';
-import { distribution, type Distribution } from './report';
 
 export interface ChainLoad {
   /** Comments per second, sent on schedule whether or not earlier ones were answered (open loop). */
   readonly rate: number;
   readonly seconds: number;
-  /** Sent at the same rate before the measured part, and not counted. */
+  /** A load at the same rate before the measured one, not counted. */
   readonly warmupSeconds: number;
 }
 
-export interface ChainResult {
-  /** From the 201 of POST /posts/:id/comments to the live stream showing approved or rejected. */
-  readonly afterCreated: Distribution;
-  /** The POST itself (through the gateway, until its 201 had arrived). */
-  readonly post: Distribution;
-  /** From sending the POST to the live stream showing the verdict. */
-  readonly endToEnd: Distribution;
-  readonly sent: number;
-  readonly failed: number;
-  /** Answered 201 but never shown moderated within the drain time. */
-  readonly missing: number;
-  /** Shown moderated before the 201 had reached the client (counted as 0 ms). */
-  readonly shownBefore201: number;
-  /** The rate actually achieved. */
-  readonly rate: number;
-}
-
-const DRAIN_MS = 10_000;
+const BLOGCTL = path.join(REPO_ROOT, 'blogctl', 'bin', 'blogctl');
 
 /**
- * Posts comments through the gateway at a fixed rate while watching the live stream (also through
- * the gateway, as the browser does), and times how long after each 201 the stream shows the
- * moderation's verdict: comments → bus → moderation → bus → query → stream.
+ * One run of `blogctl load`, the load generator an operator runs, in a process of its own: comments
+ * only, on `seedPosts` posts it makes first. Its report times each comment from the moment it was
+ * due to be sent to its 201, and to the moderation's verdict on the live stream (comments → log →
+ * moderation → log → comments and query → stream), both through the gateway as a browser goes.
  */
-export async function measureEventChain(
+export async function generateLoad(
   gatewayUrl: string,
-  postIds: readonly string[],
-  load: ChainLoad,
-  seed: number,
-): Promise<ChainResult> {
-  const random = seededRandom(seed);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const shownAt = new Map<string, number>();
-  const stream = await openSse(`${gatewayUrl}/posts/stream`, (event, data) => {
-    if (event !== 'change') return;
-    const now = performance.now();
-    const { post } = JSON.parse(data) as PostChange;
-    for (const comment of post.comments) {
-      if (comment.status !== 'pending' && !shownAt.has(comment.id)) shownAt.set(comment.id, now);
-    }
-  });
-
-  interface Sent {
-    readonly sentAt: number;
-    readonly measured: boolean;
-    id?: string;
-    answeredAt?: number;
-  }
-  const sent: Sent[] = [];
-  let failed = 0;
-  const interval = 1000 / load.rate;
-  const warmup = Math.round(load.warmupSeconds * load.rate);
-  const total = warmup + Math.round(load.seconds * load.rate);
-  const inFlight: Promise<void>[] = [];
-  const start = performance.now();
-  let measuredStart = start;
-  for (let i = 0; i < total; i += 1) {
-    const wait = start + i * interval - performance.now();
-    if (wait > 0) await delay(wait);
-    if (i === warmup) measuredStart = performance.now();
-    const postId = postIds[Math.floor(random() * postIds.length)]!;
-    const content = `${sentence(random, 3, 12)}${random() < 0.1 ? ' Orange!' : ''}`;
-    const record: Sent = { sentAt: performance.now(), measured: i >= warmup };
-    sent.push(record);
-    inFlight.push(
-      callJson<PublicComment[]>(agent, 'POST', `${gatewayUrl}/posts/${postId}/comments`, { content }).then(
-        (answer) => {
-          if (answer.status !== 201) {
-            failed += 1;
-            return;
-          }
-          record.answeredAt = answer.at;
-          record.id = answer.body[answer.body.length - 1]!.id;
-        },
-        () => {
-          failed += 1;
-        },
-      ),
+  { rate, seconds, seedPosts }: { rate: number; seconds: number; seedPosts: number },
+): Promise<LoadReport> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mini-blog-load-'));
+  const reportFile = path.join(dir, 'report.json');
+  try {
+    const args = ['load', '--url', gatewayUrl, '--rate', String(rate), '--duration', `${seconds}s`, '--mix', '0:1'];
+    const child = spawn(
+      process.execPath,
+      [BLOGCTL, ...args, '--seed-posts', String(seedPosts), '--report', reportFile],
+      {
+        stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'pipe'],
+      },
     );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    if (status !== 0) throw new Error(`blogctl load exited ${status}: ${stderr.trim()}`);
+    return JSON.parse(readFileSync(reportFile, 'utf8')) as LoadReport;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  const sendingMs = performance.now() - measuredStart;
-  await Promise.all(inFlight);
-  const drainUntil = performance.now() + DRAIN_MS;
-  const measured = sent.filter((record) => record.measured);
-  while (
-    performance.now() < drainUntil &&
-    measured.some((record) => record.id !== undefined && !shownAt.has(record.id))
-  )
-    await delay(20);
-  stream.close();
-  agent.destroy();
-
-  const afterCreated: number[] = [];
-  const post: number[] = [];
-  const endToEnd: number[] = [];
-  let missing = 0;
-  let shownBefore201 = 0;
-  for (const record of measured) {
-    if (record.id === undefined || record.answeredAt === undefined) continue;
-    post.push(record.answeredAt - record.sentAt);
-    const shown = shownAt.get(record.id);
-    if (shown === undefined) {
-      missing += 1;
-      continue;
-    }
-    if (shown < record.answeredAt) shownBefore201 += 1;
-    afterCreated.push(Math.max(0, shown - record.answeredAt));
-    endToEnd.push(shown - record.sentAt);
-  }
-  return {
-    afterCreated: distribution(afterCreated),
-    post: distribution(post),
-    endToEnd: distribution(endToEnd),
-    sent: measured.length,
-    failed,
-    missing,
-    shownBefore201,
-    rate: (measured.length / sendingMs) * 1000,
-  };
 }
 
-/** Creates posts through the gateway, one at a time, and returns their ids. */
-export async function createPosts(gatewayUrl: string, count: number): Promise<string[]> {
-  const agent = new http.Agent({ keepAlive: true });
-  const ids: string[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const answer = await callJson<{ id: string }>(agent, 'POST', `${gatewayUrl}/posts/create`, {
-      title: `Benchmark post ${i}`,
-    });
-    if (answer.status !== 201) throw new Error(`POST /posts/create answered ${answer.status}`);
-    ids.push(answer.body.id);
-  }
-  agent.destroy();
-  return ids;
+/** A warm-up (not counted) then the measured load. */
+export async function measureEventChain(gatewayUrl: string, load: ChainLoad, seedPosts = 200): Promise<LoadReport> {
+  if (load.warmupSeconds > 0)
+    await generateLoad(gatewayUrl, { rate: load.rate, seconds: load.warmupSeconds, seedPosts: 10 });
+  return generateLoad(gatewayUrl, { rate: load.rate, seconds: load.seconds, seedPosts });
 }
 
 export interface EventChainBench {
-  readonly runs: readonly ChainResult[];
-  /** CPU time each process used during each run (the bench's own process holds the gateway). */
+  readonly runs: readonly LoadReport[];
+  /** CPU time each process used during each run (the bench's own process holds the gateway; the generator's is in its report). */
   readonly cpuMs: readonly Record<string, number>[];
   /** Every process's memory after each run. */
   readonly memory: readonly Record<string, Memory>[];
@@ -164,12 +67,7 @@ export interface EventChainBench {
 }
 
 /** The whole system as `npm start` runs it, on free ports; identical latency runs one after another. */
-export async function benchEventChain(
-  workDir: string,
-  load: ChainLoad,
-  runs: number,
-  posts: number,
-): Promise<EventChainBench> {
+export async function benchEventChain(workDir: string, load: ChainLoad, runs: number): Promise<EventChainBench> {
   const problems: string[] = [];
   const system = await startSystem({
     port: 0,
@@ -179,22 +77,25 @@ export async function benchEventChain(
     },
   });
   try {
-    // The gateway is the bench's own process; 127.0.0.1 rather than the name keeps it off IPv6.
+    // 127.0.0.1 rather than the name keeps it off IPv6.
     const gatewayUrl = system.url.replace('localhost', '127.0.0.1');
-    const postIds = await createPosts(gatewayUrl, posts);
-    const results: ChainResult[] = [];
+    const results: LoadReport[] = [];
     const memory: Record<string, Memory>[] = [];
     const cpuMs: Record<string, number>[] = [];
     const pids: Record<string, number | undefined> = {
       ...Object.fromEntries(Object.entries(system.services).map(([name, service]) => [name, service.pid])),
-      'bench+gateway': process.pid,
+      gateway: process.pid,
     };
     const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid)]));
     for (let run = 0; run < runs; run += 1) {
       const before = cpuNow();
-      results.push(await measureEventChain(gatewayUrl, postIds, load, 100 + run));
+      const report = await measureEventChain(gatewayUrl, load);
       const after = cpuNow();
-      cpuMs.push(Object.fromEntries(Object.keys(after).map((name) => [name, after[name]! - before[name]!])));
+      results.push(report);
+      cpuMs.push({
+        ...Object.fromEntries(Object.keys(after).map((name) => [name, after[name]! - before[name]!])),
+        generator: report.cpuMs,
+      });
       await delay(1000);
       memory.push(
         snapshot(Object.fromEntries(Object.entries(system.services).map(([name, service]) => [name, service.pid]))),

@@ -1,3 +1,5 @@
+import type { Percentiles } from '@mini-blog/blogctl';
+
 /** Percentiles and the lines a benchmark prints. */
 
 export interface Distribution {
@@ -23,6 +25,12 @@ export const perSecond = (value: number): string => `${Math.round(value).toLocal
 
 export function describe(d: Distribution): string {
   return `p50 ${ms(d.p50)}, p90 ${ms(d.p90)}, p99 ${ms(d.p99)}, max ${ms(d.max)} (n=${d.count})`;
+}
+
+/** The load generator's percentiles (null where it saw nothing). */
+export function describeLoad(d: Percentiles): string {
+  const show = (value: number | null) => (value === null ? 'n/a' : ms(value));
+  return `p50 ${show(d.p50)}, p90 ${show(d.p90)}, p99 ${show(d.p99)}, max ${show(d.max)} (n=${d.count})`;
 }
 
 /** One line per check: what was measured against its target. */
