@@ -7,6 +7,7 @@ import {
   SERVICES,
   SUBSCRIBER_NAMES,
   subscribersSetting,
+  type ServiceEntry,
 } from '../src/registry';
 
 describe('subscribersSetting', () => {
@@ -32,7 +33,7 @@ describe('publishAclSetting', () => {
 
 describe('key ownership', () => {
   const owned = PUBLISHER_NAMES.flatMap((name) =>
-    keyedTypes(name).map((type) => ({ name, type, prefix: SERVICES[name].keys[type]! })),
+    keyedTypes(name).map((type) => ({ name, type, prefix: (SERVICES[name] as ServiceEntry).keys[type]! })),
   );
 
   it('gives every key prefix one owner, on a type it publishes and no other principal publishes', () => {
