@@ -1,5 +1,13 @@
-import { createHttpServer, createLogger, listen, readOrExit, runService, streamLimitsFrom } from '@mini-blog/common';
-import { ADMIN, readPrincipals } from './auth/principals';
+import {
+  ADMIN,
+  createHttpServer,
+  createLogger,
+  listen,
+  readOrExit,
+  runService,
+  streamLimitsFrom,
+} from '@mini-blog/common';
+import { readPrincipals } from './auth/principals';
 import { EventBus } from './bus';
 import { loadBusConfig } from './config';
 import { createApp, createViewsApp } from './http/app';

@@ -3,10 +3,18 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EVENT_TYPES, silentLogger, type Envelope, type EventStreamLimits, type NewEvent } from '@mini-blog/common';
+import {
+  ADMIN,
+  EVENT_TYPES,
+  Principals,
+  silentLogger,
+  type Secrets,
+  type Envelope,
+  type EventStreamLimits,
+  type NewEvent,
+} from '@mini-blog/common';
 import type { Express } from 'express';
 import request from 'supertest';
-import { ADMIN, Principals, type Secrets } from '../src/auth/principals';
 import { EventBus, type EventBusOptions } from '../src/bus';
 import { DEFAULT_PUBLISH_ACL, parsePublishAcl, type PublishAcl, type SubscriberConfig } from '../src/config';
 import type { Subscriber } from '../src/delivery/subscriber-loop';

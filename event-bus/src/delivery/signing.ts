@@ -4,8 +4,8 @@ import {
   BUS_SIGNATURE_HEADER,
   BUS_TIMESTAMP_HEADER,
   signDelivery,
+  type Secrets,
 } from '@mini-blog/common';
-import type { Secrets } from '../auth/principals';
 
 /**
  * The headers of one delivery attempt. Always signed: one `v1=` signature per secret of the

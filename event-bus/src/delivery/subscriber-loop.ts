@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { backoffDelay, type Logger, type SubscriptionStatus } from '@mini-blog/common';
+import { backoffDelay, type Logger, type Secrets, type SubscriptionStatus } from '@mini-blog/common';
 import { request, type Dispatcher } from 'undici';
-import type { Secrets } from '../auth/principals';
 import type { SubscriberConfig } from '../config';
 import { NotParkedError } from '../errors';
 import type { GroupCommitter } from '../log/group-commit';

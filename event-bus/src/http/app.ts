@@ -1,9 +1,17 @@
-import { AppError, createHttpApp, errorHandler, type EventStreamLimits, type Logger } from '@mini-blog/common';
+import {
+  ADMIN,
+  allowOnly,
+  AppError,
+  authenticate,
+  createHttpApp,
+  errorHandler,
+  type EventStreamLimits,
+  type Logger,
+  type Principals,
+} from '@mini-blog/common';
 import express, { type Express, type RequestHandler } from 'express';
-import { ADMIN, type Principals } from '../auth/principals';
 import type { EventBus } from '../bus';
 import { adminRouter } from './admin-routes';
-import { allowOnly, authenticate } from './auth';
 import { busErrors } from './errors';
 import { eventsRouter, type EventsAccess } from './events-routes';
 import { FlowFeed } from './flow-feed';

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import {
+  allowOnly,
   AppError,
   describeIssues,
   EVENT_TYPES,
   newEventSchema,
   parseBody,
   parseOrThrow,
+  principalOf,
   writeChunk,
   type EventType,
 } from '@mini-blog/common';
@@ -14,7 +16,6 @@ import { z } from 'zod';
 import type { EventBus } from '../bus';
 import type { PublishAcl } from '../config';
 import type { PendingEvent } from '../log/log-writer';
-import { allowOnly, principalOf } from './auth';
 
 export const MAX_BATCH = 1000;
 export const MAX_PAGE = 10_000;

@@ -1,6 +1,6 @@
-import { AppError } from '@mini-blog/common';
 import type { RequestHandler, Response } from 'express';
 import type { Principals } from '../auth/principals';
+import { AppError } from './errors';
 
 const BEARER = /^Bearer +(\S+) *$/i;
 
