@@ -10,7 +10,7 @@ import {
 } from './support/dockerfile';
 import { existsInRepo, loadSkaffold, readText, skaffoldVariants, workspaceOf } from './support/repository';
 
-const BASE_IMAGE = 'node:20-bookworm-slim';
+const BASE_IMAGE = 'node:24-bookworm-slim';
 
 /** Every Dockerfile skaffold builds, with the build arguments of each artifact that uses it. */
 const artifacts = skaffoldVariants(loadSkaffold()).flatMap((variant) => variant.build.artifacts);
