@@ -9,6 +9,9 @@ module.exports = {
     '^@mini-blog/common$': path.join(__dirname, 'common/src/index.ts'),
     '^@mini-blog/common/(.*)$': path.join(__dirname, 'common/src/$1'),
     '^@mini-blog/infra$': path.join(__dirname, 'infra/src/index.ts'),
+    // A dynamic import names the compiled file (`./jetstream/index.js`, as Node's ESM loader needs);
+    // under jest the source beside it is loaded instead.
+    '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {
     '^.+\\.(t|j)sx?$': [

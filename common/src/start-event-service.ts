@@ -65,7 +65,7 @@ export function createEventService<S extends SubscriberName>({
     corsOrigins,
     internalPaths: live.paths,
     routes: (app) => {
-      live.routes?.(app);
+      if (live.handler) app.use(live.handler);
       routes?.(app);
     },
   });

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import request from 'supertest';
 import { AppError } from '../src/service/errors';
+import { BusUnavailableError, ConflictError, IdempotencyConflictError } from '../src/transport/errors';
 import { createHttpApp } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';
 
@@ -36,6 +37,15 @@ function appWithRoutes(logger = silentLogger()) {
       });
       app.get('/gone', () => {
         throw new AppError(410, 'post: was deleted');
+      });
+      app.get('/bus-down', () => {
+        throw new BusUnavailableError('connection refused');
+      });
+      app.get('/raced', () => {
+        throw new ConflictError('comments:p1', 9);
+      });
+      app.get('/reused-id', () => {
+        throw new IdempotencyConflictError('PostCreated:p1');
       });
     },
   });
@@ -242,6 +252,17 @@ describe('createHttpApp', () => {
 
     expect(res.status).toBe(410);
     expect(res.body).toEqual({ message: 'post: was deleted' });
+  });
+
+  it.each([
+    ['/bus-down', 503, 'event-bus: unavailable (connection refused); nothing was stored, try again'],
+    ['/raced', 409, 'expectedLastSeq: the last event of comments:p1 is at 9'],
+    ['/reused-id', 422, 'id: PostCreated:p1 is stored with other data'],
+  ])('answers the transport error of %s with %i and its message', async (path, status, message) => {
+    const res = await request(appWithRoutes()).get(path);
+
+    expect(res.status).toBe(status);
+    expect(res.body).toEqual({ message });
   });
 
   it('does not advertise Express', async () => {

@@ -146,7 +146,12 @@ export class LagRecorder {
  */
 export async function deliveryServer(sink: LagRecorder): Promise<{ url: string; server: Server }> {
   const live = createHttpTransport({ url: 'http://127.0.0.1:9', secrets: 'unsigned' }).connect(sink);
-  const app = createHttpApp({ logger: silent, routes: (router) => live.routes?.(router) });
+  const app = createHttpApp({
+    logger: silent,
+    routes: (app) => {
+      if (live.handler) app.use(live.handler);
+    },
+  });
   const port = await freePort();
   const server = app.listen(port, '127.0.0.1');
   await once(server, 'listening');

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { BusUnavailableError, ConflictError, IdempotencyConflictError } from '../transport/errors';
 
 /** The one error type a route throws: an HTTP status and a message safe to show the caller. */
 export class AppError extends Error {
@@ -38,10 +39,21 @@ function fromExpress(err: unknown): AppError | undefined {
   return new AppError(status, typeof type === 'string' ? 'body: could not be read' : 'request: could not be read');
 }
 
+/**
+ * The log's errors, as a route answers them: the bus unavailable is the server's (503, try again),
+ * a conditional publish that lost its race and a reused event id are the request's (409, 422).
+ */
+function fromTransport(err: unknown): AppError | undefined {
+  if (err instanceof BusUnavailableError) return new AppError(503, err.message);
+  if (err instanceof ConflictError) return new AppError(409, err.message);
+  if (err instanceof IdempotencyConflictError) return new AppError(422, err.message);
+  return undefined;
+}
+
 /** Registered last: known errors keep their status, anything else is a 500 without internals. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const known = err instanceof AppError ? err : fromExpress(err);
+    const known = err instanceof AppError ? err : (fromTransport(err) ?? fromExpress(err));
     if (known) {
       if (known.status >= 500)
         logger.warn({ method: req.method, path: req.path, err: known.message }, 'request failed');

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import type { Envelope, NewEvent } from '../events';
 import { ConflictError, IdempotencyConflictError } from '../transport/errors';
-import { createDeliveryRouter, DELIVERY_PATHS, type DeliveryRouterOptions } from '../transport/http/delivery-router';
+import { httpLiveDelivery, type DeliveryRouterOptions } from '../transport/http/delivery-router';
 import type { EventTransport, LiveDelivery } from '../transport/transport';
 import type { DeliverySink, LogPage, PublishOptions, PublishResult, ReadLogOptions } from '../transport/types';
 
@@ -44,8 +44,7 @@ export class MemoryBus implements EventTransport {
   }
 
   connect(sink: DeliverySink): LiveDelivery {
-    const router = createDeliveryRouter(sink, { secrets: this.options.deliverySecrets ?? 'unsigned' });
-    return { routes: (app) => void app.use(router), paths: DELIVERY_PATHS };
+    return httpLiveDelivery(sink, { secrets: this.options.deliverySecrets ?? 'unsigned' });
   }
 
   isReady(): boolean {

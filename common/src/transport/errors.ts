@@ -1,17 +1,19 @@
-import { AppError } from '../service/errors';
+/**
+ * What a transport throws, in the terms of the log, not of any protocol: a service's HTTP layer
+ * gives each one its status (`service/errors.ts`), a transport over HTTP reads them from the bus's.
+ */
 
 /**
  * The log could not be reached or kept failing: the caller's request may be retried later. When a
  * publish went out and no answer came back (the connection dropped, a timeout), the log may have
  * stored it before it stopped answering, and the message must not promise otherwise.
  */
-export class BusUnavailableError extends AppError {
+export class BusUnavailableError extends Error {
   constructor(
     cause: string,
     readonly mayBeStored = false,
   ) {
     super(
-      503,
       mayBeStored
         ? `event-bus: unavailable (${cause}); it may have been stored before the bus stopped answering: a retry with the same Idempotency-Key header stores it at most once`
         : `event-bus: unavailable (${cause}); nothing was stored, try again`,
@@ -24,29 +26,29 @@ export class BusUnavailableError extends AppError {
  * A conditional publish found the key's newest event elsewhere than expected: nothing was stored.
  * `lastSeq` is where it is now (0: no event with that key), to read up to before deciding again.
  */
-export class ConflictError extends AppError {
+export class ConflictError extends Error {
   constructor(
     readonly key: string,
     readonly lastSeq: number,
   ) {
-    super(409, `expectedLastSeq: the last event of ${key} is at ${lastSeq}`);
+    super(`expectedLastSeq: the last event of ${key} is at ${lastSeq}`);
     this.name = 'ConflictError';
   }
 }
 
 /**
  * The event's id is stored with another type or other data: a client reused its Idempotency-Key
- * for a different request. Nothing was stored; the first event stands. A 422 by default; a service
- * names its own request header in the message it answers with.
+ * for a different request. Nothing was stored; the first event stands. A service names its own
+ * request header in the message it answers with.
  */
-export class IdempotencyConflictError extends AppError {
+export class IdempotencyConflictError extends Error {
   constructor(readonly id: string) {
-    super(422, `id: ${id} is stored with other data`);
+    super(`id: ${id} is stored with other data`);
     this.name = 'IdempotencyConflictError';
   }
 }
 
-/** The engine is still replaying the log: deliver again later (HTTP answers 503). */
+/** The engine is still replaying the log: deliver again later. */
 export class NotReadyError extends Error {
   override name = 'NotReadyError';
 }

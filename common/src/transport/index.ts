@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import { bearerToken, readCredential } from '../auth/credentials';
 import { ConfigError, type BusConfig } from '../service/config';
 import { createHttpTransport } from './http';
-import { jetstreamTransportFor } from './jetstream';
 import type { EventTransport } from './transport';
 
 export * from './backoff';
@@ -24,11 +23,15 @@ export interface TransportContext {
 
 export type TransportFactory = (context: TransportContext) => Promise<EventTransport>;
 
-/** The transports `BUS_TRANSPORT` chooses from. */
+/**
+ * The transports `BUS_TRANSPORT` chooses from. JetStream is imported only when chosen, so that a
+ * process on the HTTP bus never loads the NATS client (its modules are under
+ * `@mini-blog/common/jetstream`, not in the main entry).
+ */
 export const TRANSPORTS: Record<BusConfig['BUS_TRANSPORT'], TransportFactory> = {
   http: async ({ config, credentials }) =>
     createHttpTransport({ url: config.BUS_URL, token: bearerToken(credentials[0]), secrets: credentials }),
-  jetstream: async (context) => jetstreamTransportFor(context),
+  jetstream: async (context) => (await import('./jetstream/index.js')).jetstreamTransportFor(context),
 };
 
 /**

@@ -1,4 +1,4 @@
-import type { Express } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BusClient, DeliverySink } from './types';
 
 /**
@@ -8,13 +8,19 @@ import type { BusClient, DeliverySink } from './types';
  */
 
 /**
- * How events reach a service live. The HTTP transport answers the bus's pushes on a route of the
- * service's own app (`routes`); a pull transport starts fetching once the sink is ready.
+ * A request handler in Node's own terms (connect-style middleware: it answers, or passes the request
+ * on with `next`), so that the seam names no web framework; the service kit mounts it on its app.
+ */
+export type DeliveryHandler = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
+/**
+ * How events reach a service live. The HTTP transport answers the bus's pushes on the service's own
+ * server (`handler`); a pull transport starts fetching once the sink is ready and needs neither.
  */
 export interface LiveDelivery {
-  /** Adds the delivery routes to the service's app (the HTTP transport's `POST /events`). */
-  readonly routes?: (app: Express) => void;
-  /** The paths those routes answer: for other services, not browsers, so never given a CORS answer. */
+  /** Mounted on the service's app before its own routes (the HTTP transport's `POST /events`). */
+  readonly handler?: DeliveryHandler;
+  /** The paths the handler answers: for other services, not browsers, so never given a CORS answer. */
   readonly paths?: readonly string[];
 }
 

@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import {
   BUS_DELIVERY_ID_HEADER,
@@ -11,6 +11,7 @@ import { AppError } from '../../service/errors';
 import { rawBodyOf } from '../../service/http-app';
 import { describeIssues } from '../../service/validation';
 import { DeliveryRefusedError, NotReadyError } from '../errors';
+import type { LiveDelivery } from '../transport';
 import type { DeliverySink } from '../types';
 
 /** The header in which the bus says up to which seq it has delivered to this subscriber before. */
@@ -96,4 +97,13 @@ export function createDeliveryRouter(sink: DeliverySink, { secrets }: DeliveryRo
     res.json({ status: 'ok', position: sink.currentPosition });
   });
   return router;
+}
+
+/**
+ * Live delivery over HTTP: the bus's signed pushes answered on the service's own `POST /events`. The
+ * handler is mounted on the service's Express app, so every request it sees is already Express's.
+ */
+export function httpLiveDelivery(sink: DeliverySink, options: DeliveryRouterOptions): LiveDelivery {
+  const router = createDeliveryRouter(sink, options);
+  return { handler: (req, res, next) => router(req as Request, res as Response, next), paths: DELIVERY_PATHS };
 }

@@ -1,6 +1,6 @@
 import type { EventTransport } from '../transport';
 import { createBusClient, type BusClientOptions } from './bus-client';
-import { createDeliveryRouter, DELIVERY_PATHS, type DeliveryRouterOptions } from './delivery-router';
+import { httpLiveDelivery, type DeliveryRouterOptions } from './delivery-router';
 
 export * from './bus-client';
 export * from './delivery-router';
@@ -17,10 +17,7 @@ export function createHttpTransport({ secrets, ...client }: HttpTransportOptions
     publish: (event, options) => bus.publish(event, options),
     publishBatch: (events) => bus.publishBatch(events),
     readLog: (options) => bus.readLog(options),
-    connect: (sink) => {
-      const router = createDeliveryRouter(sink, { secrets });
-      return { routes: (app) => void app.use(router), paths: DELIVERY_PATHS };
-    },
+    connect: (sink) => httpLiveDelivery(sink, { secrets }),
     // The bus being down does not make a service unready: it answers reads and retries publishes.
     isReady: () => true,
     close: async () => bus.close(),
