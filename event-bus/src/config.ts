@@ -1,6 +1,7 @@
 import {
   baseConfigSchema,
   EVENT_TYPES,
+  faultSwitchesEnv,
   loadConfig,
   portWithDefault,
   publishAclSetting,
@@ -146,6 +147,8 @@ export const busEnvSchema = baseConfigSchema.extend({
   RETRY_BASE_MS: positiveInt(100),
   RETRY_MAX_MS: positiveInt(5_000),
   DELIVERY_TIMEOUT_MS: positiveInt(10_000),
+  /** The fault switches under `/admin/faults` (admin only); without it those routes do not exist. */
+  ...faultSwitchesEnv,
 });
 
 export type BusConfig = z.infer<typeof busEnvSchema>;

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       dataDir: config.DATA_DIR,
       head: bus.store.head,
       subscribers: config.SUBSCRIBERS.map(({ name, url }) => `${name}=${url}`),
+      faultSwitches: config.FAULT_SWITCHES ? 'on (/admin/faults)' : 'off',
     },
     'log opened',
   );
@@ -48,7 +49,12 @@ async function main(): Promise<void> {
   logger.info({ host: config.HOST, port: viewsPort }, 'views listening');
   const readers = new Set([...config.SUBSCRIBERS.map((subscriber) => subscriber.name), ADMIN]);
   await runService({
-    app: createApp({ bus, logger, access: { principals, acl: config.PUBLISH_ACL, readers } }),
+    app: createApp({
+      bus,
+      logger,
+      access: { principals, acl: config.PUBLISH_ACL, readers },
+      faultSwitches: config.FAULT_SWITCHES,
+    }),
     port: config.PORT,
     host: config.HOST,
     logger,

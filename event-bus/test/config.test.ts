@@ -97,6 +97,14 @@ describe('listeners and stream bounds', () => {
   });
 });
 
+describe('FAULT_SWITCHES', () => {
+  it('is off unless set to on, and refuses anything else naming the variable', () => {
+    expect(loadBusConfig({}).FAULT_SWITCHES).toBe(false);
+    expect(loadBusConfig({ FAULT_SWITCHES: 'on' }).FAULT_SWITCHES).toBe(true);
+    expect(() => loadBusConfig({ FAULT_SWITCHES: 'yes' })).toThrow('FAULT_SWITCHES: must be on or off');
+  });
+});
+
 describe('credentials', () => {
   const dir = tempDir();
   afterAll(() => dir.remove());

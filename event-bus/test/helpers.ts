@@ -84,6 +84,8 @@ export interface TestBusOptions extends Partial<EventBusOptions> {
   readonly principals?: Readonly<Record<string, Secrets>>;
   readonly flowThrottleMs?: number;
   readonly streamLimits?: EventStreamLimits;
+  /** The fault switches under `/admin/faults` (`FAULT_SWITCHES=on`). */
+  readonly faultSwitches?: boolean;
 }
 
 /** A started bus on a temporary data folder (or `dataDir`, to reopen one). */
@@ -94,6 +96,7 @@ export function openTestBus(
     principals = {},
     flowThrottleMs,
     streamLimits,
+    faultSwitches,
     ...options
   }: TestBusOptions = {},
 ): TestBus {
@@ -104,7 +107,12 @@ export function openTestBus(
   bus.start();
   const names = new Set<string>([...PRINCIPALS, ...subscribers.map((entry) => entry.name), ...acl.keys()]);
   const readers = new Set([...subscribers.map((entry) => entry.name), ADMIN]);
-  const app = createApp({ bus, logger, access: { principals: testPrincipals([...names], principals), acl, readers } });
+  const app = createApp({
+    bus,
+    logger,
+    access: { principals: testPrincipals([...names], principals), acl, readers },
+    faultSwitches,
+  });
   return {
     bus,
     app,

@@ -62,6 +62,18 @@ export const corsOriginsSchema = z
     ),
   );
 
+/**
+ * `FAULT_SWITCHES=on`: the operator's fault switches exist (the bus's `/admin/faults`, a JetStream
+ * service's fault subject). Off unless the operator turns them on (`npm start -- --faults`); off,
+ * nothing of them is served or listened to.
+ */
+export const faultSwitchesEnv = {
+  FAULT_SWITCHES: z
+    .enum(['on', 'off'], { error: () => 'must be on or off' })
+    .default('off')
+    .transform((value) => value === 'on'),
+};
+
 /** The transports of the event log a service can use (see `transport/index.ts`). */
 export const BUS_TRANSPORTS = ['http', 'jetstream'] as const;
 
@@ -76,6 +88,7 @@ export const busConfigSchema = baseConfigSchema.extend({
    */
   CREDENTIALS_DIR: z.string().trim().min(1).optional(),
   CORS_ORIGINS: corsOriginsSchema,
+  ...faultSwitchesEnv,
 });
 
 export type BusConfig = z.infer<typeof busConfigSchema>;

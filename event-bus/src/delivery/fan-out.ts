@@ -76,6 +76,10 @@ export class FanOut {
     return this.loops.map((loop) => loop.status(head));
   }
 
+  subscribers(): readonly SubscriberLoop[] {
+    return this.loops;
+  }
+
   subscriber(name: string): SubscriberLoop {
     const loop = this.loops.find((candidate) => candidate.name === name);
     if (!loop) throw new UnknownSubscriberError(name);

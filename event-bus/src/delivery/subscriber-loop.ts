@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { backoffDelay, type Logger, type Secrets, type SubscriptionStatus } from '@mini-blog/common';
+import {
+  backoffDelay,
+  NO_DELIVERY_FAULTS,
+  type DeliveryFaults,
+  type Logger,
+  type Secrets,
+  type SubscriptionStatus,
+} from '@mini-blog/common';
 import { request, type Dispatcher } from 'undici';
 import type { SubscriberConfig } from '../config';
 import { NotParkedError } from '../errors';
@@ -38,6 +45,14 @@ type Answer =
  * they are retried, visibly, instead of parking the whole stream.
  */
 const isPoison = (status: number) => status >= 400 && status < 500 && ![401, 403, 404, 408, 429].includes(status);
+
+/** What the fault switch "fail" answers in the subscriber's place: a rejection, so that the events park. */
+const REFUSED_BY_SWITCH: Answer = {
+  ok: false,
+  poison: true,
+  reason: 'refused (fault switch)',
+  detail: 'the fault switch "fail" refused the delivery in place of the subscriber',
+};
 
 /** Read ahead for one-event-per-request subscribers: one query serves this many deliveries. */
 const READ_AHEAD = 100;
@@ -78,6 +93,7 @@ export class SubscriberLoop {
   private waiter: { readonly wakeOnAppend: boolean; readonly done: () => void } | undefined;
   private abortDelivery: AbortController | undefined;
   private running: Promise<void> | undefined;
+  private switches: DeliveryFaults = NO_DELIVERY_FAULTS;
 
   constructor(
     readonly config: Subscriber,
@@ -115,6 +131,19 @@ export class SubscriberLoop {
     this.stopped = true;
     this.interrupt();
     await this.running;
+  }
+
+  get faults(): DeliveryFaults {
+    return this.switches;
+  }
+
+  /**
+   * Sets the fault switches (`FAULT_SWITCHES=on`). Like an admin change, it interrupts a delivery
+   * in flight or a wait, which starts again under the new switches (the service dedupes a repeat).
+   */
+  setFaults(faults: DeliveryFaults): void {
+    this.switches = faults;
+    this.interrupt();
   }
 
   /** New events are in the log. A subscriber waiting out a backoff keeps waiting. */
@@ -199,7 +228,10 @@ export class SubscriberLoop {
   private async run(): Promise<void> {
     while (!this.stopped) {
       const [replay] = this.replays;
-      if (replay !== undefined) {
+      if (this.switches.paused) {
+        // Until a switch or an admin change wakes it; new events only make the lag grow.
+        await this.wait(null, false);
+      } else if (replay !== undefined) {
         await this.redeliver(replay);
       } else if (this.blockedAt !== null || this.cursor >= this.store.head) {
         await this.wait(null);
@@ -251,7 +283,12 @@ export class SubscriberLoop {
       if (generation !== this.generation) return 'interrupted';
       this.inFlight = events.length;
       const stopTimer = this.metrics.deliverySeconds.startTimer({ subscriber: this.name });
-      const answer = await this.post(deliveryId, body);
+      const { latencyMs, failing } = this.switches;
+      if (latencyMs > 0) {
+        await this.wait(latencyMs, false);
+        if (generation !== this.generation) return 'interrupted';
+      }
+      const answer = failing ? REFUSED_BY_SWITCH : await this.post(deliveryId, body);
       stopTimer();
       this.inFlight = 0;
       this.metrics.deliveries.inc({
@@ -358,7 +395,7 @@ export class SubscriberLoop {
   }
 
   /** Waits `ms`, or (with `null`) until new events arrive; an admin change or stop ends either. */
-  private wait(ms: number | null): Promise<void> {
+  private wait(ms: number | null, wakeOnAppend = ms === null): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -367,7 +404,7 @@ export class SubscriberLoop {
       };
       const timer = ms === null ? undefined : setTimeout(done, ms);
       timer?.unref();
-      this.waiter = { wakeOnAppend: ms === null, done };
+      this.waiter = { wakeOnAppend, done };
     });
   }
 }

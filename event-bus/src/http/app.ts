@@ -13,6 +13,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { EventBus } from '../bus';
 import { adminRouter } from './admin-routes';
 import { busErrors } from './errors';
+import { faultRouter } from './fault-routes';
 import { eventsRouter, type EventsAccess } from './events-routes';
 import { FlowFeed } from './flow-feed';
 import { viewsRouter } from './views-routes';
@@ -22,6 +23,8 @@ export interface AppDeps {
   readonly logger: Logger;
   /** Whose tokens are accepted, and what each may do. */
   readonly access: EventsAccess & { readonly principals: Principals };
+  /** The fault switches under `/admin/faults` exist (`FAULT_SWITCHES=on`). */
+  readonly faultSwitches?: boolean;
 }
 
 /** Larger than the services' 100 kB: a batch of full-size comments must fit. */
@@ -35,7 +38,7 @@ const PROBES = new Set(['/healthz', '/readyz']);
  * `/readyz` needs a principal's token, checked before the body is read, so that a caller without
  * one costs no parsing; the read-only views are not served here (`createViewsApp`).
  */
-export function createApp({ bus, logger, access }: AppDeps): Express {
+export function createApp({ bus, logger, access, faultSwitches = false }: AppDeps): Express {
   const api = createHttpApp({
     logger,
     bodyLimit: BUS_BODY_LIMIT,
@@ -43,11 +46,9 @@ export function createApp({ bus, logger, access }: AppDeps): Express {
     isReady: () => bus.committer.writeFailure === undefined,
     routes: (routes) => {
       routes.use(eventsRouter(bus, access));
-      routes.use(
-        '/admin',
-        allowOnly((principal) => principal === ADMIN, 'use the admin routes'),
-        adminRouter(bus),
-      );
+      const adminOnly = allowOnly((principal) => principal === ADMIN, 'use the admin routes');
+      if (faultSwitches) routes.use('/admin/faults', adminOnly, faultRouter(bus, logger));
+      routes.use('/admin', adminOnly, adminRouter(bus));
       routes.use(busErrors);
     },
   });

@@ -49,6 +49,8 @@ export class GroupCommitter {
   private idleWaiters: (() => void)[] = [];
   private failure: WriteFailure | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
+  /** The fault switch "slow the log": each commit waits this long before it is written. */
+  slowMs = 0;
 
   constructor(
     private readonly store: EventStore,
@@ -185,6 +187,8 @@ export class GroupCommitter {
       probe: batch.probe,
     };
     const stopTimer = this.metrics.commitSeconds.startTimer();
+    // A slow disk, as the fault switch has it: the writes that arrive meanwhile share the next commit.
+    if (this.slowMs > 0) await new Promise((resolve) => setTimeout(resolve, this.slowMs));
     const reply = await this.writer.write(request);
     stopTimer();
     this.writing = false;
