@@ -1,11 +1,20 @@
 import { EVENT_TYPES } from '../src/events/catalog';
 import { SERVICES } from '../src/registry';
 import { natsNodeConfig } from '../src/transport/jetstream/server-config';
-import { natsPermissions, parseSubject, streamSubjects, subjectOf } from '../src/transport/jetstream/subjects';
+import {
+  inboxPrefix,
+  liveConsumerName,
+  natsPermissions,
+  natsPrincipals,
+  parseSubject,
+  readerConsumerName,
+  REPLICA_SLOTS,
+  streamSubjects,
+  subjectOf,
+} from '../src/transport/jetstream/subjects';
 
-const PASSWORDS = Object.fromEntries(
-  ['posts', 'comments', 'moderation', 'query', 'admin'].map((name) => [name, `${name}-`.padEnd(43, 'x')]),
-);
+const PASSWORDS = Object.fromEntries(natsPrincipals().map((name) => [name, `${name}-`.padEnd(43, 'x')]));
+const ROUTE_PASSWORD = 'r'.repeat(43);
 
 describe('JetStream subjects', () => {
   it('gives every event type its own subjects in the stream', () => {
@@ -36,17 +45,75 @@ describe('JetStream subjects', () => {
   });
 });
 
+describe('natsPermissions', () => {
+  const services = ['posts', 'comments', 'moderation', 'query'] as const;
+  const consumerSubjects = (allow: readonly string[]) =>
+    allow.filter((subject) => subject.startsWith('$JS.API.CONSUMER.') || subject.startsWith('$JS.ACK.'));
+
+  it.each(services)('lets %s touch only the consumers of its own slots, each by its name', (name) => {
+    const allowed = consumerSubjects(natsPermissions(name).publish.allow);
+    const own = Array.from({ length: REPLICA_SLOTS }, (_, slot) => [
+      liveConsumerName(name, slot),
+      readerConsumerName(name, slot),
+    ]).flat();
+
+    expect(allowed.filter((subject) => /[*>]/.test(subject.replace(/\.>$/, '')))).toEqual([]);
+    for (const subject of allowed) expect(own).toContain(subject.replace(/\.>$/, '').split('.').at(-1));
+    expect(allowed.filter((subject) => subject.startsWith('$JS.ACK.'))).toEqual(
+      Array.from({ length: REPLICA_SLOTS }, (_, slot) => `$JS.ACK.BLOG.${liveConsumerName(name, slot)}.>`),
+    );
+    expect(allowed.some((subject) => subject.includes('DURABLE.CREATE') || subject.endsWith('.LIST.BLOG'))).toBe(false);
+  });
+
+  it.each(services)('lets %s receive replies only under its own inbox prefix', (name) => {
+    expect(natsPermissions(name).subscribe.allow).toEqual([`${inboxPrefix(name)}.>`]);
+  });
+
+  it('puts a key only on the types whose keys the registry gives the publisher', () => {
+    const events = (name: (typeof services)[number]) =>
+      natsPermissions(name).publish.allow.filter((subject) => subject.startsWith('blog.'));
+
+    expect(events('posts')).toEqual(['blog.PostCreated._']);
+    expect(events('moderation')).toEqual(['blog.CommentModerated._']);
+    expect(events('comments')).toEqual(['blog.CommentCreated.*', 'blog.CommentUpdated._']);
+  });
+
+  it('lets the views read state and change nothing', () => {
+    const { publish, subscribe } = natsPermissions('views');
+
+    expect(publish.allow).toEqual([
+      '$JS.API.STREAM.INFO.BLOG',
+      '$JS.API.STREAM.INFO.BLOG_PARKED',
+      '$JS.API.STREAM.MSG.GET.BLOG',
+      '$JS.API.CONSUMER.LIST.BLOG',
+    ]);
+    expect(subscribe.allow).toEqual(['_INBOX_views.>']);
+  });
+});
+
 describe('natsNodeConfig', () => {
   const ports = [1, 2, 3].map((n) => ({ client: 4000 + n, cluster: 5000 + n, monitor: 6000 + n }));
 
   it('routes each node of a cluster to the two others, on loopback', () => {
-    const config = JSON.parse(natsNodeConfig({ index: 1, ports, storeDir: '/data/nats-1', passwords: PASSWORDS }));
+    const config = JSON.parse(
+      natsNodeConfig({
+        index: 1,
+        ports,
+        storeDir: '/data/nats-1',
+        passwords: PASSWORDS,
+        routePassword: ROUTE_PASSWORD,
+      }),
+    );
 
     expect(config.listen).toBe('127.0.0.1:4002');
     expect(config.cluster).toEqual({
       name: 'mini-blog',
       listen: '127.0.0.1:5002',
-      routes: ['nats-route://127.0.0.1:5001', 'nats-route://127.0.0.1:5003'],
+      authorization: { user: 'route', password: ROUTE_PASSWORD, timeout: 2 },
+      routes: [
+        `nats-route://route:${ROUTE_PASSWORD}@127.0.0.1:5001`,
+        `nats-route://route:${ROUTE_PASSWORD}@127.0.0.1:5003`,
+      ],
     });
     expect(config.jetstream).toEqual({ store_dir: '/data/nats-1' });
   });
@@ -62,15 +129,23 @@ describe('natsNodeConfig', () => {
       const user = users.find((candidate) => candidate.user === name);
       expect(user?.password).toBe(PASSWORDS[name]);
       const events = user!.permissions.publish.allow.filter((subject) => subject.startsWith('blog.'));
-      expect(events).toEqual(SERVICES[name].publishes.map((type) => `blog.${type}.*`));
+      expect(events).toEqual(
+        SERVICES[name].publishes.map((type) => (type === 'CommentCreated' ? `blog.${type}.*` : `blog.${type}._`)),
+      );
     }
     expect(config.cluster).toBeUndefined();
   });
 
+  it('refuses to write a cluster without the route credential', () => {
+    expect(() => natsNodeConfig({ index: 0, ports, storeDir: '/data', passwords: PASSWORDS })).toThrow(
+      'nats: a cluster needs the route credential',
+    );
+  });
+
   it('refuses to write a user without a password', () => {
     const { query: _query, ...others } = PASSWORDS;
-    expect(() => natsNodeConfig({ index: 0, ports, storeDir: '/data', passwords: others })).toThrow(
-      'nats: no password for query',
-    );
+    expect(() =>
+      natsNodeConfig({ index: 0, ports, storeDir: '/data', passwords: others, routePassword: ROUTE_PASSWORD }),
+    ).toThrow('nats: no password for query');
   });
 });

@@ -23,11 +23,12 @@ describe('the read-only views on JetStream', () => {
     nats = await startTestNatsServer();
     link = createLink({
       servers: [nats.url],
-      user: 'admin',
-      password: nats.passwords.admin!,
+      user: 'views',
+      password: nats.passwords.views!,
       connectionName: 'views-test',
       streamReplicas: 1,
       timeoutMs: 5000,
+      ensureStreams: false,
     });
     views = createJetStreamViews({ link: () => link.get(), logger, pollMs: 50 });
     app = createHttpApp({ logger, routes: (app) => app.use(views.router) });
@@ -91,13 +92,12 @@ describe('the read-only views on JetStream', () => {
       const byName = new Map(
         (answer.body as { name: string; cursor: number; parked: number }[]).map((status) => [status.name, status]),
       );
-      return byName.get('query-views-b')?.cursor === second.seq && byName.get('query-views-b')?.parked === 1
-        ? answer
-        : undefined;
+      const durable = query.liveStatus()?.durable ?? '';
+      return byName.get(durable)?.cursor === second.seq && byName.get(durable)?.parked === 1 ? answer : undefined;
     }, 'the consumers to show the deliveries');
     expect(res.body).toEqual([
       expect.objectContaining({
-        name: 'moderation-views-a',
+        name: moderation.liveStatus()!.durable,
         cursor: second.seq,
         head: second.seq,
         lag: 0,
@@ -106,7 +106,7 @@ describe('the read-only views on JetStream', () => {
         mode: 'park',
       }),
       expect.objectContaining({
-        name: 'query-views-b',
+        name: query.liveStatus()!.durable,
         cursor: second.seq,
         head: second.seq,
         lag: 0,

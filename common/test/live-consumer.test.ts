@@ -39,7 +39,13 @@ function fakeLink(startAfter: number, messages: readonly JsMsg[]): Link {
     },
   };
   const fake = {
-    manager: { consumers: { delete: async () => true, add: async () => info, info: async () => info } },
+    manager: {
+      consumers: {
+        delete: async () => true,
+        add: async (_stream: string, config: object) => ({ ...info, config }),
+        info: async () => info,
+      },
+    },
     client: { consumers: { getConsumerFromInfo: () => ({ consume: async () => consumed }) } },
   };
   return fake as unknown as Link;
@@ -57,7 +63,11 @@ describe('LiveConsumer', () => {
     };
     // 10 and 11 went by first (11 perhaps to another process of the same consumer); then 5, delivered again, and 12.
     const link = fakeLink(9, [message(10, 1, 1), message(5, 2, 2), message(12, 3, 1)]);
-    const live = new LiveConsumer(async () => link, sink, { durable: 'comments-a', logger: silentLogger() });
+    const live = new LiveConsumer(async () => link, sink, {
+      name: async () => 'comments-0',
+      owned: async () => true,
+      logger: silentLogger(),
+    });
 
     live.start();
     await waitFor(() => cursors.length === 3, 'three deliveries');

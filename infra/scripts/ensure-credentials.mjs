@@ -7,15 +7,24 @@ import { randomBytes } from 'node:crypto';
 import { getJson, kubectl } from './kubectl.mjs';
 
 const SECRET = 'mini-blog-credentials';
-/** The publishers and subscribers of common/src/registry.ts, and the operator (infra's tests keep them equal). */
-const PRINCIPALS = ['posts', 'comments', 'moderation', 'query', 'admin'];
+/**
+ * The publishers and subscribers of common/src/registry.ts, the operator, and on JetStream the
+ * read-only views and the NATS cluster's routes (infra's tests keep them equal to the launcher's).
+ */
+const PRINCIPALS = ['posts', 'comments', 'moderation', 'query', 'admin', 'views', 'nats-route'];
 
 /** 32 random bytes as base64url: 43 characters, as the launcher makes them. */
 const credential = () => randomBytes(32).toString('base64url');
 
 function main() {
-  if (getJson(['secret', SECRET])) {
+  const existing = getJson(['secret', SECRET]);
+  if (existing) {
     process.stdout.write(`Secret ${SECRET} exists; left as it is\n`);
+    const missing = PRINCIPALS.filter((principal) => !(principal in (existing.data ?? {})));
+    if (missing.length > 0)
+      process.stdout.write(
+        `  it has no key ${missing.join(', ')}: add each (docs/kubernetes.md, "Credentials") before deploying infra/k8s-jetstream\n`,
+      );
     return;
   }
   const manifest = {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { PUBLISHER_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common';
+import { ROUTE_CREDENTIAL, VIEWS_PRINCIPAL } from '@mini-blog/common/jetstream';
 import { fakeCluster, type FakeCluster, type FakeWorld } from './support/fake-cluster';
 import { ROOT } from './support/repository';
 
@@ -29,7 +30,7 @@ function run(script: string, world: FakeWorld, { args = [] as string[], env = {}
 }
 
 describe('infra/scripts/ensure-credentials.mjs', () => {
-  it('creates the Secret with one random 43-character credential per principal of the registry and admin', () => {
+  it('creates the Secret with one random 43-character credential per principal the launcher makes', () => {
     const result = run('ensure-credentials.mjs', {});
 
     expect(result.status).toBe(0);
@@ -37,7 +38,9 @@ describe('infra/scripts/ensure-credentials.mjs', () => {
       stringData: Record<string, string>;
       metadata: { labels: Record<string, string> };
     };
-    const principals = [...new Set([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES, 'admin'])].sort();
+    const principals = [
+      ...new Set([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES, 'admin', VIEWS_PRINCIPAL, ROUTE_CREDENTIAL]),
+    ].sort();
     expect(Object.keys(secret.stringData).sort()).toEqual(principals);
     for (const value of Object.values(secret.stringData)) expect(value).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(new Set(Object.values(secret.stringData)).size).toBe(principals.length);
@@ -59,6 +62,7 @@ describe('infra/scripts/ensure-credentials.mjs', () => {
 
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/exists; left as it is/);
+    expect(result.stdout).toMatch(/it has no key comments, moderation, query, admin, views, nats-route/);
     expect(cluster!.world().objects?.[SECRET_KEY]).toEqual(existing);
     expect(cluster!.calls().map((call) => call.args[0])).not.toContain('create');
   });

@@ -98,6 +98,13 @@ const find = (objects: readonly K8sObject[], kind: string, name: string) =>
     ).toEqual(objects.map((object) => `${object.kind} ${object.metadata.name}`));
   });
 
+  it('gives the views the read-only credential views and no other', () => {
+    const views = workload('Deployment', 'event-views')!;
+    const volume = views.spec.template.spec.volumes?.find((candidate) => candidate.secret);
+
+    expect(volume?.secret?.items?.map((item) => item.key)).toEqual(['views']);
+  });
+
   it('replaces the event bus: no bus StatefulSet, the port the Ingress routes to leads to the read-only views', () => {
     expect(workload('StatefulSet', 'event-bus')).toBeUndefined();
     const views = workload('Deployment', 'event-views')!;
@@ -196,16 +203,27 @@ const find = (objects: readonly K8sObject[], kind: string, name: string) =>
       );
     });
 
-    it('routes each node to all three through the headless Service that publishes them before they are ready', () => {
+    it('routes each node to all three through the headless Service, each route with the route credential', () => {
       const headless = find(objects, 'Service', 'nats-headless')!.spec as {
         clusterIP: string;
         publishNotReadyAddresses: boolean;
       };
-      const cluster = natsConfig(objects).json.cluster as { routes: string[] };
+      const cluster = natsConfig(objects).json.cluster as { routes?: string[]; authorization: unknown };
+      const args = container.args ?? [];
+      const env = new Map((container.env ?? []).map((variable) => [variable.name, variable]));
 
       expect(nats.spec.serviceName).toBe('nats-headless');
       expect(headless).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
-      expect(cluster.routes).toEqual([0, 1, 2].map((index) => `nats://nats-${index}.nats-headless:6222`));
+      expect(cluster.routes).toBeUndefined();
+      expect(args[args.indexOf('--routes') + 1]?.split(',')).toEqual(
+        [0, 1, 2].map((index) => `nats-route://route:$(ROUTE_PASSWORD)@nats-${index}.nats-headless:6222`),
+      );
+      // A node accepts a route only from a server that presents the same credential.
+      expect(cluster.authorization).toEqual({ user: 'route', password: '$ROUTE_PASSWORD', timeout: 2 });
+      expect(env.get('ROUTE_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({
+        name: 'mini-blog-credentials',
+        key: 'nats-route',
+      });
     });
 
     it('probes JetStream health on the monitoring port', () => {
@@ -261,10 +279,11 @@ const find = (objects: readonly K8sObject[], kind: string, name: string) =>
             .replace('/var/run/nats/nats.pid', path.join(dir, 'nats.pid')),
         );
         const env = Object.fromEntries(
-          [...natsPrincipals().map((principal) => `${principal.toUpperCase()}_PASSWORD`), 'SERVER_NAME'].map((name) => [
-            name,
-            'x'.repeat(43),
-          ]),
+          [
+            ...natsPrincipals().map((principal) => `${principal.toUpperCase()}_PASSWORD`),
+            'ROUTE_PASSWORD',
+            'SERVER_NAME',
+          ].map((name) => [name, 'x'.repeat(43)]),
         );
         const result = spawnSync(natsServer!, ['-t', '-c', file], {
           env: { ...process.env, ...env },

@@ -2,9 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PUBLISHER_NAMES, readCredential, SUBSCRIBER_NAMES } from '@mini-blog/common';
+import { ROUTE_CREDENTIAL, VIEWS_PRINCIPAL } from '@mini-blog/common/jetstream';
 
-/** Who holds a credential: every service that publishes or is delivered events, and the admin. */
-export const PRINCIPALS: readonly string[] = [...new Set<string>([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES]), 'admin'];
+/**
+ * Who holds a credential: every service that publishes or is delivered events, the admin, and on
+ * JetStream the read-only views and the cluster's routes (made on every start, so that switching
+ * the transport needs nothing new).
+ */
+export const PRINCIPALS: readonly string[] = [
+  ...new Set<string>([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES]),
+  'admin',
+  VIEWS_PRINCIPAL,
+  ROUTE_CREDENTIAL,
+];
 
 /** 32 random bytes, as 43 characters of base64url: safe in a header, a file and a shell. */
 export function newSecret(): string {

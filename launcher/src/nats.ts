@@ -1,7 +1,13 @@
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readCredential } from '@mini-blog/common';
-import { natsNodeConfig, natsNodeName, natsPrincipals, type NatsNodePorts } from '@mini-blog/common/jetstream';
+import {
+  natsNodeConfig,
+  natsNodeName,
+  natsPrincipals,
+  ROUTE_CREDENTIAL,
+  type NatsNodePorts,
+} from '@mini-blog/common/jetstream';
 import { freePort } from './ports';
 import { ServiceProcess, type LogSink } from './supervisor';
 import { waitForReady } from './system';
@@ -70,6 +76,8 @@ export interface NatsOptions {
   /** The store and the configuration files go to `<dataDir>/nats`. */
   readonly dataDir: string;
   readonly passwords: Readonly<Record<string, string>>;
+  /** The credential the nodes' routes authenticate with (a cluster refuses a route without it). */
+  readonly routePassword: string;
   readonly log: LogSink;
   /** Free ports (tests) instead of the NATS defaults. */
   readonly freePorts?: boolean;
@@ -91,7 +99,7 @@ export const NATS_NODE_COUNTS = [1, 3] as const;
 
 /** Starts every node at once (a cluster elects its leaders only once a majority is up) and waits until each is healthy. */
 export async function startNats(options: NatsOptions): Promise<RunningNats> {
-  const { nodes: count, dataDir, passwords, log, readyTimeoutMs = 30_000 } = options;
+  const { nodes: count, dataDir, passwords, routePassword, log, readyTimeoutMs = 30_000 } = options;
   if (!(NATS_NODE_COUNTS as readonly number[]).includes(count))
     throw new Error(`--nats-nodes: must be ${NATS_NODE_COUNTS.join(' or ')}, not ${count}`);
   const binary = options.binary ?? findNatsServer();
@@ -102,10 +110,12 @@ export async function startNats(options: NatsOptions): Promise<RunningNats> {
   const nodes = ports.map((nodePorts, index) => {
     const name = natsNodeName(index);
     const configFile = path.join(root, `${name}.conf`);
-    // The file holds every principal's password: readable by this user only.
-    writeFileSync(configFile, natsNodeConfig({ index, ports, storeDir: path.join(root, name), passwords }), {
-      mode: 0o600,
-    });
+    // The file holds every principal's password and the route credential: readable by this user only.
+    writeFileSync(
+      configFile,
+      natsNodeConfig({ index, ports, storeDir: path.join(root, name), passwords, routePassword }),
+      { mode: 0o600 },
+    );
     return new ServiceProcess({ name, command: [binary, '-c', configFile], port: nodePorts.monitor, env: {} }, log);
   });
 
@@ -160,6 +170,11 @@ export function readNatsPasswords(credentialsDir: string): Record<string, string
   return Object.fromEntries(
     natsPrincipals().map((principal) => [principal, readCredential(credentialsDir, principal)[0]!]),
   );
+}
+
+/** The cluster's route credential: the current secret of its file. */
+export function readRoutePassword(credentialsDir: string): string {
+  return readCredential(credentialsDir, ROUTE_CREDENTIAL)[0]!;
 }
 
 /** Where the bus would run, the process of its read-only views on JetStream (relative to the repository). */

@@ -18,6 +18,7 @@ import { ingressRouter } from './manifests';
 import {
   JETSTREAM_VIEWS_SCRIPT,
   jetstreamEnv,
+  readRoutePassword,
   readNatsPasswords,
   startNats,
   type RunningNats,
@@ -150,6 +151,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
           nodes: choice.natsNodes,
           dataDir,
           passwords: readNatsPasswords(credentialsDir),
+          routePassword: readRoutePassword(credentialsDir),
           log,
           freePorts: gatewayPort === 0,
           readyTimeoutMs,

@@ -18,7 +18,15 @@ describe('ensureCredentials', () => {
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   it('holds a credential for every service that publishes or is delivered events, and the admin', () => {
-    expect([...PRINCIPALS].sort()).toEqual(['admin', 'comments', 'moderation', 'posts', 'query']);
+    expect([...PRINCIPALS].sort()).toEqual([
+      'admin',
+      'comments',
+      'moderation',
+      'nats-route',
+      'posts',
+      'query',
+      'views',
+    ]);
   });
 
   it('creates one file per principal holding 32 random bytes as base64url, readable by the user only', () => {

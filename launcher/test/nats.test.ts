@@ -5,8 +5,9 @@ import { waitFor } from '@mini-blog/common/testing';
 import { findNatsServer, parseTransportArgs, startNats, type RunningNats } from '../src/nats';
 
 const PASSWORDS = Object.fromEntries(
-  ['posts', 'comments', 'moderation', 'query', 'admin'].map((name) => [name, `${name}-`.padEnd(43, 'x')]),
+  ['posts', 'comments', 'moderation', 'query', 'views', 'admin'].map((name) => [name, `${name}-`.padEnd(43, 'x')]),
 );
+const ROUTE_PASSWORD = 'r'.repeat(43);
 
 describe('parseTransportArgs', () => {
   it('keeps the HTTP bus without flags', () => {
@@ -56,7 +57,14 @@ describe('startNats', () => {
   });
 
   it('starts a 3-node cluster on loopback with its store and its configuration under the data folder', async () => {
-    nats = await startNats({ nodes: 3, dataDir: dir, passwords: PASSWORDS, log: () => undefined, freePorts: true });
+    nats = await startNats({
+      nodes: 3,
+      dataDir: dir,
+      passwords: PASSWORDS,
+      routePassword: ROUTE_PASSWORD,
+      log: () => undefined,
+      freePorts: true,
+    });
 
     expect(nats.url.split(',')).toHaveLength(3);
     expect(nats.url.split(',').every((url) => /^nats:\/\/127\.0\.0\.1:\d+$/.test(url))).toBe(true);
@@ -73,6 +81,7 @@ describe('startNats', () => {
       nodes: 1,
       dataDir: dir,
       passwords: PASSWORDS,
+      routePassword: ROUTE_PASSWORD,
       log: (name, line) => lines.push(`${name} ${line}`),
       freePorts: true,
     });
@@ -92,6 +101,7 @@ describe('startNats', () => {
         nodes: 1,
         dataDir: dir,
         passwords: PASSWORDS,
+        routePassword: ROUTE_PASSWORD,
         log: () => undefined,
         freePorts: true,
         binary: '/bin/false',

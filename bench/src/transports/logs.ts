@@ -9,7 +9,14 @@ import {
   type EventTransport,
 } from '@mini-blog/common';
 import { createJetStreamTransport } from '@mini-blog/common/jetstream';
-import { ensureCredentials, freePort, readNatsPasswords, startNats, type RunningNats } from '@mini-blog/launcher';
+import {
+  ensureCredentials,
+  freePort,
+  readNatsPasswords,
+  readRoutePassword,
+  startNats,
+  type RunningNats,
+} from '@mini-blog/launcher';
 import { startBus } from '../bus/processes';
 
 /**
@@ -81,6 +88,7 @@ export async function startLog(
     nodes: 3,
     dataDir: dir,
     passwords: secrets,
+    routePassword: readRoutePassword(credentialsDir),
     log: () => undefined,
     freePorts: true,
   });

@@ -17,9 +17,9 @@ export function transportMaker(nats: () => TestNatsServer) {
       const created = createJetStreamTransport({
         name,
         replica,
-        servers: [server.url],
+        servers: server.url.split(','),
         password: server.passwords[name]!,
-        streamReplicas: 1,
+        streamReplicas: server.ports.length,
         logger: silentLogger,
         ...extra,
       });

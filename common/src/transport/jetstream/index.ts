@@ -7,6 +7,7 @@ export * from './config';
 export * from './jetstream-transport';
 export * from './link';
 export * from './live-consumer';
+export * from './replica-slot';
 export * from './server-config';
 export * from './stream';
 export * from './subjects';

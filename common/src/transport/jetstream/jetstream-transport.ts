@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { DeliverPolicy, JetStreamApiError, type PubAck } from '@nats-io/jetstream';
-import { headers as natsHeaders, RequestError, TimeoutError } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, JetStreamApiError, type PubAck } from '@nats-io/jetstream';
+import { headers as natsHeaders, nanos, RequestError, TimeoutError } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Envelope, NewEvent } from '../../events';
 import { backoffDelay } from '../backoff';
@@ -10,18 +10,21 @@ import type { EventTransport, LiveDelivery } from '../transport';
 import type { DeliverySink, LogPage, PublishOptions, PublishResult, ReadLogOptions } from '../types';
 import { createLink } from './link';
 import { describe, LiveConsumer, type LiveConsumerOptions, type LiveStatus } from './live-consumer';
+import { ReplicaSlot } from './replica-slot';
 import {
+  CONSUMER_NOT_FOUND,
   encodeData,
   fromJsMsg,
   headersOf,
   isApiError,
+  lastSequenceOf,
   PUBLISHER_HEADER,
   toRawEnvelope,
   TRACEPARENT_HEADER,
   WRONG_LAST_SEQUENCE,
   type StoredEvent,
 } from './stream';
-import { STREAM_NAME, subjectOf } from './subjects';
+import { liveConsumerName, readerConsumerName, STREAM_NAME, subjectOf } from './subjects';
 
 export interface JetStreamTransportOptions {
   /** The service: its NATS user, and the first part of its consumer's name. */
@@ -40,12 +43,16 @@ export interface JetStreamTransportOptions {
   readonly publishDeadlineMs?: number;
   /** Live delivery's redelivery settings (see LiveConsumer). */
   readonly live?: Pick<LiveConsumerOptions, 'maxDeliver' | 'redeliveryBackoffMs'>;
+  /** How often the live consumer's configuration is checked; CHECK_EVERY_MS by default. */
+  readonly checkEveryMs?: number;
 }
 
 /** Spans of the log up to this long are read message by message, in parallel: a read-your-writes sync, a gap. */
 const DIRECT_READ_MAX = 32;
 /** How long one page of a replay may take before the page ends where it got to. */
 const PAGE_EXPIRES_MS = 10_000;
+/** How often the live consumer's configuration is compared with what this replica made. */
+const CHECK_EVERY_MS = 5000;
 
 export interface JetStreamTransport extends EventTransport {
   /** This replica's live consumer, for logs and tests. */
@@ -57,6 +64,8 @@ export interface JetStreamTransport extends EventTransport {
  * and key; a publish resolves once the stream has stored the event (on a majority of its replicas
  * in a cluster), deduplicated by `Nats-Msg-Id`; pages of the log are read from an ordered consumer
  * (or message by message for a short span); live delivery comes from a durable consumer per replica.
+ * A replica's consumers are named after the slot it holds (`ReplicaSlot`), since its NATS user may
+ * touch no other.
  */
 export function createJetStreamTransport(options: JetStreamTransportOptions): JetStreamTransport {
   const { name, replica, logger, timeoutMs = 5000, publishDeadlineMs = 15_000 } = options;
@@ -67,8 +76,19 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
     connectionName: `${name}-${replica}`,
     streamReplicas: options.streamReplicas,
     timeoutMs,
+    onReconnect: () => void live?.check().catch(() => undefined),
   });
   let live: LiveConsumer | undefined;
+  const slot = new ReplicaSlot({
+    service: name,
+    replica,
+    link: () => link.get(),
+    logger,
+    onLost: () => live?.interrupt(),
+  });
+  /** One span read at a time: the replica has one reader consumer. */
+  let reading: Promise<unknown> = Promise.resolve();
+  let checker: NodeJS.Timeout | undefined;
 
   /** Sends once, and again with the same id through a failover until the deadline: JetStream stores it once. */
   async function publishOnce(event: NewEvent, id: string, expectedLastSeq: number | undefined): Promise<PublishResult> {
@@ -160,22 +180,44 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
     );
   }
 
-  /** The stream's sequence has no holes (nothing is ever deleted), so a range is exactly `end - after` messages. */
-  async function readRange(after: number, end: number): Promise<StoredEvent[]> {
-    const { client } = await link.get();
-    const consumer = await client.consumers.get(STREAM_NAME, {
+  function readRange(after: number, end: number): Promise<StoredEvent[]> {
+    const read = reading.then(() => readRangeNow(after, end));
+    reading = read.catch(() => undefined);
+    return read;
+  }
+
+  /**
+   * The stream's sequence has no holes (nothing is ever deleted), so a range is exactly `end - after`
+   * messages, read through this replica's reader consumer, made for the range and deleted after it.
+   */
+  async function readRangeNow(after: number, end: number): Promise<StoredEvent[]> {
+    const { client, manager } = await link.get();
+    const reader = readerConsumerName(name, await slot.get());
+    await manager.consumers.delete(STREAM_NAME, reader).catch((err: unknown) => {
+      if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
+    });
+    const info = await manager.consumers.add(STREAM_NAME, {
+      name: reader,
+      ack_policy: AckPolicy.None,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: after + 1,
+      mem_storage: true,
+      // Removed by the server if this process dies before it deletes it.
+      inactive_threshold: nanos(PAGE_EXPIRES_MS * 3),
     });
-    const messages = await consumer.fetch({ max_messages: end - after, expires: PAGE_EXPIRES_MS });
-    const stored: StoredEvent[] = [];
-    for await (const message of messages) {
-      if (message.seq > end) break;
-      stored.push(fromJsMsg(message));
-      if (message.seq === end) break;
+    try {
+      const consumer = client.consumers.getConsumerFromInfo(info);
+      const messages = await consumer.fetch({ max_messages: end - after, expires: PAGE_EXPIRES_MS });
+      const stored: StoredEvent[] = [];
+      for await (const message of messages) {
+        if (message.seq > end) break;
+        stored.push(fromJsMsg(message));
+        if (message.seq === end) break;
+      }
+      return stored;
+    } finally {
+      await manager.consumers.delete(STREAM_NAME, reader).catch(() => undefined);
     }
-    await consumer.delete().catch(() => undefined);
-    return stored;
   }
 
   const publish = (event: NewEvent, publishOptions?: PublishOptions) =>
@@ -196,29 +238,33 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
     readLog,
     connect: (sink: DeliverySink): LiveDelivery => {
       if (live) throw new Error(`${name}: live delivery is already connected`);
-      live = new LiveConsumer(() => link.get(), sink, {
-        durable: `${name}-${replica}`,
+      const current = new LiveConsumer(() => link.get(), sink, {
+        name: async () => liveConsumerName(name, await slot.get()),
+        owned: () => slot.renew(),
         logger,
         ...options.live,
       });
-      live.start();
+      live = current;
+      current.start();
+      checker = setInterval(() => {
+        current.check().catch((err: unknown) => logger.warn({ err: describe(err) }, 'cannot check the consumer'));
+      }, options.checkEveryMs ?? CHECK_EVERY_MS);
+      checker.unref();
       return {};
     },
-    // Ready once the live consumer has had nothing pending; a cluster that cannot be reached later
-    // does not make the service unready (it answers reads and retries its publishes), as on the HTTP bus.
+    // Ready once the live consumer has had nothing pending, while its configuration is the one made;
+    // a cluster that cannot be reached later does not make the service unready (it answers reads and
+    // retries its publishes), as on the HTTP bus.
     isReady: () => live?.isCaughtUp ?? link.current() !== undefined,
     close: async () => {
+      clearInterval(checker);
       await live?.stop(true);
+      await reading;
+      await slot.release();
       await link.close();
     },
     liveStatus: () => live?.status,
   };
-}
-
-/** JetStream says `wrong last sequence: <n>`. */
-function lastSequenceOf(err: JetStreamApiError): number {
-  const match = /wrong last sequence: (\d+)/.exec(err.message);
-  return match ? Number(match[1]) : 0;
 }
 
 async function unavailableOnFailure<T>(read: () => Promise<T>): Promise<T> {

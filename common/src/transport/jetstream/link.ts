@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ensureStream } from './stream';
+import { inboxPrefix } from './subjects';
 
 /** A connection to the cluster, with its JetStream client and manager, the stream known to exist. */
 export interface Link {
@@ -18,6 +19,10 @@ export interface LinkOptions {
   readonly streamReplicas: number;
   /** Per JetStream API request and publish. */
   readonly timeoutMs: number;
+  /** Called each time the connection is back after a loss. */
+  readonly onReconnect?: () => void;
+  /** Whether to create the streams that are missing (a service does; the read-only views cannot). */
+  readonly ensureStreams?: boolean;
 }
 
 /**
@@ -39,6 +44,8 @@ export function createLink(options: LinkOptions): {
       servers: [...options.servers],
       user: options.user,
       pass: options.password,
+      // Its replies come under its own prefix, the only inboxes its user may subscribe to.
+      inboxPrefix: inboxPrefix(options.user),
       name: options.connectionName,
       timeout: options.timeoutMs,
       maxReconnectAttempts: -1,
@@ -46,10 +53,11 @@ export function createLink(options: LinkOptions): {
     });
     try {
       const manager = await jetstreamManager(connection, { timeout: options.timeoutMs, checkAPI: false });
-      await ensureStream(manager, options.streamReplicas);
+      if (options.ensureStreams ?? true) await ensureStream(manager, options.streamReplicas);
       const link = { connection, client: jetstream(connection, { timeout: options.timeoutMs }), manager };
       if (closed) throw new Error('nats: closed');
       established = link;
+      void watchReconnects(connection, options.onReconnect);
       return link;
     } catch (err) {
       await connection.close();
@@ -73,4 +81,9 @@ export function createLink(options: LinkOptions): {
       await link?.connection.drain().catch(() => link.connection.close());
     },
   };
+}
+
+async function watchReconnects(connection: NatsConnection, onReconnect: (() => void) | undefined): Promise<void> {
+  if (!onReconnect) return;
+  for await (const status of connection.status()) if (status.type === 'reconnect') onReconnect();
 }

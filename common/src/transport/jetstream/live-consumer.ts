@@ -36,8 +36,10 @@ const PULL_EXPIRES_MS = 5000;
 export const INACTIVE_THRESHOLD_MS = 60 * 60_000;
 
 export interface LiveConsumerOptions {
-  /** The durable consumer's name: one per replica. */
-  readonly durable: string;
+  /** The durable consumer's name: this replica's slot's (claimed on the first call, and again after it was lost). */
+  readonly name: () => Promise<string>;
+  /** Whether the slot of the name last given is still this replica's (after an interruption: another may have it). */
+  readonly owned: () => Promise<boolean>;
   readonly logger: Logger;
   /** Deliveries of one event before it is parked; MAX_DELIVER by default. */
   readonly maxDeliver?: number;
@@ -46,10 +48,12 @@ export interface LiveConsumerOptions {
 }
 
 export interface LiveStatus {
-  readonly durable: string;
+  readonly durable: string | undefined;
   /** Events terminated after MAX_DELIVER failed deliveries since this process started. */
   readonly parked: number;
   readonly lastError: string | null;
+  /** What someone else changed in the consumer's configuration, once it was seen: the replica is not ready from then on. */
+  readonly tampered: readonly string[] | null;
 }
 
 /**
@@ -68,6 +72,10 @@ export class LiveConsumer {
   private parked = 0;
   private lastError: string | null = null;
   private running: Promise<void> | undefined;
+  private durable: string | undefined;
+  /** The configuration this process gave the consumer: anything else found there was changed by someone else. */
+  private expected: Partial<ConsumerConfig> | undefined;
+  private tampered: string[] | null = null;
 
   constructor(
     private readonly link: () => Promise<Link>,
@@ -75,13 +83,42 @@ export class LiveConsumer {
     private readonly options: LiveConsumerOptions,
   ) {}
 
-  /** True once the consumer has had nothing pending: the service has seen everything stored before it. */
+  /**
+   * True once the consumer has had nothing pending (the service has seen everything stored before
+   * it), and while its configuration is the one this process gave it.
+   */
   get isCaughtUp(): boolean {
-    return this.caughtUp;
+    return this.caughtUp && this.tampered === null;
   }
 
   get status(): LiveStatus {
-    return { durable: this.options.durable, parked: this.parked, lastError: this.lastError };
+    return { durable: this.durable, parked: this.parked, lastError: this.lastError, tampered: this.tampered };
+  }
+
+  /** Ends the current pull: the loop looks again at its slot and its consumer. */
+  interrupt(): void {
+    this.messages?.stop();
+  }
+
+  /**
+   * Reads the consumer's configuration and compares it with what this process made: run every few
+   * seconds and after a reconnect. A consumer gone is made again (the loop does it); one changed
+   * (another filter, other limits, paused, pushed elsewhere) is not trusted: the replica stops
+   * reading it and is not ready from then on, since what it applied may already be wrong.
+   */
+  async check(): Promise<void> {
+    const durable = this.durable;
+    if (this.stopped || this.tampered || !durable || !this.expected) return;
+    const { manager } = await this.link();
+    let info: ConsumerInfo;
+    try {
+      info = await manager.consumers.info(STREAM_NAME, durable);
+    } catch (err) {
+      if (isApiError(err, CONSUMER_NOT_FOUND)) this.interrupt();
+      else throw err;
+      return;
+    }
+    if (this.durable === durable) this.verify(info);
   }
 
   start(): void {
@@ -93,10 +130,10 @@ export class LiveConsumer {
     this.stopped = true;
     this.messages?.stop();
     await this.running;
-    if (!remove) return;
+    if (!remove || !this.durable) return;
     try {
       const { manager } = await this.link();
-      await manager.consumers.delete(STREAM_NAME, this.options.durable);
+      await manager.consumers.delete(STREAM_NAME, this.durable);
     } catch {
       // The server removes it after INACTIVE_THRESHOLD_MS anyway.
     }
@@ -105,11 +142,17 @@ export class LiveConsumer {
   private async run(): Promise<void> {
     await this.sink.whenReady();
     let fresh = true;
-    for (let attempt = 0; !this.stopped;) {
+    for (let attempt = 0; !this.stopped && this.tampered === null;) {
       try {
         const { client, manager } = await this.link();
-        const info = fresh ? await this.recreate(manager) : await this.resume(manager);
+        // After an interruption the slot may have gone to another replica: a new name, made afresh.
+        if (!fresh && !(await this.options.owned())) fresh = true;
+        const durable = await this.options.name();
+        if (durable !== this.durable) fresh = true;
+        this.durable = durable;
+        const info = fresh ? await this.recreate(manager, durable) : await this.resume(manager, durable);
         fresh = false;
+        if (!this.verify(info)) return;
         if (info.num_pending === 0 && info.num_ack_pending === 0) this.caughtUp = true;
         this.last =
           info.delivered.consumer_seq === 0 ? { consumerSeq: 0, streamSeq: info.delivered.stream_seq } : undefined;
@@ -128,7 +171,7 @@ export class LiveConsumer {
         this.lastError = describe(err);
         const wait = backoffDelay(Math.min(attempt, 6), 250, 5000) + 100;
         this.options.logger.warn(
-          { err: this.lastError, consumer: this.options.durable, retryInMs: Math.round(wait) },
+          { err: this.lastError, consumer: this.durable, retryInMs: Math.round(wait) },
           'live delivery interrupted',
         );
         await delay(wait);
@@ -136,10 +179,25 @@ export class LiveConsumer {
     }
   }
 
+  /** False (and the replica unready for good) when the consumer is not configured as this process made it. */
+  private verify(info: ConsumerInfo): boolean {
+    if (this.tampered) return false;
+    const changes = this.expected ? configChanges(this.expected, info) : [];
+    if (changes.length === 0) return true;
+    this.tampered = changes;
+    this.caughtUp = false;
+    this.messages?.stop();
+    this.options.logger.error(
+      { consumer: info.name, changes },
+      'the consumer was changed by someone else: not trusted, this replica is not ready; restart it to rebuild its state from the log',
+    );
+    return false;
+  }
+
   /** The consumer config for a start right after `position`. */
-  private config(position: number): Partial<ConsumerConfig> {
+  private config(durable: string, position: number): Partial<ConsumerConfig> {
     return {
-      durable_name: this.options.durable,
+      durable_name: durable,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: position + 1,
@@ -154,22 +212,32 @@ export class LiveConsumer {
    * At startup the consumer is made again at the position the replay reached: a previous process
    * of this replica left it wherever it stopped, and the state it acknowledged there is gone.
    */
-  private async recreate(manager: Link['manager']): Promise<ConsumerInfo> {
+  private async recreate(manager: Link['manager'], durable: string): Promise<ConsumerInfo> {
     try {
-      await manager.consumers.delete(STREAM_NAME, this.options.durable);
+      await manager.consumers.delete(STREAM_NAME, durable);
     } catch (err) {
       if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
     }
-    return manager.consumers.add(STREAM_NAME, this.config(this.sink.currentPosition));
+    return this.create(manager, durable);
+  }
+
+  private create(manager: Link['manager'], durable: string): Promise<ConsumerInfo> {
+    this.caughtUp = false;
+    this.expected = this.config(durable, this.sink.currentPosition);
+    return manager.consumers.add(STREAM_NAME, this.expected);
   }
 
   /** After an interruption the consumer goes on where it was, or is made again if it is gone. */
-  private async resume(manager: Link['manager']): Promise<ConsumerInfo> {
+  private async resume(manager: Link['manager'], durable: string): Promise<ConsumerInfo> {
     try {
-      return await manager.consumers.info(STREAM_NAME, this.options.durable);
+      return await manager.consumers.info(STREAM_NAME, durable);
     } catch (err) {
       if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err;
-      return manager.consumers.add(STREAM_NAME, this.config(this.sink.currentPosition));
+      this.options.logger.warn(
+        { consumer: durable, position: this.sink.currentPosition },
+        'the consumer was deleted: made again after the position the service has reached; not ready until it has caught up',
+      );
+      return this.create(manager, durable);
     }
   }
 
@@ -226,4 +294,52 @@ export class LiveConsumer {
 /** A short reason, never a payload: a JetStream error's description, or an error's message. */
 export function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The settings a consumer must keep as made, and those it must not have at all. */
+const KEPT = [
+  'durable_name',
+  'ack_policy',
+  'deliver_policy',
+  'opt_start_seq',
+  'ack_wait',
+  'max_deliver',
+  'max_ack_pending',
+  'inactive_threshold',
+] as const;
+const ABSENT = [
+  'filter_subject',
+  'filter_subjects',
+  'deliver_subject',
+  'headers_only',
+  'rate_limit_bps',
+  'sample_freq',
+  'backoff',
+  'pause_until',
+] as const;
+
+/** What differs between the configuration made and the one found: `filter_subject: none -> blog.PostCreated.*`. */
+export function configChanges(expected: Partial<ConsumerConfig>, info: ConsumerInfo): string[] {
+  const actual = info.config as unknown as Record<string, unknown>;
+  const wanted = expected as Record<string, unknown>;
+  const show = (value: unknown) => (isUnset(value) ? 'none' : JSON.stringify(value));
+  const changes = [
+    ...KEPT.filter((field) => actual[field] !== wanted[field]).map(
+      (field) => `${field}: ${show(wanted[field])} -> ${show(actual[field])}`,
+    ),
+    ...ABSENT.filter((field) => !isUnset(actual[field])).map((field) => `${field}: none -> ${show(actual[field])}`),
+  ];
+  if ((info as { paused?: boolean }).paused) changes.push('paused: false -> true');
+  return changes;
+}
+
+function isUnset(value: unknown): boolean {
+  return (
+    value === undefined ||
+    value === null ||
+    value === '' ||
+    value === false ||
+    value === 0 ||
+    (Array.isArray(value) && value.length === 0)
+  );
 }

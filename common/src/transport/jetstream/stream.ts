@@ -10,7 +10,15 @@ import {
 import { nanos, type MsgHdrs } from '@nats-io/transport-node';
 import { TRACEPARENT_PATTERN } from '../../events/catalog';
 import { nestsDeeperThan } from '../../service/json-depth';
-import { PARKED_STREAM_NAME, parseSubject, STREAM_NAME, streamSubjects } from './subjects';
+import {
+  maxConsumers,
+  PARKED_STREAM_NAME,
+  parseSubject,
+  SLOTS_STREAM_NAME,
+  slotsStreamSubjects,
+  STREAM_NAME,
+  streamSubjects,
+} from './subjects';
 
 /**
  * How long JetStream remembers a `Nats-Msg-Id`: a publish retried within it is stored once. Past it
@@ -31,6 +39,27 @@ export function blogStreamConfig(replicas: number): Partial<StreamConfig> & { na
     // Messages are never removed one by one: the log is append-only, as the bus's is.
     deny_delete: true,
     deny_purge: true,
+    // Every slot's consumers, and no more: a credential cannot fill the cluster with consumers.
+    max_consumers: maxConsumers(),
+  };
+}
+
+/** How long a replica's claim on its slot lasts unless renewed (see `replica-slot.ts`). */
+export const SLOT_TTL_MS = 15_000;
+
+/** The replicas' slot claims: the last one per subject, gone once its time is up. */
+export function slotsStreamConfig(replicas: number): Partial<StreamConfig> & { name: string } {
+  return {
+    name: SLOTS_STREAM_NAME,
+    subjects: slotsStreamSubjects(),
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    num_replicas: replicas,
+    max_msgs_per_subject: 1,
+    max_age: nanos(SLOT_TTL_MS),
+    duplicate_window: nanos(SLOT_TTL_MS),
+    max_consumers: 1,
   };
 }
 
@@ -62,13 +91,19 @@ export function isApiError(err: unknown, code: number): err is JetStreamApiError
   return err instanceof JetStreamApiError && err.code === code;
 }
 
+/** JetStream says `wrong last sequence: <n>`. */
+export function lastSequenceOf(err: JetStreamApiError): number {
+  const match = /wrong last sequence: (\d+)/.exec(err.message);
+  return match ? Number(match[1]) : 0;
+}
+
 /**
  * Creates the streams when they are missing: the first service to start does it, with the same
  * configuration as every other (a concurrent create of an identical stream succeeds). An existing
  * stream is left as it is: changing it is the operator's job.
  */
 export async function ensureStream(manager: JetStreamManager, replicas: number): Promise<void> {
-  for (const config of [blogStreamConfig(replicas), parkedStreamConfig(replicas)]) {
+  for (const config of [blogStreamConfig(replicas), parkedStreamConfig(replicas), slotsStreamConfig(replicas)]) {
     try {
       await manager.streams.info(config.name);
     } catch (err) {

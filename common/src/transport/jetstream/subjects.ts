@@ -1,5 +1,6 @@
 import { EVENT_TYPES, type EventType } from '../../events/catalog';
 import {
+  keyedTypes,
   PUBLISHER_NAMES,
   SERVICE_NAMES,
   SERVICES,
@@ -70,41 +71,137 @@ export interface NatsPermissions {
 }
 
 /**
- * What every service's NATS user may ask of JetStream: read the stream's state and messages, create
- * it if it is missing (never change, purge or delete it), run and acknowledge its own consumers.
+ * Where each replica's claim on its slot is kept (see `replica-slot.ts`): one subject per service
+ * and slot, `replicas.<service>.<slot>`, whose last message is the claim.
  */
-const SERVICE_API = [
-  '$JS.API.INFO',
-  `$JS.API.STREAM.INFO.${STREAM_NAME}`,
-  `$JS.API.STREAM.CREATE.${STREAM_NAME}`,
-  `$JS.API.STREAM.INFO.${PARKED_STREAM_NAME}`,
-  `$JS.API.STREAM.CREATE.${PARKED_STREAM_NAME}`,
-  `$JS.API.STREAM.MSG.GET.${STREAM_NAME}`,
-  `$JS.API.CONSUMER.CREATE.${STREAM_NAME}`,
-  `$JS.API.CONSUMER.CREATE.${STREAM_NAME}.>`,
-  `$JS.API.CONSUMER.DURABLE.CREATE.${STREAM_NAME}.>`,
-  `$JS.API.CONSUMER.INFO.${STREAM_NAME}.>`,
-  `$JS.API.CONSUMER.DELETE.${STREAM_NAME}.>`,
-  `$JS.API.CONSUMER.MSG.NEXT.${STREAM_NAME}.>`,
-  `$JS.ACK.${STREAM_NAME}.>`,
-];
-
-/** Replies (publish acks, pulled messages, API answers) come to the client's inbox. */
-const INBOX = ['_INBOX.>'];
+export const SLOTS_STREAM_NAME = 'BLOG_REPLICAS';
+const SLOTS_PREFIX = 'replicas';
 
 /**
- * A principal's NATS permissions: a service publishes only its own event types (the registry's
- * `publishes`, the same table as the HTTP bus's), and `admin` may do anything in the account (the
- * operator's replay and skip, the read-only views).
+ * Replicas of one service that may run at once (a rolling update's extra pod included). Each holds
+ * one slot, and its consumers are named after it, so that a service's NATS user can be allowed its
+ * own consumers by name: NATS permissions match whole subject tokens, never a prefix, and a consumer
+ * name is one token.
  */
-export function natsPermissions(principal: ServiceName | 'admin'): NatsPermissions {
-  if (principal === 'admin') return { publish: { allow: ['>'] }, subscribe: { allow: ['>'] } };
-  const own = (SERVICES[principal] as ServiceEntry).publishes.map((type) => typeSubject(type));
-  return { publish: { allow: [...own, ...SERVICE_API] }, subscribe: { allow: INBOX } };
+export const REPLICA_SLOTS = 8;
+
+/** The slot claim's subject. */
+export function slotSubject(service: string, slot: number | '*'): string {
+  return `${SLOTS_PREFIX}.${service}.${slot}`;
 }
 
-/** The principals with a NATS user: every service that publishes or consumes events, and `admin`. */
-export function natsPrincipals(): (ServiceName | 'admin')[] {
-  const services = SERVICE_NAMES.filter((name) => PUBLISHER_NAMES.includes(name) || SUBSCRIBER_NAMES.includes(name));
-  return [...services, 'admin'];
+/** The slots stream's subjects. */
+export function slotsStreamSubjects(): string[] {
+  return [`${SLOTS_PREFIX}.*.*`];
+}
+
+/** The durable consumer a replica receives its events from. */
+export function liveConsumerName(service: string, slot: number): string {
+  return `${service}-${slot}`;
+}
+
+/** The short-lived consumer a replica reads spans of the log with (its startup replay, a long gap). */
+export function readerConsumerName(service: string, slot: number): string {
+  return `${service}-${slot}-log`;
+}
+
+/** Consumers of the stream at most: every slot's two, for every service with a NATS user. */
+export function maxConsumers(): number {
+  return natsServices().length * REPLICA_SLOTS * 2;
+}
+
+/**
+ * A user's inbox prefix: replies (publish acks, pulled messages, API answers) come to subjects under
+ * it, and only this user may subscribe there, so no one reads another principal's replies.
+ */
+export function inboxPrefix(user: string): string {
+  return `_INBOX_${user}`;
+}
+
+/** The read-only principal of the views process: the stream's and the consumers' state, the log's messages. */
+export const VIEWS_PRINCIPAL = 'views';
+/** The credential the cluster's nodes authenticate their routes to one another with. */
+export const ROUTE_CREDENTIAL = 'nats-route';
+/** The user name the nodes' routes present (the password is the route credential). */
+export const ROUTE_USER = 'route';
+
+export type NatsPrincipal = ServiceName | 'admin' | typeof VIEWS_PRINCIPAL;
+
+/** What a service's user publishes of its own types: a subject per key only where it owns keys (the registry's `keys`). */
+function eventSubjects(service: ServiceName): string[] {
+  const keyed = keyedTypes(service);
+  return (SERVICES[service] as ServiceEntry).publishes.map((type) =>
+    keyed.includes(type) ? typeSubject(type) : subjectOf(type),
+  );
+}
+
+/** What a service may do to its own consumers, by name: create (or update), read, delete, pull, acknowledge. */
+function consumerApi(service: ServiceName): string[] {
+  return Array.from({ length: REPLICA_SLOTS }, (_, slot) => {
+    const live = liveConsumerName(service, slot);
+    const reader = readerConsumerName(service, slot);
+    return [
+      `$JS.API.CONSUMER.CREATE.${STREAM_NAME}.${live}`,
+      `$JS.API.CONSUMER.INFO.${STREAM_NAME}.${live}`,
+      `$JS.API.CONSUMER.DELETE.${STREAM_NAME}.${live}`,
+      `$JS.API.CONSUMER.MSG.NEXT.${STREAM_NAME}.${live}`,
+      `$JS.ACK.${STREAM_NAME}.${live}.>`,
+      `$JS.API.CONSUMER.CREATE.${STREAM_NAME}.${reader}`,
+      `$JS.API.CONSUMER.DELETE.${STREAM_NAME}.${reader}`,
+      `$JS.API.CONSUMER.MSG.NEXT.${STREAM_NAME}.${reader}`,
+    ];
+  }).flat();
+}
+
+/**
+ * A principal's NATS permissions, all from the registry: a service publishes only its own event
+ * types (with a key only on the types it owns keys of), reads the stream and may create the
+ * streams when they are missing (never change, purge or delete them), claims only its own slots
+ * and runs only its own consumers (by name); `views` reads the state of the stream and of the
+ * consumers and nothing else; `admin` may do anything in the account (the operator's tools).
+ * Everyone receives replies only at its own inbox prefix.
+ */
+export function natsPermissions(principal: NatsPrincipal): NatsPermissions {
+  if (principal === 'admin') return { publish: { allow: ['>'] }, subscribe: { allow: ['>'] } };
+  const inbox = { allow: [`${inboxPrefix(principal)}.>`] };
+  if (principal === VIEWS_PRINCIPAL) {
+    return {
+      publish: {
+        allow: [
+          `$JS.API.STREAM.INFO.${STREAM_NAME}`,
+          `$JS.API.STREAM.INFO.${PARKED_STREAM_NAME}`,
+          `$JS.API.STREAM.MSG.GET.${STREAM_NAME}`,
+          `$JS.API.CONSUMER.LIST.${STREAM_NAME}`,
+        ],
+      },
+      subscribe: inbox,
+    };
+  }
+  const streams = [STREAM_NAME, PARKED_STREAM_NAME, SLOTS_STREAM_NAME].flatMap((stream) => [
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.STREAM.CREATE.${stream}`,
+  ]);
+  return {
+    publish: {
+      allow: [
+        ...eventSubjects(principal),
+        ...streams,
+        `$JS.API.STREAM.MSG.GET.${STREAM_NAME}`,
+        `$JS.API.STREAM.MSG.GET.${SLOTS_STREAM_NAME}`,
+        slotSubject(principal, '*'),
+        ...consumerApi(principal),
+      ],
+    },
+    subscribe: inbox,
+  };
+}
+
+/** The services with a NATS user: every one that publishes or consumes events. */
+function natsServices(): ServiceName[] {
+  return SERVICE_NAMES.filter((name) => PUBLISHER_NAMES.includes(name) || SUBSCRIBER_NAMES.includes(name));
+}
+
+/** The principals with a NATS user: every service that publishes or consumes events, the views, and `admin`. */
+export function natsPrincipals(): NatsPrincipal[] {
+  return [...natsServices(), VIEWS_PRINCIPAL, 'admin'];
 }

@@ -9,12 +9,13 @@ import { readOrExit } from '../../start-event-service';
 import { backoffDelay } from '../backoff';
 import { readJetStreamConfig } from './config';
 import { createLink } from './link';
+import { VIEWS_PRINCIPAL } from './subjects';
 import { createJetStreamViews } from './views';
 
 /**
  * The read-only views process of a JetStream deployment: where the event bus serves `/subscriptions`
- * and `/flow`, this serves them from the cluster (as the `admin` principal, which may list every
- * consumer). `node common/dist/transport/jetstream/views-server.js`.
+ * and `/flow`, this serves them from the cluster, as the read-only principal `views` (it may read
+ * the stream's and the consumers' state, and change nothing). `node common/dist/transport/jetstream/views-server.js`.
  */
 const configSchema = baseConfigSchema.extend({
   PORT: baseConfigSchema.shape.PORT.default(4005),
@@ -23,8 +24,8 @@ const configSchema = baseConfigSchema.extend({
 
 function readConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(configSchema, env);
-  const password = readCredential(config.CREDENTIALS_DIR, 'admin')[0];
-  if (!password) throw new ConfigError(`credential ${config.CREDENTIALS_DIR}/admin: is empty`);
+  const password = readCredential(config.CREDENTIALS_DIR, VIEWS_PRINCIPAL)[0];
+  if (!password) throw new ConfigError(`credential ${config.CREDENTIALS_DIR}/${VIEWS_PRINCIPAL}: is empty`);
   return { ...config, ...readJetStreamConfig(env), password };
 }
 
@@ -33,11 +34,13 @@ async function main(): Promise<void> {
   const logger = createLogger('views', config.LOG_LEVEL);
   const link = createLink({
     servers: config.NATS_URL,
-    user: 'admin',
+    user: VIEWS_PRINCIPAL,
     password: config.password,
     connectionName: `views-${config.REPLICA_ID}`,
     streamReplicas: config.NATS_STREAM_REPLICAS,
     timeoutMs: 5000,
+    // The services create the streams; until one has, the views are not ready.
+    ensureStreams: false,
   });
   const views = createJetStreamViews({ link: () => link.get(), logger });
   const app = createHttpApp({

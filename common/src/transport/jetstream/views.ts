@@ -1,4 +1,4 @@
-import { DeliverPolicy, type ConsumerInfo, type ConsumerMessages } from '@nats-io/jetstream';
+import type { ConsumerInfo } from '@nats-io/jetstream';
 import { Router } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -16,18 +16,23 @@ import { parseOrThrow } from '../../service/validation';
 import { EventStreams, type EventStream, type EventStreamLimits } from '../../sse';
 import type { Link } from './link';
 import { describe } from './live-consumer';
-import { headersOf, TERMINATED_ADVISORY_PREFIX, toRawEnvelope } from './stream';
+import { headersOf, isApiError, STREAM_NOT_FOUND, TERMINATED_ADVISORY_PREFIX, toRawEnvelope } from './stream';
 import { PARKED_STREAM_NAME, parseSubject, STREAM_NAME, typeOfFilter } from './subjects';
 
 /**
  * The bus's read-only views (`/subscriptions`, `/flow`, `/flow/stream`) on JetStream: from the
- * consumers' info and the stream's metadata, never a payload (the flow's consumers ask for headers
- * only). Served by their own small process (`views-server.ts`) where the bus would be.
+ * consumers' info and the stream's messages, read one by one, never a payload in an answer but the
+ * public one of `/flow/events/:seq`. Served by their own small process (`views-server.ts`) where the
+ * bus would be, as the read-only NATS user `views`, which may read the stream's and the consumers'
+ * state and messages, and nothing else: it creates no consumer (so the live flow looks for new
+ * events rather than subscribing to them).
  */
 
 const MAX_FLOW_PAGE = 1000;
-/** How often the live flow looks at the consumers for `delivered` notices. */
-const DEFAULT_POLL_MS = 1000;
+/** How often the live flow looks for new events and at the consumers' cursors. */
+const DEFAULT_POLL_MS = 500;
+/** Messages read at once. */
+const READ_PARALLEL = 64;
 
 const seqParamsSchema = z.object({ seq: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 
@@ -82,12 +87,15 @@ export function createJetStreamViews({
 }: JetStreamViewsOptions): JetStreamViews {
   const streams = new EventStreams(limits);
   const clients = new Set<EventStream>();
-  let appended: ConsumerMessages | undefined;
   let poller: NodeJS.Timeout | undefined;
+  /** The last seq the live flow has sent; undefined until it has looked at the head. */
+  let sent: number | undefined;
   const cursors = new Map<string, number>();
 
   async function subscriptions(): Promise<SubscriptionStatus[]> {
     const { manager } = await link();
+    // The services create the streams when they first start: until then there is nothing to show.
+    if ((await head()) === undefined) return [];
     const [stream, parkedInfo] = await Promise.all([
       manager.streams.info(STREAM_NAME),
       manager.streams.info(PARKED_STREAM_NAME, { subjects_filter: `${TERMINATED_ADVISORY_PREFIX}.*` }),
@@ -108,28 +116,39 @@ export function createJetStreamViews({
     return statuses.sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  async function flowPage(after: number | undefined, limit: number): Promise<{ events: EventMeta[]; head: number }> {
-    const { client, manager } = await link();
-    const head = (await manager.streams.info(STREAM_NAME)).state.last_seq;
-    // Without `after`, the newest events: the view shows the tail of the log.
-    const from = after ?? Math.max(0, head - limit);
-    const count = Math.min(limit, head - from);
-    if (count <= 0) return { events: [], head };
-    const consumer = await client.consumers.get(STREAM_NAME, {
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: from + 1,
-      headers_only: true,
-    });
+  /** The metadata of the events after `from`, up to `to`, in order (a message that cannot be read is left out). */
+  async function metaBetween(from: number, to: number): Promise<EventMeta[]> {
+    const { manager } = await link();
     const events: EventMeta[] = [];
-    try {
-      for await (const message of await consumer.fetch({ max_messages: count, expires: 5000 })) {
-        events.push(toMeta(message.seq, message.subject, message.headers, message.info.timestampNanos));
-        if (events.length >= count) break;
-      }
-    } finally {
-      await consumer.delete().catch(() => undefined);
+    for (let start = from + 1; start <= to; start += READ_PARALLEL) {
+      const seqs = Array.from({ length: Math.min(READ_PARALLEL, to - start + 1) }, (_, index) => start + index);
+      const messages = await Promise.all(
+        seqs.map((seq) => manager.streams.getMessage(STREAM_NAME, { seq }).catch(() => null)),
+      );
+      for (const message of messages)
+        if (message) events.push(toMeta(message.seq, message.subject, message.header, message.time));
     }
-    return { events, head };
+    return events;
+  }
+
+  /** The stream's last seq; undefined while no service has created the stream. */
+  async function head(): Promise<number | undefined> {
+    const { manager } = await link();
+    try {
+      return (await manager.streams.info(STREAM_NAME)).state.last_seq;
+    } catch (err) {
+      if (isApiError(err, STREAM_NOT_FOUND)) return undefined;
+      throw err;
+    }
+  }
+
+  async function flowPage(after: number | undefined, limit: number): Promise<{ events: EventMeta[]; head: number }> {
+    const last = (await head()) ?? 0;
+    // Without `after`, the newest events: the view shows the tail of the log.
+    const from = after ?? Math.max(0, last - limit);
+    const count = Math.min(limit, last - from);
+    if (count <= 0) return { events: [], head: last };
+    return { events: await metaBetween(from, from + count), head: last };
   }
 
   function broadcast(event: string, data: unknown): void {
@@ -137,39 +156,44 @@ export function createJetStreamViews({
     for (const stream of clients) stream.sendRaw(event, json);
   }
 
-  /** The live flow runs while someone watches: new events' headers, and the consumers' cursors. */
-  async function startLive(): Promise<void> {
-    const { client } = await link();
-    const consumer = await client.consumers.get(STREAM_NAME, { deliver_policy: DeliverPolicy.New, headers_only: true });
-    appended = await consumer.consume({ max_messages: 256 });
-    // Everyone left while it started.
-    if (clients.size === 0) return stopLive();
-    poller = setInterval(() => void pollCursors(), pollMs);
-    poller.unref();
-    for await (const message of appended) {
-      if (clients.size > 0)
-        broadcast('appended', toMeta(message.seq, message.subject, message.headers, message.info.timestampNanos));
-    }
-  }
-
-  async function pollCursors(): Promise<void> {
+  /** While someone watches: the events stored since the last look, and the consumers' cursors. */
+  async function poll(): Promise<void> {
     if (clients.size === 0) return;
     try {
+      const last = (await head()) ?? 0;
+      if (sent === undefined) sent = last;
+      if (last > sent) {
+        const to = Math.min(last, sent + MAX_FLOW_PAGE);
+        for (const meta of await metaBetween(sent, to)) broadcast('appended', meta);
+        sent = to;
+      }
       for (const status of await subscriptions()) {
         if (cursors.get(status.name) === status.cursor) continue;
         cursors.set(status.name, status.cursor);
         broadcast('delivered', { subscriber: status.name, cursor: status.cursor });
       }
     } catch (err) {
-      logger.warn({ err: describe(err) }, 'cannot read the consumers');
+      logger.warn({ err: describe(err) }, 'cannot read the stream or the consumers');
     }
   }
 
+  function startLive(): void {
+    let running = false;
+    poller = setInterval(() => {
+      if (running) return;
+      running = true;
+      void poll().finally(() => {
+        running = false;
+      });
+    }, pollMs);
+    poller.unref();
+    void poll();
+  }
+
   function stopLive(): void {
-    appended?.stop();
-    appended = undefined;
     clearInterval(poller);
     poller = undefined;
+    sent = undefined;
     cursors.clear();
   }
 
@@ -206,24 +230,19 @@ export function createJetStreamViews({
       if (clients.size === 0) stopLive();
     });
     clients.add(stream);
-    if (clients.size === 1) {
-      startLive().catch((err: unknown) => {
-        logger.warn({ err: describe(err) }, 'the live flow stopped');
-        stopLive();
-      });
-    }
+    if (clients.size === 1) startLive();
   });
 
   return { router, subscriptions, flowPage, close: stopLive };
 }
 
-function toMeta(seq: number, subject: string, headers: MsgHdrs | undefined, timestampNanos: number): EventMeta {
+function toMeta(seq: number, subject: string, headers: MsgHdrs | undefined, time: Date): EventMeta {
   const { traceparent, publisher } = headersOf(headers);
   return {
     seq,
     type: parseSubject(subject)?.type ?? subject,
     id: headers?.get('Nats-Msg-Id') ?? '',
-    time: new Date(timestampNanos / 1e6).toISOString(),
+    time: time.toISOString(),
     ...(publisher === undefined ? {} : { publisher }),
     ...(traceparent === undefined || !TRACEPARENT_PATTERN.test(traceparent) ? {} : { traceId: traceIdOf(traceparent) }),
   };
