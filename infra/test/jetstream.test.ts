@@ -170,7 +170,7 @@ const find = (objects: readonly K8sObject[], kind: string, name: string) =>
       expect(projectionStorage(reduced[0]!).volume).toBe(deployment.kind === 'StatefulSet' ? 'claim' : 'emptyDir');
     });
 
-    it('names each replica, and so its durable consumer, after its pod', () => {
+    it('names each replica after its pod (REPLICA_ID: its projection file, and its replica slot claim)', () => {
       expect(env.get('REPLICA_ID')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
     });
 
