@@ -15,7 +15,6 @@ import {
   type EventServiceParts,
 } from '@mini-blog/common';
 import type { Request } from 'express';
-import Database from 'better-sqlite3';
 import { commentCreated, createCommentSchema, postIdSchema, type CommentsModel } from './domain';
 import { PerKeyQueue } from './per-key-queue';
 import { commentsProjection } from './projection';
@@ -27,16 +26,12 @@ export const MAX_PUBLISH_ATTEMPTS = 20;
 
 export type CommentsDeps = EventServiceDeps;
 
-export interface CommentsService extends EventServiceParts {
-  readonly projection: { readonly model: CommentsModel };
+export interface CommentsService extends EventServiceParts<CommentsModel> {
   /** New comments waiting in turn, per post (`post <id>`). */
   readonly commentQueue: PerKeyQueue;
 }
 
 export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsService {
-  const db = new Database(':memory:');
-  for (const step of commentsProjection.migrations) db.exec(step);
-  const projection = { model: commentsProjection.open(db) };
   const perPost = new PerKeyQueue(MAX_QUEUED_PER_POST);
   /** When a publish last found the bus unavailable. */
   let busFailedAt = Number.NEGATIVE_INFINITY;
@@ -88,12 +83,13 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
     }
   }
 
-  const { app, consumer } = createEventService({
+  const { app, consumer, projection, close } = createEventService({
     name: 'comments',
     bus,
     logger,
     corsOrigins,
-    apply: (event) => db.transaction(() => commentsProjection.apply(projection.model, event))(),
+    // No dataDir yet: an in-memory database, built from the start of the log at every start.
+    projection: commentsProjection,
     routes: (app) => {
       app.post('/posts/:id/comments', async (req, res) => {
         const postId = parseOrThrow(postIdSchema, req.params.id, 'id');
@@ -120,5 +116,5 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
       });
     },
   });
-  return { app, consumer, projection, commentQueue: perPost };
+  return { app, consumer, projection, close, commentQueue: perPost };
 }

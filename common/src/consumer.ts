@@ -8,12 +8,71 @@ import type { BusClient, DeliverySink, LogPage } from './transport/types';
 /** Changes the state for one event; returns the events this one causes (with deterministic ids). */
 export type ApplyEvent = (event: Envelope) => readonly NewEvent[] | void;
 
-export interface ConsumerOptions {
+/**
+ * Where the engine keeps what it has applied: the state, the position it reaches (the checkpoint)
+ * and the reactions waiting to be published (the outbox). A projection's database
+ * (`projection/projection.ts`) keeps the three in one transaction; `memoryState` keeps them in memory.
+ */
+export interface ConsumerState {
+  /** The seq of the last event the state accounts for (applied, or skipped as not handled). */
+  readonly position: number;
+  /** Reactions waiting to be published. */
+  readonly pendingReactions: number;
+  /**
+   * Applies `events` (in seq order, each after the position) and moves the position to `next` (at
+   * least the last one's seq), all or nothing: an event's reactions join the outbox, and an event
+   * that is in the outbox (a reaction of this service, stored) leaves it. Returns the reactions added.
+   */
+  commit(events: readonly Envelope[], next: number): number;
+  /** Up to `limit` reactions waiting, oldest first. */
+  pendingBatch(limit: number): readonly NewEvent[];
+  /** Reactions the log has acknowledged. */
+  published(ids: readonly string[]): void;
+}
+
+/** State in memory, for a consumer whose `apply` keeps its own: everything is replayed from the log at each start. */
+export function memoryState(name: string, apply: ApplyEvent): ConsumerState {
+  let position = 0;
+  const outbox = new Map<string, NewEvent>();
+  return {
+    get position() {
+      return position;
+    },
+    get pendingReactions() {
+      return outbox.size;
+    },
+    commit(events, next) {
+      let added = 0;
+      for (const event of events) {
+        // Counted only once applied: if apply throws, the bus's redelivery (or the next replay) applies the event again.
+        const reactions = apply(event) ?? [];
+        for (const reaction of reactions)
+          if (reaction.id === undefined)
+            throw new Error(`${name}: a reaction to ${event.type} needs a deterministic id`);
+        position = event.seq;
+        outbox.delete(event.id);
+        for (const reaction of reactions) {
+          if (!outbox.has(reaction.id!)) added += 1;
+          outbox.set(reaction.id!, reaction);
+        }
+      }
+      position = Math.max(position, next);
+      return added;
+    },
+    pendingBatch(limit) {
+      return [...outbox.values()].slice(0, limit);
+    },
+    published(ids) {
+      for (const id of ids) outbox.delete(id);
+    },
+  };
+}
+
+interface CommonConsumerOptions {
   readonly name: string;
   readonly bus: Pick<BusClient, 'readLog' | 'publish' | 'publishBatch'>;
-  /** The types it reads from the log and gives to `apply`: include the service's own reactions, so that a replay sees them stored. */
+  /** The types it reads from the log and applies: include the service's own reactions, so that a replay sees them stored. */
   readonly types: readonly EventType[];
-  readonly apply: ApplyEvent;
   readonly logger: Logger;
   readonly pageSize?: number;
   /**
@@ -23,7 +82,19 @@ export interface ConsumerOptions {
   readonly maxPendingReactions?: number;
   /** Called once, when the startup replay has caught up. */
   readonly onCaughtUp?: (position: number) => void;
+  /** Called after each page of the log applied (a replay's progress). */
+  readonly onPage?: (position: number, head: number) => void;
 }
+
+/** The engine's settings a service may change. */
+export type ConsumerTuning = Pick<CommonConsumerOptions, 'pageSize' | 'maxPendingReactions' | 'onCaughtUp' | 'onPage'>;
+
+export type ConsumerOptions = CommonConsumerOptions &
+  (
+    | { readonly apply: ApplyEvent; readonly state?: undefined }
+    /** The state the engine applies to and starts from (a projection): its position is where it reads on. */
+    | { readonly state: ConsumerState; readonly apply?: undefined }
+  );
 
 /** Events per page of a replay: few round trips, and still a short pause of the event loop per page. */
 const DEFAULT_PAGE_SIZE = 5000;
@@ -37,35 +108,41 @@ const PUBLISH_BATCH = 200;
 /**
  * The consumer engine. It turns a transport's at-least-once, possibly out-of-order delivery into
  * exactly-once, in-order application, whatever the transport (it knows nothing of HTTP):
- * - every event is applied in `seq` order, one at a time (deliveries, catch-up and read-your-writes
- *   syncs share one queue);
+ * - every event is applied in `seq` order (deliveries, catch-up, read-your-writes syncs and a
+ *   rebuild's swap share one queue), a delivery or a page of the log in one `commit` of the state;
  * - an event at or below the position is a duplicate and is ignored;
  * - a gap (the bus delivered past the position) is filled by reading the log first;
  * - a delivery that claims a seq or cursor past the log's head is refused: applying it would move
  *   the position past events still to come, which would then be ignored as duplicates (a frozen
  *   service);
- * - at startup the whole log is replayed, and the service is ready only once caught up;
- * - the events `apply` returns wait in an outbox until published; one that the replay finds
- *   further on in the log is already stored and is not published again. The outbox is bounded:
- *   past `maxPendingReactions`, deliveries wait (NotReadyError) and a replay publishes first.
+ * - at startup the log is read from the state's position (a projection's checkpoint; 0 in memory),
+ *   and the service is ready only once caught up;
+ * - the events `apply` returns wait in the state's outbox until published; one that the replay
+ *   finds further on in the log is already stored and is not published again. The outbox is
+ *   bounded: past `maxPendingReactions`, deliveries wait (NotReadyError) and a replay publishes first.
  */
 export class Consumer implements DeliverySink {
-  private position = 0;
   /** The newest seq the log is known to hold: a delivery past it is checked against the log first. */
   private knownHead = 0;
   private ready = false;
   private readonly caughtUp: Promise<void>;
   private markCaughtUp: () => void = () => undefined;
   private tail: Promise<unknown> = Promise.resolve();
-  private readonly outbox = new Map<string, NewEvent>();
+  private readonly state: ConsumerState;
   /** The publish run in progress, if any. */
   private publishing: Promise<void> | undefined;
   private flushAttempt = 0;
   private flushTimer: NodeJS.Timeout | undefined;
-  private readonly handled: ReadonlySet<string>;
+  private closed = false;
 
   constructor(private readonly options: ConsumerOptions) {
-    this.handled = new Set(options.types);
+    if (options.state) {
+      this.state = options.state;
+    } else {
+      const handled: ReadonlySet<string> = new Set(options.types);
+      const { apply } = options;
+      this.state = memoryState(options.name, (event) => (handled.has(event.type) ? apply(event) : undefined));
+    }
     this.caughtUp = new Promise((resolve) => {
       this.markCaughtUp = resolve;
     });
@@ -73,6 +150,10 @@ export class Consumer implements DeliverySink {
 
   private get maxPending(): number {
     return this.options.maxPendingReactions ?? MAX_PENDING_REACTIONS;
+  }
+
+  private get position(): number {
+    return this.state.position;
   }
 
   get name(): string {
@@ -90,18 +171,19 @@ export class Consumer implements DeliverySink {
 
   /** Events waiting to be published. */
   get pendingReactions(): number {
-    return this.outbox.size;
+    return this.state.pendingReactions;
   }
 
-  /** Replays the log from the start; resolves (and the consumer is ready) once caught up. */
+  /** Reads the log from the state's position; resolves (and the consumer is ready) once caught up. */
   async start(): Promise<void> {
     const started = Date.now();
+    const from = this.position;
     await this.serial(() => this.readToHead());
     this.ready = true;
     this.markCaughtUp();
     this.options.onCaughtUp?.(this.position);
     this.options.logger.info(
-      { position: this.position, ms: Date.now() - started, pending: this.outbox.size },
+      { from, position: this.position, ms: Date.now() - started, pending: this.state.pendingReactions },
       'caught up with the log',
     );
     this.flush();
@@ -116,18 +198,23 @@ export class Consumer implements DeliverySink {
     return this.serial(() => this.readToHead());
   }
 
+  /** Runs `task` in the engine's queue: no event is applied meanwhile (a rebuild's swap). */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.serial(task);
+  }
+
   /**
    * Applies delivered events (already validated) in order, filling any gap from the log. `cursor`
    * is the transport's word that nothing this service handles lies between it and the first event;
    * without it, any seq past the next one is a gap, within a batch too. Rejects with NotReadyError
    * during the startup replay and DeliveryRefusedError for a delivery past the log's head; nothing
-   * is applied then.
+   * is applied then. The events that follow on from each other are applied in one commit.
    */
   deliver(events: readonly Envelope[], cursor?: number): Promise<void> {
     if (!this.ready)
       return Promise.reject(new NotReadyError(`${this.options.name}: catching up with the log, deliver again later`));
     return this.serial(async () => {
-      const pending = this.outbox.size;
+      const pending = this.state.pendingReactions;
       if (pending >= this.maxPending) {
         this.flush();
         throw new NotReadyError(
@@ -137,15 +224,25 @@ export class Consumer implements DeliverySink {
       const sorted = [...events].sort((a, b) => a.seq - b.seq);
       if (cursor !== undefined && cursor > this.position) await this.readTo(cursor, 'cursor');
       await this.checkWithinLog(sorted, cursor);
+      let run: Envelope[] = [];
       for (const event of sorted) {
-        if (cursor === undefined && event.seq > this.position + 1) await this.readTo(event.seq - 1, 'seq');
-        this.applyOne(event);
+        const reached = run.at(-1)?.seq ?? this.position;
+        if (event.seq <= reached) continue;
+        if (cursor === undefined && event.seq > reached + 1) {
+          this.commit(run, reached);
+          run = [];
+          await this.readTo(event.seq - 1, 'seq');
+          if (event.seq <= this.position) continue;
+        }
+        run.push(event);
       }
+      this.commit(run, run.at(-1)?.seq ?? this.position);
     });
   }
 
   /** Stops the publish retries (on shutdown). */
   close(): void {
+    this.closed = true;
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
   }
@@ -202,8 +299,9 @@ export class Consumer implements DeliverySink {
       pending = page.next < goal ? this.fetchPage(Math.max(page.next, this.position)) : undefined;
       const before = this.position;
       this.applyPage(page);
+      this.options.onPage?.(this.position, page.head);
       // Publishing now may store a reaction that the replay would find further on: the bus answers that one as a duplicate.
-      if (this.outbox.size >= this.maxPending) await this.publishAll();
+      if (this.state.pendingReactions >= this.maxPending) await this.publishAll();
       if (pending && this.position === before) {
         throw new Error(`${this.options.name}: the log ends at ${page.head}, before ${goal}`);
       }
@@ -221,54 +319,51 @@ export class Consumer implements DeliverySink {
     return page;
   }
 
+  /** One page, one commit: its valid events after the position, and the position moved to the page's end. */
   private applyPage(page: LogPage): void {
+    const events: Envelope[] = [];
+    let reached = this.position;
     for (const raw of page.events) {
+      if (raw.seq <= reached) continue;
       const parsed = parseEnvelope(raw);
       if (parsed.success) {
-        this.applyOne(parsed.data);
+        events.push(parsed.data);
       } else {
         // Stored but unreadable: applying it is impossible and stopping would stall the service forever.
         this.options.logger.error(
           { seq: raw.seq, issues: describeIssues(parsed.error.issues, 'event').message },
           'skipping an invalid event in the log',
         );
-        this.position = Math.max(this.position, raw.seq);
       }
+      reached = raw.seq;
     }
-    this.position = Math.max(this.position, page.next);
+    this.commit(events, Math.max(reached, page.next));
   }
 
-  private applyOne(event: Envelope): void {
-    if (event.seq <= this.position) return;
-    const reactions = (this.handled.has(event.type) ? this.options.apply(event) : undefined) ?? [];
-    const byId = reactions.map((reaction) => {
-      if (reaction.id === undefined)
-        throw new Error(`${this.options.name}: a reaction to ${event.type} needs a deterministic id`);
-      return [reaction.id, reaction] as const;
-    });
-    // Counted only once applied: if apply throws, the bus's redelivery (or the next replay) applies the event again.
-    this.position = event.seq;
-    this.learnHead(event.seq);
-    this.outbox.delete(event.id);
-    for (const [id, reaction] of byId) this.outbox.set(id, reaction);
-    if (byId.length > 0 && this.ready) this.flush();
+  private commit(events: readonly Envelope[], next: number): void {
+    if (next <= this.position) return;
+    const added = this.state.commit(events, next);
+    this.learnHead(next);
+    if (added > 0 && this.ready) this.flush();
   }
 
   /** Starts publishing the outbox in the background, retrying with backoff until it is empty. */
   private flush(): void {
     // While a retry is scheduled, new reactions wait for it: one backoff schedule, however many reactions.
-    if (this.publishing !== undefined || this.flushTimer !== undefined || this.outbox.size === 0) return;
+    if (this.closed || this.publishing !== undefined || this.flushTimer !== undefined) return;
+    if (this.state.pendingReactions === 0) return;
     this.publishAll().then(
       () => {
         this.flushAttempt = 0;
       },
       (err: unknown) => {
+        if (this.closed) return;
         this.flushAttempt += 1;
         const wait = backoffDelay(this.flushAttempt, 200, 10_000);
         this.options.logger.warn(
           {
             err: err instanceof Error ? err.message : String(err),
-            pending: this.outbox.size,
+            pending: this.state.pendingReactions,
             retryInMs: Math.round(wait),
           },
           'publishing reactions failed',
@@ -286,17 +381,14 @@ export class Consumer implements DeliverySink {
   private publishAll(): Promise<void> {
     this.publishing ??= (async () => {
       try {
-        while (this.outbox.size > 0) {
-          const batch: [string, NewEvent][] = [];
-          for (const entry of this.outbox) {
-            batch.push(entry);
-            if (batch.length >= PUBLISH_BATCH) break;
-          }
+        while (this.state.pendingReactions > 0 && !this.closed) {
           // Reactions that piled up while the last publish was in flight go together: one request
           // and one commit for a burst, where one publish each would queue them behind each other.
-          if (batch.length === 1) await this.options.bus.publish(batch[0]![1]);
-          else await this.options.bus.publishBatch(batch.map(([, event]) => event));
-          for (const [id] of batch) this.outbox.delete(id);
+          const batch = this.state.pendingBatch(PUBLISH_BATCH);
+          if (batch.length === 0) return;
+          if (batch.length === 1) await this.options.bus.publish(batch[0]!);
+          else await this.options.bus.publishBatch(batch);
+          this.state.published(batch.map((event) => event.id!));
         }
       } finally {
         this.publishing = undefined;

@@ -2,7 +2,7 @@ export * from './events';
 export * from './auth/credentials';
 export * from './auth/principals';
 export * from './consumer';
-export * from './projection/types';
+export * from './projection';
 export * from './registry';
 export * from './sse';
 export * from './start-event-service';

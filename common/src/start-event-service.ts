@@ -1,7 +1,9 @@
-import type { Express } from 'express';
-import { createConsumer, type ApplyEvent, type Consumer, type ConsumerOptions } from './consumer';
-import type { Envelope, NewEvent } from './events';
-import { replayedTypes, SERVICES, type Handled, type SubscriberName } from './registry';
+import type { Express, RequestHandler } from 'express';
+import { createConsumer, type Consumer, type ConsumerTuning } from './consumer';
+import { Projection } from './projection/projection';
+import type { ProjectionDefinition } from './projection/types';
+import { replayedTypes, type SubscriberName } from './registry';
+import { AppError } from './service/errors';
 import { ConfigError, type BusConfig } from './service/config';
 import { createHttpApp } from './service/http-app';
 import { createLogger, type Logger } from './service/logger';
@@ -10,9 +12,22 @@ import { backoffDelay } from './transport/backoff';
 import { createTransport } from './transport';
 import type { EventTransport } from './transport/transport';
 
-export interface EventServiceParts {
+/** A service's projection as its routes see it. */
+export interface ServiceProjection<M> {
+  /** The model over the live database: read it anew for each request, a rebuild replaces it. */
+  readonly model: M;
+  /** False while its database refuses writes (a full disk): reads answer 503 meanwhile. */
+  readonly writable: boolean;
+  /** Every table's rows, sorted (the crash tests compare a projection with one rebuilt from the log). */
+  dump(): Record<string, unknown[]>;
+}
+
+export interface EventServiceParts<M = unknown> {
   readonly app: Express;
   readonly consumer: Consumer;
+  readonly projection: ServiceProjection<M>;
+  /** Stops the consumer and closes the projection's database (on shutdown, after the transport). */
+  close(): Promise<void>;
 }
 
 /** What `startEventService` hands a service's `createApp`. */
@@ -22,54 +37,79 @@ export interface EventServiceDeps {
   readonly logger: Logger;
   /** Browser origins allowed to call the public routes (`CORS_ORIGINS`); none when left out. */
   readonly corsOrigins?: readonly string[];
+  /**
+   * The folder of the service's projection file (`DATA_DIR`); left out, an in-memory database,
+   * built from the start of the log at every start (the services' unit tests).
+   */
+  readonly dataDir?: string;
+  /** Names this process's file among the replicas of the service that share `dataDir` (`REPLICA_ID`). */
+  readonly replica?: string;
 }
 
-export interface EventServiceOptions<S extends SubscriberName>
-  extends EventServiceDeps, Omit<ConsumerOptions, 'bus' | 'name' | 'types' | 'apply' | 'logger'> {
+export interface EventServiceOptions<S extends SubscriberName, M> extends EventServiceDeps, ConsumerTuning {
   /** The service, by its registry entry: what it handles comes from there. */
   readonly name: S;
   /**
-   * The service's reducer, typed over the events the registry says it handles: adding an event type
-   * to the catalog asks nothing of a service that does not handle it.
+   * The service's projection: its tables, its model and its reducer, typed over the events the
+   * registry says it handles (adding an event type to the catalog asks nothing of a service that
+   * does not handle it). The mechanism keeps the file, the transactions, the checkpoint and the outbox.
    */
-  readonly apply: (event: Envelope<Handled<S>>) => readonly NewEvent[] | void;
+  readonly projection: ProjectionDefinition<S, M>;
   /** The service's own routes, beside the transport's delivery routes and the health routes. */
-  readonly routes?: (app: Express) => void;
+  readonly routes?: (
+    app: Express,
+    parts: { readonly projection: ServiceProjection<M>; readonly consumer: Consumer },
+  ) => void;
+}
+
+/** Reads answer 503 while the projection cannot be written: it may be behind the log, and would not say so. */
+function refuseReadsWhileUnwritable(projection: {
+  readonly writable: boolean;
+  readonly failureReason: string | undefined;
+}): RequestHandler {
+  return (req, _res, next) => {
+    if ((req.method === 'GET' || req.method === 'HEAD') && !projection.writable)
+      throw new AppError(503, `${projection.failureReason ?? 'the projection cannot be written'}; try again later`);
+    next();
+  };
 }
 
 /**
- * The app of an event-driven service: its consumer fed by the transport's live delivery (on the HTTP
- * transport, the bus's `POST /events`), its routes, ready once caught up.
+ * The app of an event-driven service: its projection (opened, checked, migrated), its consumer
+ * reading on from the projection's checkpoint and fed by the transport's live delivery (on the HTTP
+ * transport, the bus's `POST /events`), its routes, ready once caught up and while it can write.
  */
-export function createEventService<S extends SubscriberName>({
+export function createEventService<S extends SubscriberName, M>({
+  name,
   routes,
   bus,
-  apply,
+  logger,
   corsOrigins,
-  ...consumerOptions
-}: EventServiceOptions<S>): EventServiceParts {
-  const handles: ReadonlySet<string> = new Set(SERVICES[consumerOptions.name].handles);
-  // Only the registry's types reach the reducer (its own reactions are read, not applied), so its narrower type holds.
-  const applyHandled: ApplyEvent = (event) =>
-    handles.has(event.type) ? apply(event as Envelope<Handled<S>>) : undefined;
-  const consumer = createConsumer({
-    ...consumerOptions,
-    bus,
-    types: replayedTypes(consumerOptions.name),
-    apply: applyHandled,
-  });
+  dataDir,
+  replica,
+  projection: definition,
+  ...tuning
+}: EventServiceOptions<S, M>): EventServiceParts<M> {
+  const projection = new Projection({ service: name, definition, dataDir, replica, logger });
+  const consumer = createConsumer({ ...tuning, name, bus, logger, types: replayedTypes(name), state: projection });
   const live = bus.connect(consumer);
   const app = createHttpApp({
-    logger: consumerOptions.logger,
-    isReady: () => consumer.isReady && bus.isReady(),
+    logger,
+    isReady: () => consumer.isReady && bus.isReady() && projection.writable,
     corsOrigins,
     internalPaths: live.paths,
     routes: (app) => {
       if (live.handler) app.use(live.handler);
-      routes?.(app);
+      app.use(refuseReadsWhileUnwritable(projection));
+      routes?.(app, { projection, consumer });
     },
   });
-  return { app, consumer };
+  const close = async () => {
+    consumer.close();
+    // Whatever the queue is applying finishes first: the database closes between two commits.
+    await consumer.exclusive(async () => projection.close());
+  };
+  return { app, consumer, projection, close };
 }
 
 export interface StartEventServiceOptions {
@@ -93,7 +133,13 @@ export async function startEventService({
   const config = readOrExit(name, readConfig);
   const logger = createLogger(name, config.LOG_LEVEL);
   const bus = await createTransport({ name, config, logger }).catch((err: unknown) => exitOnConfigError(name, err));
-  const { app, consumer } = create({ bus, logger, corsOrigins: config.CORS_ORIGINS });
+  const { app, consumer, close } = create({
+    bus,
+    logger,
+    corsOrigins: config.CORS_ORIGINS,
+    dataDir: config.DATA_DIR,
+    replica: config.REPLICA_ID,
+  });
   let stopped = false;
   const catchUp = async (): Promise<void> => {
     for (let attempt = 1; !stopped; attempt += 1) {
@@ -120,6 +166,7 @@ export async function startEventService({
       stopped = true;
       consumer.close();
       await bus.close();
+      await close();
     },
   });
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import request from 'supertest';
 import type { Envelope } from '../src/events';
 import { busConfigSchema, ConfigError, loadConfig, portWithDefault } from '../src/service/config';
+import { inMemoryProjection } from '../src/projection';
 import { silentLogger } from '../src/service/logger';
 import { createEventService, readOrExit } from '../src/start-event-service';
 import { MemoryBus } from '../src/testing';
@@ -18,7 +19,7 @@ describe('createEventService', () => {
       name: 'posts',
       bus,
       logger: silentLogger(),
-      apply: (event) => void applied.push(event),
+      projection: inMemoryProjection<'posts'>((event) => void applied.push(event)),
       onCaughtUp: (position) => positions.push(position),
       routes: (app) => app.get('/posts', (_req, res) => void res.json(applied.map((event) => event.data))),
     });
@@ -60,7 +61,7 @@ describe('createEventService', () => {
       name: 'moderation',
       bus,
       logger: silentLogger(),
-      apply: (event) => {
+      projection: inMemoryProjection<'moderation'>((event) => {
         applied.push(event.type);
         return [
           {
@@ -69,7 +70,7 @@ describe('createEventService', () => {
             data: { ...event.data, status: 'approved' },
           },
         ];
-      },
+      }),
     });
 
     await consumer.start();
@@ -147,7 +148,12 @@ describe('createTransport', () => {
       config: config({ CREDENTIALS_DIR: dir }),
       logger: silentLogger(),
     });
-    const { app } = createEventService({ name: 'posts', bus, logger: silentLogger(), apply: () => undefined });
+    const { app } = createEventService({
+      name: 'posts',
+      bus,
+      logger: silentLogger(),
+      projection: inMemoryProjection(() => undefined),
+    });
 
     const res = await request(app)
       .post('/events')

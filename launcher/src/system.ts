@@ -40,8 +40,9 @@ export interface DataDir {
 }
 
 /**
- * The data folder of a run: the bus's log, and the credentials under `credentials/`. `fresh`
- * removes both first: an empty log, and new secrets for every principal.
+ * The data folder of a run: the bus's log, each service's projection under `<service>/`, and the
+ * credentials under `credentials/`. `fresh` removes them all first: an empty log, no projections,
+ * and new secrets for every principal.
  */
 export function prepareDataDir(
   dataDir: string,
@@ -176,6 +177,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       ...(publishes.length > 0 || handles.length > 0
         ? { BUS_URL: urlOf('event-bus'), ...(nats ? jetstreamEnv(nats, credentialsDir) : {}) }
         : {}),
+      // Each service's projection in a folder of its own (`--fresh` removes them with the log).
+      ...(handles.length > 0 ? { DATA_DIR: path.join(dataDir, name) } : {}),
       ...options.env?.[name],
     };
   };

@@ -1,11 +1,14 @@
 import { createEventService, type EventServiceDeps, type EventServiceParts } from '@mini-blog/common';
-import { apply, createModerator } from './domain';
+import { createModerator, moderationProjection } from './domain';
 
 export interface ModerationDeps extends EventServiceDeps {
   readonly blockedWords: readonly string[];
 }
 
-export function createApp({ bus, logger, blockedWords }: ModerationDeps): EventServiceParts {
-  const moderate = createModerator(blockedWords);
-  return createEventService({ name: 'moderation', bus, logger, apply: (event) => apply(moderate, event) });
+export function createApp({ blockedWords, ...deps }: ModerationDeps): EventServiceParts<void> {
+  return createEventService({
+    ...deps,
+    name: 'moderation',
+    projection: moderationProjection(createModerator(blockedWords)),
+  });
 }

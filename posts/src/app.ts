@@ -8,26 +8,21 @@ import {
   type EventServiceDeps,
   type EventServiceParts,
 } from '@mini-blog/common';
-import Database from 'better-sqlite3';
 import { createPostSchema, pageQuerySchema, postCreated, postsPage, type PostsModel } from './domain';
 import { postsProjection } from './projection';
 
 export type PostsDeps = EventServiceDeps;
 
-export interface PostsService extends EventServiceParts {
-  readonly projection: { readonly model: PostsModel };
-}
+export type PostsService = EventServiceParts<PostsModel>;
 
 export function createApp({ bus, logger, corsOrigins }: PostsDeps): PostsService {
-  const db = new Database(':memory:');
-  for (const step of postsProjection.migrations) db.exec(step);
-  const projection = { model: postsProjection.open(db) };
-  const { app, consumer } = createEventService({
+  const { app, consumer, projection, close } = createEventService({
     name: 'posts',
     bus,
     logger,
     corsOrigins,
-    apply: (event) => db.transaction(() => postsProjection.apply(projection.model, event))(),
+    // No dataDir yet: an in-memory database, built from the start of the log at every start.
+    projection: postsProjection,
     routes: (app) => {
       // 201 only once PostCreated is in the log: from then on every service can learn of the post.
       app.post('/posts/create', async (req, res) => {
@@ -48,5 +43,5 @@ export function createApp({ bus, logger, corsOrigins }: PostsDeps): PostsService
       });
     },
   });
-  return { app, consumer, projection };
+  return { app, consumer, projection, close };
 }

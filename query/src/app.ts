@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import {
   createEventService,
+  inMemoryProjection,
   parseOrThrow,
   toPublicComment,
   writeChunk,
@@ -52,16 +53,17 @@ async function writePostsMap(res: Response, state: QueryState): Promise<void> {
 export function createApp({ bus, logger, corsOrigins, live: liveOptions }: QueryDeps): QueryService {
   const state = createState();
   const live = new LiveChanges(liveOptions);
-  const { app, consumer } = createEventService({
+  const { app, consumer, projection, close } = createEventService({
     name: 'query',
     bus,
     logger,
     corsOrigins,
-    apply: (event) => {
+    // The state is still in memory: no dataDir, so that the log is read from its start at every start.
+    projection: inMemoryProjection<'query'>((event) => {
       const post = apply(state, event);
       // Nobody listens before the replay ends, and a million snapshots would slow it down.
       if (post && consumer.isReady) live.publish(event.seq, publicPostJson(post));
-    },
+    }),
     onCaughtUp: (position) => live.startCovering(position),
     routes: (app) => {
       app.get('/posts', async (_req, res) => {
@@ -84,5 +86,5 @@ export function createApp({ bus, logger, corsOrigins, live: liveOptions }: Query
       });
     },
   });
-  return { app, consumer, state, live };
+  return { app, consumer, projection, close, state, live };
 }

@@ -89,6 +89,18 @@ export const busConfigSchema = baseConfigSchema.extend({
   CREDENTIALS_DIR: z.string().trim().min(1).optional(),
   CORS_ORIGINS: corsOriginsSchema,
   ...faultSwitchesEnv,
+  /**
+   * The folder of the service's projection (its SQLite file): the launcher gives each service
+   * `data/<service>/`. Left out, the projection is an in-memory database built from the start of the
+   * log at every start.
+   */
+  DATA_DIR: z.string().trim().min(1).optional(),
+  /** Names this replica's projection file (and, on JetStream, its durable consumer) when replicas share a folder. */
+  REPLICA_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -')
+    .optional(),
 });
 
 export type BusConfig = z.infer<typeof busConfigSchema>;

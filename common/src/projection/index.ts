@@ -1,0 +1,5 @@
+export * from './types';
+export * from './store';
+export * from './open';
+export * from './projection';
+export * from './in-memory';
