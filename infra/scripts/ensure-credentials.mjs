@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Creates the Secret mini-blog-credentials, one random credential per principal, when the cluster
-// has none; a Secret that exists is never changed (rotating is a deliberate step, in
-// docs/kubernetes.md). skaffold runs it before every deploy; by hand, before `kubectl apply -k`:
+// has none. A Secret that exists keeps every key it has (rotating is a deliberate step, in
+// docs/kubernetes.md); a principal it has no key for yet (one added since it was made, such as the
+// JetStream views and routes) gets a new one. skaffold runs it before every deploy; by hand, before `kubectl apply -k`:
 //   node infra/scripts/ensure-credentials.mjs
 import { randomBytes } from 'node:crypto';
 import { getJson, kubectl } from './kubectl.mjs';
@@ -19,12 +20,20 @@ const credential = () => randomBytes(32).toString('base64url');
 function main() {
   const existing = getJson(['secret', SECRET]);
   if (existing) {
-    process.stdout.write(`Secret ${SECRET} exists; left as it is\n`);
     const missing = PRINCIPALS.filter((principal) => !(principal in (existing.data ?? {})));
-    if (missing.length > 0)
-      process.stdout.write(
-        `  it has no key ${missing.join(', ')}: add each (docs/kubernetes.md, "Credentials") before deploying infra/k8s-jetstream\n`,
-      );
+    if (missing.length === 0) {
+      process.stdout.write(`Secret ${SECRET} exists; left as it is\n`);
+      return;
+    }
+    // A merge patch adds these keys and leaves the others as they are.
+    const data = Object.fromEntries(
+      missing.map((principal) => [principal, Buffer.from(credential()).toString('base64')]),
+    );
+    const patched = kubectl(['patch', 'secret', SECRET, '--type', 'merge', '--patch-file', '/dev/stdin'], {
+      input: JSON.stringify({ data }),
+    });
+    if (patched.status !== 0) throw new Error(`kubectl patch secret ${SECRET}: ${patched.stderr}`);
+    process.stdout.write(`Secret ${SECRET} exists; its keys kept, new keys added: ${missing.join(', ')}\n`);
     return;
   }
   const manifest = {

@@ -6,6 +6,10 @@ import { fakeCluster, type FakeCluster, type FakeWorld } from './support/fake-cl
 import { ROOT } from './support/repository';
 
 const SECRET_KEY = 'secret/mini-blog-credentials';
+/** Every principal with a credential: the registry's publishers and subscribers, the operator, JetStream's views and routes. */
+const PRINCIPALS = [
+  ...new Set([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES, 'admin', VIEWS_PRINCIPAL, ROUTE_CREDENTIAL]),
+].sort();
 let cluster: FakeCluster | undefined;
 
 afterEach(() => {
@@ -38,9 +42,7 @@ describe('infra/scripts/ensure-credentials.mjs', () => {
       stringData: Record<string, string>;
       metadata: { labels: Record<string, string> };
     };
-    const principals = [
-      ...new Set([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES, 'admin', VIEWS_PRINCIPAL, ROUTE_CREDENTIAL]),
-    ].sort();
+    const principals = PRINCIPALS;
     expect(Object.keys(secret.stringData).sort()).toEqual(principals);
     for (const value of Object.values(secret.stringData)) expect(value).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(new Set(Object.values(secret.stringData)).size).toBe(principals.length);
@@ -56,14 +58,39 @@ describe('infra/scripts/ensure-credentials.mjs', () => {
       for (const line of commandLines) expect(line).not.toContain(value);
   });
 
-  it('leaves a Secret that exists as it is', () => {
-    const existing = { kind: 'Secret', metadata: { name: 'mini-blog-credentials' }, data: { posts: 'b2xk' } };
+  it('leaves a Secret that has every key as it is', () => {
+    const run0 = run('ensure-credentials.mjs', {});
+    expect(run0.status).toBe(0);
+    const complete = cluster!.world().objects?.[SECRET_KEY] as { stringData: Record<string, string> };
+    const existing = {
+      kind: 'Secret',
+      metadata: { name: 'mini-blog-credentials' },
+      data: Object.fromEntries(
+        Object.entries(complete.stringData).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+      ),
+    };
     const result = run('ensure-credentials.mjs', { objects: { [SECRET_KEY]: existing } });
 
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/exists; left as it is/);
-    expect(result.stdout).toMatch(/it has no key comments, moderation, query, admin, views, nats-route/);
     expect(cluster!.world().objects?.[SECRET_KEY]).toEqual(existing);
+    expect(cluster!.calls().map((call) => call.args[0])).toEqual(['get']);
+  });
+
+  it('adds a key for each principal an existing Secret lacks, keeping the keys it has, on stdin', () => {
+    const existing = { kind: 'Secret', metadata: { name: 'mini-blog-credentials' }, data: { posts: 'b2xk' } };
+    const result = run('ensure-credentials.mjs', { objects: { [SECRET_KEY]: existing } });
+
+    expect(result.status).toBe(0);
+    const lacking = PRINCIPALS.filter((principal) => principal !== 'posts');
+    expect(result.stdout).toMatch(`its keys kept, new keys added: `);
+    const secret = cluster!.world().objects?.[SECRET_KEY] as { data: Record<string, string> };
+    expect(secret.data.posts).toBe('b2xk');
+    const added = Object.entries(secret.data).filter(([principal]) => principal !== 'posts');
+    expect(added.map(([principal]) => principal).sort()).toEqual(lacking);
+    for (const [, value] of added) expect(Buffer.from(value, 'base64').toString()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const commandLines = cluster!.calls().map((call) => call.args.join(' '));
+    for (const [, value] of added) for (const line of commandLines) expect(line).not.toContain(value);
     expect(cluster!.calls().map((call) => call.args[0])).not.toContain('create');
   });
 

@@ -15,7 +15,7 @@ if (!worldFile) {
 }
 const world = JSON.parse(fs.readFileSync(worldFile, 'utf8'));
 const argv = process.argv.slice(2);
-const stdin = argv.includes('-') ? fs.readFileSync(0, 'utf8') : undefined;
+const stdin = argv.includes('-') || argv.includes('/dev/stdin') ? fs.readFileSync(0, 'utf8') : undefined;
 fs.appendFileSync(`${worldFile}.calls.jsonl`, `${JSON.stringify({ args: argv, stdin })}\n`);
 
 const WITH_VALUE = new Set([
@@ -28,6 +28,8 @@ const WITH_VALUE = new Set([
   '--output',
   '-f',
   '--filename',
+  '--type',
+  '--patch-file',
 ]);
 const words = [];
 const flags = {};
@@ -64,6 +66,17 @@ if (verb === 'get') {
   world.objects = { ...world.objects, [key]: object };
   fs.writeFileSync(worldFile, JSON.stringify(world));
   process.stdout.write(`${key} created\n`);
+} else if (verb === 'patch' && flags['--type'] === 'merge' && flags['--patch-file'] === '/dev/stdin') {
+  // A JSON merge patch of one level below the top (enough for a Secret's data).
+  const [kind, name] = rest;
+  const key = `${kind}/${name}`;
+  const object = world.objects?.[key];
+  if (object === undefined) fail(`Error from server (NotFound): ${kind} "${name}" not found`);
+  const patch = JSON.parse(stdin);
+  for (const [field, value] of Object.entries(patch))
+    object[field] = value !== null && typeof value === 'object' ? { ...object[field], ...value } : value;
+  fs.writeFileSync(worldFile, JSON.stringify(world));
+  process.stdout.write(`${key} patched\n`);
 } else if (verb === 'port-forward') {
   // A real port-forward runs until it is stopped. The handler is in place before the first
   // "Forwarding" line, since blogctl may stop the forward as soon as it has read that line.
