@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { baseConfigSchema, loadConfig, portWithDefault } from '@mini-blog/common';
+import { baseConfigSchema, loadConfig, portWithDefault, SERVICES } from '@mini-blog/common';
 import { z } from 'zod';
 
 const configSchema = baseConfigSchema.extend({
-  ...portWithDefault(3000),
+  // Not the course client's 3000: a student's course client runs beside this one.
+  ...portWithDefault(SERVICES.client.port),
   // Compiled to dist-server/, next to the app's dist/.
   STATIC_DIR: z.string().min(1).default(path.resolve(__dirname, '../dist')),
 });

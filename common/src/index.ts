@@ -6,6 +6,7 @@ export * from './projection';
 export * from './registry';
 export * from './sse';
 export * from './start-event-service';
+export * from './subscribers';
 export * from './transport';
 export * from './service/bearer-auth';
 export * from './service/config';

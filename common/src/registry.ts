@@ -76,7 +76,7 @@ export const SERVICES = {
     handles: ['PostCreated', 'CommentCreated', 'CommentModerated', 'CommentUpdated'],
     keys: {},
   },
-  client: { port: 3000, script: 'client/dist-server/index.js', publishes: [], reactions: [], handles: [], keys: {} },
+  client: { port: 4007, script: 'client/dist-server/index.js', publishes: [], reactions: [], handles: [], keys: {} },
 } as const satisfies Record<string, ServiceEntry>;
 
 export type ServiceName = keyof typeof SERVICES;

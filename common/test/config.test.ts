@@ -22,7 +22,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'info',
       BUS_TRANSPORT: 'http',
       BUS_URL: 'http://localhost:4005',
-      CORS_ORIGINS: ['http://localhost:3000', 'http://localhost:5173'],
+      CORS_ORIGINS: ['http://localhost:3000', 'http://localhost:4007', 'http://localhost:5173'],
     });
   });
 
@@ -112,7 +112,7 @@ describe('CORS_ORIGINS', () => {
     loadConfig(serviceSchema, value === undefined ? {} : { CORS_ORIGINS: value }).CORS_ORIGINS;
 
   it('allows the local dev origins by default, and nothing else', () => {
-    expect(origins()).toEqual(['http://localhost:3000', 'http://localhost:5173']);
+    expect(origins()).toEqual(['http://localhost:3000', 'http://localhost:4007', 'http://localhost:5173']);
   });
 
   it('reads a comma-separated list, and an empty one as no cross-origin access', () => {

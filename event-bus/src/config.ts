@@ -7,74 +7,19 @@ import {
   publishAclSetting,
   SERVICES,
   streamLimitsEnv,
+  parseSubscribers,
+  PRINCIPAL_NAME,
   SUBSCRIBER_NAMES,
   type EventType,
-  type SubscriptionStatus,
 } from '@mini-blog/common';
 import { z } from 'zod';
 
-/** What happens to an event the subscriber keeps rejecting: parked and skipped, or delivery stops. */
-export type DeliveryMode = SubscriptionStatus['mode'];
-
-export interface SubscriberConfig {
-  readonly name: string;
-  readonly url: string;
-  /** Only these types are delivered; `null` means every type. */
-  readonly types: readonly EventType[] | null;
-  /** The subscriber takes a JSON array of envelopes per request. */
-  readonly batch: boolean;
-  /** What happens to an event the subscriber keeps rejecting: parked and skipped, or delivery stops. */
-  readonly mode: DeliveryMode;
-}
+export { parseSubscribers, type DeliveryMode, type SubscriberConfig } from '@mini-blog/common';
 
 /** The course's setup: every subscriber of the registry at its port on this machine, sent every event, one at a time. */
 export const DEFAULT_SUBSCRIBERS = SUBSCRIBER_NAMES.map(
   (name) => `${name}=http://localhost:${SERVICES[name].port}/events`,
 ).join(',');
-
-const NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
-/**
- * `name=url|option|option,...` with the options `types=A+B`, `batch` and `mode=park|block`
- * (docs/architecture.md). An empty value means a bus without subscribers.
- */
-export function parseSubscribers(value: string): SubscriberConfig[] {
-  const subscribers: SubscriberConfig[] = [];
-  for (const entry of value
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean)) {
-    const [target = '', ...options] = entry.split('|').map((part) => part.trim());
-    const eq = target.indexOf('=');
-    const name = target.slice(0, eq);
-    const url = target.slice(eq + 1);
-    if (eq < 0 || !NAME.test(name))
-      throw new Error(`"${entry}": must start with name=url, the name made of letters, digits, - and _`);
-    if (subscribers.some((other) => other.name === name)) throw new Error(`"${name}": must appear once`);
-    if (!isHttpUrl(url)) throw new Error(`"${name}": ${url} must be an http(s) URL`);
-    let types: EventType[] | null = null;
-    let batch = false;
-    let mode: DeliveryMode = 'park';
-    for (const option of options) {
-      const [key, optionValue] = option.split('=', 2);
-      if (key === 'batch' && optionValue === undefined) {
-        batch = true;
-      } else if (key === 'mode' && (optionValue === 'park' || optionValue === 'block')) {
-        mode = optionValue;
-      } else if (key === 'types' && optionValue) {
-        types = optionValue.split('+').map((type) => {
-          if (!(EVENT_TYPES as string[]).includes(type))
-            throw new Error(`"${name}": type ${type} must be one of ${EVENT_TYPES.join(', ')}`);
-          return type as EventType;
-        });
-      } else {
-        throw new Error(`"${name}": option "${option}" must be one of types=A+B, batch, mode=park, mode=block`);
-      }
-    }
-    subscribers.push({ name, url, types, batch, mode });
-  }
-  return subscribers;
-}
 
 /** Who may publish which event types: principal → types. */
 export type PublishAcl = ReadonlyMap<string, ReadonlySet<EventType>>;
@@ -91,7 +36,7 @@ export function parsePublishAcl(value: string): PublishAcl {
     .filter(Boolean)) {
     const eq = entry.indexOf('=');
     const principal = entry.slice(0, eq);
-    if (eq < 0 || !NAME.test(principal))
+    if (eq < 0 || !PRINCIPAL_NAME.test(principal))
       throw new Error(`"${entry}": must be principal=Type+Type, the principal made of letters, digits, - and _`);
     if (acl.has(principal)) throw new Error(`"${principal}": must appear once`);
     const types = entry
@@ -119,14 +64,6 @@ const parsed =
       return z.NEVER;
     }
   };
-
-function isHttpUrl(value: string): boolean {
-  try {
-    return ['http:', 'https:'].includes(new URL(value).protocol);
-  } catch {
-    return false;
-  }
-}
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { readOrExit } from '@mini-blog/common';
 import { loadLauncherConfig } from './config';
+import { describeDelivery } from './extra-subscribers';
 import { parseTransportArgs } from './nats';
 import { REPO_ROOT, startSystem } from './system';
 
@@ -16,8 +17,23 @@ async function main(): Promise<void> {
   if (fresh) process.stdout.write(`launcher   | removing ${dataDir}: an empty log and new credentials\n`);
 
   const transport = parseTransportArgs(process.argv.slice(2));
-  const system = await startSystem({ port: config.PORT, host: config.HOST, dataDir, fresh, transport });
+  const extraSubscribers = config.EXTRA_SUBSCRIBERS;
+  const system = await startSystem({
+    port: config.PORT,
+    host: config.HOST,
+    dataDir,
+    fresh,
+    transport,
+    extraSubscribers,
+  });
   const { created } = system.credentials;
+  const subscribed = extraSubscribers.map(
+    (subscriber) =>
+      `  ${subscriber.name} (EXTRA_SUBSCRIBERS) is delivered at ${subscriber.url}: ${describeDelivery(subscriber)}
+` +
+      `    its credential (a Bearer token for GET /events, the key of x-bus-signature): ${path.join(system.credentialsDir, subscriber.name)}
+`,
+  );
   const shared =
     config.HOST === '127.0.0.1' || config.HOST === 'localhost' || config.HOST === '::1'
       ? ''
@@ -25,6 +41,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\n  mini-blog is running: open ${system.url}${shared}\n` +
       `  the log is in ${dataDir}; the credentials in ${system.credentialsDir}${created.length > 0 ? ` (new: ${created.join(', ')})` : ''}\n` +
+      subscribed.join('') +
       '  Ctrl-C stops everything\n\n',
   );
 

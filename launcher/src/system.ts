@@ -4,13 +4,15 @@ import path from 'node:path';
 import {
   createHttpServer,
   createLogger,
+  formatSubscriber,
   listen,
   SERVICE_NAMES,
   SERVICES,
   subscribersSetting,
   type ServiceName,
+  type SubscriberConfig,
 } from '@mini-blog/common';
-import { ensureCredentials, type CredentialsReport } from './credentials';
+import { ensureCredentials, PRINCIPALS, type CredentialsReport } from './credentials';
 import { createGateway } from './gateway';
 import { assertPortsFree, freePort } from './ports';
 import { formatLogLine } from './log-lines';
@@ -46,7 +48,11 @@ export interface DataDir {
  */
 export function prepareDataDir(
   dataDir: string,
-  { fresh = false, credentialsDir = path.join(dataDir, 'credentials') } = {},
+  {
+    fresh = false,
+    credentialsDir = path.join(dataDir, 'credentials'),
+    principals = PRINCIPALS,
+  }: { fresh?: boolean; credentialsDir?: string; principals?: readonly string[] } = {},
 ): DataDir {
   if (fresh) {
     rmSync(dataDir, { recursive: true, force: true });
@@ -54,7 +60,7 @@ export function prepareDataDir(
   }
   // A folder the user already has keeps its mode; a new one is the owner's alone, like the credentials.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return { credentialsDir, credentials: ensureCredentials(credentialsDir) };
+  return { credentialsDir, credentials: ensureCredentials(credentialsDir, principals) };
 }
 
 export interface SystemOptions {
@@ -78,13 +84,15 @@ export interface SystemOptions {
   readonly transport?: TransportChoice;
   /** The principals' secrets; by default `<dataDir>/credentials`, created when missing. */
   readonly credentialsDir?: string;
+  /** Subscribers of the user's own beside the registry's (EXTRA_SUBSCRIBERS): the HTTP bus delivers to them too. */
+  readonly extraSubscribers?: readonly SubscriberConfig[];
 }
 
 export interface RunningSystem {
   /** The gateway's URL: what a browser opens. */
   readonly url: string;
   readonly gateway: Server;
-  /** The folder of the principals' credential files. */
+  /** The folder of the principals' credential files (an extra subscriber's is `<credentialsDir>/<name>`). */
   readonly credentialsDir: string;
   readonly credentials: CredentialsReport;
   /** The bus's read-only views (`/subscriptions`, `/flow`): what the gateway routes to the bus. */
@@ -139,13 +147,19 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const viewsPort = gatewayPort === 0 ? await freePort() : SERVICES['event-bus'].viewsPort;
   if (gatewayPort !== 0)
     await assertPortsFree({ ...ports, 'event-bus views': viewsPort, gateway: gatewayPort }, SERVICE_HOST);
+  const choice = options.transport ?? { transport: 'http' };
+  const extraSubscribers = options.extraSubscribers ?? [];
+  if (choice.transport === 'jetstream' && extraSubscribers.length > 0)
+    throw new Error(
+      'EXTRA_SUBSCRIBERS: needs the HTTP bus, which pushes to a URL; on JetStream a service subscribes with its own consumer',
+    );
   // Only once nothing else runs here: `fresh` removes the data folder.
   const { credentialsDir, credentials } = prepareDataDir(dataDir, {
     fresh: options.fresh,
     credentialsDir: options.credentialsDir,
+    principals: [...PRINCIPALS, ...extraSubscribers.map((subscriber) => subscriber.name)],
   });
 
-  const choice = options.transport ?? { transport: 'http' };
   const nats =
     choice.transport === 'jetstream'
       ? await startNats({
@@ -165,7 +179,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       ? jetstreamEnv(nats, credentialsDir)
       : {
           DATA_DIR: dataDir,
-          SUBSCRIBERS: subscribersSetting((subscriber) => `${urlOf(subscriber)}/events`),
+          SUBSCRIBERS: [
+            subscribersSetting((subscriber) => `${urlOf(subscriber)}/events`),
+            ...extraSubscribers.map(formatSubscriber),
+          ].join(','),
           VIEWS_PORT: String(viewsPort),
         };
   const envOf = (name: ServiceName): Record<string, string> => {

@@ -31,8 +31,15 @@ export const baseConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-/** The local dev origins: the client's server and Vite's dev server. */
-export const DEFAULT_CORS_ORIGINS: readonly string[] = ['http://localhost:3000', 'http://localhost:5173'];
+/**
+ * The local dev origins: the course's React client (its dev server on 3000, which calls the services
+ * directly), our client's own server, and Vite's dev server.
+ */
+export const DEFAULT_CORS_ORIGINS: readonly string[] = [
+  'http://localhost:3000',
+  `http://localhost:${SERVICES.client.port}`,
+  'http://localhost:5173',
+];
 
 /**
  * `CORS_ORIGINS`: the browser origins allowed to call a service's public routes, comma-separated
