@@ -1,24 +1,18 @@
-import type { Response } from 'express';
-import {
-  createEventService,
-  inMemoryProjection,
-  parseOrThrow,
-  toPublicComment,
-  writeChunk,
-  type EventServiceDeps,
-  type EventServiceParts,
-} from '@mini-blog/common';
+import { createEventService, parseOrThrow, type EventServiceDeps, type EventServiceParts } from '@mini-blog/common';
 import { z } from 'zod';
-import { apply, commentsOf, createState, feedPage, publicPostJson, type QueryState } from './domain';
 import { LiveChanges, type LiveOptions } from './live';
+import type { PostCacheOptions } from './post-cache';
+import { writePostsMap } from './posts-map';
+import { queryProjection, type QueryModel } from './projection';
 
 export interface QueryDeps extends EventServiceDeps {
   /** The live stream's bounds; the defaults when left out. */
   readonly live?: LiveOptions;
+  /** The bounds of the cache of posts' JSON; the defaults when left out. */
+  readonly cache?: PostCacheOptions;
 }
 
-export interface QueryService extends EventServiceParts {
-  readonly state: QueryState;
+export interface QueryService extends EventServiceParts<QueryModel> {
   readonly live: LiveChanges;
 }
 
@@ -29,55 +23,50 @@ const feedQuerySchema = z.object({
   cursor: z.coerce.number().int().positive().optional(),
 });
 
-/**
- * The course's map of every post, written in chunks as the socket drains: its size grows with the
- * blog, so it is never built as one string in memory. The paged feed is the route to use. A client
- * that leaves halfway stops the writing.
- */
-async function writePostsMap(res: Response, state: QueryState): Promise<void> {
-  res.type('application/json');
-  let chunk = '{';
-  let first = true;
-  for (const post of state.feed) {
-    const { id, title } = post;
-    chunk += `${first ? '' : ','}${JSON.stringify(id)}:${JSON.stringify({ id, title, comments: Array.from(commentsOf(post), toPublicComment) })}`;
-    first = false;
-    if (chunk.length >= 64 * 1024) {
-      if (!(await writeChunk(res, chunk))) return;
-      chunk = '';
-    }
-  }
-  res.end(`${chunk}}`);
-}
-
-export function createApp({ bus, logger, corsOrigins, live: liveOptions }: QueryDeps): QueryService {
-  const state = createState();
+export function createApp({ live: liveOptions, cache, ...deps }: QueryDeps): QueryService {
   const live = new LiveChanges(liveOptions);
-  const { app, consumer, projection, close } = createEventService({
+  // The posts changed by the batch being applied, sent once it has committed (the engine commits a
+  // batch synchronously, so a microtask runs after it): one snapshot per post per batch.
+  const changed = new Map<string, number>();
+  let lastSent = 0;
+  const sendChanges = () => {
+    const changes = [...changed].sort((a, b) => a[1] - b[1]);
+    changed.clear();
+    for (const [postId, seq] of changes) {
+      const json = service.projection.model.postJson(postId);
+      // A batch that was rolled back and applied again must not repeat a seq on the stream.
+      if (json === undefined || seq <= lastSent) continue;
+      live.publish(seq, json);
+      lastSent = seq;
+    }
+  };
+
+  const service = createEventService({
+    ...deps,
     name: 'query',
-    bus,
-    logger,
-    corsOrigins,
-    // The state is still in memory: no dataDir, so that the log is read from its start at every start.
-    projection: inMemoryProjection<'query'>((event) => {
-      const post = apply(state, event);
-      // Nobody listens before the replay ends, and a million snapshots would slow it down.
-      if (post && consumer.isReady) live.publish(event.seq, publicPostJson(post));
+    projection: queryProjection({
+      cache,
+      onChange: (model, postId, seq) => {
+        // A rebuild's model before its swap reaches no client, nor does the replay at startup.
+        if (model !== service.projection.model || !service.consumer.isReady) return;
+        if (changed.size === 0) queueMicrotask(sendChanges);
+        changed.set(postId, seq);
+      },
     }),
     onCaughtUp: (position) => live.startCovering(position),
-    routes: (app) => {
+    routes: (app, { projection, consumer }) => {
       app.get('/posts', async (_req, res) => {
-        await writePostsMap(res, state);
+        await writePostsMap(res, projection);
       });
 
       app.get('/posts/feed', (req, res) => {
         const { limit, cursor } = parseOrThrow(feedQuerySchema, req.query, 'query');
-        const { posts, nextCursor } = feedPage(state, limit, cursor);
-        // A FeedPage, joined from each post's JSON as it is kept between changes.
+        const { posts, nextCursor } = projection.model.feedPage(limit, cursor);
+        // A FeedPage, joined from each post's JSON as the model keeps it.
         res
           .type('application/json')
           .send(
-            `{"posts":[${posts.map(publicPostJson).join(',')}],"nextCursor":${JSON.stringify(nextCursor === null ? null : String(nextCursor))}}`,
+            `{"posts":[${posts.join(',')}],"nextCursor":${JSON.stringify(nextCursor === null ? null : String(nextCursor))}}`,
           );
       });
 
@@ -86,5 +75,5 @@ export function createApp({ bus, logger, corsOrigins, live: liveOptions }: Query
       });
     },
   });
-  return { app, consumer, projection, close, state, live };
+  return { ...service, live };
 }

@@ -1,6 +1,7 @@
 import { busConfigSchema, loadConfig, portWithDefault, streamLimitsEnv, streamLimitsFrom } from '@mini-blog/common';
 import { z } from 'zod';
 import { DEFAULT_REPLAY_CHARS, DEFAULT_REPLAY_EVENTS, type LiveOptions } from './live';
+import { DEFAULT_POST_CACHE, type PostCacheOptions } from './post-cache';
 
 export const configSchema = busConfigSchema.extend({
   ...portWithDefault(4002),
@@ -9,6 +10,10 @@ export const configSchema = busConfigSchema.extend({
   STREAM_REPLAY_EVENTS: z.coerce.number().int().positive().default(DEFAULT_REPLAY_EVENTS),
   /** ...and at most this many characters of them. */
   STREAM_REPLAY_CHARS: z.coerce.number().int().positive().default(DEFAULT_REPLAY_CHARS),
+  /** Posts whose public JSON is kept in memory between reads, at most this many... */
+  POST_CACHE_ENTRIES: z.coerce.number().int().min(0).default(DEFAULT_POST_CACHE.maxEntries),
+  /** ...and at most this many characters of them; 0 keeps none. */
+  POST_CACHE_CHARS: z.coerce.number().int().min(0).default(DEFAULT_POST_CACHE.maxChars),
 });
 
 export type QueryConfig = z.infer<typeof configSchema>;
@@ -22,4 +27,9 @@ export function liveOptionsFrom(config: QueryConfig): LiveOptions {
     replayEvents: config.STREAM_REPLAY_EVENTS,
     replayChars: config.STREAM_REPLAY_CHARS,
   };
+}
+
+/** The bounds of the cache of posts' JSON from the config. */
+export function postCacheFrom(config: QueryConfig): PostCacheOptions {
+  return { maxEntries: config.POST_CACHE_ENTRIES, maxChars: config.POST_CACHE_CHARS };
 }

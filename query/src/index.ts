@@ -1,10 +1,10 @@
 import { readOrExit, startEventService } from '@mini-blog/common';
 import { createApp } from './app';
-import { liveOptionsFrom, readConfig } from './config';
+import { liveOptionsFrom, postCacheFrom, readConfig } from './config';
 
 const config = readOrExit('query', readConfig);
 void startEventService({
   name: 'query',
   config: () => config,
-  create: (deps) => createApp({ ...deps, live: liveOptionsFrom(config) }),
+  create: (deps) => createApp({ ...deps, live: liveOptionsFrom(config), cache: postCacheFrom(config) }),
 });

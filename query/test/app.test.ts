@@ -1,11 +1,14 @@
 import { DEFAULT_CORS_ORIGINS, DEFAULT_STREAM_LIMITS, silentLogger, type CommentStatus } from '@mini-blog/common';
 import { MemoryBus, preflight } from '@mini-blog/common/testing';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import { createApp } from '../src/app';
-import { liveOptionsFrom, readConfig } from '../src/config';
+import { liveOptionsFrom, postCacheFrom, readConfig } from '../src/config';
 
 async function setup() {
   const bus = new MemoryBus();
@@ -152,6 +155,24 @@ describe('GET /posts/stream', () => {
     ]);
   });
 
+  it('sends each post changed by a batch once, as the batch left it, in seq order', async () => {
+    const { bus, consumer, live } = await setup();
+    const publish = jest.spyOn(live, 'publish');
+    await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'One' } });
+    await bus.publish({ type: 'PostCreated', data: { id: 'p2', title: 'Two' } });
+    await bus.publish({ type: 'CommentCreated', data: comment('c1', 'p1', 'pending') });
+
+    await consumer.syncToHead();
+
+    expect(publish.mock.calls.map(([seq, json]) => [seq, JSON.parse(json)])).toEqual([
+      [2, { id: 'p2', title: 'Two', createdSeq: 2, version: 2, comments: [] }],
+      [
+        3,
+        { id: 'p1', title: 'One', createdSeq: 1, version: 3, comments: [{ id: 'c1', content: '', status: 'pending' }] },
+      ],
+    ]);
+  });
+
   it('replays the changes a reconnecting client missed', async () => {
     const { app, bus, consumer } = await setup();
     await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'One' } });
@@ -254,7 +275,17 @@ describe('config', () => {
     });
   });
 
+  it('bounds the cache of posts by default, and reads its bounds from their variables', () => {
+    expect(postCacheFrom(readConfig({}))).toEqual({ maxEntries: 10_000, maxChars: 8 * 1024 * 1024 });
+    expect(postCacheFrom(readConfig({ POST_CACHE_ENTRIES: '0', POST_CACHE_CHARS: '4096' }))).toEqual({
+      maxEntries: 0,
+      maxChars: 4096,
+    });
+  });
+
   it.each([
+    ['POST_CACHE_ENTRIES', '-1'],
+    ['POST_CACHE_CHARS', 'lots'],
     ['STREAM_MAX_CLIENTS', '0'],
     ['STREAM_MAX_CLIENTS', 'many'],
     ['STREAM_MAX_UNSENT_BYTES', '100'],
@@ -262,6 +293,43 @@ describe('config', () => {
     ['STREAM_REPLAY_CHARS', '1.5'],
   ])('refuses %s=%s with a message naming it', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration: ${name}: `));
+  });
+});
+
+describe('its database', () => {
+  it('answers from its file after a restart, having read from the log only the events after its checkpoint', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'query-test-'));
+    try {
+      const bus = new MemoryBus();
+      await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'Before' } });
+      await bus.publish({ type: 'CommentCreated', data: comment('c1', 'p1', 'pending') });
+      await bus.publish({ type: 'CommentUpdated', data: comment('c1', 'p1', 'approved') });
+      const first = createApp({ bus, logger: silentLogger(), dataDir });
+      await first.consumer.start();
+      await first.close();
+      await bus.publish({ type: 'PostCreated', data: { id: 'p2', title: 'While it was down' } });
+      const readLog = jest.spyOn(bus, 'readLog');
+
+      const second = createApp({ bus, logger: silentLogger(), dataDir });
+      await second.consumer.start();
+      const res = await request(second.app).get('/posts/feed');
+      await second.close();
+
+      expect(readLog).toHaveBeenCalled();
+      expect(readLog.mock.calls.map(([options]) => options.after)).not.toContain(0);
+      expect(res.body.posts).toEqual([
+        { id: 'p2', title: 'While it was down', createdSeq: 4, version: 4, comments: [] },
+        {
+          id: 'p1',
+          title: 'Before',
+          createdSeq: 1,
+          version: 3,
+          comments: [{ id: 'c1', content: 'text c1', status: 'approved' }],
+        },
+      ]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

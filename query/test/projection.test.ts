@@ -1,21 +1,8 @@
-import Database from 'better-sqlite3';
-import type { CommentStatus, Envelope, Handled } from '@mini-blog/common';
+import type Database from 'better-sqlite3';
+import type { CommentStatus } from '@mini-blog/common';
 import fc from 'fast-check';
-import { MIGRATIONS, queryProjection, type QueryModel, type QueryProjectionOptions } from '../src/projection';
-
-type QueryEvent = Envelope<Handled<'query'>>;
-
-/** The projection on an in-memory database, each event applied in a transaction of its own. */
-function open(options?: QueryProjectionOptions) {
-  const db = new Database(':memory:');
-  for (const step of MIGRATIONS) db.exec(step);
-  const definition = queryProjection(options);
-  const model = definition.open(db);
-  const apply = db.transaction((events: readonly QueryEvent[]) => {
-    for (const event of events) definition.apply(model, event);
-  });
-  return { db, model, apply: (...events: QueryEvent[]) => apply(events) };
-}
+import type { QueryModel } from '../src/projection';
+import { openProjection as open, type QueryEvent } from './open-projection';
 
 /** Every row of both tables, in a fixed order: two projections that converged have equal dumps. */
 const dump = (db: Database.Database) => ({
@@ -39,7 +26,7 @@ function feed(model: QueryModel) {
 let seq = 0;
 const event = <T extends QueryEvent['type']>(type: T, data: Extract<QueryEvent, { type: T }>['data']): QueryEvent =>
   ({ id: `e${++seq}`, seq, time: '', type, data }) as QueryEvent;
-const comment = (id: string, status: CommentStatus, postId = 'p1') => ({
+const comment = <S extends CommentStatus>(id: string, status: S, postId = 'p1') => ({
   id,
   postId,
   content: `text ${id}`,
@@ -201,7 +188,7 @@ describe('the query projection, property', () => {
         fc.record({
           post: fc.integer({ min: 0, max: 2 }),
           created: fc.boolean(),
-          verdict: fc.constantFrom<CommentStatus>('approved', 'rejected'),
+          verdict: fc.constantFrom('approved' as const, 'rejected' as const),
           update: fc.option(fc.constantFrom<CommentStatus>('approved', 'rejected'), { nil: undefined }),
         }),
         { maxLength: 5 },
