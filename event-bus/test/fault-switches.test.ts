@@ -107,26 +107,43 @@ describe('the fault switches (/admin/faults)', () => {
     expect(statusOf().lastError).toBeNull();
   });
 
-  it("fail: every delivery is refused in the subscriber's place, the events park, and replay once undone", async () => {
+  it("fail: each delivery is refused in the subscriber's place and parks at once; undone, they are replayed in order", async () => {
     open(true);
     await admin().patch('/admin/faults/deliveries/query').send({ failing: true }).expect(200);
 
-    await publish(2);
+    await publish(3);
 
-    await waitFor(() => statusOf().parked === 2, 'both events to park');
+    await waitFor(() => statusOf().parked === 3, 'every event to park');
     expect(fake.deliveries).toEqual([]);
-    expect(statusOf()).toMatchObject({ cursor: 2, lastError: 'refused (fault switch)' });
+    expect(statusOf()).toMatchObject({ cursor: 3, lag: 0, lastError: 'refused (fault switch)' });
     const { parked } = (await admin().get('/admin/parked').expect(200)).body as {
       parked: { seq: number; reason: string }[];
     };
-    expect(parked.map((record) => record.seq)).toEqual([1, 2]);
+    expect(parked.map((record) => record.seq)).toEqual([1, 2, 3]);
     expect(parked[0]!.reason).toContain('fault switch');
 
-    await admin().delete('/admin/faults').expect(200);
-    for (const seq of [1, 2]) await admin().post(`/admin/subscriptions/query/parked/${seq}/replay`).expect(202);
+    await admin().delete('/admin/faults/deliveries/query').expect(200);
+    await publish(1, 4);
 
-    await waitFor(() => statusOf().parked === 0 && fake.received.length === 2, 'the replays');
-    expect(seqsOf(fake.received).sort()).toEqual([1, 2]);
+    await waitFor(() => statusOf().parked === 0 && fake.received.length === 4, 'the replays, then the new event');
+    expect(seqsOf(fake.received)).toEqual([1, 2, 3, 4]);
+    expect((await admin().get('/admin/parked').expect(200)).body.parked).toEqual([]);
+  });
+
+  it('fail: a subscriber in mode=block stops at the first refused event, and goes on from it once undone', async () => {
+    bus = openTestBus([subscriber('query', fake.url, { mode: 'block' })], { faultSwitches: true });
+    await admin().patch('/admin/faults/deliveries/query').send({ failing: true }).expect(200);
+
+    await publish(3);
+
+    await waitFor(() => statusOf().blockedAt === 1, 'the block at the first event');
+    expect(statusOf()).toMatchObject({ parked: 1, lag: 3 });
+
+    await admin().delete('/admin/faults').expect(200);
+
+    await waitFor(() => fake.received.length === 3, 'every event once undone');
+    expect(seqsOf(fake.received)).toEqual([1, 2, 3]);
+    expect(statusOf()).toMatchObject({ parked: 0, blockedAt: null, lag: 0 });
   });
 
   it('slow log: each commit waits that long, so a publish does; undone, it is quick again', async () => {

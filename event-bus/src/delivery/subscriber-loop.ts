@@ -46,13 +46,11 @@ type Answer =
  */
 const isPoison = (status: number) => status >= 400 && status < 500 && ![401, 403, 404, 408, 429].includes(status);
 
-/** What the fault switch "fail" answers in the subscriber's place: a rejection, so that the events park. */
-const REFUSED_BY_SWITCH: Answer = {
-  ok: false,
-  poison: true,
+/** What the fault switch "fail" answers in the subscriber's place: a rejection, and the event parks at once. */
+const REFUSED_BY_SWITCH = {
   reason: 'refused (fault switch)',
   detail: 'the fault switch "fail" refused the delivery in place of the subscriber',
-};
+} as const;
 
 /** Read ahead for one-event-per-request subscribers: one query serves this many deliveries. */
 const READ_AHEAD = 100;
@@ -94,6 +92,8 @@ export class SubscriberLoop {
   private abortDelivery: AbortController | undefined;
   private running: Promise<void> | undefined;
   private switches: DeliveryFaults = NO_DELIVERY_FAULTS;
+  /** The events the switch "fail" parked: turning it off replays them, in order. */
+  private readonly parkedBySwitch = new Set<number>();
 
   constructor(
     readonly config: Subscriber,
@@ -140,8 +140,19 @@ export class SubscriberLoop {
   /**
    * Sets the fault switches (`FAULT_SWITCHES=on`). Like an admin change, it interrupts a delivery
    * in flight or a wait, which starts again under the new switches (the service dedupes a repeat).
+   * Turning "fail" off replays what it parked, oldest first and before anything newer, as
+   * `replay` would one by one: the subscriber then applies every event in order, nothing skipped.
    */
   setFaults(faults: DeliveryFaults): void {
+    if (this.switches.failing && !faults.failing) {
+      for (const seq of [...this.parkedBySwitch].sort((a, b) => a - b)) {
+        if (!this.parked.has(seq)) continue;
+        if (this.blockedAt === seq) this.blockedAt = null;
+        else this.replays.add(seq);
+      }
+      this.parkedBySwitch.clear();
+      this.attempts = 0;
+    }
     this.switches = faults;
     this.interrupt();
   }
@@ -286,9 +297,22 @@ export class SubscriberLoop {
       const { latencyMs, failing } = this.switches;
       if (latencyMs > 0) {
         await this.wait(latencyMs, false);
-        if (generation !== this.generation) return 'interrupted';
+        if (generation !== this.generation) {
+          this.inFlight = 0;
+          return 'interrupted';
+        }
       }
-      const answer = failing ? REFUSED_BY_SWITCH : await this.post(deliveryId, body);
+      if (failing) {
+        stopTimer();
+        this.inFlight = 0;
+        this.lastError = REFUSED_BY_SWITCH.reason;
+        this.lastErrorAt = new Date().toISOString();
+        this.metrics.deliveries.inc({ subscriber: this.name, outcome: 'rejected' });
+        if (events.length > 1) return 'rejected-batch';
+        this.parkedBySwitch.add(first.seq);
+        return await this.park(first, 1, REFUSED_BY_SWITCH, isReplay);
+      }
+      const answer = await this.post(deliveryId, body);
       stopTimer();
       this.inFlight = 0;
       this.metrics.deliveries.inc({
