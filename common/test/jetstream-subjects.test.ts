@@ -2,6 +2,7 @@ import { EVENT_TYPES } from '../src/events/catalog';
 import { SERVICES } from '../src/registry';
 import { natsNodeConfig } from '../src/transport/jetstream/server-config';
 import {
+  faultSubject,
   inboxPrefix,
   liveConsumerName,
   natsPermissions,
@@ -65,9 +66,15 @@ describe('natsPermissions', () => {
     expect(allowed.some((subject) => subject.includes('DURABLE.CREATE') || subject.endsWith('.LIST.BLOG'))).toBe(false);
   });
 
-  it.each(services)('lets %s receive replies only under its own inbox prefix', (name) => {
-    expect(natsPermissions(name).subscribe.allow).toEqual([`${inboxPrefix(name)}.>`]);
-  });
+  it.each(services)(
+    'lets %s receive replies only under its own inbox prefix, and hear its own fault subject',
+    (name) => {
+      expect(natsPermissions(name).subscribe.allow).toEqual([`${inboxPrefix(name)}.>`, faultSubject(name)]);
+      // Only admin may publish on a fault subject: no service's user may set another's switches.
+      for (const other of services) expect(natsPermissions(other).publish.allow).not.toContain(faultSubject(name));
+      expect(natsPermissions(name).publish.allow.some((subject) => subject.startsWith('mini-blog.'))).toBe(false);
+    },
+  );
 
   it('puts a key only on the types whose keys the registry gives the publisher', () => {
     const events = (name: (typeof services)[number]) =>

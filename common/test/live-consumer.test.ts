@@ -60,6 +60,7 @@ describe('LiveConsumer', () => {
       currentPosition: 9,
       whenReady: async () => undefined,
       deliver: async (_events: readonly Envelope[], cursor?: number) => void cursors.push(cursor),
+      syncToHead: async () => undefined,
     };
     // 10 and 11 went by first (11 perhaps to another process of the same consumer); then 5, delivered again, and 12.
     const link = fakeLink(9, [message(10, 1, 1), message(5, 2, 2), message(12, 3, 1)]);

@@ -145,6 +145,11 @@ export class LagRecorder {
     }
     return Promise.resolve();
   }
+
+  /** Never asked for: the benchmarks set no fault switch. */
+  syncToHead(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /**

@@ -37,6 +37,24 @@ export const deliveryFaultsPatchSchema = z
 
 export const logFaultsSchema = z.strictObject({ slowMs: latency });
 
+export const deliveryFaultsSchema = z.strictObject({ paused: z.boolean(), latencyMs: latency, failing: z.boolean() });
+
+/** One service's switches on JetStream, where its own transport applies them. */
+export interface ServiceFaults {
+  readonly deliveries: DeliveryFaults;
+  readonly log: LogFaults;
+}
+
+/**
+ * What the operator sends a JetStream service on its fault subject: the switches to set (a part
+ * left out stays as it is); an empty message only asks for them. The answer is `ServiceFaults`, or
+ * `{ error }`.
+ */
+export const serviceFaultsSchema = z.strictObject({
+  deliveries: deliveryFaultsSchema.optional(),
+  log: logFaultsSchema.optional(),
+});
+
 export type DeliveryFaultsPatch = z.infer<typeof deliveryFaultsPatchSchema>;
 
 /** Every switch that is on, where the switches live (the bus, or each service's transport on JetStream). */

@@ -31,7 +31,11 @@ export type TransportFactory = (context: TransportContext) => Promise<EventTrans
 export const TRANSPORTS: Record<BusConfig['BUS_TRANSPORT'], TransportFactory> = {
   http: async ({ config, credentials }) =>
     createHttpTransport({ url: config.BUS_URL, token: bearerToken(credentials[0]), secrets: credentials }),
-  jetstream: async (context) => (await import('./jetstream/index.js')).jetstreamTransportFor(context),
+  jetstream: async (context) =>
+    (await import('./jetstream/index.js')).jetstreamTransportFor({
+      ...context,
+      faultSwitches: context.config.FAULT_SWITCHES,
+    }),
 };
 
 /**

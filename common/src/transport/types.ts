@@ -59,4 +59,9 @@ export interface DeliverySink {
   whenReady(): Promise<void>;
   /** `cursor`: the transport's word that nothing for this subscriber lies between it and these events. */
   deliver(events: readonly Envelope[], cursor?: number): Promise<void>;
+  /**
+   * Reads the log up to its head and applies what this service has not: what a transport calls when
+   * it knows it skipped events (those a fault switch refused), rather than wait for a later one.
+   */
+  syncToHead(): Promise<void>;
 }

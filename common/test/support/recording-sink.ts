@@ -25,6 +25,12 @@ export class RecordingSink implements DeliverySink {
     return this.ready;
   }
 
+  /** A stand-in has no log to read: counted, for tests of who asks for it. */
+  syncs = 0;
+  async syncToHead(): Promise<void> {
+    this.syncs += 1;
+  }
+
   async deliver(events: readonly Envelope[], cursor?: number): Promise<void> {
     for (const event of events) {
       const left = this.failures.get(event.seq) ?? 0;

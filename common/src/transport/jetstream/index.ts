@@ -18,10 +18,18 @@ export interface JetStreamContext {
   readonly credentials: readonly string[] | undefined;
   readonly env: NodeJS.ProcessEnv;
   readonly logger: Logger;
+  /** The operator's fault switches are on (`FAULT_SWITCHES=on`). */
+  readonly faultSwitches?: boolean;
 }
 
 /** The transport `BUS_TRANSPORT=jetstream` chooses: NATS_URL and the rest from the env, the password from the credential. */
-export function jetstreamTransportFor({ name, credentials, env, logger }: JetStreamContext): JetStreamTransport {
+export function jetstreamTransportFor({
+  name,
+  credentials,
+  env,
+  logger,
+  faultSwitches,
+}: JetStreamContext): JetStreamTransport {
   const config = readJetStreamConfig(env);
   const password = credentials?.[0];
   if (!password)
@@ -35,5 +43,6 @@ export function jetstreamTransportFor({ name, credentials, env, logger }: JetStr
     password,
     streamReplicas: config.NATS_STREAM_REPLICAS,
     logger,
+    faultSwitches,
   });
 }

@@ -1,9 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AckPolicy, DeliverPolicy, JetStreamApiError, type PubAck } from '@nats-io/jetstream';
-import { headers as natsHeaders, nanos, RequestError, TimeoutError } from '@nats-io/transport-node';
+import {
+  headers as natsHeaders,
+  nanos,
+  RequestError,
+  TimeoutError,
+  type Msg,
+  type Subscription,
+} from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { Envelope, NewEvent } from '../../events';
+import {
+  NO_DELIVERY_FAULTS,
+  NO_LOG_FAULTS,
+  serviceFaultsSchema,
+  type Envelope,
+  type LogFaults,
+  type NewEvent,
+  type ServiceFaults,
+} from '../../events';
+import { describeIssues } from '../../service/validation';
 import { backoffDelay } from '../backoff';
 import { BusUnavailableError, ConflictError, IdempotencyConflictError } from '../errors';
 import type { EventTransport, LiveDelivery } from '../transport';
@@ -24,7 +40,7 @@ import {
   WRONG_LAST_SEQUENCE,
   type StoredEvent,
 } from './stream';
-import { liveConsumerName, readerConsumerName, STREAM_NAME, subjectOf } from './subjects';
+import { faultSubject, liveConsumerName, readerConsumerName, STREAM_NAME, subjectOf } from './subjects';
 
 export interface JetStreamTransportOptions {
   /** The service: its NATS user, and the first part of its consumer's name. */
@@ -45,6 +61,8 @@ export interface JetStreamTransportOptions {
   readonly live?: Pick<LiveConsumerOptions, 'maxDeliver' | 'redeliveryBackoffMs'>;
   /** How often the live consumer's configuration is checked; CHECK_EVERY_MS by default. */
   readonly checkEveryMs?: number;
+  /** Listens on the service's fault subject for the operator's switches (`FAULT_SWITCHES=on`). */
+  readonly faultSwitches?: boolean;
 }
 
 /** Spans of the log up to this long are read message by message, in parallel: a read-your-writes sync, a gap. */
@@ -89,6 +107,46 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
   /** One span read at a time: the replica has one reader consumer. */
   let reading: Promise<unknown> = Promise.resolve();
   let checker: NodeJS.Timeout | undefined;
+  let closed = false;
+  /** The switch "slow the log", as this service sees the log: each publish waits this long first. */
+  let logFaults: LogFaults = NO_LOG_FAULTS;
+  let switches: Subscription | undefined;
+  if (options.faultSwitches) void listenForSwitches();
+
+  /** The switches of this replica, as the operator's request sets them (admin is the only user who may publish there). */
+  async function listenForSwitches(): Promise<void> {
+    for (let attempt = 1; !closed; attempt += 1) {
+      try {
+        const { connection } = await link.get();
+        switches = connection.subscribe(faultSubject(name), {
+          callback: (err, msg) => {
+            if (!err) answerSwitches(msg);
+          },
+        });
+        logger.info({ subject: faultSubject(name) }, 'fault switches: listening');
+        return;
+      } catch {
+        await delay(backoffDelay(Math.min(attempt, 6), 250, 5000) + 100);
+      }
+    }
+  }
+
+  function answerSwitches(msg: Msg): void {
+    let answer: ServiceFaults | { error: string };
+    try {
+      const text = msg.string().trim();
+      const parsed = serviceFaultsSchema.safeParse(text === '' ? {} : JSON.parse(text));
+      if (!parsed.success) throw new Error(describeIssues(parsed.error.issues, 'switches').message);
+      const { deliveries, log } = parsed.data;
+      if (deliveries) live?.setFaults(deliveries);
+      if (log) logFaults = log;
+      if (deliveries || log) logger.warn({ deliveries, log }, 'fault switches set');
+      answer = { deliveries: live?.faults ?? NO_DELIVERY_FAULTS, log: logFaults };
+    } catch (err) {
+      answer = { error: err instanceof SyntaxError ? 'switches: must be JSON' : describe(err) };
+    }
+    msg.respond(JSON.stringify(answer));
+  }
 
   /** Sends once, and again with the same id through a failover until the deadline: JetStream stores it once. */
   async function publishOnce(event: NewEvent, id: string, expectedLastSeq: number | undefined): Promise<PublishResult> {
@@ -99,6 +157,7 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
     const headers = natsHeaders();
     headers.set(PUBLISHER_HEADER, name);
     if (event.traceparent !== undefined) headers.set(TRACEPARENT_HEADER, event.traceparent);
+    if (logFaults.slowMs > 0) await delay(logFaults.slowMs);
     const deadline = Date.now() + publishDeadlineMs;
     let mayBeStored = false;
     for (let attempt = 0; ; attempt += 1) {
@@ -257,6 +316,8 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
     // retries its publishes), as on the HTTP bus.
     isReady: () => live?.isCaughtUp ?? link.current() !== undefined,
     close: async () => {
+      closed = true;
+      switches?.unsubscribe();
       clearInterval(checker);
       await live?.stop(true);
       await reading;

@@ -9,7 +9,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { parseEnvelope } from '../../events';
+import { NO_DELIVERY_FAULTS, parseEnvelope, type DeliveryFaults } from '../../events';
 import { backoffDelay } from '../backoff';
 import type { DeliverySink } from '../types';
 import type { Link } from './link';
@@ -76,6 +76,9 @@ export class LiveConsumer {
   /** The configuration this process gave the consumer: anything else found there was changed by someone else. */
   private expected: Partial<ConsumerConfig> | undefined;
   private tampered: string[] | null = null;
+  private switches: DeliveryFaults = NO_DELIVERY_FAULTS;
+  /** Ends the wait of a paused consumer. */
+  private unpause: (() => void) | undefined;
 
   constructor(
     private readonly link: () => Promise<Link>,
@@ -93,6 +96,29 @@ export class LiveConsumer {
 
   get status(): LiveStatus {
     return { durable: this.durable, parked: this.parked, lastError: this.lastError, tampered: this.tampered };
+  }
+
+  get faults(): DeliveryFaults {
+    return this.switches;
+  }
+
+  /**
+   * Sets the fault switches (`FAULT_SWITCHES=on`): paused, it stops pulling (what the consumer
+   * holds waits on the server, and the lag grows; messages it had pulled and not applied come
+   * again after their ack wait, and the engine fills the gap from the log meanwhile); a latency
+   * delays each message before it is applied; failing, each message is refused and parked at once.
+   * Turning "fail" off reads the log up to its head, which applies what it parked, in order.
+   */
+  setFaults(faults: DeliveryFaults): void {
+    const undoFail = this.switches.failing && !faults.failing;
+    this.switches = faults;
+    if (faults.paused) this.messages?.stop();
+    else this.unpause?.();
+    if (undoFail) {
+      this.sink.syncToHead().catch((err: unknown) => {
+        this.options.logger.warn({ err: describe(err) }, 'cannot read the log after the switch "fail"');
+      });
+    }
   }
 
   /** Ends the current pull: the loop looks again at its slot and its consumer. */
@@ -129,6 +155,7 @@ export class LiveConsumer {
   async stop(remove: boolean): Promise<void> {
     this.stopped = true;
     this.messages?.stop();
+    this.unpause?.();
     await this.running;
     if (!remove || !this.durable) return;
     try {
@@ -143,6 +170,11 @@ export class LiveConsumer {
     await this.sink.whenReady();
     let fresh = true;
     for (let attempt = 0; !this.stopped && this.tampered === null;) {
+      if (this.switches.paused) {
+        await new Promise<void>((resolve) => (this.unpause = resolve));
+        this.unpause = undefined;
+        continue;
+      }
       try {
         const { client, manager } = await this.link();
         // After an interruption the slot may have gone to another replica: a new name, made afresh.
@@ -259,6 +291,16 @@ export class LiveConsumer {
       );
       message.term();
       this.last = undefined;
+      return;
+    }
+    const { latencyMs, failing } = this.switches;
+    if (latencyMs > 0) await delay(latencyMs);
+    if (failing) {
+      this.parked += 1;
+      this.lastError = 'refused (fault switch)';
+      this.last = undefined;
+      this.options.logger.warn({ seq: message.seq, type: parsed.data.type }, 'the fault switch "fail" parks an event');
+      message.term();
       return;
     }
     try {

@@ -68,6 +68,8 @@ export function parseSubject(subject: string): { type: EventType; key: string | 
 export interface NatsPermissions {
   readonly publish: { readonly allow: readonly string[] };
   readonly subscribe: { readonly allow: readonly string[] };
+  /** May answer a request it received (on its fault subject), on the requester's reply subject only. */
+  readonly allow_responses?: boolean;
 }
 
 /**
@@ -118,6 +120,15 @@ export function inboxPrefix(user: string): string {
   return `_INBOX_${user}`;
 }
 
+/**
+ * Where the operator (as `admin`, the only user who may publish there) sets a service's fault
+ * switches when `FAULT_SWITCHES=on`: a core NATS request, never stored, which the service answers
+ * with its switches. Nobody listens there otherwise.
+ */
+export function faultSubject(service: string): string {
+  return `mini-blog.faults.${service}`;
+}
+
 /** The read-only principal of the views process: the stream's and the consumers' state, the log's messages. */
 export const VIEWS_PRINCIPAL = 'views';
 /** The credential the cluster's nodes authenticate their routes to one another with. */
@@ -159,7 +170,8 @@ function consumerApi(service: ServiceName): string[] {
  * streams when they are missing (never change, purge or delete them), claims only its own slots
  * and runs only its own consumers (by name); `views` reads the state of the stream and of the
  * consumers and nothing else; `admin` may do anything in the account (the operator's tools).
- * Everyone receives replies only at its own inbox prefix.
+ * Everyone receives replies only at its own inbox prefix; a service also hears its fault subject
+ * (which only `admin` may publish to) and may answer there.
  */
 export function natsPermissions(principal: NatsPrincipal): NatsPermissions {
   if (principal === 'admin') return { publish: { allow: ['>'] }, subscribe: { allow: ['>'] } };
@@ -192,7 +204,8 @@ export function natsPermissions(principal: NatsPrincipal): NatsPermissions {
         ...consumerApi(principal),
       ],
     },
-    subscribe: inbox,
+    subscribe: { allow: [...inbox.allow, faultSubject(principal)] },
+    allow_responses: true,
   };
 }
 
