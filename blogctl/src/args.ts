@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { SERVICE_NAMES, SERVICES, SUBSCRIBER_NAMES, type ServiceName } from '@mini-blog/common';
+import { SERVICE_NAMES, SERVICES, SUBSCRIBER_NAMES, type ServiceName, type SubscriberName } from '@mini-blog/common';
 import type { LoadMix } from './load/generator';
 
 export const USAGE = `blogctl: operate mini-blog, on a local run or on a cluster (as a kubectl plugin: kubectl blog)
@@ -11,6 +11,8 @@ Commands:
   skip <subscriber> <seq>    give up on a parked event
   rewind <subscriber> <seq>  deliver again everything after <seq> (0: the whole log)
   tail [--count N]           the flow of events and deliveries, live (metadata only); Ctrl-C stops
+  rebuild <service>          build the service's projection anew from the log beside the live one,
+                             which keeps answering, and swap it in; shows progress until the swap
   load [--rate N] [--duration D] [--mix P:C] [--report FILE]
                              drive the public API at N requests/s (default 50) for D (30s, 2m;
                              default 30s), P posts for every C comments (default 1:9), open loop;
@@ -34,6 +36,7 @@ export type Command =
   | { readonly name: 'parked'; readonly subscriber: string | undefined }
   | { readonly name: 'replay' | 'skip' | 'rewind'; readonly subscriber: string; readonly seq: number }
   | { readonly name: 'tail'; readonly count: number | undefined }
+  | { readonly name: 'rebuild'; readonly service: SubscriberName }
   | LoadCommand
   | { readonly name: 'help' };
 
@@ -208,16 +211,21 @@ function parseCommand(name: string, rest: readonly string[], values: { subscribe
     case 'tail':
       expectArgs(0, '');
       return { name, count: values.count === undefined ? undefined : wholeNumber('--count', values.count, 1) };
+    case 'rebuild':
+      expectArgs(1, '<service>');
+      return { name, service: subscriberName(rest[0] as string) };
     default:
-      throw new UsageError(`command: must be one of status, parked, replay, skip, rewind, tail, load, not ${name}`);
+      throw new UsageError(
+        `command: must be one of status, parked, replay, skip, rewind, tail, rebuild, load, not ${name}`,
+      );
   }
 }
 
-function subscriberName(value: string): string {
+function subscriberName(value: string): SubscriberName {
   if (!(SUBSCRIBER_NAMES as readonly string[]).includes(value)) {
     throw new UsageError(`subscriber: must be one of ${[...SUBSCRIBER_NAMES].sort().join(', ')}, not ${value}`);
   }
-  return value;
+  return value as SubscriberName;
 }
 
 function wholeNumber(what: string, value: string, min: number): number {

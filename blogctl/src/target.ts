@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { readCredential, SERVICE_NAMES, type ServiceName } from '@mini-blog/common';
+import { readCredential, SERVICE_NAMES, SERVICES, type ServiceName } from '@mini-blog/common';
 import type { Where } from './args';
 import { BlogctlError, reason } from './http';
 import { kubectlGet, portForward, type KubectlTarget, type PortForward } from './kubectl';
@@ -19,6 +19,8 @@ export interface Target {
   busUrl(): Promise<URL>;
   /** The bus's read-only views: /subscriptions, /flow, /flow/stream. */
   viewsUrl(): Promise<URL>;
+  /** Where a service answers: its own admin routes (a rebuild). */
+  serviceUrl(name: ServiceName): Promise<URL>;
   /** The admin credential, read only when an admin route needs it. */
   adminToken(): string;
   readiness(): Promise<Readiness[]>;
@@ -41,6 +43,7 @@ function localTarget(where: Extract<Where, { kind: 'local' }>): Target {
   return {
     busUrl: async () => where.busUrl,
     viewsUrl: async () => where.viewsUrl,
+    serviceUrl: async (name) => where.serviceUrls[name],
     adminToken: () => {
       try {
         return readCredential(path.join(where.dataDir, 'credentials'), 'admin')[0] as string;
@@ -72,12 +75,12 @@ async function probe(name: ServiceName, base: URL): Promise<Readiness> {
  * decide).
  */
 async function clusterTarget(kube: KubectlTarget, viewsPort: number): Promise<Target> {
-  const forwards = new Map<number, Promise<PortForward>>();
-  const forwarded = async (port: number, hint = '') => {
-    let forward = forwards.get(port);
+  const forwards = new Map<string, Promise<PortForward>>();
+  const forwarded = async (resource: string, port: number, hint = '') => {
+    let forward = forwards.get(`${resource}:${port}`);
     if (!forward) {
-      forward = portForward(kube, BUS_SERVICE, [port]);
-      forwards.set(port, forward);
+      forward = portForward(kube, resource, [port]);
+      forwards.set(`${resource}:${port}`, forward);
     }
     try {
       return new URL(`http://127.0.0.1:${(await forward).ports[port]}`);
@@ -86,8 +89,10 @@ async function clusterTarget(kube: KubectlTarget, viewsPort: number): Promise<Ta
     }
   };
   return {
-    busUrl: () => forwarded(BUS_PORT, ' (on the JetStream transport there is no bus, and no admin API)'),
-    viewsUrl: () => forwarded(viewsPort),
+    busUrl: () => forwarded(BUS_SERVICE, BUS_PORT, ' (on the JetStream transport there is no bus, and no admin API)'),
+    viewsUrl: () => forwarded(BUS_SERVICE, viewsPort),
+    // One pod behind the Service: with several replicas, each has its own projection, and this is one of them.
+    serviceUrl: (name) => forwarded(`service/${name}-srv`, SERVICES[name].port),
     adminToken: () => adminFromSecret(kube),
     readiness: async () => podReadiness(kube),
     close: async () => {

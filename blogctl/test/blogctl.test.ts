@@ -229,7 +229,10 @@ describe('blogctl tail', () => {
 
 describe('the command line', () => {
   it.each([
-    [['frobnicate'], /command: must be one of status, parked, replay, skip, rewind, tail, load, not frobnicate/],
+    [
+      ['frobnicate'],
+      /command: must be one of status, parked, replay, skip, rewind, tail, rebuild, load, not frobnicate/,
+    ],
     [['replay', 'query'], /replay: takes <subscriber> <seq>, not query/],
     [
       ['replay', 'nobody', '4'],

@@ -83,7 +83,7 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
     }
   }
 
-  const { app, consumer, projection, close } = createEventService({
+  const { app, consumer, projection, rebuilder, close } = createEventService({
     name: 'comments',
     bus,
     logger,
@@ -116,5 +116,5 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
       });
     },
   });
-  return { app, consumer, projection, close, commentQueue: perPost };
+  return { app, consumer, projection, rebuilder, close, commentQueue: perPost };
 }

@@ -1,5 +1,6 @@
 export * from './events';
 export * from './auth/credentials';
+export * from './auth/service-admin';
 export * from './auth/principals';
 export * from './consumer';
 export * from './projection';

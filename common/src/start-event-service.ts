@@ -1,6 +1,9 @@
 import type { Express, RequestHandler } from 'express';
 import { createConsumer, type Consumer, type ConsumerTuning } from './consumer';
+import { serviceAdminOnly, parseAdminVerifier, type ServiceAdminOptions } from './auth/service-admin';
+import { readCredential } from './auth/credentials';
 import { Projection } from './projection/projection';
+import { Rebuilder } from './projection/rebuild';
 import type { ProjectionDefinition } from './projection/types';
 import { replayedTypes, type SubscriberName } from './registry';
 import { AppError } from './service/errors';
@@ -26,6 +29,8 @@ export interface EventServiceParts<M = unknown> {
   readonly app: Express;
   readonly consumer: Consumer;
   readonly projection: ServiceProjection<M>;
+  /** Rebuilds the projection beside the live one and swaps it in (`POST /admin/rebuild`). */
+  readonly rebuilder: Pick<Rebuilder<SubscriberName, unknown>, 'status' | 'start' | 'finished'>;
   /** Stops the consumer and closes the projection's database (on shutdown, after the transport). */
   close(): Promise<void>;
 }
@@ -44,6 +49,12 @@ export interface EventServiceDeps {
   readonly dataDir?: string;
   /** Names this process's file among the replicas of the service that share `dataDir` (`REPLICA_ID`). */
   readonly replica?: string;
+  /**
+   * Who may call the service's admin routes (`/admin/rebuild`): the admin only, checked against
+   * the digests of its token for this service (`ADMIN_TOKEN_SHA256`, see `auth/service-admin.ts`);
+   * the service's own secrets are recognised to answer 403 rather than 401. Left out: nobody may.
+   */
+  readonly admin?: Omit<ServiceAdminOptions, 'service'>;
 }
 
 export interface EventServiceOptions<S extends SubscriberName, M> extends EventServiceDeps, ConsumerTuning {
@@ -61,6 +72,9 @@ export interface EventServiceOptions<S extends SubscriberName, M> extends EventS
     parts: { readonly projection: ServiceProjection<M>; readonly consumer: Consumer },
   ) => void;
 }
+
+/** The admin routes of every event-driven service: `POST` starts a rebuild of its projection, `GET` says how it goes. */
+export const ADMIN_PATHS = ['/admin/rebuild'] as const;
 
 /** Reads answer 503 while the projection cannot be written: it may be behind the log, and would not say so. */
 function refuseReadsWhileUnwritable(projection: {
@@ -87,19 +101,26 @@ export function createEventService<S extends SubscriberName, M>({
   corsOrigins,
   dataDir,
   replica,
+  admin = { verifiers: [] },
   projection: definition,
   ...tuning
 }: EventServiceOptions<S, M>): EventServiceParts<M> {
   const projection = new Projection({ service: name, definition, dataDir, replica, logger });
-  const consumer = createConsumer({ ...tuning, name, bus, logger, types: replayedTypes(name), state: projection });
+  const types = replayedTypes(name);
+  const consumer = createConsumer({ ...tuning, name, bus, logger, types, state: projection });
+  const rebuilder = new Rebuilder({ projection, consumer, bus, types, logger, pageSize: tuning.pageSize });
   const live = bus.connect(consumer);
+  const adminOnly = serviceAdminOnly({ service: name, ...admin });
   const app = createHttpApp({
     logger,
     isReady: () => consumer.isReady && bus.isReady() && projection.writable,
     corsOrigins,
-    internalPaths: live.paths,
+    internalPaths: [...(live.paths ?? []), ...ADMIN_PATHS],
     routes: (app) => {
       if (live.handler) app.use(live.handler);
+      // 202 with the status of the rebuild that runs now (a second call while one runs starts no other).
+      app.post(ADMIN_PATHS[0], adminOnly, (_req, res) => void res.status(202).json(rebuilder.start()));
+      app.get(ADMIN_PATHS[0], adminOnly, (_req, res) => void res.json(rebuilder.status));
       app.use(refuseReadsWhileUnwritable(projection));
       routes?.(app, { projection, consumer });
     },
@@ -109,7 +130,7 @@ export function createEventService<S extends SubscriberName, M>({
     // Whatever the queue is applying finishes first: the database closes between two commits.
     await consumer.exclusive(async () => projection.close());
   };
-  return { app, consumer, projection, close };
+  return { app, consumer, projection, rebuilder, close };
 }
 
 export interface StartEventServiceOptions {
@@ -139,6 +160,11 @@ export async function startEventService({
     corsOrigins: config.CORS_ORIGINS,
     dataDir: config.DATA_DIR,
     replica: config.REPLICA_ID,
+    admin: {
+      verifiers: parseAdminVerifier(config.ADMIN_TOKEN_SHA256 ?? ''),
+      // createTransport has read it already: a missing credential stopped the service there.
+      ownSecrets: config.CREDENTIALS_DIR === undefined ? [] : readCredential(config.CREDENTIALS_DIR, name),
+    },
   });
   let stopped = false;
   const catchUp = async (): Promise<void> => {

@@ -2,7 +2,10 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import {
+  ADMIN,
   createHttpServer,
+  readCredential,
+  serviceAdminVerifier,
   createLogger,
   formatSubscriber,
   listen,
@@ -194,8 +197,14 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       ...(publishes.length > 0 || handles.length > 0
         ? { BUS_URL: urlOf('event-bus'), ...(nats ? jetstreamEnv(nats, credentialsDir) : {}) }
         : {}),
-      // Each service's projection in a folder of its own (`--fresh` removes them with the log).
-      ...(handles.length > 0 ? { DATA_DIR: path.join(dataDir, name) } : {}),
+      // Each service's projection in a folder of its own (`--fresh` removes them with the log), and
+      // the digest of the admin's token for it: who may rebuild it, without the admin's secret.
+      ...(handles.length > 0
+        ? {
+            DATA_DIR: path.join(dataDir, name),
+            ADMIN_TOKEN_SHA256: serviceAdminVerifier(readCredential(credentialsDir, ADMIN), name),
+          }
+        : {}),
       ...options.env?.[name],
     };
   };

@@ -16,7 +16,7 @@ export type PostsDeps = EventServiceDeps;
 export type PostsService = EventServiceParts<PostsModel>;
 
 export function createApp({ bus, logger, corsOrigins }: PostsDeps): PostsService {
-  const { app, consumer, projection, close } = createEventService({
+  const { app, consumer, projection, rebuilder, close } = createEventService({
     name: 'posts',
     bus,
     logger,
@@ -43,5 +43,5 @@ export function createApp({ bus, logger, corsOrigins }: PostsDeps): PostsService
       });
     },
   });
-  return { app, consumer, projection, close };
+  return { app, consumer, projection, rebuilder, close };
 }

@@ -204,10 +204,14 @@ export class Projection<S extends SubscriberName, M> implements ConsumerState {
     // Closing the last connection checkpoints its WAL into the file and removes it: one file to rename.
     target.opened.store.close();
     old.store.close();
-    // A WAL left beside the old file would be read into the new one: whatever it held is replaced anyway.
-    for (const suffix of ['-wal', '-shm']) rmSync(this.file + suffix, { force: true });
-    renameSync(target.file, this.file);
-    this.live = this.openAt(this.file);
+    try {
+      // A WAL left beside the old file would be read into the new one: whatever it held is replaced anyway.
+      for (const suffix of ['-wal', '-shm']) rmSync(this.file + suffix, { force: true });
+      renameSync(target.file, this.file);
+    } finally {
+      // The new file, or the old one if the rename failed: either way whole, and live again.
+      this.live = this.openAt(this.file);
+    }
     if (this.failure !== undefined) this.recovered();
   }
 

@@ -102,6 +102,16 @@ export const busConfigSchema = baseConfigSchema.extend({
    * log at every start.
    */
   DATA_DIR: z.string().trim().min(1).optional(),
+  /**
+   * The admin's token for this service, as hex SHA-256 digests (comma-separated, current first):
+   * who may call its admin routes (`auth/service-admin.ts`). The launcher sets it from the admin's
+   * credential; left out, nobody may.
+   */
+  ADMIN_TOKEN_SHA256: z
+    .string()
+    .trim()
+    .regex(/^[0-9a-f]{64}(,[0-9a-f]{64})*$/, 'must be SHA-256 digests in hex, comma-separated')
+    .optional(),
   /** Names this replica's projection file (and, on JetStream, its durable consumer) when replicas share a folder. */
   REPLICA_ID: z
     .string()

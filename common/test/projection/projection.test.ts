@@ -1,12 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { NewEvent } from '../../src/events';
-import type { ProjectionDefinition } from '../../src/projection';
+import { ConfigError } from '../../src/service/config';
+import { projectionFileName, type ProjectionDb, type ProjectionDefinition } from '../../src/projection';
 import { silentLogger } from '../../src/service/logger';
 import { createEventService } from '../../src/start-event-service';
-import { MemoryBus } from '../../src/testing';
-import type { LogPage, ReadLogOptions } from '../../src/transport';
+import { MemoryBus, waitFor } from '../../src/testing';
+import { BusUnavailableError, type LogPage, type ReadLogOptions } from '../../src/transport';
 
 /** The log, recording what the consumer asks of it. */
 class RecordingBus extends MemoryBus {
@@ -19,24 +20,32 @@ class RecordingBus extends MemoryBus {
 }
 
 interface TitlesModel {
+  readonly db: ProjectionDb;
   add(id: string, title: string): void;
   titles(): string[];
 }
 
+const TITLES_SCHEMA = 'CREATE TABLE titles (id TEXT PRIMARY KEY, title TEXT NOT NULL)';
+
 /** A projection of post titles: one table, and a reducer that fails on a title of 'boom'. */
-const titles: ProjectionDefinition<'posts', TitlesModel> = {
-  version: 1,
-  migrations: ['CREATE TABLE titles (id TEXT PRIMARY KEY, title TEXT NOT NULL)'],
-  open: (db) => {
-    const insert = db.prepare<[string, string]>('INSERT INTO titles (id, title) VALUES (?, ?)');
-    const all = db.prepare<[], string>('SELECT title FROM titles ORDER BY rowid').pluck();
-    return { add: (id, title) => void insert.run(id, title), titles: () => all.all() };
-  },
-  apply: (model, event) => {
-    if (event.data.title === 'boom') throw new Error('the reducer failed');
-    model.add(event.data.id, event.data.title);
-  },
-};
+function titlesProjection({
+  version = 1,
+  migrations = [TITLES_SCHEMA],
+}: { version?: number; migrations?: string[] } = {}): ProjectionDefinition<'posts', TitlesModel> {
+  return {
+    version,
+    migrations,
+    open: (db) => {
+      const insert = db.prepare<[string, string]>('INSERT INTO titles (id, title) VALUES (?, ?)');
+      const all = db.prepare<[], string>('SELECT title FROM titles ORDER BY rowid').pluck();
+      return { db, add: (id, title) => void insert.run(id, title), titles: () => all.all() };
+    },
+    apply: (model, event) => {
+      if (event.data.title === 'boom') throw new Error('the reducer failed');
+      model.add(event.data.id, event.data.title);
+    },
+  };
+}
 
 const post = (id: string, title = `Post ${id}`): NewEvent => ({
   type: 'PostCreated',
@@ -45,6 +54,10 @@ const post = (id: string, title = `Post ${id}`): NewEvent => ({
 });
 
 let dataDir: string;
+const file = () => path.join(dataDir, projectionFileName('posts'));
+const asideFiles = () =>
+  readdirSync(dataDir).filter((name) => /\.sqlite\.[a-z-]+-\d{4}-/.test(name) && !/-(wal|shm)$/.test(name));
+
 beforeEach(() => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'projection-'));
 });
@@ -52,8 +65,18 @@ afterEach(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function start(bus: MemoryBus, definition = titles) {
+function start(bus: MemoryBus, definition = titlesProjection()) {
   return createEventService({ name: 'posts', bus, logger: silentLogger(), dataDir, projection: definition });
+}
+
+/** Builds the file from `events` with `definition`, and closes it. */
+async function writeFile(definition: ProjectionDefinition<'posts', TitlesModel>, events: NewEvent[]) {
+  const bus = new MemoryBus();
+  await bus.publishBatch(events);
+  const service = start(bus, definition);
+  await service.consumer.start();
+  await service.close();
+  return bus;
 }
 
 describe('a projection in its own file', () => {
@@ -75,7 +98,7 @@ describe('a projection in its own file', () => {
     await second.close();
   });
 
-  it('applies a batch in one transaction: a reducer that throws mid-batch moves neither the state nor the checkpoint', async () => {
+  it('applies a delivery in one transaction: a reducer that throws mid-batch moves neither the state nor the checkpoint', async () => {
     const bus = new MemoryBus();
     await bus.publishBatch([post('a')]);
     const service = start(bus);
@@ -87,5 +110,158 @@ describe('a projection in its own file', () => {
     expect(service.projection.model.titles()).toEqual(['Post a']);
     expect(service.consumer.currentPosition).toBe(1);
     await service.close();
+  });
+
+  it('applies a page of the log in one transaction: a replay that fails leaves the file at its checkpoint', async () => {
+    const bus = new MemoryBus();
+    await bus.publishBatch([post('a'), post('x', 'boom')]);
+    const service = start(bus);
+
+    await expect(service.consumer.start()).rejects.toThrow('the reducer failed');
+
+    expect(service.projection.model.titles()).toEqual([]);
+    expect(service.consumer.currentPosition).toBe(0);
+    await service.close();
+  });
+});
+
+describe('opening a file', () => {
+  it('runs the migrations a file written at an older step has not had, and keeps its rows and checkpoint', async () => {
+    const bus = await writeFile(titlesProjection(), [post('a')]);
+    const twoSteps = titlesProjection({
+      migrations: [TITLES_SCHEMA, "ALTER TABLE titles ADD COLUMN note TEXT NOT NULL DEFAULT 'old'"],
+    });
+
+    const service = start(bus, twoSteps);
+
+    expect(service.projection.model.titles()).toEqual(['Post a']);
+    expect(service.projection.model.db.prepare('SELECT note FROM titles').pluck().all()).toEqual(['old']);
+    expect(service.consumer.currentPosition).toBe(1);
+    expect(service.projection.dump().projection_meta).toContainEqual({ key: 'step', value: '2' });
+    expect(asideFiles()).toEqual([]);
+    await service.close();
+  });
+
+  it.each([
+    ['newer-schema', titlesProjection({ migrations: [TITLES_SCHEMA, 'CREATE TABLE later (x)'] }), titlesProjection()],
+    ['newer-version', titlesProjection({ version: 2 }), titlesProjection()],
+    ['older-version', titlesProjection(), titlesProjection({ version: 2 })],
+  ])('moves a file of %s aside and builds a new one from the start of the log', async (reason, writer, reader) => {
+    const bus = new RecordingBus();
+    await bus.publishBatch([post('a'), post('b')]);
+    const first = start(bus, writer);
+    await first.consumer.start();
+    await first.close();
+    bus.reads.length = 0;
+
+    const service = start(bus, reader);
+    await service.consumer.start();
+
+    expect(asideFiles()).toEqual([expect.stringMatching(new RegExp(`^posts\\.sqlite\\.${reason}-`))]);
+    expect(bus.reads[0]?.after).toBe(0);
+    expect(service.projection.model.titles()).toEqual(['Post a', 'Post b']);
+    await service.close();
+  });
+
+  it.each([
+    ['a header that is not SQLite', (bytes: Buffer) => bytes.fill(7)],
+    ['a damaged table page', (bytes: Buffer) => bytes.fill(0xff, bytes.length - 4096 + 8, bytes.length - 8)],
+  ])('moves a corrupt file (%s) aside and builds a new one from the start of the log', async (_what, damage) => {
+    const posts = Array.from({ length: 200 }, (_, index) =>
+      post(`p${index}`, `A title long enough to fill pages ${index}`),
+    );
+    const bus = await writeFile(titlesProjection(), posts);
+    writeFileSync(file(), damage(readFileSync(file())));
+
+    const service = start(bus);
+    await service.consumer.start();
+
+    expect(asideFiles()).toEqual([expect.stringMatching(/^posts\.sqlite\.corrupt-/)]);
+    expect(service.projection.model.titles()).toHaveLength(200);
+    await service.close();
+  });
+
+  it("refuses another service's file rather than moving it", async () => {
+    await writeFile(titlesProjection(), [post('a')]);
+    renameSync(file(), path.join(dataDir, projectionFileName('query')));
+
+    expect(() =>
+      createEventService({
+        name: 'query',
+        bus: new MemoryBus(),
+        logger: silentLogger(),
+        dataDir,
+        projection: { version: 1, migrations: [], open: () => undefined, apply: () => undefined },
+      }),
+    ).toThrow(
+      new ConfigError(
+        `projection ${path.join(dataDir, 'query.sqlite')}: belongs to the service posts, not query: give each service its own DATA_DIR`,
+      ),
+    );
+    expect(asideFiles()).toEqual([]);
+  });
+});
+
+describe('reactions', () => {
+  const moderation = (): ProjectionDefinition<'moderation', void> => ({
+    version: 1,
+    migrations: [],
+    open: () => undefined,
+    apply: (_model, event) => [
+      {
+        type: 'CommentModerated',
+        id: `CommentModerated:${event.data.id}`,
+        data: { ...event.data, status: 'approved' },
+      },
+    ],
+  });
+  const comment = (id: string): NewEvent => ({
+    type: 'CommentCreated',
+    id: `CommentCreated:${id}`,
+    data: { id, postId: 'p1', content: 'Nice', status: 'pending' },
+  });
+  const startModeration = (bus: MemoryBus) =>
+    createEventService({ name: 'moderation', bus, logger: silentLogger(), dataDir, projection: moderation() });
+
+  it('keeps a reaction that could not be published in the outbox table, and publishes it once after a restart', async () => {
+    const bus = new MemoryBus();
+    await bus.publishBatch([comment('c1')]);
+    bus.failWith = new BusUnavailableError('connection refused');
+    const first = startModeration(bus);
+    await first.consumer.start();
+    expect(first.projection.dump().projection_outbox).toHaveLength(1);
+    await first.close();
+    bus.failWith = undefined;
+
+    const second = startModeration(bus);
+    await second.consumer.start();
+    await waitFor(() => second.consumer.pendingReactions === 0, 'the outbox to drain');
+
+    expect(bus.ofType('CommentModerated').map((event) => event.id)).toEqual(['CommentModerated:c1']);
+    expect(second.projection.dump().projection_outbox).toEqual([]);
+    await second.close();
+  });
+
+  it('drops from the outbox a reaction the log already has (published before a crash, not yet seen)', async () => {
+    const bus = new MemoryBus();
+    await bus.publishBatch([comment('c1')]);
+    bus.failWith = new BusUnavailableError('connection refused');
+    const first = startModeration(bus);
+    await first.consumer.start();
+    await first.close();
+    bus.failWith = undefined;
+    // Published meanwhile (the answer was lost before the row was deleted).
+    await bus.publish({
+      type: 'CommentModerated',
+      id: 'CommentModerated:c1',
+      data: { id: 'c1', postId: 'p1', content: 'Nice', status: 'approved' },
+    });
+
+    const second = startModeration(bus);
+    await second.consumer.start();
+
+    expect(second.consumer.pendingReactions).toBe(0);
+    expect(bus.ofType('CommentModerated')).toHaveLength(1);
+    await second.close();
   });
 });

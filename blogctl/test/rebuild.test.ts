@@ -1,0 +1,99 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  createEventService,
+  inMemoryProjection,
+  listen,
+  parseAdminVerifier,
+  serviceAdminVerifier,
+  silentLogger,
+  type EventServiceParts,
+} from '@mini-blog/common';
+import { MemoryBus } from '@mini-blog/common/testing';
+import { runCli } from '../src/cli';
+
+const ADMIN_SECRET = 'the-admin-secret-of-this-test-run-000000000';
+
+let dataDir: string;
+let service: EventServiceParts<void>;
+let server: Server;
+let serviceUrl: string;
+
+beforeEach(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'blogctl-rebuild-'));
+  mkdirSync(path.join(dataDir, 'credentials'), { mode: 0o700 });
+  writeFileSync(path.join(dataDir, 'credentials', 'admin'), `${ADMIN_SECRET}\n`, { mode: 0o600 });
+  const bus = new MemoryBus();
+  await bus.publishBatch(
+    Array.from({ length: 50 }, (_, index) => ({
+      type: 'PostCreated' as const,
+      id: `PostCreated:p${index}`,
+      data: { id: `p${index}`, title: `Post ${index}` },
+    })),
+  );
+  // A real service's admin routes, holding only the digest of the admin's token for it.
+  service = createEventService({
+    name: 'posts',
+    bus,
+    logger: silentLogger(),
+    projection: inMemoryProjection<'posts'>(() => undefined),
+    admin: { verifiers: parseAdminVerifier(serviceAdminVerifier([ADMIN_SECRET], 'posts')) },
+  });
+  await service.consumer.start();
+  server = createServer(service.app);
+  serviceUrl = `http://127.0.0.1:${await listen(server, 0, '127.0.0.1')}`;
+});
+
+afterEach(async () => {
+  server.closeAllConnections();
+  server.close();
+  await service.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function blogctl(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const status = await runCli(
+    ['--url', 'http://127.0.0.1:1', '--data-dir', dataDir, '--service', `posts=${serviceUrl}`, ...args],
+    {
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: (text: string) => (stderr += text) },
+      env: {},
+    },
+  );
+  return { status, stdout, stderr };
+}
+
+describe('blogctl rebuild', () => {
+  it("rebuilds the service's projection with the admin's token for it, showing progress until the swap", async () => {
+    const result = await blogctl(['rebuild', 'posts']);
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^posts: (running|swapped) \d+\/\d+ events/m);
+    expect(result.stdout).toMatch(/posts: the rebuilt projection is live\n$/);
+    expect(service.rebuilder.status).toMatchObject({ state: 'swapped', position: 50 });
+  });
+
+  it('says so when the service refuses the credential', async () => {
+    writeFileSync(path.join(dataDir, 'credentials', 'admin'), 'another-admin-secret-that-is-long-enough-00\n');
+
+    const result = await blogctl(['rebuild', 'posts']);
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      'blogctl: posts refused the admin credential (401: authorization: the token is not the admin token for this service)\n',
+    );
+    expect(service.rebuilder.status.state).toBe('idle');
+  });
+
+  it('refuses a name that is not a service with a projection, with exit status 2', async () => {
+    const result = await blogctl(['rebuild', 'client']);
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/subscriber: must be one of .*, not client/);
+  });
+});
