@@ -3,6 +3,7 @@ import {
   EVENT_TYPES,
   faultSwitchesEnv,
   loadConfig,
+  mayPublishKey,
   portWithDefault,
   publishAclSetting,
   SERVICES,
@@ -11,6 +12,7 @@ import {
   PRINCIPAL_NAME,
   SUBSCRIBER_NAMES,
   type EventType,
+  type ServiceName,
 } from '@mini-blog/common';
 import { z } from 'zod';
 
@@ -23,6 +25,17 @@ export const DEFAULT_SUBSCRIBERS = SUBSCRIBER_NAMES.map(
 
 /** Who may publish which event types: principal → types. */
 export type PublishAcl = ReadonlyMap<string, ReadonlySet<EventType>>;
+
+/** Whether a principal may publish an event of this type under this key. */
+export type KeyOwnership = (principal: string, type: EventType, key: string) => boolean;
+
+/**
+ * The registry's key ownership (`SERVICES[name].keys`, `mayPublishKey`): a service publishes only
+ * under the prefixes it owns, and a principal outside the registry (one that `PUBLISH_ACL` adds, such
+ * as a course service) under none, so no one can move a key that a service's conditions rely on.
+ */
+export const registryKeyOwnership: KeyOwnership = (principal, type, key) =>
+  Object.hasOwn(SERVICES, principal) && mayPublishKey(principal as ServiceName, type, key);
 
 /** What each service of the registry publishes: `posts=PostCreated,comments=CommentCreated+CommentUpdated,...`. */
 export const DEFAULT_PUBLISH_ACL = publishAclSetting();

@@ -9,7 +9,7 @@ import {
 } from '@mini-blog/common';
 import { readPrincipals } from './auth/principals';
 import { EventBus } from './bus';
-import { loadBusConfig } from './config';
+import { loadBusConfig, registryKeyOwnership } from './config';
 import { createApp, createViewsApp } from './http/app';
 
 async function main(): Promise<void> {
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     app: createApp({
       bus,
       logger,
-      access: { principals, acl: config.PUBLISH_ACL, readers },
+      access: { principals, acl: config.PUBLISH_ACL, keys: registryKeyOwnership, readers },
       faultSwitches: config.FAULT_SWITCHES,
     }),
     port: config.PORT,

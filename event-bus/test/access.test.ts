@@ -108,6 +108,60 @@ describe('who may call the bus API', () => {
       'type: comments may not publish PostCreated',
     ],
     [
+      "posts publishing under the key of a post's comments (it would block them)",
+      as('posts'),
+      'post',
+      '/events',
+      { ...postCreated(1), key: 'comments:post-1', expectedLastSeq: 0 },
+      403,
+      'key: posts may not publish PostCreated under comments:post-1',
+    ],
+    [
+      'comments publishing a key it owns on another type',
+      as('comments'),
+      'post',
+      '/events',
+      { ...commentCreated, type: 'CommentUpdated', key: 'comments:post-1' },
+      403,
+      'key: comments may not publish CommentUpdated under comments:post-1',
+    ],
+    [
+      'comments publishing under a key outside its prefix',
+      as('comments'),
+      'post',
+      '/events',
+      { ...commentCreated, key: 'posts:post-1' },
+      403,
+      'key: comments may not publish CommentCreated under posts:post-1',
+    ],
+    [
+      'comments publishing under its bare prefix',
+      as('comments'),
+      'post',
+      '/events',
+      { ...commentCreated, key: 'comments:' },
+      403,
+      'key: comments may not publish CommentCreated under comments:',
+    ],
+    [
+      'a principal outside the registry publishing under a key',
+      as('importer'),
+      'post',
+      '/events',
+      { ...postCreated(1), key: 'comments:post-1' },
+      403,
+      'key: importer may not publish PostCreated under comments:post-1',
+    ],
+    [
+      'a batch with one foreign key',
+      as('posts'),
+      'post',
+      '/events',
+      [postCreated(1), { ...postCreated(2), key: 'comments:post-2' }],
+      403,
+      'key: posts may not publish PostCreated under comments:post-2',
+    ],
+    [
       'admin publishing',
       as('admin'),
       'post',
@@ -167,6 +221,17 @@ describe('who may call the bus API', () => {
     expect(bus.bus.store.head).toBe(0);
   });
 
+  it("leaves a post's comment key where it was when posts tries to publish under it: comments' condition still holds", async () => {
+    await send(as('posts'), 'post', '/events', { ...postCreated(1), key: 'comments:post-1' }).expect(403);
+
+    const own = await send(as('comments'), 'post', '/events', {
+      ...commentCreated,
+      key: 'comments:post-1',
+      expectedLastSeq: 0,
+    }).expect(201);
+    expect(own.body).toMatchObject({ seq: 1 });
+  });
+
   const allowed: [string, Credential, 'get' | 'post', string, unknown, number][] = [
     ['posts publishing PostCreated', as('posts'), 'post', '/events', postCreated(1), 201],
     [
@@ -178,6 +243,14 @@ describe('who may call the bus API', () => {
       201,
     ],
     ['moderation publishing CommentModerated', as('moderation'), 'post', '/events', commentModerated, 201],
+    [
+      "comments publishing CommentCreated under its post's key",
+      as('comments'),
+      'post',
+      '/events',
+      { ...commentCreated, key: 'comments:post-1', expectedLastSeq: 0 },
+      201,
+    ],
     ['a subscriber reading the log', as('query'), 'get', '/events', undefined, 200],
     ['a subscriber reading a page', as('moderation'), 'get', '/events?after=0', undefined, 200],
     ['admin reading the log', as('admin'), 'get', '/events?after=0', undefined, 200],

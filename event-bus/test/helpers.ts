@@ -16,7 +16,14 @@ import {
 import type { Express } from 'express';
 import request from 'supertest';
 import { EventBus, type EventBusOptions } from '../src/bus';
-import { DEFAULT_PUBLISH_ACL, parsePublishAcl, type PublishAcl, type SubscriberConfig } from '../src/config';
+import {
+  DEFAULT_PUBLISH_ACL,
+  parsePublishAcl,
+  registryKeyOwnership,
+  type KeyOwnership,
+  type PublishAcl,
+  type SubscriberConfig,
+} from '../src/config';
 import type { Subscriber } from '../src/delivery/subscriber-loop';
 import { createApp, createViewsApp } from '../src/http/app';
 
@@ -34,9 +41,11 @@ export const postCreated = (n: number, id?: string): NewEvent => ({
 /** The principals of the tests: the registry's publishers and subscribers, and admin. */
 export const PRINCIPALS = ['posts', 'comments', 'moderation', 'query', ADMIN] as const;
 
-/** For tests of something other than authorization: `tester` may publish every type. */
+/** For tests of something other than authorization: `tester` may publish every type, under any key. */
 export const TESTER = 'tester';
 export const TESTER_ACL = parsePublishAcl(`${TESTER}=${EVENT_TYPES.join('+')}`);
+const testKeyOwnership: KeyOwnership = (principal, type, key) =>
+  principal === TESTER || registryKeyOwnership(principal, type, key);
 
 /** A principal's test secret: long enough for a credential file, different for each principal. */
 export const secretOf = (principal: string): string => `${principal}-test-secret-`.padEnd(43, 'x');
@@ -110,7 +119,7 @@ export function openTestBus(
   const app = createApp({
     bus,
     logger,
-    access: { principals: testPrincipals([...names], principals), acl, readers },
+    access: { principals: testPrincipals([...names], principals), acl, keys: testKeyOwnership, readers },
     faultSwitches,
   });
   return {

@@ -14,7 +14,7 @@ import {
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { EventBus } from '../bus';
-import type { PublishAcl } from '../config';
+import type { KeyOwnership, PublishAcl } from '../config';
 import type { PendingEvent } from '../log/log-writer';
 
 export const MAX_BATCH = 1000;
@@ -105,15 +105,29 @@ function parseBatch(body: unknown[]): PendingEvent[] {
 export interface EventsAccess {
   /** Who may publish which types. */
   readonly acl: PublishAcl;
+  /** Who may publish under which keys (the registry's `keys`: `registryKeyOwnership`). */
+  readonly keys: KeyOwnership;
   /** Who may read the log: the subscribers and admin. */
   readonly readers: ReadonlySet<string>;
 }
 
-/** Each event's type must be one the principal may publish; one that is not refuses the whole request. */
-function authorizePublish(acl: PublishAcl, principal: string, events: readonly PendingEvent[]): void {
+/**
+ * Each event's type must be one the principal may publish, and its key (if any) one it owns for that
+ * type: another principal's key would let it move that key's last seq and so make the owner's
+ * conditional publishes stale (posts publishing under `comments:<postId>` would block the post's
+ * comments). One event that is refused refuses the whole request.
+ */
+function authorizePublish(
+  { acl, keys }: Pick<EventsAccess, 'acl' | 'keys'>,
+  principal: string,
+  events: readonly PendingEvent[],
+): void {
   const allowed = acl.get(principal);
   const forbidden = events.find((event) => !allowed?.has(event.type));
   if (forbidden) throw new AppError(403, `type: ${principal} may not publish ${forbidden.type}`);
+  const foreignKey = events.find((event) => event.key !== undefined && !keys(principal, event.type, event.key));
+  if (foreignKey)
+    throw new AppError(403, `key: ${principal} may not publish ${foreignKey.type} under ${foreignKey.key}`);
 }
 
 const publishedBy =
@@ -121,7 +135,7 @@ const publishedBy =
   (event: PendingEvent): PendingEvent => ({ ...event, publisher });
 
 /** Publish and replay: `POST /events` (one event or a batch), `GET /events` (whole log or pages). */
-export function eventsRouter({ store, committer }: EventBus, { acl, readers }: EventsAccess): Router {
+export function eventsRouter({ store, committer }: EventBus, { acl, keys, readers }: EventsAccess): Router {
   /** The course's replay: the whole log as one array, read and sent in chunks, so memory stays flat. */
   async function streamAll(res: Response): Promise<void> {
     // The log as it is now: events committed while it streams are left for the next read.
@@ -153,12 +167,12 @@ export function eventsRouter({ store, committer }: EventBus, { acl, readers }: E
   router.post('/events', async (req, res) => {
     if (Array.isArray(req.body)) {
       const events = parseBatch(req.body);
-      authorizePublish(acl, principalOf(res), events);
+      authorizePublish({ acl, keys }, principalOf(res), events);
       res.status(201).json({ results: await committer.publish(events.map(publishedBy(principalOf(res)))) });
       return;
     }
     const event = parseSingle(req);
-    authorizePublish(acl, principalOf(res), [event]);
+    authorizePublish({ acl, keys }, principalOf(res), [event]);
     const [result] = await committer.publish([publishedBy(principalOf(res))(event)]);
     res.status(result!.duplicate ? 200 : 201).json(result);
   });
