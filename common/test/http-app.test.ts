@@ -52,6 +52,43 @@ function appWithRoutes(logger = silentLogger()) {
 }
 
 describe('createHttpApp', () => {
+  describe('headers of every answer', () => {
+    const app = () =>
+      createHttpApp({
+        logger: silentLogger(),
+        internalPaths: ['/events'],
+        routes: (a) => {
+          a.get('/public', (_req, res) => void res.json({}));
+          a.post('/events', (_req, res) => void res.json({ status: 'ok' }));
+          a.get('/boom', () => {
+            throw new Error('boom');
+          });
+        },
+      });
+
+    it.each([
+      ['a route', 'get', '/public', 200],
+      ['an unknown route', 'get', '/nope', 404],
+      ['malformed JSON', 'post', '/events', 400],
+      ['an error of the route', 'get', '/boom', 500],
+      ['the health check', 'get', '/healthz', 200],
+    ] as const)('nosniff on %s', async (_case, method, path, status) => {
+      const req = request(app())[method](path);
+      const res = await (method === 'post' ? req.set('content-type', 'application/json').send('{') : req);
+
+      expect(res.status).toBe(status);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    });
+
+    it('no-store on an internal path (a delivery), not on a public route', async () => {
+      const internal = await request(app()).post('/events').send({});
+      const open = await request(app()).get('/public');
+
+      expect(internal.headers['cache-control']).toBe('no-store');
+      expect(open.headers['cache-control']).toBeUndefined();
+    });
+  });
+
   describe('GET /healthz', () => {
     it('answers 200 while the process runs', async () => {
       const res = await request(appWithRoutes()).get('/healthz');

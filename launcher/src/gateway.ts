@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError, errorHandler, silentLogger, type Logger } from '@mini-blog/common';
+import { AppError, errorHandler, noSniff, silentLogger, type Logger } from '@mini-blog/common';
 import { normalizeRequestTarget, RequestTargetError, type NormalizedTarget } from '@mini-blog/infra';
 import express, { type Express } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
@@ -30,6 +30,8 @@ interface Routed extends IncomingMessage {
 export function createGateway({ routeFor, targets, logger = silentLogger() }: GatewayOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  // On its own answers and on every proxied one (a service's header, if it sends one, replaces it).
+  app.use(noSniff);
 
   app.use((req: Routed, _res, next) => {
     const target = normalized(req.url ?? '/', req.method ?? 'GET');

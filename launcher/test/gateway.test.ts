@@ -76,6 +76,15 @@ describe('createGateway', () => {
     expect(reached).toBe(false);
   });
 
+  it('answers nosniff on its own answers and on proxied ones whose service sent none', async () => {
+    const bare = await upstream((_req, res) => res.end('<script>alert(1)</script>'));
+    servers.push(bare.server);
+    const app = createGateway({ routeFor, targets: { query: bare.url } });
+
+    for (const res of [await request(app).get('/posts'), await request(app).get('/nowhere')])
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+
   it('answers 404 naming the path when no rule matches', async () => {
     const app = createGateway({ routeFor, targets: {} });
     const res = await request(app).get('/nowhere');

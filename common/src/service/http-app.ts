@@ -36,6 +36,24 @@ const refuseOtherBodies: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/**
+ * On every answer: a browser must not guess another content type than the one declared (an error's
+ * JSON, or an event's text, read as HTML or script).
+ */
+export const noSniff: RequestHandler = (_req, res, next) => {
+  res.set('x-content-type-options', 'nosniff');
+  next();
+};
+
+/**
+ * On answers meant for one caller only (the bus's API, a delivery's answer): no cache, shared or the
+ * browser's, keeps a copy.
+ */
+export const noStore: RequestHandler = (_req, res, next) => {
+  res.set('cache-control', 'no-store');
+  next();
+};
+
 /** Request headers a browser page may send across origins: the JSON bodies, the forms' retries, the live stream's resume. */
 const CORS_REQUEST_HEADERS = ['content-type', 'idempotency-key', 'last-event-id'];
 
@@ -72,8 +90,9 @@ export interface HttpAppOptions {
 }
 
 /**
- * The plumbing every service shares, in the order Express needs it: CORS (first, so that even a
- * refused body's answer can be read by an allowed page), JSON body parsing with a size limit (any
+ * The plumbing every service shares, in the order Express needs it: `nosniff` on every answer and
+ * `no-store` on the internal paths' answers, CORS (first among the checks, so that even a refused
+ * body's answer can be read by an allowed page), JSON body parsing with a size limit (any
  * other body refused), liveness and readiness, the service's routes, then 404 and the one error handler.
  */
 export function createHttpApp({
@@ -87,6 +106,11 @@ export function createHttpApp({
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(noSniff);
+  if (internalPaths.length > 0) {
+    const internal = new Set(internalPaths);
+    app.use((req, res, next) => (internal.has(req.path) ? noStore(req, res, next) : next()));
+  }
   if (corsOrigins.length > 0) app.use(corsFor(corsOrigins, internalPaths));
   app.use(express.json({ limit: bodyLimit, type: JSON_TYPES, verify: inspectJsonBody }));
   app.use(refuseOtherBodies);

@@ -5,6 +5,8 @@ import {
   authenticate,
   createHttpApp,
   errorHandler,
+  noSniff,
+  noStore,
   type EventStreamLimits,
   type Logger,
   type Principals,
@@ -57,6 +59,8 @@ export function createApp({ bus, logger, access, faultSwitches = false }: AppDep
   const identify = authenticate(access.principals);
   const app = express();
   app.disable('x-powered-by');
+  // Every answer of the API is for its caller alone (the log, a publish's result, a refusal), 401s included.
+  app.use(noSniff, noStore);
   app.use((req, res, next) => (PROBES.has(req.path) ? next() : identify(req, res, next)));
   app.use(api);
   app.use(errorHandler(logger));

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
 import type { EventMeta, EventType } from '@mini-blog/common';
@@ -52,6 +52,20 @@ const META = `seq, type, id, time, publisher, substr(traceparent, 4, 32) AS trac
 const AFTER_UP_TO = 'WHERE seq > ? AND seq <= ?';
 
 /**
+ * The log's folder and files, its owner's alone: the log holds every event, rejected comments
+ * included. A folder the bus creates is 0700 (one that exists, such as a volume's mount point, keeps
+ * its mode); the database is created 0600 before SQLite opens it, and SQLite gives its `-wal` and
+ * `-shm` files the database's mode. Files left by an older bus with a wider mode are narrowed.
+ */
+export function preparePrivateDatabase(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, DATABASE_FILE);
+  for (const name of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(name)) chmodSync(name, 0o600);
+  closeSync(openSync(file, 'a', 0o600));
+  return file;
+}
+
+/**
  * The reading side of the log, on the event-loop thread. Reads stop at `head`, the newest seq
  * whose commit has been reported: a reader never sees an event before its publisher's 2xx could
  * have been sent. Writes go through the writer (log-writer.ts), which moves `head`.
@@ -65,8 +79,7 @@ export class EventStore {
   private readonly rowStatements = new Map<string, Statement<unknown[], [number, EventType, string]>>();
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(path.join(dataDir, DATABASE_FILE));
+    this.db = new Database(preparePrivateDatabase(dataDir));
     createSchema(this.db);
     this.db.pragma('query_only = true');
     this.headSeq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS head FROM events').get() as { head: number }).head;
