@@ -102,6 +102,18 @@ const DEFAULT_PAGE_SIZE = 5000;
 /** The default bound of the outbox: a few seconds of reactions at the rates the benchmarks reach. */
 export const MAX_PENDING_REACTIONS = 10_000;
 
+/**
+ * How far past the head that the log last reported a delivery may reach, when its cursor says that
+ * the seqs before its first event are filtered out, before the log's head is read again to check
+ * it. The cursor is signed with the body (HTTP) or computed here (JetStream), so the read guards
+ * only against a delivery signed with the subscriber's own key that claims a seq the log does not
+ * have: such a delivery could move the position past events to come, which would then be dropped
+ * as duplicates. Far past the log (the seq 2^53 that once froze a service) it is refused; within
+ * this bound it costs at most this many events, and no read is made for the deliveries of a
+ * filtered subscription (which skip seqs on nearly every delivery).
+ */
+export const UNCHECKED_SKIP_AHEAD = 1000;
+
 /** Reactions per publish request: far below the bus's batch limit, and its body limit at full-size comments. */
 const PUBLISH_BATCH = 200;
 
@@ -124,6 +136,8 @@ const PUBLISH_BATCH = 200;
 export class Consumer implements DeliverySink {
   /** The newest seq the log is known to hold: a delivery past it is checked against the log first. */
   private knownHead = 0;
+  /** The newest head a read of the log reported (the events applied since are not counted). */
+  private readHead = 0;
   private ready = false;
   private readonly caughtUp: Promise<void>;
   private markCaughtUp: () => void = () => undefined;
@@ -256,22 +270,31 @@ export class Consumer implements DeliverySink {
   /**
    * Events that follow on from the position cannot skip anything. Any others past the head known so
    * far are checked against the log before any is applied: without a cursor by the gap fill they
-   * need anyway, with one (which says the seqs between are filtered out) by reading the log's head.
-   * Under load the head read is ahead of the deliveries, so few of them need a read of their own.
+   * need anyway, with one (which says the seqs between are filtered out) by reading the log's head
+   * once they reach more than `UNCHECKED_SKIP_AHEAD` past the head the log last reported.
    */
   private async checkWithinLog(sorted: readonly Envelope[], cursor: number | undefined): Promise<void> {
     const fresh = sorted.filter((event) => event.seq > this.position);
     const newest = fresh.at(-1)?.seq ?? 0;
     if (newest <= this.knownHead || fresh.every((event, index) => event.seq === this.position + 1 + index)) return;
     if (cursor === undefined && this.position < newest - 1) await this.readTo(newest - 1, 'seq');
+    else if (cursor !== undefined && newest <= this.readHead + UNCHECKED_SKIP_AHEAD) return;
     if (newest > this.knownHead)
-      this.learnHead((await this.options.bus.readLog({ after: newest - 1, limit: 1, types: this.options.types })).head);
+      this.learnLogHead(
+        (await this.options.bus.readLog({ after: newest - 1, limit: 1, types: this.options.types })).head,
+      );
     if (newest > this.knownHead)
       throw new DeliveryRefusedError('seq', `${newest} is past the end of the log (${this.knownHead})`);
   }
 
   private learnHead(head: number): void {
     this.knownHead = Math.max(this.knownHead, head);
+  }
+
+  /** A head the log itself reported. */
+  private learnLogHead(head: number): void {
+    this.readHead = Math.max(this.readHead, head);
+    this.learnHead(head);
   }
 
   private readToHead(): Promise<void> {
@@ -289,7 +312,7 @@ export class Consumer implements DeliverySink {
     let pending = goal === undefined || this.position < goal ? this.fetchPage(this.position) : undefined;
     while (pending) {
       const page = await pending;
-      this.learnHead(page.head);
+      this.learnLogHead(page.head);
       goal ??= page.head;
       if (goal > page.head)
         throw new DeliveryRefusedError(

@@ -7,7 +7,7 @@ import {
   type PublishResult,
   type ReadLogOptions,
 } from '../src/transport';
-import { createConsumer, type Consumer } from '../src/consumer';
+import { createConsumer, UNCHECKED_SKIP_AHEAD, type Consumer } from '../src/consumer';
 import { EVENT_TYPES, type Envelope, type EventType, type NewEvent } from '../src/events';
 import { createHttpApp } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';
@@ -385,7 +385,7 @@ describe('Consumer', () => {
     });
 
     describe('with the x-bus-cursor header (a filtered stream with holes)', () => {
-      it('reads only where the log ends, never a gap, when the cursor is at or below the position', async () => {
+      it('reads nothing when the cursor is at or below the position and the events are near the head the log reported', async () => {
         const { bus, consumer, app, appliedSeqs } = setup({ types: ['PostCreated'] });
         await consumer.start();
         const [first, , , second] = await bus.store(
@@ -400,8 +400,25 @@ describe('Consumer', () => {
         await request(app).post('/events').set('x-bus-cursor', '1').send(second);
 
         expect(appliedSeqs()).toEqual([1, 4]);
-        expect(bus.reads.slice(readsAfterStart)).toEqual([{ after: 3, limit: 1, types: ['PostCreated'] }]);
+        expect(bus.reads.slice(readsAfterStart)).toEqual([]);
         expect(consumer.currentPosition).toBe(4);
+      });
+
+      it(`reads only where the log ends, never a gap, when the events reach more than ${UNCHECKED_SKIP_AHEAD} past the head the log reported`, async () => {
+        const { bus, consumer, app, appliedSeqs } = setup({ types: ['PostCreated'] });
+        await consumer.start();
+        const filler = Array.from({ length: UNCHECKED_SKIP_AHEAD }, (_, index) => commentCreated(`c${index}`, 'p1'));
+        const stored = await bus.store(...filler, postCreated('p1'));
+        const post = stored.at(-1)!;
+        const readsAfterStart = bus.reads.length;
+
+        await request(app).post('/events').set('x-bus-cursor', '0').send(post).expect(200);
+
+        expect(post.seq).toBe(UNCHECKED_SKIP_AHEAD + 1);
+        expect(appliedSeqs()).toEqual([post.seq]);
+        expect(bus.reads.slice(readsAfterStart)).toEqual([
+          { after: UNCHECKED_SKIP_AHEAD, limit: 1, types: ['PostCreated'] },
+        ]);
       });
 
       it('reads the log up to the cursor when the cursor is above the position', async () => {
@@ -450,7 +467,9 @@ describe('Consumer', () => {
     it('answers 503 when where the log ends cannot be read, applying nothing, and applies it on redelivery', async () => {
       const { bus, consumer, app, appliedSeqs } = setup({ types: ['PostCreated'] });
       await consumer.start();
-      const [first, , second] = await bus.store(postCreated('p1'), commentCreated('c1', 'p1'), postCreated('p2'));
+      const filler = Array.from({ length: UNCHECKED_SKIP_AHEAD }, (_, index) => commentCreated(`c${index}`, 'p1'));
+      const [first, ...rest] = await bus.store(postCreated('p1'), ...filler, postCreated('p2'));
+      const second = rest.at(-1)!;
       await request(app).post('/events').set('x-bus-cursor', '0').send(first).expect(200);
       bus.failingReads = 1;
 
@@ -461,7 +480,7 @@ describe('Consumer', () => {
       expect(failed.status).toBe(503);
       expect(appliedWhileDown).toEqual([1]);
       expect(retried.status).toBe(200);
-      expect(appliedSeqs()).toEqual([1, 3]);
+      expect(appliedSeqs()).toEqual([1, second.seq]);
     });
 
     it('answers 400 naming the field of an invalid event, and applies nothing', async () => {

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import {
+  BUS_CURSOR_HEADER,
   BUS_DELIVERY_ID_HEADER,
   BUS_SIGNATURE_HEADER,
   BUS_TIMESTAMP_HEADER,
@@ -10,7 +11,7 @@ import type { Envelope } from '../src/events';
 import { createHttpApp } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';
 import { MemoryBus } from '../src/testing';
-import { BUS_CURSOR_HEADER, createDeliveryRouter } from '../src/transport';
+import { createDeliveryRouter } from '../src/transport';
 
 const CURRENT = 'the-current-secret-of-query-0123456789abc';
 const PREVIOUS = 'the-previous-secret-of-query-0123456789ab';
@@ -24,7 +25,7 @@ interface Delivery {
   readonly headers: Record<string, string>;
 }
 
-/** A delivery as the bus makes it: the body signed with every given secret, and its cursor. */
+/** A delivery as the bus makes it: the body and its cursor signed with every given secret. */
 function signed(
   body: unknown,
   {
@@ -35,15 +36,22 @@ function signed(
   }: { secrets?: string[]; timestamp?: number; id?: string; cursor?: number } = {},
 ): Delivery {
   const text = JSON.stringify(body);
+  const cursorText = cursor === undefined ? undefined : String(cursor);
   return {
     body: text,
     headers: {
       [BUS_DELIVERY_ID_HEADER]: id,
       [BUS_TIMESTAMP_HEADER]: String(timestamp),
-      [BUS_SIGNATURE_HEADER]: signDelivery(secrets, id, timestamp, text),
-      ...(cursor === undefined ? {} : { [BUS_CURSOR_HEADER]: String(cursor) }),
+      [BUS_SIGNATURE_HEADER]: signDelivery(secrets, { id, timestamp, cursor: cursorText, body: text }),
+      ...(cursorText === undefined ? {} : { [BUS_CURSOR_HEADER]: cursorText }),
     },
   };
+}
+
+/** A signed delivery whose cursor header is then changed (or removed) on the way. */
+function withCursor(delivery: Delivery, cursor: string | undefined): Delivery {
+  const { [BUS_CURSOR_HEADER]: _signed, ...rest } = delivery.headers;
+  return { ...delivery, headers: cursor === undefined ? rest : { ...rest, [BUS_CURSOR_HEADER]: cursor } };
 }
 
 /** A subscriber holding CURRENT and PREVIOUS (a rotation), caught up with a log of one post; the next post is stored, not yet delivered. */
@@ -112,7 +120,7 @@ describe('POST /events (the HTTP transport delivering to a subscriber)', () => {
       name: 'signed with another service’s secret',
       make: (next) => signed(next, { secrets: [OTHER] }),
       status: 401,
-      message: 'x-bus-signature: does not match',
+      message: 'x-bus-signature: does not match the body and x-bus-cursor',
     },
     {
       name: 'signed over another delivery id',
@@ -121,7 +129,7 @@ describe('POST /events (the HTTP transport delivering to a subscriber)', () => {
         headers: { ...signed(next).headers, [BUS_DELIVERY_ID_HEADER]: 'delivery-2' },
       }),
       status: 401,
-      message: 'x-bus-signature: does not match',
+      message: 'x-bus-signature: does not match the body and x-bus-cursor',
     },
     {
       name: 'stale (signed an hour ago)',
@@ -143,7 +151,7 @@ describe('POST /events (the HTTP transport delivering to a subscriber)', () => {
     },
     {
       name: 'with a garbled signature',
-      make: (next) => ({ ...signed(next), headers: { ...signed(next).headers, [BUS_SIGNATURE_HEADER]: 'v1=zz' } }),
+      make: (next) => ({ ...signed(next), headers: { ...signed(next).headers, [BUS_SIGNATURE_HEADER]: 'v2=zz' } }),
       status: 401,
       message: 'x-bus-signature: must be',
     },
@@ -151,13 +159,13 @@ describe('POST /events (the HTTP transport delivering to a subscriber)', () => {
       name: 'with its body changed after signing',
       make: (next) => ({ ...signed(next), body: JSON.stringify({ ...next, data: { id: 'p2', title: 'Changed' } }) }),
       status: 401,
-      message: 'x-bus-signature: does not match',
+      message: 'x-bus-signature: does not match the body and x-bus-cursor',
     },
     {
       name: 'with its body re-encoded after signing (same JSON value, other bytes)',
       make: (next) => ({ ...signed(next), body: JSON.stringify(next, null, 1) }),
       status: 401,
-      message: 'x-bus-signature: does not match',
+      message: 'x-bus-signature: does not match the body and x-bus-cursor',
     },
     {
       name: 'signed, with a seq far past the log',
@@ -179,10 +187,44 @@ describe('POST /events (the HTTP transport delivering to a subscriber)', () => {
       filledFromLog: true,
     },
     {
-      name: 'with a cursor far past the log (the cursor is not signed)',
+      name: 'signed, with a cursor far past the log',
       make: (next) => signed(next, { cursor: FAR_FUTURE_SEQ }),
       status: 422,
       message: `x-bus-cursor: ${FAR_FUTURE_SEQ} is past the end of the log (2)`,
+    },
+    {
+      name: 'with its cursor raised after signing (so that it would skip events)',
+      make: (next) => withCursor(signed({ ...next, seq: 3 }, { cursor: 1 }), '2'),
+      status: 401,
+      message: 'x-bus-signature: does not match the body and x-bus-cursor',
+    },
+    {
+      name: 'with its cursor lowered after signing',
+      make: (next) => withCursor(signed(next, { cursor: 1 }), '0'),
+      status: 401,
+      message: 'x-bus-signature: does not match the body and x-bus-cursor',
+    },
+    {
+      name: 'with its cursor removed after signing',
+      make: (next) => withCursor(signed(next, { cursor: 1 }), undefined),
+      status: 401,
+      message: 'x-bus-signature: does not match the body and x-bus-cursor',
+    },
+    {
+      name: 'with a cursor added to a delivery signed without one',
+      make: (next) => withCursor(signed(next), '1'),
+      status: 401,
+      message: 'x-bus-signature: does not match the body and x-bus-cursor',
+    },
+    {
+      name: 'signed with the v1 scheme (the body alone): its cursor could have been changed',
+      make: (next) => {
+        const delivery = signed(next, { cursor: 1 });
+        const [, hex] = delivery.headers[BUS_SIGNATURE_HEADER]!.split('=');
+        return { ...delivery, headers: { ...delivery.headers, [BUS_SIGNATURE_HEADER]: `v1=${hex}` } };
+      },
+      status: 401,
+      message: 'x-bus-signature: must be up to 8 "v2=<64 hex digits>"',
     },
     {
       name: 'with a cursor that is not a number',

@@ -102,6 +102,7 @@ describe('the bus as a process', () => {
       id: fake.deliveries[0]!.headers['x-bus-delivery-id'] as string,
       timestamp: fake.deliveries[0]!.headers['x-bus-timestamp'] as string,
       signature: fake.deliveries[0]!.headers['x-bus-signature'] as string,
+      cursor: fake.deliveries[0]!.headers['x-bus-cursor'] as string,
       body: fake.deliveries[0]!.raw,
     });
     expect(verification).toEqual({ ok: true });

@@ -219,7 +219,7 @@ describe('delivery options', () => {
       );
     });
 
-    it('carry one v1= signature per secret of the subscriber, so either side of a rotation accepts them', async () => {
+    it('carry one v2= signature (the body and the cursor) per secret of the subscriber, so either side of a rotation accepts them', async () => {
       const [stillOld, alreadyNew, recorder] = [
         await consumerFor([SECRET]),
         await consumerFor([NEXT_SECRET]),
@@ -239,7 +239,7 @@ describe('delivery options', () => {
         'every subscriber to take the event',
       );
       const { headers } = recorder.deliveries[0]!;
-      expect(headers['x-bus-signature']).toMatch(/^v1=[0-9a-f]{64} v1=[0-9a-f]{64}$/);
+      expect(headers['x-bus-signature']).toMatch(/^v2=[0-9a-f]{64} v2=[0-9a-f]{64}$/);
       expect(headers['x-bus-delivery-id']).toEqual(expect.any(String));
       expect(Math.abs(Number(headers['x-bus-timestamp']) - Date.now() / 1000)).toBeLessThan(60);
     });

@@ -62,28 +62,50 @@ export function deliveryKey(secret: string): string {
 export const BUS_DELIVERY_ID_HEADER = 'x-bus-delivery-id';
 export const BUS_TIMESTAMP_HEADER = 'x-bus-timestamp';
 export const BUS_SIGNATURE_HEADER = 'x-bus-signature';
+/** The header in which the bus says up to which seq it has delivered to this subscriber before (signed with the body). */
+export const BUS_CURSOR_HEADER = 'x-bus-cursor';
 /** A delivery signed longer ago (or further ahead) than this is refused, so a captured one cannot be replayed later. */
 export const SIGNATURE_TOLERANCE_S = 300;
 
-/** HMAC-SHA256 over `${id}.${timestamp}.${body}`, keyed with the secret's delivery key. */
-function signature(secret: string, id: string, timestamp: number, body: string | Buffer): Buffer {
-  return createHmac('sha256', deliveryKey(secret)).update(`${id}.${timestamp}.`).update(body).digest();
+/** What a delivery's signature covers: everything the subscriber acts on, as the exact text sent. */
+export interface DeliveryContent {
+  readonly id: string;
+  /** Unix seconds. */
+  readonly timestamp: number;
+  /** The `x-bus-cursor` header as sent; undefined when there is none. */
+  readonly cursor: string | undefined;
+  /** The exact bytes of the body. */
+  readonly body: string | Buffer;
 }
 
 /**
- * The `x-bus-signature` value of a delivery: `v1=<hex>` for each secret of the subscriber's file,
- * separated by spaces, so that a subscriber that knows only one of them (during a rotation) can
- * check it. `timestamp` in Unix seconds; `body` the exact bytes sent.
+ * HMAC-SHA256, keyed with the secret's delivery key, over `v2.${id}.${timestamp}.${cursor}.${body}`
+ * (the cursor empty when there is none). The cursor is covered because the subscriber acts on it:
+ * it says that the seqs between it and the first event are filtered out, not a gap to fill, so a
+ * cursor changed on the way would make the subscriber skip events. `v1` signed the body alone.
  */
-export function signDelivery(secrets: string | readonly string[], id: string, timestamp: number, body: string): string {
+function signature(secret: string, { id, timestamp, cursor, body }: DeliveryContent): Buffer {
+  return createHmac('sha256', deliveryKey(secret))
+    .update(`v2.${id}.${timestamp}.${cursor ?? ''}.`)
+    .update(body)
+    .digest();
+}
+
+/**
+ * The `x-bus-signature` value of a delivery: `v2=<hex>` for each secret of the subscriber's file,
+ * separated by spaces, so that a subscriber that knows only one of them (during a rotation) can
+ * check it.
+ */
+export function signDelivery(secrets: string | readonly string[], delivery: DeliveryContent): string {
   const list = typeof secrets === 'string' ? [secrets] : secrets;
-  return list.map((secret) => `v1=${signature(secret, id, timestamp, body).toString('hex')}`).join(' ');
+  return list.map((secret) => `v2=${signature(secret, delivery).toString('hex')}`).join(' ');
 }
 
 export interface SignedDelivery {
   readonly id: string | undefined;
   readonly timestamp: string | undefined;
   readonly signature: string | undefined;
+  readonly cursor: string | undefined;
   readonly body: string | Buffer;
 }
 
@@ -91,19 +113,20 @@ export type Verification = { readonly ok: true } | { readonly ok: false; readonl
 
 /** Bounds the work one forged header can cause. */
 const MAX_SIGNATURES = 8;
-const SIGNATURE_PATTERN = /^v1=[0-9a-f]{64}$/;
+const SIGNATURE_PATTERN = /^v2=[0-9a-f]{64}$/;
 
 /**
- * Checks a delivery against every secret of the subscriber's own file: valid when one `v1=`
+ * Checks a delivery against every secret of the subscriber's own file: valid when one `v2=`
  * signature matches one secret, and the timestamp is within the tolerance of `nowS`. The reason
- * names the header at fault.
+ * names the header at fault. A `v1=` signature (a bus from before the cursor was signed) is refused:
+ * accepting it would let whoever changes the cursor keep the old signature.
  */
 export function verifyDelivery(
   secrets: readonly string[],
   delivery: SignedDelivery,
   nowS = Date.now() / 1000,
 ): Verification {
-  const { id, timestamp, signature: header } = delivery;
+  const { id, timestamp, signature: header, cursor, body } = delivery;
   if (!id || !header) return { ok: false, reason: `${BUS_SIGNATURE_HEADER}: is required (deliveries must be signed)` };
   const seconds = Number(timestamp);
   if (!/^\d{1,12}$/.test(timestamp ?? '') || Math.abs(nowS - seconds) > SIGNATURE_TOLERANCE_S) {
@@ -116,13 +139,15 @@ export function verifyDelivery(
   if (offered.length > MAX_SIGNATURES || !offered.every((part) => SIGNATURE_PATTERN.test(part))) {
     return {
       ok: false,
-      reason: `${BUS_SIGNATURE_HEADER}: must be up to ${MAX_SIGNATURES} "v1=<64 hex digits>" separated by spaces`,
+      reason: `${BUS_SIGNATURE_HEADER}: must be up to ${MAX_SIGNATURES} "v2=<64 hex digits>" separated by spaces`,
     };
   }
   const candidates = offered.map((part) => Buffer.from(part.slice(3), 'hex'));
   const valid = secrets.some((secret) => {
-    const expected = signature(secret, id, seconds, delivery.body);
+    const expected = signature(secret, { id, timestamp: seconds, cursor, body });
     return candidates.some((candidate) => timingSafeEqual(expected, candidate));
   });
-  return valid ? { ok: true } : { ok: false, reason: `${BUS_SIGNATURE_HEADER}: does not match` };
+  return valid
+    ? { ok: true }
+    : { ok: false, reason: `${BUS_SIGNATURE_HEADER}: does not match the body and ${BUS_CURSOR_HEADER}` };
 }

@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BUS_DELIVERY_ID_HEADER, BUS_SIGNATURE_HEADER, BUS_TIMESTAMP_HEADER, signDelivery } from '@mini-blog/common';
+import {
+  BUS_CURSOR_HEADER,
+  BUS_DELIVERY_ID_HEADER,
+  BUS_SIGNATURE_HEADER,
+  BUS_TIMESTAMP_HEADER,
+  signDelivery,
+} from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
 import type { ServiceName } from '@mini-blog/launcher';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
 import { call, getJson } from './support/http';
+import { readLog } from './support/verify';
 
 /**
  * Credentials across real processes. Rotating one end to end, the way docs/kubernetes.md says to:
@@ -49,19 +56,21 @@ async function restart(...names: ServiceName[]): Promise<void> {
   }
 }
 
-/** A delivery to a subscriber, signed with `secrets` as the bus signs. */
-function deliver(subscriber: ServiceName, secrets: string[], envelope: object, cursor?: number) {
+/** A delivery to a subscriber, signed with `secrets` as the bus signs; `sendCursor` replaces the signed cursor on the way. */
+function deliver(subscriber: ServiceName, secrets: string[], envelope: object, cursor?: number, sendCursor?: number) {
   const body = JSON.stringify(envelope);
   const timestamp = Math.floor(Date.now() / 1000);
   const id = `test-${randomBytes(4).toString('hex')}`;
+  const signedCursor = cursor === undefined ? undefined : String(cursor);
+  const sentCursor = sendCursor === undefined ? signedCursor : String(sendCursor);
   return call(fault.system.services[subscriber].url, 'POST', '/events', undefined, {
     raw: body,
     headers: {
       'content-type': 'application/json',
       [BUS_DELIVERY_ID_HEADER]: id,
       [BUS_TIMESTAMP_HEADER]: String(timestamp),
-      [BUS_SIGNATURE_HEADER]: signDelivery(secrets, id, timestamp, body),
-      ...(cursor === undefined ? {} : { 'x-bus-cursor': String(cursor) }),
+      [BUS_SIGNATURE_HEADER]: signDelivery(secrets, { id, timestamp, cursor: signedCursor, body }),
+      ...(sentCursor === undefined ? {} : { [BUS_CURSOR_HEADER]: sentCursor }),
     },
   });
 }
@@ -120,8 +129,47 @@ describe('rotating the credentials of a publisher (posts) and a subscriber (quer
     });
     expect(publishedWithOld.status).toBe(401);
     expect(deliveredWithOld.status).toBe(401);
-    expect(deliveredWithOld.json).toEqual({ message: 'x-bus-signature: does not match' });
+    expect(deliveredWithOld.json).toEqual({ message: 'x-bus-signature: does not match the body and x-bus-cursor' });
   });
+});
+
+describe('a delivery whose cursor was changed on the way', () => {
+  it.each(['query', 'moderation'] as const)(
+    'is refused by %s with 401, and nothing of it is applied',
+    async (subscriber) => {
+      const position = await subscriberCursor(subscriber);
+      const post = await call(fault.gateway, 'POST', '/posts/create', { title: `cursor of ${subscriber}` });
+      const { id } = post.json as { id: string };
+      // A comment the subscriber has not been sent: the raised cursor would have it skip the events before it.
+      const forged = {
+        seq: position + 1,
+        id: `CommentCreated:cursor-${subscriber}`,
+        type: 'CommentCreated',
+        data: { id: `cursor-${subscriber}`, postId: id, content: 'orange', status: 'pending' },
+        time: new Date().toISOString(),
+      };
+
+      const raised = await deliver(subscriber, secretsOf(subscriber), forged, position, position + 1);
+      const lowered = await deliver(subscriber, secretsOf(subscriber), forged, position, 0);
+
+      expect([raised.status, lowered.status]).toEqual([401, 401]);
+      expect(raised.json).toEqual({ message: 'x-bus-signature: does not match the body and x-bus-cursor' });
+      // A real comment after it goes all the way: once it shows, anything applied before it would too.
+      const real = await call(fault.gateway, 'POST', `/posts/${id}/comments`, { content: 'the real one' });
+      expect(real.status).toBe(201);
+      await waitFor(
+        async () =>
+          (await getJson<Record<string, { comments: { status: string }[] }>>(fault.gateway, '/posts'))[id]?.comments[0]
+            ?.status === 'approved',
+        `the real comment to be shown approved after the forged delivery to ${subscriber}`,
+        { timeoutMs: 20_000 },
+      );
+      const map = await getJson<Record<string, { comments: { id: string }[] }>>(fault.gateway, '/posts');
+      expect(map[id]!.comments.map((comment) => comment.id)).not.toContain(forged.data.id);
+      const log = await readLog(fault.log);
+      expect(log.filter((event) => event.id.endsWith(forged.data.id))).toEqual([]);
+    },
+  );
 });
 
 describe('a delivery signed with the subscriber’s own key, claiming a position past the log', () => {

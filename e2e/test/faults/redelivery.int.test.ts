@@ -1,4 +1,4 @@
-import type { Envelope } from '@mini-blog/common';
+import { readCredential, type Envelope } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
 import { DeliveryProxy } from './support/delivery-proxy';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
@@ -28,6 +28,7 @@ beforeAll(async () => {
       `posts=${urls.posts},comments=${urls.comments},moderation=${urls.moderation},query=${proxy.url}`,
   });
   proxy.target = `${fault.system.services.query.url}/events`;
+  proxy.signingSecrets = readCredential(fault.system.credentialsDir, 'query');
 });
 
 afterAll(async () => {

@@ -8,8 +8,8 @@ import {
 } from '@mini-blog/common';
 
 /**
- * The headers of one delivery attempt. Always signed: one `v1=` signature per secret of the
- * subscriber's credential, so that during a rotation it can check the delivery with whichever
+ * The headers of one delivery attempt. Always signed, the cursor with the body: one `v2=` signature
+ * per secret of the subscriber's credential, so that during a rotation it can check the delivery with whichever
  * secret it already has; the timestamp is this attempt's, so a retry is never stale.
  */
 export function deliveryHeaders(
@@ -20,11 +20,12 @@ export function deliveryHeaders(
   nowMs = Date.now(),
 ): Record<string, string> {
   const timestamp = Math.floor(nowMs / 1000);
+  const cursor = String(acked);
   return {
     'content-type': 'application/json',
-    [BUS_CURSOR_HEADER]: String(acked),
+    [BUS_CURSOR_HEADER]: cursor,
     [BUS_DELIVERY_ID_HEADER]: deliveryId,
     [BUS_TIMESTAMP_HEADER]: String(timestamp),
-    [BUS_SIGNATURE_HEADER]: signDelivery(secrets, deliveryId, timestamp, body),
+    [BUS_SIGNATURE_HEADER]: signDelivery(secrets, { id: deliveryId, timestamp, cursor, body }),
   };
 }

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import {
+  BUS_CURSOR_HEADER,
   BUS_DELIVERY_ID_HEADER,
   BUS_SIGNATURE_HEADER,
   BUS_TIMESTAMP_HEADER,
@@ -13,9 +14,6 @@ import { describeIssues } from '../../service/validation';
 import { DeliveryRefusedError, NotReadyError } from '../errors';
 import type { LiveDelivery } from '../transport';
 import type { DeliverySink } from '../types';
-
-/** The header in which the bus says up to which seq it has delivered to this subscriber before. */
-export const BUS_CURSOR_HEADER = 'x-bus-cursor';
 
 /** Where the bus delivers to a subscriber. */
 export const DELIVERY_PATHS = ['/events'];
@@ -68,6 +66,7 @@ function verify(req: Request, secrets: DeliveryRouterOptions['secrets']): void {
     id: req.header(BUS_DELIVERY_ID_HEADER),
     timestamp: req.header(BUS_TIMESTAMP_HEADER),
     signature: req.header(BUS_SIGNATURE_HEADER),
+    cursor: req.header(BUS_CURSOR_HEADER),
     body: rawBodyOf(req) ?? '',
   });
   if (!verification.ok) throw new AppError(401, verification.reason);

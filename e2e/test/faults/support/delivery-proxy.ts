@@ -1,6 +1,12 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { BUS_DELIVERY_ID_HEADER, BUS_SIGNATURE_HEADER, BUS_TIMESTAMP_HEADER } from '@mini-blog/common';
+import {
+  BUS_CURSOR_HEADER,
+  BUS_DELIVERY_ID_HEADER,
+  BUS_SIGNATURE_HEADER,
+  BUS_TIMESTAMP_HEADER,
+  signDelivery,
+} from '@mini-blog/common';
 
 /**
  * How the proxy treats the bus's deliveries:
@@ -8,8 +14,9 @@ import { BUS_DELIVERY_ID_HEADER, BUS_SIGNATURE_HEADER, BUS_TIMESTAMP_HEADER } fr
  * - `refuse`: answers 503 at once, as a subscriber that is down;
  * - `slow`: answers 200 after `ms` without forwarding, as a subscriber that takes its time;
  * - `chaos`: acknowledges at once, then sends the deliveries to the target shuffled, some of them
- *   twice and some old ones again, half of them without the bus's cursor header, each retried until
- *   the target takes it (nothing is lost, only repeated and reordered).
+ *   twice and some old ones again, half of them without the bus's cursor header (signed again with
+ *   `signingSecrets`, as a bus that sends no cursor would sign them), each retried until the target
+ *   takes it (nothing is lost, only repeated and reordered).
  */
 export type ProxyMode =
   | { readonly kind: 'forward' }
@@ -39,7 +46,6 @@ export interface ChaosFigures {
   withoutCursor: number;
 }
 
-const CURSOR_HEADER = 'x-bus-cursor';
 const SIGNATURE_HEADERS = [BUS_DELIVERY_ID_HEADER, BUS_TIMESTAMP_HEADER, BUS_SIGNATURE_HEADER];
 
 function seqsOf(body: Buffer): number[] {
@@ -70,6 +76,8 @@ export class DeliveryProxy {
   /** Answers of the target other than 2xx, in chaos mode (a 4xx for a valid event is a bug). */
   readonly rejections: string[] = [];
   readonly chaos: ChaosFigures = { received: 0, sent: 0, duplicates: 0, stale: 0, outOfOrder: 0, withoutCursor: 0 };
+  /** The subscriber's secrets: the cursor is signed with the body, so a delivery sent without it needs its own signature. */
+  signingSecrets: readonly string[] | undefined;
   private readonly history: Delivery[] = [];
   private buffer: Delivery[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
@@ -115,7 +123,7 @@ export class DeliveryProxy {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
-    const cursor = req.headers[CURSOR_HEADER];
+    const cursor = req.headers[BUS_CURSOR_HEADER];
     const signature = Object.fromEntries(
       SIGNATURE_HEADERS.flatMap((name) => (typeof req.headers[name] === 'string' ? [[name, req.headers[name]]] : [])),
     );
@@ -214,7 +222,20 @@ export class DeliveryProxy {
 
   private async post(delivery: Delivery, withCursor: boolean): Promise<{ status: number; text: string }> {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...delivery.signature };
-    if (withCursor && delivery.cursor !== undefined) headers[CURSOR_HEADER] = delivery.cursor;
+    if (withCursor && delivery.cursor !== undefined) headers[BUS_CURSOR_HEADER] = delivery.cursor;
+    else if (delivery.cursor !== undefined) {
+      if (!this.signingSecrets)
+        throw new Error('proxy: signingSecrets are needed to send a delivery without its cursor');
+      const id = headers[BUS_DELIVERY_ID_HEADER]!;
+      const timestamp = Math.floor(Date.now() / 1000);
+      headers[BUS_TIMESTAMP_HEADER] = String(timestamp);
+      headers[BUS_SIGNATURE_HEADER] = signDelivery(this.signingSecrets, {
+        id,
+        timestamp,
+        cursor: undefined,
+        body: delivery.body,
+      });
+    }
     try {
       const res = await fetch(this.target!, {
         method: 'POST',
