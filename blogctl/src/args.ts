@@ -1,16 +1,24 @@
 import { parseArgs } from 'node:util';
-import { SERVICE_NAMES, SERVICES, SUBSCRIBER_NAMES, type ServiceName, type SubscriberName } from '@mini-blog/common';
+import {
+  PRINCIPAL_NAME,
+  SERVICE_NAMES,
+  SERVICES,
+  SUBSCRIBER_NAMES,
+  type ServiceName,
+  type SubscriberName,
+} from '@mini-blog/common';
 import type { LoadMix } from './load/generator';
 
 export const USAGE = `blogctl: operate mini-blog, on a local run or on a cluster (as a kubectl plugin: kubectl blog)
 
 Commands:
   status                     each subscriber's cursor, lag and parked events; each service's readiness
-  parked [--subscriber S]    the events subscribers kept refusing
+  parked [--subscriber S]    the events subscribers kept refusing (on JetStream, from its notices)
   replay <subscriber> <seq>  deliver a parked event again
   skip <subscriber> <seq>    give up on a parked event
   rewind <subscriber> <seq>  deliver again everything after <seq> (0: the whole log)
-  tail [--count N]           the flow of events and deliveries, live (metadata only); Ctrl-C stops
+  tail [--count N]           the flow of events and deliveries, live (metadata only); Ctrl-C
+                             stops; --count N prints N lines (the newest events first) and stops
   rebuild <service>          build the service's projection anew from the log beside the live one,
                              which keeps answering, and swap it in; shows progress until the swap
   load [--rate N] [--duration D] [--mix P:C] [--report FILE]
@@ -21,7 +29,8 @@ Commands:
 
 Where (the cluster of kubectl's current context unless --url is given):
   --url URL                  a local run: the bus at URL (npm start: http://127.0.0.1:4005)
-  --views-url URL            its read-only views (default: the same host, port 4006)
+  --views-url URL            its read-only views (default: URL itself where it serves them, as on
+                             JetStream or through the gateway; else the same host, port 4006)
   --service NAME=URL         where a service answers /readyz (default: the same host, its port)
   --data-dir DIR             the local run's data folder, for DIR/credentials/admin
                              (default: $DATA_DIR, else ./data)
@@ -58,7 +67,8 @@ export type Where =
   | {
       readonly kind: 'local';
       readonly busUrl: URL;
-      readonly viewsUrl: URL;
+      /** Given with --views-url; otherwise found by asking (`localTarget`). */
+      readonly viewsUrl: URL | undefined;
       readonly serviceUrls: Readonly<Record<ServiceName, URL>>;
       readonly dataDir: string;
     }
@@ -213,7 +223,7 @@ function parseCommand(name: string, rest: readonly string[], values: { subscribe
       return { name, count: values.count === undefined ? undefined : wholeNumber('--count', values.count, 1) };
     case 'rebuild':
       expectArgs(1, '<service>');
-      return { name, service: subscriberName(rest[0] as string) };
+      return { name, service: serviceName(rest[0] as string) };
     default:
       throw new UsageError(
         `command: must be one of status, parked, replay, skip, rewind, tail, rebuild, load, not ${name}`,
@@ -221,11 +231,24 @@ function parseCommand(name: string, rest: readonly string[], values: { subscribe
   }
 }
 
-function subscriberName(value: string): SubscriberName {
+function serviceName(value: string): SubscriberName {
   if (!(SUBSCRIBER_NAMES as readonly string[]).includes(value)) {
-    throw new UsageError(`subscriber: must be one of ${[...SUBSCRIBER_NAMES].sort().join(', ')}, not ${value}`);
+    throw new UsageError(`service: must be one of ${[...SUBSCRIBER_NAMES].sort().join(', ')}, not ${value}`);
   }
   return value as SubscriberName;
+}
+
+/**
+ * A subscriber's name: the registry's, or a course service's from EXTRA_SUBSCRIBERS, so any name of
+ * that form; the bus answers 404 for one it does not have.
+ */
+function subscriberName(value: string): string {
+  if (!PRINCIPAL_NAME.test(value)) {
+    throw new UsageError(
+      `subscriber: must be a subscriber's name (${[...SUBSCRIBER_NAMES].sort().join(', ')}, or one of EXTRA_SUBSCRIBERS: letters, digits, - and _), not ${value}`,
+    );
+  }
+  return value;
 }
 
 function wholeNumber(what: string, value: string, min: number): number {
@@ -247,7 +270,8 @@ function httpUrl(what: string, value: string): URL {
   return url;
 }
 
-function withPort(url: URL, port: number): URL {
+/** The URL's scheme and host with another port. */
+export function withPort(url: URL, port: number): URL {
   const copy = new URL(url.origin);
   copy.port = String(port);
   return copy;
@@ -285,10 +309,7 @@ function parseWhere(
   return {
     kind: 'local',
     busUrl,
-    viewsUrl:
-      values['views-url'] === undefined
-        ? withPort(busUrl, DEFAULT_VIEWS_PORT)
-        : httpUrl('--views-url', values['views-url']),
+    viewsUrl: values['views-url'] === undefined ? undefined : httpUrl('--views-url', values['views-url']),
     serviceUrls,
     dataDir: values['data-dir'] ?? env.DATA_DIR ?? 'data',
   };

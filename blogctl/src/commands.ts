@@ -179,9 +179,20 @@ function stateOf(subscription: SubscriptionStatus): string {
   return subscription.lag === 0 ? 'caught up' : 'delivering';
 }
 
-async function parked(target: Target, out: Output, subscriber: string | undefined): Promise<void> {
+/**
+ * The HTTP bus lists parked events on an admin route (its records hold the subscriber's answer); on
+ * JetStream the views list them from the cluster's notices, which hold none, so no credential is
+ * needed there. The views are asked first: the HTTP bus's answer 404.
+ */
+async function parkedRecords(target: Target, subscriber: string | undefined): Promise<Parked[]> {
   const query = subscriber === undefined ? '' : `?subscriber=${encodeURIComponent(subscriber)}`;
-  const { parked: records } = (await admin(target, 'GET', `/admin/parked${query}`)) as { parked: Parked[] };
+  const fromViews = await request(new URL(`/parked${query}`, await target.viewsUrl()));
+  if (fromViews.status === 200) return (fromViews.json as { parked: Parked[] }).parked;
+  return ((await admin(target, 'GET', `/admin/parked${query}`)) as { parked: Parked[] }).parked;
+}
+
+async function parked(target: Target, out: Output, subscriber: string | undefined): Promise<void> {
+  const records = await parkedRecords(target, subscriber);
   if (out.json) return out.print(JSON.stringify(records));
   if (records.length === 0) return out.print('no parked events');
   out.print(
@@ -200,12 +211,17 @@ async function parked(target: Target, out: Output, subscriber: string | undefine
   );
 }
 
-/** The newest events, then every event and delivery as it happens, one line each. */
+/**
+ * The newest events, then every event and delivery as it happens, one line each; with `count`, that
+ * many lines in all (the newest events first, then live ones), then it stops.
+ */
 async function tail(target: Target, out: Output, count: number | undefined, signal: AbortSignal): Promise<void> {
-  const { events } = (await view(target, `/flow?limit=${TAIL_BACKLOG}`)) as { events: EventMeta[] };
-  for (const event of events)
+  const backlog = Math.min(count ?? TAIL_BACKLOG, TAIL_BACKLOG);
+  const { events } = (await view(target, `/flow?limit=${backlog}`)) as { events: EventMeta[] };
+  for (const event of events.slice(-backlog))
     out.print(out.json ? JSON.stringify({ event: 'appended', ...event }) : appendedLine(event));
-  let seen = 0;
+  let seen = Math.min(events.length, backlog);
+  if (count !== undefined && seen >= count) return;
   await readEventStream(new URL('/flow/stream', await target.viewsUrl()), signal, ({ event, data }) => {
     if (event !== 'appended' && event !== 'delivered') return true;
     const parsed = JSON.parse(data) as EventMeta & { subscriber: string; cursor: number };

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { readCredential, SERVICE_NAMES, SERVICES, type ServiceName } from '@mini-blog/common';
-import type { Where } from './args';
-import { BlogctlError, reason } from './http';
+import { withPort, type Where } from './args';
+import { BlogctlError, reason, request } from './http';
 import { kubectlGet, portForward, type KubectlTarget, type PortForward } from './kubectl';
 
 /** One process of the system, and whether it says it is ready. */
@@ -35,14 +35,15 @@ const PART_OF = 'app.kubernetes.io/part-of=mini-blog';
 
 export async function openTarget(where: Where, viewsPort: number, env: NodeJS.ProcessEnv): Promise<Target> {
   return where.kind === 'local'
-    ? localTarget(where)
+    ? localTarget(where, viewsPort)
     : clusterTarget({ namespace: where.namespace, context: where.context, env }, viewsPort);
 }
 
-function localTarget(where: Extract<Where, { kind: 'local' }>): Target {
+function localTarget(where: Extract<Where, { kind: 'local' }>, viewsPort: number): Target {
+  let views: Promise<URL> | undefined;
   return {
     busUrl: async () => where.busUrl,
-    viewsUrl: async () => where.viewsUrl,
+    viewsUrl: () => (views ??= where.viewsUrl ? Promise.resolve(where.viewsUrl) : findViews(where.busUrl, viewsPort)),
     serviceUrl: async (name) => where.serviceUrls[name],
     adminToken: () => {
       try {
@@ -56,6 +57,16 @@ function localTarget(where: Extract<Where, { kind: 'local' }>): Target {
     readiness: () => Promise.all(SERVICE_NAMES.map((name) => probe(name, where.serviceUrls[name]))),
     close: async () => {},
   };
+}
+
+/**
+ * Where the read-only views answer when --views-url is not given: at the URL itself where it serves
+ * them (the views process of a JetStream run listens where the bus would; the gateway routes
+ * `/subscriptions` to them), otherwise beside the HTTP bus on their own port.
+ */
+async function findViews(url: URL, viewsPort: number): Promise<URL> {
+  const answer = await request(new URL('/subscriptions', url), { timeoutMs: 3000 }).catch(() => undefined);
+  return answer?.status === 200 && Array.isArray(answer.json) ? new URL(url.origin) : withPort(url, viewsPort);
 }
 
 async function probe(name: ServiceName, base: URL): Promise<Readiness> {

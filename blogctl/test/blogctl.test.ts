@@ -64,6 +64,16 @@ describe('blogctl status', () => {
     expect(result.stdout).toMatch(/^query +HTTP 503$/m);
   });
 
+  it('finds the views without --views-url: at the URL itself where it serves them (JetStream, the gateway)', async () => {
+    const result = await blogctl(['status', '--url', system.viewsUrl, '--data-dir', dataDir, '--json'], {
+      local: false,
+    });
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect((JSON.parse(result.stdout) as { subscriptions: unknown[] }).subscriptions).toHaveLength(2);
+  });
+
   it('needs no admin credential: the views are read-only', async () => {
     rmSync(path.join(dataDir, 'credentials'), { recursive: true });
 
@@ -109,6 +119,17 @@ describe('blogctl parked, replay, skip, rewind (the admin routes)', () => {
     expect(system.seen).toEqual([
       { method: 'GET', url: '/admin/parked', authorization: `Bearer ${ADMIN_TOKEN}`, body: undefined },
     ]);
+  });
+
+  it('lists them from the views where they serve them (JetStream, from its notices), with no credential', async () => {
+    system.parkedInViews = true;
+    rmSync(path.join(dataDir, 'credentials', 'admin'));
+
+    const result = await blogctl(['parked', '--subscriber', 'query']);
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^query +4 +CommentCreated +ev-4 +5 +2026-12-01T08:00:00.000Z +HTTP 422$/m);
+    expect(system.seen).toEqual([]);
   });
 
   it('lists one subscriber with --subscriber', async () => {
@@ -179,8 +200,8 @@ describe('blogctl parked, replay, skip, rewind (the admin routes)', () => {
 });
 
 describe('blogctl tail', () => {
-  it('prints the newest events, then each event and delivery as it comes, and stops after --count', async () => {
-    const done = blogctl(['tail', '--count', '2']);
+  it('prints the newest events, then each event and delivery as it comes, and stops after --count lines', async () => {
+    const done = blogctl(['tail', '--count', '3']);
     await system.streamOpened();
     system.push('appended', { seq: 6, type: 'CommentCreated', id: 'ev-6', time: '2026-12-01T08:00:06.000Z' });
     system.push('delivered', { subscriber: 'query', cursor: 6 });
@@ -194,6 +215,20 @@ describe('blogctl tail', () => {
     ]);
   });
 
+  it('prints only the newest N events and stops, with --count N no larger than what the log has', async () => {
+    system.flowEvents = [4, 5].map((seq) => ({
+      seq,
+      type: 'PostCreated',
+      id: `ev-${seq}`,
+      time: `2026-12-01T08:00:0${seq}.000Z`,
+    }));
+    const result = await blogctl(['tail', '--count', '1']);
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('      5 PostCreated        ev-5 2026-12-01T08:00:05.000Z\n');
+    expect(system.flowLimits).toEqual(['1']);
+  });
+
   it(`takes an event of ${MAX_EVENT_BYTES} bytes and refuses a longer one, rather than holding it`, async () => {
     /** An appended event of `size` bytes, without the blank line that ends it. */
     const partial = (size: number) => {
@@ -201,7 +236,8 @@ describe('blogctl tail', () => {
         `event: appended\ndata: ${JSON.stringify({ seq: 6, type: 'PostCreated', id, time: 't' })}`;
       return text('x'.repeat(size - text('').length));
     };
-    const accepted = blogctl(['tail', '--count', '1']);
+    // The newest event of the log, then one from the stream.
+    const accepted = blogctl(['tail', '--count', '2']);
     await system.streamOpened();
     system.pushRaw(partial(MAX_EVENT_BYTES));
     system.pushRaw('\n\n');
@@ -209,7 +245,7 @@ describe('blogctl tail', () => {
     expect(result0.status).toBe(0);
     expect(result0.stdout).toMatch(/PostCreated +x{100}/);
 
-    const refused = blogctl(['tail', '--count', '1']);
+    const refused = blogctl(['tail', '--count', '2']);
     await system.streamOpened();
     system.pushRaw(partial(MAX_EVENT_BYTES + 1));
     const result = await refused;
@@ -235,8 +271,10 @@ describe('the command line', () => {
     ],
     [['replay', 'query'], /replay: takes <subscriber> <seq>, not query/],
     [
-      ['replay', 'nobody', '4'],
-      new RegExp(`subscriber: must be one of ${[...SUBSCRIBER_NAMES].sort().join(', ')}, not nobody`),
+      ['replay', 'no/body', '4'],
+      new RegExp(
+        `subscriber: must be a subscriber's name \\(${[...SUBSCRIBER_NAMES].sort().join(', ')}, or one of EXTRA_SUBSCRIBERS`,
+      ),
     ],
     [['skip', 'query', '0'], /seq: must be a whole number of at least 1, not 0/],
     [['rewind', 'query', '-1'], /Unknown option '-1'|seq: must be a whole number/],

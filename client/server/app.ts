@@ -26,16 +26,41 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const securityHeaders: RequestHandler = (_req, res, next) => {
+/** HSTS for a year: sent only over HTTPS, where it means something and cannot lock out a plain-HTTP run. */
+export const STRICT_TRANSPORT_SECURITY = 'max-age=31536000';
+
+/** Host names a browser treats as trustworthy without TLS (the loopback ones). */
+function isLoopback(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    /^127(\.\d{1,3}){3}$/.test(hostname) ||
+    hostname === '[::1]' ||
+    hostname === '::1'
+  );
+}
+
+/**
+ * Headers that need HTTPS are sent only where they work: HSTS and `upgrade-insecure-requests` over
+ * HTTPS alone (over plain HTTP a browser ignores the first, and the second would send a phone on the
+ * LAN to an `https://` that nothing serves), Cross-Origin-Opener-Policy over HTTPS or on a loopback
+ * name (elsewhere a browser ignores it with a console warning). `req.secure` is false behind a proxy
+ * that ends TLS unless Express is told to trust it: then the proxy adds HSTS itself (ingress-nginx
+ * does on a TLS host), and these are never sent wrongly.
+ */
+const securityHeaders: RequestHandler = (req, res, next) => {
   res.set({
-    'content-security-policy': CONTENT_SECURITY_POLICY,
+    'content-security-policy': req.secure
+      ? `${CONTENT_SECURITY_POLICY}; upgrade-insecure-requests`
+      : CONTENT_SECURITY_POLICY,
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
     'referrer-policy': 'no-referrer',
-    'cross-origin-opener-policy': 'same-origin',
     'cross-origin-resource-policy': 'same-origin',
     'permissions-policy': 'camera=(), microphone=(), geolocation=()',
   });
+  if (req.secure) res.set('strict-transport-security', STRICT_TRANSPORT_SECURITY);
+  if (req.secure || isLoopback(req.hostname)) res.set('cross-origin-opener-policy', 'same-origin');
   next();
 };
 

@@ -5,7 +5,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { createApp } from '../server/app';
+import { createApp, STRICT_TRANSPORT_SECURITY } from '../server/app';
 
 const INDEX =
   '<!doctype html><html><body><div id="root"></div><script type="module" src="/assets/index-abc123.js"></script></body></html>';
@@ -34,6 +34,40 @@ describe('the static server', () => {
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:/);
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['cache-control']).toBe('no-cache');
+  });
+
+  it.each(['192.0.2.23:8080', 'posts.com'])(
+    'sends no header that needs HTTPS over plain HTTP to %s (HSTS, upgrade-insecure-requests, COOP)',
+    async (host) => {
+      const res = await request(createApp({ staticDir })).get('/').set('host', host);
+
+      expect(res.status).toBe(200);
+      expect(res.headers['strict-transport-security']).toBeUndefined();
+      expect(res.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+      expect(res.headers['cross-origin-opener-policy']).toBeUndefined();
+      expect(res.headers['x-frame-options']).toBe('DENY');
+    },
+  );
+
+  it.each(['localhost:8080', '127.0.0.1:8080', '[::1]:8080'])(
+    'keeps Cross-Origin-Opener-Policy on %s, which a browser trusts without TLS',
+    async (host) => {
+      const res = await request(createApp({ staticDir })).get('/').set('host', host);
+
+      expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+      expect(res.headers['strict-transport-security']).toBeUndefined();
+    },
+  );
+
+  it('sends HSTS, upgrade-insecure-requests and COOP over HTTPS (here: a trusted proxy that ended TLS)', async () => {
+    const app = createApp({ staticDir });
+    app.set('trust proxy', 'loopback');
+
+    const res = await request(app).get('/').set('host', 'posts.com').set('x-forwarded-proto', 'https');
+
+    expect(res.headers['strict-transport-security']).toBe(STRICT_TRANSPORT_SECURITY);
+    expect(res.headers['content-security-policy']).toMatch(/; upgrade-insecure-requests$/);
+    expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
   });
 
   it('answers a client route with index.html, so a reload there works', async () => {

@@ -114,6 +114,26 @@ describe('the read-only views on JetStream', () => {
         types: null,
       }),
     ]);
+
+    const durable = query.liveStatus()!.durable!;
+    const listed = await request(app).get('/parked').query({ subscriber: 'query' }).expect(200);
+    expect(listed.body).toEqual({
+      parked: [
+        {
+          subscriber: durable,
+          seq: second.seq - 1,
+          id: 'views-post-1',
+          type: 'PostCreated',
+          attempts: 1,
+          reason: expect.any(String),
+          parkedAt: expect.any(String),
+        },
+      ],
+    });
+    expect(JSON.stringify(listed.body)).not.toContain('secret title');
+    expect((await request(app).get('/parked').query({ subscriber: 'moderation' }).expect(200)).body).toEqual({
+      parked: [],
+    });
   });
 
   it('pages the flow of events as metadata, never their data', async () => {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { readOrExit } from '@mini-blog/common';
 import { loadLauncherConfig } from './config';
-import { describeDelivery } from './extra-subscribers';
+import { startupBanner } from './banner';
 import { parseTransportArgs } from './nats';
 import { REPO_ROOT, startSystem } from './system';
 
@@ -26,23 +26,16 @@ async function main(): Promise<void> {
     transport,
     extraSubscribers,
   });
-  const { created } = system.credentials;
-  const subscribed = extraSubscribers.map(
-    (subscriber) =>
-      `  ${subscriber.name} (EXTRA_SUBSCRIBERS) is delivered at ${subscriber.url}: ${describeDelivery(subscriber)}
-` +
-      `    its credential (a Bearer token for GET /events, the key of x-bus-signature): ${path.join(system.credentialsDir, subscriber.name)}
-`,
-  );
-  const shared =
-    config.HOST === '127.0.0.1' || config.HOST === 'localhost' || config.HOST === '::1'
-      ? ''
-      : `\n  the gateway listens on ${config.HOST}: other machines can reach it`;
   process.stdout.write(
-    `\n  mini-blog is running: open ${system.url}${shared}\n` +
-      `  the log is in ${dataDir}; the credentials in ${system.credentialsDir}${created.length > 0 ? ` (new: ${created.join(', ')})` : ''}\n` +
-      subscribed.join('') +
-      '  Ctrl-C stops everything\n\n',
+    startupBanner({
+      url: system.url,
+      host: config.HOST,
+      port: Number(new URL(system.url).port),
+      dataDir,
+      credentialsDir: system.credentialsDir,
+      created: system.credentials.created,
+      extraSubscribers,
+    }),
   );
 
   let stopping = false;

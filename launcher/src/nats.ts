@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { readCredential } from '@mini-blog/common';
 import {
@@ -9,8 +9,7 @@ import {
   type NatsNodePorts,
 } from '@mini-blog/common/jetstream';
 import { freePort } from './ports';
-import { ServiceProcess, type LogSink } from './supervisor';
-import { waitForReady } from './system';
+import { ServiceProcess, waitForReady, type LogSink } from './supervisor';
 
 /**
  * `npm start -- --transport=jetstream`: the events go through NATS JetStream instead of the event
@@ -89,6 +88,8 @@ export interface RunningNats {
   /** Every node's client URL, comma-separated: what a service's `NATS_URL` holds. */
   readonly url: string;
   readonly nodes: readonly ServiceProcess[];
+  /** Each node's own log (nats-server's banner and its notices), `<dataDir>/nats/nats-<i>.log`. */
+  readonly logFiles: readonly string[];
   /** Resolves when the node's `/healthz` (JetStream included) answers 200. */
   waitHealthy(index: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -96,6 +97,26 @@ export interface RunningNats {
 
 /** The number of nodes `--nats-nodes` may ask for. */
 export const NATS_NODE_COUNTS = [1, 3] as const;
+
+/** A line of nats-server's own: `[pid] date time [LEVEL] text`. */
+const NATS_LINE = /^\[\d+\] \S+ \S+ \[([A-Z]+)\] /;
+/** The levels that stay in the node's log file; warnings and errors are shown as well. */
+const QUIET_LEVELS = new Set(['INF', 'DBG', 'TRC']);
+
+/**
+ * Where a node's lines go: nats-server's own into its log file (its start alone is some thirty lines
+ * of banner per node, and the warnings of a cluster finding its routes and its leader), and on to the
+ * terminal only for a warning or an error once the cluster has started; the supervisor's lines about
+ * the node (exited, restarting) always to the terminal.
+ */
+function nodeSink(file: WriteStream, log: LogSink, started: () => boolean): LogSink {
+  return (name, line) => {
+    const level = NATS_LINE.exec(line)?.[1];
+    if (level === undefined) return log(name, line);
+    file.write(`${line}\n`);
+    if (started() && !QUIET_LEVELS.has(level)) log(name, line);
+  };
+}
 
 /** Starts every node at once (a cluster elects its leaders only once a majority is up) and waits until each is healthy. */
 export async function startNats(options: NatsOptions): Promise<RunningNats> {
@@ -107,6 +128,9 @@ export async function startNats(options: NatsOptions): Promise<RunningNats> {
   const root = path.join(dataDir, 'nats');
   mkdirSync(root, { recursive: true, mode: 0o700 });
 
+  const logFiles = ports.map((_, index) => path.join(root, `${natsNodeName(index)}.log`));
+  const logStreams = logFiles.map((file) => createWriteStream(file, { flags: 'a', mode: 0o600 }));
+  let started = false;
   const nodes = ports.map((nodePorts, index) => {
     const name = natsNodeName(index);
     const configFile = path.join(root, `${name}.conf`);
@@ -116,7 +140,10 @@ export async function startNats(options: NatsOptions): Promise<RunningNats> {
       natsNodeConfig({ index, ports, storeDir: path.join(root, name), passwords, routePassword }),
       { mode: 0o600 },
     );
-    return new ServiceProcess({ name, command: [binary, '-c', configFile], port: nodePorts.monitor, env: {} }, log);
+    return new ServiceProcess(
+      { name, command: [binary, '-c', configFile], port: nodePorts.monitor, env: {} },
+      nodeSink(logStreams[index]!, log, () => started),
+    );
   });
 
   const waitHealthy = (index: number, timeoutMs = readyTimeoutMs) => {
@@ -127,6 +154,7 @@ export async function startNats(options: NatsOptions): Promise<RunningNats> {
   };
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.stop()));
+    await Promise.all(logStreams.map((stream) => new Promise((resolve) => stream.end(resolve))));
   };
   try {
     for (const node of nodes) node.start();
@@ -135,7 +163,22 @@ export async function startNats(options: NatsOptions): Promise<RunningNats> {
     await stop();
     throw err;
   }
-  return { url: ports.map((node) => `nats://127.0.0.1:${node.client}`).join(','), nodes, waitHealthy, stop };
+  started = true;
+  ports.forEach((nodePorts, index) =>
+    log(
+      natsNodeName(index),
+      `ready: clients at nats://127.0.0.1:${nodePorts.client}` +
+        (count > 1 ? `, routes at ${nodePorts.cluster}` : '') +
+        `, its store in ${path.join(root, natsNodeName(index))}, its log in ${logFiles[index]}`,
+    ),
+  );
+  return {
+    url: ports.map((node) => `nats://127.0.0.1:${node.client}`).join(','),
+    nodes,
+    logFiles,
+    waitHealthy,
+    stop,
+  };
 }
 
 export type TransportChoice =

@@ -170,3 +170,22 @@ export class ServiceProcess {
     this.start();
   }
 }
+
+/** Resolves once `probe` (by default the service's `/readyz`) answers 200. */
+export async function waitForReady(service: ServiceProcess, timeoutMs: number, probe = '/readyz'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${service.url}${probe}`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${service.spec.name} was not ready within ${timeoutMs} ms; its last lines:\n${service.recentLines.join('\n')}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

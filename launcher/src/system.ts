@@ -29,7 +29,9 @@ import {
   type RunningNats,
   type TransportChoice,
 } from './nats';
-import { ServiceProcess, type LogSink } from './supervisor';
+import { ServiceProcess, waitForReady, type LogSink } from './supervisor';
+
+export { waitForReady } from './supervisor';
 
 export type { ServiceName };
 
@@ -111,25 +113,6 @@ export interface RunningSystem {
 const printToStdout: LogSink = (service, line) => {
   process.stdout.write(`${service.padEnd(10)} | ${line}\n`);
 };
-
-/** Resolves once `probe` (by default the service's `/readyz`) answers 200. */
-export async function waitForReady(service: ServiceProcess, timeoutMs: number, probe = '/readyz'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(`${service.url}${probe}`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${service.spec.name} was not ready within ${timeoutMs} ms; its last lines:\n${service.recentLines.join('\n')}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** Starts every service, waits until each is ready, then opens the gateway. */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { waitFor } from '@mini-blog/common/testing';
@@ -72,6 +72,33 @@ describe('startNats', () => {
       // The configuration holds every password: the owner's alone.
       expect(statSync(path.join(dir, 'nats', `nats-${index}.conf`)).mode & 0o777).toBe(0o600);
       expect(statSync(path.join(dir, 'nats', `nats-${index}`, 'jetstream')).isDirectory()).toBe(true);
+    }
+  });
+
+  it("keeps nats-server's banners in a log file per node and prints one line per node", async () => {
+    const lines: string[] = [];
+    nats = await startNats({
+      nodes: 3,
+      dataDir: dir,
+      passwords: PASSWORDS,
+      routePassword: ROUTE_PASSWORD,
+      log: (name, line) => lines.push(`${name} ${line}`),
+      freePorts: true,
+    });
+
+    expect(lines).toEqual(
+      [0, 1, 2].map((index) =>
+        expect.stringMatching(
+          new RegExp(
+            `^nats-${index} ready: clients at nats://127\\.0\\.0\\.1:\\d+, routes at \\d+, its store in .*nats-${index}, its log in .*nats-${index}\\.log$`,
+          ),
+        ),
+      ),
+    );
+    expect(nats.logFiles).toEqual([0, 1, 2].map((index) => path.join(dir, 'nats', `nats-${index}.log`)));
+    for (const file of nats.logFiles) {
+      expect(readFileSync(file, 'utf8')).toContain('[INF] Starting nats-server');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
     }
   });
 

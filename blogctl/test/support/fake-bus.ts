@@ -28,6 +28,12 @@ export interface FakeSystem {
   streamOpened(): Promise<void>;
   /** The next /admin/parked answers with this raw body instead. */
   rawParked?: string;
+  /** What GET /flow answers when set (the newest `limit` of them); one event otherwise. */
+  flowEvents?: { seq: number; type: string; id: string; time: string }[];
+  /** The `limit` of each GET /flow. */
+  readonly flowLimits: (string | null)[];
+  /** The views serve GET /parked, as on JetStream (from its notices, without a credential). */
+  parkedInViews?: boolean;
   close(): Promise<void>;
 }
 
@@ -73,6 +79,7 @@ export async function startFakeSystem(): Promise<FakeSystem> {
     serviceUrls: {} as Record<ServiceName, string>,
     seen: [],
     readyStatus: {},
+    flowLimits: [],
     push: (event, data) => {
       for (const res of streams) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     },
@@ -122,9 +129,22 @@ export async function startFakeSystem(): Promise<FakeSystem> {
     const url = new URL(req.url ?? '/', 'http://views');
     if (url.pathname === '/subscriptions') return send(res, 200, SUBSCRIPTIONS);
     if (url.pathname === '/flow') {
+      system.flowLimits.push(url.searchParams.get('limit'));
+      if (system.flowEvents) {
+        const limit = Number(url.searchParams.get('limit') ?? 100);
+        return send(res, 200, { head: 5, events: system.flowEvents.slice(-limit) });
+      }
       return send(res, 200, {
         head: 5,
         events: [{ seq: 5, type: 'PostCreated', id: 'ev-5', time: '2026-12-01T08:00:05.000Z' }],
+      });
+    }
+    if (url.pathname === '/parked' && system.parkedInViews) {
+      return send(res, 200, {
+        parked: PARKED.filter(
+          (record) =>
+            !url.searchParams.get('subscriber') || record.subscriber.startsWith(url.searchParams.get('subscriber')!),
+        ),
       });
     }
     if (url.pathname === '/flow/stream') {

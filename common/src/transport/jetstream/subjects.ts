@@ -169,9 +169,9 @@ function consumerApi(service: ServiceName): string[] {
  * types (with a key only on the types it owns keys of), reads the stream and may create the
  * streams when they are missing (never change, purge or delete them), claims only its own slots
  * and runs only its own consumers (by name); `views` reads the state of the stream and of the
- * consumers and nothing else; `admin` may do anything in the account (the operator's tools).
- * Everyone receives replies only at its own inbox prefix; a service also hears its fault subject
- * (which only `admin` may publish to) and may answer there.
+ * consumers and the notices of parked events, and nothing else; `admin` may do anything in the
+ * account (the operator's tools). Everyone receives replies only at its own inbox prefix; a service
+ * also hears its fault subject (which only `admin` may publish to) and may answer there.
  */
 export function natsPermissions(principal: NatsPrincipal): NatsPermissions {
   if (principal === 'admin') return { publish: { allow: ['>'] }, subscribe: { allow: ['>'] } };
@@ -183,6 +183,8 @@ export function natsPermissions(principal: NatsPrincipal): NatsPermissions {
           `$JS.API.STREAM.INFO.${STREAM_NAME}`,
           `$JS.API.STREAM.INFO.${PARKED_STREAM_NAME}`,
           `$JS.API.STREAM.MSG.GET.${STREAM_NAME}`,
+          // JetStream's notices of parked events, which `/parked` lists.
+          `$JS.API.STREAM.MSG.GET.${PARKED_STREAM_NAME}`,
           `$JS.API.CONSUMER.LIST.${STREAM_NAME}`,
         ],
       },

@@ -36,6 +36,34 @@ const READ_PARALLEL = 64;
 
 const seqParamsSchema = z.object({ seq: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 
+const parkedQuerySchema = z.object({ subscriber: z.string().min(1).max(200).optional() });
+
+/**
+ * A parked event as the views list it on JetStream: the shape of the HTTP bus's `GET /admin/parked`
+ * records, from JetStream's notice (which holds no subscriber's answer, so the list is as public as
+ * `/subscriptions` and `/flow`: metadata only).
+ */
+export interface ParkedEvent {
+  /** The durable consumer that terminated it. */
+  readonly subscriber: string;
+  readonly seq: number;
+  readonly id: string;
+  readonly type: string;
+  /** Deliveries before it was parked. */
+  readonly attempts: number;
+  readonly reason: string;
+  readonly parkedAt: string;
+}
+
+/** The fields of JetStream's MSG_TERMINATED advisory that a parked record is made of. */
+interface TerminatedAdvisory {
+  readonly timestamp: string;
+  readonly consumer: string;
+  readonly stream_seq: number;
+  readonly deliveries: number;
+  readonly reason?: string;
+}
+
 const flowQuerySchema = z.object({
   after: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_FLOW_PAGE).default(100),
@@ -51,6 +79,8 @@ export interface JetStreamViewsOptions {
 export interface JetStreamViews {
   readonly router: Router;
   subscriptions(): Promise<SubscriptionStatus[]>;
+  /** The newest parked events (up to a page), of one subscriber's consumers (`query`: `query`, `query-…`) or all. */
+  parked(subscriber?: string): Promise<ParkedEvent[]>;
   flowPage(after: number | undefined, limit: number): Promise<{ events: EventMeta[]; head: number }>;
   close(): void;
 }
@@ -114,6 +144,46 @@ export function createJetStreamViews({
       );
     }
     return statuses.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async function parked(subscriber?: string): Promise<ParkedEvent[]> {
+    const { manager } = await link();
+    let last: number;
+    let first: number;
+    try {
+      ({ first_seq: first, last_seq: last } = (await manager.streams.info(PARKED_STREAM_NAME)).state);
+    } catch (err) {
+      if (isApiError(err, STREAM_NOT_FOUND)) return [];
+      throw err;
+    }
+    const from = Math.max(first, last - MAX_FLOW_PAGE + 1);
+    const seqs = Array.from({ length: Math.max(0, last - from + 1) }, (_, index) => from + index);
+    const records: ParkedEvent[] = [];
+    for (let start = 0; start < seqs.length; start += READ_PARALLEL) {
+      const notices = await Promise.all(
+        seqs
+          .slice(start, start + READ_PARALLEL)
+          .map((seq) => manager.streams.getMessage(PARKED_STREAM_NAME, { seq }).catch(() => null)),
+      );
+      for (const notice of notices) {
+        if (!notice) continue;
+        const advisory = notice.json<TerminatedAdvisory>();
+        const { consumer } = advisory;
+        if (subscriber !== undefined && consumer !== subscriber && !consumer.startsWith(`${subscriber}-`)) continue;
+        const event = await manager.streams.getMessage(STREAM_NAME, { seq: advisory.stream_seq }).catch(() => null);
+        const meta = event ? toMeta(event.seq, event.subject, event.header, event.time) : undefined;
+        records.push({
+          subscriber: consumer,
+          seq: advisory.stream_seq,
+          id: meta?.id ?? '',
+          type: meta?.type ?? '',
+          attempts: advisory.deliveries,
+          reason: advisory.reason || 'terminated by the consumer after its last delivery',
+          parkedAt: advisory.timestamp,
+        });
+      }
+    }
+    return records;
   }
 
   /** The metadata of the events after `from`, up to `to`, in order (a message that cannot be read is left out). */
@@ -201,6 +271,11 @@ export function createJetStreamViews({
   router.get('/subscriptions', async (_req, res) => {
     res.json(await subscriptions());
   });
+  // The parked events, read from JetStream's notices (on the HTTP bus: the admin route `/admin/parked`).
+  router.get('/parked', async (req, res) => {
+    const { subscriber } = parseOrThrow(parkedQuerySchema, req.query, 'query');
+    res.json({ parked: await parked(subscriber) });
+  });
   router.get('/flow', async (req, res) => {
     const { after, limit } = parseOrThrow(flowQuerySchema, req.query, 'query');
     res.json(await flowPage(after, limit));
@@ -233,7 +308,7 @@ export function createJetStreamViews({
     if (clients.size === 1) startLive();
   });
 
-  return { router, subscriptions, flowPage, close: stopLive };
+  return { router, subscriptions, parked, flowPage, close: stopLive };
 }
 
 function toMeta(seq: number, subject: string, headers: MsgHdrs | undefined, time: Date): EventMeta {
