@@ -7,18 +7,22 @@ import { growthTable } from './memory';
 import { benchReadPath } from './read-path';
 import { benchRebuild, REBUILT } from './rebuild';
 import { describeLoad, mb, ms, perSecond, say, verdict } from './report';
+import { reportRestart } from './restart-report';
 
 /**
  * The whole-system benchmarks (docs/benchmarks.md, "Whole system"): every service a real process
  * on 127.0.0.1, the way `npm start` runs them. Pick some with arguments (`latency read rebuild
- * course`); all run by default. BENCH_SCALE=0.1 shrinks every size and duration for a quick check;
+ * restart course`); all run by default. BENCH_SCALE=0.1 shrinks every size and duration for a quick
+ * check; BENCH_LARGE=1 adds the large sizes (restart at 5,000,000 events, the feed at 1,000,000
+ * posts: many minutes); BENCH_CPU_PROF=folder profiles each service's first build (restart);
  * BENCH_JSON=file also writes the raw results there.
  */
-const ALL = ['course', 'latency', 'read', 'rebuild'] as const;
+const ALL = ['course', 'latency', 'read', 'rebuild', 'restart'] as const;
 type Name = (typeof ALL)[number];
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const scaled = (value: number) => Math.max(1, Math.round(value * scale));
+const large = process.env.BENCH_LARGE === '1';
 
 async function main(): Promise<void> {
   const chosen = process.argv.slice(2);
@@ -97,9 +101,13 @@ async function main(): Promise<void> {
       if (result.problems.length > 0) say(`  services logged:\n    ${result.problems.join('\n    ')}`);
     }
 
-    if (run('read')) {
+    const readShapes = [
+      { posts: scaled(100_000), comments: scaled(500_000) },
+      ...(large ? [{ posts: scaled(1_000_000), comments: scaled(1_000_000) }] : []),
+    ];
+    for (const shape of run('read') ? readShapes : []) {
       const options = {
-        shape: { posts: scaled(100_000), comments: scaled(500_000) },
+        shape,
         seconds: scaled(10),
         rounds: 2,
         connections: 10,
@@ -109,7 +117,7 @@ async function main(): Promise<void> {
         `\n== Read path: ${options.shape.posts} posts and ${options.shape.comments} comments in the read model; feed pages of 20 vs a bare Express 5 GET of one such page, ${options.connections} connections, ${options.rounds} × ${options.seconds} s each, alternating, then ${options.seconds} s each at ${options.latencyRate}/s ==`,
       );
       const result = await benchReadPath(workDir, options);
-      results.read = result;
+      results[`read-${shape.posts}`] = result;
       say(
         `  log: ${result.log.events} events written in ${ms(result.log.ms)}; query caught up in ${ms(result.queryReadyMs)}, RSS ${mb(result.queryMemory.rss)}`,
       );
@@ -161,6 +169,20 @@ async function main(): Promise<void> {
       });
       say('  RSS of every process once all were ready, run by run:');
       for (const line of growthTable(result.runs.map((rebuild) => rebuild.after))) say(line);
+    }
+
+    if (run('restart')) {
+      const sizes = [0, 1_000_000, ...(large ? [5_000_000] : [])];
+      // A tenth of the events are posts, the rest comments (three events each): 1,000,000 events are 100,000 posts and 300,000 comments.
+      const shapes = sizes.map((events) =>
+        events === 0 ? { posts: 0, comments: 0 } : { posts: scaled(events / 10), comments: scaled((events * 3) / 10) },
+      );
+      const options = { shapes, restarts: 3, cpuProfileDir: process.env.BENCH_CPU_PROF };
+      say(
+        `\n== Restart after kill -9: each service alone, first building its projection from seq 0 (the rebuild), then killed and started ${options.restarts} times, at ${sizes.map((events) => `${events.toLocaleString('en-US')}`).join(', ')} events ==`,
+      );
+      const result = await reportRestart(workDir, options);
+      results.restart = result;
     }
   } finally {
     if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(results, null, 2)}\n`);

@@ -149,6 +149,11 @@ export class Backend {
   stop(): Promise<void> {
     return this.process.stop();
   }
+
+  /** A crash: SIGKILL, no graceful stop. */
+  kill(): Promise<void> {
+    return this.process.stop('SIGKILL');
+  }
 }
 
 /** The bus's SUBSCRIBERS value for services on these 127.0.0.1 ports, with per-subscriber options. */

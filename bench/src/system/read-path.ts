@@ -84,16 +84,17 @@ function readMap(url: string, pid: number | undefined): Promise<MapAnswer> {
 
 /**
  * The read model at scale: a log of `shape` (published to the bus in batches), one query
- * service replaying it, then the paged feed under load against a bare Express GET of a feed page
+ * service building its projection of it (a file in its own data folder), then the paged feed under load against a bare Express GET of a feed page
  * measured in the same run, then the course's whole-map GET /posts.
  */
 export async function benchReadPath(workDir: string, options: ReadPathOptions): Promise<ReadPathResult> {
   const queryPort = await freePort();
+  const folder = path.join(workDir, `read-path-${options.shape.posts}`);
   const bus = await Backend.create('event-bus', {
-    DATA_DIR: path.join(workDir, 'read-path-log'),
+    DATA_DIR: path.join(folder, 'log'),
     SUBSCRIBERS: subscribersFor([{ name: 'query', port: queryPort }]),
   });
-  const query = await Backend.create('query', { BUS_URL: bus.url }, queryPort);
+  const query = await Backend.create('query', { BUS_URL: bus.url, DATA_DIR: path.join(folder, 'query') }, queryPort);
   let bare: ChildProcess | undefined;
   try {
     await bus.start();
@@ -101,7 +102,7 @@ export async function benchReadPath(workDir: string, options: ReadPathOptions): 
     const queryReadyMs = await query.start();
     const queryMemory = query.memory;
 
-    const pageFile = path.join(workDir, 'feed-page.json');
+    const pageFile = path.join(folder, 'feed-page.json');
     writeFileSync(pageFile, await (await fetch(`${query.url}/posts/feed?limit=20`)).text());
     bare = fork(path.join(__dirname, 'bare-express.js'), [pageFile], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

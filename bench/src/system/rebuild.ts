@@ -52,7 +52,9 @@ export async function benchRebuild(workDir: string, shape: LogShape, runs: numbe
     for (let run = 0; run < runs; run += 1) {
       const services: Record<string, ServiceRebuild> = {};
       for (const name of REBUILT) {
-        const service = await Backend.create(name, { BUS_URL: bus.url }, ports.get(name));
+        // A data folder of its own each run: every run builds its projection from seq 0.
+        const dataDir = path.join(workDir, `rebuild-run-${run + 1}`, name);
+        const service = await Backend.create(name, { BUS_URL: bus.url, DATA_DIR: dataDir }, ports.get(name));
         running.push(service);
         const busCpuBefore = bus.cpuMs;
         const readyMs = await service.start();
