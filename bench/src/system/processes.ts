@@ -82,11 +82,15 @@ export class Backend {
     readonly name: BackendName,
     readonly port: number,
     env: Record<string, string>,
+    nodeArgs: readonly string[],
   ) {
     const own: Record<string, string> = name === 'event-bus' ? { PUBLISH_ACL, VIEWS_PORT: '0' } : {};
+    const script = path.join(REPO_ROOT, name, 'dist/index.js');
     const base = { LOG_LEVEL: 'info', HOST: '127.0.0.1', CREDENTIALS_DIR: credentials().dir, ...own };
     this.process = new ServiceProcess(
-      { name, script: path.join(REPO_ROOT, name, 'dist/index.js'), port, env: { ...base, ...env } },
+      nodeArgs.length > 0
+        ? { name, port, env: { ...base, ...env }, command: [process.execPath, ...nodeArgs, script] }
+        : { name, port, env: { ...base, ...env }, script },
       (_service, line) => {
         this.lines.push(line);
         if (this.lines.length > 200) this.lines.shift();
@@ -98,8 +102,14 @@ export class Backend {
     );
   }
 
-  static async create(name: BackendName, env: Record<string, string>, port?: number): Promise<Backend> {
-    return new Backend(name, port ?? (await freePort()), env);
+  /** `nodeArgs` go to node before the script (`--cpu-prof`, which NODE_OPTIONS does not take). */
+  static async create(
+    name: BackendName,
+    env: Record<string, string>,
+    port?: number,
+    nodeArgs: readonly string[] = [],
+  ): Promise<Backend> {
+    return new Backend(name, port ?? (await freePort()), env, nodeArgs);
   }
 
   get url(): string {

@@ -77,13 +77,14 @@ export async function benchRestart(workDir: string, options: RestartOptions): Pr
         const dataDir = path.join(folder, name);
         mkdirSync(dataDir, { recursive: true });
         const env = { BUS_URL: bus.url, DATA_DIR: dataDir };
-        const profiled = options.cpuProfileDir
-          ? {
-              ...env,
-              NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.cpuProfileDir} --cpu-prof-name=${name}-${log.events}.cpuprofile`,
-            }
-          : env;
-        running = await Backend.create(name, profiled, ports.get(name));
+        const profile = options.cpuProfileDir
+          ? [
+              '--cpu-prof',
+              `--cpu-prof-dir=${options.cpuProfileDir}`,
+              `--cpu-prof-name=${name}-${log.events}.cpuprofile`,
+            ]
+          : [];
+        running = await Backend.create(name, env, ports.get(name), profile);
         const build = await readyOf(running);
         if (options.cpuProfileDir) await running.stop();
         else await running.kill();
