@@ -1,10 +1,27 @@
 import type { EventType } from './events/catalog';
 
 /**
- * The one list of the system's processes: each one's port, its built entry point, and for the
- * event-driven services what they publish and what their reducers handle. The launcher, the bus's
- * defaults (subscribers and who may publish what), the manifests' tests and the services read it;
- * adding a service is a folder and an entry here (and its manifest).
+ * A public path: a request whose path it matches is sent to the service, by the ingress, the Gateway
+ * API routes and the local gateway alike (all three are made from these entries).
+ */
+export interface PublicRoute {
+  /**
+   * The path as ingress-nginx matches it: a case-insensitive regular expression anchored at the
+   * start, `/posts/create` or `/posts/?(.*)/comments`. Among the paths that match a request, the
+   * longest wins, whichever service declares it. A path that is a literal, or a literal followed by
+   * `/?(.*)`, becomes a path prefix in the Gateway API routes, any other a regular expression.
+   */
+  readonly path: string;
+  /** A server-sent event stream: proxied unbuffered and without a request timeout. */
+  readonly stream?: boolean;
+}
+
+/**
+ * The one list of the system's processes: each one's port, its built entry point, its public routes,
+ * and for the event-driven services what they publish and what their reducers handle. The launcher
+ * and its gateway, the bus's defaults (subscribers and who may publish what), the generated
+ * Kubernetes manifests (`npm run generate`), the tests and the services read it; adding a service is
+ * a folder and an entry here (docs/recipes.md).
  */
 export interface ServiceEntry {
   /** The port it listens on: the same on a laptop and in its Kubernetes Service. */
@@ -32,6 +49,11 @@ export interface ServiceEntry {
    * publisher's NATS permissions allow only for these types (`natsPermissions`).
    */
   readonly keys: Partial<Record<EventType, string>>;
+  /**
+   * Its public paths. A service with a read-only second listener (`viewsPort`) is reached there and
+   * only there: its own port is never public.
+   */
+  readonly routes: readonly PublicRoute[];
 }
 
 export const SERVICES = {
@@ -43,6 +65,8 @@ export const SERVICES = {
     reactions: [],
     handles: [],
     keys: {},
+    // Not plain /flow: at 5 characters it would sort after the client's /?(.*) and never be reached.
+    routes: [{ path: '/subscriptions' }, { path: '/flow/?(.*)' }, { path: '/flow/stream', stream: true }],
   },
   posts: {
     port: 4000,
@@ -51,6 +75,8 @@ export const SERVICES = {
     reactions: [],
     handles: ['PostCreated'],
     keys: {},
+    // Its own GET /posts (the course's posts map) is not public: the public /posts is query's.
+    routes: [{ path: '/posts/create' }],
   },
   comments: {
     port: 4001,
@@ -59,6 +85,7 @@ export const SERVICES = {
     reactions: ['CommentUpdated'],
     handles: ['PostCreated', 'CommentCreated', 'CommentModerated', 'CommentUpdated'],
     keys: { CommentCreated: 'comments:' },
+    routes: [{ path: '/posts/?(.*)/comments' }],
   },
   moderation: {
     port: 4003,
@@ -67,6 +94,7 @@ export const SERVICES = {
     reactions: ['CommentModerated'],
     handles: ['CommentCreated'],
     keys: {},
+    routes: [],
   },
   query: {
     port: 4002,
@@ -75,8 +103,19 @@ export const SERVICES = {
     reactions: [],
     handles: ['PostCreated', 'CommentCreated', 'CommentModerated', 'CommentUpdated'],
     keys: {},
+    // The course map, the paged feed (/posts/feed) and the live stream.
+    routes: [{ path: '/posts' }, { path: '/posts/stream', stream: true }],
   },
-  client: { port: 4007, script: 'client/dist-server/index.js', publishes: [], reactions: [], handles: [], keys: {} },
+  client: {
+    port: 4007,
+    script: 'client/dist-server/index.js',
+    publishes: [],
+    reactions: [],
+    handles: [],
+    keys: {},
+    // Whatever no other path claims: the pages, and the paths of the bus's API and admin routes.
+    routes: [{ path: '/?(.*)' }],
+  },
 } as const satisfies Record<string, ServiceEntry>;
 
 export type ServiceName = keyof typeof SERVICES;
@@ -137,4 +176,26 @@ export function mayPublishKey(name: ServiceName, type: EventType, key: string | 
 /** The event types a publisher puts keys on (its `keys`), which only it may publish. */
 export function keyedTypes(name: ServiceName): EventType[] {
   return Object.keys((SERVICES[name] as ServiceEntry).keys) as EventType[];
+}
+
+/** A public route with the service and port it leads to. */
+export interface PublicRouteOf extends PublicRoute {
+  readonly service: ServiceName;
+  /** The service's views port if it has one, else its port. */
+  readonly port: number;
+}
+
+/** Every service's public routes, in registry order; a path declared twice is a mistake, refused here. */
+export function publicRoutes(services: Readonly<Record<string, ServiceEntry>> = SERVICES): PublicRouteOf[] {
+  const routes = Object.entries(services).flatMap(([service, entry]) =>
+    entry.routes.map((route) => ({ ...route, service: service as ServiceName, port: entry.viewsPort ?? entry.port })),
+  );
+  for (const [index, route] of routes.entries()) {
+    const first = routes.findIndex((other) => other.path.toLowerCase() === route.path.toLowerCase());
+    if (first !== index)
+      throw new Error(
+        `registry: the path ${route.path} of ${route.service} is declared by ${routes[first]!.service} too`,
+      );
+  }
+  return routes;
 }

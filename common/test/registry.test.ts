@@ -3,6 +3,7 @@ import {
   keyedTypes,
   mayPublishKey,
   PUBLISHER_NAMES,
+  publicRoutes,
   publishAclSetting,
   SERVICES,
   SUBSCRIBER_NAMES,
@@ -63,5 +64,35 @@ describe('key ownership', () => {
     ['moderation', 'CommentModerated', 'comments:p1', false],
   ] as const)('%s publishing %s under %s: %s', (name, type, key, allowed) => {
     expect(mayPublishKey(name, type, key)).toBe(allowed);
+  });
+});
+
+describe('publicRoutes', () => {
+  const entry = (routes: ServiceEntry['routes'], viewsPort?: number): ServiceEntry => ({
+    port: 4100,
+    ...(viewsPort === undefined ? {} : { viewsPort }),
+    script: 'x/dist/index.js',
+    publishes: [],
+    reactions: [],
+    handles: [],
+    keys: {},
+    routes,
+  });
+
+  it("gives each route its service and port, a service's views port when it has one", () => {
+    expect(publicRoutes({ a: entry([{ path: '/a' }]), b: entry([{ path: '/b', stream: true }], 4101) })).toEqual([
+      { path: '/a', service: 'a', port: 4100 },
+      { path: '/b', stream: true, service: 'b', port: 4101 },
+    ]);
+  });
+
+  it('refuses a path that two services declare, in any letter case, naming both', () => {
+    expect(() => publicRoutes({ a: entry([{ path: '/a' }]), b: entry([{ path: '/A' }]) })).toThrow(
+      'registry: the path /A of b is declared by a too',
+    );
+  });
+
+  it('accepts the registry: no public path is declared twice', () => {
+    expect(() => publicRoutes()).not.toThrow();
   });
 });

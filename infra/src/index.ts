@@ -25,3 +25,6 @@ export {
   type GatewayRouter,
   type PathMatchType,
 } from './gateway-routes';
+export { ingressDocuments } from './generate/ingress';
+export { gatewayDocuments, pathMatch } from './generate/gateway-api';
+export { generatedDocuments, generatedFiles } from './generate/files';
