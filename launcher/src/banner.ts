@@ -38,6 +38,8 @@ export interface BannerFacts {
   readonly credentialsDir: string;
   readonly created: readonly string[];
   readonly extraSubscribers: readonly SubscriberConfig[];
+  /** The fault switches are on (`--faults`). */
+  readonly faultSwitches?: boolean;
   readonly interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]>;
 }
 
@@ -56,6 +58,10 @@ export function startupBanner(facts: BannerFacts): string {
   lines.push(
     `the log is in ${dataDir}; the credentials in ${credentialsDir}${created.length > 0 ? ` (new: ${created.join(', ')})` : ''}`,
   );
+  if (facts.faultSwitches)
+    lines.push(
+      `the fault switches are ON: "Break it" at ${url}/services, or blogctl fault; both need the admin credential (${path.join(credentialsDir, 'admin')})`,
+    );
   for (const subscriber of extraSubscribers) {
     lines.push(
       `${subscriber.name} (EXTRA_SUBSCRIBERS) is delivered at ${subscriber.url}: ${describeDelivery(subscriber)}`,

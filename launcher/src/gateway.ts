@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, errorHandler, noSniff, silentLogger, type Logger } from '@mini-blog/common';
 import { normalizeRequestTarget, RequestTargetError, type NormalizedTarget } from '@mini-blog/infra';
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 
 /** Names where a normalized request path goes, as the ingress would; undefined when no rule matches. */
@@ -12,11 +12,18 @@ export interface GatewayOptions {
   /** Base URL of each destination `routeFor` names; a function picks one of its replicas per request. */
   readonly targets: Readonly<Record<string, string | (() => string)>>;
   readonly logger?: Logger;
+  /**
+   * The launcher's own routes (`/launcher/...`), which no ingress has: tried after the path is
+   * normalized, so that however a path is written it reaches them only as nginx would read it.
+   */
+  readonly local?: Router;
 }
 
 /** Where the gateway sends a request, decided once, before the proxy runs. */
 interface Routed extends IncomingMessage {
   destination?: { readonly name: string; readonly url: string };
+  /** The path as nginx reads it, decoded: what the ingress rules match. */
+  normalizedPath?: string;
 }
 
 /**
@@ -27,7 +34,7 @@ interface Routed extends IncomingMessage {
  * is sent that normalized path, so that what was routed is what arrives. What nginx refuses is
  * refused with 400 or 414; every error is a JSON message, never a stack trace.
  */
-export function createGateway({ routeFor, targets, logger = silentLogger() }: GatewayOptions): Express {
+export function createGateway({ routeFor, targets, logger = silentLogger(), local }: GatewayOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   // On its own answers and on every proxied one (a service's header, if it sends one, replaces it).
@@ -35,12 +42,17 @@ export function createGateway({ routeFor, targets, logger = silentLogger() }: Ga
 
   app.use((req: Routed, _res, next) => {
     const target = normalized(req.url ?? '/', req.method ?? 'GET');
-    const name = routeFor(target.path);
+    req.normalizedPath = target.path;
+    req.url = `${target.encodedPath}${target.search}`;
+    next();
+  });
+  if (local) app.use(local);
+  app.use((req: Routed, _res, next) => {
+    const name = routeFor(req.normalizedPath!);
     const entry = name === undefined ? undefined : targets[name];
     const url = typeof entry === 'function' ? entry() : entry;
-    if (name === undefined || url === undefined) throw new AppError(404, `${target.encodedPath}: no route`);
+    if (name === undefined || url === undefined) throw new AppError(404, `${req.url?.split('?', 1)[0]}: no route`);
     req.destination = { name, url };
-    req.url = `${target.encodedPath}${target.search}`;
     next();
   });
   app.use(

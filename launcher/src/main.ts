@@ -8,12 +8,14 @@ import { REPO_ROOT, startSystem } from './system';
 /**
  * `npm start`: the whole system on one machine (the settings are in ./config.ts); `--fresh`
  * starts from an empty log with new credentials. `--transport=jetstream` runs the events through
- * NATS JetStream (`--nats-nodes=3`: a cluster).
+ * NATS JetStream (`--nats-nodes=3`: a cluster). `--faults` turns the fault switches on (the
+ * client's "Break it" panel, `blogctl fault`), for the admin credential only.
  */
 async function main(): Promise<void> {
   const config = readOrExit('launcher', () => loadLauncherConfig());
   const dataDir = path.resolve(REPO_ROOT, config.DATA_DIR);
   const fresh = process.argv.includes('--fresh');
+  const faultSwitches = process.argv.includes('--faults');
   if (fresh) process.stdout.write(`launcher   | removing ${dataDir}: an empty log and new credentials\n`);
 
   const transport = parseTransportArgs(process.argv.slice(2));
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
     fresh,
     transport,
     extraSubscribers,
+    faultSwitches,
   });
   process.stdout.write(
     startupBanner({
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
       credentialsDir: system.credentialsDir,
       created: system.credentials.created,
       extraSubscribers,
+      faultSwitches,
     }),
   );
 

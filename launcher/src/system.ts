@@ -15,6 +15,7 @@ import {
   type ServiceName,
   type SubscriberConfig,
 } from '@mini-blog/common';
+import { createControl } from './control';
 import { ensureCredentials, PRINCIPALS, type CredentialsReport } from './credentials';
 import { createGateway } from './gateway';
 import { assertPortsFree, freePort } from './ports';
@@ -91,6 +92,11 @@ export interface SystemOptions {
   readonly credentialsDir?: string;
   /** Subscribers of the user's own beside the registry's (EXTRA_SUBSCRIBERS): the HTTP bus delivers to them too. */
   readonly extraSubscribers?: readonly SubscriberConfig[];
+  /**
+   * The operator's fault switches (`npm start -- --faults`): `/launcher/faults/...` on the gateway
+   * for the admin credential, and FAULT_SWITCHES=on for the bus and the services. Off by default.
+   */
+  readonly faultSwitches?: boolean;
 }
 
 export interface RunningSystem {
@@ -140,10 +146,11 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       'EXTRA_SUBSCRIBERS: needs the HTTP bus, which pushes to a URL; on JetStream a service subscribes with its own consumer',
     );
   // Only once nothing else runs here: `fresh` removes the data folder.
+  const principals = [...PRINCIPALS, ...extraSubscribers.map((subscriber) => subscriber.name)];
   const { credentialsDir, credentials } = prepareDataDir(dataDir, {
     fresh: options.fresh,
     credentialsDir: options.credentialsDir,
-    principals: [...PRINCIPALS, ...extraSubscribers.map((subscriber) => subscriber.name)],
+    principals,
   });
 
   const nats =
@@ -180,6 +187,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       ...(publishes.length > 0 || handles.length > 0
         ? { BUS_URL: urlOf('event-bus'), ...(nats ? jetstreamEnv(nats, credentialsDir) : {}) }
         : {}),
+      // The switches live in the bus, or on JetStream in each service's transport.
+      ...(options.faultSwitches && (name === 'event-bus' || publishes.length > 0 || handles.length > 0)
+        ? { FAULT_SWITCHES: 'on' }
+        : {}),
       // Each service's projection in a folder of its own (`--fresh` removes them with the log), and
       // the digest of the admin's token for it: who may rebuild it, without the admin's secret.
       ...(handles.length > 0
@@ -207,7 +218,18 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const logger = createLogger('gateway', 'info', {
     write: (line: string) => log('gateway', formatLogLine(line.trimEnd())),
   });
-  const gateway = createHttpServer(createGateway({ routeFor: ingressRouter(), targets, logger }));
+  const control = createControl({
+    services,
+    nats,
+    busUrl: urlOf('event-bus'),
+    credentialsDir,
+    principals,
+    faultSwitches: options.faultSwitches ?? false,
+    logger,
+  });
+  const gateway = createHttpServer(
+    createGateway({ routeFor: ingressRouter(), targets, logger, local: control.router }),
+  );
   const stop = async () => {
     // Nothing is restarted from here on: a Ctrl-C reaches the services too, and they may exit first.
     for (const child of [...Object.values(services), ...(nats?.nodes ?? [])]) child.keepStopped();
@@ -216,6 +238,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     // The bus last, so that the others can finish what they were publishing.
     await Promise.all(SERVICE_NAMES.filter((name) => name !== 'event-bus').map((name) => services[name].stop()));
     await services['event-bus'].stop();
+    await control.close();
     await nats?.stop();
   };
 

@@ -1,3 +1,4 @@
+import type { SupervisorView } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
 import { startTemporarySystem, type TemporarySystem } from '../src';
 
@@ -28,6 +29,14 @@ describe('the launcher as a supervisor', () => {
       body: JSON.stringify({ title: 'After the restart' }),
     });
     expect(created.status).toBe(201);
+    // The supervisor's public view shows it.
+    const view = (await (await fetch(`${run.system.url}/launcher/services`)).json()) as SupervisorView;
+    expect(view.services.find((service) => service.name === 'posts')).toMatchObject({
+      state: 'running',
+      ready: true,
+      restarts: 1,
+      lastExit: 'SIGKILL',
+    });
     // The other services were left alone.
     for (const [name, service] of Object.entries(run.system.services))
       if (name !== 'posts') expect({ name, restarts: service.restarts }).toEqual({ name, restarts: 0 });

@@ -1,5 +1,5 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, RequestError, type NatsConnection } from '@nats-io/transport-node';
 import { ensureStream } from './stream';
 import { inboxPrefix } from './subjects';
 
@@ -81,6 +81,11 @@ export function createLink(options: LinkOptions): {
       await link?.connection.drain().catch(() => link.connection.close());
     },
   };
+}
+
+/** A request nobody listens to (a service that is not running, for a request on its fault subject). */
+export function isNoResponders(err: unknown): boolean {
+  return err instanceof RequestError && err.isNoResponders();
 }
 
 async function watchReconnects(connection: NatsConnection, onReconnect: (() => void) | undefined): Promise<void> {

@@ -49,6 +49,8 @@ export interface FaultSystemOptions {
   readonly transport?: SystemOptions['transport'];
   /** How long every service may take to be ready (a cluster on a crowded machine takes longer). */
   readonly readyTimeoutMs?: number;
+  /** The operator's fault switches (`npm start -- --faults`). */
+  readonly faultSwitches?: boolean;
 }
 
 const MAX_LOG_LINES = 2000;
@@ -61,6 +63,7 @@ export async function startFaultSystem({
   subscribers,
   transport,
   readyTimeoutMs,
+  faultSwitches,
 }: FaultSystemOptions): Promise<FaultSystem> {
   const dataDir = mkdtempSync(path.join(tmpdir(), `mini-blog-${name}-`));
   const logs: string[] = [];
@@ -96,6 +99,7 @@ export async function startFaultSystem({
       env: { ...env, 'event-bus': busEnv },
       transport,
       readyTimeoutMs,
+      faultSwitches,
     });
   } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });

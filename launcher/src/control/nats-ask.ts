@@ -1,0 +1,45 @@
+import { AppError, type ServiceFaults } from '@mini-blog/common';
+import { createLink, faultSubject, isNoResponders } from '@mini-blog/common/jetstream';
+import type { AskService } from './switchboard';
+
+/** How long a running service may take to answer: it answers from its event loop, not after its work. */
+const ANSWER_TIMEOUT_MS = 2000;
+
+/**
+ * Asks JetStream services for their switches as `admin` (the only user who may publish on a fault
+ * subject), on a connection of the launcher's own, opened at the first question.
+ */
+export function natsAsk(
+  servers: readonly string[],
+  adminPassword: string,
+): { ask: AskService; close(): Promise<void> } {
+  const link = createLink({
+    servers,
+    user: 'admin',
+    password: adminPassword,
+    connectionName: 'launcher-switches',
+    streamReplicas: 1,
+    timeoutMs: ANSWER_TIMEOUT_MS,
+    ensureStreams: false,
+  });
+  const ask: AskService = async (service, change) => {
+    let connection;
+    try {
+      ({ connection } = await link.get());
+    } catch {
+      throw new AppError(503, 'nats: unavailable (the services hear their switches through it)');
+    }
+    let text: string;
+    try {
+      const body = change === undefined ? '' : JSON.stringify(change);
+      text = (await connection.request(faultSubject(service), body, { timeout: ANSWER_TIMEOUT_MS })).string();
+    } catch (err) {
+      if (isNoResponders(err)) return undefined;
+      throw new AppError(503, `${service}: did not answer within ${ANSWER_TIMEOUT_MS} ms`);
+    }
+    const answer = JSON.parse(text) as ServiceFaults | { error: string };
+    if ('error' in answer) throw new AppError(400, answer.error);
+    return answer;
+  };
+  return { ask, close: () => link.close() };
+}
