@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ConsumerState } from '../consumer';
@@ -106,6 +106,7 @@ export class Projection<S extends SubscriberName, M> implements ConsumerState {
     if (dataDir === undefined) {
       this.file = undefined;
     } else {
+      // A folder made here is the owner's alone; one given (a volume's mount point) keeps its mode.
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       this.file = path.join(dataDir, projectionFileName(service, replica));
       // A rebuild that a crash interrupted: started again from scratch when asked.
@@ -233,6 +234,9 @@ export class Projection<S extends SubscriberName, M> implements ConsumerState {
 
   private openAt(file: string): OpenProjection<M> {
     const { service, definition } = this.options;
+    // The owner's alone, as the log is (it holds the text of rejected comments); SQLite gives its -wal and -shm the same mode.
+    if (file !== ':memory:') closeSync(openSync(file, 'a', 0o600));
+    if (file !== ':memory:') chmodSync(file, 0o600);
     const store = new ProjectionStore({
       file,
       service,

@@ -7,3 +7,4 @@ export * from './nats-server';
 export * from './cors';
 export * from './subscription-status';
 export * from './projection';
+export * from './projection-check';

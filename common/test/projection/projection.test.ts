@@ -1,12 +1,22 @@
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import type { NewEvent } from '../../src/events';
 import { ConfigError } from '../../src/service/config';
 import { projectionFileName, type ProjectionDb, type ProjectionDefinition } from '../../src/projection';
 import { silentLogger } from '../../src/service/logger';
 import { createEventService } from '../../src/start-event-service';
-import { MemoryBus, waitFor } from '../../src/testing';
+import { checkProjectionFile, MemoryBus, waitFor } from '../../src/testing';
 import { BusUnavailableError, type LogPage, type ReadLogOptions } from '../../src/transport';
 
 /** The log, recording what the consumer asks of it. */
@@ -263,5 +273,44 @@ describe('reactions', () => {
     expect(second.consumer.pendingReactions).toBe(0);
     expect(bus.ofType('CommentModerated')).toHaveLength(1);
     await second.close();
+  });
+});
+
+describe("checkProjectionFile (the crash tests' check)", () => {
+  it('finds no difference between a file and the log it was built from, and names the table that differs', async () => {
+    const bus = await writeFile(titlesProjection(), [post('a'), post('b')]);
+    await bus.publishBatch([post('c')]);
+
+    const same = await checkProjectionFile(file(), 'posts', titlesProjection(), bus.log);
+    const db = new Database(file());
+    db.prepare("UPDATE titles SET title = 'changed' WHERE id = 'b'").run();
+    db.close();
+    const changed = await checkProjectionFile(file(), 'posts', titlesProjection(), bus.log);
+
+    expect(same).toEqual({ checkpoint: 2, differences: [] });
+    expect(changed.differences).toEqual([
+      'titles: 2 rows live, 2 rebuilt; live only [{"id":"b","title":"changed"}], rebuilt only [{"id":"b","title":"Post b"}]',
+    ]);
+  });
+});
+
+describe('file modes', () => {
+  it("keeps the file the owner's alone, narrowing an older file's, and makes a missing folder 0700", async () => {
+    await writeFile(titlesProjection(), [post('a')]);
+    chmodSync(file(), 0o644);
+
+    const service = start(new MemoryBus());
+    const nested = createEventService({
+      name: 'posts',
+      bus: new MemoryBus(),
+      logger: silentLogger(),
+      dataDir: path.join(dataDir, 'made-here'),
+      projection: titlesProjection(),
+    });
+
+    expect(statSync(path.join(dataDir, 'made-here')).mode & 0o777).toBe(0o700);
+    expect(statSync(file()).mode & 0o777).toBe(0o600);
+    await service.close();
+    await nested.close();
   });
 });
