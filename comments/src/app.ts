@@ -31,7 +31,7 @@ export interface CommentsService extends EventServiceParts<CommentsModel> {
   readonly commentQueue: PerKeyQueue;
 }
 
-export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsService {
+export function createApp({ bus, ...deps }: CommentsDeps): CommentsService {
   const perPost = new PerKeyQueue(MAX_QUEUED_PER_POST);
   /** When a publish last found the bus unavailable. */
   let busFailedAt = Number.NEGATIVE_INFINITY;
@@ -84,11 +84,9 @@ export function createApp({ bus, logger, corsOrigins }: CommentsDeps): CommentsS
   }
 
   const { app, consumer, projection, rebuilder, close } = createEventService({
+    ...deps,
     name: 'comments',
     bus,
-    logger,
-    corsOrigins,
-    // No dataDir yet: an in-memory database, built from the start of the log at every start.
     projection: commentsProjection,
     routes: (app) => {
       app.post('/posts/:id/comments', async (req, res) => {

@@ -284,6 +284,13 @@ describe("the services' projections", () => {
     },
   );
 
+  it.each(byName)('%s takes that folder from DATA_DIR: its own config schema reads it', (name, workload) => {
+    const [container] = workload.pod.containers as [Container];
+    const config = CONFIG_LOADERS[name]?.(envOf(container)) as { DATA_DIR?: string } | undefined;
+
+    expect(config?.DATA_DIR).toBe(projectionStorage(workload).mount?.mountPath);
+  });
+
   it.each(byName)(
     "%s has a writable /tmp for SQLite's temporary files, its root filesystem being read-only",
     (_name, workload) => {

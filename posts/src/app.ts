@@ -15,13 +15,11 @@ export type PostsDeps = EventServiceDeps;
 
 export type PostsService = EventServiceParts<PostsModel>;
 
-export function createApp({ bus, logger, corsOrigins }: PostsDeps): PostsService {
+export function createApp({ bus, ...deps }: PostsDeps): PostsService {
   const { app, consumer, projection, rebuilder, close } = createEventService({
+    ...deps,
     name: 'posts',
     bus,
-    logger,
-    corsOrigins,
-    // No dataDir yet: an in-memory database, built from the start of the log at every start.
     projection: postsProjection,
     routes: (app) => {
       // 201 only once PostCreated is in the log: from then on every service can learn of the post.

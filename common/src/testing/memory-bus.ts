@@ -104,6 +104,16 @@ export class MemoryBus implements EventTransport {
   }
 }
 
+/** A MemoryBus that records what it is asked to read: a restarted service's first read says where it started. */
+export class RecordingBus extends MemoryBus {
+  readonly reads: ReadLogOptions[] = [];
+
+  override async readLog(options: ReadLogOptions): Promise<LogPage> {
+    this.reads.push(options);
+    return super.readLog(options);
+  }
+}
+
 /** A service made by `create` on a MemoryBus that already holds `events`, and caught up with them. */
 export async function startOnMemoryBus<S extends { readonly consumer: { start(): Promise<void> } }>(
   create: (bus: MemoryBus) => S,

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MAX_COMMENTS_PER_POST, silentLogger } from '@mini-blog/common';
+import { RecordingBus, waitFor } from '@mini-blog/common/testing';
+import request from 'supertest';
+import { createApp } from '../src/app';
+import { commentCreated } from '../src/domain';
+
+let dataDir: string;
+beforeEach(() => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'comments-projection-'));
+});
+afterEach(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function start(bus: RecordingBus) {
+  const service = createApp({ bus, logger: silentLogger(), dataDir });
+  await service.consumer.start();
+  return service;
+}
+
+describe('comments on its projection file', () => {
+  it('starts again from its checkpoint: reads only the events after it, and answers from the file', async () => {
+    const bus = new RecordingBus();
+    await bus.publish({ type: 'PostCreated', id: 'PostCreated:p1', data: { id: 'p1', title: 'A post' } });
+    const first = await start(bus);
+    await request(first.app).post('/posts/p1/comments').set('idempotency-key', 'k1').send({ content: 'first' });
+    await request(first.app).post('/posts/p1/comments').send({ content: 'second' });
+    const [created] = bus.ofType('CommentCreated');
+    await bus.publish({ type: 'CommentModerated', data: { ...created!.data, status: 'approved' } });
+    await first.consumer.syncToHead();
+    await waitFor(() => bus.ofType('CommentUpdated').length === 1, 'the CommentUpdated of the verdict');
+    const checkpoint = first.consumer.currentPosition;
+    await first.close();
+    await bus.publish(commentCreated({ id: 'third', postId: 'p1', content: 'third' }));
+    const head = bus.head;
+    bus.reads.length = 0;
+
+    const second = await start(bus);
+    const listed = await request(second.app).get('/posts/p1/comments');
+    const retried = await request(second.app)
+      .post('/posts/p1/comments')
+      .set('idempotency-key', 'k1')
+      .send({ content: 'first' });
+
+    expect(bus.reads[0]?.after).toBe(checkpoint);
+    expect(listed.body).toEqual([
+      { id: created!.data.id, content: 'first', status: 'approved' },
+      { id: expect.any(String), content: '', status: 'pending' },
+      { id: 'third', content: '', status: 'pending' },
+    ]);
+    expect(retried.status).toBe(201);
+    expect(bus.head).toBe(head);
+    expect(second.consumer.pendingReactions).toBe(0);
+    await second.close();
+  });
+
+  it('counts the cap from the file after a restart: one more comment at 499, then 409', async () => {
+    const bus = new RecordingBus();
+    await bus.publish({ type: 'PostCreated', id: 'PostCreated:p1', data: { id: 'p1', title: 'A busy post' } });
+    for (let i = 0; i < MAX_COMMENTS_PER_POST - 1; i += 1)
+      await bus.publish(commentCreated({ id: `c${i}`, postId: 'p1', content: `comment ${i}` }), {
+        expectedLastSeq: i === 0 ? 0 : bus.head,
+      });
+    const first = await start(bus);
+    await first.close();
+    bus.reads.length = 0;
+
+    const second = await start(bus);
+    const last = await request(second.app).post('/posts/p1/comments').send({ content: 'the 500th' });
+    const over = await request(second.app).post('/posts/p1/comments').send({ content: 'the 501st' });
+
+    expect(bus.reads[0]?.after).toBe(MAX_COMMENTS_PER_POST);
+    expect([last.status, over.status]).toEqual([201, 409]);
+    expect(bus.ofType('CommentCreated')).toHaveLength(MAX_COMMENTS_PER_POST);
+    await second.close();
+  });
+});
