@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MAX_COMMENTS_PER_POST, silentLogger } from '@mini-blog/common';
+import {
+  MAX_COMMENTS_PER_POST,
+  parseAdminVerifier,
+  serviceAdminToken,
+  serviceAdminVerifier,
+  silentLogger,
+} from '@mini-blog/common';
 import { RecordingBus, waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp } from '../src/app';
@@ -15,8 +21,11 @@ afterEach(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+const ADMIN_SECRET = 'a'.repeat(43);
+
 async function start(bus: RecordingBus) {
-  const service = createApp({ bus, logger: silentLogger(), dataDir });
+  const verifiers = parseAdminVerifier(serviceAdminVerifier([ADMIN_SECRET], 'comments'));
+  const service = createApp({ bus, logger: silentLogger(), dataDir, admin: { verifiers } });
   await service.consumer.start();
   return service;
 }
@@ -76,5 +85,33 @@ describe('comments on its projection file', () => {
     expect([last.status, over.status]).toEqual([201, 409]);
     expect(bus.ofType('CommentCreated')).toHaveLength(MAX_COMMENTS_PER_POST);
     await second.close();
+  });
+});
+
+describe('POST /admin/rebuild on comments', () => {
+  it('lets the admin rebuild the projection from the log, and the routes answer from the new one', async () => {
+    const bus = new RecordingBus();
+    await bus.publish({ type: 'PostCreated', id: 'PostCreated:p1', data: { id: 'p1', title: 'A post' } });
+    const service = await start(bus);
+    await request(service.app).post('/posts/p1/comments').send({ content: 'kept' });
+    await service.consumer.syncToHead();
+    const before = service.projection.model;
+    const listed = (await request(service.app).get('/posts/p1/comments')).body;
+
+    const anonymous = await request(service.app).post('/admin/rebuild');
+    const started = await request(service.app)
+      .post('/admin/rebuild')
+      .set('authorization', `Bearer ${serviceAdminToken(ADMIN_SECRET, 'comments')}`);
+    await service.rebuilder.finished();
+
+    expect(anonymous.status).toBe(401);
+    expect(started.status).toBe(202);
+    expect(service.projection.model).not.toBe(before);
+    expect((await request(service.app).get('/posts/p1/comments')).body).toEqual(listed);
+    expect((await request(service.app).post('/posts/p1/comments').send({ content: 'after' })).status).toBe(201);
+    expect(service.projection.model.commentCount('p1')).toBe(1);
+    await service.consumer.syncToHead();
+    expect(service.projection.model.commentCount('p1')).toBe(2);
+    await service.close();
   });
 });
