@@ -1,5 +1,6 @@
 import { createEventService, type EventServiceDeps, type EventServiceParts } from '@mini-blog/common';
-import { createModerator, moderationProjection } from './domain';
+import { createModerator } from './domain';
+import { moderationProjection } from './projection';
 
 export interface ModerationDeps extends EventServiceDeps {
   readonly blockedWords: readonly string[];

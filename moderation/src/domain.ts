@@ -1,12 +1,5 @@
 import unhomoglyph from 'unhomoglyph';
-import {
-  assertNever,
-  type CommentCreated,
-  type Envelope,
-  type Handled,
-  type NewEvent,
-  type ProjectionDefinition,
-} from '@mini-blog/common';
+import { assertNever, type CommentCreated, type Envelope, type Handled, type NewEvent } from '@mini-blog/common';
 
 export type Verdict = 'approved' | 'rejected';
 
@@ -82,14 +75,4 @@ export function apply(moderate: (content: string) => Verdict, event: Envelope<Ha
     default:
       return assertNever(event.type);
   }
-}
-
-/**
- * Moderation's projection: none of its own tables, only the mechanism's. Its checkpoint says which
- * comments have their verdict decided, and its outbox holds the verdicts until the log has them:
- * decided in the same transaction as the checkpoint that covers the comment, each verdict is
- * published exactly once (by its id) whatever moment the process dies at.
- */
-export function moderationProjection(moderate: (content: string) => Verdict): ProjectionDefinition<'moderation', void> {
-  return { version: 1, migrations: [], open: () => undefined, apply: (_model, event) => apply(moderate, event) };
 }

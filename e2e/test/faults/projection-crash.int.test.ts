@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { projectionFileName, type Envelope, type ProjectionDefinition, type SubscriberName } from '@mini-blog/common';
 import { checkpointOf, checkProjectionFile, dumpProjectionFile, waitFor } from '@mini-blog/common/testing';
-import { createModerator, moderationProjection } from '../../../moderation/src/domain';
+import { createModerator } from '../../../moderation/src/domain';
+import { moderationProjection } from '../../../moderation/src/projection';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
 import { recordFigures } from './support/figures';
 import { jetstreamLog } from './support/jetstream';
