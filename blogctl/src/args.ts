@@ -21,6 +21,20 @@ Commands:
                              stops; --count N prints N lines (the newest events first) and stops
   rebuild <service>          build the service's projection anew from the log beside the live one,
                              which keeps answering, and swap it in; shows progress until the swap
+  stop|start|restart <service>
+                             stop a service (it stays down), start it, or restart it: the launcher's
+                             supervisor on a local run, kubectl scale / rollout restart on a cluster
+  faults                     the fault switches that are on
+  fault pause <subscriber>   hold its deliveries: its lag grows
+  fault delay <subscriber> <ms>
+                             each of its deliveries goes out <ms> late
+  fault fail <subscriber>    refuse its deliveries: each event parks
+  fault slow-log <ms>        each write to the log waits <ms>
+  fault clear [<subscriber>|log]
+                             undo: every switch and stopped service (or one subscriber's, or the
+                             log's); a failing subscriber gets what parked, in order
+                             (the switches need npm start -- --faults, or on a cluster a bus with
+                             FAULT_SWITCHES=on; always the admin credential)
   load [--rate N] [--duration D] [--mix P:C] [--report FILE]
                              drive the public API at N requests/s (default 50) for D (30s, 2m;
                              default 30s), P posts for every C comments (default 1:9), open loop;
@@ -46,6 +60,9 @@ export type Command =
   | { readonly name: 'replay' | 'skip' | 'rewind'; readonly subscriber: string; readonly seq: number }
   | { readonly name: 'tail'; readonly count: number | undefined }
   | { readonly name: 'rebuild'; readonly service: SubscriberName }
+  | ProcessCommand
+  | { readonly name: 'faults' }
+  | FaultCommand
   | LoadCommand
   | { readonly name: 'help' };
 
@@ -59,6 +76,24 @@ export interface LoadCommand {
   readonly report: string | undefined;
   readonly seedPosts: number | undefined;
 }
+
+/** A process switch: the launcher's supervisor locally, kubectl on a cluster. */
+export interface ProcessCommand {
+  readonly name: 'stop' | 'start' | 'restart';
+  readonly service: string;
+}
+
+export interface FaultCommand {
+  readonly name: 'fault';
+  readonly change:
+    | { readonly kind: 'pause' | 'fail'; readonly subscriber: string }
+    | { readonly kind: 'delay'; readonly subscriber: string; readonly ms: number }
+    | { readonly kind: 'slow-log'; readonly ms: number }
+    | { readonly kind: 'clear'; readonly target: string | undefined };
+}
+
+/** The most a switch may delay (the bus's and the transports' own bound). */
+const MAX_FAULT_MS = 10_000;
 
 /** Where `load` sends its requests unless --url says otherwise: what `npm start` prints. */
 export const DEFAULT_LOAD_TARGET = 'http://localhost:8080';
@@ -224,9 +259,19 @@ function parseCommand(name: string, rest: readonly string[], values: { subscribe
     case 'rebuild':
       expectArgs(1, '<service>');
       return { name, service: serviceName(rest[0] as string) };
+    case 'stop':
+    case 'start':
+    case 'restart':
+      expectArgs(1, '<service>');
+      return { name, service: processName(rest[0] as string) };
+    case 'faults':
+      expectArgs(0, '');
+      return { name };
+    case 'fault':
+      return { name, change: parseFault(rest) };
     default:
       throw new UsageError(
-        `command: must be one of status, parked, replay, skip, rewind, tail, rebuild, load, not ${name}`,
+        `command: must be one of status, parked, replay, skip, rewind, tail, rebuild, stop, start, restart, faults, fault, load, not ${name}`,
       );
   }
 }
@@ -242,6 +287,44 @@ function serviceName(value: string): SubscriberName {
  * A subscriber's name: the registry's, or a course service's from EXTRA_SUBSCRIBERS, so any name of
  * that form; the bus answers 404 for one it does not have.
  */
+/** A process the supervisor runs: a service of the registry, or a NATS node (`nats-0`). */
+function processName(value: string): string {
+  if (!(SERVICE_NAMES as readonly string[]).includes(value) && !/^nats-\d$/.test(value))
+    throw new UsageError(`service: must be one of ${SERVICE_NAMES.join(', ')} or a NATS node (nats-0), not ${value}`);
+  return value;
+}
+
+const FAULTS =
+  'pause <subscriber>, delay <subscriber> <ms>, fail <subscriber>, slow-log <ms>, clear [<subscriber>|log]';
+
+function parseFault([kind, ...args]: readonly string[]): FaultCommand['change'] {
+  const take = (count: number, names: string) => {
+    if (args.length !== count) throw new UsageError(`fault ${kind}: takes ${names}, not ${args.join(' ') || 'none'}`);
+  };
+  const ms = (value: string) => {
+    const number = wholeNumber('ms', value, 0);
+    if (number > MAX_FAULT_MS) throw new UsageError(`ms: must be at most ${MAX_FAULT_MS}, not ${value}`);
+    return number;
+  };
+  switch (kind) {
+    case 'pause':
+    case 'fail':
+      take(1, '<subscriber>');
+      return { kind, subscriber: subscriberName(args[0]!) };
+    case 'delay':
+      take(2, '<subscriber> <ms>');
+      return { kind, subscriber: subscriberName(args[0]!), ms: ms(args[1]!) };
+    case 'slow-log':
+      take(1, '<ms>');
+      return { kind, ms: ms(args[0]!) };
+    case 'clear':
+      if (args.length > 1) throw new UsageError(`fault clear: takes [<subscriber>|log], not ${args.join(' ')}`);
+      return { kind, target: args[0] === undefined || args[0] === 'log' ? args[0] : subscriberName(args[0]) };
+    default:
+      throw new UsageError(`fault: must be one of ${FAULTS}, not ${kind ?? 'none'}`);
+  }
+}
+
 function subscriberName(value: string): string {
   if (!PRINCIPAL_NAME.test(value)) {
     throw new UsageError(

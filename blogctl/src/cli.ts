@@ -1,6 +1,7 @@
 import { parseInvocation, UsageError, USAGE, DEFAULT_VIEWS_PORT } from './args';
 import { runCommand } from './commands';
 import { BlogctlError } from './http';
+import { clusterControl, findLauncher, isSwitchCommand, launcherControl, runFault } from './faults';
 import { load } from './load/command';
 import { openTarget } from './target';
 
@@ -43,7 +44,20 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   let target;
   try {
     target = await openTarget(where!, DEFAULT_VIEWS_PORT, io.env);
-    await runCommand(command, target, { json, print }, signal);
+    if (isSwitchCommand(command)) {
+      const opened = target;
+      const place = where!;
+      const control =
+        place.kind === 'local'
+          ? launcherControl(
+              () => findLauncher(place.busUrl),
+              () => opened.adminToken(),
+            )
+          : clusterControl({ namespace: place.namespace, context: place.context, env: io.env }, opened);
+      await runFault(command, control, { json, print });
+    } else {
+      await runCommand(command, target, { json, print }, signal);
+    }
     return 0;
   } catch (err) {
     if (!(err instanceof BlogctlError)) throw err;

@@ -7,6 +7,7 @@ import {
   type SubscriptionStatus,
 } from '@mini-blog/common';
 import type { Command } from './args';
+import type { SwitchCommand } from './faults';
 import { readEventStream } from './flow-stream';
 import { BlogctlError, messageOf, request } from './http';
 import type { Readiness, Target } from './target';
@@ -32,7 +33,7 @@ export interface Output {
 const TAIL_BACKLOG = 10;
 
 export async function runCommand(
-  command: Exclude<Command, { name: 'help' | 'load' }>,
+  command: Exclude<Command, { name: 'help' | 'load' } | SwitchCommand>,
   target: Target,
   out: Output,
   signal: AbortSignal,

@@ -7,7 +7,7 @@ export class BlogctlError extends Error {
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 export interface Request {
-  readonly method?: 'GET' | 'POST' | 'PUT';
+  readonly method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Sent as `Authorization: Bearer <token>`. */
   readonly token?: string;
   readonly body?: unknown;

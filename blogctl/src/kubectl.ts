@@ -14,9 +14,9 @@ const flagsOf = ({ namespace, context }: KubectlTarget) => [
   ...(namespace ? ['--namespace', namespace] : []),
 ];
 
-/** `kubectl get ... -o json`, parsed (undefined for nothing). Throws BlogctlError with kubectl's own message. */
-export function kubectlGet(target: KubectlTarget, args: readonly string[]): unknown {
-  const result = spawnSync('kubectl', [...flagsOf(target), 'get', ...args, '-o', 'json'], {
+/** `kubectl <args>` in the target's context and namespace; its output. Throws BlogctlError with kubectl's own message. */
+export function kubectl(target: KubectlTarget, args: readonly string[]): string {
+  const result = spawnSync('kubectl', [...flagsOf(target), ...args], {
     encoding: 'utf8',
     maxBuffer: 16 * 1024 * 1024,
     env: target.env,
@@ -26,9 +26,15 @@ export function kubectlGet(target: KubectlTarget, args: readonly string[]): unkn
       `kubectl: ${(result.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed or not on PATH' : result.error.message}`,
     );
   if (result.status !== 0)
-    throw new BlogctlError(`kubectl get ${args.join(' ')}: ${result.stderr.trim() || `exit ${result.status}`}`);
+    throw new BlogctlError(`kubectl ${args.join(' ')}: ${result.stderr.trim() || `exit ${result.status}`}`);
+  return result.stdout;
+}
+
+/** `kubectl get ... -o json`, parsed (undefined for nothing). */
+export function kubectlGet(target: KubectlTarget, args: readonly string[]): unknown {
+  const stdout = kubectl(target, ['get', ...args, '-o', 'json']);
   // `--ignore-not-found` prints nothing for an object that does not exist.
-  return result.stdout.trim() === '' ? undefined : (JSON.parse(result.stdout) as unknown);
+  return stdout.trim() === '' ? undefined : (JSON.parse(stdout) as unknown);
 }
 
 export interface PortForward {

@@ -157,3 +157,75 @@ describe('blogctl against a cluster (kubectl blog)', () => {
     expect(result.stderr).toBe('blogctl: kubectl: not installed or not on PATH\n');
   });
 });
+
+describe('the fault switches on a cluster (kubectl blog)', () => {
+  const deployment = (name: string, replicas: number) => ({
+    kind: 'Deployment',
+    metadata: { name, labels: { 'app.kubernetes.io/part-of': 'mini-blog' } },
+    spec: { replicas },
+  });
+  const withWorkloads = () =>
+    aCluster({
+      portForward: { 4005: Number(new URL(system.busUrl).port), 4006: Number(new URL(system.viewsUrl).port) },
+      objects: {
+        'secret/mini-blog-credentials': secret(ADMIN_TOKEN),
+        'deployment/posts': deployment('posts', 2),
+        'statefulset/event-bus': { ...deployment('event-bus', 1), kind: 'StatefulSet' },
+      },
+    });
+  const replicasOf = (world: ReturnType<FakeCluster['world']>, key: string) =>
+    world.objects?.[key] as { spec: { replicas: number }; metadata: { annotations?: Record<string, string> } };
+
+  it('stops a service by scaling it to 0, remembering its replicas, and starts it back to them', async () => {
+    const cluster = withWorkloads();
+
+    const stopped = await blogctl(['stop', 'posts'], cluster.env);
+    const afterStop = replicasOf(cluster.world(), 'deployment/posts');
+    const started = await blogctl(['start', 'posts'], cluster.env);
+    const afterStart = replicasOf(cluster.world(), 'deployment/posts');
+
+    expect(stopped).toMatchObject({ status: 0, stderr: '' });
+    expect(stopped.stdout).toContain(
+      'posts: stopped (deployment/posts scaled to 0; `kubectl blog start posts` scales it back to 2)',
+    );
+    expect(afterStop.spec.replicas).toBe(0);
+    expect(afterStop.metadata.annotations).toEqual({ 'mini-blog.dev/replicas-before-stop': '2' });
+    expect(started.stdout).toContain('posts: starting, 2 replica(s)');
+    expect(afterStart.spec.replicas).toBe(2);
+    expect(afterStart.metadata.annotations).toEqual({});
+  });
+
+  it('restarts the bus with a rollout restart of its StatefulSet', async () => {
+    const cluster = withWorkloads();
+
+    const restarted = await blogctl(['restart', 'event-bus'], cluster.env);
+
+    expect(restarted.stdout).toContain('event-bus: restarting (kubectl rollout restart statefulset/event-bus)');
+    expect(cluster.calls().map((call) => call.args.join(' '))).toContain('rollout restart statefulset/event-bus');
+  });
+
+  it("sets a delivery switch through the bus's admin API, with the admin credential from the Secret", async () => {
+    const cluster = withWorkloads();
+    system.faultSwitches = { deliveries: {}, log: { slowMs: 0 } };
+
+    const paused = await blogctl(['fault', 'pause', 'query'], cluster.env);
+
+    expect(paused).toMatchObject({ status: 0, stderr: '' });
+    expect(paused.stdout).toBe('fault switches on:\n  query       paused (its lag grows)\n');
+    expect(system.seen.at(-1)).toMatchObject({
+      method: 'PATCH',
+      url: '/admin/faults/deliveries/query',
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+      body: { paused: true },
+    });
+  });
+
+  it("says how to turn the bus's switches on when it runs without them", async () => {
+    const cluster = withWorkloads();
+
+    const refused = await blogctl(['fault', 'fail', 'moderation'], cluster.env);
+
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('kubectl set env statefulset/event-bus FAULT_SWITCHES=on');
+  });
+});

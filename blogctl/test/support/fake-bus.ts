@@ -1,7 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { SERVICE_NAMES, type ServiceName, type SubscriptionStatus } from '@mini-blog/common';
+import {
+  NO_DELIVERY_FAULTS,
+  SERVICE_NAMES,
+  type FaultSwitches,
+  type ServiceName,
+  type SubscriptionStatus,
+} from '@mini-blog/common';
 import { subscriptionStatus } from '@mini-blog/common/testing';
 
 /** What the fake bus was asked: method, path and query, the Authorization header and the body. */
@@ -34,6 +40,8 @@ export interface FakeSystem {
   readonly flowLimits: (string | null)[];
   /** The views serve GET /parked, as on JetStream (from its notices, without a credential). */
   parkedInViews?: boolean;
+  /** The bus runs with FAULT_SWITCHES=on: /admin/faults answers, with these switches. */
+  faultSwitches?: FaultSwitches;
   close(): Promise<void>;
 }
 
@@ -90,6 +98,23 @@ export async function startFakeSystem(): Promise<FakeSystem> {
     close: async () => {},
   };
 
+  /** The bus's switches, as its /admin/faults keeps them; 404 as the bus answers when they are off. */
+  const faults = (method: string, path: string, body: unknown, res: ServerResponse) => {
+    const switches = system.faultSwitches;
+    if (!switches) return send(res, 404, { message: `${method} ${path}: no such route` });
+    const name = /^\/admin\/faults\/deliveries\/([^/]+)$/.exec(path)?.[1];
+    if (name && method === 'PATCH')
+      system.faultSwitches = {
+        ...switches,
+        deliveries: {
+          ...switches.deliveries,
+          [name]: { ...NO_DELIVERY_FAULTS, ...switches.deliveries[name], ...(body as object) },
+        },
+      };
+    if (path === '/admin/faults' && method === 'DELETE') system.faultSwitches = { deliveries: {}, log: { slowMs: 0 } };
+    return send(res, 200, system.faultSwitches);
+  };
+
   const main = createServer(async (req, res) => {
     const body = await readJson(req);
     const url = new URL(req.url ?? '/', 'http://bus');
@@ -102,6 +127,7 @@ export async function startFakeSystem(): Promise<FakeSystem> {
     if (req.headers.authorization !== `Bearer ${ADMIN_TOKEN}`) {
       return send(res, 401, { message: 'authorization: missing or unknown token' }, { 'www-authenticate': 'Bearer' });
     }
+    if (url.pathname.startsWith('/admin/faults')) return faults(req.method ?? 'GET', url.pathname, body, res);
     const action = /^\/admin\/subscriptions\/([^/]+)\/(?:parked\/(\d+)\/(replay|skip)|cursor)$/.exec(url.pathname);
     if (url.pathname === '/admin/parked' && req.method === 'GET') {
       if (system.rawParked !== undefined) return sendRaw(res, 200, system.rawParked);

@@ -2,6 +2,7 @@
 // A stand-in for kubectl, for tests of the tools that drive it: put its folder first on PATH under
 // the name `kubectl` (see fake-cluster.ts). It answers from a JSON "world" file named by
 // FAKE_KUBECTL_WORLD and appends every call (its arguments and stdin) to <world>.calls.jsonl.
+// It also scales, annotates and rollout-restarts the workloads in `objects` (a later `get` sees it).
 // World: { objects: {"<kind>/<name>": object}, lists: {"<kind>": [object]}, error?: string,
 //          portForward?: {"<remote port>": <local port>},
 //          hidden?: ["<kind>/<name>"] (objects `get` does not see yet: created by someone else meanwhile) }
@@ -48,7 +49,8 @@ function fail(message, status = 1) {
 if (world.error) fail(world.error);
 const [verb, ...rest] = words;
 if (verb === 'get') {
-  const [kind, name] = rest;
+  // `get deployment posts` or `get deployment/posts`.
+  const [kind, name] = rest.length === 1 && rest[0].includes('/') ? rest[0].split('/') : rest;
   if (name !== undefined) {
     const key = `${kind}/${name}`;
     const object = (world.hidden ?? []).includes(key) ? undefined : world.objects?.[key];
@@ -77,6 +79,25 @@ if (verb === 'get') {
     object[field] = value !== null && typeof value === 'object' ? { ...object[field], ...value } : value;
   fs.writeFileSync(worldFile, JSON.stringify(world));
   process.stdout.write(`${key} patched\n`);
+} else if (verb === 'scale' || verb === 'annotate' || (verb === 'rollout' && rest[0] === 'restart')) {
+  // A workload's replicas and annotations, changed in the world, so that a later `get` sees them.
+  const key = verb === 'rollout' ? rest[1] : rest[0];
+  const object = world.objects?.[key];
+  if (object === undefined) fail(`Error from server (NotFound): ${key} not found`);
+  object.metadata.annotations = { ...object.metadata.annotations };
+  if (verb === 'scale') {
+    const replicas = argv.find((arg) => arg.startsWith('--replicas='));
+    object.spec.replicas = Number(replicas.slice('--replicas='.length));
+  } else if (verb === 'annotate') {
+    for (const change of rest.slice(1)) {
+      if (change.endsWith('-')) delete object.metadata.annotations[change.slice(0, -1)];
+      else object.metadata.annotations[change.split('=')[0]] = change.slice(change.indexOf('=') + 1);
+    }
+  } else {
+    object.metadata.annotations['kubectl.kubernetes.io/restartedAt'] = new Date().toISOString();
+  }
+  fs.writeFileSync(worldFile, JSON.stringify(world));
+  process.stdout.write(`${key} ${verb === 'scale' ? 'scaled' : verb === 'annotate' ? 'annotated' : 'restarted'}\n`);
 } else if (verb === 'port-forward') {
   // A real port-forward runs until it is stopped. The handler is in place before the first
   // "Forwarding" line, since blogctl may stop the forward as soon as it has read that line.
