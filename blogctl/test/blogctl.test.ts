@@ -267,7 +267,7 @@ describe('the command line', () => {
   it.each([
     [
       ['frobnicate'],
-      /command: must be one of status, parked, replay, skip, rewind, tail, rebuild, load, not frobnicate/,
+      /command: must be one of status, parked, replay, skip, rewind, tail, rebuild, stop, start, restart, faults, fault, load, not frobnicate/,
     ],
     [['replay', 'query'], /replay: takes <subscriber> <seq>, not query/],
     [
