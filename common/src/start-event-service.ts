@@ -66,6 +66,8 @@ export interface EventServiceOptions<S extends SubscriberName, M> extends EventS
    * does not handle it). The mechanism keeps the file, the transactions, the checkpoint and the outbox.
    */
   readonly projection: ProjectionDefinition<S, M>;
+  /** Files up to this size are checked before they open, larger ones in the background (`CHECK_BEFORE_OPEN_BYTES`). */
+  readonly checkBeforeOpenBytes?: number;
   /** The service's own routes, beside the transport's delivery routes and the health routes. */
   readonly routes?: (
     app: Express,
@@ -103,12 +105,15 @@ export function createEventService<S extends SubscriberName, M>({
   replica,
   admin = { verifiers: [] },
   projection: definition,
+  checkBeforeOpenBytes,
   ...tuning
 }: EventServiceOptions<S, M>): EventServiceParts<M> {
-  const projection = new Projection({ service: name, definition, dataDir, replica, logger });
+  const projection = new Projection({ service: name, definition, dataDir, replica, logger, checkBeforeOpenBytes });
   const types = replayedTypes(name);
   const consumer = createConsumer({ ...tuning, name, bus, logger, types, state: projection });
   const rebuilder = new Rebuilder({ projection, consumer, bus, types, logger, pageSize: tuning.pageSize });
+  // A large file is checked after it opens: found corrupt, it is rebuilt beside and kept aside.
+  projection.onCorrupt = () => void rebuilder.start({ setAside: 'corrupt' });
   const live = bus.connect(consumer);
   const adminOnly = serviceAdminOnly({ service: name, ...admin });
   const app = createHttpApp({

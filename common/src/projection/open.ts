@@ -1,4 +1,5 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { ConfigError } from '../service/config';
@@ -28,14 +29,16 @@ const SIDECARS = ['-wal', '-shm'] as const;
  * if not, why. A file of another service is a configuration error (two services given one folder),
  * not something to move: it throws.
  */
-export function inspectFile(file: string, expected: Expected): SetAside | undefined {
+export function inspectFile(file: string, expected: Expected, { quickCheck = true } = {}): SetAside | undefined {
   let db: Database.Database | undefined;
   let meta: FileMeta;
   let tables: string[];
   try {
     db = new Database(file, { fileMustExist: true });
-    const check = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') return { reason: 'corrupt', detail: `quick_check: ${String(check)}` };
+    if (quickCheck) {
+      const check = db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') return { reason: 'corrupt', detail: `quick_check: ${String(check)}` };
+    }
     meta = readMeta(db);
     tables = tablesOf(db);
   } catch (err) {
@@ -83,14 +86,20 @@ export function removeDatabase(file: string): void {
 }
 
 /**
- * Checks the file at `file` before it is opened: one that fails SQLite's quick check, was written
+ * Checks the file at `file` before it is opened: one that is not SQLite, fails SQLite's quick check
+ * (unless `quickCheck` is false: a large file is checked in the background, `checkInBackground`), was written
  * by newer code (the mechanism's format, the schema step or the projection version) or by an older
  * projection version is moved aside, kept for inspection, with a log line that says why; the
  * service then starts a new file and builds it from the log. Returns where it went, if moved.
  */
-export function setAsideIfUnusable(file: string, expected: Expected, logger: Logger): string | undefined {
+export function setAsideIfUnusable(
+  file: string,
+  expected: Expected,
+  logger: Logger,
+  { quickCheck = true } = {},
+): string | undefined {
   if (!existsSync(file)) return undefined;
-  const problem = inspectFile(file, expected);
+  const problem = inspectFile(file, expected, { quickCheck });
   if (!problem) return undefined;
   const aside = asideName(file, problem.reason);
   moveDatabase(file, aside);
@@ -99,4 +108,24 @@ export function setAsideIfUnusable(file: string, expected: Expected, logger: Log
     `projection file moved aside (${problem.reason}: ${problem.detail}); rebuilding it from the log`,
   );
   return aside;
+}
+
+/**
+ * Runs SQLite's quick check of a file in a worker thread, on a read-only connection of its own (WAL
+ * lets it read while the service writes): it takes about 5 ms a megabyte, which a large file must
+ * not add to every start. Resolves with `ok` or what the check found.
+ */
+export function checkInBackground(file: string): Promise<string> {
+  const source = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const Database = require(workerData.module);
+    const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
+    try { parentPort.postMessage(String(db.pragma('quick_check', { simple: true }))); } finally { db.close(); }
+  `;
+  return new Promise((resolve) => {
+    const worker = new Worker(source, { eval: true, workerData: { file, module: require.resolve('better-sqlite3') } });
+    worker.once('message', (result: string) => resolve(result));
+    worker.once('error', (err) => resolve(err.message));
+    worker.once('exit', (code) => resolve(`the check stopped (exit ${code})`));
+  });
 }

@@ -64,9 +64,12 @@ export class Rebuilder<S extends SubscriberName, M> {
     return { ...this.current, live: this.options.consumer.currentPosition };
   }
 
-  /** Starts a rebuild unless one runs; either way, the status of the one that runs now. */
-  start(): RebuildStatus {
-    this.running ??= this.run().finally(() => {
+  /**
+   * Starts a rebuild unless one runs; either way, the status of the one that runs now. `setAside`
+   * (a reason: `corrupt`) keeps the live file beside the new one instead of replacing it.
+   */
+  start({ setAside }: { setAside?: string } = {}): RebuildStatus {
+    this.running ??= this.run(setAside).finally(() => {
       this.running = undefined;
     });
     return this.status;
@@ -77,7 +80,7 @@ export class Rebuilder<S extends SubscriberName, M> {
     await this.running;
   }
 
-  private async run(): Promise<void> {
+  private async run(setAside: string | undefined): Promise<void> {
     const { projection, consumer, bus, types, logger, pageSize = 5000, logEveryMs = 2000 } = this.options;
     const started = Date.now();
     this.current = {
@@ -119,7 +122,7 @@ export class Rebuilder<S extends SubscriberName, M> {
       const rebuilt = target;
       await consumer.exclusive(async () => {
         await shadow.syncToHead();
-        projection.swap(rebuilt);
+        projection.swap(rebuilt, { setAside });
       });
       target = undefined;
       const ms = Date.now() - started;

@@ -16,6 +16,7 @@ import { ConfigError } from '../../src/service/config';
 import { projectionFileName, type ProjectionDb, type ProjectionDefinition } from '../../src/projection';
 import { silentLogger } from '../../src/service/logger';
 import { createEventService } from '../../src/start-event-service';
+import request from 'supertest';
 import { checkProjectionFile, MemoryBus, waitFor } from '../../src/testing';
 import { BusUnavailableError, type LogPage, type ReadLogOptions } from '../../src/transport';
 
@@ -188,6 +189,46 @@ describe('opening a file', () => {
 
     expect(asideFiles()).toEqual([expect.stringMatching(/^posts\.sqlite\.corrupt-/)]);
     expect(service.projection.model.titles()).toHaveLength(200);
+    await service.close();
+  });
+
+  it('opens a file larger than checkBeforeOpenBytes at once, checks it in the background, and found corrupt answers 503 until it is rebuilt beside and moved aside', async () => {
+    const posts = Array.from({ length: 200 }, (_, index) =>
+      post(`p${index}`, `A title long enough to fill pages ${index}`),
+    );
+    const bus = await writeFile(titlesProjection(), posts);
+    const bytes = readFileSync(file());
+    writeFileSync(file(), bytes.fill(0xff, bytes.length - 4096 + 8, bytes.length - 8));
+
+    const service = createEventService({
+      name: 'posts',
+      bus,
+      logger: silentLogger(),
+      dataDir,
+      projection: titlesProjection(),
+      checkBeforeOpenBytes: 1024,
+      routes: (app, { projection }) => app.get('/titles', (_req, res) => void res.json(projection.model.titles())),
+    });
+    await service.consumer.start();
+    // The rebuild waits for the log while the test looks at the service.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const read = bus.readLog.bind(bus);
+    bus.readLog = async (options) => gate.then(() => read(options));
+    await waitFor(() => !service.projection.writable, 'the check to find the file corrupt');
+    const meanwhile = await request(service.app).get('/titles');
+    const ready = await request(service.app).get('/readyz');
+    release();
+    await service.rebuilder.finished();
+
+    expect(meanwhile.status).toBe(503);
+    expect(meanwhile.body.message).toMatch(/its projection .*posts\.sqlite is corrupt \(quick_check: /);
+    expect(ready.status).toBe(503);
+
+    expect(service.rebuilder.status).toMatchObject({ state: 'swapped', position: 200 });
+    expect(asideFiles()).toEqual([expect.stringMatching(/^posts\.sqlite\.corrupt-/)]);
+    expect(service.projection.writable).toBe(true);
+    expect((await request(service.app).get('/titles')).body).toHaveLength(200);
     await service.close();
   });
 
