@@ -54,6 +54,11 @@ export interface ServiceEntry {
    * only there: its own port is never public.
    */
   readonly routes: readonly PublicRoute[];
+  /**
+   * Settings of its own (env variables) that a deployment passes it from the shared configuration
+   * (the ConfigMap mini-blog-config), with their value there.
+   */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 export const SERVICES = {
@@ -95,6 +100,7 @@ export const SERVICES = {
     handles: ['CommentCreated'],
     keys: {},
     routes: [],
+    settings: { BLOCKED_WORDS: 'orange' },
   },
   query: {
     port: 4002,

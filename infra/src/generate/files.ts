@@ -1,6 +1,12 @@
 import path from 'node:path';
+import { configDocuments } from './config-map';
 import { gatewayDocuments } from './gateway-api';
 import { ingressDocuments } from './ingress';
+import { jetstreamServicesDocuments, natsConfigDocuments, natsPasswordsDocuments } from './jetstream';
+import { gatewayKustomization, k8sKustomization } from './kustomizations';
+import { networkPolicyDocuments } from './network-policies';
+import { eventServices, serviceDocuments } from './services';
+import { skaffoldDocuments } from './skaffold';
 import { yamlText, type YamlDocument } from './yaml-file';
 
 /** The repository root, from this package's src/generate/ or dist/generate/. */
@@ -12,8 +18,17 @@ edit. infra/test/generated.test.ts fails when this file is not what the registry
 /** Every generated file, by its path from the repository root, as its documents. */
 export function generatedDocuments(): Record<string, readonly YamlDocument[]> {
   return {
+    'infra/k8s/kustomization.yaml': k8sKustomization(),
+    'infra/k8s/config.yaml': configDocuments(),
+    ...Object.fromEntries(eventServices().map((name) => [`infra/k8s/${name}.yaml`, serviceDocuments(name)])),
     'infra/k8s/ingress.yaml': ingressDocuments(),
+    'infra/k8s/network-policy.yaml': networkPolicyDocuments(),
     'infra/k8s-gateway-api/routes/gateway.yaml': gatewayDocuments(),
+    'infra/k8s-gateway-api/routes/kustomization.yaml': gatewayKustomization(),
+    'infra/k8s-jetstream/transport/services.yaml': jetstreamServicesDocuments(),
+    'infra/k8s-jetstream/transport/nats-config.yaml': natsConfigDocuments(),
+    'infra/k8s-jetstream/transport/nats-passwords.yaml': natsPasswordsDocuments(),
+    'skaffold.yaml': skaffoldDocuments(),
   };
 }
 

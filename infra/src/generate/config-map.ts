@@ -1,0 +1,37 @@
+import { publishAclSetting, SERVICE_NAMES, SERVICES, subscribersSetting, type ServiceEntry } from '@mini-blog/common';
+import { labels } from './names';
+import { CONFIG_MAP, k8sServiceUrl } from './services';
+import { noted, type YamlDocument } from './yaml-file';
+
+/** The settings every service shares, and each service's own settings (the registry's `settings`). */
+export function configDocuments(): YamlDocument[] {
+  const own = Object.assign(
+    {},
+    ...SERVICE_NAMES.map((name) => (SERVICES[name] as ServiceEntry).settings ?? {}),
+  ) as Record<string, string>;
+  return [
+    {
+      comment: `Settings shared by the services; the workloads read single keys from here, so each pod gets
+only what it uses. A change takes effect at the next start of the pods that read it:
+  kubectl rollout restart statefulset/event-bus   (SUBSCRIBERS, PUBLISH_ACL)`,
+      value: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: CONFIG_MAP, labels: labels(CONFIG_MAP, 'config') },
+        data: {
+          BUS_URL: k8sServiceUrl('event-bus'),
+          LOG_LEVEL: 'info',
+          ...own,
+          PUBLISH_ACL: noted(
+            'Which principal may publish which event types (publishAclSetting of the registry); the bus\nrefuses any other with 403.',
+            publishAclSetting(),
+          ),
+          SUBSCRIBERS: noted(
+            'name=url|options (docs/architecture.md): each subscriber sent exactly the types it needs live\n(subscribersSetting of the registry), not its own events.',
+            subscribersSetting((name) => `${k8sServiceUrl(name)}/events`),
+          ),
+        },
+      },
+    },
+  ];
+}

@@ -1,0 +1,110 @@
+import {
+  PUBLISHER_NAMES,
+  SERVICE_NAMES,
+  SERVICES,
+  SUBSCRIBER_NAMES,
+  type ServiceEntry,
+  type ServiceName,
+} from '@mini-blog/common';
+import { labels } from './names';
+import { componentOf } from './services';
+import { flow, noted, type YamlDocument } from './yaml-file';
+
+/** Where ingress-nginx runs (every way docs/kubernetes.md installs it puts it there). */
+export const INGRESS_NGINX = {
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } },
+  podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } },
+};
+
+const pods = (names: readonly string[]) => ({
+  podSelector: {
+    matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: flow([...names]) }],
+  },
+});
+
+/** The services that talk to the bus's API: every publisher and every subscriber. */
+export const BUS_CLIENTS: readonly ServiceName[] = SERVICE_NAMES.filter(
+  (name) => PUBLISHER_NAMES.includes(name) || SUBSCRIBER_NAMES.includes(name),
+);
+
+/** The port of a service that its public routes reach: its views port if it has one. */
+export const publicPort = (name: ServiceName) => {
+  const entry: ServiceEntry = SERVICES[name];
+  return entry.viewsPort ?? entry.port;
+};
+
+/** The label of a service's component, for the objects that belong to it. */
+export function componentLabel(name: ServiceName): string {
+  if (name === 'event-bus') return 'event-log';
+  if (name === 'client') return 'frontend';
+  return componentOf(name);
+}
+
+interface Rule {
+  readonly why: string;
+  readonly from: readonly unknown[];
+  readonly port: number;
+}
+
+/** Who may reach which port of a service, from the registry: ingress-nginx its public routes, the bus its deliveries, the services the bus's API. */
+function rulesOf(name: ServiceName): Rule[] {
+  const entry: ServiceEntry = SERVICES[name];
+  const rules: Rule[] = [];
+  if (name === 'event-bus')
+    rules.push({
+      why: 'The API (publish, read the log) and /admin: the services; the operator comes through port-forward.',
+      from: [pods(BUS_CLIENTS)],
+      port: entry.port,
+    });
+  const publicFrom = entry.routes.length > 0 ? [INGRESS_NGINX] : [];
+  const deliveries = SUBSCRIBER_NAMES.includes(name) ? [pods(['event-bus'])] : [];
+  if (entry.viewsPort !== undefined) {
+    if (publicFrom.length > 0)
+      rules.push({ why: 'The read-only views: ingress-nginx.', from: publicFrom, port: entry.viewsPort });
+  } else if (publicFrom.length + deliveries.length > 0) {
+    const why =
+      publicFrom.length > 0 && deliveries.length > 0
+        ? 'Its public routes from ingress-nginx; deliveries from the bus.'
+        : publicFrom.length > 0
+          ? 'Its public routes: ingress-nginx only.'
+          : 'No public route: deliveries from the bus only.';
+    rules.push({ why, from: [...publicFrom, ...deliveries], port: entry.port });
+  }
+  return rules;
+}
+
+function policy(name: ServiceName) {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, labels: labels(name, componentLabel(name)) },
+    spec: {
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': name } },
+      policyTypes: flow(['Ingress']),
+      ingress: rulesOf(name).map(({ why, from, port }) => noted(why, { from, ports: [{ protocol: 'TCP', port }] })),
+    },
+  };
+}
+
+/** A NetworkPolicy per process of the registry. */
+export function networkPolicyDocuments(): YamlDocument[] {
+  const [first, ...rest] = SERVICE_NAMES.map((name) => ({ value: policy(name) }));
+  return first
+    ? [
+        {
+          comment: `Who may open a connection to which pod, and on which port. Each pod accepts only:
+  - on its public routes (the registry's \`routes\`), ingress-nginx;
+  - on its delivery endpoint (POST /events of each subscriber), the bus;
+  - the bus's API and admin port, the services that publish or read the log (${BUS_CLIENTS.join(', ')});
+  - the bus's read-only views, ingress-nginx.
+A service's public routes and its delivery endpoint share one port, so both peers are allowed
+there; the bus checks every token and every delivery is signed, so a peer allowed here still
+needs a credential. Enforced where the CNI implements NetworkPolicy (Calico, Cilium, recent
+kindnet; elsewhere it is accepted and has no effect). The kubelet's probes and \`kubectl
+port-forward\` come from the node, which NetworkPolicy always allows.`,
+          value: first.value,
+        },
+        ...rest,
+      ]
+    : [];
+}
