@@ -43,6 +43,27 @@ describe('POST /posts/:id/comments', () => {
     expect(res.status).toBe(201);
   });
 
+  it.each([
+    ['nested right-to-left overrides (shown as "orange")', '\u202eeg\u202enaro', 'U+202E at 1'],
+    ['an isolate', 'x\u2067y', 'U+2067 at 2'],
+    ['an annotation terminator', 'or\ufffbange', 'U+FFFB at 3'],
+    ['a C1 control inside a word', 'or\u009bange', 'U+009B at 3'],
+  ])(
+    'refuses a comment with %s with 422 naming the field, the rule and the character, storing nothing',
+    async (_label, content, where) => {
+      const { app, bus } = await setup();
+      const postId = await withPost(bus);
+
+      const res = await request(app).post(`/posts/${postId}/comments`).send({ content });
+
+      expect(res.status).toBe(422);
+      expect(res.body.message).toBe(
+        `content: must not contain control characters, bidirectional embeddings, overrides or isolates, or annotation characters (${where})`,
+      );
+      expect(bus.ofType('CommentCreated')).toHaveLength(0);
+    },
+  );
+
   it('answers 404 for a post that is not in the log', async () => {
     const { app, bus } = await setup();
 

@@ -1,66 +1,64 @@
-import unhomoglyph from 'unhomoglyph';
 import { assertNever, type CommentCreated, type Envelope, type Handled, type NewEvent } from '@mini-blog/common';
+import { blockedForms, displayOrders, joinsWord, readingsOf } from './skeleton';
 
 export type Verdict = 'approved' | 'rejected';
 
+/** A code point of a text as a reader reads it: its readings, and whether it joins the word around it. */
+interface Unit {
+  readonly readings: readonly string[];
+  readonly joins: boolean;
+}
+
+/** The seen code points of a text (what is not seen reads as nothing and is left out). */
+function unitsOf(text: string): Unit[] {
+  const units: Unit[] = [];
+  for (const char of text) {
+    const readings = readingsOf(char);
+    if (readings.length > 0) units.push({ readings, joins: joinsWord(char, readings) });
+  }
+  return units;
+}
+
+/** Whether units from `start` on spell `word` from `offset` on, ending at a unit that does not join a next one. */
+function spells(units: readonly Unit[], start: number, word: string, offset: number): boolean {
+  const unit = units[start];
+  if (!unit) return false;
+  return unit.readings.some((reading) => {
+    if (!word.startsWith(reading, offset)) return false;
+    const reached = offset + reading.length;
+    if (reached === word.length) return start + 1 === units.length || !units[start + 1]!.joins;
+    return spells(units, start + 1, word, reached);
+  });
+}
+
 /**
- * Latin small capitals (ʀ, ᴇ, ɴ...) read as the letters they are, but neither NFKC nor the
- * confusables table maps them; there is no small capital x.
+ * Whether the text holds this skeleton as a whole word: a run of code points whose readings make
+ * it exactly, with no code point that joins a word just before or after it ("oranges" is another
+ * word; "orange2", "orange's" and "0range" hold it).
  */
-const SMALL_CAPITALS = new Map(
-  [...'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘꞯʀꜱᴛᴜᴠᴡʏᴢ'].map((char, index) => [char, 'abcdefghijklmnopqrstuvwyz'[index]!]),
-);
-
-/** A letter that looks like Latin letters, as those (Cyrillic о as o); any other character as it is (Cyrillic б, which looks like 6). */
-function foldLookAlike(char: string): string {
-  const folded = SMALL_CAPITALS.get(char) ?? unhomoglyph(char);
-  return /^[\p{Script=Latin}\p{M}]+$/u.test(folded) ? folded : char;
+function holdsWord(units: readonly Unit[], word: string): boolean {
+  for (let start = 0; start < units.length; start++) {
+    if (start > 0 && units[start - 1]!.joins) continue;
+    if (spells(units, start, word, 0)) return true;
+  }
+  return false;
 }
 
 /**
- * The form words are compared in, so that a blocked word cannot be spelled around: compatibility
- * forms unified (fullwidth, ligatures, mathematical letters: NFKC), invisible code points dropped
- * (soft hyphen, zero-width space, joiners), marks dropped (combining accents, strike-through),
- * letters of other scripts that look like Latin ones folded to them (Unicode's confusables table,
- * from `unhomoglyph`), lower case. ASCII is never folded: `m` stays `m`, not `rn`.
- */
-export function normalizeForComparison(text: string): string {
-  const unmarked = text
-    .normalize('NFKC')
-    .replace(/\p{Default_Ignorable_Code_Point}/gu, '')
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '');
-  return unmarked
-    .replace(/[^\p{ASCII}]/gu, foldLookAlike)
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase();
-}
-
-/** The words of a normalized text: runs of letters, any other character (digit, hyphen, apostrophe, space) ends one. */
-export function wordsOf(text: string): string[] {
-  return normalizeForComparison(text)
-    .split(/\P{L}+/u)
-    .filter((word) => word.length > 0);
-}
-
-/** A right-to-left override (U+202E) up to its end (PDF, another directional control, a line's end): its letters are shown in reverse. */
-const RIGHT_TO_LEFT_OVERRIDE = /\u202e([^\u202a-\u202e\u2066-\u2069\n\r\u2028\u2029]*)/gu;
-
-/** The text in the order a reader sees its letters: "\u202eegnaro" shows "orange". */
-function asDisplayed(text: string): string {
-  return text.replace(RIGHT_TO_LEFT_OVERRIDE, (_override, run: string) => [...run].reverse().join(''));
-}
-
-/**
- * Rejects a text that holds a blocked word as a whole word, compared in normalized form ("Orange!",
- * "orange-juice", "ｏｒａｎｇｅ", "or\u00adange"), but not a longer word that starts with it ("oranges").
- * Both the order the text is stored in and the order it is shown in count.
+ * Rejects a text that holds a blocked word as a whole word, both compared by their confusable
+ * skeletons (`skeleton.ts`: "Orange!", "ｏｒａｎｇｅ", "оrаngе" in Cyrillic, "0range", "or\u00adange",
+ * "🅾🆁🅰🅽🅶🅴"), in any order a reader may see it in ("\u202eeg\u202enaro" shows "orange"), but
+ * not a longer word that starts with it ("oranges").
  */
 export function createModerator(blockedWords: readonly string[]): (content: string) => Verdict {
-  const blocked = new Set(blockedWords.map(normalizeForComparison));
-  const holdsBlocked = (text: string) => wordsOf(text).some((word) => blocked.has(word));
-  return (content) => (holdsBlocked(content) || holdsBlocked(asDisplayed(content)) ? 'rejected' : 'approved');
+  const blocked = [...new Set(blockedWords.flatMap(blockedForms))];
+  return (content) =>
+    displayOrders(content).some((order) => {
+      const units = unitsOf(order);
+      return blocked.some((word) => holdsWord(units, word));
+    })
+      ? 'rejected'
+      : 'approved';
 }
 
 export function commentModerated(comment: CommentCreated, status: Verdict): NewEvent<'CommentModerated'> {

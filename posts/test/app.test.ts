@@ -45,6 +45,27 @@ describe('POST /posts/create', () => {
     expect(bus.log).toHaveLength(0);
   });
 
+  it.each([
+    ['a right-to-left override', 'ab\u202eegnaro', 'U+202E at 3'],
+    ['nested overrides', '\u202eeg\u202enaro', 'U+202E at 1'],
+    ['an interlinear annotation character', 'or\ufff9ange', 'U+FFF9 at 3'],
+    ['a control character inside a word', 'or\u0007ange', 'U+0007 at 3'],
+  ])(
+    'refuses a title with %s with 422 naming the field, the rule and the character, storing nothing',
+    async (_label, title, where) => {
+      const { app, bus } = await setup();
+
+      const res = await request(app).post('/posts/create').send({ title });
+
+      expect(res.status).toBe(422);
+      expect(res.body.message).toBe(
+        `title: must not contain control characters, bidirectional embeddings, overrides or isolates, or annotation characters (${where})`,
+      );
+      expect(res.body.fields).toHaveProperty('title');
+      expect(bus.log).toHaveLength(0);
+    },
+  );
+
   it('rejects malformed JSON with 400', async () => {
     const { app } = await setup();
     const res = await request(app).post('/posts/create').set('content-type', 'application/json').send('{"title":');

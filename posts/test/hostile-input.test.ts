@@ -46,7 +46,7 @@ describe('hostile input to posts', () => {
 
   it('POST /posts/create: a valid title among unknown and prototype-pollution keys is stored alone', async () => {
     const { app, bus } = await setup();
-    const title = '\u200fשלום\u202e ok';
+    const title = '\u200fשלום\u200d ok';
     const body = `{"title":${JSON.stringify(title)},"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"id":"chosen"}`;
 
     const res = await sendRaw(app, 'POST', '/posts/create', {

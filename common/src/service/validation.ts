@@ -54,12 +54,22 @@ export function describeIssues(
   };
 }
 
-/** Parses a value with a schema or throws a 400 that names every bad field. */
+/**
+ * 422 when every issue is of a rule that marks itself so (`params: { status: 422 }`: the input is
+ * well-formed but not acceptable, such as text with a bidirectional override), else 400.
+ */
+function statusOfIssues(issues: readonly z.core.$ZodIssue[]): 400 | 422 {
+  const unprocessable = (issue: z.core.$ZodIssue) =>
+    issue.code === 'custom' && (issue.params as { status?: unknown } | undefined)?.status === 422;
+  return issues.length > 0 && issues.every(unprocessable) ? 422 : 400;
+}
+
+/** Parses a value with a schema or throws a 400 (or 422, `statusOfIssues`) that names every bad field. */
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, root = 'body'): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const { message, fields } = describeIssues(result.error.issues, root);
-  throw new AppError(400, message, fields);
+  throw new AppError(statusOfIssues(result.error.issues), message, fields);
 }
 
 /** Parses a JSON request body; a body that is not JSON at all is a 415, not a validation error. */

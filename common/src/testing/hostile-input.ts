@@ -147,6 +147,8 @@ const asJson = (defect: string, text: string, headers: Record<string, string> = 
 const isPlainObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const hasVisible = (text: string) => /[^\p{White_Space}\p{Cc}\p{Default_Ignorable_Code_Point}]/u.test(text);
+/** What user text refuses (`userTextSchema`): controls but tab and line breaks, bidirectional controls, annotation and deprecated format characters. */
+const REFUSED_IN_USER_TEXT = /[^\P{Cc}\t\n\r]|[\u202a-\u202e\u2066-\u206f\ufff9-\ufffb]/u;
 
 function satisfies(rule: FieldRule, value: unknown): boolean {
   switch (rule.kind) {
@@ -154,7 +156,7 @@ function satisfies(rule: FieldRule, value: unknown): boolean {
       if (typeof value !== 'string') return false;
       const text = rule.userText ? value.trim() : value;
       if (text.length < rule.min || text.length > rule.max) return false;
-      return !rule.userText || (!/\p{Cs}/u.test(text) && hasVisible(text));
+      return !rule.userText || (!/\p{Cs}/u.test(text) && hasVisible(text) && !REFUSED_IN_USER_TEXT.test(text));
     }
     case 'int':
       return typeof value === 'number' && Number.isSafeInteger(value) && value >= rule.min;
@@ -204,6 +206,26 @@ function wrongValue(rule: FieldRule): fc.Arbitrary<unknown> {
           fc
             .tuple(fc.constantFrom('\ud800', '\udfff', '\udc00\ud800'), edgeText())
             .map(([lone, rest]) => `ok ${lone}${rest}`),
+          // Visible text with one character that changes what a reader sees: 422.
+          fc
+            .tuple(
+              fc.constantFrom('orange', 'ok', 'שלום'),
+              fc.constantFrom(
+                '\u202e',
+                '\u202b',
+                '\u2067',
+                '\u2068',
+                '\ufff9',
+                '\ufffb',
+                '\u0000',
+                '\u0007',
+                '\u001b',
+                '\u009b',
+                '\u206b',
+              ),
+              fc.nat(6),
+            )
+            .map(([word, refused, at]) => `${word.slice(0, at)}${refused}${word.slice(at)}`),
         );
       }
       return fc.oneof(...wrong).filter((value) => !satisfies(rule, value));
