@@ -1,9 +1,16 @@
 import { useEffect } from 'react';
 import { EventFlowPage } from '../features/event-flow';
 import { PostsPage } from '../features/posts';
+import { ServicesPage } from '../features/services';
 import { Link, ROUTES, usePath } from './router';
 
-const TITLES: Record<string, string> = { [ROUTES.posts]: 'Posts', [ROUTES.eventFlow]: 'Event flow' };
+const TITLES: Record<string, string> = {
+  [ROUTES.posts]: 'Posts',
+  [ROUTES.eventFlow]: 'Event flow',
+  [ROUTES.services]: 'Services',
+};
+/** The views whose tables want the width of the window. */
+const WIDE = new Set<string>([ROUTES.eventFlow, ROUTES.services]);
 
 export function App() {
   const path = usePath();
@@ -14,7 +21,7 @@ export function App() {
   }, [title]);
 
   return (
-    <div className={path === ROUTES.eventFlow ? 'layout layout--wide' : 'layout'}>
+    <div className={WIDE.has(path) ? 'layout layout--wide' : 'layout'}>
       <a className="skip-link" href="#main">
         Skip to content
       </a>
@@ -31,6 +38,9 @@ export function App() {
               <li>
                 <Link to={ROUTES.eventFlow}>Event flow</Link>
               </li>
+              <li>
+                <Link to={ROUTES.services}>Services</Link>
+              </li>
             </ul>
           </nav>
         </div>
@@ -38,6 +48,7 @@ export function App() {
       <main id="main" className="page" tabIndex={-1}>
         {path === ROUTES.posts && <PostsPage />}
         {path === ROUTES.eventFlow && <EventFlowPage />}
+        {path === ROUTES.services && <ServicesPage />}
         {title === undefined && (
           <section className="card">
             <h2>Page not found</h2>

@@ -1,11 +1,11 @@
 import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from 'react';
 
 /**
- * Two views need no routing library: the path lives in the history API. Paths must not start with
- * an API prefix (`/posts`, `/flow`, `/subscriptions`): the gateway and the ingress route those away
- * from the app.
+ * A few views need no routing library: the path lives in the history API. Paths must not start
+ * with an API prefix (`/posts`, `/flow`, `/subscriptions`, the launcher's `/launcher`): the gateway
+ * and the ingress route those away from the app.
  */
-export const ROUTES = { posts: '/', eventFlow: '/event-flow' } as const;
+export const ROUTES = { posts: '/', eventFlow: '/event-flow', services: '/services' } as const;
 
 const NAVIGATED = 'mini-blog:navigate';
 

@@ -75,6 +75,8 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
   /** Makes a create safe to send again: the same key creates the same thing once. */
   readonly idempotencyKey?: string;
+  /** Sent as `Authorization: Bearer <token>` (the operator's admin credential, for the fault switches). */
+  readonly token?: string;
 }
 
 /** A key for one thing the user means to create; random, and made without needing a secure context. */
@@ -84,13 +86,14 @@ export function newIdempotencyKey(): string {
 
 /** Sends a JSON request; any answer other than 2xx becomes an `ApiError` carrying the service's message. */
 export async function requestJson<T>(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
-  { body, signal, idempotencyKey }: RequestOptions = {},
+  { body, signal, idempotencyKey, token }: RequestOptions = {},
 ): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
   let response: Response;
   try {
     response = await fetch(path, {
