@@ -16,11 +16,14 @@ import type { LogPage, ReadLogOptions } from '../transport/types';
 
 export type TableDump = Record<string, unknown[]>;
 
-/** Every table of a projection file, sorted (as `Projection.dump`); read only, so the service may be running. */
+/**
+ * Every table of a projection file, sorted (as `Projection.dump`); read only, so the service may be
+ * running. One read transaction: every table, the checkpoint included, as of one commit.
+ */
 export function dumpProjectionFile(file: string): TableDump {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    return dumpTables(db);
+    return db.transaction(() => dumpTables(db))();
   } finally {
     db.close();
   }
@@ -110,15 +113,22 @@ export function projectionDifferences(live: TableDump, rebuilt: TableDump, log: 
   return differences;
 }
 
-/** Builds the projection from the log at the checkpoint of `file` and compares them; the differences, or none. */
+/**
+ * Builds the projection from the log at the checkpoint of `file` and compares them; the differences,
+ * or none. The log is read after the file (`readLog`), so that it holds every event up to the
+ * checkpoint even while the service is still applying events.
+ */
 export async function checkProjectionFile<S extends SubscriberName, M>(
   file: string,
   service: S,
   definition: ProjectionDefinition<S, M>,
-  log: readonly Envelope[],
+  readLog: () => Promise<readonly Envelope[]>,
 ): Promise<{ readonly checkpoint: number; readonly differences: string[] }> {
   const live = dumpProjectionFile(file);
   const checkpoint = checkpointOf(live);
+  const log = await readLog();
+  const end = log.at(-1)?.seq ?? 0;
+  if (end < checkpoint) throw new Error(`the log read ends at ${end}, before the file's checkpoint ${checkpoint}`);
   const rebuilt = await projectionFromLog(service, definition, log, checkpoint);
   return { checkpoint, differences: projectionDifferences(live, rebuilt, log) };
 }

@@ -322,11 +322,11 @@ describe("checkProjectionFile (the crash tests' check)", () => {
     const bus = await writeFile(titlesProjection(), [post('a'), post('b')]);
     await bus.publishBatch([post('c')]);
 
-    const same = await checkProjectionFile(file(), 'posts', titlesProjection(), bus.log);
+    const same = await checkProjectionFile(file(), 'posts', titlesProjection(), async () => bus.log);
     const db = new Database(file());
     db.prepare("UPDATE titles SET title = 'changed' WHERE id = 'b'").run();
     db.close();
-    const changed = await checkProjectionFile(file(), 'posts', titlesProjection(), bus.log);
+    const changed = await checkProjectionFile(file(), 'posts', titlesProjection(), async () => bus.log);
 
     expect(same).toEqual({ checkpoint: 2, differences: [] });
     expect(changed.differences).toEqual([
