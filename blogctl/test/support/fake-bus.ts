@@ -115,7 +115,7 @@ export async function startFakeSystem(): Promise<FakeSystem> {
     return send(res, 200, system.faultSwitches);
   };
 
-  const main = createServer(async (req, res) => {
+  const answerMain = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readJson(req);
     const url = new URL(req.url ?? '/', 'http://bus');
     system.seen.push({
@@ -149,7 +149,9 @@ export async function startFakeSystem(): Promise<FakeSystem> {
       cursor,
       lag: 5 - cursor,
     });
-  });
+  };
+  // A request the fake cannot read (a body that is not JSON) ends its connection.
+  const main = createServer((req, res) => void answerMain(req, res).catch(() => res.destroy()));
 
   const views = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://views');

@@ -40,6 +40,7 @@ export function SingleFieldForm({
   const id = useId();
   const messageId = `${id}-message`;
 
+  // Never rejects: a failure is shown in the form (so the handler may drop the promise).
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     if (sending) return;
@@ -63,7 +64,11 @@ export function SingleFieldForm({
   const message = fieldMessage ?? (error === null ? undefined : describeFailure(error, service));
 
   return (
-    <form className={['single-field-form', className].filter(Boolean).join(' ')} onSubmit={submit} noValidate>
+    <form
+      className={['single-field-form', className].filter(Boolean).join(' ')}
+      onSubmit={(event) => void submit(event)}
+      noValidate
+    >
       <label className="single-field-form__label" htmlFor={id}>
         {label}
       </label>
