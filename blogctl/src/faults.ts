@@ -74,18 +74,36 @@ export function launcherControl(launcher: () => Promise<URL>, token: () => strin
 /** Where a stopped workload remembers how many replicas it had. */
 export const REPLICAS_ANNOTATION = 'mini-blog.dev/replicas-before-stop';
 
-/** The workload of a service on the cluster: the bus is a StatefulSet, the others Deployments. */
-function workloadOf(service: string): string {
+interface Workload {
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly annotations?: Record<string, string> };
+  readonly spec: { readonly replicas?: number };
+}
+
+const PART_OF = 'app.kubernetes.io/part-of=mini-blog';
+
+/**
+ * The workload that runs a service on the cluster, found by its name label: a Deployment or a
+ * StatefulSet (one that keeps a projection on a volume), whichever the manifests make it.
+ */
+function workloadOf(kube: KubectlTarget, service: string): string {
   if (/^nats-\d+$/.test(service))
     throw new BlogctlError(
       `${service}: on a cluster a NATS node is a pod of statefulset/nats (kubectl delete pod ${service})`,
     );
-  return service === 'event-bus' ? 'statefulset/event-bus' : `deployment/${service}`;
-}
-
-interface Workload {
-  readonly metadata: { readonly annotations?: Record<string, string> };
-  readonly spec: { readonly replicas?: number };
+  const { items } = kubectlGet(kube, [
+    'deployments,statefulsets',
+    '-l',
+    `app.kubernetes.io/name=${service},${PART_OF}`,
+  ]) as {
+    items: Workload[];
+  };
+  const [found] = items;
+  if (!found)
+    throw new BlogctlError(
+      `${service}: no Deployment or StatefulSet labelled app.kubernetes.io/name=${service} here (-n?)`,
+    );
+  return `${found.kind.toLowerCase()}/${found.metadata.name}`;
 }
 
 /** A cluster: processes through kubectl, switches through the bus's admin API. */
@@ -114,7 +132,7 @@ export function clusterControl(kube: KubectlTarget, target: Target): FaultContro
   };
   return {
     process: async ({ name, service }) => {
-      const workload = workloadOf(service);
+      const workload = workloadOf(kube, service);
       if (name === 'restart') {
         kubectl(kube, ['rollout', 'restart', workload]);
         return `${service}: restarting (kubectl rollout restart ${workload})`;
@@ -132,9 +150,7 @@ export function clusterControl(kube: KubectlTarget, target: Target): FaultContro
     clearLog: () => bus('DELETE', '/log'),
     clearAll: async () => {
       const stopped = (
-        kubectlGet(kube, ['deployments,statefulsets', '-l', 'app.kubernetes.io/part-of=mini-blog']) as {
-          items: (Workload & { kind: string; metadata: { name: string } })[];
-        }
+        kubectlGet(kube, ['deployments,statefulsets', '-l', PART_OF]) as { items: Workload[] }
       ).items.filter((item) => item.metadata.annotations?.[REPLICAS_ANNOTATION] !== undefined);
       for (const item of stopped) start(`${item.kind.toLowerCase()}/${item.metadata.name}`);
       return bus('DELETE', '');

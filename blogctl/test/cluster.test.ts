@@ -159,25 +159,26 @@ describe('blogctl against a cluster (kubectl blog)', () => {
 });
 
 describe('the fault switches on a cluster (kubectl blog)', () => {
-  const deployment = (name: string, replicas: number) => ({
-    kind: 'Deployment',
-    metadata: { name, labels: { 'app.kubernetes.io/part-of': 'mini-blog' } },
+  const workload = (kind: string, name: string, replicas: number) => ({
+    kind,
+    metadata: { name, labels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mini-blog' } },
     spec: { replicas },
   });
-  const withWorkloads = () =>
+  /** kubectl finds a workload by its labels (the fake answers any such list with it). */
+  const withWorkloads = (found: ReturnType<typeof workload>) =>
     aCluster({
       portForward: { 4005: Number(new URL(system.busUrl).port), 4006: Number(new URL(system.viewsUrl).port) },
       objects: {
         'secret/mini-blog-credentials': secret(ADMIN_TOKEN),
-        'deployment/posts': deployment('posts', 2),
-        'statefulset/event-bus': { ...deployment('event-bus', 1), kind: 'StatefulSet' },
+        [`${found.kind.toLowerCase()}/${found.metadata.name}`]: found,
       },
+      lists: { 'deployments,statefulsets': [found] },
     });
   const replicasOf = (world: ReturnType<FakeCluster['world']>, key: string) =>
     world.objects?.[key] as { spec: { replicas: number }; metadata: { annotations?: Record<string, string> } };
 
   it('stops a service by scaling it to 0, remembering its replicas, and starts it back to them', async () => {
-    const cluster = withWorkloads();
+    const cluster = withWorkloads(workload('Deployment', 'posts', 2));
 
     const stopped = await blogctl(['stop', 'posts'], cluster.env);
     const afterStop = replicasOf(cluster.world(), 'deployment/posts');
@@ -196,7 +197,7 @@ describe('the fault switches on a cluster (kubectl blog)', () => {
   });
 
   it('restarts the bus with a rollout restart of its StatefulSet', async () => {
-    const cluster = withWorkloads();
+    const cluster = withWorkloads(workload('StatefulSet', 'event-bus', 1));
 
     const restarted = await blogctl(['restart', 'event-bus'], cluster.env);
 
@@ -205,7 +206,7 @@ describe('the fault switches on a cluster (kubectl blog)', () => {
   });
 
   it("sets a delivery switch through the bus's admin API, with the admin credential from the Secret", async () => {
-    const cluster = withWorkloads();
+    const cluster = withWorkloads(workload('StatefulSet', 'event-bus', 1));
     system.faultSwitches = { deliveries: {}, log: { slowMs: 0 } };
 
     const paused = await blogctl(['fault', 'pause', 'query'], cluster.env);
@@ -221,7 +222,7 @@ describe('the fault switches on a cluster (kubectl blog)', () => {
   });
 
   it("says how to turn the bus's switches on when it runs without them", async () => {
-    const cluster = withWorkloads();
+    const cluster = withWorkloads(workload('StatefulSet', 'event-bus', 1));
 
     const refused = await blogctl(['fault', 'fail', 'moderation'], cluster.env);
 
