@@ -94,6 +94,6 @@ describe('blogctl rebuild', () => {
     const result = await blogctl(['rebuild', 'client']);
 
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/subscriber: must be one of .*, not client/);
+    expect(result.stderr).toMatch(/must be one of comments, moderation, posts, query, not client/);
   });
 });

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { PUBLISHER_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common';
+import { PUBLISHER_NAMES, serviceAdminVerifier, SUBSCRIBER_NAMES } from '@mini-blog/common';
 import { ROUTE_CREDENTIAL, VIEWS_PRINCIPAL } from '@mini-blog/common/jetstream';
 import { fakeCluster, type FakeCluster, type FakeWorld } from './support/fake-cluster';
 import { ROOT } from './support/repository';
@@ -74,7 +74,33 @@ describe('infra/scripts/ensure-credentials.mjs', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/exists; left as it is/);
     expect(cluster!.world().objects?.[SECRET_KEY]).toEqual(existing);
-    expect(cluster!.calls().map((call) => call.args[0])).toEqual(['get']);
+    expect(cluster!.calls().map((call) => call.args[0])).toEqual(['get', 'apply']);
+  });
+
+  it("applies the services' digests of the admin's tokens, as common derives them, on stdin", () => {
+    const admin = 'the-admin-secret-of-this-cluster-0000000000';
+    const older = 'an-older-admin-secret-still-accepted-000000';
+    const existing = {
+      kind: 'Secret',
+      metadata: { name: 'mini-blog-credentials' },
+      data: Object.fromEntries(
+        PRINCIPALS.map((principal) => [
+          principal,
+          Buffer.from(principal === 'admin' ? `${admin}\n${older}\n` : 'x'.repeat(43)).toString('base64'),
+        ]),
+      ),
+    };
+
+    const result = run('ensure-credentials.mjs', { objects: { [SECRET_KEY]: existing } });
+
+    expect(result.status).toBe(0);
+    const verifiers = cluster!.world().objects?.['secret/mini-blog-admin-verifiers'] as {
+      stringData: Record<string, string>;
+    };
+    expect(verifiers.stringData).toEqual(
+      Object.fromEntries(SUBSCRIBER_NAMES.map((name) => [name, serviceAdminVerifier([admin, older], name)])),
+    );
+    expect(cluster!.calls().find((call) => call.args[0] === 'apply')?.args).toEqual(['apply', '-f', '-']);
   });
 
   it('adds a key for each principal an existing Secret lacks, keeping the keys it has, on stdin', () => {
@@ -95,12 +121,22 @@ describe('infra/scripts/ensure-credentials.mjs', () => {
   });
 
   it('keeps the Secret another run created between its check and its create', () => {
-    const theirs = { kind: 'Secret', metadata: { name: 'mini-blog-credentials' }, data: { posts: 'dGhlaXJz' } };
+    const theirAdmin = 'the-admin-secret-the-other-run-made-0000000';
+    const theirs = {
+      kind: 'Secret',
+      metadata: { name: 'mini-blog-credentials' },
+      data: { posts: 'dGhlaXJz', admin: Buffer.from(`${theirAdmin}\n`).toString('base64') },
+    };
     const result = run('ensure-credentials.mjs', { objects: { [SECRET_KEY]: theirs }, hidden: [SECRET_KEY] });
 
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/created meanwhile/);
     expect(cluster!.world().objects?.[SECRET_KEY]).toEqual(theirs);
+    // The digests come from the admin key the other run made.
+    const verifiers = cluster!.world().objects?.['secret/mini-blog-admin-verifiers'] as {
+      stringData: Record<string, string>;
+    };
+    expect(verifiers.stringData.moderation).toBe(serviceAdminVerifier([theirAdmin], 'moderation'));
   });
 
   it('fails with the reason and a hint when kubectl cannot reach the cluster', () => {

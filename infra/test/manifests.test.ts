@@ -363,6 +363,27 @@ describe('credentials', () => {
     expect(volume?.secret?.items).toEqual([{ key: name, path: name }]);
   });
 
+  it.each(
+    workloads
+      .filter((workload) => (SUBSCRIBER_NAMES as readonly string[]).includes(workload.name))
+      .map((workload) => [workload.name, workload] as const),
+  )(
+    "%s reads the digest of the admin's token for it (its admin routes), from the Secret ensure-credentials derives, never the admin's secret",
+    (name, workload) => {
+      const [container] = workload.pod.containers as [Container];
+      const variable = container.env?.find((candidate) => candidate.name === 'ADMIN_TOKEN_SHA256');
+
+      expect(variable?.valueFrom?.secretKeyRef).toEqual({
+        name: 'mini-blog-admin-verifiers',
+        key: name,
+        optional: true,
+      });
+      expect((container.env ?? []).filter((candidate) => candidate.valueFrom?.secretKeyRef?.key === 'admin')).toEqual(
+        [],
+      );
+    },
+  );
+
   it("gives the bus every credential: it checks each principal's token and signs each subscriber's deliveries", () => {
     const { dir, mount, volume } = credentialsOf(workloads.find((workload) => workload.name === 'event-bus')!);
 

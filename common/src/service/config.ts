@@ -105,12 +105,12 @@ export const busConfigSchema = baseConfigSchema.extend({
   /**
    * The admin's token for this service, as hex SHA-256 digests (comma-separated, current first):
    * who may call its admin routes (`auth/service-admin.ts`). The launcher sets it from the admin's
-   * credential; left out, nobody may.
+   * credential; left out or empty, nobody may.
    */
   ADMIN_TOKEN_SHA256: z
     .string()
     .trim()
-    .regex(/^[0-9a-f]{64}(,[0-9a-f]{64})*$/, 'must be SHA-256 digests in hex, comma-separated')
+    .regex(/^([0-9a-f]{64}(,[0-9a-f]{64})*)?$/, 'must be SHA-256 digests in hex, comma-separated (empty: none)')
     .optional(),
   /** Names this replica's projection file (and, on JetStream, its durable consumer) when replicas share a folder. */
   REPLICA_ID: z

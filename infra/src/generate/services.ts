@@ -7,6 +7,8 @@ export const CONFIG_MAP = 'mini-blog-config';
 /** The Secret with one key per principal (created by infra/scripts/ensure-credentials.mjs). */
 export const CREDENTIALS_SECRET = 'mini-blog-credentials';
 export const CREDENTIALS_DIR = '/etc/mini-blog/credentials';
+/** The Secret of the services' digests of the admin's tokens (derived by infra/scripts/ensure-credentials.mjs). */
+export const ADMIN_VERIFIERS_SECRET = 'mini-blog-admin-verifiers';
 
 /**
  * How a service runs in the cluster, beyond what the registry says. A service that is not listed in
@@ -149,6 +151,13 @@ function workload(name: ServiceName) {
                 { name: 'PORT', value: String(entry.port) },
                 { name: 'CREDENTIALS_DIR', value: CREDENTIALS_DIR },
                 { name: 'DATA_DIR', value: '/data' },
+                noted(
+                  "The digest of the admin's token for this service (its admin routes: a rebuild), never the\nadmin's secret; infra/scripts/ensure-credentials.mjs derives it. Without it nobody may.",
+                  {
+                    name: 'ADMIN_TOKEN_SHA256',
+                    valueFrom: { secretKeyRef: { name: ADMIN_VERIFIERS_SECRET, key: name, optional: true } },
+                  },
+                ),
                 fromConfig('BUS_URL'),
                 fromConfig('LOG_LEVEL'),
                 ...Object.keys(entry.settings ?? {}).map(fromConfig),

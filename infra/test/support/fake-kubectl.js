@@ -5,7 +5,7 @@
 // It also scales, annotates and rollout-restarts the workloads in `objects` (a later `get` sees it).
 // World: { objects: {"<kind>/<name>": object}, lists: {"<kind>": [object]}, error?: string,
 //          portForward?: {"<remote port>": <local port>},
-//          hidden?: ["<kind>/<name>"] (objects `get` does not see yet: created by someone else meanwhile) }
+//          hidden?: ["<kind>/<name>"] (objects the first `get` does not see: created by someone else meanwhile) }
 'use strict';
 const fs = require('node:fs');
 
@@ -53,7 +53,13 @@ if (verb === 'get') {
   const [kind, name] = rest.length === 1 && rest[0].includes('/') ? rest[0].split('/') : rest;
   if (name !== undefined) {
     const key = `${kind}/${name}`;
-    const object = (world.hidden ?? []).includes(key) ? undefined : world.objects?.[key];
+    const hidden = (world.hidden ?? []).includes(key);
+    const object = hidden ? undefined : world.objects?.[key];
+    // Hidden from the first look only: the next one sees what was created meanwhile.
+    if (hidden) {
+      world.hidden = world.hidden.filter((other) => other !== key);
+      fs.writeFileSync(worldFile, JSON.stringify(world));
+    }
     if (object === undefined && !flags['--ignore-not-found'])
       fail(`Error from server (NotFound): ${kind} "${name}" not found`);
     process.stdout.write(object === undefined ? '' : JSON.stringify(object));
@@ -68,6 +74,14 @@ if (verb === 'get') {
   world.objects = { ...world.objects, [key]: object };
   fs.writeFileSync(worldFile, JSON.stringify(world));
   process.stdout.write(`${key} created\n`);
+} else if (verb === 'apply' && flags['-f'] === '-') {
+  // Creates or replaces the object as given.
+  const object = JSON.parse(stdin);
+  const key = `${object.kind.toLowerCase()}/${object.metadata.name}`;
+  const existed = world.objects?.[key] !== undefined;
+  world.objects = { ...world.objects, [key]: object };
+  fs.writeFileSync(worldFile, JSON.stringify(world));
+  process.stdout.write(`${key} ${existed ? 'configured' : 'created'}\n`);
 } else if (verb === 'patch' && flags['--type'] === 'merge' && flags['--patch-file'] === '/dev/stdin') {
   // A JSON merge patch of one level below the top (enough for a Secret's data).
   const [kind, name] = rest;

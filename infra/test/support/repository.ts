@@ -63,7 +63,10 @@ export interface K8sObject {
 export interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { configMapKeyRef?: { name: string; key: string } };
+  valueFrom?: {
+    configMapKeyRef?: { name: string; key: string };
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
+  };
 }
 
 export interface Probe {
