@@ -85,13 +85,14 @@ describe('natsPermissions', () => {
     expect(events('comments')).toEqual(['blog.CommentCreated.*', 'blog.CommentUpdated._']);
   });
 
-  it('lets the views read state and change nothing', () => {
+  it('lets the views read state and the notices of parked events, and change nothing', () => {
     const { publish, subscribe } = natsPermissions('views');
 
     expect(publish.allow).toEqual([
       '$JS.API.STREAM.INFO.BLOG',
       '$JS.API.STREAM.INFO.BLOG_PARKED',
       '$JS.API.STREAM.MSG.GET.BLOG',
+      '$JS.API.STREAM.MSG.GET.BLOG_PARKED',
       '$JS.API.CONSUMER.LIST.BLOG',
     ]);
     expect(subscribe.allow).toEqual(['_INBOX_views.>']);
