@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { ID_SCOPES, idFromKey } from '@mini-blog/common';
 import { call } from './http';
 
 /** A comment with this word is rejected by moderation (the default BLOCKED_WORDS). */
@@ -80,8 +82,11 @@ export class Load {
   private stopped = false;
   private readonly started = Date.now();
   private readonly done: Promise<void>;
+  /** This load's Idempotency-Keys: its tag as a key allows it, and a part of its own, so no other load's keys are the same. */
+  private readonly keyPrefix: string;
 
   constructor(private readonly options: LoadOptions) {
+    this.keyPrefix = `${options.tag.replace(/[^A-Za-z0-9._:-]/g, '-')}-${randomUUID().slice(0, 8)}`;
     const workers = Array.from({ length: options.concurrency ?? 10 }, () => this.worker());
     this.done = Promise.all(workers).then(() => undefined);
   }
@@ -134,11 +139,21 @@ export class Load {
     const rejected = index % rejectEvery === 1;
     const content = `${tag} comment ${index}${rejected ? ` with an ${BLOCKED_WORD}` : ' looks good'}`;
     ledger.attemptedContents.add(content);
-    const answer = await call(gateway, 'POST', `/posts/${post.id}/comments`, { content }, { timeoutMs });
+    // The 201 lists the post's comments, and another client's comment applied meanwhile may follow
+    // this one: the comment's id comes from the Idempotency-Key it is sent with, not from its place.
+    const key = `${this.keyPrefix}-comment-${index}`;
+    const answer = await call(
+      gateway,
+      'POST',
+      `/posts/${post.id}/comments`,
+      { content },
+      { timeoutMs, headers: { 'idempotency-key': key } },
+    );
     ledger.record(answer.status, answer.text, content);
     if (answer.status === 201) {
-      const list = answer.json as { id: string }[];
-      const id = list[list.length - 1]!.id;
+      const id = idFromKey(ID_SCOPES.comment(post.id), key);
+      const listed = (answer.json as { id: string }[]).some((comment) => comment.id === id);
+      if (!listed) throw new Error(`comment ${index}: its 201 does not list ${id}: ${answer.text}`);
       ledger.comments.set(id, { id, postId: post.id, content, expected: rejected ? 'rejected' : 'approved' });
     }
   }
