@@ -120,6 +120,36 @@ describe('blogctl against npm start', () => {
     expect(stdout).toMatch(/ PostCreated /);
   });
 
+  it("rebuilds query's projection on the running system while the feed keeps answering, then swaps it in", async () => {
+    for (let index = 0; index < 20; index += 1) await createPost(`before the rebuild ${index}`);
+    const child = spawn(path.join(BIN, 'blogctl'), ['rebuild', 'query', ...where()], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = once(child, 'exit');
+    let exitedYet = false;
+    void exited.then(() => (exitedYet = true));
+    const answers: number[] = [];
+    await waitFor(
+      async () => {
+        answers.push((await fetch(`${system.url}/posts/feed?limit=5`)).status);
+        return exitedYet;
+      },
+      'blogctl rebuild to finish',
+      { timeoutMs: 60_000, intervalMs: 20 },
+    );
+    const feed = (await (await fetch(`${system.url}/posts/feed?limit=100`)).json()) as { posts: { title: string }[] };
+
+    expect({ status: (await exited)[0], stderr }).toEqual({ status: 0, stderr: '' });
+    expect(stdout).toMatch(/query: the rebuilt projection is live\n$/);
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.filter((status) => status !== 200)).toEqual([]);
+    expect(feed.posts.filter((post) => post.title.startsWith('before the rebuild '))).toHaveLength(20);
+  });
+
   (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0 ? it : it.skip)(
     'runs as the kubectl plugin `kubectl blog`',
     () => {
