@@ -8,6 +8,7 @@ export * from './registry';
 export * from './sse';
 export * from './start-event-service';
 export * from './subscribers';
+export * from './tracing';
 export * from './transport';
 export * from './service/bearer-auth';
 export * from './service/config';

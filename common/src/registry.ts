@@ -71,7 +71,13 @@ export const SERVICES = {
     handles: [],
     keys: {},
     // Not plain /flow: at 5 characters it would sort after the client's /?(.*) and never be reached.
-    routes: [{ path: '/subscriptions' }, { path: '/flow/?(.*)' }, { path: '/flow/stream', stream: true }],
+    routes: [
+      { path: '/subscriptions' },
+      { path: '/flow/?(.*)' },
+      { path: '/flow/stream', stream: true },
+      // A trace gathered from every process's recent spans (docs/security.md says what it shows).
+      { path: '/traces/?(.*)' },
+    ],
   },
   posts: {
     port: 4000,
@@ -204,4 +210,19 @@ export function publicRoutes(services: Readonly<Record<string, ServiceEntry>> = 
       );
   }
   return routes;
+}
+
+/**
+ * The `TRACE_SOURCES` setting of the process that gathers traces (the bus's views): every
+ * event-driven service at the URL of its own port, where it answers `GET /traces/:traceId` from its
+ * recent spans; `extra` adds others (the local gateway).
+ */
+export function traceSourcesSetting(
+  urlOf: (name: ServiceName) => string,
+  extra: Readonly<Record<string, string>> = {},
+): string {
+  return [
+    ...SUBSCRIBER_NAMES.map((name) => `${name}=${urlOf(name)}`),
+    ...Object.entries(extra).map(([name, url]) => `${name}=${url}`),
+  ].join(',');
 }

@@ -12,8 +12,12 @@ import { createHttpApp } from './service/http-app';
 import { createLogger, type Logger } from './service/logger';
 import { runService, type RunningService } from './service/run-service';
 import { backoffDelay } from './transport/backoff';
+import { currentTracing, ownTracesRouter, tracedReducer, tracedTransport } from './tracing';
 import { createTransport } from './transport';
 import type { EventTransport } from './transport/transport';
+
+/** `messaging.system` on the event chain's spans: the log, whichever transport carries it. */
+const TRACED_SYSTEM = 'mini-blog';
 
 /** A service's projection as its routes see it. */
 export interface ServiceProjection<M> {
@@ -108,7 +112,15 @@ export function createEventService<S extends SubscriberName, M>({
   checkBeforeOpenBytes,
   ...tuning
 }: EventServiceOptions<S, M>): EventServiceParts<M> {
-  const projection = new Projection({ service: name, definition, dataDir, replica, logger, checkBeforeOpenBytes });
+  const spans = currentTracing()?.spans;
+  const projection = new Projection({
+    service: name,
+    definition: spans ? { ...definition, apply: tracedReducer(definition.apply, TRACED_SYSTEM) } : definition,
+    dataDir,
+    replica,
+    logger,
+    checkBeforeOpenBytes,
+  });
   const types = replayedTypes(name);
   const consumer = createConsumer({ ...tuning, name, bus, logger, types, state: projection });
   const rebuilder = new Rebuilder({ projection, consumer, bus, types, logger, pageSize: tuning.pageSize });
@@ -120,9 +132,10 @@ export function createEventService<S extends SubscriberName, M>({
     logger,
     isReady: () => consumer.isReady && bus.isReady() && projection.writable,
     corsOrigins,
-    internalPaths: [...(live.paths ?? []), ...ADMIN_PATHS],
+    internalPaths: [...(live.paths ?? []), ...ADMIN_PATHS, ...(spans ? ['/traces'] : [])],
     routes: (app) => {
       if (live.handler) app.use(live.handler);
+      if (spans) app.use(ownTracesRouter(spans));
       // 202 with the status of the rebuild that runs now (a second call while one runs starts no other).
       app.post(ADMIN_PATHS[0], adminOnly, (_req, res) => void res.status(202).json(rebuilder.start()));
       app.get(ADMIN_PATHS[0], adminOnly, (_req, res) => void res.json(rebuilder.status));
@@ -158,7 +171,10 @@ export async function startEventService({
 }: StartEventServiceOptions): Promise<RunningService> {
   const config = readOrExit(name, readConfig);
   const logger = createLogger(name, config.LOG_LEVEL);
-  const bus = await createTransport({ name, config, logger }).catch((err: unknown) => exitOnConfigError(name, err));
+  const transport = await createTransport({ name, config, logger }).catch((err: unknown) =>
+    exitOnConfigError(name, err),
+  );
+  const bus = currentTracing()?.spans ? tracedTransport(transport, TRACED_SYSTEM) : transport;
   const { app, consumer, close } = create({
     bus,
     logger,

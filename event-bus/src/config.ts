@@ -9,6 +9,8 @@ import {
   SERVICES,
   streamLimitsEnv,
   parseSubscribers,
+  parseTraceSources,
+  traceSourcesSetting,
   PRINCIPAL_NAME,
   SUBSCRIBER_NAMES,
   type EventType,
@@ -22,6 +24,9 @@ export { parseSubscribers, type DeliveryMode, type SubscriberConfig } from '@min
 export const DEFAULT_SUBSCRIBERS = SUBSCRIBER_NAMES.map(
   (name) => `${name}=http://localhost:${SERVICES[name].port}/events`,
 ).join(',');
+
+/** Where the views gather traces from by default: every service on this machine. */
+export const DEFAULT_TRACE_SOURCES = traceSourcesSetting((name) => `http://localhost:${SERVICES[name].port}`);
 
 /** Who may publish which event types: principal → types. */
 export type PublishAcl = ReadonlyMap<string, ReadonlySet<EventType>>;
@@ -89,6 +94,8 @@ export const busEnvSchema = baseConfigSchema.extend({
   CREDENTIALS_DIR: z.string().trim().min(1).optional(),
   SUBSCRIBERS: z.string().default(DEFAULT_SUBSCRIBERS).transform(parsed(parseSubscribers)),
   PUBLISH_ACL: z.string().default(DEFAULT_PUBLISH_ACL).transform(parsed(parsePublishAcl)),
+  /** The processes whose recent spans `GET /traces/:traceId` gathers: `name=url`, comma-separated. */
+  TRACE_SOURCES: z.string().default(DEFAULT_TRACE_SOURCES).transform(parsed(parseTraceSources)),
   /** The bounds of `/flow/stream`, as query's live stream has them. */
   ...streamLimitsEnv,
   /** 4xx answers (other than 408/429) for one event before it is parked, or blocks the subscriber. */

@@ -1,3 +1,4 @@
+import './instrumentation';
 import {
   ADMIN,
   createHttpServer,
@@ -44,7 +45,9 @@ async function main(): Promise<void> {
     'log opened',
   );
   // The views' listener has the API's timeouts and connection limit (runService's), and closes with it.
-  const views = createHttpServer(createViewsApp({ bus, logger, streamLimits: streamLimitsFrom(config) }));
+  const views = createHttpServer(
+    createViewsApp({ bus, logger, streamLimits: streamLimitsFrom(config), traceSources: config.TRACE_SOURCES }),
+  );
   const viewsPort = await listen(views, config.VIEWS_PORT, config.HOST);
   logger.info({ host: config.HOST, port: viewsPort }, 'views listening');
   const readers = new Set([...config.SUBSCRIBERS.map((subscriber) => subscriber.name), ADMIN]);

@@ -49,6 +49,7 @@ function requestPaths(): string[] {
     'feed',
     'flow',
     'subscriptions',
+    'traces',
     'events',
     'admin',
     'assets',

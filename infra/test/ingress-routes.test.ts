@@ -50,6 +50,8 @@ describe('the routes of posts.com (infra/k8s)', () => {
     ['/flow', 'event-bus-srv', 4006],
     ['/flow?after=10&limit=50', 'event-bus-srv', 4006],
     ['/flow/stream', 'event-bus-srv', 4006],
+    ['/traces/0af7651916cd43dd8448eb211c80319c', 'event-bus-srv', 4006],
+    ['/traces?event=CommentCreated:c1', 'event-bus-srv', 4006],
   ])('sends %s to %s:%d', (target, service, port) => {
     expect(router.match(target)).toMatchObject({ service, port });
   });

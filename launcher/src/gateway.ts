@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError, errorHandler, noSniff, silentLogger, type Logger } from '@mini-blog/common';
+import { AppError, errorHandler, noSniff, silentLogger, startProxyHop, type Logger } from '@mini-blog/common';
 import { normalizeRequestTarget, RequestTargetError, type NormalizedTarget } from '@mini-blog/infra';
 import express, { type Express, type Router } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
@@ -27,6 +27,13 @@ interface Routed extends IncomingMessage {
 }
 
 /**
+ * Requests the gateway traces: the API, not the client's files, the live streams (a span minutes
+ * long) or the reads of traces themselves.
+ */
+const isTraced = (destination: string, path: string) =>
+  destination !== 'client' && !/^\/(traces|posts\/stream|flow\/stream)(\/|$)/.test(path);
+
+/**
  * The local stand-in for ingress-nginx: one port, the same path rules, requests proxied as
  * streams (the live event streams pass through unbuffered). The path is normalized as nginx
  * normalizes it before a route is chosen (so `//admin`, `/%2Fadmin` or `/flow/%2e%2e/events` go
@@ -47,12 +54,18 @@ export function createGateway({ routeFor, targets, logger = silentLogger(), loca
     next();
   });
   if (local) app.use(local);
-  app.use((req: Routed, _res, next) => {
+  app.use((req: Routed, res, next) => {
     const name = routeFor(req.normalizedPath!);
     const entry = name === undefined ? undefined : targets[name];
     const url = typeof entry === 'function' ? entry() : entry;
     if (name === undefined || url === undefined) throw new AppError(404, `${req.url?.split('?', 1)[0]}: no route`);
     req.destination = { name, url };
+    if (isTraced(name, req.normalizedPath!)) {
+      // The browser's trace goes on through the gateway: its hop a span, the service's request its child.
+      const hop = startProxyHop(req.headers, req.method ?? 'GET', `gateway → ${name}`);
+      if (hop.traceparent !== undefined) req.headers.traceparent = hop.traceparent;
+      res.on('close', () => hop.end(res.statusCode));
+    }
     next();
   });
   app.use(

@@ -1,3 +1,4 @@
+import './instrumentation';
 import path from 'node:path';
 import { readOrExit } from '@mini-blog/common';
 import { loadLauncherConfig } from './config';

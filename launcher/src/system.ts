@@ -14,8 +14,12 @@ import {
   subscribersSetting,
   type ServiceName,
   type SubscriberConfig,
+  currentTracing,
+  ownTracesRouter,
+  traceSourcesSetting,
 } from '@mini-blog/common';
 import { createControl } from './control';
+import express from 'express';
 import { ensureCredentials, PRINCIPALS, type CredentialsReport } from './credentials';
 import { createGateway } from './gateway';
 import { assertPortsFree, freePort } from './ports';
@@ -166,6 +170,16 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         })
       : undefined;
 
+  // The gateway's own spans, on a listener of their own for the bus's views to gather (never through the gateway).
+  const gatewaySpans = currentTracing()?.spans;
+  const gatewayTraces = gatewaySpans
+    ? createHttpServer(express().disable('x-powered-by').use(ownTracesRouter(gatewaySpans)))
+    : undefined;
+  const gatewayTracesUrl = gatewayTraces
+    ? `http://${SERVICE_HOST}:${await listen(gatewayTraces, 0, SERVICE_HOST)}`
+    : undefined;
+  const traceSources = traceSourcesSetting(urlOf, gatewayTracesUrl ? { gateway: gatewayTracesUrl } : {});
+
   const busEnv = (): Record<string, string> =>
     // On JetStream the bus's place is taken by the process of its read-only views.
     nats
@@ -183,7 +197,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     return {
       HOST: SERVICE_HOST,
       CREDENTIALS_DIR: credentialsDir,
-      ...(name === 'event-bus' ? busEnv() : {}),
+      ...(name === 'event-bus' ? { ...busEnv(), TRACE_SOURCES: traceSources } : {}),
       ...(publishes.length > 0 || handles.length > 0
         ? { BUS_URL: urlOf('event-bus'), ...(nats ? jetstreamEnv(nats, credentialsDir) : {}) }
         : {}),
@@ -235,6 +249,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     for (const child of [...Object.values(services), ...(nats?.nodes ?? [])]) child.keepStopped();
     gateway.closeAllConnections();
     gateway.close();
+    gatewayTraces?.close();
     // The bus last, so that the others can finish what they were publishing.
     await Promise.all(SERVICE_NAMES.filter((name) => name !== 'event-bus').map((name) => services[name].stop()));
     await services['event-bus'].stop();

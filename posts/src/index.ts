@@ -1,3 +1,4 @@
+import './instrumentation';
 import { startEventService } from '@mini-blog/common';
 import { createApp } from './app';
 import { readConfig } from './config';

@@ -1,4 +1,10 @@
-import { createEventService, parseOrThrow, type EventServiceDeps, type EventServiceParts } from '@mini-blog/common';
+import {
+  activeTraceparent,
+  createEventService,
+  parseOrThrow,
+  type EventServiceDeps,
+  type EventServiceParts,
+} from '@mini-blog/common';
 import { z } from 'zod';
 import { LiveChanges, type LiveOptions } from './live';
 import type { PostCacheOptions } from './post-cache';
@@ -27,16 +33,17 @@ export function createApp({ live: liveOptions, cache, ...deps }: QueryDeps): Que
   const live = new LiveChanges(liveOptions);
   // The posts changed by the batch being applied, sent once it has committed (the engine commits a
   // batch synchronously, so a microtask runs after it): one snapshot per post per batch.
-  const changed = new Map<string, number>();
+  // Each with the trace context of the handling that changed it last, which its push continues.
+  const changed = new Map<string, { seq: number; cause: string | undefined }>();
   let lastSent = 0;
   const sendChanges = () => {
-    const changes = [...changed].sort((a, b) => a[1] - b[1]);
+    const changes = [...changed].sort((a, b) => a[1].seq - b[1].seq);
     changed.clear();
-    for (const [postId, seq] of changes) {
+    for (const [postId, { seq, cause }] of changes) {
       const json = service.projection.model.postJson(postId);
       // A batch that was rolled back and applied again must not repeat a seq on the stream.
       if (json === undefined || seq <= lastSent) continue;
-      live.publish(seq, json);
+      live.publish(seq, json, cause);
       lastSent = seq;
     }
   };
@@ -50,7 +57,7 @@ export function createApp({ live: liveOptions, cache, ...deps }: QueryDeps): Que
         // A rebuild's model before its swap reaches no client, nor does the replay at startup.
         if (model !== service.projection.model || !service.consumer.isReady) return;
         if (changed.size === 0) queueMicrotask(sendChanges);
-        changed.set(postId, seq);
+        changed.set(postId, { seq, cause: activeTraceparent() });
       },
     }),
     onCaughtUp: (position) => live.startCovering(position),

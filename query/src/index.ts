@@ -1,3 +1,4 @@
+import './instrumentation';
 import { readOrExit, startEventService } from '@mini-blog/common';
 import { createApp } from './app';
 import { liveOptionsFrom, postCacheFrom, readConfig } from './config';

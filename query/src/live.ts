@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { EventStreams, lastEventId, type EventStream, type EventStreamLimits } from '@mini-blog/common';
+import { EventStreams, lastEventId, pushSpan, type EventStream, type EventStreamLimits } from '@mini-blog/common';
 
 export interface LiveOptions {
   readonly limits?: EventStreamLimits;
@@ -45,9 +45,17 @@ export class LiveChanges {
     this.coveredFrom = position;
   }
 
-  /** Sends a PostChange `{seq, post}`, the post given as its JSON (the read model keeps it serialised). */
-  publish(seq: number, postJson: string): void {
-    const text = `{"seq":${seq},"post":${postJson}}`;
+  /**
+   * Sends a PostChange `{seq, post}`, the post given as its JSON (the read model keeps it serialised).
+   * `cause`: the traceparent of the handling of the event that made the change; the push continues
+   * that trace, and the browser's handling of the change continues it in turn.
+   */
+  publish(seq: number, postJson: string, cause?: string): void {
+    const traceparent = pushSpan(cause, this.live.size);
+    const text =
+      traceparent === undefined
+        ? `{"seq":${seq},"post":${postJson}}`
+        : `{"seq":${seq},"traceparent":"${traceparent}","post":${postJson}}`;
     this.recent.push({ seq, text });
     this.recentChars += text.length;
     while (this.recent.length > this.replayEvents || (this.recentChars > this.replayChars && this.recent.length > 1)) {

@@ -36,6 +36,8 @@ export interface FeedPage {
 export interface PostChange {
   readonly seq: number;
   readonly post: PublicPost;
+  /** The trace context of the push, when traced: the browser's handling continues that trace. */
+  readonly traceparent?: string;
 }
 
 /**
@@ -99,3 +101,34 @@ export function toPublicEvent(event: Envelope, meta: Pick<EventMeta, 'publisher'
 export function traceIdOf(traceparent: string): string {
   return traceparent.slice(3, 35);
 }
+
+/**
+ * One finished span as a process's trace store keeps it (`GET /traces/:traceId`): times in
+ * milliseconds since the epoch, and only the attributes the store keeps (docs/security.md).
+ */
+export interface TraceSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  /** Absent for the trace's root, and for a span whose parent is in another trace (see `links`). */
+  readonly parentSpanId?: string;
+  /** The process that recorded it: `browser`, `gateway`, `event-bus`, `posts`, ... */
+  readonly service: string;
+  readonly name: string;
+  readonly kind: 'internal' | 'server' | 'client' | 'producer' | 'consumer';
+  readonly start: number;
+  readonly duration: number;
+  readonly status: 'ok' | 'error';
+  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+  /** Spans of other traces it belongs with: a batch that mixes traces links to each one's publish. */
+  readonly links: readonly { readonly traceId: string; readonly spanId: string }[];
+}
+
+/** A trace gathered from every process (`GET /traces/:traceId`): its spans, and the processes that did not answer. */
+export interface TraceAnswer {
+  readonly traceId: string;
+  readonly spans: readonly TraceSpan[];
+  readonly unreachable: readonly string[];
+}
+
+/** A W3C trace id: 32 lower-case hex digits, not all zero. */
+export const TRACE_ID_PATTERN = /^(?!0{32})[0-9a-f]{32}$/;

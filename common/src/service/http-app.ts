@@ -61,7 +61,7 @@ const CORS_REQUEST_HEADERS = ['content-type', 'idempotency-key', 'last-event-id'
  * CORS, as the course's services had it with `cors()`, but for the listed origins only and without
  * credentials (no cookies, no `Access-Control-Allow-Credentials`): a page from another origin may
  * call the public routes, and its preflight is answered on every one of them. Paths other services
- * call (`internalPaths`) get no CORS answer at all.
+ * call (`internalPaths`, and the paths under them) get no CORS answer at all.
  */
 function corsFor(origins: readonly string[], internalPaths: readonly string[]): RequestHandler {
   const allowed = new Set(origins);
@@ -72,7 +72,9 @@ function corsFor(origins: readonly string[], internalPaths: readonly string[]): 
     allowedHeaders: CORS_REQUEST_HEADERS,
     maxAge: 600,
   });
-  return (req, res, next) => (internal.has(req.path) ? next() : handler(req, res, next));
+  const isInternal = (path: string) =>
+    internal.has(path) || internalPaths.some((prefix) => path.startsWith(`${prefix}/`));
+  return (req, res, next) => (isInternal(req.path) ? next() : handler(req, res, next));
 }
 
 export interface HttpAppOptions {

@@ -10,6 +10,8 @@ import {
   type EventStreamLimits,
   type Logger,
   type Principals,
+  currentTracing,
+  gatheredTracesRouter,
 } from '@mini-blog/common';
 import express, { type Express, type RequestHandler } from 'express';
 import type { EventBus } from '../bus';
@@ -73,6 +75,8 @@ export interface ViewsAppDeps {
   /** The least time between two `delivered` messages for one subscriber on `GET /flow/stream`. */
   readonly flowThrottleMs?: number;
   readonly streamLimits?: EventStreamLimits;
+  /** The processes `GET /traces/:traceId` gathers spans from, besides this one. */
+  readonly traceSources?: ReadonlyMap<string, string>;
 }
 
 /** Nothing but reads on the views' listener: the ingress routes paths under it as prefixes. */
@@ -86,16 +90,24 @@ const readOnly: RequestHandler = (req, res, next) => {
 
 /**
  * The read-only views on their own listener (`VIEWS_PORT`), the only part of the bus that the
- * ingress and the local gateway reach: `/subscriptions`, `/flow`, `/flow/stream`, `/metrics`.
- * Metadata only: no payload, no subscriber URL, no subscriber's answer.
+ * ingress and the local gateway reach: `/subscriptions`, `/flow`, `/flow/stream`, `/metrics`, and
+ * `/traces` gathered from every process. Metadata, and payloads only as the public may see them
+ * (`/flow/events/:seq`): no subscriber URL, no subscriber's answer.
  */
-export function createViewsApp({ bus, logger, flowThrottleMs, streamLimits }: ViewsAppDeps): Express {
+export function createViewsApp({
+  bus,
+  logger,
+  flowThrottleMs,
+  streamLimits,
+  traceSources = new Map(),
+}: ViewsAppDeps): Express {
   const flow = new FlowFeed(bus, flowThrottleMs, streamLimits);
   const app = createHttpApp({
     logger,
     routes: (routes) => {
       routes.use(readOnly);
       routes.use(viewsRouter(bus, flow));
+      routes.use(gatheredTracesRouter(traceSources, currentTracing()?.spans));
       routes.use(busErrors);
     },
   });

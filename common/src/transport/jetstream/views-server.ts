@@ -7,6 +7,8 @@ import { createLogger } from '../../service/logger';
 import { runService } from '../../service/run-service';
 import { readOrExit } from '../../start-event-service';
 import { backoffDelay } from '../backoff';
+import { SERVICES, traceSourcesSetting } from '../../registry';
+import { gatheredTracesRouter, parseTraceSources } from '../../tracing/routes';
 import { readJetStreamConfig } from './config';
 import { createLink } from './link';
 import { VIEWS_PRINCIPAL } from './subjects';
@@ -14,7 +16,7 @@ import { createJetStreamViews } from './views';
 
 /**
  * The read-only views process of a JetStream deployment: where the event bus serves `/subscriptions`
- * and `/flow`, this serves them from the cluster, as the read-only principal `views` (it may read
+ * and `/flow`, this serves them from the cluster (and `/traces`, gathered from the services), as the read-only principal `views` (it may read
  * the stream's and the consumers' state, and change nothing). `node common/dist/transport/jetstream/views-server.js`.
  */
 const configSchema = baseConfigSchema.extend({
@@ -22,11 +24,20 @@ const configSchema = baseConfigSchema.extend({
   CREDENTIALS_DIR: z.string().trim().min(1),
 });
 
+/** Where the views gather traces from by default: every service on this machine. */
+const DEFAULT_TRACE_SOURCES = traceSourcesSetting((name) => `http://localhost:${SERVICES[name].port}`);
+
 function readConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(configSchema, env);
   const password = readCredential(config.CREDENTIALS_DIR, VIEWS_PRINCIPAL)[0];
   if (!password) throw new ConfigError(`credential ${config.CREDENTIALS_DIR}/${VIEWS_PRINCIPAL}: is empty`);
-  return { ...config, ...readJetStreamConfig(env), password };
+  let traceSources: ReadonlyMap<string, string>;
+  try {
+    traceSources = parseTraceSources(env.TRACE_SOURCES ?? DEFAULT_TRACE_SOURCES);
+  } catch (err) {
+    throw new ConfigError(`TRACE_SOURCES: ${(err as Error).message}`);
+  }
+  return { ...config, ...readJetStreamConfig(env), password, traceSources };
 }
 
 async function main(): Promise<void> {
@@ -46,7 +57,11 @@ async function main(): Promise<void> {
   const app = createHttpApp({
     logger,
     isReady: () => link.current() !== undefined,
-    routes: (app) => app.use(views.router),
+    routes: (app) => {
+      app.use(views.router);
+      // A trace gathered from every service: the views process makes no spans of its own.
+      app.use(gatheredTracesRouter(config.traceSources, undefined));
+    },
   });
   await runService({
     app,

@@ -1,0 +1,4 @@
+// Loaded before anything else: OpenTelemetry's instrumentations patch http and express as they are first required.
+import { startTracing } from '@mini-blog/common/tracing';
+
+startTracing({ service: 'moderation', role: 'service' });
