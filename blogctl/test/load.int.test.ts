@@ -55,6 +55,7 @@ describe('blogctl load against npm start', () => {
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
     const lines = result.stdout.split('\n');
     expect(lines[0]).toMatch(/^load: 40 requests\/s for 3 s against http:\/\/localhost:\d+\/ \(posts:comments 1:9\)/);
+    expect(lines[1]).toBe('making 5 posts to comment on, then the clock starts');
     for (const second of [1, 2, 3])
       expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ +${second} s +sent +\\d+ +2xx`)));
     expect(result.stdout).toMatch(/^summary \(run [0-9a-f]{6}\):$/m);

@@ -22,6 +22,7 @@ export async function load(
       seedPosts,
       signal,
       onSecond: (second) => out.print(out.json ? JSON.stringify(second) : secondLine(second)),
+      onSeeding: (posts) => out.json || out.print(`making ${posts} posts to comment on, then the clock starts`),
     });
   } catch (err) {
     throw new BlogctlError(`load against ${target.origin}: ${(err as Error).message}`);

@@ -34,6 +34,8 @@ export interface LoadOptions {
   readonly signal?: AbortSignal;
   /** Called with each second's figures once it is over. */
   readonly onSecond?: (second: SecondFigures) => void;
+  /** Called before the posts to comment on are made, with how many (it can take a while on a loaded system). */
+  readonly onSeeding?: (posts: number) => void;
 }
 
 /** One second of the run (the drain's seconds included). */
@@ -202,6 +204,7 @@ class LoadRun {
       (kind) => kind === 'comment',
     ).length;
     const count = this.options.seedPosts ?? (comments > 0 ? Math.min(500, Math.ceil(comments / 25)) : 0);
+    if (count > 0) this.options.onSeeding?.(count);
     for (let first = 0; first < count; first += 10) {
       await Promise.all(
         Array.from({ length: Math.min(10, count - first) }, async (_, index) => {
