@@ -89,7 +89,7 @@ export class MemoryBus implements EventTransport {
     const known = this.seqById.get(id);
     if (known !== undefined) return { id, seq: known, duplicate: true };
     const seq = this.log.length + 1;
-    const { key } = event;
+    const { key, traceparent } = event;
     this.log.push({
       id,
       seq,
@@ -97,6 +97,7 @@ export class MemoryBus implements EventTransport {
       data: event.data,
       time: new Date().toISOString(),
       ...(key === undefined ? {} : { key }),
+      ...(traceparent === undefined ? {} : { traceparent }),
     } as Envelope);
     this.seqById.set(id, seq);
     if (key !== undefined) this.lastSeqByKey.set(key, seq);

@@ -49,6 +49,11 @@ export class RecentSpans implements SpanExporter {
     return (this.byTrace.get(traceId) ?? []).map((number) => this.ring[number % this.capacity]!);
   }
 
+  /** The traces of which some span is kept. */
+  traceIds(): IterableIterator<string> {
+    return this.byTrace.keys();
+  }
+
   /** The trace in which an event was published, while this process holds its publish. */
   traceOf(eventId: string): string | undefined {
     return this.traceOfEvent.get(eventId);
