@@ -7,6 +7,7 @@ import {
   type Handled,
   type ProjectionDb,
   type ProjectionDefinition,
+  type PublicComment,
   type PublicPost,
 } from '@mini-blog/common';
 import { DEFAULT_POST_CACHE, PostCache, type PostCacheOptions } from './post-cache';
@@ -82,15 +83,7 @@ const upsertComment = (table: string, key: string) => `
 type CommentValues = [string, string, CommentStatus, number, number, number, number];
 type CommentParams<K> = [K, ...CommentValues];
 type PostRow = [createdSeq: number, id: string, title: string];
-type CommentRow = [id: string, content: string, status: CommentStatus, lastSeq: number];
-type MapRow = [
-  createdSeq: number,
-  postId: string,
-  title: string,
-  commentId: string | null,
-  content: string | null,
-  status: CommentStatus | null,
-];
+type CommentRow = [postSeq: number, id: string, content: string, status: CommentStatus, lastSeq: number];
 
 /** A page of the feed: each post's public JSON, newest first, and the cursor of the next page. */
 export interface FeedPageJson {
@@ -143,42 +136,60 @@ function openModel(db: ProjectionDb, cacheOptions: PostCacheOptions): QueryModel
   const upsertCreated: Statement<CommentParams<number>> = db.prepare(upsertComment('comments', 'post_seq'));
   const upsertWaiting: Statement<CommentParams<string>> = db.prepare(upsertComment('waiting_comments', 'post_id'));
   const postById = db.prepare<[string], PostRow>('SELECT created_seq, id, title FROM posts WHERE id = ?').raw();
-  const commentsOf = db
-    .prepare<[number], CommentRow>(
-      'SELECT id, content, status, last_seq FROM comments WHERE post_seq = ? ORDER BY ord, id',
+  const commentsBetween = db
+    .prepare<[number, number], CommentRow>(
+      `SELECT post_seq, id, content, status, last_seq FROM comments
+       WHERE post_seq BETWEEN ? AND ? ORDER BY post_seq, ord, id`,
     )
     .raw();
-  const feed = db
+  const newestBelow = db
     .prepare<[number, number], PostRow>(
       'SELECT created_seq, id, title FROM posts WHERE created_seq < ? ORDER BY created_seq DESC LIMIT ?',
     )
     .raw();
-  const map = db
-    .prepare<[number, number], MapRow>(
-      `SELECT p.created_seq, p.id, p.title, c.id, c.content, c.status
-       FROM (SELECT created_seq, id, title FROM posts WHERE created_seq > ? ORDER BY created_seq LIMIT ?) AS p
-       LEFT JOIN comments AS c ON c.post_seq = p.created_seq
-       ORDER BY p.created_seq, c.ord, c.id`,
+  const oldestAfter = db
+    .prepare<[number, number], PostRow>(
+      'SELECT created_seq, id, title FROM posts WHERE created_seq > ? ORDER BY created_seq LIMIT ?',
     )
     .raw();
   const count = db.prepare<[], [number]>('SELECT count(*) FROM posts').raw();
   const cache = new PostCache(cacheOptions);
 
-  const toPost = ([createdSeq, id, title]: PostRow): PublicPost => {
-    let version = createdSeq;
-    const comments = commentsOf.all(createdSeq).map(([commentId, content, status, lastSeq]) => {
-      version = Math.max(version, lastSeq);
-      return toPublicComment({ id: commentId, content, status });
-    });
-    return { id, title, createdSeq, version, comments };
+  /**
+   * The posts of `rows`, with their comments. The rows are one post, or posts next to each other in
+   * the feed's order: every comment stored between the lowest and the highest of their seqs is one of
+   * theirs, so they are read in one range of the table.
+   */
+  const toPosts = (rows: readonly PostRow[]): PublicPost[] => {
+    if (rows.length === 0) return [];
+    const posts = new Map<
+      number,
+      { id: string; title: string; createdSeq: number; version: number; comments: PublicComment[] }
+    >(
+      rows.map(([createdSeq, id, title]) => [createdSeq, { id, title, createdSeq, version: createdSeq, comments: [] }]),
+    );
+    const seqs = rows.map(([createdSeq]) => createdSeq);
+    for (const [postSeq, id, content, status, lastSeq] of commentsBetween.iterate(
+      Math.min(...seqs),
+      Math.max(...seqs),
+    )) {
+      const post = posts.get(postSeq)!;
+      post.version = Math.max(post.version, lastSeq);
+      post.comments.push(toPublicComment({ id, content, status }));
+    }
+    return rows.map(([createdSeq]) => posts.get(createdSeq)!);
   };
 
-  const jsonOf = (row: PostRow): string => {
-    const cached = cache.get(row[1]);
-    if (cached !== undefined) return cached;
-    const json = JSON.stringify(toPost(row));
-    cache.set(row[1], json);
-    return json;
+  /** Each row's public JSON, from the cache or else read (all the missing ones at once) and kept. */
+  const jsonOf = (rows: readonly PostRow[]): string[] => {
+    const json = rows.map(([, id]) => cache.get(id));
+    const missing = rows.filter((_, index) => json[index] === undefined);
+    const read = toPosts(missing).map((post) => {
+      const text = JSON.stringify(post);
+      cache.set(post.id, text);
+      return text;
+    });
+    return json.map((text) => text ?? read.shift()!);
   };
 
   /** Applies a PostCreated; true when it made or changed the post. */
@@ -233,39 +244,25 @@ function openModel(db: ProjectionDb, cacheOptions: PostCacheOptions): QueryModel
       const cached = cache.get(id);
       if (cached !== undefined) return cached;
       const row = postById.get(id);
-      return row && jsonOf(row);
+      return row && jsonOf([row])[0];
     },
     post(id) {
       const row = postById.get(id);
-      return row && toPost(row);
+      return row && toPosts([row])[0];
     },
     feedPage(limit, before = Number.MAX_SAFE_INTEGER) {
-      const rows = feed.all(before, limit + 1);
+      const rows = newestBelow.all(before, limit + 1);
       const more = rows.length > limit;
       if (more) rows.pop();
-      return { posts: rows.map(jsonOf), nextCursor: more ? rows[rows.length - 1]![0] : null };
+      return { posts: jsonOf(rows), nextCursor: more ? rows[rows.length - 1]![0] : null };
     },
     mapPage(after, limit) {
-      let text = '';
-      let count = 0;
-      let last = after;
-      let comments: string[] = [];
-      const flush = (id: string, title: string) => {
-        text += `${count === 0 ? '' : ','}${JSON.stringify(id)}:{"id":${JSON.stringify(id)},"title":${JSON.stringify(title)},"comments":[${comments.join(',')}]}`;
-        count += 1;
-        comments = [];
-      };
-      let current: MapRow | undefined;
-      for (const row of map.iterate(after, limit)) {
-        if (current && current[0] !== row[0]) flush(current[1], current[2]);
-        current = row;
-        last = row[0];
-        const [, , , commentId, content, status] = row;
-        if (commentId !== null)
-          comments.push(JSON.stringify(toPublicComment({ id: commentId, content: content!, status: status! })));
-      }
-      if (current) flush(current[1], current[2]);
-      return { text, count, last };
+      const rows = oldestAfter.all(after, limit);
+      // The course's shape: no createdSeq or version.
+      const text = toPosts(rows)
+        .map(({ id, title, comments }) => `${JSON.stringify(id)}:${JSON.stringify({ id, title, comments })}`)
+        .join(',');
+      return { text, count: rows.length, last: rows.length > 0 ? rows[rows.length - 1]![0] : after };
     },
     postCount: () => count.get()![0],
   };

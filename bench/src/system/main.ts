@@ -147,6 +147,10 @@ async function main(): Promise<void> {
         `  GET /posts (course map): ${map.posts} posts, ${map.comments} comments, ${mb(map.bytes)} in ${ms(map.totalMs)} (first byte ${ms(map.firstByteMs)}); ` +
           `query RSS ${mb(map.rssBefore)} → peak ${mb(map.rssPeak)}`,
       );
+      const { uncached } = result;
+      say(
+        `  with no cache of posts' JSON (POST_CACHE_ENTRIES=0): bare ${perSecond(uncached.bare.requestsPerSecond)} | feed ${perSecond(uncached.feed.requestsPerSecond)} p99 ${ms(uncached.feed.p99)}: ratio ${(uncached.feed.requestsPerSecond / uncached.bare.requestsPerSecond).toFixed(2)}`,
+      );
     }
 
     if (run('rebuild')) {

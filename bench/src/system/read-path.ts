@@ -39,6 +39,8 @@ export interface ReadPathResult {
    */
   readonly atRate: { readonly bare: LoadResult; readonly feed: LoadResult };
   readonly map: MapAnswer;
+  /** A round with query's cache of posts' JSON turned off (`POST_CACHE_ENTRIES=0`). */
+  readonly uncached: { readonly bare: LoadResult; readonly feed: LoadResult };
 }
 
 /** Reads GET /posts to the end, counting bytes, and parses it to check that it is the whole map. */
@@ -94,7 +96,8 @@ export async function benchReadPath(workDir: string, options: ReadPathOptions): 
     DATA_DIR: path.join(folder, 'log'),
     SUBSCRIBERS: subscribersFor([{ name: 'query', port: queryPort }]),
   });
-  const query = await Backend.create('query', { BUS_URL: bus.url, DATA_DIR: path.join(folder, 'query') }, queryPort);
+  const queryEnv = { BUS_URL: bus.url, DATA_DIR: path.join(folder, 'query') };
+  let query = await Backend.create('query', queryEnv, queryPort);
   let bare: ChildProcess | undefined;
   try {
     await bus.start();
@@ -136,7 +139,14 @@ export async function benchReadPath(workDir: string, options: ReadPathOptions): 
     };
 
     const map = await readMap(`${query.url}/posts`, query.process.pid);
-    return { log, queryReadyMs, queryMemory, rounds, atRate, map };
+
+    // Started again (from its checkpoint) with no cache of posts' JSON: every post of every page from SQLite.
+    await query.stop();
+    query = await Backend.create('query', { ...queryEnv, POST_CACHE_ENTRIES: '0' }, queryPort);
+    await query.start();
+    await feedRun(2);
+    const uncached = { bare: await bareRun(options.seconds), feed: await feedRun(options.seconds) };
+    return { log, queryReadyMs, queryMemory, rounds, atRate, map, uncached };
   } finally {
     bare?.kill();
     await query.stop();
