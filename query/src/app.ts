@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { LiveChanges, type LiveOptions } from './live';
 import type { PostCacheOptions } from './post-cache';
 import { writePostsMap } from './posts-map';
-import { queryProjection, type QueryModel } from './projection';
+import type { QueryModel } from './domain';
+import { queryProjection } from './projection';
 
 export interface QueryDeps extends EventServiceDeps {
   /** The live stream's bounds; the defaults when left out. */

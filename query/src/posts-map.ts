@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { writeChunk } from '@mini-blog/common';
-import type { QueryModel } from './projection';
+import type { QueryModel } from './domain';
 
 /** Posts read from the database per chunk of the map: each chunk is written before the next is read. */
 export const MAP_CHUNK_POSTS = 100;

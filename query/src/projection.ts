@@ -1,15 +1,13 @@
 import type { Statement } from 'better-sqlite3';
 import {
-  assertNever,
   toPublicComment,
   type CommentStatus,
-  type Envelope,
-  type Handled,
   type ProjectionDb,
   type ProjectionDefinition,
   type PublicComment,
   type PublicPost,
 } from '@mini-blog/common';
+import { apply, type QueryModel } from './domain';
 import { DEFAULT_POST_CACHE, PostCache, type PostCacheOptions } from './post-cache';
 
 /**
@@ -28,8 +26,19 @@ import { DEFAULT_POST_CACHE, PostCache, type PostCacheOptions } from './post-cac
  * Comments are keyed by their post's seq, not its id: the log has a post's comments after the post,
  * so new rows go to the end of the table and a batch of events writes a few pages, where random ids
  * as keys would scatter each batch over the whole file (measured: half the events per second).
+ * `waiting_comments` has the same columns keyed by the post's id. Never edit a step that has
+ * shipped: append one (docs/architecture.md, "Adding a table").
  */
-const COMMENT_COLUMNS = `
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE posts (
+     -- The seq of PostCreated, as the rowid: the feed reads newest first along it, and pages by it.
+     created_seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
+     title TEXT NOT NULL
+   );
+   CREATE TABLE comments (
+     -- The post's created_seq: one post's comments are stored together, read in one range.
+     post_seq INTEGER NOT NULL,
      id TEXT NOT NULL,
      content TEXT NOT NULL,
      status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
@@ -40,22 +49,22 @@ const COMMENT_COLUMNS = `
      -- 1 once CommentCreated has been applied.
      created INTEGER NOT NULL,
      -- The highest seq of any event applied to the comment: its share of the post's version.
-     last_seq INTEGER NOT NULL`;
-
-export const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE posts (
-     -- The seq of PostCreated, as the rowid: the feed reads newest first along it, and pages by it.
-     created_seq INTEGER PRIMARY KEY,
-     id TEXT NOT NULL UNIQUE,
-     title TEXT NOT NULL
-   );
-   CREATE TABLE comments (
-     -- The post's created_seq: one post's comments are stored together, read in one range.
-     post_seq INTEGER NOT NULL,${COMMENT_COLUMNS},
+     last_seq INTEGER NOT NULL,
      PRIMARY KEY (post_seq, id)
    ) WITHOUT ROWID;
    CREATE TABLE waiting_comments (
-     post_id TEXT NOT NULL,${COMMENT_COLUMNS},
+     post_id TEXT NOT NULL,
+     id TEXT NOT NULL,
+     content TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+     -- The seq of the event whose status and content are kept.
+     status_seq INTEGER NOT NULL,
+     -- The place in the post's list: the seq of CommentCreated, or the lowest seq seen before it.
+     ord INTEGER NOT NULL,
+     -- 1 once CommentCreated has been applied.
+     created INTEGER NOT NULL,
+     -- The highest seq of any event applied to the comment: its share of the post's version.
+     last_seq INTEGER NOT NULL,
      PRIMARY KEY (post_id, id)
    ) WITHOUT ROWID;`,
 ];
@@ -84,36 +93,6 @@ type CommentValues = [string, string, CommentStatus, number, number, number, num
 type CommentParams<K> = [K, ...CommentValues];
 type PostRow = [createdSeq: number, id: string, title: string];
 type CommentRow = [postSeq: number, id: string, content: string, status: CommentStatus, lastSeq: number];
-
-/** A page of the feed: each post's public JSON, newest first, and the cursor of the next page. */
-export interface FeedPageJson {
-  readonly posts: readonly string[];
-  readonly nextCursor: number | null;
-}
-
-/** A page of the course's map: its entries as JSON text (`"id":{...}` joined by commas). */
-export interface MapPage {
-  readonly text: string;
-  readonly count: number;
-  /** The createdSeq of the last post on the page: the next page starts after it. */
-  readonly last: number;
-}
-
-/** The read model over one open database: its writes (for `apply`) and the reads the routes use. */
-export interface QueryModel {
-  /** Applies one event; returns the id of the post whose public view it may have changed, if any. */
-  applyEvent(event: Envelope<Handled<'query'>>): string | undefined;
-  /** The post as every public answer shows it, as JSON; undefined for a post that is not created. */
-  postJson(id: string): string | undefined;
-  post(id: string): PublicPost | undefined;
-  /** Newest first, starting below `before` (a createdSeq). */
-  feedPage(limit: number, before?: number): FeedPageJson;
-  /** The course map's entries of at most `limit` posts created after `after`, oldest first. */
-  mapPage(after: number, limit: number): MapPage;
-  /** Created posts. */
-  postCount(): number;
-  readonly cache: PostCache;
-}
 
 function openModel(db: ProjectionDb, cacheOptions: PostCacheOptions): QueryModel {
   const postSeq = db.prepare<[string], number>('SELECT created_seq FROM posts WHERE id = ?').pluck();
@@ -192,53 +171,27 @@ function openModel(db: ProjectionDb, cacheOptions: PostCacheOptions): QueryModel
     return json.map((text) => text ?? read.shift()!);
   };
 
-  /** Applies a PostCreated; true when it made or changed the post. */
-  const createPost = (seq: number, id: string, title: string): boolean => {
-    const existing = postSeq.get(id);
-    if (existing === undefined) {
-      insertPost.run(seq, id, title);
-      for (const row of takeWaiting.all(id)) insertComment.run(seq, ...row);
-      return true;
-    }
-    if (seq >= existing) return false;
-    // An earlier PostCreated of the same post, applied after a later one: the earlier one is the post.
-    movePost.run(seq, title, existing);
-    moveComments.run(seq, existing);
-    return true;
-  };
-
-  const applyComment = (
-    seq: number,
-    data: { id: string; postId: string; content: string; status: CommentStatus },
-    created: boolean,
-  ): string => {
-    const post = postSeq.get(data.postId);
-    const flag = created ? 1 : 0;
-    if (post === undefined) upsertWaiting.run(data.postId, data.id, data.content, data.status, seq, seq, flag, seq);
-    else upsertCreated.run(post, data.id, data.content, data.status, seq, seq, flag, seq);
-    return data.postId;
-  };
-
   return {
     cache,
-    applyEvent(event) {
-      let changed: string | undefined;
-      switch (event.type) {
-        case 'PostCreated':
-          if (createPost(event.seq, event.data.id, event.data.title)) changed = event.data.id;
-          break;
-        case 'CommentCreated':
-          changed = applyComment(event.seq, event.data, true);
-          break;
-        case 'CommentModerated':
-        case 'CommentUpdated':
-          changed = applyComment(event.seq, event.data, false);
-          break;
-        default:
-          return assertNever(event);
-      }
-      if (changed !== undefined) cache.delete(changed);
-      return changed;
+    createPost(seq, id, title) {
+      const existing = postSeq.get(id);
+      if (existing === undefined) {
+        insertPost.run(seq, id, title);
+        for (const row of takeWaiting.all(id)) insertComment.run(seq, ...row);
+      } else if (seq < existing) {
+        // An earlier PostCreated of the same post, applied after a later one: the earlier one is the post.
+        movePost.run(seq, title, existing);
+        moveComments.run(seq, existing);
+      } else return false;
+      cache.delete(id);
+      return true;
+    },
+    applyComment(seq, { id, postId, content, status }, created) {
+      const post = postSeq.get(postId);
+      const flag = created ? 1 : 0;
+      if (post === undefined) upsertWaiting.run(postId, id, content, status, seq, seq, flag, seq);
+      else upsertCreated.run(post, id, content, status, seq, seq, flag, seq);
+      cache.delete(postId);
     },
     postJson(id) {
       const cached = cache.get(id);
@@ -291,7 +244,7 @@ export function queryProjection({
     migrations: MIGRATIONS,
     open: (db) => openModel(db, cache),
     apply: (model, event) => {
-      const changed = model.applyEvent(event);
+      const changed = apply(model, event);
       if (changed !== undefined) onChange?.(model, changed, event.seq);
     },
   };

@@ -1,4 +1,12 @@
-import { DEFAULT_CORS_ORIGINS, DEFAULT_STREAM_LIMITS, silentLogger, type CommentStatus } from '@mini-blog/common';
+import {
+  DEFAULT_CORS_ORIGINS,
+  DEFAULT_STREAM_LIMITS,
+  parseAdminVerifier,
+  serviceAdminToken,
+  serviceAdminVerifier,
+  silentLogger,
+  type CommentStatus,
+} from '@mini-blog/common';
 import { MemoryBus, preflight } from '@mini-blog/common/testing';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -327,6 +335,45 @@ describe('its database', () => {
           comments: [{ id: 'c1', content: 'text c1', status: 'approved' }],
         },
       ]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('POST /admin/rebuild on query', () => {
+  const ADMIN_SECRET = 'a'.repeat(43);
+
+  it('builds a new projection from the log while the feed answers, sends none of its changes live, then answers and streams from it', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'query-test-'));
+    try {
+      const bus = new MemoryBus();
+      await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'One' } });
+      await bus.publish({ type: 'CommentCreated', data: comment('c1', 'p1', 'pending') });
+      await bus.publish({ type: 'CommentUpdated', data: comment('c1', 'p1', 'approved') });
+      const verifiers = parseAdminVerifier(serviceAdminVerifier([ADMIN_SECRET], 'query'));
+      const service = createApp({ bus, logger: silentLogger(), dataDir, admin: { verifiers } });
+      await service.consumer.start();
+      const before = service.projection.model;
+      const feed = (await request(service.app).get('/posts/feed')).body;
+      const publish = jest.spyOn(service.live, 'publish');
+
+      const anonymous = await request(service.app).post('/admin/rebuild');
+      const started = await request(service.app)
+        .post('/admin/rebuild')
+        .set('authorization', `Bearer ${serviceAdminToken(ADMIN_SECRET, 'query')}`);
+      await service.rebuilder.finished();
+      const rebuilt = (await request(service.app).get('/posts/feed')).body;
+      const sentDuringRebuild = publish.mock.calls.length;
+      await bus.publish({ type: 'CommentCreated', data: comment('c2', 'p1', 'pending') });
+      await service.consumer.syncToHead();
+      await service.close();
+
+      expect([anonymous.status, started.status]).toEqual([401, 202]);
+      expect(service.projection.model).not.toBe(before);
+      expect(rebuilt).toEqual(feed);
+      expect(sentDuringRebuild).toBe(0);
+      expect(publish.mock.calls.map(([seq, json]) => [seq, JSON.parse(json).comments.length])).toEqual([[4, 2]]);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { CommentStatus } from '@mini-blog/common';
 import fc from 'fast-check';
-import type { QueryModel } from '../src/projection';
+import type { QueryModel } from '../src/domain';
 import { openProjection as open, type QueryEvent } from './open-projection';
 
 /** Every row of both tables, in a fixed order: two projections that converged have equal dumps. */
