@@ -41,7 +41,7 @@ export const MIGRATIONS: readonly string[] = [
      post_seq INTEGER NOT NULL,
      id TEXT NOT NULL,
      content TEXT NOT NULL,
-     status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+     status TEXT NOT NULL,
      -- The seq of the event whose status and content are kept.
      status_seq INTEGER NOT NULL,
      -- The place in the post's list: the seq of CommentCreated, or the lowest seq seen before it.
@@ -56,7 +56,7 @@ export const MIGRATIONS: readonly string[] = [
      post_id TEXT NOT NULL,
      id TEXT NOT NULL,
      content TEXT NOT NULL,
-     status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+     status TEXT NOT NULL,
      -- The seq of the event whose status and content are kept.
      status_seq INTEGER NOT NULL,
      -- The place in the post's list: the seq of CommentCreated, or the lowest seq seen before it.
