@@ -141,8 +141,13 @@ export type Handled<S extends ServiceName> = (typeof SERVICES)[S]['handles'][num
 /** The services whose reducers apply events, as a type: the names `createEventService` takes. */
 export type SubscriberName = { [S in ServiceName]: Handled<S> extends never ? never : S }[ServiceName];
 
+/** Whether a service consumes events: its reducer handles some. */
+export function isSubscriber(name: ServiceName): name is SubscriberName {
+  return SERVICES[name].handles.length > 0;
+}
+
 /** The services that consume events (a subscription each). */
-export const SUBSCRIBER_NAMES = SERVICE_NAMES.filter((name) => SERVICES[name].handles.length > 0);
+export const SUBSCRIBER_NAMES = SERVICE_NAMES.filter(isSubscriber);
 
 /** The services that publish events (a publisher credential each). */
 export const PUBLISHER_NAMES = SERVICE_NAMES.filter((name) => SERVICES[name].publishes.length > 0);

@@ -38,8 +38,8 @@ const courseData = {
 } as const;
 
 describe('event catalog', () => {
-  it('has exactly the four course events', () => {
-    expect([...EVENT_TYPES].sort()).toEqual(['CommentCreated', 'CommentModerated', 'CommentUpdated', 'PostCreated']);
+  it("has the course's four events, which no change may take away", () => {
+    expect(EVENT_TYPES).toEqual(expect.arrayContaining(Object.keys(courseData)));
   });
 
   it.each(Object.entries(courseData))('accepts the course shape of %s', (type, data) => {
@@ -145,7 +145,7 @@ describe('newEventSchema', () => {
 
   it('rejects an unknown type with a message naming type and the known types', () => {
     expect(messageFor(newEventSchema, { type: 'PostDeleted', data: { id: 'p1' } })).toBe(
-      'type: must be one of PostCreated, CommentCreated, CommentModerated, CommentUpdated',
+      `type: must be one of ${EVENT_TYPES.join(', ')}`,
     );
   });
 

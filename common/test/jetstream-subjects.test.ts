@@ -1,5 +1,5 @@
 import { EVENT_TYPES } from '../src/events/catalog';
-import { SERVICES } from '../src/registry';
+import { keyedTypes, SERVICES, type ServiceName } from '../src/registry';
 import { natsNodeConfig } from '../src/transport/jetstream/server-config';
 import {
   faultSubject,
@@ -12,10 +12,15 @@ import {
   REPLICA_SLOTS,
   streamSubjects,
   subjectOf,
+  VIEWS_PRINCIPAL,
 } from '../src/transport/jetstream/subjects';
 
 const PASSWORDS = Object.fromEntries(natsPrincipals().map((name) => [name, `${name}-`.padEnd(43, 'x')]));
 const ROUTE_PASSWORD = 'r'.repeat(43);
+/** Every service with a NATS user: each one that publishes or consumes events. */
+const SERVICES_WITH_USERS = natsPrincipals().filter(
+  (name): name is ServiceName => name !== VIEWS_PRINCIPAL && name !== 'admin',
+);
 
 describe('JetStream subjects', () => {
   it('gives every event type its own subjects in the stream', () => {
@@ -47,7 +52,7 @@ describe('JetStream subjects', () => {
 });
 
 describe('natsPermissions', () => {
-  const services = ['posts', 'comments', 'moderation', 'query'] as const;
+  const services = SERVICES_WITH_USERS;
   const consumerSubjects = (allow: readonly string[]) =>
     allow.filter((subject) => subject.startsWith('$JS.API.CONSUMER.') || subject.startsWith('$JS.ACK.'));
 
@@ -133,12 +138,12 @@ describe('natsNodeConfig', () => {
     const users: { user: string; password: string; permissions: { publish: { allow: string[] } } }[] =
       config.accounts.BLOG.users;
 
-    for (const name of ['posts', 'comments', 'moderation', 'query'] as const) {
+    for (const name of SERVICES_WITH_USERS) {
       const user = users.find((candidate) => candidate.user === name);
       expect(user?.password).toBe(PASSWORDS[name]);
       const events = user!.permissions.publish.allow.filter((subject) => subject.startsWith('blog.'));
       expect(events).toEqual(
-        SERVICES[name].publishes.map((type) => (type === 'CommentCreated' ? `blog.${type}.*` : `blog.${type}._`)),
+        SERVICES[name].publishes.map((type) => (keyedTypes(name).includes(type) ? `blog.${type}.*` : `blog.${type}._`)),
       );
     }
     expect(config.cluster).toBeUndefined();

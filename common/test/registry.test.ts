@@ -9,6 +9,7 @@ import {
   SUBSCRIBER_NAMES,
   subscribersSetting,
   type ServiceEntry,
+  type ServiceName,
 } from '../src/registry';
 
 describe('subscribersSetting', () => {
@@ -25,10 +26,14 @@ describe('subscribersSetting', () => {
 });
 
 describe('publishAclSetting', () => {
-  it('gives each publisher exactly the types it publishes', () => {
-    expect(publishAclSetting()).toBe(
-      'posts=PostCreated,comments=CommentCreated+CommentUpdated,moderation=CommentModerated',
-    );
+  it('gives each publisher exactly the types it publishes, as principal=Type+Type entries', () => {
+    const entries = publishAclSetting()
+      .split(',')
+      .map((entry) => entry.split('='));
+
+    expect(entries.map(([name]) => name)).toEqual(PUBLISHER_NAMES);
+    for (const [name, types] of entries) expect(types?.split('+')).toEqual(SERVICES[name as ServiceName].publishes);
+    expect(publishAclSetting()).toMatch(/(^|,)comments=CommentCreated\+CommentUpdated(,|$)/);
   });
 });
 

@@ -7,7 +7,9 @@ import {
   ADMIN,
   EVENT_TYPES,
   Principals,
+  PUBLISHER_NAMES,
   silentLogger,
+  SUBSCRIBER_NAMES,
   type Secrets,
   type Envelope,
   type EventStreamLimits,
@@ -39,7 +41,7 @@ export const postCreated = (n: number, id?: string): NewEvent => ({
 });
 
 /** The principals of the tests: the registry's publishers and subscribers, and admin. */
-export const PRINCIPALS = ['posts', 'comments', 'moderation', 'query', ADMIN] as const;
+export const PRINCIPALS: readonly string[] = [...new Set([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES]), ADMIN];
 
 /** For tests of something other than authorization: `tester` may publish every type, under any key. */
 export const TESTER = 'tester';

@@ -13,7 +13,7 @@ set -eu
 # skaffold's local builder uses the daemon's legacy builder unless told otherwise (useBuildkit).
 export DOCKER_BUILDKIT="${DOCKER_BUILDKIT:-0}"
 cd "$(dirname "$0")/../.."
-images=${*:-event-bus posts comments moderation query client}
+images=${*:-$(node infra/scripts/registry.mjs images)}
 printf '| image | target | build time | size |\n|---|---|---|---|\n'
 for image in $images; do
   if [ "$image" = client ]; then set -- -f client/Dockerfile; else set -- -f Dockerfile.service --build-arg "SERVICE=$image"; fi

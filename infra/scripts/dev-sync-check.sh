@@ -14,7 +14,7 @@
 #   infra/scripts/dev-sync-check.sh posts client         some of them
 set -eu
 cd "$(dirname "$0")/../.."
-images=${*:-event-bus posts comments moderation query client}
+images=${*:-$(node infra/scripts/registry.mjs images)}
 file=common/src/registry.ts
 marker="sync-check $(date +%s)-$$"
 work=$(mktemp -d /tmp/mini-blog-sync.XXXX)
@@ -28,7 +28,7 @@ trap cleanup EXIT INT TERM
 
 # The credentials the services read at start, as the Secret's volume provides them on a cluster.
 mkdir -p "$work/credentials"
-for principal in posts comments moderation query admin; do
+for principal in $(node infra/scripts/registry.mjs principals); do
   head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$work/credentials/$principal"
 done
 chmod -R a+rX "$work/credentials"

@@ -10,13 +10,14 @@
 // on every run, so a rotated admin key reaches the services at the next deploy (and restart).
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { getJson, kubectl } from './kubectl.mjs';
+import { JETSTREAM_PRINCIPALS, PRINCIPALS as BUS_PRINCIPALS } from './registry.mjs';
 
 const SECRET = 'mini-blog-credentials';
 /**
  * The publishers and subscribers of common/src/registry.ts, the operator, and on JetStream the
  * read-only views and the NATS cluster's routes (infra's tests keep them equal to the launcher's).
  */
-const PRINCIPALS = ['posts', 'comments', 'moderation', 'query', 'admin', 'views', 'nats-route'];
+const PRINCIPALS = [...BUS_PRINCIPALS, ...JETSTREAM_PRINCIPALS];
 
 const VERIFIERS = 'mini-blog-admin-verifiers';
 /** The services with admin routes: the subscribers of common/src/registry.ts (infra's tests keep them equal). */

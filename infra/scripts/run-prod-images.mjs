@@ -19,11 +19,11 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { PRINCIPALS } from './registry.mjs';
 
 const run = `mb-prod-${process.pid}`;
 const keep = process.argv.includes('--keep');
 const work = mkdtempSync(path.join(tmpdir(), `${run}-`));
-const PRINCIPALS = ['posts', 'comments', 'moderation', 'query', 'admin'];
 const secrets = {
   'mini-blog-credentials': Object.fromEntries(
     PRINCIPALS.map((principal) => [principal, randomBytes(32).toString('base64url')]),

@@ -11,11 +11,8 @@ import {
 } from '@mini-blog/common';
 import { parse } from 'yaml';
 import { loadServerConfig } from '../../client/server/config';
-import { readConfig as commentsConfig } from '../../comments/src/config';
 import { loadBusConfig } from '../../event-bus/src/config';
-import { readConfig as moderationConfig } from '../../moderation/src/config';
-import { readConfig as postsConfig } from '../../posts/src/config';
-import { readConfig as queryConfig } from '../../query/src/config';
+import { eventServices } from '../src/generate/services';
 import { schemaErrors, unknownFieldErrors } from './support/kubernetes-schemas';
 import { hasKubectl, kubectlKustomize } from './support/kustomize';
 import {
@@ -50,12 +47,21 @@ const containers = workloads.flatMap((workload) =>
 /** Each process's port, from the registry (common/src/registry.ts). */
 const PORTS: Record<string, number> = Object.fromEntries(SERVICE_NAMES.map((name) => [name, SERVICES[name].port]));
 
-/** Each workload's own config loader: the env a pod gets must pass it, or the pod exits at start. */
-const CONFIG_LOADERS: Record<string, (env: NodeJS.ProcessEnv) => { PORT: number }> = {
-  posts: postsConfig,
-  comments: commentsConfig,
-  query: queryConfig,
-  moderation: moderationConfig,
+type ConfigLoader = (env: NodeJS.ProcessEnv) => { PORT: number };
+
+/**
+ * Each workload's own config loader: the env a pod gets must pass it, or the pod exits at start.
+ * Every event-driven service has one as `readConfig` in its `src/config.ts` (the layout of
+ * docs/architecture.md); the bus and the client have theirs.
+ */
+const CONFIG_LOADERS: Record<string, ConfigLoader> = {
+  ...Object.fromEntries(
+    eventServices().map((name) => {
+      const module = jest.requireActual<{ readConfig?: ConfigLoader }>(path.join(ROOT, name, 'src', 'config'));
+      if (!module.readConfig) throw new Error(`${name}/src/config.ts: exports no readConfig`);
+      return [name, module.readConfig];
+    }),
+  ),
   'event-bus': loadBusConfig,
   client: loadServerConfig,
 };

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
+import { SERVICE_NAMES, SERVICES } from '@mini-blog/common';
 import { parse } from 'yaml';
 import { copiedFolders, globToRegExp, syncTargetsNotOwned, unsyncedSources } from './support/dev-sync';
 import { readStages } from './support/dockerfile';
@@ -183,12 +184,13 @@ describe('skaffold.yaml', () => {
     );
   });
 
-  it('names as SERVICE only workspaces with a service entry point, all five backends among them', () => {
+  it('names as SERVICE only workspaces with a service entry point, every backend of the registry among them', () => {
     const services = config.build.artifacts
       .map((artifact) => artifact.docker?.buildArgs?.SERVICE)
       .filter((service) => service !== undefined);
+    const backends = SERVICE_NAMES.filter((name) => SERVICES[name].script === `${name}/dist/index.js`);
 
-    expect([...services].sort()).toEqual(['comments', 'event-bus', 'moderation', 'posts', 'query']);
+    expect([...services].sort()).toEqual([...backends].sort());
     for (const service of services) expect(existsInRepo(`${service}/src/index.ts`)).toBe(true);
   });
 

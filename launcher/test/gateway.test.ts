@@ -2,7 +2,16 @@ import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-import { createHttpApp, createHttpServer, silentLogger, TOO_DEEP_MESSAGE } from '@mini-blog/common';
+import {
+  createHttpApp,
+  createHttpServer,
+  SERVICE_NAMES,
+  SERVICES as REGISTRY,
+  silentLogger,
+  TOO_DEEP_MESSAGE,
+  type ServiceEntry,
+  type ServiceName,
+} from '@mini-blog/common';
 import request from 'supertest';
 import { createGateway } from '../src/gateway';
 import { ingressRouter } from '../src/manifests';
@@ -147,8 +156,9 @@ function exchange(port: number, bytes: string): Promise<{ status: number; header
   });
 }
 
-const SERVICES = ['posts', 'comments', 'query', 'event-bus', 'client'] as const;
-type Upstream = (typeof SERVICES)[number];
+/** Every process of the registry with a public route: the gateway's upstreams. */
+const SERVICES = SERVICE_NAMES.filter((name) => (REGISTRY[name] as ServiceEntry).routes.length > 0);
+type Upstream = ServiceName;
 
 /**
  * Hostile request targets, and where the gateway must send each (the service, and the path that

@@ -1,12 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { natsPrincipals } from '@mini-blog/common/jetstream';
 import { waitFor } from '@mini-blog/common/testing';
 import { findNatsServer, parseTransportArgs, startNats, type RunningNats } from '../src/nats';
 
-const PASSWORDS = Object.fromEntries(
-  ['posts', 'comments', 'moderation', 'query', 'views', 'admin'].map((name) => [name, `${name}-`.padEnd(43, 'x')]),
-);
+const PASSWORDS = Object.fromEntries(natsPrincipals().map((name) => [name, `${name}-`.padEnd(43, 'x')]));
 const ROUTE_PASSWORD = 'r'.repeat(43);
 
 describe('parseTransportArgs', () => {

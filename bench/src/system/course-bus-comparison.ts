@@ -2,11 +2,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { SUBSCRIBER_NAMES } from '@mini-blog/common';
 import { callJson } from './http';
 import { load } from './load';
 import { authorization, Backend, memoryOf, nextMessage } from './processes';
 
-const SUBSCRIBER_NAMES = ['posts', 'comments', 'moderation', 'query'] as const;
 type Counts = Record<string, { distinct: number; received: number }>;
 
 export interface BusRun {

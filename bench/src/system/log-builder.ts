@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { EventType, NewEvent } from '@mini-blog/common';
+import { EVENT_TYPES, type EventType, type NewEvent } from '@mini-blog/common';
 import { callJson } from './http';
 import { authorization } from './processes';
 
@@ -35,6 +35,11 @@ export interface LogShape {
   readonly posts: number;
   /** Each comment is three events, as the services write them: created, moderated, updated. */
   readonly comments: number;
+}
+
+/** A count of 0 for every event type of the catalog. */
+export function zeroCounts(): Record<EventType, number> {
+  return Object.fromEntries(EVENT_TYPES.map((type) => [type, 0])) as Record<EventType, number>;
 }
 
 export interface BuiltLog {
@@ -85,12 +90,7 @@ const IN_FLIGHT = 4;
 export async function publishLog(busUrl: string, shape: LogShape, subscribers: readonly string[]): Promise<BuiltLog> {
   const started = performance.now();
   const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
-  const counts: Record<EventType, number> = {
-    PostCreated: 0,
-    CommentCreated: 0,
-    CommentModerated: 0,
-    CommentUpdated: 0,
-  };
+  const counts = zeroCounts();
   const events = blogEvents(shape);
   let head = 0;
   const sender = async () => {

@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EVENT_TYPES, PUBLISHER_NAMES, SERVICES } from '@mini-blog/common';
+import { ADMIN, EVENT_TYPES, PUBLISHER_NAMES, SERVICES, SUBSCRIBER_NAMES, type ServiceName } from '@mini-blog/common';
 import { freePort, REPO_ROOT, ServiceProcess, waitForReady } from '@mini-blog/launcher';
 
 /** `loader` fills a log with every type of event at once, as a benchmark's setup (not a service). */
-const PRINCIPALS = ['posts', 'comments', 'moderation', 'query', 'admin', 'loader'];
+const PRINCIPALS = [...new Set<string>([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES]), ADMIN, 'loader'];
 
 /** The credentials of the benchmarks' processes, one file per principal in a folder of their own, made once per run. */
 const credentials = (() => {
@@ -34,7 +34,8 @@ const PUBLISH_ACL = [
   `loader=${EVENT_TYPES.join('+')}`,
 ].join(',');
 
-export type BackendName = 'event-bus' | 'posts' | 'comments' | 'moderation' | 'query';
+/** Every process of the registry but the client's static server. */
+export type BackendName = Exclude<ServiceName, 'client'>;
 
 /** Resident and peak resident memory of a process, from /proc (Linux). */
 export interface Memory {

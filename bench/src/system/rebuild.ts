@@ -1,10 +1,11 @@
 import path from 'node:path';
+import { SUBSCRIBER_NAMES } from '@mini-blog/common';
 import { freePort } from '@mini-blog/launcher';
 import { publishLog, type BuiltLog, type LogShape } from './log-builder';
 import { Backend, subscribersFor, type BackendName, type Memory } from './processes';
 
-/** The order they are rebuilt in, one at a time, so that each has the bus to itself. */
-export const REBUILT: readonly BackendName[] = ['query', 'comments', 'moderation', 'posts'];
+/** Every subscriber of the registry, rebuilt one at a time so that each has the bus to itself. */
+export const REBUILT: readonly BackendName[] = SUBSCRIBER_NAMES;
 
 export interface ServiceRebuild {
   /** From starting the process until it was caught up (and answered ready). */

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '@mini-blog/launcher';
-import { publishLog, type BuiltLog, type LogShape } from './log-builder';
+import { publishLog, zeroCounts, type BuiltLog, type LogShape } from './log-builder';
 import { Backend, subscribersFor, type BackendName, type Memory } from './processes';
 
 /** The services measured, one at a time, so that each has the bus (and the two cores) to itself. */
@@ -42,7 +42,7 @@ export interface RestartOptions {
 const EMPTY_LOG: BuiltLog = {
   events: 0,
   ms: 0,
-  countsByType: { PostCreated: 0, CommentCreated: 0, CommentModerated: 0, CommentUpdated: 0 },
+  countsByType: zeroCounts(),
 };
 
 async function readyOf(service: Backend): Promise<Ready> {

@@ -5,6 +5,7 @@ import {
   createHttpApp,
   createHttpTransport,
   createLogger,
+  SUBSCRIBER_NAMES,
   type Envelope,
   type EventTransport,
 } from '@mini-blog/common';
@@ -29,8 +30,8 @@ export type LogKind = 'http' | 'jetstream';
 export const LOG_KINDS: readonly LogKind[] = ['http', 'jetstream'];
 export const LOG_NAMES: Record<LogKind, string> = { http: 'HTTP bus', jetstream: 'JetStream, 3 nodes, R3' };
 
-/** The principals that the fan-out's four consumers play (each needs its own credential). */
-export const CONSUMERS = ['posts', 'comments', 'moderation', 'query'] as const;
+/** The principals that the fan-out's consumers play, the registry's subscribers (each needs its own credential). */
+export const CONSUMERS = SUBSCRIBER_NAMES;
 
 export interface RunningLog {
   readonly kind: LogKind;

@@ -1,4 +1,11 @@
-import type { CommentStatus, Envelope, EventMeta } from './catalog';
+import {
+  eventDataSchemas,
+  type CommentStatus,
+  type Envelope,
+  type EventData,
+  type EventMeta,
+  type EventType,
+} from './catalog';
 
 /** A comment as every public answer shows it. */
 export interface PublicComment {
@@ -66,10 +73,13 @@ export interface SubscriptionStatus {
   readonly batch: boolean;
 }
 
+/** The catalog's own fields of an event type's data, without what a loose object keeps beyond them. */
+type CatalogFields<T extends EventType> = {
+  readonly [K in keyof (typeof eventDataSchemas)[T]['shape']]: EventData<T>[K & keyof EventData<T>];
+};
+
 /** An event's payload as anyone may see it: the catalog's fields only, a comment's content only once approved. */
-export type PublicEventData =
-  | { readonly id: string; readonly title: string }
-  | { readonly id: string; readonly postId: string; readonly content: string; readonly status: CommentStatus };
+export type PublicEventData = { [T in EventType]: CatalogFields<T> }[EventType];
 
 /** One event of the flow with its payload (`GET /flow/events/:seq`): what the flow view shows on demand. */
 export interface PublicEvent extends EventMeta {
@@ -78,14 +88,15 @@ export interface PublicEvent extends EventMeta {
 
 /**
  * An event as the public views show it. Fields a newer publisher added beyond the catalog's are left
- * out (nobody has said they are public), and the content of a pending or rejected comment is `''`,
- * as on every public answer.
+ * out (nobody has said they are public), and the content of an event with a status that is not
+ * `approved` (a pending or rejected comment) is `''`, as on every public answer. Both rules read the
+ * catalog, so a new event type is shown without a change here.
  */
 export function toPublicEvent(event: Envelope, meta: Pick<EventMeta, 'publisher'> = {}): PublicEvent {
-  const data: PublicEventData =
-    event.type === 'PostCreated'
-      ? { id: event.data.id, title: event.data.title }
-      : { ...toPublicComment(event.data), postId: event.data.postId };
+  const given = event.data as Readonly<Record<string, unknown>>;
+  const data: Record<string, unknown> = {};
+  for (const field of Object.keys(eventDataSchemas[event.type].shape)) if (field in given) data[field] = given[field];
+  if ('content' in data && 'status' in data && data.status !== 'approved') data.content = '';
   return {
     seq: event.seq,
     type: event.type,
@@ -93,7 +104,7 @@ export function toPublicEvent(event: Envelope, meta: Pick<EventMeta, 'publisher'
     time: event.time,
     ...(meta.publisher === undefined ? {} : { publisher: meta.publisher }),
     ...(event.traceparent === undefined ? {} : { traceId: traceIdOf(event.traceparent) }),
-    data,
+    data: data as PublicEventData,
   };
 }
 

@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import { createServer, request, type IncomingHttpHeaders, type RequestListener } from 'node:http';
 import { afterEach, expect } from '@jest/globals';
 import fc from 'fast-check';
-import { MAX_COMMENT_LENGTH, MAX_ID_LENGTH, MAX_TITLE_LENGTH, type EventType } from '../events';
+import { z } from 'zod';
+import { EVENT_TYPES, eventDataSchemas, MAX_ID_LENGTH, type EventType } from '../events';
 import { MAX_JSON_DEPTH } from '../service/json-depth';
 
 /**
@@ -462,39 +463,47 @@ export function hostileRequest({
 }
 
 const idRule: FieldRule = { kind: 'text', min: 1, max: MAX_ID_LENGTH };
-const anyText = (max: number): FieldRule => ({ kind: 'text', min: 0, max });
 
-/** The data of each event type, as the catalog accepts it, with a valid example. */
-export const EVENT_DATA_SPECS = {
-  PostCreated: { shape: { id: idRule, title: anyText(MAX_TITLE_LENGTH) }, valid: { id: 'p1', title: 'A post' } },
-  CommentCreated: {
-    shape: {
-      id: idRule,
-      postId: idRule,
-      content: anyText(MAX_COMMENT_LENGTH),
-      status: { kind: 'oneOf', values: ['pending'] },
-    },
-    valid: { id: 'c1', postId: 'p1', content: 'A comment', status: 'pending' },
-  },
-  CommentModerated: {
-    shape: {
-      id: idRule,
-      postId: idRule,
-      content: anyText(MAX_COMMENT_LENGTH),
-      status: { kind: 'oneOf', values: ['approved', 'rejected'] },
-    },
-    valid: { id: 'c1', postId: 'p1', content: 'A comment', status: 'approved' },
-  },
-  CommentUpdated: {
-    shape: {
-      id: idRule,
-      postId: idRule,
-      content: anyText(MAX_COMMENT_LENGTH),
-      status: { kind: 'oneOf', values: ['pending', 'approved', 'rejected'] },
-    },
-    valid: { id: 'c1', postId: 'p1', content: 'A comment', status: 'rejected' },
-  },
-} as const satisfies Record<EventType, BodySpec>;
+/** The rule of one field of a catalog schema, read from the schema itself. */
+function ruleOf(field: z.ZodType): FieldRule {
+  if (field instanceof z.ZodOptional) return { ...ruleOf(field.unwrap() as z.ZodType), optional: true };
+  if (field instanceof z.ZodString)
+    return { kind: 'text', min: field.minLength ?? 0, max: field.maxLength ?? Number.POSITIVE_INFINITY };
+  if (field instanceof z.ZodLiteral) return { kind: 'oneOf', values: [...field.values].map(String) };
+  if (field instanceof z.ZodEnum) return { kind: 'oneOf', values: field.options.map(String) };
+  if (field instanceof z.ZodNumber && field.isInt)
+    return { kind: 'int', min: field.minValue ?? Number.MIN_SAFE_INTEGER };
+  throw new Error(`hostile-input: no rule for a catalog field of type ${field._zod.def.type}; add one to ruleOf`);
+}
+
+/** A value that keeps a rule. */
+function validValue(rule: FieldRule): unknown {
+  switch (rule.kind) {
+    case 'text':
+      return 'x'.repeat(Math.max(rule.min, 1));
+    case 'int':
+      return Math.max(rule.min, 1);
+    case 'oneOf':
+      return rule.values[0];
+    case 'object':
+      return Object.fromEntries(Object.entries(rule.fields).map(([name, field]) => [name, validValue(field)]));
+  }
+}
+
+/**
+ * The data of each event type, as the catalog accepts it, with a valid example: read from the
+ * catalog's schemas, so that a new event type gets its hostile-input tests without an entry here.
+ */
+export const EVENT_DATA_SPECS: Readonly<Record<EventType, BodySpec & { readonly valid: { readonly id: string } }>> =
+  Object.fromEntries(
+    EVENT_TYPES.map((type) => {
+      const shape = Object.fromEntries(
+        Object.entries(eventDataSchemas[type].shape).map(([name, field]) => [name, ruleOf(field as z.ZodType)]),
+      );
+      const valid = validValue({ kind: 'object', fields: shape }) as { id: string };
+      return [type, { shape, valid }];
+    }),
+  ) as Record<EventType, BodySpec & { readonly valid: { readonly id: string } }>;
 
 /** A publish request `{type, data, id?}` for each event type (the bus's `POST /events`). */
 export const NEW_EVENT_SPECS: readonly BodySpec[] = Object.entries(EVENT_DATA_SPECS).map(([type, data]) => ({

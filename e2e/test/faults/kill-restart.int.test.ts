@@ -1,3 +1,4 @@
+import { isSubscriber, PUBLISHER_NAMES, SERVICE_NAMES } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
 import type { ServiceName } from '@mini-blog/launcher';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
@@ -14,7 +15,10 @@ import { convergeAndVerify, expectConsistent } from './support/verify';
 
 jest.setTimeout(150_000);
 
-const VICTIMS: readonly ServiceName[] = ['event-bus', 'posts', 'comments', 'moderation', 'query'];
+/** The bus and every service that publishes or consumes events (the registry's): all but the static client. */
+const VICTIMS: readonly ServiceName[] = SERVICE_NAMES.filter(
+  (name) => name === 'event-bus' || PUBLISHER_NAMES.includes(name) || isSubscriber(name),
+);
 /** Requests started while a service is down, and after it is back before the next one goes down. */
 const REQUESTS_WHILE_DOWN = 20;
 const REQUESTS_BETWEEN = 15;

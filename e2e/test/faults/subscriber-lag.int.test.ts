@@ -1,4 +1,4 @@
-import { EVENT_TYPES } from '@mini-blog/common';
+import { EVENT_TYPES, SUBSCRIBER_NAMES } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
 import { DeliveryProxy } from './support/delivery-proxy';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
@@ -22,7 +22,7 @@ const ALL_TYPES = EVENT_TYPES.join('+');
 const BEHIND = 10_000;
 const PUBLISH_BATCH = 1000;
 const SLOW_MS = 2000;
-const OTHERS = ['posts', 'comments', 'moderation'];
+const OTHERS = SUBSCRIBER_NAMES.filter((name) => name !== 'query');
 /** What "current" means under load on a small shared machine: a few deliveries' worth. */
 const MAX_LAG_OF_OTHERS = 100;
 

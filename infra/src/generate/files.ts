@@ -6,6 +6,7 @@ import { jetstreamServicesDocuments, natsConfigDocuments, natsPasswordsDocuments
 import { gatewayKustomization, k8sKustomization } from './kustomizations';
 import { networkPolicyDocuments } from './network-policies';
 import { eventServices, serviceDocuments } from './services';
+import { scriptsRegistryDocuments } from './scripts';
 import { skaffoldDocuments } from './skaffold';
 import { yamlText, type YamlDocument } from './yaml-file';
 
@@ -28,6 +29,7 @@ export function generatedDocuments(): Record<string, readonly YamlDocument[]> {
     'infra/k8s-jetstream/transport/services.yaml': jetstreamServicesDocuments(),
     'infra/k8s-jetstream/transport/nats-config.yaml': natsConfigDocuments(),
     'infra/k8s-jetstream/transport/nats-passwords.yaml': natsPasswordsDocuments(),
+    'infra/scripts/registry.yaml': scriptsRegistryDocuments(),
     'skaffold.yaml': skaffoldDocuments(),
   };
 }

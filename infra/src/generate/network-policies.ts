@@ -2,7 +2,7 @@ import {
   PUBLISHER_NAMES,
   SERVICE_NAMES,
   SERVICES,
-  SUBSCRIBER_NAMES,
+  isSubscriber,
   type ServiceEntry,
   type ServiceName,
 } from '@mini-blog/common';
@@ -24,7 +24,7 @@ const pods = (names: readonly string[]) => ({
 
 /** The services that talk to the bus's API: every publisher and every subscriber. */
 export const BUS_CLIENTS: readonly ServiceName[] = SERVICE_NAMES.filter(
-  (name) => PUBLISHER_NAMES.includes(name) || SUBSCRIBER_NAMES.includes(name),
+  (name) => PUBLISHER_NAMES.includes(name) || isSubscriber(name),
 );
 
 /** The port of a service that its public routes reach: its views port if it has one. */
@@ -57,7 +57,7 @@ function rulesOf(name: ServiceName): Rule[] {
       port: entry.port,
     });
   const publicFrom = entry.routes.length > 0 ? [INGRESS_NGINX] : [];
-  const deliveries = SUBSCRIBER_NAMES.includes(name) ? [pods(['event-bus'])] : [];
+  const deliveries = isSubscriber(name) ? [pods(['event-bus'])] : [];
   if (entry.viewsPort !== undefined) {
     if (publicFrom.length > 0)
       rules.push({ why: 'The read-only views: ingress-nginx.', from: publicFrom, port: entry.viewsPort });

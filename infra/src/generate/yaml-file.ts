@@ -63,9 +63,6 @@ function documentOf({ comment, value }: YamlDocument, header: string | undefined
   // YAML 1.1, as Kubernetes reads it: a string such as `off` or `yes` is quoted, or it would be read as a boolean.
   const document = new Document(strip(value, [], marks), { version: '1.1' });
   if (header) document.commentBefore = commentText(header);
-  // Above the first key rather than the document, so that no blank line parts the comment from it.
-  const first = isMap(document.contents) ? document.contents.items[0] : undefined;
-  if (comment && first && isScalar(first.key)) first.key.commentBefore = commentText(comment);
   for (const { at, before, after, flow: inFlow } of marks) {
     const node = document.getIn(at, true) as Node | undefined;
     if (after && node) node.comment = commentText(after);
@@ -81,6 +78,12 @@ function documentOf({ comment, value }: YamlDocument, header: string | undefined
     } else if (node) {
       node.commentBefore = commentText(before);
     }
+  }
+  // Above the first key rather than the document, so that no blank line parts the comment from it.
+  const first = isMap(document.contents) ? document.contents.items[0] : undefined;
+  if (comment && first && isScalar(first.key)) {
+    const own = first.key.commentBefore;
+    first.key.commentBefore = own ? `${commentText(comment)}\n${own}` : commentText(comment);
   }
   return document;
 }

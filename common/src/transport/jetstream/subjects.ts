@@ -4,7 +4,7 @@ import {
   PUBLISHER_NAMES,
   SERVICE_NAMES,
   SERVICES,
-  SUBSCRIBER_NAMES,
+  isSubscriber,
   type ServiceEntry,
   type ServiceName,
 } from '../../registry';
@@ -213,7 +213,7 @@ export function natsPermissions(principal: NatsPrincipal): NatsPermissions {
 
 /** The services with a NATS user: every one that publishes or consumes events. */
 function natsServices(): ServiceName[] {
-  return SERVICE_NAMES.filter((name) => PUBLISHER_NAMES.includes(name) || SUBSCRIBER_NAMES.includes(name));
+  return SERVICE_NAMES.filter((name) => PUBLISHER_NAMES.includes(name) || isSubscriber(name));
 }
 
 /** The principals with a NATS user: every service that publishes or consumes events, the views, and `admin`. */

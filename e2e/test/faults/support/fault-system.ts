@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readCredential } from '@mini-blog/common';
+import { readCredential, SUBSCRIBER_NAMES, type SubscriberName } from '@mini-blog/common';
 import {
   ensureCredentials,
   freePort,
@@ -11,10 +11,6 @@ import {
   type SystemOptions,
 } from '@mini-blog/launcher';
 import type { LogSource } from './verify';
-
-/** The services the bus delivers to, in the launcher's order. */
-export const SUBSCRIBER_NAMES = ['posts', 'comments', 'moderation', 'query'] as const;
-export type SubscriberName = (typeof SUBSCRIBER_NAMES)[number];
 
 export interface FaultSystem {
   readonly system: RunningSystem;

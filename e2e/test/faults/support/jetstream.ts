@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { readCredential, type Envelope } from '@mini-blog/common';
+import { readCredential, SUBSCRIBER_NAMES, type Envelope, type SubscriberName } from '@mini-blog/common';
 import { createJetStreamTransport, createLink, STREAM_NAME } from '@mini-blog/common/jetstream';
 import {
   createGateway,
@@ -14,8 +14,8 @@ import pino from 'pino';
 import type { FaultSystem } from './fault-system';
 
 /** The services that run as several replicas on JetStream. */
-export const REPLICATED = ['posts', 'comments', 'moderation', 'query'] as const;
-export type ReplicatedName = (typeof REPLICATED)[number];
+export const REPLICATED = SUBSCRIBER_NAMES;
+export type ReplicatedName = SubscriberName;
 
 /** The cluster as the admin principal sees it. */
 function adminOptions(fault: FaultSystem) {
