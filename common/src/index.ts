@@ -11,6 +11,7 @@ export * from './subscribers';
 export * from './tracing';
 export * from './transport';
 export * from './service/bearer-auth';
+export * from './service/client-address';
 export * from './service/config';
 export * from './service/errors';
 export * from './service/free-port';

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { ProxyTrust } from './service/client-address';
 import { AppError } from './service/errors';
 import { writeChunk } from './service/write-chunk';
 
@@ -12,34 +13,52 @@ export interface EventStreamLimits {
   /** Streams open at once in this process; the next one is answered 503. */
   readonly maxStreams: number;
   /**
+   * Streams open at once for one client address (behind a trusted proxy, the address it forwards);
+   * the next one is answered 429, so that one client cannot hold every stream.
+   */
+  readonly maxStreamsPerClient: number;
+  /**
    * Bytes written to one stream that its client has not read yet (what Node holds for the socket).
    * A message that would take it past this drops the client instead: its browser reconnects with
    * `Last-Event-ID` and is sent what it missed, or told to read everything again.
    */
   readonly maxUnsentBytes: number;
-  /** A comment line this often keeps idle proxies from closing the stream. */
+  /**
+   * A comment line this often keeps idle proxies from closing the stream, and finds a client that
+   * has gone without closing (the write fails).
+   */
   readonly heartbeatMs: number;
+  /**
+   * How long bytes may wait unsent, the client reading none of them, before it is dropped: a client
+   * that stops reading holds its slot no longer than this once its socket's buffers are full.
+   */
+  readonly stallMs: number;
 }
 
 export const DEFAULT_STREAM_LIMITS: EventStreamLimits = {
   maxStreams: 100,
+  maxStreamsPerClient: 8,
   maxUnsentBytes: 1024 * 1024,
   heartbeatMs: 15_000,
+  stallMs: 30_000,
 };
 
 /** The env settings of `EventStreamLimits`, for a service's config schema. */
 export const streamLimitsEnv = {
   STREAM_MAX_CLIENTS: z.coerce.number().int().positive().default(DEFAULT_STREAM_LIMITS.maxStreams),
+  STREAM_MAX_PER_CLIENT: z.coerce.number().int().positive().default(DEFAULT_STREAM_LIMITS.maxStreamsPerClient),
   STREAM_MAX_UNSENT_BYTES: z.coerce.number().int().min(4096).default(DEFAULT_STREAM_LIMITS.maxUnsentBytes),
 };
 
 export function streamLimitsFrom(config: {
   STREAM_MAX_CLIENTS: number;
+  STREAM_MAX_PER_CLIENT: number;
   STREAM_MAX_UNSENT_BYTES: number;
 }): EventStreamLimits {
   return {
     ...DEFAULT_STREAM_LIMITS,
     maxStreams: config.STREAM_MAX_CLIENTS,
+    maxStreamsPerClient: config.STREAM_MAX_PER_CLIENT,
     maxUnsentBytes: config.STREAM_MAX_UNSENT_BYTES,
   };
 }
@@ -75,8 +94,12 @@ export function lastEventId(req: Request): number | undefined {
 /** Opens server-sent-event streams within one process's `EventStreamLimits`. */
 export class EventStreams {
   private open = 0;
+  private readonly perClient = new Map<string, number>();
 
-  constructor(readonly limits: EventStreamLimits = DEFAULT_STREAM_LIMITS) {}
+  constructor(
+    readonly limits: EventStreamLimits = DEFAULT_STREAM_LIMITS,
+    private readonly proxies: ProxyTrust = new ProxyTrust(),
+  ) {}
 
   /** Streams open now. */
   get size(): number {
@@ -85,11 +108,19 @@ export class EventStreams {
 
   /**
    * Opens a stream on `res`: no caching, no proxy buffering (nginx honours `X-Accel-Buffering`),
-   * a heartbeat. Throws a 503 AppError when `maxStreams` are open. `onClose` runs once, when the
-   * client leaves or is dropped.
+   * a heartbeat. Throws a 503 AppError when `maxStreams` are open, a 429 when its client has
+   * `maxStreamsPerClient` open. `onClose` runs once, when the client leaves or is dropped.
    */
   accept(req: Request, res: Response, onClose: () => void = () => undefined): EventStream {
-    const { maxStreams, maxUnsentBytes, heartbeatMs } = this.limits;
+    const { maxStreams, maxStreamsPerClient, maxUnsentBytes, heartbeatMs, stallMs } = this.limits;
+    const client = this.proxies.clientOf(req);
+    if ((this.perClient.get(client) ?? 0) >= maxStreamsPerClient) {
+      res.set('retry-after', '10');
+      throw new AppError(
+        429,
+        `stream: ${client} already has ${maxStreamsPerClient} live streams open here, the most one client may; close one or try again later`,
+      );
+    }
     if (this.open >= maxStreams) {
       res.set('retry-after', '10');
       throw new AppError(
@@ -98,6 +129,7 @@ export class EventStreams {
       );
     }
     this.open += 1;
+    this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1);
     res.status(200).set({
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -110,8 +142,16 @@ export class EventStreams {
       if (closed) return;
       closed = true;
       this.open -= 1;
+      const left = (this.perClient.get(client) ?? 1) - 1;
+      if (left > 0) this.perClient.set(client, left);
+      else this.perClient.delete(client);
       clearInterval(heartbeat);
+      clearInterval(stallCheck);
       onClose();
+    };
+    const drop = () => {
+      close();
+      res.destroy();
     };
     // A message that does not fit drops the client, except as the only one waiting: a message
     // larger than the bound still reaches a client that keeps up.
@@ -119,8 +159,7 @@ export class EventStreams {
       if (closed) return false;
       const unsent = res.writableLength;
       if (unsent > 0 && unsent + Buffer.byteLength(text) > maxUnsentBytes) {
-        close();
-        res.destroy();
+        drop();
         return false;
       }
       res.write(text);
@@ -128,6 +167,18 @@ export class EventStreams {
     };
     const heartbeat = setInterval(() => write(': keep-alive\n\n'), heartbeatMs);
     heartbeat.unref();
+    // Unsent bytes that do not shrink for stallMs: the client has stopped reading.
+    let waiting = { unsent: 0, since: Date.now() };
+    const stallCheck = setInterval(
+      () => {
+        const unsent = res.writableLength;
+        if (unsent === 0 || unsent < waiting.unsent) waiting = { unsent, since: Date.now() };
+        else if (Date.now() - waiting.since >= stallMs) drop();
+        else waiting.unsent = unsent;
+      },
+      Math.max(10, Math.min(1000, stallMs / 4)),
+    );
+    stallCheck.unref();
     req.on('close', close);
     res.on('close', close);
     write('retry: 2000\n\n');

@@ -10,6 +10,7 @@ import { AppError } from './service/errors';
 import { ConfigError, type BusConfig } from './service/config';
 import { createHttpApp } from './service/http-app';
 import { createLogger, type Logger } from './service/logger';
+import { ProxyTrust } from './service/client-address';
 import { runService, type RunningService } from './service/run-service';
 import { backoffDelay } from './transport/backoff';
 import { currentTracing, ownTracesRouter, tracedReducer, tracedTransport } from './tracing';
@@ -207,6 +208,7 @@ export async function startEventService({
     app,
     port: config.PORT,
     host: config.HOST,
+    proxies: new ProxyTrust(config.TRUSTED_PROXIES),
     logger,
     onListening: catchUp,
     onShutdown: async () => {

@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       BUS_URL: 'http://localhost:4005',
       CORS_ORIGINS: ['http://localhost:3000', 'http://localhost:4007', 'http://localhost:5173'],
       FAULT_SWITCHES: false,
+      TRUSTED_PROXIES: [],
     });
   });
 

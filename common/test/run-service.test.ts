@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net';
 import request from 'supertest';
 import { createHttpApp } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';
+import { ProxyTrust } from '../src/service/client-address';
 import { createHttpServer, listen, runService, type RunningService } from '../src/service/run-service';
 import { waitFor } from '../src/testing';
 
@@ -117,8 +118,9 @@ class RawClient {
   readonly closed: Promise<void>;
   private readonly socket: Socket;
 
-  constructor(port: number) {
-    this.socket = connect(port, '127.0.0.1');
+  /** `from`: the local address to connect from (any of 127.0.0.0/8 reaches a listener on 127.0.0.1). */
+  constructor(port: number, from = '127.0.0.1') {
+    this.socket = connect({ port, host: '127.0.0.1', localAddress: from });
     this.socket.on('data', (chunk: Buffer) => (this.received += chunk.toString('latin1')));
     this.socket.on('error', () => undefined);
     this.closed = once(this.socket, 'close').then(() => undefined);
@@ -134,6 +136,17 @@ class RawClient {
     return this;
   }
 
+  /** Stops reading: what the server sends stays in the sockets' buffers, then in the server. */
+  stopReading(): this {
+    this.socket.pause();
+    return this;
+  }
+
+  resumeReading(): this {
+    this.socket.resume();
+    return this;
+  }
+
   get isClosed(): boolean {
     return this.socket.closed;
   }
@@ -146,8 +159,8 @@ class RawClient {
 describe('the limits of every listener', () => {
   const limits = { headersTimeoutMs: 300, requestTimeoutMs: 600, timeoutCheckIntervalMs: 50, maxConnections: 3 };
   const clients: RawClient[] = [];
-  const client = (port: number) => {
-    const raw = new RawClient(port);
+  const client = (port: number, from?: string) => {
+    const raw = new RawClient(port, from);
     clients.push(raw);
     return raw.connected();
   };
@@ -246,5 +259,88 @@ describe('the limits of every listener', () => {
     await waitFor(() => open[0]!.received.includes('"status":"ok"'), 'an answer on a connection within the limit');
 
     expect(refused.received).toBe('');
+  });
+
+  it('serves as many connections from one address as its per-address limit, closes the next at once, and still serves another address', async () => {
+    running = await runService({
+      app: streamingApp().app,
+      port: 0,
+      host: '127.0.0.1',
+      logger: silentLogger(),
+      limits: { ...limits, maxConnections: 10, maxConnectionsPerAddress: 3 },
+    });
+    const held = await Promise.all([1, 2, 3].map(() => client(running!.port, '127.0.0.1')));
+    await waitFor(
+      () => new Promise<boolean>((resolve) => running!.server.getConnections((_err, count) => resolve(count === 3))),
+      'three connections from 127.0.0.1',
+    );
+
+    const refused = await client(running.port, '127.0.0.1');
+    await refused.closed;
+    const other = await client(running.port, '127.0.0.2');
+    other.send('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => other.received.includes('"status":"ok"'), 'an answer to another address');
+    held[0]!.send('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => held[0]!.received.includes('"status":"ok"'), 'an answer within the per-address limit');
+
+    expect(refused.received).toBe('');
+    // Once one closes, the address may open another.
+    held[1]!.destroy();
+    await waitFor(
+      () => new Promise<boolean>((resolve) => running!.server.getConnections((_err, count) => resolve(count === 3))),
+      'the closed connection to be gone',
+    );
+    const again = await client(running.port, '127.0.0.1');
+    again.send('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => again.received.includes('"status":"ok"'), 'a new connection once one closed');
+  });
+
+  it("does not bound a trusted proxy's connections per address (each carries many clients)", async () => {
+    running = await runService({
+      app: streamingApp().app,
+      port: 0,
+      host: '127.0.0.1',
+      logger: silentLogger(),
+      limits: { ...limits, maxConnections: 10, maxConnectionsPerAddress: 2 },
+      proxies: new ProxyTrust(['127.0.0.3']),
+    });
+    const proxied = await Promise.all([1, 2, 3, 4].map(() => client(running!.port, '127.0.0.3')));
+
+    for (const connection of proxied) connection.send('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(
+      () => proxied.every((connection) => connection.received.includes('"status":"ok"')),
+      'an answer on each of four connections from the proxy',
+    );
+  });
+
+  it('closes the connection of a client that never reads its answer, once the answer has waited unsent for the stall timeout', async () => {
+    const big = 'x'.repeat(8 * 1024 * 1024);
+    const app = createHttpApp({
+      logger: silentLogger(),
+      routes: (a) => a.get('/big', (_req, res) => void res.send(big)),
+    });
+    running = await runService({
+      app,
+      port: 0,
+      host: '127.0.0.1',
+      logger: silentLogger(),
+      limits: { ...limits, responseStallTimeoutMs: 300 },
+    });
+    const reader = await client(running.port, '127.0.0.1');
+    const staller = (await client(running.port, '127.0.0.2')).stopReading();
+
+    staller.send('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+    reader.send('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => reader.received.length > big.length, 'the whole answer to the client that reads');
+    // The server closes its side; a client that does not read does not see it until it reads.
+    await waitFor(
+      () => new Promise<boolean>((resolve) => running!.server.getConnections((_err, count) => resolve(count === 1))),
+      "the server to close the staller's connection",
+    );
+    staller.resumeReading();
+    await staller.closed;
+
+    expect(staller.received.length).toBeLessThan(big.length);
+    expect(reader.isClosed).toBe(false);
   });
 });

@@ -3,15 +3,16 @@ import { get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Request } from 'express';
 import { createHttpApp } from '../src/service/http-app';
+import { ProxyTrust } from '../src/service/client-address';
 import { silentLogger } from '../src/service/logger';
 import { DEFAULT_STREAM_LIMITS, EventStreams, lastEventId, type EventStream, type EventStreamLimits } from '../src/sse';
 import { fakeExchange, waitFor } from '../src/testing';
 
 /** A server with one SSE route; `opened` holds the server side of each stream. */
-async function startServer(limits: Partial<EventStreamLimits> = {}) {
+async function startServer(limits: Partial<EventStreamLimits> = {}, proxies?: ProxyTrust) {
   const opened: EventStream[] = [];
   let closes = 0;
-  const streams = new EventStreams({ ...DEFAULT_STREAM_LIMITS, ...limits });
+  const streams = new EventStreams({ ...DEFAULT_STREAM_LIMITS, ...limits }, proxies);
   const app = createHttpApp({
     logger: silentLogger(),
     routes: (a) =>
@@ -25,9 +26,12 @@ async function startServer(limits: Partial<EventStreamLimits> = {}) {
   return { server, url, opened, streams, closes: () => closes };
 }
 
-/** A client that keeps what it has read so far. */
-async function connect(url: string) {
-  const request = get(url);
+/** A client that keeps what it has read so far, connecting from `from` (any of 127.0.0.0/8), with `headers`. */
+async function connect(
+  url: string,
+  { from = '127.0.0.1', headers = {} }: { from?: string; headers?: Record<string, string> } = {},
+) {
+  const request = get(url, { localAddress: from, headers });
   const [response] = (await once(request, 'response')) as [IncomingMessage];
   let text = '';
   let ended = false;
@@ -154,6 +158,77 @@ describe('the bound on streams open at once', () => {
 
     expect(again.response.statusCode).toBe(200);
     expect(started.streams.size).toBe(2);
+  });
+});
+
+describe('the bound on streams per client', () => {
+  it('answers 429 naming the client and the rule beyond its streams, and still opens one for another client', async () => {
+    const started = await startServer({ maxStreams: 10, maxStreamsPerClient: 2 });
+    server = started.server;
+    await connect(started.url, { from: '127.0.0.1' });
+    await connect(started.url, { from: '127.0.0.1' });
+
+    const third = await connect(started.url, { from: '127.0.0.1' });
+    const other = await connect(started.url, { from: '127.0.0.2' });
+    await waitFor(() => third.ended(), 'the refused answer to end');
+
+    expect(third.response.statusCode).toBe(429);
+    expect(JSON.parse(third.text())).toEqual({
+      message:
+        'stream: 127.0.0.1 already has 2 live streams open here, the most one client may; close one or try again later',
+    });
+    expect(other.response.statusCode).toBe(200);
+    expect(started.streams.size).toBe(3);
+  });
+
+  it('takes a new stream from the client once one of its streams closes', async () => {
+    const started = await startServer({ maxStreams: 10, maxStreamsPerClient: 1 });
+    server = started.server;
+    const first = await connect(started.url);
+    first.disconnect();
+    await waitFor(() => started.closes() === 1, 'the first stream to close');
+
+    expect((await connect(started.url)).response.statusCode).toBe(200);
+  });
+
+  it('behind a trusted proxy, bounds each forwarded client apart; from anyone else, X-Forwarded-For is ignored', async () => {
+    const started = await startServer({ maxStreams: 10, maxStreamsPerClient: 1 }, new ProxyTrust(['127.0.0.1']));
+    server = started.server;
+    const via = (client: string) => ({ from: '127.0.0.1', headers: { 'x-forwarded-for': client } });
+
+    const first = await connect(started.url, via('203.0.113.1'));
+    const second = await connect(started.url, via('203.0.113.2'));
+    // A client that writes its own X-Forwarded-For before the proxy's entry does not become someone else.
+    const spoofed = await connect(started.url, via('198.51.100.9, 203.0.113.1'));
+    const untrusted = await connect(started.url, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.3' } });
+    const sameUntrusted = await connect(started.url, {
+      from: '127.0.0.2',
+      headers: { 'x-forwarded-for': '203.0.113.4' },
+    });
+
+    expect([first, second, spoofed, untrusted, sameUntrusted].map((client) => client.response.statusCode)).toEqual([
+      200, 200, 429, 200, 429,
+    ]);
+  });
+});
+
+describe('a client that stops reading', () => {
+  it('is dropped once bytes have waited unsent for the stall time, however far under the bound on unsent bytes', async () => {
+    const started = await startServer({ stallMs: 200, maxUnsentBytes: 512 * 1024 * 1024 });
+    server = started.server;
+    const client = await connect(started.url);
+    await waitFor(() => started.opened.length === 1, 'the stream to open');
+    client.response.pause();
+
+    const chunk = 'x'.repeat(256 * 1024);
+    // Until the sockets' buffers are full and Node holds the rest.
+    await waitFor(() => {
+      started.opened[0]!.send('m', chunk);
+      return started.opened[0]!.closed || started.closes() === 1;
+    }, 'the stream to be dropped');
+
+    expect(started.closes()).toBe(1);
+    expect(started.streams.size).toBe(0);
   });
 });
 

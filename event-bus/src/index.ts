@@ -4,6 +4,7 @@ import {
   createHttpServer,
   createLogger,
   listen,
+  ProxyTrust,
   readOrExit,
   runService,
   streamLimitsFrom,
@@ -45,8 +46,17 @@ async function main(): Promise<void> {
     'log opened',
   );
   // The views' listener has the API's timeouts and connection limit (runService's), and closes with it.
+  const proxies = new ProxyTrust(config.TRUSTED_PROXIES);
   const views = createHttpServer(
-    createViewsApp({ bus, logger, streamLimits: streamLimitsFrom(config), traceSources: config.TRACE_SOURCES }),
+    createViewsApp({
+      bus,
+      logger,
+      streamLimits: streamLimitsFrom(config),
+      traceSources: config.TRACE_SOURCES,
+      proxies,
+    }),
+    {},
+    proxies,
   );
   const viewsPort = await listen(views, config.VIEWS_PORT, config.HOST);
   logger.info({ host: config.HOST, port: viewsPort }, 'views listening');
@@ -60,6 +70,7 @@ async function main(): Promise<void> {
     }),
     port: config.PORT,
     host: config.HOST,
+    proxies,
     logger,
     onListening: async () => bus.start(),
     onShutdown: async () => {

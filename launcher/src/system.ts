@@ -196,6 +196,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const { publishes, handles } = SERVICES[name];
     return {
       HOST: SERVICE_HOST,
+      // The gateway's address: the services bound connections and live streams per client by the
+      // address it forwards. Every process here connects from 127.0.0.1; only the gateway is reachable.
+      TRUSTED_PROXIES: SERVICE_HOST,
       CREDENTIALS_DIR: credentialsDir,
       ...(name === 'event-bus' ? { ...busEnv(), TRACE_SOURCES: traceSources } : {}),
       ...(publishes.length > 0 || handles.length > 0

@@ -12,6 +12,7 @@ import {
   type ServiceEntry,
   type ServiceName,
 } from '@mini-blog/common';
+import { waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createGateway } from '../src/gateway';
 import { ingressRouter } from '../src/manifests';
@@ -298,5 +299,38 @@ describe('the gateway, given hostile request targets', () => {
     );
 
     expect(answer.status).toBe(408);
+  });
+
+  it('holds at most its per-address limit of connections from one client, and still serves another, forwarding the client address to the service', async () => {
+    const query = await upstream((req, res) => res.end(String(req.headers['x-forwarded-for'])));
+    const gateway = createHttpServer(createGateway({ routeFor, targets: { query: query.url } }), {
+      maxConnectionsPerAddress: 2,
+      timeoutCheckIntervalMs: 50,
+    }).listen(0, '127.0.0.1');
+    upstreams.push(query.server, gateway);
+    await once(gateway, 'listening');
+    const port = (gateway.address() as AddressInfo).port;
+    const open = (from: string) => {
+      const socket = connect({ port, host: '127.0.0.1', localAddress: from });
+      socket.on('error', () => undefined);
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      return { socket, received: () => received, closed: once(socket, 'close') };
+    };
+    const held = [open('127.0.0.1'), open('127.0.0.1')];
+    await Promise.all(held.map(({ socket }) => once(socket, 'connect')));
+    await waitFor(
+      () => new Promise<boolean>((resolve) => gateway.getConnections((_err, count) => resolve(count === 2))),
+      'two connections from one client',
+    );
+
+    const refused = open('127.0.0.1');
+    await refused.closed;
+    const other = open('127.0.0.2');
+    other.socket.write('GET /posts HTTP/1.1\r\nHost: posts.com\r\n\r\n');
+    await waitFor(() => other.received().includes('127.0.0.2'), 'an answer to another client');
+
+    expect(refused.received()).toBe('');
+    for (const { socket } of [...held, other]) socket.destroy();
   });
 });

@@ -1,4 +1,11 @@
-import { busConfigSchema, loadConfig, portWithDefault, streamLimitsEnv, streamLimitsFrom } from '@mini-blog/common';
+import {
+  busConfigSchema,
+  loadConfig,
+  portWithDefault,
+  ProxyTrust,
+  streamLimitsEnv,
+  streamLimitsFrom,
+} from '@mini-blog/common';
 import { z } from 'zod';
 import { DEFAULT_REPLAY_CHARS, DEFAULT_REPLAY_EVENTS, type LiveOptions } from './live';
 import { DEFAULT_POST_CACHE, type PostCacheOptions } from './post-cache';
@@ -24,6 +31,7 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(c
 export function liveOptionsFrom(config: QueryConfig): LiveOptions {
   return {
     limits: streamLimitsFrom(config),
+    proxies: new ProxyTrust(config.TRUSTED_PROXIES),
     replayEvents: config.STREAM_REPLAY_EVENTS,
     replayChars: config.STREAM_REPLAY_CHARS,
   };

@@ -1,8 +1,17 @@
 import type { Request, Response } from 'express';
-import { EventStreams, lastEventId, pushSpan, type EventStream, type EventStreamLimits } from '@mini-blog/common';
+import {
+  EventStreams,
+  lastEventId,
+  pushSpan,
+  type EventStream,
+  type EventStreamLimits,
+  type ProxyTrust,
+} from '@mini-blog/common';
 
 export interface LiveOptions {
   readonly limits?: EventStreamLimits;
+  /** The proxies in front of query (the gateway, the ingress), whose forwarded client address bounds the streams per client. */
+  readonly proxies?: ProxyTrust;
   /** At most this many recent changes are kept for replays... */
   readonly replayEvents?: number;
   /** ...and at most this many characters of them: each change is a whole post, and a post with hundreds of long comments makes thousands of changes weigh gigabytes. */
@@ -34,8 +43,13 @@ export class LiveChanges {
   /** A client whose last seen seq is at or above this has missed nothing that is not in `recent`. */
   private coveredFrom = 0;
 
-  constructor({ limits, replayEvents = DEFAULT_REPLAY_EVENTS, replayChars = DEFAULT_REPLAY_CHARS }: LiveOptions = {}) {
-    this.streams = new EventStreams(limits);
+  constructor({
+    limits,
+    proxies,
+    replayEvents = DEFAULT_REPLAY_EVENTS,
+    replayChars = DEFAULT_REPLAY_CHARS,
+  }: LiveOptions = {}) {
+    this.streams = new EventStreams(limits, proxies);
     this.replayEvents = replayEvents;
     this.replayChars = replayChars;
   }

@@ -262,7 +262,14 @@ describe('config', () => {
     const config = readConfig({});
 
     expect(liveOptionsFrom(config)).toEqual({
-      limits: { maxStreams: 100, maxUnsentBytes: 1024 * 1024, heartbeatMs: 15_000 },
+      limits: {
+        maxStreams: 100,
+        maxStreamsPerClient: 8,
+        maxUnsentBytes: 1024 * 1024,
+        heartbeatMs: 15_000,
+        stallMs: 30_000,
+      },
+      proxies: expect.objectContaining({ entries: [] }),
       replayEvents: 5000,
       replayChars: 16 * 1024 * 1024,
     });
@@ -271,16 +278,25 @@ describe('config', () => {
   it('reads each bound from its variable', () => {
     const config = readConfig({
       STREAM_MAX_CLIENTS: '50',
+      STREAM_MAX_PER_CLIENT: '4',
       STREAM_MAX_UNSENT_BYTES: '65536',
+      TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8',
       STREAM_REPLAY_EVENTS: '100',
       STREAM_REPLAY_CHARS: '1000000',
     });
 
     expect(liveOptionsFrom(config)).toEqual({
-      limits: { maxStreams: 50, maxUnsentBytes: 65536, heartbeatMs: 15_000 },
+      limits: { maxStreams: 50, maxStreamsPerClient: 4, maxUnsentBytes: 65536, heartbeatMs: 15_000, stallMs: 30_000 },
+      proxies: expect.objectContaining({ entries: ['127.0.0.1', '10.0.0.0/8'] }),
       replayEvents: 100,
       replayChars: 1_000_000,
     });
+  });
+
+  it.each(['gateway', '10.0.0.0/33', '127.0.0.1/8/8'])('refuses TRUSTED_PROXIES=%s naming the entry', (value) => {
+    expect(() => readConfig({ TRUSTED_PROXIES: `127.0.0.1,${value}` })).toThrow(
+      /^invalid configuration: TRUSTED_PROXIES\.1: must list IP addresses or CIDR ranges/,
+    );
   });
 
   it('bounds the cache of posts by default, and reads its bounds from their variables', () => {
@@ -296,6 +312,7 @@ describe('config', () => {
     ['POST_CACHE_CHARS', 'lots'],
     ['STREAM_MAX_CLIENTS', '0'],
     ['STREAM_MAX_CLIENTS', 'many'],
+    ['STREAM_MAX_PER_CLIENT', '0'],
     ['STREAM_MAX_UNSENT_BYTES', '100'],
     ['STREAM_REPLAY_EVENTS', '-1'],
     ['STREAM_REPLAY_CHARS', '1.5'],

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SERVICES } from '../registry';
+import { trustedProxiesEnv } from './client-address';
 import { describeIssues } from './validation';
 
 /**
@@ -29,6 +30,7 @@ export const baseConfigSchema = z.object({
    */
   HOST: hostSchema().default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ...trustedProxiesEnv,
 });
 
 /**

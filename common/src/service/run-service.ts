@@ -1,7 +1,9 @@
 import { once } from 'node:events';
 import { createServer, type RequestListener, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
+import { ProxyTrust } from './client-address';
 
 /**
  * How long a client may take, and how many connections there may be. Node's defaults let a client
@@ -23,6 +25,16 @@ export interface ServerLimits {
   readonly keepAliveTimeoutMs: number;
   /** Open connections at once (live streams included); a connection beyond it is closed at once. */
   readonly maxConnections: number;
+  /**
+   * Open connections from one address (a trusted proxy's excepted: `ProxyTrust`); one beyond it is
+   * closed at once, so that one client cannot hold every connection and leave others reset.
+   */
+  readonly maxConnectionsPerAddress: number;
+  /**
+   * How long an answer may wait, unsent, for its client to read: a client that stops reading (its
+   * socket's buffers full, the rest held here) loses its connection after this long without progress.
+   */
+  readonly responseStallTimeoutMs: number;
   /** How often Node looks for requests past their headers or request timeout. */
   readonly timeoutCheckIntervalMs: number;
 }
@@ -32,11 +44,20 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 65_000,
   maxConnections: 1024,
+  maxConnectionsPerAddress: 128,
+  responseStallTimeoutMs: 30_000,
   timeoutCheckIntervalMs: 1_000,
 };
 
-/** An HTTP server for an app, with every timeout and the connection limit set on purpose. */
-export function createHttpServer(app: RequestListener, overrides: Partial<ServerLimits> = {}): Server {
+/**
+ * An HTTP server for an app, with every timeout and connection limit set on purpose. `proxies`
+ * names the trusted proxies, whose connections are exempt from the per-address bound.
+ */
+export function createHttpServer(
+  app: RequestListener,
+  overrides: Partial<ServerLimits> = {},
+  proxies: ProxyTrust = new ProxyTrust(),
+): Server {
   const limits = { ...DEFAULT_SERVER_LIMITS, ...overrides };
   const server = createServer(
     {
@@ -48,7 +69,55 @@ export function createHttpServer(app: RequestListener, overrides: Partial<Server
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections;
+  boundConnectionsPerAddress(server, limits.maxConnectionsPerAddress, proxies);
+  cutStalledAnswers(server, limits.responseStallTimeoutMs, limits.timeoutCheckIntervalMs);
   return server;
+}
+
+function boundConnectionsPerAddress(server: Server, max: number, proxies: ProxyTrust): void {
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    if (proxies.trusts(address)) return;
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > max) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, count);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+  });
+}
+
+/**
+ * Closes a connection whose answer has waited unsent for `stallMs` without any of it being read:
+ * Node holds what the socket's buffers cannot take (`writableLength`), and a client that never
+ * reads would otherwise keep the connection, and that memory, for as long as it likes.
+ */
+function cutStalledAnswers(server: Server, stallMs: number, checkEveryMs: number): void {
+  const watched = new Map<Socket, { unsent: number; since: number }>();
+  const check = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [socket, last] of watched) {
+        const unsent = socket.writableLength;
+        if (unsent === 0 || unsent < last.unsent) watched.set(socket, { unsent, since: now });
+        else if (now - last.since >= stallMs) socket.destroy();
+        else if (unsent > last.unsent) last.unsent = unsent;
+      }
+    },
+    Math.min(checkEveryMs, stallMs),
+  );
+  check.unref();
+  server.on('connection', (socket: Socket) => {
+    watched.set(socket, { unsent: 0, since: Date.now() });
+    socket.once('close', () => watched.delete(socket));
+  });
+  server.once('close', () => clearInterval(check));
 }
 
 /** Resolves once the server listens; rejects if it cannot (the port is taken, the address is not this machine's). */
@@ -72,6 +141,8 @@ export interface RunServiceOptions {
   /** How long in-flight requests get to finish before their connections are closed. */
   readonly gracePeriodMs?: number;
   readonly limits?: Partial<ServerLimits>;
+  /** The proxies in front of it (`TRUSTED_PROXIES`). */
+  readonly proxies?: ProxyTrust;
 }
 
 export interface RunningService {
@@ -93,8 +164,9 @@ export async function runService({
   onShutdown,
   gracePeriodMs = 5000,
   limits,
+  proxies,
 }: RunServiceOptions): Promise<RunningService> {
-  const server = createHttpServer(app, limits);
+  const server = createHttpServer(app, limits, proxies);
   const actualPort = await listen(server, port, host);
   logger.info({ host, port: actualPort }, 'listening');
 

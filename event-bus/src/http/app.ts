@@ -12,6 +12,7 @@ import {
   type Principals,
   currentTracing,
   gatheredTracesRouter,
+  type ProxyTrust,
 } from '@mini-blog/common';
 import express, { type Express, type RequestHandler } from 'express';
 import type { EventBus } from '../bus';
@@ -77,6 +78,8 @@ export interface ViewsAppDeps {
   readonly streamLimits?: EventStreamLimits;
   /** The processes `GET /traces/:traceId` gathers spans from, besides this one. */
   readonly traceSources?: ReadonlyMap<string, string>;
+  /** The proxies in front of the views (the gateway, the ingress), whose forwarded client address bounds the streams. */
+  readonly proxies?: ProxyTrust;
 }
 
 /** Nothing but reads on the views' listener: the ingress routes paths under it as prefixes. */
@@ -100,8 +103,9 @@ export function createViewsApp({
   flowThrottleMs,
   streamLimits,
   traceSources = new Map(),
+  proxies,
 }: ViewsAppDeps): Express {
-  const flow = new FlowFeed(bus, flowThrottleMs, streamLimits);
+  const flow = new FlowFeed(bus, flowThrottleMs, streamLimits, proxies);
   const app = createHttpApp({
     logger,
     routes: (routes) => {

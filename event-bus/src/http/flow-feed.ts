@@ -1,4 +1,10 @@
-import { EventStreams, type EventMeta, type EventStream, type EventStreamLimits } from '@mini-blog/common';
+import {
+  EventStreams,
+  type EventMeta,
+  type EventStream,
+  type EventStreamLimits,
+  type ProxyTrust,
+} from '@mini-blog/common';
 import type { Request, Response } from 'express';
 import type { EventBus } from '../bus';
 
@@ -21,8 +27,9 @@ export class FlowFeed {
     bus: EventBus,
     private readonly throttleMs = 250,
     limits?: EventStreamLimits,
+    proxies?: ProxyTrust,
   ) {
-    this.streams = new EventStreams(limits);
+    this.streams = new EventStreams(limits, proxies);
     bus.onAppended((events) => {
       if (this.clients.size === 0) return;
       for (const event of events.slice(-MAX_APPENDED_PER_COMMIT)) this.broadcast('appended', toMeta(event));

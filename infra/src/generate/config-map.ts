@@ -21,6 +21,10 @@ only what it uses. A change takes effect at the next start of the pods that read
         data: {
           BUS_URL: k8sServiceUrl('event-bus'),
           LOG_LEVEL: 'info',
+          TRUSTED_PROXIES: noted(
+            "The proxies whose X-Forwarded-For is believed (the ingress controller's or Envoy's pods): the\nservices bound live streams and connections per client by the address they forward. Any pod\naddress here; the NetworkPolicies let only the proxy and the bus reach the services' ports.",
+            '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7',
+          ),
           ...own,
           PUBLISH_ACL: noted(
             'Which principal may publish which event types (publishAclSetting of the registry); the bus\nrefuses any other with 403.',

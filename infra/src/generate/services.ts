@@ -160,6 +160,7 @@ function workload(name: ServiceName) {
                 ),
                 fromConfig('BUS_URL'),
                 fromConfig('LOG_LEVEL'),
+                fromConfig('TRUSTED_PROXIES'),
                 ...Object.keys(entry.settings ?? {}).map(fromConfig),
               ],
               volumeMounts: [
