@@ -11,6 +11,9 @@ import { openTestBus, secretOf, TESTER, TESTER_ACL, type TestBus } from './helpe
 
 const BUS_BODY_LIMIT_BYTES = 1024 * 1024;
 
+// Bodies up to the bus's 1 MB limit, 120 of them: seconds on a busy machine.
+jest.setTimeout(30_000);
+
 guardPrototypes();
 
 describe('hostile input to the bus', () => {
