@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { parseEnvelope, type Envelope, type EventType, type NewEvent } from './events';
 import { describeIssues } from './service/validation';
 import { backoffDelay } from './transport/backoff';
-import { DeliveryRefusedError, NotReadyError } from './transport/errors';
+import { DeliveryRefusedError, IdempotencyConflictError, NotReadyError } from './transport/errors';
 import type { BusClient, DeliverySink, LogPage } from './transport/types';
 
 /** Changes the state for one event; returns the events this one causes (with deterministic ids). */
@@ -400,6 +400,26 @@ export class Consumer implements DeliverySink {
     );
   }
 
+  /**
+   * A batch the log refused as a whole because one reaction's id is stored with other data
+   * (published by another process under this id, or decided again differently after a lost tail):
+   * each one alone, and that one, which can never be stored, is said loudly and dropped. The first
+   * one stands; retrying it would hold up every reaction behind it forever.
+   */
+  private async publishEachKeepingStored(batch: readonly NewEvent[]): Promise<void> {
+    for (const event of batch) {
+      try {
+        await this.options.bus.publish(event);
+      } catch (err) {
+        if (!(err instanceof IdempotencyConflictError)) throw err;
+        this.options.logger.error(
+          { id: event.id, type: event.type },
+          'a reaction is stored in the log with other data: the stored one stands, this one is dropped',
+        );
+      }
+    }
+  }
+
   /** Publishes the outbox until it is empty; one run at a time, which every caller shares. */
   private publishAll(): Promise<void> {
     this.publishing ??= (async () => {
@@ -409,8 +429,13 @@ export class Consumer implements DeliverySink {
           // and one commit for a burst, where one publish each would queue them behind each other.
           const batch = this.state.pendingBatch(PUBLISH_BATCH);
           if (batch.length === 0) return;
-          if (batch.length === 1) await this.options.bus.publish(batch[0]!);
-          else await this.options.bus.publishBatch(batch);
+          try {
+            if (batch.length === 1) await this.options.bus.publish(batch[0]!);
+            else await this.options.bus.publishBatch(batch);
+          } catch (err) {
+            if (!(err instanceof IdempotencyConflictError)) throw err;
+            await this.publishEachKeepingStored(batch);
+          }
           this.state.published(batch.map((event) => event.id!));
         }
       } finally {

@@ -146,6 +146,7 @@ export function createEventService<S extends SubscriberName, M>({
   });
   const close = async () => {
     consumer.close();
+    await rebuilder.stop();
     // Whatever the queue is applying finishes first: the database closes between two commits.
     await consumer.exclusive(async () => projection.close());
   };

@@ -57,6 +57,7 @@ export class Rebuilder<S extends SubscriberName, M> {
     error: null,
   };
   private running: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(private readonly options: RebuilderOptions<S, M>) {}
 
@@ -69,10 +70,17 @@ export class Rebuilder<S extends SubscriberName, M> {
    * (a reason: `corrupt`) keeps the live file beside the new one instead of replacing it.
    */
   start({ setAside }: { setAside?: string } = {}): RebuildStatus {
+    if (this.stopped) return this.status;
     this.running ??= this.run(setAside).finally(() => {
       this.running = undefined;
     });
     return this.status;
+  }
+
+  /** Stops a rebuild in progress (on shutdown): it fails and its file is removed; resolves once it has. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
   }
 
   /** Resolves when the rebuild in progress (if any) has swapped or failed. */
@@ -109,6 +117,7 @@ export class Rebuilder<S extends SubscriberName, M> {
         pageSize,
         maxPendingReactions: Number.POSITIVE_INFINITY,
         onPage: (position, head) => {
+          if (this.stopped) throw new Error('the service is stopping');
           const seconds = Math.max((Date.now() - started) / 1000, 0.001);
           this.current = { ...this.current, position, head, eventsPerSecond: Math.round(position / seconds) };
           if (Date.now() - loggedAt >= logEveryMs) {
@@ -122,6 +131,7 @@ export class Rebuilder<S extends SubscriberName, M> {
       const rebuilt = target;
       await consumer.exclusive(async () => {
         await shadow.syncToHead();
+        if (this.stopped) throw new Error('the service is stopping');
         projection.swap(rebuilt, { setAside });
       });
       target = undefined;

@@ -162,6 +162,31 @@ describe('POST /admin/rebuild', () => {
     await restarted.close();
   });
 
+  it('stops a rebuild in progress when the service closes, and removes its file', async () => {
+    const bus = new GatedBus();
+    await bus.publishBatch(Array.from({ length: 30 }, (_, index) => post(`a${index}`)));
+    const service = createEventService({
+      name: 'posts',
+      bus,
+      logger: silentLogger(),
+      dataDir,
+      projection: titles,
+      pageSize: 10,
+    });
+    await service.consumer.start();
+    bus.reads.length = 0;
+    bus.hold();
+    service.rebuilder.start();
+    await waitFor(() => bus.reads.length > 0, 'the rebuild to read the log');
+
+    const closed = service.close();
+    bus.release();
+    await closed;
+
+    expect(service.rebuilder.status).toMatchObject({ state: 'failed', error: 'the service is stopping' });
+    expect(readdirSync(dataDir).filter((name) => name.includes('rebuild'))).toEqual([]);
+  });
+
   it.each([
     ['no token', {}, 401, 'authorization: is required (Bearer <the admin token for this service>)'],
     [

@@ -293,6 +293,27 @@ describe('reactions', () => {
     await second.close();
   });
 
+  it('drops, loudly, a reaction whose id the log holds with other data, and publishes the others', async () => {
+    const bus = new MemoryBus();
+    // Another process published a verdict under moderation's id for c1, before the comment.
+    await bus.publish({
+      type: 'CommentModerated',
+      id: 'CommentModerated:c1',
+      data: { id: 'c1', postId: 'p1', content: 'Nice', status: 'rejected' },
+    });
+    await bus.publishBatch([comment('c1'), comment('c2')]);
+    const service = startModeration(bus);
+
+    await service.consumer.start();
+    await waitFor(() => service.consumer.pendingReactions === 0, 'the outbox to drain');
+
+    expect(bus.ofType('CommentModerated').map((event) => [event.id, event.data.status])).toEqual([
+      ['CommentModerated:c1', 'rejected'],
+      ['CommentModerated:c2', 'approved'],
+    ]);
+    await service.close();
+  });
+
   it('drops from the outbox a reaction the log already has (published before a crash, not yet seen)', async () => {
     const bus = new MemoryBus();
     await bus.publishBatch([comment('c1')]);
