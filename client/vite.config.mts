@@ -4,7 +4,7 @@ import { defineConfig } from 'vite';
 // In development the API lives behind the local gateway; proxying keeps every URL relative, as it
 // is in production where the gateway or the ingress serves the app and the API on one origin.
 const gateway = process.env.GATEWAY_URL ?? 'http://localhost:8080';
-const apiPrefixes = ['/posts', '/subscriptions', '/flow'];
+const apiPrefixes = ['/posts', '/subscriptions', '/flow', '/traces'];
 
 export default defineConfig({
   plugins: [react()],

@@ -101,6 +101,6 @@ describe('the event flow page', () => {
     const headers = within(screen.getByRole('table'))
       .getAllByRole('columnheader')
       .map((header) => header.textContent);
-    expect(headers).toEqual(['Seq', 'Type', 'Time', 'query', 'moderation', 'Id']);
+    expect(headers).toEqual(['Seq', 'Type', 'Publisher', 'Time', 'query', 'moderation', 'Id', 'Payload and trace']);
   });
 });

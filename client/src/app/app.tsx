@@ -1,24 +1,38 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { EventFlowPage } from '../features/event-flow';
 import { PostsPage } from '../features/posts';
 import { ServicesPage } from '../features/services';
+import { TracePage } from '../features/traces';
 import { Link, ROUTES, usePath } from './router';
 
 const TITLES: Record<string, string> = {
   [ROUTES.posts]: 'Posts',
   [ROUTES.eventFlow]: 'Event flow',
   [ROUTES.services]: 'Services',
+  [ROUTES.trace]: 'Trace',
 };
 /** The views whose tables want the width of the window. */
-const WIDE = new Set<string>([ROUTES.eventFlow, ROUTES.services]);
+const WIDE = new Set<string>([ROUTES.eventFlow, ROUTES.services, ROUTES.trace]);
 
 export function App() {
   const path = usePath();
   const title = TITLES[path];
+  const heading = useRef<HTMLHeadingElement>(null);
+  const firstView = useRef(true);
 
   useEffect(() => {
     document.title = `${title ?? 'Not found'} · mini-blog`;
   }, [title]);
+
+  // After a switch of view, a screen reader or keyboard user starts at the new view's heading, as
+  // after a page load; the first view keeps the browser's own start.
+  useEffect(() => {
+    if (firstView.current) {
+      firstView.current = false;
+      return;
+    }
+    heading.current?.focus();
+  }, [path]);
 
   return (
     <div className={WIDE.has(path) ? 'layout layout--wide' : 'layout'}>
@@ -46,12 +60,15 @@ export function App() {
         </div>
       </header>
       <main id="main" className="page" tabIndex={-1}>
+        <h1 ref={heading} className="view-title" tabIndex={-1}>
+          {title ?? 'Page not found'}
+        </h1>
         {path === ROUTES.posts && <PostsPage />}
         {path === ROUTES.eventFlow && <EventFlowPage />}
         {path === ROUTES.services && <ServicesPage />}
+        {path === ROUTES.trace && <TracePage />}
         {title === undefined && (
           <section className="card">
-            <h2>Page not found</h2>
             <p>
               There is nothing at this address. <Link to={ROUTES.posts}>Back to the posts</Link>.
             </p>

@@ -2,10 +2,24 @@ import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from
 
 /**
  * A few views need no routing library: the path lives in the history API. Paths must not start
- * with an API prefix (`/posts`, `/flow`, `/subscriptions`, the launcher's `/launcher`): the gateway
+ * with an API prefix (`/posts`, `/flow`, `/subscriptions`, `/traces`, the launcher's `/launcher`): the gateway
  * and the ingress route those away from the app.
  */
-export const ROUTES = { posts: '/', eventFlow: '/event-flow', services: '/services' } as const;
+export const ROUTES = { posts: '/', eventFlow: '/event-flow', services: '/services', trace: '/trace' } as const;
+
+/** The trace view of the trace an event was published in (`CommentCreated:<id>`), or of a trace by its id. */
+export function traceRoute(eventId: string): string {
+  return `${ROUTES.trace}?event=${encodeURIComponent(eventId)}`;
+}
+
+export function traceRouteById(traceId: string): string {
+  return `${ROUTES.trace}?id=${encodeURIComponent(traceId)}`;
+}
+
+/** The event flow, showing one event of the log. */
+export function flowEventRoute(seq: number): string {
+  return `${ROUTES.eventFlow}?seq=${seq}`;
+}
 
 const NAVIGATED = 'mini-blog:navigate';
 
@@ -22,8 +36,13 @@ export function usePath(): string {
   return useSyncExternalStore(subscribe, () => window.location.pathname);
 }
 
+/** A parameter of the address's query string (`?event=...`), which a view reads as the path's. */
+export function useSearchParam(name: string): string | null {
+  return useSyncExternalStore(subscribe, () => new URLSearchParams(window.location.search).get(name));
+}
+
 export function navigate(to: string): void {
-  if (to === window.location.pathname) return;
+  if (to === window.location.pathname + window.location.search) return;
   window.history.pushState(null, '', to);
   window.dispatchEvent(new Event(NAVIGATED));
   window.scrollTo(0, 0);

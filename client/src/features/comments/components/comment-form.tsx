@@ -1,5 +1,6 @@
 import type { PublicComment } from '@mini-blog/common/events';
 import { SingleFieldForm } from '../../../components/single-field-form';
+import { tracedAction } from '../../../lib/tracing';
 import { addComment } from '../api/comments-api';
 
 export interface CommentFormProps {
@@ -23,7 +24,9 @@ export function CommentForm({ postId, postTitle, onAdded }: CommentFormProps) {
       submitLabel="Add comment"
       sendingLabel="Sending…"
       service="comments"
-      onSubmit={async (content, key) => onAdded(await addComment(postId, content, key))}
+      onSubmit={async (content, key) =>
+        onAdded(await tracedAction('add comment', () => addComment(postId, content, key)))
+      }
     />
   );
 }

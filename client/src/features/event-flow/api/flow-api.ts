@@ -1,4 +1,4 @@
-import type { EventMeta, SubscriptionStatus } from '@mini-blog/common/events';
+import type { EventMeta, PublicEvent, SubscriptionStatus } from '@mini-blog/common/events';
 import { openStream, query, requestJson, type StreamStatus } from '../../../lib/api';
 
 export interface FlowPage {
@@ -47,4 +47,9 @@ export function openFlowStream({ onAppended, onDelivered, onOpen, onStatus }: Fl
       delivered: (data) => onDelivered(data as Delivery),
     },
   });
+}
+
+/** One event of the log with its payload, as the public may see it (no content of a pending or rejected comment). */
+export function fetchEvent(seq: number, signal?: AbortSignal): Promise<PublicEvent> {
+  return requestJson<PublicEvent>('GET', `/flow/events/${seq}`, { signal });
 }

@@ -2,23 +2,30 @@ import { ConnectionStatus } from '../../../components/connection-status';
 import { describeFailure } from '../../../lib/api';
 import { useEventFlow } from '../hooks/use-event-flow';
 import { FLOW_WINDOW } from '../model/flow-state';
+import { useSearchParam } from '../../../app/router';
+import { EventDetail } from './event-detail';
 import { EventLog } from './event-log';
 import { SubscriberList } from './subscriber-list';
 
 export function EventFlowPage() {
   const flow = useEventFlow();
+  const seqParam = useSearchParam('seq');
+  const selectedSeq =
+    seqParam !== null && /^\d{1,15}$/.test(seqParam) && Number(seqParam) > 0 ? Number(seqParam) : null;
   return (
     <>
       <section className="flow-intro">
         <div className="section-header">
-          <h2>Event flow</h2>
+          <p>
+            Every service publishes to the event bus, which stores each event in its log and hands it to each subscriber
+            in order. Each event shows who published it; its payload is shown on demand, as anyone may see it (never
+            what a pending or rejected comment says).
+          </p>
           <ConnectionStatus status={flow.status} service="event bus" />
         </div>
-        <p>
-          Every service publishes to the event bus, which stores each event in its log and hands it to each subscriber
-          in order. Only metadata is shown here, never what a post or comment says.
-        </p>
       </section>
+
+      {selectedSeq !== null && <EventDetail key={selectedSeq} seq={selectedSeq} />}
 
       <section aria-labelledby="subscribers-heading">
         <h2 id="subscribers-heading">Subscribers</h2>

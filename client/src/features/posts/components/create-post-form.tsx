@@ -1,4 +1,5 @@
 import { SingleFieldForm } from '../../../components/single-field-form';
+import { tracedAction } from '../../../lib/tracing';
 import { createPost, type CreatedPost } from '../api/posts-api';
 
 export function CreatePostForm({ onCreated }: { onCreated: (post: CreatedPost) => void }) {
@@ -12,7 +13,7 @@ export function CreatePostForm({ onCreated }: { onCreated: (post: CreatedPost) =
         submitLabel="Publish"
         sendingLabel="Publishing…"
         service="posts"
-        onSubmit={async (title, key) => onCreated(await createPost(title, key))}
+        onSubmit={async (title, key) => onCreated(await tracedAction('publish post', () => createPost(title, key)))}
       />
     </section>
   );

@@ -2,6 +2,7 @@ import type { PublicComment, PublicPost } from '@mini-blog/common/events';
 import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
 import type { StreamStatus } from '../../../lib/api';
 import { fetchFeed, openFeedStream, type CreatedPost } from '../api/posts-api';
+import { changeReceived } from '../../../lib/tracing';
 import { initialLiveFeed, liveFeedReducer, visiblePosts } from '../model/live-feed';
 
 export interface LiveFeed {
@@ -59,6 +60,7 @@ export function useLiveFeed(): LiveFeed {
         void resync(position);
       },
       onChange: (change) => {
+        changeReceived(change.traceparent, change.post.id);
         position = Math.max(position, change.seq);
         dispatch({ type: 'changed', change });
       },

@@ -37,7 +37,6 @@ export function ServicesPage() {
     <>
       <section className="flow-intro">
         <div className="section-header">
-          <h2>Services</h2>
           {supervisor && (
             <p className="section-header__note">
               {supervisor.transport === 'jetstream' ? 'On NATS JetStream' : 'On the event bus'}, updated every second
