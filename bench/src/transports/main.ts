@@ -1,12 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { EventTransport, NewEvent } from '@mini-blog/common';
 import { startSystem } from '@mini-blog/launcher';
 import type { LoadReport } from '@mini-blog/blogctl';
 import { measureEventChain } from '../system/event-chain-latency';
+import { cpuMsOf } from '../system/processes';
 import { describe, describeLoad, distribution, ms, perSecond, say, verdict } from '../system/report';
 import {
   CONSUMERS,
@@ -168,8 +169,15 @@ async function benchReplay(kind: LogKind, dir: string, count: number): Promise<s
   }
 }
 
+/** CPU time (ms) each process of the system has used so far: the services, the NATS nodes, and this process (the gateway). */
+type CpuNow = () => Record<string, number>;
+
 /** The whole system on one transport, its gateway on a free port. */
-async function withSystem<T>(kind: LogKind, dir: string, use: (gateway: string) => Promise<T>): Promise<T> {
+async function withSystem<T>(
+  kind: LogKind,
+  dir: string,
+  use: (gateway: string, cpuNow: CpuNow) => Promise<T>,
+): Promise<T> {
   mkdirSync(dir, { recursive: true });
   const system = await startSystem({
     port: 0,
@@ -177,11 +185,30 @@ async function withSystem<T>(kind: LogKind, dir: string, use: (gateway: string) 
     log: () => undefined,
     transport: kind === 'http' ? { transport: 'http' } : { transport: 'jetstream', natsNodes: 3 },
   });
+  const processes = [...Object.values(system.services), ...(system.nats?.nodes ?? [])];
+  const cpuNow: CpuNow = () => ({
+    ...Object.fromEntries(processes.map((child) => [child.spec.name, cpuMsOf(child.pid)])),
+    gateway: cpuMsOf(process.pid),
+  });
   try {
-    return await use(system.url.replace('localhost', '127.0.0.1'));
+    return await use(system.url.replace('localhost', '127.0.0.1'), cpuNow);
   } finally {
     await system.stop();
   }
+}
+
+/** Where the CPU went during a load: each process's share, and the whole system's per comment. */
+function cpuLine(before: Record<string, number>, after: Record<string, number>, generatorMs: number, comments: number) {
+  const used = {
+    ...Object.fromEntries(Object.keys(after).map((name) => [name, after[name]! - before[name]!])),
+    generator: generatorMs,
+  };
+  const total = Object.values(used).reduce((sum, value) => sum + value, 0);
+  const shares = Object.entries(used)
+    .filter(([, value]) => value > 0)
+    .map(([name, value]) => `${name} ${Math.round(value).toLocaleString('en-US')}`)
+    .join(', ');
+  return `CPU (ms): ${shares}; ${(total / comments).toFixed(2)} ms per comment in all, load average ${loadavg()[0]!.toFixed(1)}`;
 }
 
 const kept = ({ comments }: LoadReport) =>
@@ -227,7 +254,7 @@ async function main(): Promise<void> {
     }
     if (run('chain') || run('sustained')) {
       for (const kind of LOG_KINDS) {
-        await withSystem(kind, dir(`system-${kind}`), async (gateway) => {
+        await withSystem(kind, dir(`system-${kind}`), async (gateway, cpuNow) => {
           if (run('chain')) {
             say(`\n== Event chain at 100 comments/s for ${scaled(20)} s, ${LOG_NAMES[kind]} ==`);
             say(
@@ -240,8 +267,12 @@ async function main(): Promise<void> {
             );
             let best = 0;
             for (const rate of SUSTAINED_RATES) {
-              const chain = await measureEventChain(gateway, { rate, seconds: scaled(10), warmupSeconds: 2 });
+              // A warm-up at the same rate, then the CPU is counted over the measured run alone.
+              await measureEventChain(gateway, { rate, seconds: 2, warmupSeconds: 0 }, 10);
+              const before = cpuNow();
+              const chain = await measureEventChain(gateway, { rate, seconds: scaled(10), warmupSeconds: 0 });
               say(`  ${rate}/s: ${chainLine(chain)}: ${kept(chain) ? 'kept up' : 'did NOT keep up'}`);
+              say(`    ${cpuLine(before, cpuNow(), chain.cpuMs, chain.comments.sent)}`);
               if (!kept(chain)) break;
               best = rate;
             }
