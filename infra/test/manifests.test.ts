@@ -67,14 +67,21 @@ const CONFIG_LOADERS: Record<string, ConfigLoader> = {
 };
 
 function envOf(container: Container): Record<string, string> {
-  return Object.fromEntries((container.env ?? []).map((variable: EnvVar) => [variable.name, valueOf(variable)]));
+  return Object.fromEntries(
+    (container.env ?? []).flatMap((variable: EnvVar) => {
+      const value = valueOf(variable);
+      return value === undefined ? [] : [[variable.name, value]];
+    }),
+  );
 }
 
-function valueOf(variable: EnvVar): string {
+function valueOf(variable: EnvVar): string | undefined {
   const ref = variable.valueFrom?.configMapKeyRef;
   if (!ref) return variable.value ?? '';
   const value = configMaps.find((configMap) => configMap.metadata.name === ref.name)?.data?.[ref.key];
-  if (value === undefined) throw new Error(`${variable.name}: ConfigMap ${ref.name} has no key ${ref.key}`);
+  // An optional key (one a component adds, such as the tracing component's collector) may be absent: the variable is then unset.
+  if (value === undefined && !ref.optional)
+    throw new Error(`${variable.name}: ConfigMap ${ref.name} has no key ${ref.key}`);
   return value;
 }
 

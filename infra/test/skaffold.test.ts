@@ -194,13 +194,16 @@ describe('skaffold.yaml', () => {
     for (const service of services) expect(existsInRepo(`${service}/src/index.ts`)).toBe(true);
   });
 
-  it('deploys from infra/k8s, the folder the local gateway reads its routes from (or its Gateway API routing, or the JetStream transport, which routes nothing)', () => {
+  it('deploys from infra/k8s, the folder the local gateway reads its routes from (or its Gateway API routing, or the JetStream transport or the tracing component, which route nothing)', () => {
     const dirs = variants.flatMap((variant) => variant.manifests.kustomize?.paths ?? []);
     const routes = path.join(ROOT, 'infra', 'k8s-gateway-api', 'routes');
     const jetstream = path.join(ROOT, 'infra', 'k8s-jetstream', 'transport');
+    const tracing = path.join(ROOT, 'infra', 'k8s-tracing', 'observability');
     for (const dir of dirs)
       expect(
-        resourceFiles(path.join(ROOT, dir)).filter((file) => ![K8S, routes, jetstream].includes(path.dirname(file))),
+        resourceFiles(path.join(ROOT, dir)).filter(
+          (file) => ![K8S, routes, jetstream, tracing].includes(path.dirname(file)),
+        ),
       ).toEqual([]);
   });
 });

@@ -1,4 +1,11 @@
-import { publishAclSetting, SERVICE_NAMES, SERVICES, subscribersSetting, type ServiceEntry } from '@mini-blog/common';
+import {
+  publishAclSetting,
+  SERVICE_NAMES,
+  SERVICES,
+  subscribersSetting,
+  traceSourcesSetting,
+  type ServiceEntry,
+} from '@mini-blog/common';
 import { labels } from './names';
 import { CONFIG_MAP, k8sServiceUrl } from './services';
 import { noted, type YamlDocument } from './yaml-file';
@@ -33,6 +40,10 @@ only what it uses. A change takes effect at the next start of the pods that read
           SUBSCRIBERS: noted(
             'name=url|options (docs/architecture.md): each subscriber sent exactly the types it needs live\n(subscribersSetting of the registry), not its own events.',
             subscribersSetting((name) => `${k8sServiceUrl(name)}/events`),
+          ),
+          TRACE_SOURCES: noted(
+            "name=url of every service whose recent spans the bus's views gather for GET /traces/:traceId\n(traceSourcesSetting of the registry): each answers on its own port, which only the bus may reach.",
+            traceSourcesSetting(k8sServiceUrl),
           ),
         },
       },

@@ -57,17 +57,19 @@ function rulesOf(name: ServiceName): Rule[] {
       port: entry.port,
     });
   const publicFrom = entry.routes.length > 0 ? [INGRESS_NGINX] : [];
-  const deliveries = isSubscriber(name) ? [pods(['event-bus'])] : [];
+  // The bus delivers there and its views read the service's recent spans (GET /traces); on JetStream
+  // the views are a pod of their own (event-views), which reads the spans alone.
+  const deliveries = isSubscriber(name) ? [pods(['event-bus', 'event-views'])] : [];
   if (entry.viewsPort !== undefined) {
     if (publicFrom.length > 0)
       rules.push({ why: 'The read-only views: ingress-nginx.', from: publicFrom, port: entry.viewsPort });
   } else if (publicFrom.length + deliveries.length > 0) {
     const why =
       publicFrom.length > 0 && deliveries.length > 0
-        ? 'Its public routes from ingress-nginx; deliveries from the bus.'
+        ? 'Its public routes from ingress-nginx; deliveries and trace reads from the bus (or its views).'
         : publicFrom.length > 0
           ? 'Its public routes: ingress-nginx only.'
-          : 'No public route: deliveries from the bus only.';
+          : 'No public route: deliveries and trace reads from the bus (or its views) only.';
     rules.push({ why, from: [...publicFrom, ...deliveries], port: entry.port });
   }
   return rules;
@@ -94,7 +96,8 @@ export function networkPolicyDocuments(): YamlDocument[] {
         {
           comment: `Who may open a connection to which pod, and on which port. Each pod accepts only:
   - on its public routes (the registry's \`routes\`), ingress-nginx;
-  - on its delivery endpoint (POST /events of each subscriber), the bus;
+  - on its delivery endpoint (POST /events of each subscriber) and its trace reads, the bus (on
+    JetStream, its views: event-views);
   - the bus's API and admin port, the services that publish or read the log (${BUS_CLIENTS.join(', ')});
   - the bus's read-only views, ingress-nginx.
 A service's public routes and its delivery endpoint share one port, so both peers are allowed

@@ -161,6 +161,13 @@ function workload(name: ServiceName) {
                 fromConfig('BUS_URL'),
                 fromConfig('LOG_LEVEL'),
                 fromConfig('TRUSTED_PROXIES'),
+                noted(
+                  'Set by the tracing component (infra/k8s-tracing): spans go to its collector too. Left out, each\nservice keeps its recent spans in memory only (the trace view).',
+                  {
+                    name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+                    valueFrom: { configMapKeyRef: { name: CONFIG_MAP, key: 'OTEL_EXPORTER_OTLP_ENDPOINT', optional: true } },
+                  },
+                ),
                 ...Object.keys(entry.settings ?? {}).map(fromConfig),
               ],
               volumeMounts: [

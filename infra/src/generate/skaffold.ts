@@ -76,6 +76,10 @@ services share Dockerfile.service and differ only in the SERVICE build argument.
             '`skaffold dev -p jetstream`: the dev loop with the events on a 3-node NATS JetStream cluster and\ntwo replicas of every service (infra/k8s-jetstream, docs/scaling.md).',
             { name: 'jetstream', manifests: { kustomize: { paths: ['infra/k8s-jetstream/dev'] } } },
           ),
+          noted(
+            '`skaffold dev -p tracing`: the dev loop with an OpenTelemetry Collector and Jaeger beside the\nservices, which send their spans there too (infra/k8s-tracing, docs/kubernetes.md).',
+            { name: 'tracing', manifests: { kustomize: { paths: ['infra/k8s-tracing/dev'] } } },
+          ),
         ],
       },
     },

@@ -64,7 +64,7 @@ export interface EnvVar {
   name: string;
   value?: string;
   valueFrom?: {
-    configMapKeyRef?: { name: string; key: string };
+    configMapKeyRef?: { name: string; key: string; optional?: boolean };
     secretKeyRef?: { name: string; key: string; optional?: boolean };
   };
 }
