@@ -62,6 +62,9 @@ export async function startBus(
         SUBSCRIBERS: '',
         LOG_LEVEL: 'warn',
         HOST: '127.0.0.1',
+        // As the launcher runs it: every process here connects from 127.0.0.1, so a publisher with
+        // hundreds of publishes in flight (the fan-out's) is not cut at 128 connections per address.
+        TRUSTED_PROXIES: '127.0.0.1',
         VIEWS_PORT: String(viewsPort),
         CREDENTIALS_DIR: credentials.dir,
         ...env,

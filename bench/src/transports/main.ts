@@ -169,6 +169,19 @@ async function benchReplay(kind: LogKind, dir: string, count: number): Promise<s
   }
 }
 
+/**
+ * BENCH_LAUNCHER runs the chain benchmarks against another build's system (its launcher's
+ * `dist/index.js`, an earlier commit built in a folder of its own), measured by this build's
+ * `blogctl load`: a before/after with one clock (docs/benchmarks.md).
+ */
+async function launcher(): Promise<typeof startSystem> {
+  const script = process.env.BENCH_LAUNCHER;
+  if (script === undefined) return startSystem;
+  const other = (await import(path.resolve(script))) as { startSystem?: typeof startSystem };
+  if (typeof other.startSystem !== 'function') throw new Error(`BENCH_LAUNCHER: ${script} exports no startSystem`);
+  return other.startSystem;
+}
+
 /** CPU time (ms) each process of the system has used so far: the services, the NATS nodes, and this process (the gateway). */
 type CpuNow = () => Record<string, number>;
 
@@ -179,7 +192,8 @@ async function withSystem<T>(
   use: (gateway: string, cpuNow: CpuNow) => Promise<T>,
 ): Promise<T> {
   mkdirSync(dir, { recursive: true });
-  const system = await startSystem({
+  const start = await launcher();
+  const system = await start({
     port: 0,
     dataDir: dir,
     log: () => undefined,
@@ -228,7 +242,7 @@ async function main(): Promise<void> {
   const workDir = mkdtempSync(path.join(tmpdir(), 'mini-blog-transports-'));
   const dir = (name: string) => path.join(workDir, name);
   say(
-    `Transports side by side: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), scale ${scale}; work folder ${workDir}`,
+    `Transports side by side: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), scale ${scale}; work folder ${workDir}${process.env.BENCH_LAUNCHER ? `; the system of ${process.env.BENCH_LAUNCHER}` : ''}`,
   );
   try {
     if (run('publish')) {
