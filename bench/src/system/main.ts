@@ -8,6 +8,7 @@ import { benchReadPath } from './read-path';
 import { benchRebuild, REBUILT } from './rebuild';
 import { describeLoad, mb, ms, perSecond, say, verdict } from './report';
 import { reportRestart } from './restart-report';
+import { CHAIN_P99_MS, tracingOverhead } from './tracing-overhead';
 
 /**
  * The whole-system benchmarks (docs/benchmarks.md, "Whole system"): every service a real process
@@ -17,7 +18,7 @@ import { reportRestart } from './restart-report';
  * posts: many minutes); BENCH_CPU_PROF=folder profiles each service's first build (restart);
  * BENCH_JSON=file also writes the raw results there.
  */
-const ALL = ['course', 'latency', 'read', 'rebuild', 'restart'] as const;
+const ALL = ['course', 'latency', 'read', 'rebuild', 'restart', 'tracing'] as const;
 type Name = (typeof ALL)[number];
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -70,6 +71,41 @@ async function main(): Promise<void> {
       say(
         `  ratio ours/course publish throughput: ${(result.ours.publishPerSecond / result.course.publishPerSecond).toFixed(2)}`,
       );
+    }
+
+    if (run('tracing')) {
+      // BENCH_RATES=300,400 measures other rates.
+      const rates = (process.env.BENCH_RATES ?? '200,300,400,500,600,700').split(',').map(Number);
+      const seconds = scaled(8);
+      for (const transport of ['http', 'jetstream'] as const) {
+        say(
+          `\n== Tracing's cost, ${transport}: the sustained whole-chain rate with tracing off and on, alternating, 2 rounds; rates ${rates.join(', ')}/s, ${seconds} s each, kept while p99 (sent → verdict) < ${CHAIN_P99_MS} ms with nothing failed or lost ==`,
+        );
+        const runs = await tracingOverhead(workDir, transport, rates, seconds, 2);
+        results[`tracing-${transport}`] = runs.map(({ tracing, best, steps }) => ({
+          tracing,
+          best,
+          steps: steps.map(({ rate, kept, report }) => ({
+            rate,
+            kept,
+            shown: report.comments.shown,
+            sent: report.comments.sent,
+          })),
+        }));
+        for (const { tracing, best, steps } of runs)
+          say(
+            `  tracing ${tracing.padEnd(3)}: highest rate kept ${best}/s; ${steps
+              .map(
+                ({ rate, report }) =>
+                  `${rate}/s p50 ${ms(report.comments.shown.p50 ?? Number.NaN)} p99 ${ms(report.comments.shown.p99 ?? Number.NaN)}`,
+              )
+              .join('; ')}`,
+          );
+        const bestOf = (tracing: 'off' | 'on') =>
+          Math.max(...runs.filter((run) => run.tracing === tracing).map((run) => run.best));
+        const ratio = bestOf('off') === 0 ? 0 : bestOf('on') / bestOf('off');
+        say(`  on/off: ${(ratio * 100).toFixed(0)}% of the rate kept; at least 90%: ${verdict(ratio >= 0.9)}`);
+      }
     }
 
     if (run('latency')) {
