@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { SupervisorView } from '@mini-blog/common';
-import { readCredential } from '@mini-blog/common';
+import { readCredential, SERVICE_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common';
 import { startTemporarySystem, type TemporarySystem } from '@mini-blog/launcher';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { launchBrowser, SKIP_BROWSER_TESTS } from './support/browser';
@@ -86,19 +86,11 @@ for (const transport of ['http', 'jetstream'] as const) {
     }
 
     it('shows every service up and ready, with its lag, parked events and restarts', async () => {
-      const names = [
-        'event-bus',
-        'posts',
-        'comments',
-        'moderation',
-        'query',
-        'client',
-        ...(transport === 'jetstream' ? ['nats-0'] : []),
-      ];
+      const names = [...SERVICE_NAMES, ...(transport === 'jetstream' ? ['nats-0'] : [])];
       for (const name of names)
         await until(async () => (await textOf(cell(name, 'ready'))) === 'Ready', `${name} ready`);
       expect(await textOf(panel.getByRole('heading', { name: 'Break it' }))).toBe('Break it');
-      for (const name of ['posts', 'comments', 'moderation', 'query']) {
+      for (const name of SUBSCRIBER_NAMES) {
         expect(await textOf(cell(name, 'up'))).toBe('Up');
         expect(await number(cell(name, 'restarts'))).toBe(0);
         expect(await textOf(cell(name, 'lag'))).toMatch(/^\d+$/);

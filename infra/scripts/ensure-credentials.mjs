@@ -10,7 +10,7 @@
 // on every run, so a rotated admin key reaches the services at the next deploy (and restart).
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { getJson, kubectl } from './kubectl.mjs';
-import { JETSTREAM_PRINCIPALS, PRINCIPALS as BUS_PRINCIPALS } from './registry.mjs';
+import { JETSTREAM_PRINCIPALS, PRINCIPALS as BUS_PRINCIPALS, SUBSCRIBERS } from './registry.mjs';
 
 const SECRET = 'mini-blog-credentials';
 /**
@@ -20,8 +20,8 @@ const SECRET = 'mini-blog-credentials';
 const PRINCIPALS = [...BUS_PRINCIPALS, ...JETSTREAM_PRINCIPALS];
 
 const VERIFIERS = 'mini-blog-admin-verifiers';
-/** The services with admin routes: the subscribers of common/src/registry.ts (infra's tests keep them equal). */
-const SERVICES_WITH_ADMIN = ['posts', 'comments', 'moderation', 'query'];
+/** The services with admin routes: the subscribers of common/src/registry.ts. */
+const SERVICES_WITH_ADMIN = SUBSCRIBERS;
 const LABELS = { 'app.kubernetes.io/part-of': 'mini-blog' };
 
 /** 32 random bytes as base64url: 43 characters, as the launcher makes them. */

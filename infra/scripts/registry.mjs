@@ -9,6 +9,8 @@ const registry = parse(readFileSync(new URL('registry.yaml', import.meta.url), '
 export const IMAGES = registry.images;
 /** The principals with a credential on the HTTP bus: the services that publish or consume events, and admin. */
 export const PRINCIPALS = registry.principals;
+/** The services that consume events: each has admin routes, and a digest of the admin's token for them. */
+export const SUBSCRIBERS = registry.subscribers;
 /** The principals with a credential on JetStream besides (the views, the cluster's routes). */
 export const JETSTREAM_PRINCIPALS = registry.jetstreamPrincipals;
 

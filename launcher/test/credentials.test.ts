@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '@mini-blog/common';
+import { ADMIN, ConfigError, PUBLISHER_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common';
+import { ROUTE_CREDENTIAL, VIEWS_PRINCIPAL } from '@mini-blog/common/jetstream';
 import { ensureCredentials, PRINCIPALS } from '../src/credentials';
 import { prepareDataDir } from '../src/system';
 
@@ -18,15 +19,9 @@ describe('ensureCredentials', () => {
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   it('holds a credential for every service that publishes or is delivered events, and the admin', () => {
-    expect([...PRINCIPALS].sort()).toEqual([
-      'admin',
-      'comments',
-      'moderation',
-      'nats-route',
-      'posts',
-      'query',
-      'views',
-    ]);
+    expect([...PRINCIPALS].sort()).toEqual(
+      [...new Set([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES]), ADMIN, VIEWS_PRINCIPAL, ROUTE_CREDENTIAL].sort(),
+    );
   });
 
   it('creates one file per principal holding 32 random bytes as base64url, readable by the user only', () => {

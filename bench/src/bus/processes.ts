@@ -2,6 +2,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { ADMIN, PUBLISHER_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common';
 import { freePort, REPO_ROOT, ServiceProcess, waitForReady } from '@mini-blog/launcher';
 
 /** BUS_SCRIPT runs another build of the bus (an earlier commit, for a before/after comparison). */
@@ -9,11 +10,8 @@ export const BUS_SCRIPT = process.env.BUS_SCRIPT ?? path.join(REPO_ROOT, 'event-
 
 /** The principals of a benchmark's bus: the services, admin, and the fan-out's subscribers `s0`, `s1`, ... */
 const PRINCIPALS = [
-  'posts',
-  'comments',
-  'moderation',
-  'query',
-  'admin',
+  ...new Set<string>([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES]),
+  ADMIN,
   ...Array.from({ length: 8 }, (_, index) => `s${index}`),
 ];
 

@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { SUBSCRIBER_NAMES } from '@mini-blog/common';
 import { freePort } from '@mini-blog/launcher';
 import { publishLog, zeroCounts, type BuiltLog, type LogShape } from './log-builder';
 import { Backend, subscribersFor, type BackendName, type Memory } from './processes';
 
 /** The services measured, one at a time, so that each has the bus (and the two cores) to itself. */
-export const RESTARTED: readonly BackendName[] = ['posts', 'comments', 'moderation', 'query'];
+export const RESTARTED: readonly BackendName[] = SUBSCRIBER_NAMES;
 
 export interface Ready {
   /** From spawning the process until it was caught up and answered ready. */

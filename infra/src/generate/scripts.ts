@@ -13,6 +13,10 @@ export function scriptsRegistryDocuments(): YamlDocument[] {
           'A credential each on the HTTP bus: every service that publishes or consumes events, and the operator.',
           flow([...new Set<string>([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES]), ADMIN]),
         ),
+        subscribers: noted(
+          'The services that consume events: each has admin routes (ADMIN_TOKEN_SHA256, mini-blog-admin-verifiers).',
+          flow([...SUBSCRIBER_NAMES]),
+        ),
         jetstreamPrincipals: noted(
           "A credential each on JetStream besides: the read-only views and the NATS cluster's routes.",
           flow([VIEWS_PRINCIPAL, ROUTE_CREDENTIAL]),
