@@ -19,8 +19,11 @@ Commands:
   rewind <subscriber> <seq>  deliver again everything after <seq> (0: the whole log)
   tail [--count N]           the flow of events and deliveries, live (metadata only); Ctrl-C
                              stops; --count N prints N lines (the newest events first) and stops
-  rebuild <service>          build the service's projection anew from the log beside the live one,
-                             which keeps answering, and swap it in; shows progress until the swap
+  rebuild <service> [--pod P]
+                             build the service's projection anew from the log beside the live one,
+                             which keeps answering, and swap it in; shows progress until the swap.
+                             On a cluster each ready pod of the service in turn (each has its own
+                             projection; the others keep answering), or only pod P
   stop|start|restart <service>
                              stop a service (it stays down), start it, or restart it: the launcher's
                              supervisor on a local run, kubectl scale / rollout restart on a cluster
@@ -59,7 +62,7 @@ export type Command =
   | { readonly name: 'parked'; readonly subscriber: string | undefined }
   | { readonly name: 'replay' | 'skip' | 'rewind'; readonly subscriber: string; readonly seq: number }
   | { readonly name: 'tail'; readonly count: number | undefined }
-  | { readonly name: 'rebuild'; readonly service: SubscriberName }
+  | { readonly name: 'rebuild'; readonly service: SubscriberName; readonly pod: string | undefined }
   | ProcessCommand
   | { readonly name: 'faults' }
   | FaultCommand
@@ -140,6 +143,7 @@ export function parseInvocation(argv: readonly string[], env: NodeJS.ProcessEnv)
         context: { type: 'string' },
         subscriber: { type: 'string' },
         count: { type: 'string' },
+        pod: { type: 'string' },
         rate: { type: 'string' },
         duration: { type: 'string' },
         mix: { type: 'string' },
@@ -181,13 +185,14 @@ interface LoadValues {
   context?: string;
   subscriber?: string;
   count?: string;
+  pod?: string;
 }
 
 function parseLoad(rest: readonly string[], values: LoadValues): LoadCommand {
   if (rest.length > 0) throw new UsageError(`load: takes no arguments, not ${rest.join(' ')}`);
-  const other = (['views-url', 'service', 'data-dir', 'namespace', 'context', 'subscriber', 'count'] as const).filter(
-    (key) => values[key] !== undefined,
-  );
+  const other = (
+    ['views-url', 'service', 'data-dir', 'namespace', 'context', 'subscriber', 'count', 'pod'] as const
+  ).filter((key) => values[key] !== undefined);
   if (other.length > 0)
     throw new UsageError(`load: --${other.join(', --')}: not for load (it goes through the public entry point, --url)`);
   const rate = values.rate === undefined ? 50 : positiveNumber('--rate', values.rate, 100_000);
@@ -230,7 +235,12 @@ function mix(value: string): LoadMix {
   return { posts, comments };
 }
 
-function parseCommand(name: string, rest: readonly string[], values: { subscriber?: string; count?: string }): Command {
+function parseCommand(
+  name: string,
+  rest: readonly string[],
+  values: { subscriber?: string; count?: string; pod?: string; url?: string },
+): Command {
+  if (values.pod !== undefined && name !== 'rebuild') throw new UsageError('--pod: only for rebuild');
   const expectArgs = (count: number, names: string) => {
     if (rest.length !== count)
       throw new UsageError(
@@ -258,7 +268,7 @@ function parseCommand(name: string, rest: readonly string[], values: { subscribe
       return { name, count: values.count === undefined ? undefined : wholeNumber('--count', values.count, 1) };
     case 'rebuild':
       expectArgs(1, '<service>');
-      return { name, service: serviceName(rest[0] as string) };
+      return { name, service: serviceName(rest[0] as string), pod: podName(values) };
     case 'stop':
     case 'start':
     case 'restart':
@@ -274,6 +284,16 @@ function parseCommand(name: string, rest: readonly string[], values: { subscribe
         `command: must be one of status, parked, replay, skip, rewind, tail, rebuild, stop, start, restart, faults, fault, load, not ${name}`,
       );
   }
+}
+
+/** A pod's name (a DNS subdomain: lowercase letters, digits, - and .), on a cluster only. */
+function podName({ pod, url }: { pod?: string; url?: string }): string | undefined {
+  if (pod === undefined) return undefined;
+  if (url !== undefined)
+    throw new UsageError('--pod: names a pod of a cluster, not with --url (a local run has one process)');
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(pod))
+    throw new UsageError(`--pod: must be a pod's name (lowercase letters, digits, - and ., up to 253), not ${pod}`);
+  return pod;
 }
 
 function serviceName(value: string): SubscriberName {

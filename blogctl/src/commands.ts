@@ -1,15 +1,9 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import {
-  serviceAdminToken,
-  type EventMeta,
-  type RebuildStatus,
-  type SubscriberName,
-  type SubscriptionStatus,
-} from '@mini-blog/common';
+import type { EventMeta, SubscriptionStatus } from '@mini-blog/common';
 import type { Command } from './args';
 import type { SwitchCommand } from './faults';
 import { readEventStream } from './flow-stream';
 import { BlogctlError, messageOf, request } from './http';
+import { rebuild } from './rebuild';
 import type { Readiness, Target } from './target';
 
 /** A parked event as the bus's GET /admin/parked lists it. */
@@ -71,58 +65,7 @@ export async function runCommand(
     case 'tail':
       return tail(target, out, command.count, signal);
     case 'rebuild':
-      return rebuild(target, out, command.service, signal);
-  }
-}
-
-/** A service's rebuild as its `GET /admin/rebuild` tells it (`RebuildStatus` in common). */
-type Rebuild = RebuildStatus;
-
-/** How often `rebuild` asks how the rebuild goes. */
-export const REBUILD_POLL_MS = 500;
-
-/**
- * Starts a rebuild of the service's projection and follows it until it is swapped in (or failed),
- * a line each time it moves. The service's admin routes take the admin's token for that service,
- * derived from the admin credential: the service never sees the credential itself.
- */
-async function rebuild(target: Target, out: Output, service: SubscriberName, signal: AbortSignal): Promise<void> {
-  const token = serviceAdminToken(target.adminToken(), service);
-  const url = new URL('/admin/rebuild', await target.serviceUrl(service));
-  const call = async (method: 'GET' | 'POST') => {
-    const { status, json } = await request(url, { method, token, signal });
-    if (status === 401 || status === 403)
-      throw new BlogctlError(`${service} refused the admin credential (${status}: ${messageOf(status, json)})`);
-    if (status >= 400) throw new BlogctlError(`${service}: ${messageOf(status, json)}`);
-    return json as Rebuild;
-  };
-  let state = await call('POST');
-  const startedAt = state.startedAt;
-  let shown = '';
-  for (;;) {
-    const line = out.json
-      ? JSON.stringify(state)
-      : `${service}: ${state.state} ${state.position}/${state.head} events (${state.eventsPerSecond}/s), live at ${state.live}`;
-    if (line !== shown) out.print(line);
-    shown = line;
-    if (state.startedAt === startedAt && state.state === 'failed')
-      throw new BlogctlError(
-        `${service}: the rebuild failed (${state.error ?? 'no reason given'}); the live projection stays`,
-      );
-    if (state.startedAt === startedAt && state.state === 'swapped') {
-      if (!out.json) out.print(`${service}: the rebuilt projection is live`);
-      return;
-    }
-    try {
-      await delay(REBUILD_POLL_MS, undefined, { signal });
-    } catch (err) {
-      if (!signal.aborted) throw err;
-      // Ctrl-C stops the following, not the rebuild.
-      if (!out.json)
-        out.print(`${service}: no longer following; the rebuild goes on (blogctl rebuild ${service} follows it again)`);
-      return;
-    }
-    state = await call('GET');
+      return rebuild(target, out, command, signal);
   }
 }
 

@@ -3,6 +3,7 @@ import { readCredential, SERVICE_NAMES, SERVICES, type ServiceName } from '@mini
 import { withPort, type Where } from './args';
 import { BlogctlError, reason, request } from './http';
 import { kubectlGet, portForward, type KubectlTarget, type PortForward } from './kubectl';
+import { isReady, servicePods, type Pod, type SkippedPod } from './pods';
 
 /** One process of the system, and whether it says it is ready. */
 export interface Readiness {
@@ -13,14 +14,31 @@ export interface Readiness {
   readonly detail: string;
 }
 
+/**
+ * One process of a service with a projection of its own: a pod on a cluster (each replica has its
+ * own), the service's one process on a local run.
+ */
+export interface Replica {
+  /** The pod's name; undefined on a local run. */
+  readonly pod: string | undefined;
+  /** Where its own routes answer (on a cluster, a port-forward to the pod) until `close`. */
+  connect(): Promise<{ readonly url: URL; close(): Promise<void> }>;
+}
+
 /** Where the bus and the services answer, and the admin credential, for a local run or a cluster. */
 export interface Target {
   /** The bus's main port: the admin routes. */
   busUrl(): Promise<URL>;
   /** The bus's read-only views: /subscriptions, /flow, /flow/stream. */
   viewsUrl(): Promise<URL>;
-  /** Where a service answers: its own admin routes (a rebuild). */
-  serviceUrl(name: ServiceName): Promise<URL>;
+  /**
+   * The processes of a service, each with its own admin routes (a rebuild): on a cluster every
+   * ready pod behind its Service, or only the pod `pod` names; locally its one process.
+   */
+  replicas(
+    name: ServiceName,
+    pod: string | undefined,
+  ): Promise<{ readonly ready: readonly Replica[]; readonly skipped: readonly SkippedPod[] }>;
   /** The admin credential, read only when an admin route needs it. */
   adminToken(): string;
   readiness(): Promise<Readiness[]>;
@@ -44,7 +62,10 @@ function localTarget(where: Extract<Where, { kind: 'local' }>, viewsPort: number
   return {
     busUrl: async () => where.busUrl,
     viewsUrl: () => (views ??= where.viewsUrl ? Promise.resolve(where.viewsUrl) : findViews(where.busUrl, viewsPort)),
-    serviceUrl: async (name) => where.serviceUrls[name],
+    replicas: async (name) => ({
+      ready: [{ pod: undefined, connect: async () => ({ url: where.serviceUrls[name], close: async () => {} }) }],
+      skipped: [],
+    }),
     adminToken: () => {
       try {
         return readCredential(path.join(where.dataDir, 'credentials'), 'admin')[0] as string;
@@ -102,8 +123,21 @@ async function clusterTarget(kube: KubectlTarget, viewsPort: number): Promise<Ta
   return {
     busUrl: () => forwarded(BUS_SERVICE, BUS_PORT, ' (on the JetStream transport there is no bus, and no admin API)'),
     viewsUrl: () => forwarded(BUS_SERVICE, viewsPort),
-    // One pod behind the Service: with several replicas, each has its own projection, and this is one of them.
-    serviceUrl: (name) => forwarded(`service/${name}-srv`, SERVICES[name].port),
+    // Each pod on its own: a forward to the Service would reach one of them, and each has its own projection.
+    replicas: async (name, only) => {
+      const { ready, skipped } = servicePods(kube, name, only);
+      return {
+        ready: ready.map((pod) => ({
+          pod,
+          connect: async () => {
+            const port = SERVICES[name].port;
+            const forward = await portForward(kube, `pod/${pod}`, [port]);
+            return { url: new URL(`http://127.0.0.1:${forward.ports[port]}`), close: () => forward.close() };
+          },
+        })),
+        skipped,
+      };
+    },
     adminToken: () => adminFromSecret(kube),
     readiness: async () => podReadiness(kube),
     close: async () => {
@@ -137,11 +171,6 @@ function adminFromSecret(kube: KubectlTarget): string {
   return token;
 }
 
-interface Pod {
-  metadata: { labels?: Record<string, string> };
-  status?: { conditions?: { type: string; status: string }[] };
-}
-
 function podReadiness(kube: KubectlTarget): Readiness[] {
   const pods = (kubectlGet(kube, ['pods', '-l', PART_OF]) as { items: Pod[] }).items;
   // The registry's processes, and whatever else the manifests run (NATS and the views process on JetStream).
@@ -150,9 +179,7 @@ function podReadiness(kube: KubectlTarget): Readiness[] {
     .filter((name): name is string => name !== undefined);
   return [...new Set<string>([...SERVICE_NAMES, ...found])].map((name) => {
     const own = pods.filter((pod) => pod.metadata.labels?.['app.kubernetes.io/name'] === name);
-    const ready = own.filter((pod) =>
-      pod.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True'),
-    ).length;
+    const ready = own.filter(isReady).length;
     if (own.length === 0) return { name, ready: false, detail: 'no pod' };
     return { name, ready: ready > 0, detail: ready === own.length ? 'ready' : `${ready}/${own.length} pods ready` };
   });

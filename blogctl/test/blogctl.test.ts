@@ -285,6 +285,12 @@ describe('the command line', () => {
     [['status', '--data-dir', '/tmp'], /--views-url, --service and --data-dir: are for a local run and need --url/],
     [['status', '--url', 'http://x', '-n', 'blog'], /--namespace and --context: are for a cluster, not with --url/],
     [['status', '--bogus'], /Unknown option '--bogus'/],
+    [['status', '--pod', 'query-0'], /--pod: only for rebuild/],
+    [['rebuild', 'query', '--pod', 'query-0', '--url', 'http://x'], /--pod: names a pod of a cluster, not with --url/],
+    [
+      ['rebuild', 'query', '--pod', 'Query_0'],
+      /--pod: must be a pod's name \(lowercase letters, digits, - and \., up to 253\), not Query_0/,
+    ],
   ])('refuses %j with exit status 2, naming the argument and the rule', async (args, message) => {
     const result = await runCli(args, {
       stdout: { write: () => true },

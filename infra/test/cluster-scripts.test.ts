@@ -162,7 +162,7 @@ describe('infra/scripts/ensure-credentials.mjs', () => {
 describe('infra/scripts/cluster-check.mjs', () => {
   const ready = { type: 'Ready', status: 'True' };
   const controllerPod = (conditions = [ready]) => ({
-    metadata: { name: 'ingress-nginx-controller-1' },
+    metadata: { name: 'ingress-nginx-controller-1', labels: { 'app.kubernetes.io/component': 'controller' } },
     status: { conditions },
   });
   const ingressNginx = (pods = [controllerPod()], loadBalancer: string[] = []): FakeWorld => ({
@@ -171,7 +171,7 @@ describe('infra/scripts/cluster-check.mjs', () => {
       pods,
       services: [
         {
-          metadata: { name: 'ingress-nginx-controller' },
+          metadata: { name: 'ingress-nginx-controller', labels: { 'app.kubernetes.io/component': 'controller' } },
           status: { loadBalancer: { ingress: loadBalancer.map((ip) => ({ ip })) } },
         },
       ],

@@ -3,8 +3,9 @@
 // the name `kubectl` (see fake-cluster.ts). It answers from a JSON "world" file named by
 // FAKE_KUBECTL_WORLD and appends every call (its arguments and stdin) to <world>.calls.jsonl.
 // It also scales, annotates and rollout-restarts the workloads in `objects` (a later `get` sees it).
-// World: { objects: {"<kind>/<name>": object}, lists: {"<kind>": [object]}, error?: string,
-//          portForward?: {"<remote port>": <local port>},
+// World: { objects: {"<kind>/<name>": object}, lists: {"<kind>": [object]} (a list is filtered
+//          by `-l k=v,...` as kubectl does, on each item's metadata.labels), error?: string,
+//          portForward?: {"<remote port>" or "<resource>:<remote port>" (pod/query-0:4002): <local port>},
 //          hidden?: ["<kind>/<name>"] (objects the first `get` does not see: created by someone else meanwhile) }
 'use strict';
 const fs = require('node:fs');
@@ -46,6 +47,16 @@ function fail(message, status = 1) {
   process.exit(status);
 }
 
+/** An equality-based label selector (`k=v,k2=v2`), as `kubectl get -l` takes it; none matches all. */
+function matches(item, selector) {
+  if (selector === undefined) return true;
+  const labels = item.metadata?.labels ?? {};
+  return selector.split(',').every((term) => {
+    const [key, value] = term.split('=');
+    return labels[key] === value;
+  });
+}
+
 if (world.error) fail(world.error);
 const [verb, ...rest] = words;
 if (verb === 'get') {
@@ -64,7 +75,8 @@ if (verb === 'get') {
       fail(`Error from server (NotFound): ${kind} "${name}" not found`);
     process.stdout.write(object === undefined ? '' : JSON.stringify(object));
   } else {
-    process.stdout.write(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: world.lists?.[kind] ?? [] }));
+    const items = (world.lists?.[kind] ?? []).filter((item) => matches(item, flags['-l'] ?? flags['--selector']));
+    process.stdout.write(JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
   }
 } else if (verb === 'create' && flags['-f'] === '-') {
   const object = JSON.parse(stdin);
@@ -120,9 +132,10 @@ if (verb === 'get') {
     fs.appendFileSync(`${worldFile}.calls.jsonl`, `${JSON.stringify({ args: ['(port-forward stopped)'] })}\n`);
     process.exit(0);
   });
-  const ports = rest.slice(1).map((mapping) => mapping.split(':').at(-1));
-  for (const port of ports) {
-    const local = world.portForward?.[port];
+  const [resource, ...mappings] = rest;
+  for (const port of mappings.map((mapping) => mapping.split(':').at(-1))) {
+    // One resource's own port first (each pod its own process), then the port whatever the resource.
+    const local = world.portForward?.[`${resource}:${port}`] ?? world.portForward?.[port];
     if (local === undefined) fail(`error: the fake cluster has nothing on port ${port}`);
     process.stdout.write(`Forwarding from 127.0.0.1:${local} -> ${port}\n`);
   }
