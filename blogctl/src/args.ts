@@ -23,7 +23,7 @@ Commands:
                              build the service's projection anew from the log beside the live one,
                              which keeps answering, and swap it in; shows progress until the swap.
                              On a cluster each ready pod of the service in turn (each has its own
-                             projection; the others keep answering), or only pod P
+                             projection; the others keep answering), or only pod P, ready or not
   stop|start|restart <service>
                              stop a service (it stays down), start it, or restart it: the launcher's
                              supervisor on a local run, kubectl scale / rollout restart on a cluster

@@ -25,8 +25,8 @@ export interface SkippedPod {
 
 /** The pods of a service to reach one by one, and the others. */
 export interface ServicePods {
-  /** Ready and not terminating, in the order of their names (a StatefulSet's -0 first). */
-  readonly ready: readonly string[];
+  /** In the order of their names (a StatefulSet's -0 first): the ready ones, or the one asked for. */
+  readonly chosen: readonly { readonly pod: string; readonly ready: boolean }[];
   readonly skipped: readonly SkippedPod[];
 }
 
@@ -34,7 +34,8 @@ export interface ServicePods {
  * The pods behind a service's Kubernetes Service (`<service>-srv`, as the manifests generated from
  * the registry name it), found by that Service's own selector: exactly the pods it sends requests
  * to, on whichever overlay is deployed. With `only`, that one pod, which must be one of them and
- * ready.
+ * not terminating, ready or not: one that stays unready (a consumer changed behind it) may be
+ * what the operator means to mend.
  */
 export function servicePods(kube: KubectlTarget, service: ServiceName, only: string | undefined): ServicePods {
   const name = `${service}-srv`;
@@ -61,18 +62,15 @@ export function servicePods(kube: KubectlTarget, service: ServiceName, only: str
         `--pod ${only}: not a pod of ${service} (its pods: ${pods.map((other) => other.metadata.name).join(', ')})`,
       );
     const state = stateOf(pod);
-    if (state !== 'ready')
-      throw new BlogctlError(
-        `--pod ${only}: the pod is ${state}; try again once kubectl get pod ${only} shows it ready`,
-      );
-    return { ready: [only], skipped: [] };
+    if (state === 'terminating') throw new BlogctlError(`--pod ${only}: the pod is terminating`);
+    return { chosen: [{ pod: only, ready: state === 'ready' }], skipped: [] };
   }
-  const ready: string[] = [];
+  const chosen: { pod: string; ready: boolean }[] = [];
   const skipped: SkippedPod[] = [];
   for (const pod of pods) {
     const state = stateOf(pod);
-    if (state === 'ready') ready.push(pod.metadata.name);
+    if (state === 'ready') chosen.push({ pod: pod.metadata.name, ready: true });
     else skipped.push({ pod: pod.metadata.name, why: state });
   }
-  return { ready, skipped };
+  return { chosen, skipped };
 }

@@ -10,7 +10,7 @@ const REBUILD_POLL_MS = 500;
 /**
  * Rebuilds the service's projection on each of its processes in turn: every ready pod on a cluster
  * (each has its own projection), one at a time so that the others keep answering while one swaps,
- * or only the one `--pod` names; the one process of a local run. It stops at the first that fails,
+ * or only the one `--pod` names, ready or not; the one process of a local run. It stops at the first that fails,
  * naming it, and what was rebuilt and what was not.
  */
 export async function rebuild(
@@ -20,20 +20,22 @@ export async function rebuild(
   signal: AbortSignal,
 ): Promise<void> {
   const token = serviceAdminToken(target.adminToken(), service);
-  const { ready, skipped } = await target.replicas(service, pod);
-  const names = ready.map((replica) => replica.pod).filter((name): name is string => name !== undefined);
+  const { chosen, skipped } = await target.replicas(service, pod);
+  const names = chosen.map((replica) => replica.pod).filter((name): name is string => name !== undefined);
   const onCluster = names.length > 0;
-  if (ready.length === 0)
-    throw new BlogctlError(`${service}: no ready pod (${skipped.map((left) => `${left.pod} ${left.why}`).join(', ')})`);
+  if (chosen.length === 0)
+    throw new BlogctlError(
+      `${service}: no ready pod (${skipped.map((left) => `${left.pod} ${left.why}`).join(', ')}); --pod names one to rebuild anyway`,
+    );
   if (onCluster && !out.json)
     out.print(
       names.length === 1
-        ? `${service}: rebuilding on ${names[0]}`
+        ? `${service}: rebuilding on ${names[0]}${chosen[0]?.ready ? '' : ' (not ready, but named by --pod)'}`
         : `${service}: rebuilding on ${names.length} pods, one at a time: ${names.join(', ')}`,
     );
   for (const { pod: name, why } of skipped)
     out.print(out.json ? JSON.stringify({ pod: name, skipped: why }) : `${name}: ${why}, left as it is`);
-  for (const [index, replica] of ready.entries()) {
+  for (const [index, replica] of chosen.entries()) {
     if (signal.aborted) {
       if (!out.json) out.print(`${service}: not started on ${names.slice(index).join(', ')}`);
       return;

@@ -21,6 +21,8 @@ export interface Readiness {
 export interface Replica {
   /** The pod's name; undefined on a local run. */
   readonly pod: string | undefined;
+  /** Its Ready condition on a cluster (an unready pod is reached only when `--pod` names it). */
+  readonly ready: boolean;
   /** Where its own routes answer (on a cluster, a port-forward to the pod) until `close`. */
   connect(): Promise<{ readonly url: URL; close(): Promise<void> }>;
 }
@@ -38,7 +40,7 @@ export interface Target {
   replicas(
     name: ServiceName,
     pod: string | undefined,
-  ): Promise<{ readonly ready: readonly Replica[]; readonly skipped: readonly SkippedPod[] }>;
+  ): Promise<{ readonly chosen: readonly Replica[]; readonly skipped: readonly SkippedPod[] }>;
   /** The admin credential, read only when an admin route needs it. */
   adminToken(): string;
   readiness(): Promise<Readiness[]>;
@@ -63,7 +65,13 @@ function localTarget(where: Extract<Where, { kind: 'local' }>, viewsPort: number
     busUrl: async () => where.busUrl,
     viewsUrl: () => (views ??= where.viewsUrl ? Promise.resolve(where.viewsUrl) : findViews(where.busUrl, viewsPort)),
     replicas: async (name) => ({
-      ready: [{ pod: undefined, connect: async () => ({ url: where.serviceUrls[name], close: async () => {} }) }],
+      chosen: [
+        {
+          pod: undefined,
+          ready: true,
+          connect: async () => ({ url: where.serviceUrls[name], close: async () => {} }),
+        },
+      ],
       skipped: [],
     }),
     adminToken: () => {
@@ -125,10 +133,11 @@ async function clusterTarget(kube: KubectlTarget, viewsPort: number): Promise<Ta
     viewsUrl: () => forwarded(BUS_SERVICE, viewsPort),
     // Each pod on its own: a forward to the Service would reach one of them, and each has its own projection.
     replicas: async (name, only) => {
-      const { ready, skipped } = servicePods(kube, name, only);
+      const { chosen, skipped } = servicePods(kube, name, only);
       return {
-        ready: ready.map((pod) => ({
+        chosen: chosen.map(({ pod, ready }) => ({
           pod,
+          ready,
           connect: async () => {
             const port = SERVICES[name].port;
             const forward = await portForward(kube, `pod/${pod}`, [port]);

@@ -11,8 +11,8 @@ import { converged, firstOf, readLog, verify, type CourseMap, type ViewComment }
  * Duplicate and reordered deliveries: a proxy between the bus and query takes each delivery, then
  * passes them on in shuffled groups, some twice, some old ones again much later, half of them
  * without the bus's cursor header. The read model must end up exactly as the in-order, once-only
- * log makes it: as a reference reducer computes it from the log, and as query rebuilds it when it
- * restarts and replays the log in order.
+ * log makes it: as a reference reducer computes it from the log; and query, restarted, answers the
+ * same view from its projection file, read on from its checkpoint.
  */
 
 jest.setTimeout(120_000);

@@ -221,7 +221,7 @@ export class LiveConsumer {
     this.messages?.stop();
     this.options.logger.error(
       { consumer: info.name, changes },
-      'the consumer was changed by someone else: not trusted, this replica is not ready; restart it to rebuild its state from the log',
+      'the consumer was changed by someone else: not trusted, this replica is not ready; rebuild its projection (kubectl blog rebuild <service> --pod <pod>), then restart it',
     );
     return false;
   }
