@@ -308,7 +308,7 @@ describe('infra/k8s-gateway-api: the Gateway API routes of posts.com', () => {
       type Peer = { namespaceSelector?: { matchLabels?: Record<string, string> } };
       type Policy = K8sObject & { spec: { ingress: { from: Peer[]; ports: { port: number }[] }[] } };
       const portsFrom = (policy: Policy, namespace: string) =>
-        policy.spec.ingress
+        (policy.spec.ingress ?? [])
           .filter((rule) =>
             rule.from.some(
               (peer) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === namespace,
@@ -322,6 +322,11 @@ describe('infra/k8s-gateway-api: the Gateway API routes of posts.com', () => {
         expect({ policy: policy.metadata.name, ports: portsFrom(patched, 'envoy-gateway-system') }).toEqual({
           policy: policy.metadata.name,
           ports: portsFrom(policy, 'ingress-nginx'),
+        });
+        // Envoy in its place: the ingress-nginx controller's pods are admitted nowhere.
+        expect({ policy: policy.metadata.name, ports: portsFrom(patched, 'ingress-nginx') }).toEqual({
+          policy: policy.metadata.name,
+          ports: [],
         });
       }
     });

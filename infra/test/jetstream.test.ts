@@ -265,6 +265,25 @@ const find = (objects: readonly K8sObject[], kind: string, name: string) =>
       expect(policy.ingress[1]!.from[0]!.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'nats' });
     });
 
+    it('under the default deny, lets the nodes open DNS and the route port, and the services and the views DNS and the client port', () => {
+      type Egress = {
+        egress: { to: { podSelector: { matchLabels?: Record<string, string> } }[]; ports: { port: number }[] }[];
+      };
+      const opened = (spec: Egress) => spec.egress.map((rule) => rule.ports.map((port) => port.port));
+      const nats = find(objects, 'NetworkPolicy', 'nats')!.spec as Egress & { policyTypes: string[] };
+      const clients = find(objects, 'NetworkPolicy', 'nats-clients')!.spec as Egress & {
+        podSelector: { matchExpressions: { values: string[] }[] };
+      };
+
+      expect(nats.policyTypes).toEqual(['Ingress', 'Egress']);
+      expect(opened(nats)).toEqual([[53, 53], [6222]]);
+      expect(opened(clients)).toEqual([[53, 53], [4222]]);
+      expect(clients.podSelector.matchExpressions[0]!.values.sort()).toEqual(
+        [...SUBSCRIBER_NAMES, 'event-views'].sort(),
+      );
+      expect(find(objects, 'NetworkPolicy', 'default-deny')).toBeDefined();
+    });
+
     const natsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find(
       (file) => spawnSync(file, ['--version']).status === 0,
     );

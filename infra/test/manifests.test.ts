@@ -436,10 +436,47 @@ describe('network policies', () => {
     podSelector: { matchLabels: Record<string, string> };
     policyTypes: string[];
     ingress: { from: Peer[]; ports: { protocol: string; port: number }[] }[];
+    egress?: { to: Peer[]; ports: { protocol: string; port: number }[] }[];
   };
-  const policies = objects
+  const allPolicies = objects
     .filter((object) => object.kind === 'NetworkPolicy')
     .map((object) => ({ name: object.metadata.name, spec: object.spec as Policy }));
+  const policies = allPolicies.filter((policy) => policy.name !== 'default-deny');
+
+  it('denies every connection in and out of every pod by default, so that a pod without a policy of its own is cut off', () => {
+    const deny = allPolicies.find((policy) => policy.name === 'default-deny');
+
+    expect(deny?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+  });
+
+  /** What each workload should open: DNS; the bus's API when its env names the bus; each subscriber's port for the bus. */
+  function expectedEgress(workload: Workload): string[] {
+    const expected = ['kube-system/kube-dns UDP 53', 'kube-system/kube-dns TCP 53'];
+    const env = envOf(workload.pod.containers[0]!);
+    if ('BUS_URL' in env) expected.push(`event-bus TCP ${SERVICES['event-bus'].port}`);
+    if (workload.name === 'event-bus')
+      for (const subscriber of SUBSCRIBER_NAMES) expected.push(`${subscriber} TCP ${SERVICES[subscriber].port}`);
+    return expected.sort();
+  }
+
+  it.each(workloads.map((workload) => [workload.name, workload] as const))(
+    '%s opens exactly: DNS, the bus API if it is a bus client, the subscribers if it is the bus',
+    (_name, workload) => {
+      const policy = policies.find((candidate) => candidate.name === workload.name)!;
+      const opened = (policy.spec.egress ?? []).flatMap((rule) =>
+        rule.to.flatMap((peer) => {
+          const namespace = peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'];
+          const names =
+            namespace === 'kube-system' && peer.podSelector?.matchLabels?.['k8s-app'] === 'kube-dns'
+              ? ['kube-system/kube-dns']
+              : peerNames(peer);
+          return names.flatMap((name) => rule.ports.map(({ protocol, port }) => `${name} ${protocol} ${port}`));
+        }),
+      );
+
+      expect(opened.sort()).toEqual(expectedEgress(workload));
+    },
+  );
   const INGRESS_CONTROLLER = 'ingress-nginx';
 
   /** A peer as a name: the ingress controller's pods in its namespace, or the workloads a pod selector picks. */
@@ -487,7 +524,7 @@ describe('network policies', () => {
           (other) => other !== workload && selects(policy.spec.podSelector.matchLabels, other.podLabels),
         ),
       ).toEqual([]);
-      expect(policy.spec.policyTypes).toEqual(['Ingress']);
+      expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     }
   });
 

@@ -7,6 +7,7 @@ import {
   ROUTE_USER,
 } from '@mini-blog/common/jetstream';
 import { labels } from './names';
+import { CLUSTER_DNS } from './network-policies';
 import { CONFIG_MAP, CREDENTIALS_SECRET, eventServices, workloadKind } from './services';
 import { flow, type YamlDocument } from './yaml-file';
 
@@ -71,7 +72,14 @@ the route port. Nothing else in the cluster does. kubelet's probes come from the
         metadata: { name: 'nats', labels: natsLabels },
         spec: {
           podSelector: { matchLabels: { 'app.kubernetes.io/name': 'nats' } },
-          policyTypes: flow(['Ingress']),
+          policyTypes: flow(['Ingress', 'Egress']),
+          egress: [
+            { to: [CLUSTER_DNS], ports: DNS_PORTS },
+            {
+              to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'nats' } } }],
+              ports: [{ protocol: 'TCP', port: 6222 }],
+            },
+          ],
           ingress: [
             {
               from: [
@@ -97,8 +105,37 @@ the route port. Nothing else in the cluster does. kubelet's probes come from the
         },
       },
     },
+    {
+      comment: `What the services and the views may open besides the base's allows (infra/k8s has a default
+deny for both directions): DNS, and the cluster's client port.`,
+      value: {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'nats-clients', labels: natsLabels },
+        spec: {
+          podSelector: {
+            matchExpressions: [
+              { key: 'app.kubernetes.io/name', operator: 'In', values: flow([...eventServices(), VIEWS_POD]) },
+            ],
+          },
+          policyTypes: flow(['Egress']),
+          egress: [
+            { to: [CLUSTER_DNS], ports: DNS_PORTS },
+            {
+              to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'nats' } } }],
+              ports: [{ protocol: 'TCP', port: 4222 }],
+            },
+          ],
+        },
+      },
+    },
   ];
 }
+
+const DNS_PORTS = [
+  { protocol: 'UDP', port: 53 },
+  { protocol: 'TCP', port: 53 },
+];
 
 const secretEnv = (name: string, key: string) => ({
   name,

@@ -1,5 +1,5 @@
 import { SERVICE_NAMES, SERVICES, type ServiceEntry } from '@mini-blog/common';
-import { publicPort } from './network-policies';
+import { ingressControllerRule, INGRESS_NGINX } from './network-policies';
 import { yamlText, type YamlDocument } from './yaml-file';
 
 /** The files of infra/k8s, each service's manifest among them. */
@@ -29,8 +29,9 @@ const deleteIngress = (name: string) =>
   yamlText([{ value: { $patch: 'delete', apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name } } }]);
 
 /**
- * The Gateway API component: the routes (gateway.yaml), the Ingress objects deleted, and each
- * NetworkPolicy that lets ingress-nginx reach a public port opened to the Envoy proxies too.
+ * The Gateway API component: the routes (gateway.yaml), the Ingress objects deleted, and in each
+ * NetworkPolicy that lets ingress-nginx reach a public port the Envoy proxies in its place: a
+ * cluster routed by Envoy has no reason to admit the ingress-nginx controller's pods.
  */
 export function gatewayKustomization(): YamlDocument[] {
   const routed = SERVICE_NAMES.filter((name) => (SERVICES[name] as ServiceEntry).routes.length > 0);
@@ -38,8 +39,9 @@ export function gatewayKustomization(): YamlDocument[] {
     {
       comment: `The Gateway API routing of posts.com, as a component that replaces the Ingress objects of the
 manifests it is added to: a Gateway and two HTTPRoutes (gateway.yaml), no Ingress, and the
-NetworkPolicies opened to the Envoy proxies (namespace envoy-gateway-system) wherever they let
-ingress-nginx in: each public port of the registry's routes.`,
+NetworkPolicies admitting the Envoy proxies (namespace envoy-gateway-system) in place of
+ingress-nginx on each public port of the registry's routes (the test op fails the build if that
+peer is not where it is replaced).`,
       value: {
         apiVersion: 'kustomize.config.k8s.io/v1alpha1',
         kind: 'Component',
@@ -47,20 +49,20 @@ ingress-nginx in: each public port of the registry's routes.`,
         patches: [
           { patch: deleteIngress('ingress-srv').trimEnd() },
           { patch: deleteIngress('ingress-srv-stream').trimEnd() },
-          ...routed.map((name) => ({
-            target: { group: 'networking.k8s.io', kind: 'NetworkPolicy', name },
-            patch: yamlText([
-              {
-                value: [
-                  {
-                    op: 'add',
-                    path: '/spec/ingress/-',
-                    value: { from: [ENVOY_PROXIES], ports: [{ protocol: 'TCP', port: publicPort(name) }] },
-                  },
-                ],
-              },
-            ]).trimEnd(),
-          })),
+          ...routed.map((name) => {
+            const peer = `/spec/ingress/${ingressControllerRule(name)}/from/0`;
+            return {
+              target: { group: 'networking.k8s.io', kind: 'NetworkPolicy', name },
+              patch: yamlText([
+                {
+                  value: [
+                    { op: 'test', path: `${peer}/namespaceSelector`, value: INGRESS_NGINX.namespaceSelector },
+                    { op: 'replace', path: peer, value: ENVOY_PROXIES },
+                  ],
+                },
+              ]).trimEnd(),
+            };
+          }),
         ],
       },
     },

@@ -22,6 +22,12 @@ const pods = (names: readonly string[]) => ({
   },
 });
 
+/** The cluster's DNS (CoreDNS, labelled k8s-app=kube-dns in kube-system on every distribution): names are looked up there. */
+export const CLUSTER_DNS = {
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+  podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+};
+
 /** The services that talk to the bus's API: every publisher and every subscriber. */
 export const BUS_CLIENTS: readonly ServiceName[] = SERVICE_NAMES.filter(
   (name) => PUBLISHER_NAMES.includes(name) || isSubscriber(name),
@@ -75,6 +81,45 @@ function rulesOf(name: ServiceName): Rule[] {
   return rules;
 }
 
+/** The index of the rule that admits ingress-nginx, if any (it is the first peer of that rule). */
+export function ingressControllerRule(name: ServiceName): number {
+  return rulesOf(name).findIndex((rule) => rule.from[0] === INGRESS_NGINX);
+}
+
+interface EgressRule {
+  readonly why: string;
+  readonly to: readonly unknown[];
+  readonly ports: readonly { protocol: 'TCP' | 'UDP'; port: number }[];
+}
+
+/** Where a service may open connections, from the registry: DNS; the bus's API for its clients; each subscriber's port for the bus. */
+function egressOf(name: ServiceName): EgressRule[] {
+  const rules: EgressRule[] = [
+    {
+      why: 'DNS, to find the Services by name.',
+      to: [CLUSTER_DNS],
+      ports: [
+        { protocol: 'UDP', port: 53 },
+        { protocol: 'TCP', port: 53 },
+      ],
+    },
+  ];
+  if (BUS_CLIENTS.includes(name))
+    rules.push({
+      why: "The bus's API: publish, read the log.",
+      to: [pods(['event-bus'])],
+      ports: [{ protocol: 'TCP', port: SERVICES['event-bus'].port }],
+    });
+  if (name === 'event-bus')
+    for (const subscriber of SERVICE_NAMES.filter(isSubscriber))
+      rules.push({
+        why: `Deliveries to ${subscriber}.`,
+        to: [pods([subscriber])],
+        ports: [{ protocol: 'TCP', port: SERVICES[subscriber].port }],
+      });
+  return rules;
+}
+
 function policy(name: ServiceName) {
   return {
     apiVersion: 'networking.k8s.io/v1',
@@ -82,25 +127,40 @@ function policy(name: ServiceName) {
     metadata: { name, labels: labels(name, componentLabel(name)) },
     spec: {
       podSelector: { matchLabels: { 'app.kubernetes.io/name': name } },
-      policyTypes: flow(['Ingress']),
+      policyTypes: flow(['Ingress', 'Egress']),
       ingress: rulesOf(name).map(({ why, from, port }) => noted(why, { from, ports: [{ protocol: 'TCP', port }] })),
+      egress: egressOf(name).map(({ why, to, ports }) => noted(why, { to, ports })),
     },
   };
 }
 
-/** A NetworkPolicy per process of the registry. */
+/** Nothing in or out of any pod of the namespace that a policy of its own does not allow. */
+const DEFAULT_DENY = {
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name: 'default-deny', labels: labels('default-deny', 'network') },
+  spec: { podSelector: {}, policyTypes: flow(['Ingress', 'Egress']) },
+};
+
+/** The namespace's default deny, then a NetworkPolicy per process of the registry. */
 export function networkPolicyDocuments(): YamlDocument[] {
   const [first, ...rest] = SERVICE_NAMES.map((name) => ({ value: policy(name) }));
   return first
     ? [
+        {
+          comment: `Default deny: no pod of the namespace accepts or opens a connection that a policy below (or an
+overlay's) does not allow, so a pod added without its own policy is cut off rather than open.`,
+          value: DEFAULT_DENY,
+        },
         {
           comment: `Who may open a connection to which pod, and on which port. Each pod accepts only:
   - on its public routes (the registry's \`routes\`), ingress-nginx;
   - on its delivery endpoint (POST /events of each subscriber) and its trace reads, the bus (on
     JetStream, its views: event-views);
   - the bus's API and admin port, the services that publish or read the log (${BUS_CLIENTS.join(', ')});
-  - the bus's read-only views, ingress-nginx.
-A service's public routes and its delivery endpoint share one port, so both peers are allowed
+  - the bus's read-only views, ingress-nginx;
+and opens only: DNS (CoreDNS in kube-system), the bus's API (its clients), each subscriber's
+port (the bus). A service's public routes and its delivery endpoint share one port, so both peers are allowed
 there; the bus checks every token and every delivery is signed, so a peer allowed here still
 needs a credential. Enforced where the CNI implements NetworkPolicy (Calico, Cilium, recent
 kindnet; elsewhere it is accepted and has no effect). The kubelet's probes and \`kubectl
