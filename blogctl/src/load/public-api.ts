@@ -32,7 +32,14 @@ const NETWORK_FAILURES: Readonly<Record<string, string>> = {
   EAI_AGAIN: 'host not found',
 };
 
-export function publicApi(base: URL, maxSockets = 256): PublicApi {
+/**
+ * Below the gateway's bound on connections from one address (128, `maxConnectionsPerAddress`):
+ * past it the gateway resets new connections, and a load from one machine would count them as
+ * failures; beyond this many, requests wait in the agent instead.
+ */
+const DEFAULT_MAX_SOCKETS = 100;
+
+export function publicApi(base: URL, maxSockets = DEFAULT_MAX_SOCKETS): PublicApi {
   const transport = base.protocol === 'https:' ? https : http;
   const agent = new transport.Agent({ keepAlive: true, maxSockets });
   const url = (path: string) => new URL(path, base);
