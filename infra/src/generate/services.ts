@@ -165,7 +165,9 @@ function workload(name: ServiceName) {
                   'Set by the tracing component (infra/k8s-tracing): spans go to its collector too. Left out, each\nservice keeps its recent spans in memory only (the trace view).',
                   {
                     name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
-                    valueFrom: { configMapKeyRef: { name: CONFIG_MAP, key: 'OTEL_EXPORTER_OTLP_ENDPOINT', optional: true } },
+                    valueFrom: {
+                      configMapKeyRef: { name: CONFIG_MAP, key: 'OTEL_EXPORTER_OTLP_ENDPOINT', optional: true },
+                    },
                   },
                 ),
                 ...Object.keys(entry.settings ?? {}).map(fromConfig),
