@@ -4,9 +4,6 @@ const path = require('node:path');
 
 module.exports = {
   testEnvironment: 'node',
-  // Only the guard against a test that hangs: a test waits for conditions, never for a timer, and
-  // jest's 5 s default fails property tests and in-process systems on a busy 2-core machine.
-  testTimeout: 30_000,
   testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/test/**/*.test.tsx'],
   moduleNameMapper: {
     '^@mini-blog/common$': path.join(__dirname, 'common/src/index.ts'),
