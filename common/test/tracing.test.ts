@@ -126,7 +126,8 @@ describe('the event chain traced', () => {
     const trace = spans.trace(traceIdOf(published.traceparent)!);
     const byName = (name: string) => trace.find((span) => span.name === name)!;
     const publish = byName('publish CommentCreated');
-    expect(byName('receive CommentCreated').parentSpanId).toBe(publish.spanId);
+    // One trace in the delivery: no span of its own, the handling straight under the publish.
+    expect(trace.filter((span) => span.name.startsWith('receive'))).toEqual([]);
     const processed = byName('process CommentCreated');
     expect(processed).toMatchObject({ kind: 'consumer', parentSpanId: publish.spanId });
     expect(spanIdOf(sink.reactions[0]!.traceparent)).toBe(processed.spanId);

@@ -85,9 +85,10 @@ async function main(): Promise<void> {
         results[`tracing-${transport}`] = runs.map(({ tracing, best, steps }) => ({
           tracing,
           best,
-          steps: steps.map(({ rate, kept, report }) => ({
+          steps: steps.map(({ rate, kept, report, cpuMsPerComment }) => ({
             rate,
             kept,
+            cpuMsPerComment,
             shown: report.comments.shown,
             sent: report.comments.sent,
           })),
@@ -96,11 +97,19 @@ async function main(): Promise<void> {
           say(
             `  tracing ${tracing.padEnd(3)}: highest rate kept ${best}/s; ${steps
               .map(
-                ({ rate, report }) =>
-                  `${rate}/s p50 ${ms(report.comments.shown.p50 ?? Number.NaN)} p99 ${ms(report.comments.shown.p99 ?? Number.NaN)}`,
+                ({ rate, report, cpuMsPerComment }) =>
+                  `${rate}/s p50 ${ms(report.comments.shown.p50 ?? Number.NaN)} p99 ${ms(report.comments.shown.p99 ?? Number.NaN)}, CPU ${cpuMsPerComment.toFixed(2)} ms per comment`,
               )
               .join('; ')}`,
           );
+        // On a machine other jobs share, the rate a system keeps is noise; the CPU each comment costs is not.
+        const cpuOf = (tracing: 'off' | 'on') => {
+          const all = runs.filter((run) => run.tracing === tracing).flatMap((run) => run.steps);
+          return all.reduce((sum, step) => sum + step.cpuMsPerComment, 0) / Math.max(1, all.length);
+        };
+        say(
+          `  CPU per comment: off ${cpuOf('off').toFixed(2)} ms, on ${cpuOf('on').toFixed(2)} ms: at the same CPU, tracing on keeps ${((cpuOf('off') / cpuOf('on')) * 100).toFixed(0)}% of the rate`,
+        );
         const bestOf = (tracing: 'off' | 'on') =>
           Math.max(...runs.filter((run) => run.tracing === tracing).map((run) => run.best));
         const ratio = bestOf('off') === 0 ? 0 : bestOf('on') / bestOf('off');

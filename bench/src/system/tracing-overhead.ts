@@ -4,6 +4,7 @@ import type { LoadReport } from '@mini-blog/blogctl';
 import { SERVICE_NAMES } from '@mini-blog/common';
 import { startSystem } from '@mini-blog/launcher';
 import { measureEventChain } from './event-chain-latency';
+import { cpuMsOf } from './processes';
 
 /** A run keeps up when nothing failed or went missing and p99 from sending a comment to its verdict on the live stream stays under this. */
 export const CHAIN_P99_MS = 100;
@@ -14,6 +15,11 @@ export interface SustainedStep {
   readonly rate: number;
   readonly report: LoadReport;
   readonly kept: boolean;
+  /**
+   * The system's CPU time per comment sent (every service, the bus or the NATS nodes; not the
+   * generator or the bench's own process): what decides the rate a machine of its own would keep.
+   */
+  readonly cpuMsPerComment: number;
 }
 
 export interface SustainedRun {
@@ -51,12 +57,16 @@ export async function sustainedRate(
     ...(tracing === 'off' ? { env: Object.fromEntries(SERVICE_NAMES.map((name) => [name, off])) } : {}),
   });
   const steps: SustainedStep[] = [];
+  const processes = [...Object.values(system.services), ...(system.nats?.nodes ?? [])];
+  const cpuNow = () => processes.reduce((sum, child) => sum + cpuMsOf(child.pid), 0);
   try {
     const gateway = system.url.replace('localhost', '127.0.0.1');
     for (const rate of rates) {
       await measureEventChain(gateway, { rate, seconds: 2, warmupSeconds: 0 }, 10);
+      const before = cpuNow();
       const report = await measureEventChain(gateway, { rate, seconds, warmupSeconds: 0 });
-      steps.push({ rate, report, kept: keptUp(report) });
+      const cpuMsPerComment = (cpuNow() - before) / Math.max(1, report.comments.sent);
+      steps.push({ rate, report, kept: keptUp(report), cpuMsPerComment });
       if (!keptUp(report)) break;
     }
   } finally {

@@ -1,5 +1,6 @@
 import {
   context,
+  createContextKey,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -23,6 +24,9 @@ import type { DeliverySink, PublishResult } from '../transport/types';
  */
 
 const tracer = () => trace.getTracer('mini-blog');
+
+/** Marks the context of a live delivery: the reducer traces what it applies there, and nowhere else. */
+const LIVE_DELIVERY = createContextKey('mini-blog live delivery');
 const w3c = new W3CTraceContextPropagator();
 
 /** A traceparent as the context of a remote parent; the active context when there is none. */
@@ -89,8 +93,8 @@ function endPublish({ span }: StartedPublish, result: PublishResult): void {
 
 /**
  * The transport, traced: each publish a producer span (the child of the event's cause, when the
- * event names one, as a reaction does), its context in the event; each live delivery a consumer
- * span, the child of its events' publish when they are of one trace, linked to each otherwise.
+ * event names one, as a reaction does), its context in the event; a live delivery of events of
+ * several traces a consumer span linked to each (the handling of each is the child of its own publish).
  */
 export function tracedTransport(transport: EventTransport, system: string): EventTransport {
   return {
@@ -140,12 +144,17 @@ function tracedSink(sink: DeliverySink, system: string): DeliverySink {
     const contexts = events.flatMap((event) => spanContextOf(event.traceparent) ?? []);
     if (contexts.length === 0) return sink.deliver(events, cursor);
     const traces = new Set(contexts.map((spanContext) => spanContext.traceId));
-    const parent = traces.size === 1 ? trace.setSpanContext(ROOT_CONTEXT, contexts[0]!) : ROOT_CONTEXT;
+    // Events of one trace: the handling of each is the child of its publish, and a span of the
+    // delivery around them would say nothing more (and cost a span per delivery per consumer). The
+    // handling is traced while a span is active: the publish's context stands in for it.
+    if (traces.size === 1)
+      return context.with(ROOT_CONTEXT.setValue(LIVE_DELIVERY, true), () => sink.deliver(events, cursor));
+    const parent = ROOT_CONTEXT.setValue(LIVE_DELIVERY, true);
     const span = tracer().startSpan(
-      `receive ${events.length === 1 ? events[0]!.type : `${events.length} events`}`,
+      `receive ${events.length} events`,
       {
         kind: SpanKind.CONSUMER,
-        links: traces.size > 1 ? contexts.map((spanContext) => ({ context: spanContext })) : [],
+        links: contexts.map((spanContext) => ({ context: spanContext })),
         attributes: {
           'messaging.system': system,
           'messaging.operation.type': 'receive',
@@ -169,9 +178,9 @@ function tracedSink(sink: DeliverySink, system: string): DeliverySink {
 }
 
 /**
- * A projection's reducer, traced: each event it applies within a live delivery (the transport's
- * consumer span is active; not the startup replay or a rebuild, which would make a span of every
- * event in the log) is a consumer span, the child of the event's publish, and the reactions it
+ * A projection's reducer, traced: each event it applies within a live delivery (which the traced
+ * transport marks; not the startup replay or a rebuild, which would make a span of every event in
+ * the log) is a consumer span, the child of the event's publish, and the reactions it
  * returns carry that span's context.
  */
 export function tracedReducer<M, E extends Envelope>(
@@ -179,7 +188,7 @@ export function tracedReducer<M, E extends Envelope>(
   system: string,
 ): (model: M, event: E) => readonly NewEvent[] | void {
   return (model, event) => {
-    if (!trace.getSpan(context.active())?.isRecording()) return apply(model, event);
+    if (context.active().getValue(LIVE_DELIVERY) !== true) return apply(model, event);
     const parent = contextOf(event.traceparent);
     const span = tracer().startSpan(
       `process ${event.type}`,

@@ -88,9 +88,15 @@ export function startTracing({ service, role, env = process.env }: TracingOption
               requireParentforOutgoingSpans: true,
               disableOutgoingRequestInstrumentation: role === 'bus',
             }),
-            // A span per route handler, none per middleware or router: the route names the server
-            // span, and a span for each of a dozen layers would cost more than it says.
-            new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
+            // No span per layer: the instrumentation still names the server span after the route
+            // (`POST /posts/:id/comments`), and a span for each of a dozen layers would cost more than it says.
+            new ExpressInstrumentation({
+              ignoreLayersType: [
+                ExpressLayerType.MIDDLEWARE,
+                ExpressLayerType.ROUTER,
+                ExpressLayerType.REQUEST_HANDLER,
+              ],
+            }),
           ],
   });
   current = {
