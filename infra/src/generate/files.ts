@@ -2,7 +2,12 @@ import path from 'node:path';
 import { configDocuments } from './config-map';
 import { gatewayDocuments } from './gateway-api';
 import { ingressDocuments } from './ingress';
-import { jetstreamServicesDocuments, natsConfigDocuments, natsPasswordsDocuments } from './jetstream';
+import {
+  disruptionBudgetDocuments,
+  jetstreamServicesDocuments,
+  natsConfigDocuments,
+  natsPasswordsDocuments,
+} from './jetstream';
 import { gatewayKustomization, k8sKustomization } from './kustomizations';
 import { networkPolicyDocuments } from './network-policies';
 import { eventServices, serviceDocuments } from './services';
@@ -27,6 +32,7 @@ export function generatedDocuments(): Record<string, readonly YamlDocument[]> {
     'infra/k8s-gateway-api/routes/gateway.yaml': gatewayDocuments(),
     'infra/k8s-gateway-api/routes/kustomization.yaml': gatewayKustomization(),
     'infra/k8s-jetstream/transport/services.yaml': jetstreamServicesDocuments(),
+    'infra/k8s-jetstream/transport/disruption-budgets.yaml': disruptionBudgetDocuments(),
     'infra/k8s-jetstream/transport/nats-config.yaml': natsConfigDocuments(),
     'infra/k8s-jetstream/transport/nats-passwords.yaml': natsPasswordsDocuments(),
     'infra/scripts/registry.yaml': scriptsRegistryDocuments(),

@@ -211,3 +211,18 @@ leaves it free 15 s later, and its consumer is made again by the next replica th
     },
   }));
 }
+
+/** A PodDisruptionBudget per event-driven service: of its two replicas, a drain or an upgrade keeps one running. */
+export function disruptionBudgetDocuments(): YamlDocument[] {
+  return eventServices().map((name, index) => ({
+    ...(index === 0
+      ? { comment: 'Two replicas of each service: a drain or an upgrade keeps one of each running.' }
+      : {}),
+    value: {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name, labels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mini-blog' } },
+      spec: { minAvailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': name } } },
+    },
+  }));
+}
