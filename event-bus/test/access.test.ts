@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import { text } from 'node:stream/consumers';
 import type { AddressInfo } from 'node:net';
-import { SUBSCRIBER_NAMES, type NewEvent } from '@mini-blog/common';
+import { DEFAULT_STREAM_LIMITS, SUBSCRIBER_NAMES, type NewEvent } from '@mini-blog/common';
 import { waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { DEFAULT_PUBLISH_ACL, parsePublishAcl } from '../src/config';
@@ -446,7 +446,9 @@ describe('the read-only views listener', () => {
 
 describe('/flow/stream bounds', () => {
   it('answers 503 beyond the most streams open at once, and takes a new one once one closes', async () => {
-    const bus = openTestBus([], { streamLimits: { maxStreams: 2, maxUnsentBytes: 64 * 1024, heartbeatMs: 15_000 } });
+    const bus = openTestBus([], {
+      streamLimits: { ...DEFAULT_STREAM_LIMITS, maxStreams: 2, maxUnsentBytes: 64 * 1024 },
+    });
     const server = await listen(bus.views);
     const open = () => fetch(`${server.url}/flow/stream`, { signal: AbortSignal.timeout(5000) });
     try {
