@@ -135,9 +135,10 @@ function openModel(db: ProjectionDb, cacheOptions: PostCacheOptions): QueryModel
   const cache = new PostCache(cacheOptions);
 
   /**
-   * The posts of `rows`, with their comments. The rows are one post, or posts next to each other in
-   * the feed's order: every comment stored between the lowest and the highest of their seqs is one of
-   * theirs, so they are read in one range of the table.
+   * The posts of `rows`, with their comments. The rows are one post, or posts of one page of the feed
+   * or the map: every comment stored between the lowest and the highest of their seqs belongs to a
+   * post of that page, so they are read in one range of the table (those of the page's posts that
+   * were not asked for, being in the cache, are passed over).
    */
   const toPosts = (rows: readonly PostRow[]): PublicPost[] => {
     if (rows.length === 0) return [];
@@ -152,7 +153,8 @@ function openModel(db: ProjectionDb, cacheOptions: PostCacheOptions): QueryModel
       Math.min(...seqs),
       Math.max(...seqs),
     )) {
-      const post = posts.get(postSeq)!;
+      const post = posts.get(postSeq);
+      if (post === undefined) continue;
       post.version = Math.max(post.version, lastSeq);
       post.comments.push(toPublicComment({ id, content, status }));
     }

@@ -307,6 +307,27 @@ describe('feedPage', () => {
   });
 });
 
+describe('a feed page partly in the cache', () => {
+  it('reads the posts it does not hold, with their own comments only', () => {
+    const { model, apply } = open();
+    for (let p = 1; p <= 3; p += 1)
+      apply(
+        event('PostCreated', { id: `p${p}`, title: `Post ${p}` }),
+        event('CommentCreated', comment(`c${p}`, 'pending', `p${p}`)),
+      );
+    const middle = model.postJson('p2');
+
+    const page = model.feedPage(3).posts.map((json) => JSON.parse(json));
+
+    expect(page.map((post) => [post.id, post.comments.map((c: { id: string }) => c.id)])).toEqual([
+      ['p3', ['c3']],
+      ['p2', ['c2']],
+      ['p1', ['c1']],
+    ]);
+    expect(JSON.stringify(page[1])).toBe(middle);
+  });
+});
+
 describe('mapPage', () => {
   it('writes the course map in pages, oldest first, with hidden content hidden', () => {
     const { model, apply } = open();
