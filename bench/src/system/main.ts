@@ -187,15 +187,24 @@ async function main(): Promise<void> {
       say(
         `  feed/bare requests/s: ${ratio.toFixed(2)}; feed p99 at ${options.latencyRate}/s ${ms(atRate.feed.p99)} (closed loop, worst round: ${ms(feedP99)}); target ≥ 0.70 and p99 < 10 ms: ${verdict(ratio >= 0.7 && atRate.feed.p99 < 10)}`,
       );
+      const { cpuPerRequestMs } = result;
+      say(
+        `  CPU per request at ${options.latencyRate}/s: bare ${ms(cpuPerRequestMs.bare)}, feed ${ms(cpuPerRequestMs.feed)}: the feed costs ×${(cpuPerRequestMs.feed / cpuPerRequestMs.bare).toFixed(2)} (bare ÷ feed ${(cpuPerRequestMs.bare / cpuPerRequestMs.feed).toFixed(2)})`,
+      );
       const { map } = result;
       say(
         `  GET /posts (course map): ${map.posts} posts, ${map.comments} comments, ${mb(map.bytes)} in ${ms(map.totalMs)} (first byte ${ms(map.firstByteMs)}); ` +
           `query RSS ${mb(map.rssBefore)} → peak ${mb(map.rssPeak)}`,
       );
-      const { uncached } = result;
-      say(
-        `  with no cache of posts' JSON (POST_CACHE_ENTRIES=0): bare ${perSecond(uncached.bare.requestsPerSecond)} | feed ${perSecond(uncached.feed.requestsPerSecond)} p99 ${ms(uncached.feed.p99)}: ratio ${(uncached.feed.requestsPerSecond / uncached.bare.requestsPerSecond).toFixed(2)}`,
-      );
+      for (const [label, variant] of [
+        ["no cache of posts' JSON (POST_CACHE_ENTRIES=0)", result.uncached],
+        ['tracing off (OTEL_SDK_DISABLED=true)', result.untraced],
+      ] as const) {
+        say(
+          `  with ${label}: bare ${perSecond(variant.bare.requestsPerSecond)} | feed ${perSecond(variant.feed.requestsPerSecond)} p99 ${ms(variant.feed.p99)}: ratio ${(variant.feed.requestsPerSecond / variant.bare.requestsPerSecond).toFixed(2)}; ` +
+            `CPU per request bare ${ms(variant.cpuPerRequestMs.bare)}, feed ${ms(variant.cpuPerRequestMs.feed)} (bare ÷ feed ${(variant.cpuPerRequestMs.bare / variant.cpuPerRequestMs.feed).toFixed(2)})`,
+        );
+      }
     }
 
     if (run('rebuild')) {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { publishLog, seededRandom, type BuiltLog, type LogShape } from './log-builder';
 import { load, type LoadResult } from './load';
 import { freePort } from '@mini-blog/launcher';
-import { Backend, memoryOf, nextMessage, subscribersFor, type Memory } from './processes';
+import { Backend, cpuMsOf, memoryOf, nextMessage, subscribersFor, type Memory } from './processes';
 
 export interface ReadPathOptions {
   readonly shape: LogShape;
@@ -38,9 +38,23 @@ export interface ReadPathResult {
    * connections / throughput), so p99 is taken where neither server is saturated.
    */
   readonly atRate: { readonly bare: LoadResult; readonly feed: LoadResult };
+  /**
+   * CPU time each server spent per request in the fixed-rate runs: on a machine shared with other
+   * jobs, what a request costs is steadier than how many a closed loop gets answered.
+   */
+  readonly cpuPerRequestMs: { readonly bare: number; readonly feed: number };
   readonly map: MapAnswer;
   /** A round with query's cache of posts' JSON turned off (`POST_CACHE_ENTRIES=0`). */
-  readonly uncached: { readonly bare: LoadResult; readonly feed: LoadResult };
+  readonly uncached: Variant;
+  /** A round with query's tracing turned off (`OTEL_SDK_DISABLED=true`), the cache on. */
+  readonly untraced: Variant;
+}
+
+/** A round of each server, and each one's CPU time per request at the fixed rate, with query started with other settings. */
+export interface Variant {
+  readonly bare: LoadResult;
+  readonly feed: LoadResult;
+  readonly cpuPerRequestMs: { readonly bare: number; readonly feed: number };
 }
 
 /** Reads GET /posts to the end, counting bytes, and parses it to check that it is the whole map. */
@@ -97,7 +111,15 @@ export async function benchReadPath(workDir: string, options: ReadPathOptions): 
     SUBSCRIBERS: subscribersFor([{ name: 'query', port: queryPort }]),
   });
   const queryEnv = { BUS_URL: bus.url, DATA_DIR: path.join(folder, 'query') };
-  let query = await Backend.create('query', queryEnv, queryPort);
+  // BENCH_CPU_PROF=folder: the query process that builds and answers the rounds, under node --cpu-prof.
+  const profile = process.env.BENCH_CPU_PROF
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`,
+        `--cpu-prof-name=query-read-${options.shape.posts}.cpuprofile`,
+      ]
+    : [];
+  let query = await Backend.create('query', queryEnv, queryPort, profile);
   let bare: ChildProcess | undefined;
   try {
     await bus.start();
@@ -133,20 +155,33 @@ export async function benchReadPath(workDir: string, options: ReadPathOptions): 
       rounds.push({ bare: bareResult, feed: feedResult });
     }
 
-    const atRate = {
-      bare: await bareRun(options.seconds, options.latencyRate),
-      feed: await feedRun(options.seconds, options.latencyRate),
+    const perRequest = async (run: () => Promise<LoadResult>, pid: number | undefined) => {
+      const before = cpuMsOf(pid);
+      const result = await run();
+      return { result, cpuMs: (cpuMsOf(pid) - before) / Math.max(1, result.total) };
     };
+    const bareAtRate = await perRequest(() => bareRun(options.seconds, options.latencyRate), bare.pid);
+    const feedAtRate = await perRequest(() => feedRun(options.seconds, options.latencyRate), query.process.pid);
+    const atRate = { bare: bareAtRate.result, feed: feedAtRate.result };
+    const cpuPerRequestMs = { bare: bareAtRate.cpuMs, feed: feedAtRate.cpuMs };
 
     const map = await readMap(`${query.url}/posts`, query.process.pid);
 
-    // Started again (from its checkpoint) with no cache of posts' JSON: every post of every page from SQLite.
-    await query.stop();
-    query = await Backend.create('query', { ...queryEnv, POST_CACHE_ENTRIES: '0' }, queryPort);
-    await query.start();
-    await feedRun(2);
-    const uncached = { bare: await bareRun(options.seconds), feed: await feedRun(options.seconds) };
-    return { log, queryReadyMs, queryMemory, rounds, atRate, map, uncached };
+    // Query started again (from its checkpoint) with one setting changed, then a round of each and
+    // each one's CPU time per request at the fixed rate: what the cache, and tracing, account for.
+    const variant = async (env: Record<string, string>): Promise<Variant> => {
+      await query.stop();
+      query = await Backend.create('query', { ...queryEnv, ...env }, queryPort);
+      await query.start();
+      await feedRun(2);
+      const round = { bare: await bareRun(options.seconds), feed: await feedRun(options.seconds) };
+      const bareCpu = await perRequest(() => bareRun(options.seconds, options.latencyRate), bare!.pid);
+      const feedCpu = await perRequest(() => feedRun(options.seconds, options.latencyRate), query.process.pid);
+      return { ...round, cpuPerRequestMs: { bare: bareCpu.cpuMs, feed: feedCpu.cpuMs } };
+    };
+    const uncached = await variant({ POST_CACHE_ENTRIES: '0' });
+    const untraced = await variant({ OTEL_SDK_DISABLED: 'true' });
+    return { log, queryReadyMs, queryMemory, rounds, atRate, cpuPerRequestMs, map, uncached, untraced };
   } finally {
     bare?.kill();
     await query.stop();
