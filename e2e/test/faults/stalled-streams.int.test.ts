@@ -237,9 +237,9 @@ describe('50 live-stream readers that stop reading, and a post that gets 300 lon
       convergedMs,
     });
     // Each stalled reader was a stream (not turned away), and the server dropped it.
-    expect(stalled.filter((one) => !one.head.startsWith('HTTP/1.1 200')).map((one) => one.head.split('\r\n')[0])).toEqual(
-      [],
-    );
+    expect(
+      stalled.filter((one) => !one.head.startsWith('HTTP/1.1 200')).map((one) => one.head.split('\r\n')[0]),
+    ).toEqual([]);
     expect(commentStatuses.filter((status) => status !== 201)).toEqual([]);
     expect(feedFailures).toEqual([]);
     expect(slowestFeedMs).toBeLessThan(MAX_FEED_ANSWER_MS);
