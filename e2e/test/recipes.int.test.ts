@@ -37,7 +37,7 @@ const BUILT = new Set(['dist', 'dist-server']);
 /** The first line of every file `npm run generate` writes. */
 const GENERATED = /^# Generated from common\/src\/registry\.ts by `npm run generate`/;
 /** The most files of the repository each recipe may touch by hand (docs/recipes.md says which). */
-const MOST_FILES = { event: 7, serviceExisting: 3 } as const;
+const MOST_FILES = { event: 6, serviceExisting: 3 } as const;
 
 let work: string;
 let copy: string;

@@ -1,12 +1,4 @@
-import {
-  assertNever,
-  MAX_TITLE_LENGTH,
-  userTextSchema,
-  type Envelope,
-  type Handled,
-  type NewEvent,
-  type PostCreated,
-} from '@mini-blog/common';
+import { MAX_TITLE_LENGTH, userTextSchema, type NewEvent, type PostCreated } from '@mini-blog/common';
 import { z } from 'zod';
 
 export const createPostSchema = z.object({
@@ -16,14 +8,13 @@ export const createPostSchema = z.object({
 export type Post = PostCreated;
 
 /**
- * posts' projection of the log (its table: `projection.ts`): every post, in log order. Its only
- * reader is `GET /posts` on posts' own port; creating a post reads nothing.
+ * posts' projection of the log (its table, its write and its reducer: `projection.ts`), as its
+ * routes read it: every post, in log order. Its only reader is `GET /posts` on posts' own port;
+ * creating a post reads nothing.
  */
 export interface PostsModel {
   /** Up to `limit` posts created after `after` (a seq), oldest first, each with the seq of its PostCreated. */
   page(after: number, limit: number): (Post & { readonly seq: number })[];
-  /** Stores a post not known yet; the first PostCreated of an id stands. */
-  addPost(post: Post, seq: number): void;
 }
 
 export const MAX_PAGE_SIZE = 1000;
@@ -48,14 +39,4 @@ export function postsPage(model: PostsModel, limit: number, cursor = 0): { posts
 /** The event that records a new post; its id is derived from the post's, so a retry stores it once. */
 export function postCreated(post: Post): NewEvent<'PostCreated'> {
   return { type: 'PostCreated', id: `PostCreated:${post.id}`, data: post };
-}
-
-export function apply(model: PostsModel, event: Envelope<Handled<'posts'>>): void {
-  switch (event.type) {
-    case 'PostCreated':
-      model.addPost({ id: event.data.id, title: event.data.title }, event.seq);
-      return;
-    default:
-      assertNever(event.type);
-  }
 }

@@ -1,5 +1,11 @@
-import type { ProjectionDb, ProjectionDefinition } from '@mini-blog/common';
-import { apply, type Post, type PostsModel } from './domain';
+import {
+  assertNever,
+  type Envelope,
+  type Handled,
+  type ProjectionDb,
+  type ProjectionDefinition,
+} from '@mini-blog/common';
+import type { Post, PostsModel } from './domain';
 
 /** posts' one table: a post keyed by the seq of its PostCreated, which orders the pages and is their cursor. */
 const migrations = [
@@ -10,8 +16,14 @@ const migrations = [
    ) STRICT;`,
 ] as const;
 
+/** The model as the reducer sees it: the read of `PostsModel`, which the route uses, and the write of a post. */
+export interface PostsStore extends PostsModel {
+  /** Stores a post not known yet; the first PostCreated of an id stands. */
+  addPost(post: Post, seq: number): void;
+}
+
 /** The model over one open file: a prepared statement per read and write, nothing held in memory. */
-export function openPostsModel(db: ProjectionDb): PostsModel {
+export function openPostsModel(db: ProjectionDb): PostsStore {
   const page = db.prepare<[number, number], Post & { seq: number }>(
     'SELECT seq, id, title FROM posts WHERE seq > ? ORDER BY seq LIMIT ?',
   );
@@ -24,7 +36,18 @@ export function openPostsModel(db: ProjectionDb): PostsModel {
   };
 }
 
-export const postsProjection: ProjectionDefinition<'posts', PostsModel> = {
+/** Applies one event: each case one write, whose SQL keeps the rule. */
+function apply(model: PostsStore, event: Envelope<Handled<'posts'>>): void {
+  switch (event.type) {
+    case 'PostCreated':
+      model.addPost({ id: event.data.id, title: event.data.title }, event.seq);
+      return;
+    default:
+      assertNever(event.type);
+  }
+}
+
+export const postsProjection: ProjectionDefinition<'posts', PostsStore> = {
   version: 1,
   migrations,
   open: openPostsModel,

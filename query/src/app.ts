@@ -5,11 +5,10 @@ import {
   type EventServiceDeps,
   type EventServiceParts,
 } from '@mini-blog/common';
-import { z } from 'zod';
 import { LiveChanges, type LiveOptions } from './live';
 import type { PostCacheOptions } from './post-cache';
 import { writePostsMap } from './posts-map';
-import type { QueryModel } from './domain';
+import { feedQuerySchema, type QueryModel } from './domain';
 import { queryProjection } from './projection';
 
 export interface QueryDeps extends EventServiceDeps {
@@ -22,13 +21,6 @@ export interface QueryDeps extends EventServiceDeps {
 export interface QueryService extends EventServiceParts<QueryModel> {
   readonly live: LiveChanges;
 }
-
-export const MAX_PAGE_SIZE = 100;
-
-const feedQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20),
-  cursor: z.coerce.number().int().positive().optional(),
-});
 
 export function createApp({ live: liveOptions, cache, ...deps }: QueryDeps): QueryService {
   const live = new LiveChanges(liveOptions);

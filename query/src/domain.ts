@@ -1,4 +1,5 @@
-import { assertNever, type CommentStatus, type Envelope, type Handled, type PublicPost } from '@mini-blog/common';
+import type { PublicPost } from '@mini-blog/common';
+import { z } from 'zod';
 import type { PostCache } from './post-cache';
 
 /**
@@ -10,14 +11,10 @@ import type { PostCache } from './post-cache';
  * - Comments are listed in the order of their CommentCreated in the log, whichever event came first.
  * - A post is its first PostCreated (the lowest seq), should a course-style publisher send another.
  * - A post's version is the seq of the last event that changed it or its comments.
+ *
+ * Each rule is kept by the SQL of a write, so the reducer and its writes are in `projection.ts`
+ * with the tables; this file has what the routes read.
  */
-
-export interface CommentData {
-  readonly id: string;
-  readonly postId: string;
-  readonly content: string;
-  readonly status: CommentStatus;
-}
 
 /** A page of the feed: each post's public JSON, newest first, and the cursor of the next page. */
 export interface FeedPageJson {
@@ -33,15 +30,8 @@ export interface MapPage {
   readonly last: number;
 }
 
-/**
- * The read model over one open database (`projection.ts`): the writes the reducer makes, each
- * keeping the rules above whatever order they come in, and the reads the routes use.
- */
+/** The read model as the routes read it, over one open database (`projection.ts`). */
 export interface QueryModel {
-  /** A PostCreated; true when it made the post, or changed it (an earlier PostCreated of a post already stored). */
-  createPost(seq: number, id: string, title: string): boolean;
-  /** A comment event: its CommentCreated (`created`), or a verdict or an update. */
-  applyComment(seq: number, comment: CommentData, created: boolean): void;
   /** The post as every public answer shows it, as JSON; undefined for a post that is not created. */
   postJson(id: string): string | undefined;
   post(id: string): PublicPost | undefined;
@@ -54,19 +44,10 @@ export interface QueryModel {
   readonly cache: PostCache;
 }
 
-/** Applies one event; returns the id of the post whose public view it may have changed, if any. */
-export function apply(model: QueryModel, event: Envelope<Handled<'query'>>): string | undefined {
-  switch (event.type) {
-    case 'PostCreated':
-      return model.createPost(event.seq, event.data.id, event.data.title) ? event.data.id : undefined;
-    case 'CommentCreated':
-      model.applyComment(event.seq, event.data, true);
-      return event.data.postId;
-    case 'CommentModerated':
-    case 'CommentUpdated':
-      model.applyComment(event.seq, event.data, false);
-      return event.data.postId;
-    default:
-      return assertNever(event);
-  }
-}
+export const MAX_PAGE_SIZE = 100;
+
+/** `GET /posts/feed`'s query: a page size and, for the pages after the first, the cursor the previous one gave. */
+export const feedQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20),
+  cursor: z.coerce.number().int().positive().optional(),
+});

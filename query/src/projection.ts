@@ -1,18 +1,24 @@
 import type { Statement } from 'better-sqlite3';
 import {
+  assertNever,
   toPublicComment,
   type CommentStatus,
+  type Envelope,
+  type Handled,
   type ProjectionDb,
   type ProjectionDefinition,
   type PublicComment,
   type PublicPost,
 } from '@mini-blog/common';
-import { apply, type QueryModel } from './domain';
+import type { QueryModel } from './domain';
 import { DEFAULT_POST_CACHE, PostCache, type PostCacheOptions } from './post-cache';
 
 /**
- * The read model's tables. They converge to the same rows whatever order the events come in, and
- * however often, because every column is decided by a rule that does not depend on arrival:
+ * The read model's tables, its writes and its reducer: each event is one write, whose SQL keeps the
+ * rules of `domain.ts`, so an event's case, its statement and its table are one change here.
+ *
+ * The tables converge to the same rows whatever order the events come in, and however often,
+ * because every column is decided by a rule that does not depend on arrival:
  * - a post's row is its first PostCreated (the lowest seq);
  * - a comment whose post has not been created yet waits in `waiting_comments`, which no answer
  *   reads, and moves to `comments` when the post's PostCreated is applied;
@@ -94,7 +100,27 @@ type CommentParams<K> = [K, ...CommentValues];
 type PostRow = [createdSeq: number, id: string, title: string];
 type CommentRow = [postSeq: number, id: string, content: string, status: CommentStatus, lastSeq: number];
 
-function openModel(db: ProjectionDb, cacheOptions: PostCacheOptions): QueryModel {
+/** A comment event's data: its CommentCreated, or a verdict or an update. */
+interface CommentData {
+  readonly id: string;
+  readonly postId: string;
+  readonly content: string;
+  readonly status: CommentStatus;
+}
+
+/**
+ * The model as the reducer sees it: the reads of `QueryModel`, which the routes use, and the writes
+ * the reducer makes, each keeping the rules whatever order they come in.
+ */
+export interface QueryStore extends QueryModel {
+  /** A PostCreated; true when it made the post, or changed it (an earlier PostCreated of a post already stored). */
+  createPost(seq: number, id: string, title: string): boolean;
+  /** A comment event: its CommentCreated (`created`), or a verdict or an update. */
+  applyComment(seq: number, comment: CommentData, created: boolean): void;
+}
+
+/** The model over one open database: a prepared statement per read and write, and the cache of posts' JSON. */
+function openModel(db: ProjectionDb, cacheOptions: PostCacheOptions): QueryStore {
   const postSeq = db.prepare<[string], number>('SELECT created_seq FROM posts WHERE id = ?').pluck();
   const insertPost = db.prepare<[number, string, string]>(
     'INSERT INTO posts (created_seq, id, title) VALUES (?, ?, ?)',
@@ -223,6 +249,23 @@ function openModel(db: ProjectionDb, cacheOptions: PostCacheOptions): QueryModel
   };
 }
 
+/** Applies one event; returns the id of the post whose public view it may have changed, if any. */
+function apply(model: QueryStore, event: Envelope<Handled<'query'>>): string | undefined {
+  switch (event.type) {
+    case 'PostCreated':
+      return model.createPost(event.seq, event.data.id, event.data.title) ? event.data.id : undefined;
+    case 'CommentCreated':
+      model.applyComment(event.seq, event.data, true);
+      return event.data.postId;
+    case 'CommentModerated':
+    case 'CommentUpdated':
+      model.applyComment(event.seq, event.data, false);
+      return event.data.postId;
+    default:
+      return assertNever(event);
+  }
+}
+
 export interface QueryProjectionOptions {
   /** The bounds of the cache of posts' JSON. */
   readonly cache?: PostCacheOptions;
@@ -240,7 +283,7 @@ export const QUERY_PROJECTION_VERSION = 1;
 export function queryProjection({
   cache = DEFAULT_POST_CACHE,
   onChange,
-}: QueryProjectionOptions = {}): ProjectionDefinition<'query', QueryModel> {
+}: QueryProjectionOptions = {}): ProjectionDefinition<'query', QueryStore> {
   return {
     version: QUERY_PROJECTION_VERSION,
     migrations: MIGRATIONS,
