@@ -14,6 +14,7 @@ import { schemaErrors } from './support/kubernetes-schemas';
 import { hasKubectl, kubectlKustomize } from './support/kustomize';
 import {
   K8S,
+  K8S_DEV,
   loadKustomization,
   readText,
   readYamlDocuments,
@@ -277,16 +278,11 @@ describe('infra/k8s-gateway-api: the Gateway API routes of posts.com', () => {
       },
     );
 
-    it('keeps the dev overlay: a writable root filesystem for the watchers', () => {
-      const workloads = rendered.dev.filter((object) => object.kind === 'Deployment' || object.kind === 'StatefulSet');
-      for (const workload of workloads) {
-        const pod = (
-          workload.spec?.template as {
-            spec: { containers: { securityContext?: { readOnlyRootFilesystem?: boolean } }[] };
-          }
-        ).spec;
-        expect(pod.containers[0]?.securityContext?.readOnlyRootFilesystem).toBe(false);
-      }
+    it("keeps the dev overlay's workloads as they are: synced folders on seeded volumes, a read-only root filesystem", () => {
+      const workloads = (objects: readonly K8sObject[]) =>
+        objects.filter((object) => object.kind === 'Deployment' || object.kind === 'StatefulSet');
+
+      expect(workloads(rendered.dev)).toEqual(workloads(kubectlKustomize(K8S_DEV)));
     });
 
     it.each(Object.entries(rendered))(

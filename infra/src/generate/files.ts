@@ -1,5 +1,5 @@
-import path from 'node:path';
 import { configDocuments } from './config-map';
+import { devKustomization, jetstreamDevKustomization } from './dev-overlay';
 import { gatewayDocuments } from './gateway-api';
 import { ingressDocuments } from './ingress';
 import {
@@ -15,9 +15,6 @@ import { scriptsRegistryDocuments } from './scripts';
 import { skaffoldDocuments } from './skaffold';
 import { yamlText, type YamlDocument } from './yaml-file';
 
-/** The repository root, from this package's src/generate/ or dist/generate/. */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-
 const HEADER = `Generated from common/src/registry.ts by \`npm run generate\` (infra/src/generate/): do not
 edit. infra/test/generated.test.ts fails when this file is not what the registry makes.`;
 
@@ -29,12 +26,14 @@ export function generatedDocuments(): Record<string, readonly YamlDocument[]> {
     ...Object.fromEntries(eventServices().map((name) => [`infra/k8s/${name}.yaml`, serviceDocuments(name)])),
     'infra/k8s/ingress.yaml': ingressDocuments(),
     'infra/k8s/network-policy.yaml': networkPolicyDocuments(),
+    'infra/k8s-dev/kustomization.yaml': devKustomization(),
     'infra/k8s-gateway-api/routes/gateway.yaml': gatewayDocuments(),
     'infra/k8s-gateway-api/routes/kustomization.yaml': gatewayKustomization(),
     'infra/k8s-jetstream/transport/services.yaml': jetstreamServicesDocuments(),
     'infra/k8s-jetstream/transport/disruption-budgets.yaml': disruptionBudgetDocuments(),
     'infra/k8s-jetstream/transport/nats-config.yaml': natsConfigDocuments(),
     'infra/k8s-jetstream/transport/nats-passwords.yaml': natsPasswordsDocuments(),
+    'infra/k8s-jetstream/dev/kustomization.yaml': jetstreamDevKustomization(),
     'infra/scripts/registry.yaml': scriptsRegistryDocuments(),
     'skaffold.yaml': skaffoldDocuments(),
   };

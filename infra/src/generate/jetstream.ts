@@ -14,8 +14,9 @@ import { flow, type YamlDocument } from './yaml-file';
 /** The env variable a node reads a principal's password from (`$POSTS_PASSWORD` in nats.conf). */
 export const passwordVariable = (principal: string) => `${principal.toUpperCase().replace(/-/g, '_')}_PASSWORD`;
 
-/** The views' process on JetStream, in place of the bus (views.yaml). */
-const VIEWS_POD = 'event-views';
+/** The views' process on JetStream, in place of the bus, and the file that runs it (written by hand). */
+export const VIEWS_POD = 'event-views';
+export const VIEWS_FILE = 'infra/k8s-jetstream/transport/views.yaml';
 
 /**
  * nats.conf as JSON, which nats-server reads as its own format, with each `$NAME` left for the

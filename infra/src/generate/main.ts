@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { generatedFiles, REPO_ROOT } from './files';
+import { generatedFiles } from './files';
+import { REPO_ROOT } from './hand-written';
 
 /**
  * `npm run generate`: writes every file made from the registry (the manifests, skaffold.yaml);

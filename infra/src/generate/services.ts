@@ -84,6 +84,13 @@ export function componentOf(name: ServiceName): string {
 export const k8sServiceUrl = (name: ServiceName) =>
   `http://${k8sService(name)}:${(SERVICES[name] as ServiceEntry).port}`;
 
+/** Every container of the system, the dev overlay's included: no privileges, a read-only root filesystem. */
+export const CONTAINER_SECURITY = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: flow(['ALL']) },
+};
+
 const fromConfig = (key: string) => ({ name: key, valueFrom: { configMapKeyRef: { name: CONFIG_MAP, key } } });
 
 function workload(name: ServiceName) {
@@ -192,11 +199,7 @@ function workload(name: ServiceName) {
                 requests: { cpu: profile.resources.cpu, memory: profile.resources.memory },
                 limits: { cpu: '1', memory: profile.resources.memoryLimit },
               },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: flow(['ALL']) },
-              },
+              securityContext: CONTAINER_SECURITY,
             },
           ],
           volumes: noted("Only its own credential (items), not the other principals' keys of the Secret.", [

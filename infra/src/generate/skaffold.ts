@@ -9,6 +9,17 @@ const OWN_DOCKERFILE: Partial<Record<ServiceName, { dockerfile: string; sync: re
   },
 };
 
+/** Where every image keeps the repository's layout: a synced file lands at APP_DIR/<its path from the root>. */
+export const APP_DIR = '/app';
+
+/**
+ * What `skaffold dev` copies into a process's running dev containers: every source folder its
+ * Dockerfile copies, so that a source edit never rebuilds the image.
+ */
+export function syncSources(name: ServiceName): readonly string[] {
+  return OWN_DOCKERFILE[name]?.sync ?? [`${name}/src/**`, 'common/src/**'];
+}
+
 function artifact(name: ServiceName, target: 'dev' | 'production') {
   const own = OWN_DOCKERFILE[name];
   const docker = {
@@ -16,12 +27,11 @@ function artifact(name: ServiceName, target: 'dev' | 'production') {
     ...(target === 'dev' ? { target: 'dev' } : {}),
     ...(own ? {} : { buildArgs: { SERVICE: name } }),
   };
-  const sync = own?.sync ?? [`${name}/src/**`, 'common/src/**'];
   return {
     image: `mini-blog/${name}`,
     context: '.',
     docker,
-    ...(target === 'dev' ? { sync: { manual: sync.map((src) => ({ src, dest: '/app' })) } } : {}),
+    ...(target === 'dev' ? { sync: { manual: syncSources(name).map((src) => ({ src, dest: APP_DIR })) } } : {}),
   };
 }
 
@@ -41,10 +51,11 @@ export function skaffoldDocuments(): YamlDocument[] {
   return [
     {
       comment: `\`skaffold dev\`: builds the dev image of every process of the registry, deploys infra/k8s-dev (the
-manifests in infra/k8s with a writable filesystem), and copies changed sources into the running
-containers, where tsc and node (or Vite) run in watch mode. Every artifact syncs every source folder
-its Dockerfile copies (common/src included), so a source edit never rebuilds an image; a change
-outside the synced files (a package.json, a Dockerfile) does.
+manifests in infra/k8s, the synced folders on volumes seeded from the image, the root filesystem
+still read-only), and copies changed sources into the running containers, where tsc and node (or
+Vite) run in watch mode. Every artifact syncs every source folder its Dockerfile copies (common/src
+included), so a source edit never rebuilds an image; a change outside the synced files (a
+package.json, a Dockerfile) does.
 \`skaffold run -p prod\`: the production images (compiled JavaScript only) and infra/k8s as is.
 Every image builds from the repository root, so the lockfile and \`common\` are in each; the backend
 services share Dockerfile.service and differ only in the SERVICE build argument.`,

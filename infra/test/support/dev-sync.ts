@@ -72,6 +72,20 @@ export function unsyncedSources(artifact: SkaffoldArtifact): string[] {
 }
 
 /**
+ * The folder (from the context) that a sync rule's files are in, or under: the part of its glob
+ * before the first wildcard, up to its last `/` (`common/src/**` → `common/src`,
+ * `client/index.html` → `client`).
+ */
+export function syncFolder(glob: string): string {
+  return path.posix.dirname(`${glob.split('*')[0]}x`);
+}
+
+/** The folder of the container a sync rule writes into: its `dest`, and below it the files' path from the context. */
+export function syncDestination(rule: { src: string; dest: string }): string {
+  return path.posix.join(rule.dest, syncFolder(rule.src));
+}
+
+/**
  * The folders a sync rule writes into that the dev target does not hand to the user it runs as:
  * skaffold extracts the files with `tar` as that user, which must be able to create and replace
  * files there. A folder is handed over by a `RUN chown <user> <folder>` in the dev target's
@@ -93,7 +107,7 @@ export function syncTargetsNotOwned(artifact: SkaffoldArtifact, user: string): s
     .flatMap((stage) => instructionsOf(stage, 'RUN'))
     .flatMap((run) => chownTargets(substitute(run.getRawArgumentsContent() ?? '', args), user));
   return (artifact.sync?.manual ?? [])
-    .map((rule) => path.posix.dirname(`${rule.src.split('*')[0]}x`))
+    .map((rule) => syncFolder(rule.src))
     .filter((folder) => !chowned.includes(folder) && !copiedByUser.some((source) => folder.startsWith(`${source}/`)));
 }
 

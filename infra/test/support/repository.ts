@@ -76,6 +76,7 @@ export interface Probe {
 export interface Container {
   name: string;
   image: string;
+  command?: string[];
   ports?: { name?: string; containerPort: number }[];
   env?: EnvVar[];
   readinessProbe?: Probe;
@@ -84,9 +85,17 @@ export interface Container {
   securityContext?: {
     allowPrivilegeEscalation?: boolean;
     readOnlyRootFilesystem?: boolean;
+    runAsNonRoot?: boolean;
     capabilities?: { drop?: string[] };
   };
-  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  volumeMounts?: VolumeMount[];
+}
+
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  subPath?: string;
+  readOnly?: boolean;
 }
 
 export interface Volume {
@@ -98,6 +107,7 @@ export interface Volume {
 
 export interface PodSpec {
   containers: Container[];
+  initContainers?: Container[];
   volumes?: Volume[];
   terminationGracePeriodSeconds?: number;
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number; fsGroup?: number };
