@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { NewEvent, ServiceFaults } from '../src/events';
 import { startTestNatsServer, type TestNatsServer } from '../src/testing/nats-server';
 import { waitFor } from '../src/testing/wait-for';
-import { faultSubject, STREAM_NAME } from '../src/transport/jetstream';
+import { askSwitches, faultSubject, STREAM_NAME } from '../src/transport/jetstream';
 import { transportMaker } from './support/jetstream';
 import { RecordingSink } from './support/recording-sink';
 
@@ -35,11 +35,7 @@ describe('the fault switches of a JetStream service', () => {
 
   const ask = async (service: string, body: unknown = '', as: NatsConnection = admin) =>
     JSON.parse(
-      (
-        await as.request(faultSubject(service), typeof body === 'string' ? body : JSON.stringify(body), {
-          timeout: 3000,
-        })
-      ).string(),
+      (await askSwitches(as, service, typeof body === 'string' ? body : JSON.stringify(body), 3000)).string(),
     ) as ServiceFaults & { error?: string };
 
   /** query's transport with its switches, its live consumer feeding a recording sink, caught up now. */
@@ -87,6 +83,14 @@ describe('the fault switches of a JetStream service', () => {
       await posts.close();
     }
     expect((await ask('query')).deliveries.paused).toBe(false);
+  });
+
+  it('answers only on its own fault answer subject, never on a reply subject the requester names', async () => {
+    await query();
+    await waitFor(async () => (await ask('query').catch(() => undefined))?.log !== undefined, 'the service to listen');
+
+    await expect(admin.request(faultSubject('query'), '', { timeout: 1000 })).rejects.toThrow(/timeout/i);
+    expect((await ask('query')).log).toEqual({ slowMs: 0 });
   });
 
   it('refuses a malformed request, naming the field, and changes nothing', async () => {

@@ -2,6 +2,7 @@ import { EVENT_TYPES } from '../src/events/catalog';
 import { keyedTypes, SERVICES, type ServiceName } from '../src/registry';
 import { natsNodeConfig } from '../src/transport/jetstream/server-config';
 import {
+  faultAnswerSubject,
   faultSubject,
   inboxPrefix,
   liveConsumerName,
@@ -77,7 +78,11 @@ describe('natsPermissions', () => {
       expect(natsPermissions(name).subscribe.allow).toEqual([`${inboxPrefix(name)}.>`, faultSubject(name)]);
       // Only admin may publish on a fault subject: no service's user may set another's switches.
       for (const other of services) expect(natsPermissions(other).publish.allow).not.toContain(faultSubject(name));
-      expect(natsPermissions(name).publish.allow.some((subject) => subject.startsWith('mini-blog.'))).toBe(false);
+      // It answers on its own fault answer subject alone, and is tracked for no other reply (no allow_responses).
+      expect(natsPermissions(name).publish.allow.filter((subject) => subject.startsWith('mini-blog.'))).toEqual([
+        faultAnswerSubject(name, '*'),
+      ]);
+      expect(natsPermissions(name)).not.toHaveProperty('allow_responses');
     },
   );
 

@@ -1,5 +1,5 @@
 import { AppError, type ServiceFaults } from '@mini-blog/common';
-import { createLink, faultSubject, isNoResponders } from '@mini-blog/common/jetstream';
+import { askSwitches, createLink, isNoResponders } from '@mini-blog/common/jetstream';
 import type { AskService } from './switchboard';
 
 /** How long a running service may take to answer: it answers from its event loop, not after its work. */
@@ -32,7 +32,7 @@ export function natsAsk(
     let text: string;
     try {
       const body = change === undefined ? '' : JSON.stringify(change);
-      text = (await connection.request(faultSubject(service), body, { timeout: ANSWER_TIMEOUT_MS })).string();
+      text = (await askSwitches(connection, service, body, ANSWER_TIMEOUT_MS)).string();
     } catch (err) {
       if (isNoResponders(err)) return undefined;
       throw new AppError(503, `${service}: did not answer within ${ANSWER_TIMEOUT_MS} ms`);

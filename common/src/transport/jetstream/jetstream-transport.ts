@@ -40,7 +40,14 @@ import {
   WRONG_LAST_SEQUENCE,
   type StoredEvent,
 } from './stream';
-import { faultSubject, liveConsumerName, readerConsumerName, STREAM_NAME, subjectOf } from './subjects';
+import {
+  faultAnswerSubject,
+  faultSubject,
+  liveConsumerName,
+  readerConsumerName,
+  STREAM_NAME,
+  subjectOf,
+} from './subjects';
 
 export interface JetStreamTransportOptions {
   /** The service: its NATS user, and the first part of its consumer's name. */
@@ -132,6 +139,11 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
   }
 
   function answerSwitches(msg: Msg): void {
+    // The only answers this user may publish are on its fault answer subject (see `askSwitches`).
+    if (!msg.reply?.startsWith(faultAnswerSubject(name, ''))) {
+      logger.warn({ subject: msg.subject }, 'fault switches: a request without a reply on the fault answer subject');
+      return;
+    }
     let answer: ServiceFaults | { error: string };
     try {
       const text = msg.string().trim();

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, RequestError, type NatsConnection } from '@nats-io/transport-node';
+import { connect, nuid, RequestError, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { ensureStream } from './stream';
-import { inboxPrefix } from './subjects';
+import { faultAnswerSubject, faultSubject, inboxPrefix } from './subjects';
 
 /** A connection to the cluster, with its JetStream client and manager, the stream known to exist. */
 export interface Link {
@@ -86,6 +86,23 @@ export function createLink(options: LinkOptions): {
 /** A request nobody listens to (a service that is not running, for a request on its fault subject). */
 export function isNoResponders(err: unknown): boolean {
   return err instanceof RequestError && err.isNoResponders();
+}
+
+/**
+ * The operator's request on a service's fault subject (`body` empty to read the switches), answered
+ * on the service's fault answer subject: the only subject outside its own a service may answer on.
+ */
+export function askSwitches(
+  connection: NatsConnection,
+  service: string,
+  body: string,
+  timeoutMs: number,
+): Promise<Msg> {
+  return connection.request(faultSubject(service), body, {
+    timeout: timeoutMs,
+    noMux: true,
+    reply: faultAnswerSubject(service, nuid.next()),
+  });
 }
 
 async function watchReconnects(connection: NatsConnection, onReconnect: (() => void) | undefined): Promise<void> {

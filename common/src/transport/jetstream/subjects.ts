@@ -68,8 +68,6 @@ export function parseSubject(subject: string): { type: EventType; key: string | 
 export interface NatsPermissions {
   readonly publish: { readonly allow: readonly string[] };
   readonly subscribe: { readonly allow: readonly string[] };
-  /** May answer a request it received (on its fault subject), on the requester's reply subject only. */
-  readonly allow_responses?: boolean;
 }
 
 /**
@@ -129,6 +127,18 @@ export function faultSubject(service: string): string {
   return `mini-blog.faults.${service}`;
 }
 
+/**
+ * Where a service answers the operator's request on its fault subject: `admin` asks with a reply
+ * subject here (`askSwitches`), the service may publish here and nowhere else outside its events and
+ * its own JetStream API, and only `admin` may subscribe. A fixed subject rather than NATS's
+ * `allow_responses`: with that set, the server records the reply subject of every message it
+ * delivers to the user, each pulled event's `$JS.ACK` subject included, and scans that record
+ * on every delivery once it holds 4,096 (nats-server 2.9), which made live delivery fall behind.
+ */
+export function faultAnswerSubject(service: string, id: string | '*'): string {
+  return `mini-blog.fault-answers.${service}.${id}`;
+}
+
 /** The read-only principal of the views process: the stream's and the consumers' state, the log's messages. */
 export const VIEWS_PRINCIPAL = 'views';
 /** The credential the cluster's nodes authenticate their routes to one another with. */
@@ -171,7 +181,8 @@ function consumerApi(service: ServiceName): string[] {
  * and runs only its own consumers (by name); `views` reads the state of the stream and of the
  * consumers and the notices of parked events, and nothing else; `admin` may do anything in the
  * account (the operator's tools). Everyone receives replies only at its own inbox prefix; a service
- * also hears its fault subject (which only `admin` may publish to) and may answer there.
+ * also hears its fault subject (which only `admin` may publish to) and answers on its own fault
+ * answer subject (which only `admin` may subscribe to).
  */
 export function natsPermissions(principal: NatsPrincipal): NatsPermissions {
   if (principal === 'admin') return { publish: { allow: ['>'] }, subscribe: { allow: ['>'] } };
@@ -204,10 +215,10 @@ export function natsPermissions(principal: NatsPrincipal): NatsPermissions {
         `$JS.API.STREAM.MSG.GET.${SLOTS_STREAM_NAME}`,
         slotSubject(principal, '*'),
         ...consumerApi(principal),
+        faultAnswerSubject(principal, '*'),
       ],
     },
     subscribe: { allow: [...inbox.allow, faultSubject(principal)] },
-    allow_responses: true,
   };
 }
 
