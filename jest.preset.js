@@ -1,13 +1,22 @@
 // Shared jest settings: every workspace's jest.config.js spreads this and adds its own displayName.
 // Tests import @mini-blog/common from source, so they never need a build first.
 const path = require('node:path');
+const { exports: commonEntries } = require('./common/package.json');
+
+// Each entry point of common's package.json (`./dist/service/index.js`) as its source
+// (`common/src/service/index.ts`): a path common does not export fails here as it does under Node.
+const commonSources = Object.fromEntries(
+  Object.entries(commonEntries).map(([entry, { default: built }]) => [
+    `^@mini-blog/common${entry.slice(1)}$`,
+    path.join(__dirname, 'common', built.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')),
+  ]),
+);
 
 module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/test/**/*.test.tsx'],
   moduleNameMapper: {
-    '^@mini-blog/common$': path.join(__dirname, 'common/src/index.ts'),
-    '^@mini-blog/common/(.*)$': path.join(__dirname, 'common/src/$1'),
+    ...commonSources,
     '^@mini-blog/infra$': path.join(__dirname, 'infra/src/index.ts'),
     // A dynamic import names the compiled file (`./jetstream/index.js`, as Node's ESM loader needs);
     // under jest the source beside it is loaded instead.

@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 import {
-  PRINCIPAL_NAME,
   SERVICE_NAMES,
   SERVICES,
   SUBSCRIBER_NAMES,
   type ServiceName,
   type SubscriberName,
-} from '@mini-blog/common';
+} from '@mini-blog/common/registry';
+import { PRINCIPAL_NAME } from '@mini-blog/common/transport/http';
 import type { LoadMix } from './load/generator';
 
 export const USAGE = `blogctl: operate mini-blog, on a local run or on a cluster (as a kubectl plugin: kubectl blog)

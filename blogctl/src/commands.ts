@@ -1,4 +1,4 @@
-import type { EventMeta, SubscriptionStatus } from '@mini-blog/common';
+import type { EventMeta, SubscriptionStatus } from '@mini-blog/common/events';
 import type { Command } from './args';
 import type { SwitchCommand } from './faults';
 import { readEventStream } from './flow-stream';

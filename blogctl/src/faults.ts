@@ -1,4 +1,4 @@
-import type { DeliveryFaultsPatch, FaultSwitches, LogFaults, SupervisorView } from '@mini-blog/common';
+import type { DeliveryFaultsPatch, FaultSwitches, LogFaults, SupervisorView } from '@mini-blog/common/events';
 import { withPort, type Command, type FaultCommand, type ProcessCommand } from './args';
 import type { Output } from './commands';
 import { BlogctlError, messageOf, request } from './http';

@@ -1,4 +1,4 @@
-import type { ServiceName } from '@mini-blog/common';
+import type { ServiceName } from '@mini-blog/common/registry';
 import { BlogctlError } from './http';
 import { kubectlGet, type KubectlTarget } from './kubectl';
 

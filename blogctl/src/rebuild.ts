@@ -1,5 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { serviceAdminToken, type RebuildStatus, type SubscriberName } from '@mini-blog/common';
+import { serviceAdminToken } from '@mini-blog/common/auth';
+import type { RebuildStatus } from '@mini-blog/common/projection';
+import type { SubscriberName } from '@mini-blog/common/registry';
 import { BlogctlError, messageOf, request } from './http';
 import type { Output } from './commands';
 import type { Replica, Target } from './target';

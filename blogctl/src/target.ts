@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { readCredential, SERVICE_NAMES, SERVICES, type ServiceName } from '@mini-blog/common';
+import { readCredential } from '@mini-blog/common/auth';
+import { SERVICE_NAMES, SERVICES, type ServiceName } from '@mini-blog/common/registry';
 import { withPort, type Where } from './args';
 import { BlogctlError, reason, request } from './http';
 import { kubectlGet, portForward, type KubectlTarget, type PortForward } from './kubectl';

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SERVICE_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common';
+import { SERVICE_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
 import { waitFor } from '@mini-blog/common/testing';
 import { startTemporarySystem, type RunningSystem, type TemporarySystem } from '@mini-blog/launcher';
 

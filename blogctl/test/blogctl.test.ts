@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SERVICE_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common';
+import { SERVICE_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
 import { runCli } from '../src/cli';
 import { MAX_EVENT_BYTES } from '../src/flow-stream';
 import { MAX_BODY_BYTES } from '../src/http';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { PublicComment, SubscriptionStatus, SupervisorView } from '@mini-blog/common';
+import type { PublicComment, SubscriptionStatus, SupervisorView } from '@mini-blog/common/events';
 import { waitFor } from '@mini-blog/common/testing';
 import { startTemporarySystem, type TemporarySystem } from '@mini-blog/launcher';
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { PublicComment } from '@mini-blog/common';
+import type { PublicComment } from '@mini-blog/common/events';
 import { startTemporarySystem, type TemporarySystem } from '@mini-blog/launcher';
 import type { LoadReport } from '../src';
 

@@ -1,14 +1,8 @@
 import { createServer, type Server } from 'node:http';
-import {
-  createEventService,
-  inMemoryProjection,
-  listen,
-  parseAdminVerifier,
-  serviceAdminVerifier,
-  silentLogger,
-  SERVICES,
-  type EventServiceParts,
-} from '@mini-blog/common';
+import { parseAdminVerifier, serviceAdminVerifier } from '@mini-blog/common/auth';
+import { inMemoryProjection } from '@mini-blog/common/projection';
+import { SERVICES } from '@mini-blog/common/registry';
+import { createEventService, listen, silentLogger, type EventServiceParts } from '@mini-blog/common/service';
 import { MemoryBus } from '@mini-blog/common/testing';
 import { fakeCluster, type FakeCluster, type FakeWorld } from '../../infra/test/support/fake-cluster';
 import { runCli } from '../src/cli';

@@ -2,15 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  createEventService,
-  inMemoryProjection,
-  listen,
-  parseAdminVerifier,
-  serviceAdminVerifier,
-  silentLogger,
-  type EventServiceParts,
-} from '@mini-blog/common';
+import { parseAdminVerifier, serviceAdminVerifier } from '@mini-blog/common/auth';
+import { inMemoryProjection } from '@mini-blog/common/projection';
+import { createEventService, listen, silentLogger, type EventServiceParts } from '@mini-blog/common/service';
 import { MemoryBus } from '@mini-blog/common/testing';
 import { runCli } from '../src/cli';
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createHttpApp, silentLogger, type Logger } from '@mini-blog/common';
+import { createHttpApp, silentLogger, type Logger } from '@mini-blog/common/service';
 import express, { type Express, type RequestHandler } from 'express';
 
 export interface AppDeps {

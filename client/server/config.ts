@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { baseConfigSchema, loadConfig, portWithDefault, SERVICES } from '@mini-blog/common';
+import { SERVICES } from '@mini-blog/common/registry';
+import { baseConfigSchema, loadConfig, portWithDefault } from '@mini-blog/common/service';
 import { z } from 'zod';
 
 const configSchema = baseConfigSchema.extend({

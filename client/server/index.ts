@@ -1,4 +1,4 @@
-import { createLogger, readOrExit, runService } from '@mini-blog/common';
+import { createLogger, readOrExit, runService } from '@mini-blog/common/service';
 import { createApp } from './app';
 import { loadServerConfig } from './config';
 

@@ -4,7 +4,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_BODY_LIMIT, MAX_TITLE_LENGTH } from '@mini-blog/common';
+import { MAX_TITLE_LENGTH } from '@mini-blog/common/events';
+import { DEFAULT_BODY_LIMIT } from '@mini-blog/common/service';
 import { hostilePathSegment, hostileQuery, hostileRequest, guardPrototypes, sendRaw } from '@mini-blog/common/testing';
 import fc from 'fast-check';
 import { createApp } from '../server/app';

@@ -1,19 +1,17 @@
+import { MAX_COMMENTS_PER_POST, toPublicComment } from '@mini-blog/common/events';
 import {
   AppError,
-  BusUnavailableError,
-  ConflictError,
   createEventService,
   ID_SCOPES,
   idFromRequest,
-  MAX_COMMENTS_PER_POST,
   parseBody,
   parseOrThrow,
   publishForRequest,
   reusedKeyError,
-  toPublicComment,
   type EventServiceDeps,
   type EventServiceParts,
-} from '@mini-blog/common';
+} from '@mini-blog/common/service';
+import { BusUnavailableError, ConflictError } from '@mini-blog/common/transport';
 import type { Request } from 'express';
 import { commentCreated, createCommentSchema, postIdSchema, type CommentsModel } from './domain';
 import { PerKeyQueue } from './per-key-queue';

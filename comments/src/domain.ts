@@ -1,14 +1,13 @@
 import {
   assertNever,
-  SERVICES,
   MAX_COMMENT_LENGTH,
   MAX_ID_LENGTH,
   userTextSchema,
   type CommentStatus,
   type Envelope,
-  type Handled,
   type NewEvent,
-} from '@mini-blog/common';
+} from '@mini-blog/common/events';
+import { SERVICES, type Handled } from '@mini-blog/common/registry';
 import { z } from 'zod';
 
 export const createCommentSchema = z.object({

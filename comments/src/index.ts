@@ -1,5 +1,5 @@
 import './instrumentation';
-import { startEventService } from '@mini-blog/common';
+import { startEventService } from '@mini-blog/common/service';
 import { createApp } from './app';
 import { readConfig } from './config';
 

@@ -1,4 +1,4 @@
-import { AppError } from '@mini-blog/common';
+import { AppError } from '@mini-blog/common/service';
 
 /**
  * Runs tasks one at a time per key (a post), in arrival order, with at most `maxQueued` waiting

@@ -1,4 +1,5 @@
-import type { CommentStatus, ProjectionDb, ProjectionDefinition } from '@mini-blog/common';
+import type { CommentStatus } from '@mini-blog/common/events';
+import type { ProjectionDb, ProjectionDefinition } from '@mini-blog/common/projection';
 import { apply, type Comment, type CommentsModel } from './domain';
 
 /**

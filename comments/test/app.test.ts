@@ -1,4 +1,5 @@
-import { DEFAULT_CORS_ORIGINS, silentLogger, type Envelope } from '@mini-blog/common';
+import type { Envelope } from '@mini-blog/common/events';
+import { DEFAULT_CORS_ORIGINS, silentLogger } from '@mini-blog/common/service';
 import { MemoryBus, preflight, waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp } from '../src/app';

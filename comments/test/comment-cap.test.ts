@@ -1,12 +1,11 @@
+import { MAX_COMMENTS_PER_POST, type NewEvent } from '@mini-blog/common/events';
+import { silentLogger } from '@mini-blog/common/service';
 import {
   BusUnavailableError,
   ConflictError,
-  MAX_COMMENTS_PER_POST,
-  silentLogger,
-  type NewEvent,
   type PublishOptions,
   type PublishResult,
-} from '@mini-blog/common';
+} from '@mini-blog/common/transport';
 import { MemoryBus, waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp, MAX_PUBLISH_ATTEMPTS } from '../src/app';

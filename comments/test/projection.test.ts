@@ -1,4 +1,5 @@
-import type { CommentStatus, Envelope, Handled } from '@mini-blog/common';
+import type { CommentStatus, Envelope } from '@mini-blog/common/events';
+import type { Handled } from '@mini-blog/common/registry';
 import { openTestProjection } from '@mini-blog/common/testing';
 import fc from 'fast-check';
 import { commentCreated, commentsKey } from '../src/domain';

@@ -1,13 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  MAX_COMMENTS_PER_POST,
-  parseAdminVerifier,
-  serviceAdminToken,
-  serviceAdminVerifier,
-  silentLogger,
-} from '@mini-blog/common';
+import { parseAdminVerifier, serviceAdminToken, serviceAdminVerifier } from '@mini-blog/common/auth';
+import { MAX_COMMENTS_PER_POST } from '@mini-blog/common/events';
+import { silentLogger } from '@mini-blog/common/service';
 import { RecordingBus, waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp } from '../src/app';

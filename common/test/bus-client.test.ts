@@ -1,13 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  BusUnavailableError,
-  ConflictError,
-  IdempotencyConflictError,
-  backoffDelay,
-  createBusClient,
-} from '../src/transport';
+import { BusUnavailableError, ConflictError, IdempotencyConflictError, backoffDelay } from '../src/transport';
+import { createBusClient } from '../src/transport/http';
 import type { NewEvent } from '../src/events';
 
 interface Received {

@@ -1,13 +1,8 @@
 import type { Express } from 'express';
 import request from 'supertest';
-import {
-  BusUnavailableError,
-  createDeliveryRouter,
-  type LogPage,
-  type PublishResult,
-  type ReadLogOptions,
-} from '../src/transport';
-import { createConsumer, UNCHECKED_SKIP_AHEAD, type Consumer } from '../src/consumer';
+import { BusUnavailableError, type LogPage, type PublishResult, type ReadLogOptions } from '../src/transport';
+import { createDeliveryRouter } from '../src/transport/http';
+import { createConsumer, UNCHECKED_SKIP_AHEAD, type Consumer } from '../src/service/consumer';
 import { EVENT_TYPES, type Envelope, type EventType, type NewEvent } from '../src/events';
 import { createHttpApp } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';

@@ -6,12 +6,12 @@ import {
   BUS_TIMESTAMP_HEADER,
   signDelivery,
 } from '../src/auth/credentials';
-import { createConsumer } from '../src/consumer';
+import { createConsumer } from '../src/service/consumer';
 import type { Envelope } from '../src/events';
 import { createHttpApp } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';
 import { MemoryBus } from '../src/testing';
-import { createDeliveryRouter } from '../src/transport';
+import { createDeliveryRouter } from '../src/transport/http';
 
 const CURRENT = 'the-current-secret-of-query-0123456789abc';
 const PREVIOUS = 'the-previous-secret-of-query-0123456789ab';

@@ -5,7 +5,13 @@ import type { Request } from 'express';
 import { createHttpApp } from '../src/service/http-app';
 import { ProxyTrust } from '../src/service/client-address';
 import { silentLogger } from '../src/service/logger';
-import { DEFAULT_STREAM_LIMITS, EventStreams, lastEventId, type EventStream, type EventStreamLimits } from '../src/sse';
+import {
+  DEFAULT_STREAM_LIMITS,
+  EventStreams,
+  lastEventId,
+  type EventStream,
+  type EventStreamLimits,
+} from '../src/service/sse';
 import { fakeExchange, waitFor } from '../src/testing';
 
 /** A server with one SSE route; `opened` holds the server side of each stream. */

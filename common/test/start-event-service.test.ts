@@ -6,7 +6,7 @@ import type { Envelope } from '../src/events';
 import { busConfigSchema, ConfigError, loadConfig, portWithDefault } from '../src/service/config';
 import { inMemoryProjection } from '../src/projection';
 import { silentLogger } from '../src/service/logger';
-import { createEventService, readOrExit } from '../src/start-event-service';
+import { createEventService, readOrExit } from '../src/service/start-event-service';
 import { MemoryBus } from '../src/testing';
 import { createTransport } from '../src/transport';
 

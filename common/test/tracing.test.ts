@@ -12,7 +12,7 @@ import { silentLogger } from '../src/service/logger';
 import { MemoryBus } from '../src/testing/memory-bus';
 import { tracedReducer, tracedTransport } from '../src/tracing/event-spans';
 import { RecentSpans } from '../src/tracing/recent-spans';
-import { gatheredTracesRouter, ownTracesRouter, parseTraceSources } from '../src/tracing/routes';
+import { gatheredTracesRouter, ownTracesRouter, parseTraceSources } from '../src/service/trace-routes';
 import type { EventTransport } from '../src/transport/transport';
 import type { DeliverySink } from '../src/transport/types';
 

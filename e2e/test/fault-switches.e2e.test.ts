@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { SupervisorView } from '@mini-blog/common';
-import { readCredential, SERVICE_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common';
+import type { SupervisorView } from '@mini-blog/common/events';
+import { readCredential } from '@mini-blog/common/auth';
+import { SERVICE_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
 import { startTemporarySystem, type TemporarySystem } from '@mini-blog/launcher';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { launchBrowser, SKIP_BROWSER_TESTS } from './support/browser';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SERVICE_NAMES } from '@mini-blog/common';
+import { SERVICE_NAMES } from '@mini-blog/common/registry';
 import { waitFor } from '@mini-blog/common/testing';
 import { startTemporarySystem } from '@mini-blog/launcher';
 import { call } from './faults/support/http';
@@ -29,7 +29,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('the modules a process loads', () => {
   it('include the NATS client in a process that imports the JetStream entry (the check can see it)', () => {
     const file = path.join(dir, 'jetstream-entry.json');
-    const run = spawnSync(process.execPath, ['-e', "require('@mini-blog/common/jetstream')"], {
+    const run = spawnSync(process.execPath, ['-e', "require('@mini-blog/common/transport/jetstream')"], {
       env: { ...process.env, ...withHook(file) },
       encoding: 'utf8',
     });

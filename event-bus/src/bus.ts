@@ -1,4 +1,5 @@
-import type { EventMeta, Logger } from '@mini-blog/common';
+import type { EventMeta } from '@mini-blog/common/events';
+import type { Logger } from '@mini-blog/common/service';
 import { FanOut, type FanOutOptions } from './delivery/fan-out';
 import { GroupCommitter } from './log/group-commit';
 import { BusMetrics } from './metrics';

@@ -1,24 +1,24 @@
+import { EVENT_TYPES, type EventType } from '@mini-blog/common/events';
 import {
-  baseConfigSchema,
-  EVENT_TYPES,
-  faultSwitchesEnv,
-  loadConfig,
   mayPublishKey,
-  portWithDefault,
   publishAclSetting,
   SERVICES,
-  streamLimitsEnv,
-  parseSubscribers,
-  parseTraceSources,
   traceSourcesSetting,
-  PRINCIPAL_NAME,
   SUBSCRIBER_NAMES,
-  type EventType,
   type ServiceName,
-} from '@mini-blog/common';
+} from '@mini-blog/common/registry';
+import {
+  baseConfigSchema,
+  faultSwitchesEnv,
+  loadConfig,
+  portWithDefault,
+  streamLimitsEnv,
+  parseTraceSources,
+} from '@mini-blog/common/service';
+import { parseSubscribers, PRINCIPAL_NAME } from '@mini-blog/common/transport/http';
 import { z } from 'zod';
 
-export { parseSubscribers, type DeliveryMode, type SubscriberConfig } from '@mini-blog/common';
+export { parseSubscribers, type DeliveryMode, type SubscriberConfig } from '@mini-blog/common/transport/http';
 
 /** The course's setup: every subscriber of the registry at its port on this machine, sent every event, one at a time. */
 export const DEFAULT_SUBSCRIBERS = SUBSCRIBER_NAMES.map(

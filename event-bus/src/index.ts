@@ -1,6 +1,6 @@
 import './instrumentation';
+import { ADMIN } from '@mini-blog/common/auth';
 import {
-  ADMIN,
   createHttpServer,
   createLogger,
   listen,
@@ -8,7 +8,7 @@ import {
   readOrExit,
   runService,
   streamLimitsFrom,
-} from '@mini-blog/common';
+} from '@mini-blog/common/service';
 import { readPrincipals } from './auth/principals';
 import { EventBus } from './bus';
 import { loadBusConfig, registryKeyOwnership } from './config';

@@ -1,4 +1,4 @@
-import type { SubscriptionStatus } from '@mini-blog/common';
+import type { SubscriptionStatus } from '@mini-blog/common/events';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { verifyDelivery, type Envelope, type NewEvent } from '@mini-blog/common';
+import { verifyDelivery } from '@mini-blog/common/auth';
+import type { Envelope, NewEvent } from '@mini-blog/common/events';
 import { waitFor } from '@mini-blog/common/testing';
 import { BusProcess } from './bus-process';
 import { FakeSubscriber, postCreated, secretOf, tempDir } from './helpers';

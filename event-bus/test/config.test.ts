@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { SERVICES } from '@mini-blog/common';
+import { SERVICES } from '@mini-blog/common/registry';
 import { readPrincipals } from '../src/auth/principals';
 import { DEFAULT_SUBSCRIBERS, loadBusConfig, parsePublishAcl, parseSubscribers } from '../src/config';
 import { secretOf, tempDir, writeCredentials } from './helpers';

@@ -1,13 +1,7 @@
-import {
-  createBusClient,
-  createConsumer,
-  createDeliveryRouter,
-  createHttpApp,
-  silentLogger,
-  type BusClient,
-  type Envelope,
-  type NewEvent,
-} from '@mini-blog/common';
+import type { Envelope, NewEvent } from '@mini-blog/common/events';
+import { createConsumer, createHttpApp, silentLogger } from '@mini-blog/common/service';
+import type { BusClient } from '@mini-blog/common/transport';
+import { createBusClient, createDeliveryRouter } from '@mini-blog/common/transport/http';
 import { MemoryBus, waitFor } from '@mini-blog/common/testing';
 import { parsePublishAcl } from '../src/config';
 import {

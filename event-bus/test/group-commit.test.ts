@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { silentLogger } from '@mini-blog/common';
+import { silentLogger } from '@mini-blog/common/service';
 import { waitFor } from '@mini-blog/common/testing';
 import { LogUnavailableError } from '../src/errors';
 import { BusMetrics } from '../src/metrics';

@@ -3,18 +3,10 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  ADMIN,
-  EVENT_TYPES,
-  Principals,
-  PUBLISHER_NAMES,
-  silentLogger,
-  SUBSCRIBER_NAMES,
-  type Secrets,
-  type Envelope,
-  type EventStreamLimits,
-  type NewEvent,
-} from '@mini-blog/common';
+import { ADMIN, Principals, type Secrets } from '@mini-blog/common/auth';
+import { EVENT_TYPES, type Envelope, type NewEvent } from '@mini-blog/common/events';
+import { PUBLISHER_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
+import { silentLogger, type EventStreamLimits } from '@mini-blog/common/service';
 import type { Express } from 'express';
 import request from 'supertest';
 import { EventBus, type EventBusOptions } from '../src/bus';

@@ -3,7 +3,7 @@ import { waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createViewsApp } from '../src/http/app';
 import { FakeSubscriber, listen, openTestBus, postCreated, subscriber, type TestBus } from './helpers';
-import { silentLogger } from '@mini-blog/common';
+import { silentLogger } from '@mini-blog/common/service';
 
 interface SseMessage {
   readonly event: string;

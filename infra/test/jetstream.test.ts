@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SUBSCRIBER_NAMES } from '@mini-blog/common';
-import { natsPermissions, natsPrincipals } from '@mini-blog/common/jetstream';
+import { SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
+import { natsPermissions, natsPrincipals } from '@mini-blog/common/transport/jetstream';
 import { schemaErrors, unknownFieldErrors } from './support/kubernetes-schemas';
 import { hasKubectl, kubectlKustomize } from './support/kustomize';
 import {

@@ -8,7 +8,7 @@ import {
   SERVICES,
   SUBSCRIBER_NAMES,
   type ServiceName,
-} from '@mini-blog/common';
+} from '@mini-blog/common/registry';
 import { parse } from 'yaml';
 import { loadServerConfig } from '../../client/server/config';
 import { loadBusConfig } from '../../event-bus/src/config';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
-import { SERVICE_NAMES, SERVICES } from '@mini-blog/common';
+import { SERVICE_NAMES, SERVICES } from '@mini-blog/common/registry';
 import { parse } from 'yaml';
 import { copiedFolders, globToRegExp, syncTargetsNotOwned, unsyncedSources } from './support/dev-sync';
 import { readStages } from './support/dockerfile';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { SERVICES, SUBSCRIBER_NAMES, traceSourcesSetting } from '@mini-blog/common';
+import { SERVICES, SUBSCRIBER_NAMES, traceSourcesSetting } from '@mini-blog/common/registry';
 import { parse } from 'yaml';
 import { schemaErrors, unknownFieldErrors } from './support/kubernetes-schemas';
 import { hasKubectl, kubectlKustomize } from './support/kustomize';

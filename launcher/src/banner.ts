@@ -1,6 +1,6 @@
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import path from 'node:path';
-import type { SubscriberConfig } from '@mini-blog/common';
+import type { SubscriberConfig } from '@mini-blog/common/transport/http';
 import { describeDelivery } from './extra-subscribers';
 
 /** Addresses that only this machine can reach. */

@@ -1,4 +1,4 @@
-import { hostWithDefault, loadConfig, portWithDefault } from '@mini-blog/common';
+import { hostWithDefault, loadConfig, portWithDefault } from '@mini-blog/common/service';
 import { z } from 'zod';
 import { parseExtraSubscribers } from './extra-subscribers';
 

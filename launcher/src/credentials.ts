@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PUBLISHER_NAMES, readCredential, SUBSCRIBER_NAMES } from '@mini-blog/common';
-import { ROUTE_CREDENTIAL, VIEWS_PRINCIPAL } from '@mini-blog/common/jetstream';
+import { readCredential } from '@mini-blog/common/auth';
+import { PUBLISHER_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
+import { ROUTE_CREDENTIAL, VIEWS_PRINCIPAL } from '@mini-blog/common/transport/jetstream';
 
 /**
  * Who holds a credential: every service that publishes or is delivered events, the admin, and on

@@ -1,4 +1,5 @@
-import { parseSubscribers, SERVICE_NAMES, type SubscriberConfig } from '@mini-blog/common';
+import { SERVICE_NAMES } from '@mini-blog/common/registry';
+import { parseSubscribers, type SubscriberConfig } from '@mini-blog/common/transport/http';
 import { PRINCIPALS } from './credentials';
 
 /**

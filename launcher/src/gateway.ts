@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError, errorHandler, noSniff, silentLogger, startProxyHop, type Logger } from '@mini-blog/common';
+import { AppError, errorHandler, noSniff, silentLogger, type Logger } from '@mini-blog/common/service';
+import { startProxyHop } from '@mini-blog/common/tracing';
 import { normalizeRequestTarget, RequestTargetError, type NormalizedTarget } from '@mini-blog/infra';
 import express, { type Express, type Router } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';

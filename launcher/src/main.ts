@@ -1,6 +1,6 @@
 import './instrumentation';
 import path from 'node:path';
-import { readOrExit } from '@mini-blog/common';
+import { readOrExit } from '@mini-blog/common/service';
 import { loadLauncherConfig } from './config';
 import { startupBanner } from './banner';
 import { parseTransportArgs } from './nats';

@@ -1,13 +1,13 @@
 import { accessSync, constants, createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { readCredential } from '@mini-blog/common';
+import { readCredential } from '@mini-blog/common/auth';
 import {
   natsNodeConfig,
   natsNodeName,
   natsPrincipals,
   ROUTE_CREDENTIAL,
   type NatsNodePorts,
-} from '@mini-blog/common/jetstream';
+} from '@mini-blog/common/transport/jetstream';
 import { freePort } from './ports';
 import { ServiceProcess, waitForReady, type LogSink } from './supervisor';
 

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 
 /** Kept here for the launcher's users (the benchmarks, the tests); it lives in common. */
-export { freePort } from '@mini-blog/common';
+export { freePort } from '@mini-blog/common/service';
 
 /** Whether nothing listens on `port` at `host`: a listen that succeeds and is closed at once. */
 async function isFree(port: number, host: string): Promise<boolean> {

@@ -1,23 +1,17 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
+import { ADMIN, readCredential, serviceAdminVerifier } from '@mini-blog/common/auth';
 import {
-  ADMIN,
-  createHttpServer,
-  readCredential,
-  serviceAdminVerifier,
-  createLogger,
-  formatSubscriber,
-  listen,
   SERVICE_NAMES,
   SERVICES,
   subscribersSetting,
   type ServiceName,
-  type SubscriberConfig,
-  currentTracing,
-  ownTracesRouter,
   traceSourcesSetting,
-} from '@mini-blog/common';
+} from '@mini-blog/common/registry';
+import { createHttpServer, createLogger, listen, ownTracesRouter } from '@mini-blog/common/service';
+import { currentTracing } from '@mini-blog/common/tracing';
+import { formatSubscriber, type SubscriberConfig } from '@mini-blog/common/transport/http';
 import { createControl } from './control';
 import express from 'express';
 import { ensureCredentials, PRINCIPALS, type CredentialsReport } from './credentials';

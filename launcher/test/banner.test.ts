@@ -1,5 +1,5 @@
 import type { NetworkInterfaceInfo } from 'node:os';
-import { parseSubscribers } from '@mini-blog/common';
+import { parseSubscribers } from '@mini-blog/common/transport/http';
 import { reachableUrls, startupBanner } from '../src/banner';
 
 /** A machine with loopback, one Wi-Fi address (documentation ranges) and a link-local IPv6 one. */

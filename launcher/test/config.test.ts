@@ -1,4 +1,4 @@
-import { formatSubscriber, parseSubscribers } from '@mini-blog/common';
+import { formatSubscriber, parseSubscribers } from '@mini-blog/common/transport/http';
 import { loadLauncherConfig } from '../src/config';
 import { describeDelivery } from '../src/extra-subscribers';
 

@@ -1,8 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ADMIN, ConfigError, PUBLISHER_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common';
-import { ROUTE_CREDENTIAL, VIEWS_PRINCIPAL } from '@mini-blog/common/jetstream';
+import { ADMIN } from '@mini-blog/common/auth';
+import { PUBLISHER_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
+import { ConfigError } from '@mini-blog/common/service';
+import { ROUTE_CREDENTIAL, VIEWS_PRINCIPAL } from '@mini-blog/common/transport/jetstream';
 import { ensureCredentials, PRINCIPALS } from '../src/credentials';
 import { prepareDataDir } from '../src/system';
 

@@ -2,16 +2,8 @@ import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-import {
-  createHttpApp,
-  createHttpServer,
-  SERVICE_NAMES,
-  SERVICES as REGISTRY,
-  silentLogger,
-  TOO_DEEP_MESSAGE,
-  type ServiceEntry,
-  type ServiceName,
-} from '@mini-blog/common';
+import { SERVICE_NAMES, SERVICES as REGISTRY, type ServiceEntry, type ServiceName } from '@mini-blog/common/registry';
+import { createHttpApp, createHttpServer, silentLogger, TOO_DEEP_MESSAGE } from '@mini-blog/common/service';
 import { waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createGateway } from '../src/gateway';

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import net from 'node:net';
-import { freePort } from '@mini-blog/common';
+import { freePort } from '@mini-blog/common/service';
 import { assertPortsFree } from '../src/ports';
 
 describe('assertPortsFree', () => {

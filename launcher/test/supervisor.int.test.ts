@@ -1,4 +1,4 @@
-import type { SupervisorView } from '@mini-blog/common';
+import type { SupervisorView } from '@mini-blog/common/events';
 import { waitFor } from '@mini-blog/common/testing';
 import { startTemporarySystem, type TemporarySystem } from '../src';
 

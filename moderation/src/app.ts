@@ -1,4 +1,4 @@
-import { createEventService, type EventServiceDeps, type EventServiceParts } from '@mini-blog/common';
+import { createEventService, type EventServiceDeps, type EventServiceParts } from '@mini-blog/common/service';
 import { createModerator } from './domain';
 import { moderationProjection } from './projection';
 

@@ -1,4 +1,4 @@
-import { busConfigSchema, loadConfig, portWithDefault } from '@mini-blog/common';
+import { busConfigSchema, loadConfig, portWithDefault } from '@mini-blog/common/service';
 import { z } from 'zod';
 import { isWordOfLetters } from './skeleton';
 

@@ -1,4 +1,5 @@
-import { assertNever, type CommentCreated, type Envelope, type Handled, type NewEvent } from '@mini-blog/common';
+import { assertNever, type CommentCreated, type Envelope, type NewEvent } from '@mini-blog/common/events';
+import type { Handled } from '@mini-blog/common/registry';
 import { blockedForms, displayOrders, joinsWord, readingsOf } from './skeleton';
 
 export type Verdict = 'approved' | 'rejected';

@@ -1,4 +1,4 @@
-import type { ProjectionDefinition } from '@mini-blog/common';
+import type { ProjectionDefinition } from '@mini-blog/common/projection';
 import { apply, type Verdict } from './domain';
 
 /**

@@ -1,4 +1,4 @@
-import { silentLogger } from '@mini-blog/common';
+import { silentLogger } from '@mini-blog/common/service';
 import { MemoryBus, waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp } from '../src/app';

@@ -1,4 +1,4 @@
-import { DEFAULT_BODY_LIMIT, silentLogger } from '@mini-blog/common';
+import { DEFAULT_BODY_LIMIT, silentLogger } from '@mini-blog/common/service';
 import {
   ENVELOPE_SPECS,
   expectRefused,

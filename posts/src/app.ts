@@ -7,7 +7,7 @@ import {
   publishForRequest,
   type EventServiceDeps,
   type EventServiceParts,
-} from '@mini-blog/common';
+} from '@mini-blog/common/service';
 import { createPostSchema, pageQuerySchema, postCreated, postsPage, type PostsModel } from './domain';
 import { postsProjection } from './projection';
 

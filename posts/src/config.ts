@@ -1,4 +1,4 @@
-import { busConfigSchema, loadConfig, portWithDefault } from '@mini-blog/common';
+import { busConfigSchema, loadConfig, portWithDefault } from '@mini-blog/common/service';
 
 export const configSchema = busConfigSchema.extend(portWithDefault(4000));
 

@@ -1,4 +1,4 @@
-import { MAX_TITLE_LENGTH, userTextSchema, type NewEvent, type PostCreated } from '@mini-blog/common';
+import { MAX_TITLE_LENGTH, userTextSchema, type NewEvent, type PostCreated } from '@mini-blog/common/events';
 import { z } from 'zod';
 
 export const createPostSchema = z.object({

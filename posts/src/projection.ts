@@ -1,10 +1,6 @@
-import {
-  assertNever,
-  type Envelope,
-  type Handled,
-  type ProjectionDb,
-  type ProjectionDefinition,
-} from '@mini-blog/common';
+import { assertNever, type Envelope } from '@mini-blog/common/events';
+import type { ProjectionDb, ProjectionDefinition } from '@mini-blog/common/projection';
+import type { Handled } from '@mini-blog/common/registry';
 import type { Post, PostsModel } from './domain';
 
 /** posts' one table: a post keyed by the seq of its PostCreated, which orders the pages and is their cursor. */

@@ -1,4 +1,5 @@
-import { BusUnavailableError, DEFAULT_CORS_ORIGINS, silentLogger } from '@mini-blog/common';
+import { DEFAULT_CORS_ORIGINS, silentLogger } from '@mini-blog/common/service';
+import { BusUnavailableError } from '@mini-blog/common/transport';
 import { MemoryBus, preflight } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp } from '../src/app';

@@ -1,4 +1,5 @@
-import { DEFAULT_BODY_LIMIT, MAX_TITLE_LENGTH, silentLogger } from '@mini-blog/common';
+import { MAX_TITLE_LENGTH } from '@mini-blog/common/events';
+import { DEFAULT_BODY_LIMIT, silentLogger } from '@mini-blog/common/service';
 import {
   ENVELOPE_SPECS,
   expectRefused,

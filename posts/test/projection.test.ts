@@ -1,4 +1,4 @@
-import type { Envelope } from '@mini-blog/common';
+import type { Envelope } from '@mini-blog/common/events';
 import { openTestProjection } from '@mini-blog/common/testing';
 import { postsPage } from '../src/domain';
 import { postsProjection } from '../src/projection';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '@mini-blog/common';
+import { silentLogger } from '@mini-blog/common/service';
 import { RecordingBus } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp } from '../src/app';

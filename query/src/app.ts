@@ -1,10 +1,10 @@
 import {
-  activeTraceparent,
   createEventService,
   parseOrThrow,
   type EventServiceDeps,
   type EventServiceParts,
-} from '@mini-blog/common';
+} from '@mini-blog/common/service';
+import { activeTraceparent } from '@mini-blog/common/tracing';
 import { LiveChanges, type LiveOptions } from './live';
 import type { PostCacheOptions } from './post-cache';
 import { writePostsMap } from './posts-map';

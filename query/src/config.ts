@@ -5,7 +5,7 @@ import {
   ProxyTrust,
   streamLimitsEnv,
   streamLimitsFrom,
-} from '@mini-blog/common';
+} from '@mini-blog/common/service';
 import { z } from 'zod';
 import { DEFAULT_REPLAY_CHARS, DEFAULT_REPLAY_EVENTS, type LiveOptions } from './live';
 import { DEFAULT_POST_CACHE, type PostCacheOptions } from './post-cache';

@@ -1,4 +1,4 @@
-import type { PublicPost } from '@mini-blog/common';
+import type { PublicPost } from '@mini-blog/common/events';
 import { z } from 'zod';
 import type { PostCache } from './post-cache';
 

@@ -2,11 +2,11 @@ import type { Request, Response } from 'express';
 import {
   EventStreams,
   lastEventId,
-  pushSpan,
   type EventStream,
   type EventStreamLimits,
   type ProxyTrust,
-} from '@mini-blog/common';
+} from '@mini-blog/common/service';
+import { pushSpan } from '@mini-blog/common/tracing';
 
 export interface LiveOptions {
   readonly limits?: EventStreamLimits;

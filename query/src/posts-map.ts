@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { writeChunk } from '@mini-blog/common';
+import { writeChunk } from '@mini-blog/common/service';
 import type { QueryModel } from './domain';
 
 /** Posts read from the database per chunk of the map: each chunk is written before the next is read. */

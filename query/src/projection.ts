@@ -4,12 +4,11 @@ import {
   toPublicComment,
   type CommentStatus,
   type Envelope,
-  type Handled,
-  type ProjectionDb,
-  type ProjectionDefinition,
   type PublicComment,
   type PublicPost,
-} from '@mini-blog/common';
+} from '@mini-blog/common/events';
+import type { ProjectionDb, ProjectionDefinition } from '@mini-blog/common/projection';
+import type { Handled } from '@mini-blog/common/registry';
 import type { QueryModel } from './domain';
 import { DEFAULT_POST_CACHE, PostCache, type PostCacheOptions } from './post-cache';
 

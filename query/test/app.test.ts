@@ -1,12 +1,6 @@
-import {
-  DEFAULT_CORS_ORIGINS,
-  DEFAULT_STREAM_LIMITS,
-  parseAdminVerifier,
-  serviceAdminToken,
-  serviceAdminVerifier,
-  silentLogger,
-  type CommentStatus,
-} from '@mini-blog/common';
+import { parseAdminVerifier, serviceAdminToken, serviceAdminVerifier } from '@mini-blog/common/auth';
+import type { CommentStatus } from '@mini-blog/common/events';
+import { DEFAULT_CORS_ORIGINS, DEFAULT_STREAM_LIMITS, silentLogger } from '@mini-blog/common/service';
 import { MemoryBus, preflight } from '@mini-blog/common/testing';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';

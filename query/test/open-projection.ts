@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import type { Envelope, Handled } from '@mini-blog/common';
+import type { Envelope } from '@mini-blog/common/events';
+import type { Handled } from '@mini-blog/common/registry';
 import { MIGRATIONS, queryProjection, type QueryProjectionOptions } from '../src/projection';
 
 export type QueryEvent = Envelope<Handled<'query'>>;

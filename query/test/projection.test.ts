@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CommentStatus } from '@mini-blog/common';
+import type { CommentStatus } from '@mini-blog/common/events';
 import fc from 'fast-check';
 import type { QueryModel } from '../src/domain';
 import { openProjection as open, type QueryEvent } from './open-projection';

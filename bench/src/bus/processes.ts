@@ -2,7 +2,8 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ADMIN, PUBLISHER_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common';
+import { ADMIN } from '@mini-blog/common/auth';
+import { PUBLISHER_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
 import { freePort, REPO_ROOT, ServiceProcess, waitForReady } from '@mini-blog/launcher';
 
 /** BUS_SCRIPT runs another build of the bus (an earlier commit, for a before/after comparison). */

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import axios from 'axios';
-import { createBusClient, type NewEvent } from '@mini-blog/common';
+import type { NewEvent } from '@mini-blog/common/events';
+import { createBusClient } from '@mini-blog/common/transport/http';
 import { forkHelper, stopChild } from '../bus/processes';
 
 /**

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { SUBSCRIBER_NAMES } from '@mini-blog/common';
+import { SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
 import { callJson } from './http';
 import { load } from './load';
 import { authorization, Backend, memoryOf, nextMessage } from './processes';

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { EVENT_TYPES, type EventType, type NewEvent } from '@mini-blog/common';
+import { EVENT_TYPES, type EventType, type NewEvent } from '@mini-blog/common/events';
 import { callJson } from './http';
 import { authorization } from './processes';
 

@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ADMIN, EVENT_TYPES, PUBLISHER_NAMES, SERVICES, SUBSCRIBER_NAMES, type ServiceName } from '@mini-blog/common';
+import { ADMIN } from '@mini-blog/common/auth';
+import { EVENT_TYPES } from '@mini-blog/common/events';
+import { PUBLISHER_NAMES, SERVICES, SUBSCRIBER_NAMES, type ServiceName } from '@mini-blog/common/registry';
 import { freePort, REPO_ROOT, ServiceProcess, waitForReady } from '@mini-blog/launcher';
 
 /** `loader` fills a log with every type of event at once, as a benchmark's setup (not a service). */

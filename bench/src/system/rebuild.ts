@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { SUBSCRIBER_NAMES } from '@mini-blog/common';
+import { SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
 import { freePort } from '@mini-blog/launcher';
 import { publishLog, type BuiltLog, type LogShape } from './log-builder';
 import { Backend, subscribersFor, type BackendName, type Memory } from './processes';

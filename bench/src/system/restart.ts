@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { SUBSCRIBER_NAMES } from '@mini-blog/common';
+import { SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
 import { freePort } from '@mini-blog/launcher';
 import { publishLog, zeroCounts, type BuiltLog, type LogShape } from './log-builder';
 import { Backend, subscribersFor, type BackendName, type Memory } from './processes';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadReport } from '@mini-blog/blogctl';
-import { SERVICE_NAMES } from '@mini-blog/common';
+import { SERVICE_NAMES } from '@mini-blog/common/registry';
 import { startSystem } from '@mini-blog/launcher';
 import { measureEventChain } from './event-chain-latency';
 import { cpuMsOf } from './processes';

@@ -1,15 +1,12 @@
 import type { Server } from 'node:http';
 import { once } from 'node:events';
 import path from 'node:path';
-import {
-  createHttpApp,
-  createHttpTransport,
-  createLogger,
-  SUBSCRIBER_NAMES,
-  type Envelope,
-  type EventTransport,
-} from '@mini-blog/common';
-import { createJetStreamTransport } from '@mini-blog/common/jetstream';
+import type { Envelope } from '@mini-blog/common/events';
+import { SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
+import { createHttpApp, createLogger } from '@mini-blog/common/service';
+import type { EventTransport } from '@mini-blog/common/transport';
+import { createHttpTransport } from '@mini-blog/common/transport/http';
+import { createJetStreamTransport } from '@mini-blog/common/transport/jetstream';
 import {
   ensureCredentials,
   freePort,

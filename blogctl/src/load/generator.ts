@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ID_SCOPES, idFromKey, type PostChange } from '@mini-blog/common';
+import type { PostChange } from '@mini-blog/common/events';
+import { ID_SCOPES, idFromKey } from '@mini-blog/common/service';
 import { percentiles, type Percentiles } from './percentiles';
 import { publicApi, type PublicApi } from './public-api';
 

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { PostChange } from '@mini-blog/common';
+import type { PostChange } from '@mini-blog/common/events';
 
 /**
  * The public API as a browser reaches it (through the gateway or the ingress), over node:http with

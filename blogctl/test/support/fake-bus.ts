@@ -1,13 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import {
-  NO_DELIVERY_FAULTS,
-  SERVICE_NAMES,
-  type FaultSwitches,
-  type ServiceName,
-  type SubscriptionStatus,
-} from '@mini-blog/common';
+import { NO_DELIVERY_FAULTS, type FaultSwitches, type SubscriptionStatus } from '@mini-blog/common/events';
+import { SERVICE_NAMES, type ServiceName } from '@mini-blog/common/registry';
 import { subscriptionStatus } from '@mini-blog/common/testing';
 
 /** What the fake bus was asked: method, path and query, the Authorization header and the body. */

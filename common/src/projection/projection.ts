@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { ConsumerState } from '../consumer';
+import type { ConsumerState } from '../service/consumer';
 import type { Envelope, NewEvent } from '../events';
 import { SERVICES, type Handled, type SubscriberName } from '../registry';
 import { backoffDelay } from '../transport/backoff';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createConsumer, type Consumer } from '../consumer';
+import { createConsumer, type Consumer } from '../service/consumer';
 import type { EventType } from '../events';
 import type { SubscriberName } from '../registry';
 import type { BusClient } from '../transport/types';

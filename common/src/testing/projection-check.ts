@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import Database from 'better-sqlite3';
-import { createConsumer } from '../consumer';
+import { createConsumer } from '../service/consumer';
 import type { Envelope } from '../events';
 import { Projection } from '../projection/projection';
 import { dumpTables } from '../projection/store';

@@ -1,12 +1,10 @@
 import type { Logger } from 'pino';
 import { bearerToken, readCredential } from '../auth/credentials';
 import { ConfigError, type BusConfig } from '../service/config';
-import { createHttpTransport } from './http';
 import type { EventTransport } from './transport';
 
 export * from './backoff';
 export * from './errors';
-export * from './http';
 export * from './transport';
 export * from './types';
 
@@ -24,13 +22,17 @@ export interface TransportContext {
 export type TransportFactory = (context: TransportContext) => Promise<EventTransport>;
 
 /**
- * The transports `BUS_TRANSPORT` chooses from. JetStream is imported only when chosen, so that a
- * process on the HTTP bus never loads the NATS client (its modules are under
- * `@mini-blog/common/jetstream`, not in the main entry).
+ * The transports `BUS_TRANSPORT` chooses from. Each is imported only when chosen (its modules are
+ * under `@mini-blog/common/transport/<name>`, not in this entry), so that a process on the HTTP bus
+ * never loads the NATS client.
  */
 export const TRANSPORTS: Record<BusConfig['BUS_TRANSPORT'], TransportFactory> = {
   http: async ({ config, credentials }) =>
-    createHttpTransport({ url: config.BUS_URL, token: bearerToken(credentials[0]), secrets: credentials }),
+    (await import('./http/index.js')).createHttpTransport({
+      url: config.BUS_URL,
+      token: bearerToken(credentials[0]),
+      secrets: credentials,
+    }),
   jetstream: async (context) =>
     (await import('./jetstream/index.js')).jetstreamTransportFor({
       ...context,

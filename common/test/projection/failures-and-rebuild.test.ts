@@ -6,7 +6,7 @@ import { serviceAdminToken, serviceAdminVerifier, parseAdminVerifier } from '../
 import type { NewEvent } from '../../src/events';
 import type { ProjectionDb, ProjectionDefinition } from '../../src/projection';
 import { silentLogger } from '../../src/service/logger';
-import { createEventService } from '../../src/start-event-service';
+import { createEventService } from '../../src/service/start-event-service';
 import { MemoryBus, waitFor } from '../../src/testing';
 import type { LogPage, ReadLogOptions } from '../../src/transport';
 

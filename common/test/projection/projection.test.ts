@@ -15,7 +15,7 @@ import type { NewEvent } from '../../src/events';
 import { ConfigError } from '../../src/service/config';
 import { projectionFileName, type ProjectionDb, type ProjectionDefinition } from '../../src/projection';
 import { silentLogger } from '../../src/service/logger';
-import { createEventService } from '../../src/start-event-service';
+import { createEventService } from '../../src/service/start-event-service';
 import request from 'supertest';
 import { checkProjectionFile, MemoryBus, waitFor } from '../../src/testing';
 import { BusUnavailableError, type LogPage, type ReadLogOptions } from '../../src/transport';

@@ -7,7 +7,7 @@ import {
   BUS_SIGNATURE_HEADER,
   BUS_TIMESTAMP_HEADER,
   signDelivery,
-} from '@mini-blog/common';
+} from '@mini-blog/common/auth';
 import { waitFor } from '@mini-blog/common/testing';
 import type { ServiceName } from '@mini-blog/launcher';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';

@@ -1,4 +1,4 @@
-import { isSubscriber, PUBLISHER_NAMES, SERVICE_NAMES } from '@mini-blog/common';
+import { isSubscriber, PUBLISHER_NAMES, SERVICE_NAMES } from '@mini-blog/common/registry';
 import { waitFor } from '@mini-blog/common/testing';
 import type { ServiceName } from '@mini-blog/launcher';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';

@@ -1,5 +1,7 @@
 import path from 'node:path';
-import { projectionFileName, type Envelope, type ProjectionDefinition, type SubscriberName } from '@mini-blog/common';
+import type { Envelope } from '@mini-blog/common/events';
+import { projectionFileName, type ProjectionDefinition } from '@mini-blog/common/projection';
+import type { SubscriberName } from '@mini-blog/common/registry';
 import { checkpointOf, checkProjectionFile, dumpProjectionFile, waitFor } from '@mini-blog/common/testing';
 import { commentsProjection } from '../../../comments/src/projection';
 import { createModerator } from '../../../moderation/src/domain';

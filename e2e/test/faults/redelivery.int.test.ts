@@ -1,4 +1,5 @@
-import { readCredential, type Envelope } from '@mini-blog/common';
+import { readCredential } from '@mini-blog/common/auth';
+import type { Envelope } from '@mini-blog/common/events';
 import { waitFor } from '@mini-blog/common/testing';
 import { DeliveryProxy } from './support/delivery-proxy';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';

@@ -1,4 +1,5 @@
-import { EVENT_TYPES, SUBSCRIBER_NAMES } from '@mini-blog/common';
+import { EVENT_TYPES } from '@mini-blog/common/events';
+import { SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
 import { waitFor } from '@mini-blog/common/testing';
 import { DeliveryProxy } from './support/delivery-proxy';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';

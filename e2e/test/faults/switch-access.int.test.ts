@@ -1,4 +1,5 @@
-import { SERVICE_NAMES, type SupervisorView } from '@mini-blog/common';
+import type { SupervisorView } from '@mini-blog/common/events';
+import { SERVICE_NAMES } from '@mini-blog/common/registry';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
 import { call, getJson, rawRequest } from './support/http';
 

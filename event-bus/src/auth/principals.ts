@@ -1,4 +1,5 @@
-import { ADMIN, ConfigError, Principals, readCredential, type Secrets } from '@mini-blog/common';
+import { ADMIN, Principals, readCredential, type Secrets } from '@mini-blog/common/auth';
+import { ConfigError } from '@mini-blog/common/service';
 import type { BusConfig } from '../config';
 
 /**

@@ -1,4 +1,5 @@
-import type { Logger, SubscriptionStatus } from '@mini-blog/common';
+import type { SubscriptionStatus } from '@mini-blog/common/events';
+import type { Logger } from '@mini-blog/common/service';
 import { Agent } from 'undici';
 import { UnknownSubscriberError } from '../errors';
 import type { GroupCommitter } from '../log/group-commit';

@@ -5,7 +5,7 @@ import {
   BUS_TIMESTAMP_HEADER,
   signDelivery,
   type Secrets,
-} from '@mini-blog/common';
+} from '@mini-blog/common/auth';
 
 /**
  * The headers of one delivery attempt. Always signed, the cursor with the body: one `v2=` signature

@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import {
-  backoffDelay,
-  NO_DELIVERY_FAULTS,
-  type DeliveryFaults,
-  type Logger,
-  type Secrets,
-  type SubscriptionStatus,
-} from '@mini-blog/common';
+import type { Secrets } from '@mini-blog/common/auth';
+import { NO_DELIVERY_FAULTS, type DeliveryFaults, type SubscriptionStatus } from '@mini-blog/common/events';
+import type { Logger } from '@mini-blog/common/service';
+import { backoffDelay } from '@mini-blog/common/transport';
 import { request, type Dispatcher } from 'undici';
 import type { SubscriberConfig } from '../config';
 import { NotParkedError } from '../errors';

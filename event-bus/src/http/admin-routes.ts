@@ -1,4 +1,4 @@
-import { AppError, parseBody, parseOrThrow } from '@mini-blog/common';
+import { AppError, parseBody, parseOrThrow } from '@mini-blog/common/service';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { EventBus } from '../bus';

@@ -1,5 +1,5 @@
+import { ADMIN, type Principals } from '@mini-blog/common/auth';
 import {
-  ADMIN,
   allowOnly,
   AppError,
   authenticate,
@@ -9,11 +9,10 @@ import {
   noStore,
   type EventStreamLimits,
   type Logger,
-  type Principals,
-  currentTracing,
   gatheredTracesRouter,
   type ProxyTrust,
-} from '@mini-blog/common';
+} from '@mini-blog/common/service';
+import { currentTracing } from '@mini-blog/common/tracing';
 import express, { type Express, type RequestHandler } from 'express';
 import type { EventBus } from '../bus';
 import { adminRouter } from './admin-routes';

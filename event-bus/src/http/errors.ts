@@ -1,4 +1,4 @@
-import { AppError } from '@mini-blog/common';
+import { AppError } from '@mini-blog/common/service';
 import type { ErrorRequestHandler } from 'express';
 import {
   ExpectedLastSeqError,

@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { EVENT_TYPES, newEventSchema, type EventType } from '@mini-blog/common/events';
 import {
   allowOnly,
   AppError,
   describeIssues,
-  EVENT_TYPES,
-  newEventSchema,
   parseBody,
   parseOrThrow,
   principalOf,
   writeChunk,
-  type EventType,
-} from '@mini-blog/common';
+} from '@mini-blog/common/service';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { EventBus } from '../bus';

@@ -4,10 +4,9 @@ import {
   logFaultsSchema,
   NO_DELIVERY_FAULTS,
   NO_LOG_FAULTS,
-  parseBody,
   type FaultSwitches,
-  type Logger,
-} from '@mini-blog/common';
+} from '@mini-blog/common/events';
+import { parseBody, type Logger } from '@mini-blog/common/service';
 import { Router } from 'express';
 import type { EventBus } from '../bus';
 

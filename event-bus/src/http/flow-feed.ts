@@ -1,10 +1,5 @@
-import {
-  EventStreams,
-  type EventMeta,
-  type EventStream,
-  type EventStreamLimits,
-  type ProxyTrust,
-} from '@mini-blog/common';
+import type { EventMeta } from '@mini-blog/common/events';
+import { EventStreams, type EventStream, type EventStreamLimits, type ProxyTrust } from '@mini-blog/common/service';
 import type { Request, Response } from 'express';
 import type { EventBus } from '../bus';
 

@@ -1,4 +1,5 @@
-import { AppError, parseEnvelope, parseOrThrow, toPublicEvent } from '@mini-blog/common';
+import { parseEnvelope, toPublicEvent } from '@mini-blog/common/events';
+import { AppError, parseOrThrow } from '@mini-blog/common/service';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { EventBus } from '../bus';

@@ -1,4 +1,5 @@
-import type { EventMeta, Logger } from '@mini-blog/common';
+import type { EventMeta } from '@mini-blog/common/events';
+import type { Logger } from '@mini-blog/common/service';
 import { ExpectedLastSeqError, IdConflictError, LogUnavailableError } from '../errors';
 import type { ParkChange, PendingEvent, Refusal, WriteReply, WriteRequest } from './log-writer';
 import type { BusMetrics } from '../metrics';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
-import type { EventType } from '@mini-blog/common';
+import type { EventType } from '@mini-blog/common/events';
 
 /** An event ready to be stored: validated, with its id, and its data already as JSON text. */
 export interface PendingEvent {

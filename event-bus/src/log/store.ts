@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
-import type { EventMeta, EventType } from '@mini-blog/common';
+import type { EventMeta, EventType } from '@mini-blog/common/events';
 import { createSchema, DATABASE_FILE } from './log-writer';
 
 /** A stored event as read from the log: its envelope `{id, seq, type, data, time, key?, traceparent?}` as JSON text. */

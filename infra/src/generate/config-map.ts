@@ -5,7 +5,7 @@ import {
   subscribersSetting,
   traceSourcesSetting,
   type ServiceEntry,
-} from '@mini-blog/common';
+} from '@mini-blog/common/registry';
 import { labels } from './names';
 import { CONFIG_MAP, k8sServiceUrl } from './services';
 import { noted, type YamlDocument } from './yaml-file';

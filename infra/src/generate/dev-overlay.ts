@@ -1,4 +1,4 @@
-import { SERVICE_NAMES, type ServiceName } from '@mini-blog/common';
+import { SERVICE_NAMES, type ServiceName } from '@mini-blog/common/registry';
 import { handWrittenWorkload, type WorkloadRef } from './hand-written';
 import { VIEWS_FILE, VIEWS_POD } from './jetstream';
 import { CONTAINER_SECURITY, eventServices, workloadKind } from './services';

@@ -1,4 +1,4 @@
-import { publicRoutes, type PublicRouteOf } from '@mini-blog/common';
+import { publicRoutes, type PublicRouteOf } from '@mini-blog/common/registry';
 import { HOST, k8sService, labels } from './names';
 import { noted, type YamlDocument } from './yaml-file';
 

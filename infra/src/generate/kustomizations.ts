@@ -1,4 +1,4 @@
-import { SERVICE_NAMES, SERVICES, type ServiceEntry } from '@mini-blog/common';
+import { SERVICE_NAMES, SERVICES, type ServiceEntry } from '@mini-blog/common/registry';
 import { ingressControllerRule, INGRESS_NGINX } from './network-policies';
 import { yamlText, type YamlDocument } from './yaml-file';
 

@@ -1,4 +1,4 @@
-import type { ServiceName } from '@mini-blog/common';
+import type { ServiceName } from '@mini-blog/common/registry';
 
 /** The public host of the blog, on the Ingress and the Gateway API routes. */
 export const HOST = 'posts.com';

@@ -5,7 +5,7 @@ import {
   isSubscriber,
   type ServiceEntry,
   type ServiceName,
-} from '@mini-blog/common';
+} from '@mini-blog/common/registry';
 import { labels } from './names';
 import { componentOf } from './services';
 import { flow, noted, type YamlDocument } from './yaml-file';

@@ -1,4 +1,4 @@
-import { SERVICE_NAMES, SERVICES, type ServiceEntry, type ServiceName } from '@mini-blog/common';
+import { SERVICE_NAMES, SERVICES, type ServiceEntry, type ServiceName } from '@mini-blog/common/registry';
 import { k8sService, labels } from './names';
 import { flow, noted, trailing, wrap, type YamlDocument } from './yaml-file';
 

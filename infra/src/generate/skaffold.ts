@@ -1,4 +1,4 @@
-import { SERVICE_NAMES, type ServiceName } from '@mini-blog/common';
+import { SERVICE_NAMES, type ServiceName } from '@mini-blog/common/registry';
 import { flow, noted, type YamlDocument } from './yaml-file';
 
 /** The client's image has a Dockerfile of its own: Vite's dev server for dev, the built files and the static server for production. */

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '@mini-blog/common';
+import { freePort } from '@mini-blog/common/service';
 
 /**
  * A real nginx for conformance checks, where one is installed (Debian's nginx-light; it is no

@@ -1,17 +1,11 @@
+import { ADMIN, type Principals } from '@mini-blog/common/auth';
 import {
-  ADMIN,
-  allowOnly,
-  AppError,
-  authenticate,
   deliveryFaultsPatchSchema,
   logFaultsSchema,
-  parseBody,
-  parseOrThrow,
-  type Logger,
-  type Principals,
   type ServiceView,
   type SupervisorView,
-} from '@mini-blog/common';
+} from '@mini-blog/common/events';
+import { allowOnly, AppError, authenticate, parseBody, parseOrThrow, type Logger } from '@mini-blog/common/service';
 import express, { Router } from 'express';
 import { z } from 'zod';
 import type { ServiceProcess } from '../supervisor';

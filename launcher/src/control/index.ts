@@ -1,4 +1,5 @@
-import { ADMIN, Principals, readCredential, type Logger, type Secrets } from '@mini-blog/common';
+import { ADMIN, Principals, readCredential, type Secrets } from '@mini-blog/common/auth';
+import type { Logger } from '@mini-blog/common/service';
 import type { Router } from 'express';
 import type { RunningNats } from '../nats';
 import type { ServiceProcess } from '../supervisor';

@@ -1,5 +1,6 @@
-import { AppError, type ServiceFaults } from '@mini-blog/common';
-import { askSwitches, createLink, isNoResponders } from '@mini-blog/common/jetstream';
+import type { ServiceFaults } from '@mini-blog/common/events';
+import { AppError } from '@mini-blog/common/service';
+import { askSwitches, createLink, isNoResponders } from '@mini-blog/common/transport/jetstream';
 import type { AskService } from './switchboard';
 
 /** How long a running service may take to answer: it answers from its event loop, not after its work. */

@@ -1,17 +1,16 @@
 import {
-  AppError,
   deliveryFaultsSchema,
   isDeliveryFaulty,
   NO_DELIVERY_FAULTS,
   NO_LOG_FAULTS,
-  PUBLISHER_NAMES,
-  SUBSCRIBER_NAMES,
   type DeliveryFaults,
   type DeliveryFaultsPatch,
   type FaultSwitches,
   type LogFaults,
   type ServiceFaults,
-} from '@mini-blog/common';
+} from '@mini-blog/common/events';
+import { PUBLISHER_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
+import { AppError } from '@mini-blog/common/service';
 
 /**
  * Where the launcher sets the switches of the deliveries and of the log: they live where they

@@ -4,6 +4,7 @@ import { httpLiveDelivery, type DeliveryRouterOptions } from './delivery-router'
 
 export * from './bus-client';
 export * from './delivery-router';
+export * from './subscribers';
 
 export interface HttpTransportOptions extends BusClientOptions, DeliveryRouterOptions {}
 

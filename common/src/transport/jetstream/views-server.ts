@@ -5,10 +5,10 @@ import { baseConfigSchema, ConfigError, loadConfig } from '../../service/config'
 import { createHttpApp } from '../../service/http-app';
 import { createLogger } from '../../service/logger';
 import { runService } from '../../service/run-service';
-import { readOrExit } from '../../start-event-service';
+import { readOrExit } from '../../service/start-event-service';
 import { backoffDelay } from '../backoff';
 import { SERVICES, traceSourcesSetting } from '../../registry';
-import { gatheredTracesRouter, parseTraceSources } from '../../tracing/routes';
+import { gatheredTracesRouter, parseTraceSources } from '../../service/trace-routes';
 import { readJetStreamConfig } from './config';
 import { createLink } from './link';
 import { VIEWS_PRINCIPAL } from './subjects';

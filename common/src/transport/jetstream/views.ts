@@ -13,7 +13,7 @@ import {
 } from '../../events';
 import { AppError } from '../../service/errors';
 import { parseOrThrow } from '../../service/validation';
-import { EventStreams, type EventStream, type EventStreamLimits } from '../../sse';
+import { EventStreams, type EventStream, type EventStreamLimits } from '../../service/sse';
 import type { Link } from './link';
 import { describe } from './live-consumer';
 import { headersOf, isApiError, STREAM_NOT_FOUND, TERMINATED_ADVISORY_PREFIX, toRawEnvelope } from './stream';

@@ -6,7 +6,7 @@ import {
   BUS_SIGNATURE_HEADER,
   BUS_TIMESTAMP_HEADER,
   signDelivery,
-} from '@mini-blog/common';
+} from '@mini-blog/common/auth';
 
 /**
  * How the proxy treats the bus's deliveries:

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readCredential, SUBSCRIBER_NAMES, type SubscriberName } from '@mini-blog/common';
+import { readCredential } from '@mini-blog/common/auth';
+import { SUBSCRIBER_NAMES, type SubscriberName } from '@mini-blog/common/registry';
 import {
   ensureCredentials,
   freePort,

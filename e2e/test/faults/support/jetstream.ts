@@ -1,7 +1,9 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { readCredential, SUBSCRIBER_NAMES, type Envelope, type SubscriberName } from '@mini-blog/common';
-import { createJetStreamTransport, createLink, STREAM_NAME } from '@mini-blog/common/jetstream';
+import { readCredential } from '@mini-blog/common/auth';
+import type { Envelope } from '@mini-blog/common/events';
+import { SUBSCRIBER_NAMES, type SubscriberName } from '@mini-blog/common/registry';
+import { createJetStreamTransport, createLink, STREAM_NAME } from '@mini-blog/common/transport/jetstream';
 import {
   createGateway,
   freePort,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ID_SCOPES, idFromKey } from '@mini-blog/common';
+import { ID_SCOPES, idFromKey } from '@mini-blog/common/service';
 import { call } from './http';
 
 /** A comment with this word is rejected by moderation (the default BLOCKED_WORDS). */

@@ -1,4 +1,4 @@
-import type { Envelope } from '@mini-blog/common';
+import type { Envelope } from '@mini-blog/common/events';
 import { waitFor } from '@mini-blog/common/testing';
 import { getJson } from './http';
 import type { Ledger } from './load';

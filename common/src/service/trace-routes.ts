@@ -2,9 +2,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { TRACE_ID_PATTERN, type TraceAnswer, type TraceSpan } from '../events/public-views';
 import { MAX_ID_LENGTH } from '../events/catalog';
-import { AppError } from '../service/errors';
-import { parseOrThrow } from '../service/validation';
-import type { RecentSpans } from './recent-spans';
+import { AppError } from './errors';
+import { parseOrThrow } from './validation';
+import type { RecentSpans } from '../tracing/recent-spans';
 
 /**
  * The trace routes. Every process answers `GET /traces/:traceId` and `GET /traces?event=<id>` from

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import { parseEnvelope, type Envelope, type EventType, type NewEvent } from './events';
-import { describeIssues } from './service/validation';
-import { backoffDelay } from './transport/backoff';
-import { DeliveryRefusedError, IdempotencyConflictError, NotReadyError } from './transport/errors';
-import type { BusClient, DeliverySink, LogPage } from './transport/types';
+import { parseEnvelope, type Envelope, type EventType, type NewEvent } from '../events';
+import { describeIssues } from './validation';
+import { backoffDelay } from '../transport/backoff';
+import { DeliveryRefusedError, IdempotencyConflictError, NotReadyError } from '../transport/errors';
+import type { BusClient, DeliverySink, LogPage } from '../transport/types';
 
 /** Changes the state for one event; returns the events this one causes (with deterministic ids). */
 export type ApplyEvent = (event: Envelope) => readonly NewEvent[] | void;

@@ -1,5 +1,5 @@
-import { EVENT_TYPES, type EventType } from './events';
-import type { SubscriptionStatus } from './events/public-views';
+import { EVENT_TYPES, type EventType } from '../../events';
+import type { SubscriptionStatus } from '../../events/public-views';
 
 /**
  * The bus's subscriber list (`SUBSCRIBERS`, and the launcher's `EXTRA_SUBSCRIBERS` for course

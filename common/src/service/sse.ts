@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { ProxyTrust } from './service/client-address';
-import { AppError } from './service/errors';
-import { writeChunk } from './service/write-chunk';
+import { ProxyTrust } from './client-address';
+import { AppError } from './errors';
+import { writeChunk } from './write-chunk';
 
 /**
  * The bounds of a process's server-sent-event streams. A client that stops reading would otherwise
