@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
-import { natsPermissions, natsPrincipals } from '@mini-blog/common/transport/jetstream';
+import { natsPermissions, natsPrincipals } from '@mini-blog/common/transport/jetstream/nats-config';
 import { schemaErrors, unknownFieldErrors } from './support/kubernetes-schemas';
 import { hasKubectl, kubectlKustomize } from './support/kustomize';
 import {

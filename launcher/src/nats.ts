@@ -7,7 +7,7 @@ import {
   natsPrincipals,
   ROUTE_CREDENTIAL,
   type NatsNodePorts,
-} from '@mini-blog/common/transport/jetstream';
+} from '@mini-blog/common/transport/jetstream/nats-config';
 import { freePort } from './ports';
 import { ServiceProcess, waitForReady, type LogSink } from './supervisor';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ADMIN } from '@mini-blog/common/auth';
 import { PUBLISHER_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
 import { ConfigError } from '@mini-blog/common/service';
-import { ROUTE_CREDENTIAL, VIEWS_PRINCIPAL } from '@mini-blog/common/transport/jetstream';
+import { ROUTE_CREDENTIAL, VIEWS_PRINCIPAL } from '@mini-blog/common/transport/jetstream/nats-config';
 import { ensureCredentials, PRINCIPALS } from '../src/credentials';
 import { prepareDataDir } from '../src/system';
 

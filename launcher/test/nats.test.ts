@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { natsPrincipals } from '@mini-blog/common/transport/jetstream';
+import { natsPrincipals } from '@mini-blog/common/transport/jetstream/nats-config';
 import { waitFor } from '@mini-blog/common/testing';
 import { findNatsServer, parseTransportArgs, startNats, type RunningNats } from '../src/nats';
 

@@ -1,7 +1,15 @@
-// Preloaded into a process with `--require` (NODE_OPTIONS): when the process exits, writes the
-// files of every CommonJS module it loaded to LOADED_MODULES_FILE, as a JSON array. Tests read it to
-// see what a process pulled in (an HTTP-bus service must not load the NATS client).
+// Preloaded into a process with `--require` (NODE_OPTIONS, which the processes it starts inherit):
+// when the process exits, writes its script and the files of every CommonJS module it loaded to
+// LOADED_MODULES_DIR/<pid>.json. Tests read them to see what each process pulled in (a process on
+// the HTTP bus must not load the NATS client).
 const { writeFileSync } = require('node:fs');
+const path = require('node:path');
 
-const target = process.env.LOADED_MODULES_FILE;
-if (target) process.on('exit', () => writeFileSync(target, JSON.stringify(Object.keys(require.cache))));
+const dir = process.env.LOADED_MODULES_DIR;
+if (dir)
+  process.on('exit', () =>
+    writeFileSync(
+      path.join(dir, `${process.pid}.json`),
+      JSON.stringify({ script: process.argv[1] ?? null, modules: Object.keys(require.cache) }),
+    ),
+  );

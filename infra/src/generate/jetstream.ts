@@ -5,7 +5,7 @@ import {
   natsPrincipals,
   ROUTE_CREDENTIAL,
   ROUTE_USER,
-} from '@mini-blog/common/transport/jetstream';
+} from '@mini-blog/common/transport/jetstream/nats-config';
 import { labels } from './names';
 import { CLUSTER_DNS } from './network-policies';
 import { CONFIG_MAP, CREDENTIALS_SECRET, eventServices, workloadKind } from './services';

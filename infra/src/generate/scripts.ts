@@ -1,6 +1,6 @@
 import { ADMIN } from '@mini-blog/common/auth';
 import { PUBLISHER_NAMES, SERVICE_NAMES, SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
-import { ROUTE_CREDENTIAL, VIEWS_PRINCIPAL } from '@mini-blog/common/transport/jetstream';
+import { ROUTE_CREDENTIAL, VIEWS_PRINCIPAL } from '@mini-blog/common/transport/jetstream/nats-config';
 import { flow, noted, type YamlDocument } from './yaml-file';
 
 /** What the scripts of infra/scripts need of the registry, for them to run without a build (registry.mjs reads it). */
