@@ -1,10 +1,12 @@
+import { SPAN_EXPORT_PATH } from '@mini-blog/common/events';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
 // In development the API lives behind the local gateway; proxying keeps every URL relative, as it
 // is in production where the gateway or the ingress serves the app and the API on one origin.
 const gateway = process.env.GATEWAY_URL ?? 'http://localhost:8080';
-const apiPrefixes = ['/posts', '/subscriptions', '/flow', '/traces'];
+// The browser's span exports (SPAN_EXPORT_PATH) go through it too, to the client's server behind it.
+const apiPrefixes = ['/posts', '/subscriptions', '/flow', '/traces', SPAN_EXPORT_PATH];
 
 export default defineConfig({
   plugins: [react()],

@@ -1,12 +1,22 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createHttpApp, silentLogger, type Logger } from '@mini-blog/common/service';
+import { SPAN_EXPORT_MAX_BYTES, SPAN_EXPORT_PATH } from '@mini-blog/common/events';
+import {
+  createHttpApp,
+  createSpanRelay,
+  ProxyTrust,
+  silentLogger,
+  type Logger,
+  type SpanRelay,
+} from '@mini-blog/common/service';
 import express, { type Express, type RequestHandler } from 'express';
 
 export interface AppDeps {
   /** The built app: index.html and Vite's hashed files under assets/. */
   readonly staticDir: string;
   readonly logger?: Logger;
+  /** The browser's span exports (`POST /v1/traces`); by default sent on nowhere, from clients bounded by their own address. */
+  readonly spanRelay?: SpanRelay;
 }
 
 /**
@@ -73,15 +83,23 @@ const REVALIDATE = 'no-cache';
 /**
  * The production server of the SPA: static files with caching fitted to each, every other GET
  * answered with index.html so that a reload on a client route works, and a missing hashed asset
- * answered 404 (never index.html, which a browser would try to run as a script).
+ * answered 404 (never index.html, which a browser would try to run as a script). And the browser's
+ * span exports, the one body it reads (`createSpanRelay`).
  */
-export function createApp({ staticDir, logger = silentLogger() }: AppDeps): Express {
+export function createApp({
+  staticDir,
+  logger = silentLogger(),
+  spanRelay = createSpanRelay({ proxies: new ProxyTrust(), logger, env: {} }),
+}: AppDeps): Express {
   const indexFile = path.join(staticDir, 'index.html');
   return createHttpApp({
     logger,
     isReady: () => existsSync(indexFile),
+    bodyLimit: SPAN_EXPORT_MAX_BYTES,
+    beforeBody: (app) => app.use(SPAN_EXPORT_PATH, spanRelay.admit),
     routes: (app) => {
       app.use(securityHeaders);
+      app.use(spanRelay.router);
       app.use(
         express.static(staticDir, {
           index: false,

@@ -1,4 +1,5 @@
 import type { EventType } from './events/catalog';
+import { SPAN_EXPORT_PATH } from './events/public-views';
 
 /**
  * A public path: a request whose path it matches is sent to the service, by the ingress, the Gateway
@@ -125,8 +126,9 @@ export const SERVICES = {
     reactions: [],
     handles: [],
     keys: {},
-    // Whatever no other path claims: the pages, and the paths of the bus's API and admin routes.
-    routes: [{ path: '/?(.*)' }],
+    // The browser's span exports (OTLP/HTTP, sent on to the collector: common/src/service/span-relay.ts);
+    // and whatever no other path claims: the pages, and the paths of the bus's API and admin routes.
+    routes: [{ path: SPAN_EXPORT_PATH }, { path: '/?(.*)' }],
   },
 } as const satisfies Record<string, ServiceEntry>;
 

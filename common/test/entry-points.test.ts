@@ -203,3 +203,12 @@ describe('the transport seam (@mini-blog/common/transport)', () => {
     expect(packages.filter((specifier) => /^(express|cors)$/.test(specifier))).toEqual([]);
   });
 });
+
+describe('what an instrumentation loads of common', () => {
+  it('@mini-blog/common/tracing: no web framework, which its instrumentations must patch as it is first required', () => {
+    const { packages } = moduleGraph(sourceOf('@mini-blog/common/tracing'));
+
+    expect(packages).toContain('@opentelemetry/sdk-trace-node');
+    expect(packages.filter((specifier) => /^(express|cors)$/.test(specifier))).toEqual([]);
+  });
+});

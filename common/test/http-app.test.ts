@@ -3,7 +3,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { AppError } from '../src/service/errors';
 import { BusUnavailableError, ConflictError, IdempotencyConflictError } from '../src/transport/errors';
-import { createHttpApp } from '../src/service/http-app';
+import { createHttpApp, DEFAULT_BODY_LIMIT } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';
 
 /** A logger whose records the test can read. */
@@ -177,7 +177,7 @@ describe('createHttpApp', () => {
       .send({ title: 'x'.repeat(101 * 1024) });
 
     expect(res.status).toBe(413);
-    expect(res.body).toEqual({ message: 'body: must not be larger than the limit' });
+    expect(res.body).toEqual({ message: `body: must be at most ${DEFAULT_BODY_LIMIT} bytes` });
   });
 
   it('accepts a body just under the limit', async () => {

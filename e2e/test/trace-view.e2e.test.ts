@@ -1,5 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { SERVICE_NAMES } from '@mini-blog/common/registry';
+import { startOtlpReceiver, type OtlpReceiver } from '@mini-blog/common/testing';
 import { startTracing } from '@mini-blog/common/tracing';
 import { startTemporarySystem, type TemporarySystem } from '@mini-blog/launcher';
 import type { Browser, Page } from 'playwright-core';
@@ -7,7 +9,8 @@ import { launchBrowser, SKIP_BROWSER_TESTS } from './support/browser';
 
 /**
  * The trace view in a real browser, on each transport: a new comment's trace from the click to the
- * live stream, every hop in order, its events linked to the event flow and back; each view with one
+ * live stream, every hop in order, its events linked to the event flow and back; the same trace at
+ * an OTLP endpoint, the browser's spans in it (sent through the gateway); each view with one
  * h1 that focus moves to, usable at 390 px, and axe-core finding no violation. Screenshots of the
  * trace view at desktop width and at 390 px go to artifacts/.
  */
@@ -35,14 +38,18 @@ async function axeViolations(page: Page): Promise<string[]> {
 
 describeInBrowser.each(['http', 'jetstream'] as const)('the trace view on the %s transport', (transport) => {
   let running: TemporarySystem;
+  let receiver: OtlpReceiver;
   let browser: Browser;
   let page: Page;
   const content = `Traced in the browser on ${transport}`;
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
+    receiver = await startOtlpReceiver();
+    const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
     running = await startTemporarySystem('mini-blog-trace-view-', {
       ...(transport === 'jetstream' ? { transport: { transport: 'jetstream', natsNodes: 1 } } : {}),
+      env: Object.fromEntries(SERVICE_NAMES.map((name) => [name, otlp])),
     });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
@@ -51,6 +58,7 @@ describeInBrowser.each(['http', 'jetstream'] as const)('the trace view on the %s
   afterAll(async () => {
     await browser?.close();
     await running?.stop();
+    await receiver?.close();
   });
 
   it('shows one h1 on the posts view and no axe-core violation', async () => {
@@ -107,6 +115,31 @@ describeInBrowser.each(['http', 'jetstream'] as const)('the trace view on the %s
     expect(await page.getByText(content).count()).toBe(0);
     await page.screenshot({ path: path.join(ARTIFACTS, `trace-view-${transport}.png`), fullPage: true });
     expect(await axeViolations(page)).toEqual([]);
+  });
+
+  it("sends the same trace to the OTLP endpoint: the browser's spans, through the gateway, with the services'", async () => {
+    const traceId = (await page.locator('code.trace-id').textContent())!;
+
+    const spans = await receiver.trace(
+      traceId,
+      [
+        ['browser', 'add comment'],
+        ['browser', 'live change received'],
+        ['comments', 'POST /posts/:id/comments'],
+        ['query', 'push change'],
+      ],
+      LIVE_TIMEOUT_MS,
+    );
+    const find = (service: string, name: string) =>
+      spans.find((span) => span.service === service && span.name === name)!;
+
+    const click = find('browser', 'add comment');
+    expect(click.parentSpanId ?? '').toBe('');
+    // The fetch instrumentation's span of the request, the click's child.
+    expect(spans.filter((span) => span.service === 'browser' && span.parentSpanId === click.spanId)).toEqual([
+      expect.objectContaining({ name: 'POST', kind: 3 }),
+    ]);
+    expect(find('browser', 'live change received').parentSpanId).toBe(find('query', 'push change').spanId);
   });
 
   it('fits a phone: the trace view at 390 px needs no sideways scrolling and axe-core finds nothing', async () => {

@@ -1,88 +1,55 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { TraceAnswer, TraceSpan } from '@mini-blog/common/events';
-import { SERVICE_NAMES } from '@mini-blog/common/registry';
-import { waitFor } from '@mini-blog/common/testing';
+import { SPAN_EXPORT_PATH, type TraceAnswer, type TraceSpan } from '@mini-blog/common/events';
+import { startOtlpReceiver, waitFor, type OtlpReceiver, type ReceivedSpan } from '@mini-blog/common/testing';
 import { startTracing } from '@mini-blog/common/tracing';
 import { startTemporarySystem, type TemporarySystem } from '@mini-blog/launcher';
+import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { sendRaw } from './support/raw-request';
 
 /**
  * Traces across the event chain, on each transport, with every service a real process: what an
- * OTLP collector receives (decoded from the OTLP/HTTP JSON the services send), and what the gateway
- * shows of a trace (the gathered spans, and nothing else: no comment's content, no secret).
+ * OTLP collector receives (decoded from the OTLP/HTTP JSON the services send, and the browser's
+ * spans, which reach it through the gateway and the client's server), and what the gateway shows
+ * of a trace (the gathered spans, and nothing else: no comment's content, no secret).
  */
 
 jest.setTimeout(180_000);
 
-// The gateway runs in this process: its hops are spans too, as in `npm start`.
-startTracing({ service: 'gateway', role: 'gateway' });
+/** The collector: every process of the system sends its spans there (OTEL_EXPORTER_OTLP_ENDPOINT, which they inherit). */
+let receiver: OtlpReceiver;
 
-/** A span as OTLP/JSON has it, with the service of its resource. */
-interface OtlpSpan {
-  readonly service: string;
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly parentSpanId?: string;
-  readonly name: string;
-  readonly kind: number;
-}
-
-interface OtlpRequest {
-  resourceSpans: {
-    resource: { attributes: { key: string; value: { stringValue?: string } }[] };
-    scopeSpans: { spans: Omit<OtlpSpan, 'service'>[] }[];
-  }[];
-}
-
-/** A local OTLP/HTTP receiver: keeps every span it is sent, decoded. */
-async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; contentTypes: Set<string>; server: Server }> {
-  const spans: OtlpSpan[] = [];
-  const contentTypes = new Set<string>();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      contentTypes.add(req.headers['content-type'] ?? '');
-      if (req.method === 'POST' && req.url === '/v1/traces') {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpRequest;
-        for (const { resource, scopeSpans } of body.resourceSpans) {
-          const service = resource.attributes.find((attribute) => attribute.key === 'service.name')?.value.stringValue;
-          for (const scope of scopeSpans)
-            for (const span of scope.spans) spans.push({ ...span, service: service ?? '' });
-        }
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, contentTypes, server };
-}
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
+  // The gateway runs in this process: its hops are spans too, as in `npm start`, sent to the receiver as well.
+  startTracing({ service: 'gateway', role: 'gateway' });
+});
+afterAll(async () => {
+  delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  await receiver?.close();
+});
 
 describe.each(['http', 'jetstream'] as const)('traces on the %s transport', (transport) => {
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let running: TemporarySystem;
   const url = () => running.system.url;
 
   beforeAll(async () => {
-    receiver = await startReceiver();
-    const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
     running = await startTemporarySystem('mini-blog-traces-', {
       ...(transport === 'jetstream' ? { transport: { transport: 'jetstream', natsNodes: 1 } } : {}),
-      env: Object.fromEntries(SERVICE_NAMES.map((name) => [name, otlp])),
     });
   });
   afterAll(async () => {
     await running?.stop();
-    receiver?.server.close();
   });
 
-  async function post(urlPath: string, body: unknown): Promise<unknown> {
+  async function post(urlPath: string, body: unknown, headers: Record<string, string> = {}): Promise<unknown> {
     const res = await fetch(`${url()}${urlPath}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     });
     expect(res.status).toBe(201);
@@ -115,21 +82,17 @@ describe.each(['http', 'jetstream'] as const)('traces on the %s transport', (tra
       ['query', 'process CommentUpdated'],
       ...(transport === 'http' ? [['event-bus', 'POST /events'] as [string, string]] : []),
     ];
-    // Each process sends its spans in batches of its own: wait for every hop's.
-    const spans = await waitFor(() => {
-      const ofTrace = receiver.spans.filter((span) => span.traceId === traceId);
-      return hops.every(([service, name]) => ofTrace.some((span) => span.service === service && span.name === name))
-        ? ofTrace
-        : undefined;
-    }, "every hop's span at the receiver");
-    expect([...receiver.contentTypes]).toEqual(['application/json']);
+    const spans = await receiver.trace(traceId, hops);
+    expect([...new Set(receiver.requests.map(({ path: at, contentType }) => `${at} ${contentType}`))]).toEqual([
+      '/v1/traces application/json',
+    ]);
     const find = (service: string, name: string) => {
       const found = spans.find((span) => span.service === service && span.name === name);
       if (!found)
         throw new Error(`no span ${name} of ${service} among ${spans.map((s) => `${s.service}:${s.name}`).join(', ')}`);
       return found;
     };
-    const childOf = (child: OtlpSpan, parent: OtlpSpan) => expect(child.parentSpanId).toBe(parent.spanId);
+    const childOf = (child: ReceivedSpan, parent: ReceivedSpan) => expect(child.parentSpanId).toBe(parent.spanId);
 
     const created = find('comments', 'publish CommentCreated');
     childOf(find('moderation', 'process CommentCreated'), created);
@@ -141,7 +104,7 @@ describe.each(['http', 'jetstream'] as const)('traces on the %s transport', (tra
     childOf(find('query', 'process CommentUpdated'), updated);
     childOf(find('query', 'process CommentCreated'), created);
     // The request that created the comment is where the trace of its events begins.
-    const ancestors = (span: OtlpSpan): string[] => {
+    const ancestors = (span: ReceivedSpan): string[] => {
       const parent = spans.find((other) => other.spanId === span.parentSpanId);
       return parent ? [parent.spanId, ...ancestors(parent)] : [];
     };
@@ -156,6 +119,129 @@ describe.each(['http', 'jetstream'] as const)('traces on the %s transport', (tra
       );
       expect(stored).toBeDefined();
     }
+  });
+
+  it("sends a comment made in the browser to the OTLP endpoint as one trace: the click, its request, the gateway's hop and every service's, each the child of its cause", async () => {
+    const { id: postId } = (await post('/posts/create', { title: `Clicked on ${transport}` })) as { id: string };
+    // The browser, as the client's tracing has it (client/src/lib/tracing.ts): the person's action
+    // the root, the fetch its child, whose traceparent the request carries; the spans exported with
+    // the SDK's OTLP/HTTP exporter to /v1/traces on the page's origin, the gateway.
+    const browser = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'browser' }),
+      spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${url()}${SPAN_EXPORT_PATH}` }))],
+    });
+    const tracer = browser.getTracer('mini-blog-client');
+    const click = tracer.startSpan('add comment', { kind: SpanKind.INTERNAL, root: true });
+    const request = tracer.startSpan(
+      'POST',
+      { kind: SpanKind.CLIENT, attributes: { 'http.request.method': 'POST' } },
+      trace.setSpan(ROOT_CONTEXT, click),
+    );
+    const { traceId, spanId } = request.spanContext();
+    await post(
+      `/posts/${postId}/comments`,
+      { content: 'Clicked all the way' },
+      { traceparent: `00-${traceId}-${spanId}-01` },
+    );
+    request.end();
+    click.end();
+    await browser.shutdown();
+
+    const hops: [string, string][] = [
+      ['browser', 'add comment'],
+      ['browser', 'POST'],
+      ['gateway', 'POST gateway → comments'],
+      ['comments', 'POST /posts/:id/comments'],
+      ['comments', 'publish CommentCreated'],
+      ['moderation', 'publish CommentModerated'],
+      ['comments', 'publish CommentUpdated'],
+      ['query', 'process CommentUpdated'],
+    ];
+    const spans = await receiver.trace(traceId, hops);
+    const find = (service: string, name: string) =>
+      spans.find((span) => span.service === service && span.name === name)!;
+
+    // One trace, whole: its root is the click, and every other span's parent is at the receiver too.
+    expect(spans.filter((span) => !span.parentSpanId)).toEqual([find('browser', 'add comment')]);
+    const ids = new Set(spans.map((span) => span.spanId));
+    expect(spans.filter((span) => span.parentSpanId && !ids.has(span.parentSpanId))).toEqual([]);
+    expect(find('browser', 'POST').parentSpanId).toBe(find('browser', 'add comment').spanId);
+    expect(find('gateway', 'POST gateway → comments').parentSpanId).toBe(find('browser', 'POST').spanId);
+    expect(find('comments', 'POST /posts/:id/comments').parentSpanId).toBe(
+      find('gateway', 'POST gateway → comments').spanId,
+    );
+    const ancestors = (span: ReceivedSpan): ReceivedSpan[] => {
+      const parent = spans.find((other) => other.spanId === span.parentSpanId);
+      return parent ? [parent, ...ancestors(parent)] : [];
+    };
+    expect(ancestors(find('query', 'process CommentUpdated')).map((span) => `${span.service}: ${span.name}`)).toEqual(
+      expect.arrayContaining([
+        'comments: publish CommentUpdated',
+        'moderation: publish CommentModerated',
+        'browser: add comment',
+      ]),
+    );
+  });
+
+  it("takes at /v1/traces only the browser's OTLP trace data, and through no path reaches another of the collector's", async () => {
+    const exportOf = (service: string) =>
+      JSON.stringify({
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+            scopeSpans: [
+              {
+                spans: [
+                  {
+                    traceId: 'e'.repeat(32),
+                    spanId: 'f'.repeat(16),
+                    name: `written on ${transport}`,
+                    kind: 1,
+                    startTimeUnixNano: '1',
+                    endTimeUnixNano: '2',
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      });
+    const before = receiver.requests.length;
+
+    const answers = [];
+    for (const [target, body] of [
+      ['/v1/metrics', exportOf('browser')],
+      ['/v1/logs', exportOf('browser')],
+      ['/v1/traces/../metrics', exportOf('browser')],
+      ['/v1/traces/%2e%2e/logs', exportOf('browser')],
+      ['/v1/traces%2F..%2Fmetrics', exportOf('browser')],
+      ['//v1//traces', exportOf('comments')],
+      ['/v1/traces', '{"resourceMetrics":[]}'],
+      ['/v1/traces', 'not json'],
+    ] as const)
+      answers.push(await sendRaw(url(), 'POST', target, body));
+    const sent = await sendRaw(url(), 'POST', '/v1/./traces', exportOf('browser'));
+
+    expect(answers.map(({ request, status }) => `${request} → ${status}`)).toEqual([
+      'POST /v1/metrics → 404',
+      'POST /v1/logs → 404',
+      'POST /v1/traces/../metrics → 404',
+      'POST /v1/traces/%2e%2e/logs → 404',
+      'POST /v1/traces%2F..%2Fmetrics → 404',
+      'POST //v1//traces → 400',
+      'POST /v1/traces → 400',
+      'POST /v1/traces → 400',
+    ]);
+    expect(sent.status).toBe(200);
+    // Only the one export that was the browser's trace data reached the receiver, at its traces URL.
+    await waitFor(() => receiver.spans.some((span) => span.name === `written on ${transport}`), 'the export sent on');
+    expect(
+      receiver.requests
+        .slice(before)
+        .filter(({ body }) => body.includes(`written on ${transport}`))
+        .map(({ method, path: at }) => `${method} ${at}`),
+    ).toEqual(['POST /v1/traces']);
+    expect(receiver.requests.filter(({ path: at }) => at !== '/v1/traces')).toEqual([]);
   });
 
   it('shows through the gateway the trace gathered from every process, with nothing but metadata', async () => {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { SPAN_EXPORT_PATH } from '@mini-blog/common/events';
 import { SERVICES, SUBSCRIBER_NAMES, traceSourcesSetting } from '@mini-blog/common/registry';
 import { parse } from 'yaml';
 import { schemaErrors, unknownFieldErrors } from './support/kubernetes-schemas';
@@ -49,7 +50,8 @@ const servicePort = (objects: readonly K8sObject[], name: string, port: string) 
     const endpoint = new URL(config.data!.OTEL_EXPORTER_OTLP_ENDPOINT!);
     expect(endpoint.hostname).toBe('otel-collector');
     expect(Number(endpoint.port)).toBe(servicePort(objects, 'otel-collector', 'otlp-http'));
-    for (const name of [...SUBSCRIBER_NAMES, 'event-bus']) {
+    // The client's server sends on the browser's spans (common/src/service/span-relay.ts).
+    for (const name of [...SUBSCRIBER_NAMES, 'event-bus', 'client']) {
       const env = workloads.find((workload) => workload.name === name)!.pod.containers[0]!.env ?? [];
       expect(
         env.find((entry) => entry.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.valueFrom?.configMapKeyRef,
@@ -80,6 +82,63 @@ const servicePort = (objects: readonly K8sObject[], name: string, port: string) 
         ports: [{ protocol: 'TCP', port: servicePort(objects, 'jaeger', 'otlp-grpc') }],
       },
     ]);
+  });
+
+  it('lets every pod of the blog send to the collector, and the collector reach only DNS and Jaeger: the default deny stops the rest', () => {
+    const otlpPort = servicePort(objects, 'otel-collector', 'otlp-http');
+    const exporters = find(objects, 'NetworkPolicy', 'otlp-export')!.spec as {
+      podSelector: { matchLabels: Record<string, string> };
+      policyTypes: string[];
+      egress: unknown[];
+    };
+    expect(exporters.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/part-of': 'mini-blog' });
+    expect(exporters.policyTypes).toEqual(['Egress']);
+    expect(exporters.egress).toEqual([
+      {
+        to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'otel-collector' } } }],
+        ports: [{ protocol: 'TCP', port: otlpPort }],
+      },
+    ]);
+    for (const workload of workloads.filter((candidate) =>
+      candidate.pod.containers.some((container) =>
+        container.env?.some((entry) => entry.name === 'OTEL_EXPORTER_OTLP_ENDPOINT'),
+      ),
+    ))
+      expect([workload.name, workload.podLabels['app.kubernetes.io/part-of']]).toEqual([workload.name, 'mini-blog']);
+    const collector = find(objects, 'NetworkPolicy', 'otel-collector')!.spec as {
+      policyTypes: string[];
+      egress: { to: { podSelector: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[];
+    };
+    expect(collector.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(
+      collector.egress.map((rule) => [rule.to[0]!.podSelector.matchLabels, rule.ports.map((p) => p.port)]),
+    ).toEqual([
+      [{ 'k8s-app': 'kube-dns' }, [53, 53]],
+      [{ 'app.kubernetes.io/name': 'jaeger' }, [servicePort(objects, 'jaeger', 'otlp-grpc')]],
+    ]);
+  });
+
+  it("routes the browser's span exports to the client's server, which bounds them per client and sends them on; never to the collector", () => {
+    const client = workloads.find((workload) => workload.name === 'client')!.pod.containers[0]!.env ?? [];
+    expect(client.find((entry) => entry.name === 'TRUSTED_PROXIES')?.valueFrom?.configMapKeyRef?.key).toBe(
+      'TRUSTED_PROXIES',
+    );
+    const paths = objects
+      .filter((object) => object.kind === 'Ingress')
+      .flatMap(
+        (object) =>
+          (
+            object.spec as {
+              rules: {
+                http: { paths: { path: string; backend: { service: { name: string; port: { number: number } } } }[] };
+              }[];
+            }
+          ).rules[0]!.http.paths,
+      );
+    expect(paths.filter((entry) => entry.path === SPAN_EXPORT_PATH).map((entry) => entry.backend.service)).toEqual([
+      { name: 'client-srv', port: { number: SERVICES.client.port } },
+    ]);
+    expect(paths.filter((entry) => entry.backend.service.name === 'otel-collector')).toEqual([]);
   });
 
   it('renders the dev variant as well', () => {

@@ -1,24 +1,34 @@
+import { BROWSER_SERVICE, SPAN_EXPORT_PATH } from '@mini-blog/common/events';
 import { RecentSpans } from '@mini-blog/common/tracing/recent-spans';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { FetchInstrumentation } from '@opentelemetry/instrumentation-fetch';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { WebTracerProvider } from '@opentelemetry/sdk-trace-web';
 
 /**
  * The browser's part of a trace, with OpenTelemetry's web SDK: a person's action (publishing a
  * post, adding a comment) is the root span, the API request it makes its child (the fetch
  * instrumentation sends its `traceparent` to the gateway), and a change that arrives on the live
- * stream a span in the trace of the push that sent it. The browser's spans stay in this tab (the
- * trace view merges them with what the services kept); nothing is sent anywhere.
+ * stream a span in the trace of the push that sent it. The trace view merges this tab's own spans
+ * with what the services kept; and the spans are exported with OTLP/HTTP to `/v1/traces` on this
+ * origin, whose server sends them on to the OTLP endpoint the services send theirs to, when one is
+ * configured, so that the collector holds each trace from its click.
  */
 
 /** This tab's spans, newest kept. */
 export const browserSpans = new RecentSpans(2000);
 
 const tracer = () => trace.getTracer('mini-blog-client');
+
+/**
+ * How the spans are sent: every half second (as the services send theirs), in batches that stay far
+ * under the relay's body limit (`SPAN_EXPORT_MAX_BYTES`: a fetch's span with its timings is about 2 kB).
+ */
+const EXPORT_BATCH = { scheduledDelayMillis: 500, maxExportBatchSize: 16 };
 
 /** Requests that are not a person's action: the views' own reads and streams. */
 const UNTRACED = [/\/traces(\/|\?|$)/, /\/flow(\/|\?|$)/, /\/subscriptions/, /\/launcher\//, /\/posts\/(feed|stream)/];
@@ -30,8 +40,11 @@ export function startBrowserTracing(): void {
   if (started) return;
   started = true;
   const provider = new WebTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': 'browser' }),
-    spanProcessors: [new SimpleSpanProcessor(browserSpans)],
+    resource: resourceFromAttributes({ 'service.name': BROWSER_SERVICE }),
+    spanProcessors: [
+      new SimpleSpanProcessor(browserSpans),
+      new BatchSpanProcessor(new OTLPTraceExporter({ url: SPAN_EXPORT_PATH }), EXPORT_BATCH),
+    ],
   });
   provider.register({ propagator: new W3CTraceContextPropagator() });
   registerInstrumentations({

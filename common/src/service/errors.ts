@@ -24,12 +24,15 @@ export const notFound: RequestHandler = (req) => {
  * the router's failure to decode a path parameter is a URIError.
  */
 function fromExpress(err: unknown): AppError | undefined {
-  const { type, status } = (err ?? {}) as { type?: unknown; status?: unknown };
+  const { type, status, limit } = (err ?? {}) as { type?: unknown; status?: unknown; limit?: unknown };
   switch (type) {
     case 'entity.parse.failed':
       return new AppError(400, 'body: must be valid JSON');
     case 'entity.too.large':
-      return new AppError(413, 'body: must not be larger than the limit');
+      return new AppError(
+        413,
+        typeof limit === 'number' ? `body: must be at most ${limit} bytes` : 'body: must not be larger than the limit',
+      );
     case 'charset.unsupported':
     case 'encoding.unsupported':
       return new AppError(415, 'body: must be UTF-8 JSON');

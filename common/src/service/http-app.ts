@@ -83,6 +83,11 @@ export interface HttpAppOptions {
   readonly isReady?: () => boolean;
   /** Bytes, or a size such as '1mb'. */
   readonly bodyLimit?: number | string;
+  /**
+   * Checks that must hold before the body is read (a rate limit: a refused request costs no parse);
+   * run after CORS and before the body parser.
+   */
+  readonly beforeBody?: (app: Express) => void;
   /** Adds the service's own routes; runs after the body parser and before the error handler. */
   readonly routes: (app: Express) => void;
   /** Browser origins (`http://localhost:3000`) allowed to call the routes from their pages; none by default. */
@@ -101,6 +106,7 @@ export function createHttpApp({
   logger,
   isReady = () => true,
   bodyLimit = DEFAULT_BODY_LIMIT,
+  beforeBody,
   routes,
   corsOrigins = [],
   internalPaths = [],
@@ -114,6 +120,7 @@ export function createHttpApp({
     app.use((req, res, next) => (internal.has(req.path) ? noStore(req, res, next) : next()));
   }
   if (corsOrigins.length > 0) app.use(corsFor(corsOrigins, internalPaths));
+  beforeBody?.(app);
   app.use(express.json({ limit: bodyLimit, type: JSON_TYPES, verify: inspectJsonBody }));
   app.use(refuseOtherBodies);
   app.get('/healthz', (_req, res) => {

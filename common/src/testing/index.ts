@@ -8,3 +8,4 @@ export * from './cors';
 export * from './subscription-status';
 export * from './projection';
 export * from './projection-check';
+export * from './otlp-receiver';

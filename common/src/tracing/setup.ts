@@ -66,7 +66,7 @@ export function startTracing({ service, role, env = process.env }: TracingOption
   const spans = new RecentSpans(keptSpans(env));
   // The store is memory: a span is there the moment it ends, so a trace is whole within a second of its last hop.
   const processors: SpanProcessor[] = [new SimpleSpanProcessor(spans)];
-  if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
+  if (otlpEndpointConfigured(env)) {
     // The exporter reads the endpoint, headers and timeout from the OTEL_EXPORTER_OTLP_* variables itself.
     processors.push(new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 500 }));
   }
@@ -109,6 +109,14 @@ export function startTracing({ service, role, env = process.env }: TracingOption
     },
   };
   return current;
+}
+
+/** Whether spans go to an OTLP endpoint as well: one is set (`OTEL_EXPORTER_OTLP_ENDPOINT` or `..._TRACES_ENDPOINT`) and tracing is on. */
+export function otlpEndpointConfigured(env: NodeJS.ProcessEnv): boolean {
+  return (
+    env.OTEL_SDK_DISABLED !== 'true' &&
+    Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+  );
 }
 
 function keptSpans(env: NodeJS.ProcessEnv): number {

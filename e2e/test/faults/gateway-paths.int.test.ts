@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { sendRaw, type RawAnswer } from '../support/raw-request';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
 import { getJson } from './support/http';
 import { subscriptions } from './support/subscriptions';
@@ -47,28 +47,6 @@ const HOSTILE: readonly (readonly [string, string, string?])[] = [
   ['OPTIONS', '*'],
 ];
 
-interface RawAnswer {
-  readonly request: string;
-  readonly status: number;
-  readonly text: string;
-}
-
-/** Sends the request line exactly as written (nothing escaped or checked on the way) and reads the answer until the connection closes. */
-function send(gateway: string, method: string, target: string, body = ''): Promise<RawAnswer> {
-  const { hostname, port } = new URL(gateway);
-  const request = `${method} ${target.length > 80 ? `${target.slice(0, 40)}… (${target.length} bytes)` : target}`;
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => {
-      const headers = `Host: posts.com\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
-      socket.write(Buffer.from(`${method} ${target} HTTP/1.1\r\n${headers}${body}`, 'latin1'));
-    });
-    let answer = '';
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
-    socket.on('error', reject);
-    socket.on('close', () => resolve({ request, status: Number(answer.split(' ', 2)[1] ?? 0), text: answer }));
-  });
-}
-
 let fault: FaultSystem;
 
 beforeAll(async () => {
@@ -88,7 +66,7 @@ describe('hostile request targets through the gateway', () => {
     const cursorsBefore = await subscriptions(fault.gateway);
 
     const answers: RawAnswer[] = [];
-    for (const [method, target, body] of HOSTILE) answers.push(await send(fault.gateway, method, target, body));
+    for (const [method, target, body] of HOSTILE) answers.push(await sendRaw(fault.gateway, method, target, body));
 
     expect(
       answers
