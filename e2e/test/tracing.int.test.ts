@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SPAN_EXPORT_PATH, type TraceAnswer, type TraceSpan } from '@mini-blog/common/events';
 import { startOtlpReceiver, waitFor, type OtlpReceiver, type ReceivedSpan } from '@mini-blog/common/testing';
-import { startTracing } from '@mini-blog/common/tracing';
+import { startTracing, type Tracing } from '@mini-blog/common/tracing';
 import { startTemporarySystem, type TemporarySystem } from '@mini-blog/launcher';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -21,14 +21,16 @@ jest.setTimeout(180_000);
 
 /** The collector: every process of the system sends its spans there (OTEL_EXPORTER_OTLP_ENDPOINT, which they inherit). */
 let receiver: OtlpReceiver;
+let tracing: Tracing;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
   // The gateway runs in this process: its hops are spans too, as in `npm start`, sent to the receiver as well.
-  startTracing({ service: 'gateway', role: 'gateway' });
+  tracing = startTracing({ service: 'gateway', role: 'gateway' });
 });
 afterAll(async () => {
+  await tracing?.shutdown();
   delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   await receiver?.close();
 });
