@@ -100,18 +100,23 @@ function boundConnectionsPerAddress(server: Server, max: number, proxies: ProxyT
  */
 function cutStalledAnswers(server: Server, stallMs: number, checkEveryMs: number): void {
   const watched = new Map<Socket, { unsent: number; since: number }>();
-  const check = setInterval(
-    () => {
-      const now = Date.now();
-      for (const [socket, last] of watched) {
-        const unsent = socket.writableLength;
-        if (unsent === 0 || unsent < last.unsent) watched.set(socket, { unsent, since: now });
-        else if (now - last.since >= stallMs) socket.destroy();
-        else if (unsent > last.unsent) last.unsent = unsent;
-      }
-    },
-    Math.min(checkEveryMs, stallMs),
-  );
+  const every = Math.min(checkEveryMs, stallMs);
+  let lastCheck = Date.now();
+  const check = setInterval(() => {
+    const now = Date.now();
+    // A check that comes late (this process did not run: a busy machine, a long pause of the
+    // collector) does not count that time against a client: the process wrote nothing meanwhile,
+    // and what the client read shows only once it runs again, after this check.
+    const late = now - lastCheck - every;
+    lastCheck = now;
+    for (const [socket, last] of watched) {
+      if (late > every) last.since += late;
+      const unsent = socket.writableLength;
+      if (unsent === 0 || unsent < last.unsent) watched.set(socket, { unsent, since: now });
+      else if (now - last.since >= stallMs) socket.destroy();
+      else if (unsent > last.unsent) last.unsent = unsent;
+    }
+  }, every);
   check.unref();
   server.on('connection', (socket: Socket) => {
     watched.set(socket, { unsent: 0, since: Date.now() });
