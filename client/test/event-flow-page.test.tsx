@@ -1,42 +1,23 @@
 import type { SubscriptionStatus } from '@mini-blog/common/events';
+import { subscriptionStatus } from '@mini-blog/common/testing/browser';
 import { act, render, screen, within } from '@testing-library/react';
 import { EventFlowPage } from '../src/features/event-flow';
 import { FakeEventSource } from './support/fake-event-source';
 import { installFetch } from './support/fake-fetch';
 
 const subscriptions: SubscriptionStatus[] = [
-  {
-    name: 'query',
-    cursor: 2,
-    acked: 2,
-    head: 2,
-    lag: 0,
-    inFlight: 0,
-    attempts: 0,
-    parked: 0,
-    blockedAt: null,
-    lastError: null,
-    lastErrorAt: null,
-    mode: 'park',
-    types: null,
-    batch: true,
-  },
-  {
-    name: 'moderation',
-    cursor: 1,
-    acked: 1,
+  subscriptionStatus('query', 2),
+  subscriptionStatus('moderation', 1, {
     head: 2,
     lag: 1,
     inFlight: 1,
     attempts: 3,
     parked: 1,
-    blockedAt: null,
     lastError: 'connection refused',
     lastErrorAt: '2026-01-01T10:00:00.000Z',
-    mode: 'park',
     types: ['CommentCreated'],
     batch: false,
-  },
+  }),
 ];
 const events = [
   { seq: 1, type: 'PostCreated', id: 'PostCreated:p1', time: '2026-01-01T10:00:00.000Z' },

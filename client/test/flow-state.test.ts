@@ -1,4 +1,5 @@
-import type { EventMeta, SubscriptionStatus } from '@mini-blog/common/events';
+import type { EventMeta } from '@mini-blog/common/events';
+import { subscriptionStatus as subscription } from '@mini-blog/common/testing/browser';
 import {
   deliveryOf,
   FLOW_WINDOW,
@@ -14,27 +15,6 @@ const meta = (seq: number, type = 'PostCreated'): EventMeta => ({
   type,
   id: `${type}:${seq}`,
   time: '2026-01-01T00:00:00.000Z',
-});
-const subscription = (
-  name: string,
-  cursor: number,
-  overrides: Partial<SubscriptionStatus> = {},
-): SubscriptionStatus => ({
-  name,
-  cursor,
-  acked: cursor,
-  head: cursor,
-  lag: 0,
-  inFlight: 0,
-  attempts: 0,
-  parked: 0,
-  blockedAt: null,
-  lastError: null,
-  lastErrorAt: null,
-  mode: 'park',
-  types: null,
-  batch: false,
-  ...overrides,
 });
 const run = (actions: readonly FlowAction[], from: FlowState = initialFlow) => actions.reduce(flowReducer, from);
 

@@ -1,28 +1,6 @@
 import type { SubscriptionStatus, SupervisorView } from '@mini-blog/common/events';
+import { subscriptionStatus } from '@mini-blog/common/testing/browser';
 import { serviceRows } from '../src/features/services/model/service-rows';
-
-/** A subscriber caught up at `cursor`, with what a test sets. */
-const subscriptionStatus = (
-  name: string,
-  cursor: number,
-  set: Partial<SubscriptionStatus> = {},
-): SubscriptionStatus => ({
-  name,
-  cursor,
-  acked: cursor,
-  head: cursor,
-  lag: 0,
-  inFlight: 0,
-  attempts: 0,
-  parked: 0,
-  blockedAt: null,
-  lastError: null,
-  lastErrorAt: null,
-  mode: 'park',
-  types: null,
-  batch: true,
-  ...set,
-});
 
 const process = (name: string, state: 'running' | 'stopped' = 'running') => ({
   name,

@@ -1,4 +1,5 @@
 import type { TraceSpan } from '@mini-blog/common/events';
+import { COMMENT_TRACE_HOPS } from '@mini-blog/common/testing/browser';
 import { eventsOf, formatDuration, hopsOf, layOut } from '../src/features/traces/model/waterfall';
 
 let next = 0;
@@ -71,18 +72,7 @@ function commentTrace(): TraceSpan[] {
 
 describe('the trace waterfall', () => {
   it("names the hops of the trace's longest chain in order, the log after each publish", () => {
-    expect(hopsOf(commentTrace())).toEqual([
-      'browser',
-      'gateway',
-      'comments',
-      'log',
-      'moderation',
-      'log',
-      'comments',
-      'log',
-      'query',
-      'live stream',
-    ]);
+    expect(hopsOf(commentTrace())).toEqual(COMMENT_TRACE_HOPS);
   });
 
   it('puts each span under its parent, its bar on the scale of the whole trace', () => {

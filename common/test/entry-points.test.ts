@@ -81,6 +81,8 @@ describe("common's entry points", () => {
 describe('what the browser loads of common', () => {
   /** The entries the SPA may import: the contracts, and the span buffer its own tracing keeps. */
   const BROWSER_ENTRIES = ['@mini-blog/common/events', '@mini-blog/common/tracing/recent-spans'];
+  /** The test helpers for tests that run in a browser-like environment (the client's, under jsdom). */
+  const BROWSER_TEST_ENTRIES = ['@mini-blog/common/testing/browser'];
 
   it("is the browser-safe entries only: the client's sources import no other part of common", () => {
     const imported = new Set(
@@ -92,7 +94,7 @@ describe('what the browser loads of common', () => {
     expect([...imported].filter((specifier) => !BROWSER_ENTRIES.includes(specifier))).toEqual([]);
   });
 
-  it.each(BROWSER_ENTRIES)('%s: its module graph imports no Node module', (entry) => {
+  it.each([...BROWSER_ENTRIES, ...BROWSER_TEST_ENTRIES])('%s: its module graph imports no Node module', (entry) => {
     const { files, packages } = moduleGraph(sourceOf(entry));
     expect(files.length).toBeGreaterThan(0);
     expect(packages.filter((specifier) => specifier.startsWith('node:') || isBuiltin(specifier))).toEqual([]);

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SERVICE_NAMES } from '@mini-blog/common/registry';
-import { startOtlpReceiver, type OtlpReceiver } from '@mini-blog/common/testing';
+import { COMMENT_TRACE_HOPS, startOtlpReceiver, type OtlpReceiver } from '@mini-blog/common/testing';
 import { startTracing } from '@mini-blog/common/tracing';
 import { startTemporarySystem, type TemporarySystem } from '@mini-blog/launcher';
 import type { Browser, Page } from 'playwright-core';
@@ -84,18 +84,7 @@ describeInBrowser.each(['http', 'jetstream'] as const)('the trace view on the %s
     await heading.waitFor();
     expect(await page.evaluate('document.activeElement?.tagName')).toBe('H1');
     const hops = page.getByRole('list', { name: 'Hops in order' }).getByRole('listitem');
-    const expected = [
-      'browser',
-      'gateway',
-      'comments',
-      'log',
-      'moderation',
-      'log',
-      'comments',
-      'log',
-      'query',
-      'live stream',
-    ];
+    const expected = COMMENT_TRACE_HOPS;
     await expectEventually(
       async () => JSON.stringify(await hops.allTextContents()) === JSON.stringify(expected),
       async () => `the hops ${JSON.stringify(expected)}, shown: ${JSON.stringify(await hops.allTextContents())}`,

@@ -6,6 +6,7 @@ export * from './hostile-input';
 export * from './nats-server';
 export * from './cors';
 export * from './subscription-status';
+export * from './comment-trace';
 export * from './projection';
 export * from './projection-check';
 export * from './otlp-receiver';
