@@ -204,6 +204,19 @@ describe('the transport seam (@mini-blog/common/transport)', () => {
     expect(files).toContain('common/src/transport/transport.ts');
     expect(packages.filter((specifier) => /^(express|cors)$/.test(specifier))).toEqual([]);
   });
+
+  it("loads not the service kit's config (its env parsing and zod): ConfigError has a module of its own", () => {
+    const { files, packages } = moduleGraph(sourceOf('@mini-blog/common/transport'));
+    expect(files).toContain('common/src/service/config-error.ts');
+    expect(files).not.toContain('common/src/service/config.ts');
+    expect(packages).not.toContain('zod');
+  });
+
+  it('the check can see the config module (the service kit loads it, and zod with it)', () => {
+    const { files, packages } = moduleGraph(sourceOf('@mini-blog/common/service'));
+    expect(files).toContain('common/src/service/config.ts');
+    expect(packages).toContain('zod');
+  });
 });
 
 describe('what an instrumentation loads of common', () => {

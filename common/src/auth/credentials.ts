@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../service/config';
+import { ConfigError } from '../service/config-error';
 
 /**
  * Credentials: one file per principal (`posts`, `comments`, `moderation`, `query`, `admin`) in the

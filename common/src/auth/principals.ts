@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConfigError } from '../service/config';
+import { ConfigError } from '../service/config-error';
 
 /** The operator's principal: the bus's admin routes, the log, and the launcher's fault switches. */
 export const ADMIN = 'admin';

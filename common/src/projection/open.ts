@@ -2,7 +2,7 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { ConfigError } from '../service/config';
+import { ConfigError } from '../service/config-error';
 import { FORMAT, readMeta, tablesOf, type FileMeta } from './store';
 
 /** Why a file is not opened as it is, but moved aside and rebuilt from the log. */

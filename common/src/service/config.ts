@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SERVICES } from '../registry';
 import { trustedProxiesEnv } from './client-address';
+import { ConfigError } from './config-error';
 import { describeIssues } from './validation';
 
 /**
@@ -124,9 +125,7 @@ export const busConfigSchema = baseConfigSchema.extend({
 
 export type BusConfig = z.infer<typeof busConfigSchema>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError } from './config-error';
 
 /**
  * Reads and checks the env once, at startup: a wrong setting stops the service at once with a

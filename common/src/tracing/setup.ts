@@ -8,7 +8,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { IncomingMessage } from 'node:http';
-import { ConfigError } from '../service/config';
+import { ConfigError } from '../service/config-error';
 import { DEFAULT_RECENT_SPANS, RecentSpans } from './recent-spans';
 
 /**

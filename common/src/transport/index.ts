@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { bearerToken, readCredential } from '../auth/credentials';
-import { ConfigError, type BusConfig } from '../service/config';
+import type { BusConfig } from '../service/config';
+import { ConfigError } from '../service/config-error';
 import type { EventTransport } from './transport';
 
 export * from './backoff';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ConfigError } from '../../service/config';
+import { ConfigError } from '../../service/config-error';
 import { readJetStreamConfig } from './config';
 import { createJetStreamTransport, type JetStreamTransport } from './jetstream-transport';
 
