@@ -1,12 +1,10 @@
 import { MAX_COMMENT_LENGTH } from '@mini-blog/common/events';
-import { DEFAULT_BODY_LIMIT, silentLogger } from '@mini-blog/common/service';
+import { silentLogger } from '@mini-blog/common/service';
 import {
-  ENVELOPE_SPECS,
   expectRefused,
-  hostilePathSegment,
-  hostileQuery,
-  hostileRequest,
   guardPrototypes,
+  hostileInputTests,
+  hostilePathSegment,
   sendRaw,
   startOnMemoryBus,
 } from '@mini-blog/common/testing';
@@ -33,23 +31,39 @@ const validComment = { headers: { 'content-type': 'application/json' }, body: Bu
 guardPrototypes();
 
 describe('hostile input to comments', () => {
-  it('POST /posts/:id/comments: a hostile body is refused with a 4xx and a message, nothing stored', async () => {
-    const { app, bus, projection } = await setup();
-
-    await fc.assert(
-      fc.asyncProperty(
-        hostileRequest({
-          specs: [{ shape: { content: CONTENT }, valid: { content: 'A comment' } }],
-          bodyLimitBytes: DEFAULT_BODY_LIMIT,
-        }),
-        async (hostile) => {
-          expectRefused(await sendRaw(app, 'POST', `/posts/${POST_ID}/comments`, hostile));
+  hostileInputTests({
+    setup,
+    runs: RUNS,
+    bodies: [
+      {
+        title: 'POST /posts/:id/comments: a hostile body is refused with a 4xx and a message, nothing stored',
+        path: `/posts/${POST_ID}/comments`,
+        specs: [{ shape: { content: CONTENT }, valid: { content: 'A comment' } }],
+        unchanged: ({ bus, projection }) => {
           expect(bus.log).toHaveLength(1);
           expect(projection.model.commentsOf(POST_ID)).toEqual([]);
         },
-      ),
-      { numRuns: RUNS },
-    );
+      },
+    ],
+    deliveries: {
+      unchanged: ({ bus, projection, consumer }) => {
+        expect(bus.log).toHaveLength(1);
+        expect(projection.model.commentsOf(POST_ID)).toEqual([]);
+        expect(consumer.currentPosition).toBe(1);
+      },
+    },
+    reads: [
+      {
+        title: 'GET /posts/:id/comments: never a 5xx, whatever the id and the query string',
+        paths: hostilePathSegment.map((id) => `/posts/${id}/comments`),
+        queryKeys: ['limit', 'cursor'],
+        expectAnswer: (res) => {
+          expect([200, 400, 404]).toContain(res.status);
+          if (res.status === 200) expect(res.body).toEqual([]);
+          else expect(res.body).toEqual(expect.objectContaining({ message: expect.any(String) }));
+        },
+      },
+    ],
   });
 
   it('POST /posts/:id/comments: a hostile post id is refused with a 4xx and a message, nothing stored', async () => {
@@ -79,36 +93,5 @@ describe('hostile input to comments', () => {
       { id: expect.any(String), postId: POST_ID, content, status: 'pending' },
     ]);
     expect(bus.ofType('CommentCreated')[0]!.data.id).not.toBe('chosen');
-  });
-
-  it('GET /posts/:id/comments: never a 5xx, whatever the id and the query string', async () => {
-    const { app } = await setup();
-
-    await fc.assert(
-      fc.asyncProperty(hostilePathSegment, hostileQuery(['limit', 'cursor']), async (id, query) => {
-        const res = await sendRaw(app, 'GET', `/posts/${id}/comments${query}`);
-        expect([200, 400, 404]).toContain(res.status);
-        if (res.status === 200) expect(res.body).toEqual([]);
-        else expect(res.body).toEqual(expect.objectContaining({ message: expect.any(String) }));
-      }),
-      { numRuns: RUNS },
-    );
-  });
-
-  it('POST /events: an invalid delivery is refused with a 4xx and a message, nothing applied', async () => {
-    const { app, bus, projection, consumer } = await setup();
-
-    await fc.assert(
-      fc.asyncProperty(
-        hostileRequest({ specs: ENVELOPE_SPECS, bodyLimitBytes: DEFAULT_BODY_LIMIT, acceptsArrays: true }),
-        async (hostile) => {
-          expectRefused(await sendRaw(app, 'POST', '/events', hostile));
-          expect(bus.log).toHaveLength(1);
-          expect(projection.model.commentsOf(POST_ID)).toEqual([]);
-          expect(consumer.currentPosition).toBe(1);
-        },
-      ),
-      { numRuns: RUNS },
-    );
   });
 });

@@ -3,6 +3,7 @@ export * from './memory-bus';
 export * from './wait-for';
 export * from './fake-exchange';
 export * from './hostile-input';
+export * from './hostile-suite';
 export * from './nats-server';
 export * from './cors';
 export * from './subscription-status';
