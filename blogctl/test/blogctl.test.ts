@@ -6,6 +6,7 @@ import { runCli } from '../src/cli';
 import { MAX_EVENT_BYTES } from '../src/flow-stream';
 import { MAX_BODY_BYTES } from '../src/http';
 import { ADMIN_TOKEN, closedPort, PARKED, startFakeSystem, type FakeSystem } from './support/fake-bus';
+import { runBlogctl } from './support/run';
 
 let system: FakeSystem;
 let dataDir: string;
@@ -28,8 +29,6 @@ afterEach(async () => {
 
 /** Runs blogctl in-process against the fake system, as a local run; its exit status and output. */
 async function blogctl(args: string[], { local = true, signal }: { local?: boolean; signal?: AbortSignal } = {}) {
-  let stdout = '';
-  let stderr = '';
   const where = local
     ? [
         '--url',
@@ -42,13 +41,7 @@ async function blogctl(args: string[], { local = true, signal }: { local?: boole
       ]
     : [];
   // Options given later win: a test overrides the defaults by passing its own.
-  const status = await runCli([...where, ...args], {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env: {},
-    signal,
-  });
-  return { status, stdout, stderr };
+  return runBlogctl([...where, ...args], {}, signal);
 }
 
 describe('blogctl status', () => {

@@ -1,6 +1,6 @@
 import { fakeCluster, type FakeCluster } from '../../infra/test/support/fake-cluster';
-import { runCli } from '../src/cli';
 import { ADMIN_TOKEN, startFakeSystem, type FakeSystem } from './support/fake-bus';
+import { runBlogctl } from './support/run';
 
 /**
  * blogctl against a cluster: kubectl (a fake one, first on PATH) forwards the bus's ports to the
@@ -45,21 +45,10 @@ function aCluster(world: Parameters<typeof fakeCluster>[0] = {}) {
   return cluster;
 }
 
-async function blogctl(args: string[], env: NodeJS.ProcessEnv) {
-  let stdout = '';
-  let stderr = '';
-  const status = await runCli(args, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env,
-  });
-  return { status, stdout, stderr };
-}
-
 describe('blogctl against a cluster (kubectl blog)', () => {
   it("port-forwards to the bus, reads its views, takes readiness from the pods' Ready condition, and stops the port-forward", async () => {
     const { env, calls } = aCluster();
-    const result = await blogctl(['status'], env);
+    const result = await runBlogctl(['status'], env);
 
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^query +3 +2 +1 +1 +retrying: HTTP 500$/m);
@@ -82,7 +71,7 @@ describe('blogctl against a cluster (kubectl blog)', () => {
       portForward: { 4006: Number(new URL(system.viewsUrl).port) },
       lists: { pods: [pod('event-views', true), pod('nats', true), pod('nats', true), pod('posts', true)] },
     });
-    const result = await blogctl(['status'], env);
+    const result = await runBlogctl(['status'], env);
 
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^event-views +ready$/m);
@@ -92,7 +81,7 @@ describe('blogctl against a cluster (kubectl blog)', () => {
 
   it('says that the JetStream variant has no admin API when the bus port cannot be forwarded', async () => {
     const { env } = aCluster({ portForward: { 4006: Number(new URL(system.viewsUrl).port) } });
-    const result = await blogctl(['parked'], env);
+    const result = await runBlogctl(['parked'], env);
 
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
@@ -102,7 +91,7 @@ describe('blogctl against a cluster (kubectl blog)', () => {
 
   it("sends the first line of the Secret's admin key as the Bearer token", async () => {
     const { env } = aCluster();
-    const result = await blogctl(['parked'], env);
+    const result = await runBlogctl(['parked'], env);
 
     expect(result.status).toBe(0);
     expect(system.seen.map((seen) => seen.authorization)).toEqual([`Bearer ${ADMIN_TOKEN}`]);
@@ -110,7 +99,7 @@ describe('blogctl against a cluster (kubectl blog)', () => {
 
   it('passes the namespace and context to every kubectl call', async () => {
     const { env, calls } = aCluster();
-    await blogctl(['parked', '-n', 'blog', '--context', 'kind-mini-blog'], env);
+    await runBlogctl(['parked', '-n', 'blog', '--context', 'kind-mini-blog'], env);
 
     for (const call of calls().filter((entry) => entry.args[0] !== '(port-forward stopped)')) {
       expect(call.args.slice(0, 4)).toEqual(['--context', 'kind-mini-blog', '--namespace', 'blog']);
@@ -119,7 +108,7 @@ describe('blogctl against a cluster (kubectl blog)', () => {
 
   it('says to deploy first when the namespace has no credentials Secret, before forwarding anything', async () => {
     const { env, calls } = aCluster({ objects: {} });
-    const result = await blogctl(['skip', 'query', '4'], env);
+    const result = await runBlogctl(['skip', 'query', '4'], env);
 
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
@@ -131,7 +120,7 @@ describe('blogctl against a cluster (kubectl blog)', () => {
 
   it('forwards the bus port for an admin command, and stops it afterwards', async () => {
     const { env, calls } = aCluster();
-    await blogctl(['skip', 'query', '4'], env);
+    await runBlogctl(['skip', 'query', '4'], env);
 
     expect(calls().map((call) => call.args)).toEqual([
       ['get', 'secret', 'mini-blog-credentials', '--ignore-not-found', '-o', 'json'],
@@ -142,7 +131,7 @@ describe('blogctl against a cluster (kubectl blog)', () => {
 
   it("fails with kubectl's message when the port-forward cannot start", async () => {
     const { env } = aCluster({ portForward: {} });
-    const result = await blogctl(['status'], env);
+    const result = await runBlogctl(['status'], env);
 
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(
@@ -151,7 +140,7 @@ describe('blogctl against a cluster (kubectl blog)', () => {
   });
 
   it('fails with a hint when kubectl is not installed', async () => {
-    const result = await blogctl(['status'], { PATH: '/nonexistent' });
+    const result = await runBlogctl(['status'], { PATH: '/nonexistent' });
 
     expect(result.status).toBe(1);
     expect(result.stderr).toBe('blogctl: kubectl: not installed or not on PATH\n');
@@ -180,9 +169,9 @@ describe('the fault switches on a cluster (kubectl blog)', () => {
   it('stops a service by scaling it to 0, remembering its replicas, and starts it back to them', async () => {
     const cluster = withWorkloads(workload('Deployment', 'posts', 2));
 
-    const stopped = await blogctl(['stop', 'posts'], cluster.env);
+    const stopped = await runBlogctl(['stop', 'posts'], cluster.env);
     const afterStop = replicasOf(cluster.world(), 'deployment/posts');
-    const started = await blogctl(['start', 'posts'], cluster.env);
+    const started = await runBlogctl(['start', 'posts'], cluster.env);
     const afterStart = replicasOf(cluster.world(), 'deployment/posts');
 
     expect(stopped).toMatchObject({ status: 0, stderr: '' });
@@ -199,7 +188,7 @@ describe('the fault switches on a cluster (kubectl blog)', () => {
   it('restarts the bus with a rollout restart of its StatefulSet', async () => {
     const cluster = withWorkloads(workload('StatefulSet', 'event-bus', 1));
 
-    const restarted = await blogctl(['restart', 'event-bus'], cluster.env);
+    const restarted = await runBlogctl(['restart', 'event-bus'], cluster.env);
 
     expect(restarted.stdout).toContain('event-bus: restarting (kubectl rollout restart statefulset/event-bus)');
     expect(cluster.calls().map((call) => call.args.join(' '))).toContain('rollout restart statefulset/event-bus');
@@ -209,7 +198,7 @@ describe('the fault switches on a cluster (kubectl blog)', () => {
     const cluster = withWorkloads(workload('StatefulSet', 'event-bus', 1));
     system.faultSwitches = { deliveries: {}, log: { slowMs: 0 } };
 
-    const paused = await blogctl(['fault', 'pause', 'query'], cluster.env);
+    const paused = await runBlogctl(['fault', 'pause', 'query'], cluster.env);
 
     expect(paused).toMatchObject({ status: 0, stderr: '' });
     expect(paused.stdout).toBe('fault switches on:\n  query       paused (its lag grows)\n');
@@ -224,7 +213,7 @@ describe('the fault switches on a cluster (kubectl blog)', () => {
   it("says how to turn the bus's switches on when it runs without them", async () => {
     const cluster = withWorkloads(workload('StatefulSet', 'event-bus', 1));
 
-    const refused = await blogctl(['fault', 'fail', 'moderation'], cluster.env);
+    const refused = await runBlogctl(['fault', 'fail', 'moderation'], cluster.env);
 
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('kubectl set env statefulset/event-bus FAULT_SWITCHES=on');

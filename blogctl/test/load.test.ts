@@ -1,17 +1,6 @@
-import { runCli } from '../src/cli';
 import { kindOf } from '../src/load/generator';
 import { percentiles } from '../src/load/percentiles';
-
-async function blogctl(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const status = await runCli(args, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env: {},
-  });
-  return { status, stdout, stderr };
-}
+import { runBlogctl } from './support/run';
 
 describe('blogctl load: its options', () => {
   it.each([
@@ -28,21 +17,21 @@ describe('blogctl load: its options', () => {
     [['--namespace', 'blog'], 'load: --namespace: not for load (it goes through the public entry point, --url)'],
     [['extra'], 'load: takes no arguments, not extra'],
   ])('refuses %j with exit status 2, naming the option and the rule', async (args, message) => {
-    const result = await blogctl(['load', ...args]);
+    const result = await runBlogctl(['load', ...args]);
 
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(`blogctl: ${message}`);
   });
 
   it('refuses the options of load on another command', async () => {
-    const result = await blogctl(['status', '--rate', '10']);
+    const result = await runBlogctl(['status', '--rate', '10']);
 
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('blogctl: --rate: only for load');
   });
 
   it('says why when nothing answers at the target, with exit status 1', async () => {
-    const result = await blogctl(['load', '--url', 'http://127.0.0.1:1', '--duration', '1s']);
+    const result = await runBlogctl(['load', '--url', 'http://127.0.0.1:1', '--duration', '1s']);
 
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(

@@ -5,7 +5,7 @@ import { SERVICES } from '@mini-blog/common/registry';
 import { createEventService, listen, silentLogger, type EventServiceParts } from '@mini-blog/common/service';
 import { MemoryBus } from '@mini-blog/common/testing';
 import { fakeCluster, type FakeCluster, type FakeWorld } from '../../infra/test/support/fake-cluster';
-import { runCli } from '../src/cli';
+import { publishPosts, runBlogctl } from './support/run';
 
 /**
  * `kubectl blog rebuild` on a cluster whose service runs in several pods, each a real service with
@@ -32,13 +32,7 @@ let cluster: FakeCluster | undefined;
 
 async function startPod(name: string): Promise<void> {
   const bus = new MemoryBus();
-  await bus.publishBatch(
-    Array.from({ length: 50 }, (_, index) => ({
-      type: 'PostCreated' as const,
-      id: `PostCreated:p${index}`,
-      data: { id: `p${index}`, title: `Post ${index}` },
-    })),
-  );
+  await publishPosts(bus, 50);
   const pod: Partial<FakePod> & { failing: boolean } = { failing: false };
   const service = createEventService({
     name: 'query',
@@ -101,24 +95,13 @@ async function aCluster(ready: string[], notReady: string[] = []): Promise<FakeC
   return cluster;
 }
 
-async function kubectlBlog(args: string[], env: NodeJS.ProcessEnv) {
-  let stdout = '';
-  let stderr = '';
-  const status = await runCli(args, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env,
-  });
-  return { status, stdout, stderr, lines: stdout.split('\n').filter(Boolean) };
-}
-
 const statusOf = (name: string) => pods.get(name)!.service.rebuilder.status;
 
 describe('kubectl blog rebuild <service> on a cluster', () => {
   it('rebuilds every ready pod of the service, one after the other in the order of their names, a line of progress each', async () => {
     const { env, calls } = await aCluster(['query-0', 'query-1'], ['query-2']);
 
-    const result = await kubectlBlog(['rebuild', 'query'], env);
+    const result = await runBlogctl(['rebuild', 'query'], env);
 
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
@@ -156,7 +139,7 @@ describe('kubectl blog rebuild <service> on a cluster', () => {
     const { env } = await aCluster(['query-0', 'query-1', 'query-2']);
     pods.get('query-1')!.failing = true;
 
-    const result = await kubectlBlog(['rebuild', 'query'], env);
+    const result = await runBlogctl(['rebuild', 'query'], env);
 
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
@@ -171,7 +154,7 @@ describe('kubectl blog rebuild <service> on a cluster', () => {
   it('rebuilds only the pod --pod names', async () => {
     const { env } = await aCluster(['query-0', 'query-1']);
 
-    const result = await kubectlBlog(['rebuild', 'query', '--pod', 'query-1'], env);
+    const result = await runBlogctl(['rebuild', 'query', '--pod', 'query-1'], env);
 
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
@@ -184,7 +167,7 @@ describe('kubectl blog rebuild <service> on a cluster', () => {
   it("prints each state as JSON with its pod's name with --json", async () => {
     const { env } = await aCluster(['query-0', 'query-1']);
 
-    const result = await kubectlBlog(['rebuild', 'query', '--json'], env);
+    const result = await runBlogctl(['rebuild', 'query', '--json'], env);
 
     expect(result.status).toBe(0);
     const states = result.lines.map((line) => JSON.parse(line) as { pod: string; state: string });
@@ -197,7 +180,7 @@ describe('kubectl blog rebuild <service> on a cluster', () => {
   it('refuses a --pod that is not a pod of the service with exit status 1, naming its pods, rebuilding nothing', async () => {
     const { env, calls } = await aCluster(['query-0', 'query-1'], ['query-2']);
 
-    const result = await kubectlBlog(['rebuild', 'query', '--pod', 'posts-6d4cf56db6-x7k2p'], env);
+    const result = await runBlogctl(['rebuild', 'query', '--pod', 'posts-6d4cf56db6-x7k2p'], env);
 
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
@@ -209,7 +192,7 @@ describe('kubectl blog rebuild <service> on a cluster', () => {
   it('rebuilds a pod that is not ready when --pod names it (one kept unready may be what needs mending)', async () => {
     const { env } = await aCluster(['query-0', 'query-1'], ['query-2']);
 
-    const result = await kubectlBlog(['rebuild', 'query', '--pod', 'query-2'], env);
+    const result = await runBlogctl(['rebuild', 'query', '--pod', 'query-2'], env);
 
     expect(result.stderr).toBe('');
     expect(result.lines[0]).toBe('query: rebuilding on query-2 (not ready, but named by --pod)');
@@ -220,7 +203,7 @@ describe('kubectl blog rebuild <service> on a cluster', () => {
   it('says so when no pod of the service is ready', async () => {
     const { env } = await aCluster([], ['query-0', 'query-1']);
 
-    const result = await kubectlBlog(['rebuild', 'query'], env);
+    const result = await runBlogctl(['rebuild', 'query'], env);
 
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
@@ -231,7 +214,7 @@ describe('kubectl blog rebuild <service> on a cluster', () => {
   it('says to deploy first when the service has no Service here', async () => {
     const { env } = await aCluster(['query-0']);
 
-    const result = await kubectlBlog(['rebuild', 'comments'], env);
+    const result = await runBlogctl(['rebuild', 'comments'], env);
 
     expect(result.status).toBe(1);
     expect(result.stderr).toBe('blogctl: no Service comments-srv here: deploy first, or pick the namespace with -n\n');

@@ -6,7 +6,7 @@ import { parseAdminVerifier, serviceAdminVerifier } from '@mini-blog/common/auth
 import { inMemoryProjection } from '@mini-blog/common/projection';
 import { createEventService, listen, silentLogger, type EventServiceParts } from '@mini-blog/common/service';
 import { MemoryBus } from '@mini-blog/common/testing';
-import { runCli } from '../src/cli';
+import { publishPosts, runBlogctl } from './support/run';
 
 const ADMIN_SECRET = 'the-admin-secret-of-this-test-run-000000000';
 
@@ -20,13 +20,7 @@ beforeEach(async () => {
   mkdirSync(path.join(dataDir, 'credentials'), { mode: 0o700 });
   writeFileSync(path.join(dataDir, 'credentials', 'admin'), `${ADMIN_SECRET}\n`, { mode: 0o600 });
   const bus = new MemoryBus();
-  await bus.publishBatch(
-    Array.from({ length: 50 }, (_, index) => ({
-      type: 'PostCreated' as const,
-      id: `PostCreated:p${index}`,
-      data: { id: `p${index}`, title: `Post ${index}` },
-    })),
-  );
+  await publishPosts(bus, 50);
   // A real service's admin routes, holding only the digest of the admin's token for it.
   service = createEventService({
     name: 'posts',
@@ -47,19 +41,8 @@ afterEach(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function blogctl(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const status = await runCli(
-    ['--url', 'http://127.0.0.1:1', '--data-dir', dataDir, '--service', `posts=${serviceUrl}`, ...args],
-    {
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text) },
-      env: {},
-    },
-  );
-  return { status, stdout, stderr };
-}
+const blogctl = (args: string[]) =>
+  runBlogctl(['--url', 'http://127.0.0.1:1', '--data-dir', dataDir, '--service', `posts=${serviceUrl}`, ...args]);
 
 describe('blogctl rebuild', () => {
   it("rebuilds the service's projection with the admin's token for it, showing progress until the swap", async () => {
