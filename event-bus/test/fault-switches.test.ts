@@ -1,6 +1,6 @@
 import { waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
-import { FakeSubscriber, openTestBus, postCreated, secretOf, subscriber, type TestBus } from './helpers';
+import { FakeSubscriber, openTestBus, publishPostBatch, secretOf, subscriber, type TestBus } from './helpers';
 
 const seqsOf = (events: readonly { seq: number }[]) => events.map((event) => event.seq);
 
@@ -20,12 +20,7 @@ describe('the fault switches (/admin/faults)', () => {
   const open = (faultSwitches: boolean) => {
     bus = openTestBus([subscriber('query', fake.url, { batch: true })], { faultSwitches });
   };
-  const publish = (count: number, from = 1) =>
-    bus
-      .as('posts')
-      .post('/events')
-      .send(Array.from({ length: count }, (_, index) => postCreated(from + index)))
-      .expect(201);
+  const publish = (count: number, from = 1) => publishPostBatch(bus, count, from);
   const statusOf = () => bus.bus.fanOut.statuses().find((status) => status.name === 'query')!;
   const admin = () => bus.as('admin');
 

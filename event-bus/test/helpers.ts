@@ -32,6 +32,14 @@ export const postCreated = (n: number, id?: string): NewEvent => ({
   ...(id === undefined ? {} : { id }),
 });
 
+/** Publishes posts `from`, `from + 1`... (`count` of them) as posts, in one batch request. */
+export const publishPostBatch = (test: TestBus, count: number, from = 1) =>
+  test
+    .as('posts')
+    .post('/events')
+    .send(Array.from({ length: count }, (_, index) => postCreated(from + index)))
+    .expect(201);
+
 /** The principals of the tests: the registry's publishers and subscribers, and admin. */
 export const PRINCIPALS: readonly string[] = [...new Set([...PUBLISHER_NAMES, ...SUBSCRIBER_NAMES]), ADMIN];
 

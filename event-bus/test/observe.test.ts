@@ -2,7 +2,15 @@ import { get, type IncomingMessage } from 'node:http';
 import { waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createViewsApp } from '../src/http/app';
-import { FakeSubscriber, listen, openTestBus, postCreated, subscriber, type TestBus } from './helpers';
+import {
+  FakeSubscriber,
+  listen,
+  openTestBus,
+  postCreated,
+  publishPostBatch,
+  subscriber,
+  type TestBus,
+} from './helpers';
 import { silentLogger } from '@mini-blog/common/service';
 
 interface SseMessage {
@@ -50,12 +58,7 @@ describe('observability', () => {
     await fake.stop();
   });
 
-  const publish = (count: number, from = 1) =>
-    bus
-      .as('posts')
-      .post('/events')
-      .send(Array.from({ length: count }, (_, index) => postCreated(from + index)))
-      .expect(201);
+  const publish = (count: number, from = 1) => publishPostBatch(bus, count, from);
 
   describe('GET /flow', () => {
     it('answers the metadata of the events after `after`, with their publisher, without data', async () => {

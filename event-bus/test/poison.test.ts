@@ -1,6 +1,6 @@
 import { waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
-import { FakeSubscriber, openTestBus, postCreated, subscriber, type TestBus } from './helpers';
+import { FakeSubscriber, openTestBus, publishPostBatch, subscriber, type TestBus } from './helpers';
 
 const seqsOf = (events: readonly { seq: number }[]) => events.map((event) => event.seq);
 
@@ -16,12 +16,7 @@ describe('poison events and the admin endpoints', () => {
     return server;
   }
 
-  const publish = (count: number, from = 1) =>
-    bus
-      .as('posts')
-      .post('/events')
-      .send(Array.from({ length: count }, (_, index) => postCreated(from + index)))
-      .expect(201);
+  const publish = (count: number, from = 1) => publishPostBatch(bus, count, from);
   const statusOf = (name: string) => bus.bus.fanOut.statuses().find((status) => status.name === name)!;
 
   afterEach(async () => {
