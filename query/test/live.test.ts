@@ -71,6 +71,21 @@ describe('LiveChanges', () => {
 describe('LiveChanges replays', () => {
   const small = (seq: number) => JSON.stringify({ id: 'p1', title: 'T', createdSeq: 1, version: seq, comments: [] });
 
+  /**
+   * Changes 1 to 3, and a client that asks for all of them (Last-Event-ID 0) and then reads nothing
+   * more (its response full) once the first change of the replay is written.
+   */
+  async function replayHeldUp(live: LiveChanges) {
+    live.startCovering(0);
+    for (let seq = 1; seq <= 3; seq += 1) live.publish(seq, small(seq));
+    const { req, res, response, written, events } = fakeExchange({ 'last-event-id': '0' });
+    res.full = true;
+
+    const attached = live.attach(req, response, 3);
+    await waitFor(() => events().length === 2, 'the first change of the replay');
+    return { res, written, events, attached };
+  }
+
   it('keeps at most the set number of changes: one more missed is a reset', async () => {
     const live = new LiveChanges({ replayEvents: 3 });
     live.startCovering(0);
@@ -82,13 +97,7 @@ describe('LiveChanges replays', () => {
 
   it('sends the replay as the client reads it, and the changes made meanwhile after it, in order', async () => {
     const live = new LiveChanges();
-    live.startCovering(0);
-    for (let seq = 1; seq <= 3; seq += 1) live.publish(seq, small(seq));
-    const { req, res, response, written, events } = fakeExchange({ 'last-event-id': '0' });
-    res.full = true;
-
-    const attached = live.attach(req, response, 3);
-    await waitFor(() => events().length === 2, 'the first change of the replay');
+    const { res, written, events, attached } = await replayHeldUp(live);
     live.publish(4, small(4));
     res.full = false;
     res.emit('drain');
@@ -103,13 +112,7 @@ describe('LiveChanges replays', () => {
 
   it('ends a replay with a reset when what the client still had to read is no longer kept', async () => {
     const live = new LiveChanges({ replayEvents: 3 });
-    live.startCovering(0);
-    for (let seq = 1; seq <= 3; seq += 1) live.publish(seq, small(seq));
-    const { req, res, response, events } = fakeExchange({ 'last-event-id': '0' });
-    res.full = true;
-
-    const attached = live.attach(req, response, 3);
-    await waitFor(() => events().length === 2, 'the first change of the replay');
+    const { res, events, attached } = await replayHeldUp(live);
     for (let seq = 4; seq <= 6; seq += 1) live.publish(seq, small(seq));
     res.full = false;
     res.emit('drain');
@@ -121,13 +124,7 @@ describe('LiveChanges replays', () => {
 
   it('stops a replay, and never sends live changes, to a client that leaves during it', async () => {
     const live = new LiveChanges();
-    live.startCovering(0);
-    for (let seq = 1; seq <= 3; seq += 1) live.publish(seq, small(seq));
-    const { req, res, response, events } = fakeExchange({ 'last-event-id': '0' });
-    res.full = true;
-
-    const attached = live.attach(req, response, 3);
-    await waitFor(() => events().length === 2, 'the first change of the replay');
+    const { res, events, attached } = await replayHeldUp(live);
     res.destroy();
     await attached;
     live.publish(4, small(4));

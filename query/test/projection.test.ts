@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { CommentStatus } from '@mini-blog/common/events';
 import fc from 'fast-check';
 import type { QueryModel } from '../src/domain';
+import { MODERATED_POST } from './moderated-post';
 import { openProjection as open, type QueryEvent } from './open-projection';
 
 /** Every row of both tables, in a fixed order: two projections that converged have equal dumps. */
@@ -332,11 +333,7 @@ describe('mapPage', () => {
   it('writes the course map in pages, oldest first, with hidden content hidden', () => {
     const { model, apply } = open();
     apply(
-      event('PostCreated', { id: 'p1', title: 'One' }),
-      event('CommentCreated', comment('a', 'pending')),
-      event('CommentCreated', comment('b', 'pending')),
-      event('CommentUpdated', comment('a', 'approved')),
-      event('CommentUpdated', comment('b', 'rejected')),
+      ...MODERATED_POST.events.map(({ type, data }) => event(type, data)),
       event('PostCreated', { id: 'p2', title: 'Two' }),
       event('PostCreated', { id: 'p3', title: 'Three' }),
     );
@@ -347,14 +344,7 @@ describe('mapPage', () => {
 
     expect([first.count, second.count, third.count]).toEqual([2, 1, 0]);
     expect(JSON.parse(`{${first.text},${second.text}}`)).toEqual({
-      p1: {
-        id: 'p1',
-        title: 'One',
-        comments: [
-          { id: 'a', content: 'text a', status: 'approved' },
-          { id: 'b', content: '', status: 'rejected' },
-        ],
-      },
+      p1: MODERATED_POST.shown,
       p2: { id: 'p2', title: 'Two', comments: [] },
       p3: { id: 'p3', title: 'Three', comments: [] },
     });
