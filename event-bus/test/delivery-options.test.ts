@@ -94,6 +94,39 @@ describe('delivery options', () => {
     });
   });
 
+  describe("a course-style subscriber's replay (GET /events, the whole log)", () => {
+    it('holds what was delivered to it, so that with the deliveries each event comes once; batch subscribers and admin read the whole log', async () => {
+      const [single, down, batchDown] = [await fake(), await fake(), await fake()];
+      await down.stop();
+      await batchDown.stop();
+      const bus = open([
+        subscriber('single', single.url),
+        subscriber('down', down.url),
+        subscriber('batch', batchDown.url, { batch: true }),
+      ]);
+      const replay = async (principal: string) =>
+        seqsOf((await bus.as(principal).get('/events').expect(200)).body as Envelope[]);
+
+      await bus
+        .as('posts')
+        .post('/events')
+        .send([postCreated(1), postCreated(2), postCreated(3)])
+        .expect(201);
+      await waitFor(() => single.received.length === 3, 'the three deliveries');
+
+      expect(await replay('single')).toEqual([1, 2, 3]);
+      // Down since before the events: its replay holds none of them, its deliveries bring all three.
+      expect(await replay('down')).toEqual([]);
+      expect(await replay('batch')).toEqual([1, 2, 3]);
+      expect(await replay('admin')).toEqual([1, 2, 3]);
+
+      await down.start();
+      await waitFor(() => down.received.length === 3, 'the three deliveries once it is up');
+      expect(seqsOf(down.received)).toEqual([1, 2, 3]);
+      expect(await replay('down')).toEqual([1, 2, 3]);
+    });
+  });
+
   describe('type filters', () => {
     it('deliver only the listed types, with x-bus-cursor at the last event the subscriber acknowledged', async () => {
       const filtered = await fake();

@@ -133,11 +133,26 @@ const publishedBy =
   (event: PendingEvent): PendingEvent => ({ ...event, publisher });
 
 /** Publish and replay: `POST /events` (one event or a batch), `GET /events` (whole log or pages). */
-export function eventsRouter({ store, committer }: EventBus, { acl, keys, readers }: EventsAccess): Router {
+export function eventsRouter({ store, committer, fanOut }: EventBus, { acl, keys, readers }: EventsAccess): Router {
+  /**
+   * How far the course's replay reads for `principal`: the log as it is now (events committed while
+   * it streams are left for the next read), but for a course-style subscriber (one event per POST)
+   * only what was already delivered to it. The bus delivers the rest, so a course service that reads
+   * the log at start and takes every POST sees each event once, even one it was down for or that
+   * was stored before it subscribed.
+   */
+  function replayEnd(principal: string): number {
+    const head = store.head;
+    const own = fanOut
+      .subscribers()
+      .find((loop) => loop.name === principal)
+      ?.status(head);
+    return own && !own.batch ? Math.min(head, own.cursor) : head;
+  }
+
   /** The course's replay: the whole log as one array, read and sent in chunks, so memory stays flat. */
   async function streamAll(res: Response): Promise<void> {
-    // The log as it is now: events committed while it streams are left for the next read.
-    const head = store.head;
+    const head = replayEnd(principalOf(res));
     res.status(200).type('application/json');
     let after = 0;
     let separator = '';
