@@ -22,20 +22,21 @@ class RecordingBus extends MemoryBus {
 
   override async readLog(options: ReadLogOptions): Promise<LogPage> {
     this.reads.push(options);
-    if (this.failingReads > 0) {
-      this.failingReads -= 1;
-      throw new BusUnavailableError('connection refused');
-    }
+    this.failIfDown('failingReads', 'connection refused');
     return super.readLog(options);
   }
 
   override async publish(event: NewEvent): Promise<PublishResult> {
     this.publishAttempts.push(event);
-    if (this.failingPublishes > 0) {
-      this.failingPublishes -= 1;
-      throw new BusUnavailableError('answered 503');
-    }
+    this.failIfDown('failingPublishes', 'answered 503');
     return super.publish(event);
+  }
+
+  /** Fails as a bus that is down while the count of failures to come is above 0, counting one down. */
+  private failIfDown(count: 'failingReads' | 'failingPublishes', message: string): void {
+    if (this[count] === 0) return;
+    this[count] -= 1;
+    throw new BusUnavailableError(message);
   }
 
   /** Appends events as other services would, and returns their envelopes. */
@@ -72,15 +73,26 @@ interface Setup {
 
 let current: Setup | undefined;
 
-/** A consumer over a recording bus; with `moderates`, it answers every new comment with its moderation. */
+/**
+ * A consumer over a recording bus; with `moderates`, it answers every new comment with its
+ * moderation; with `failures`, its first that many applies throw (a broken invariant).
+ */
 function setup({
   types = EVENT_TYPES,
   moderates = false,
+  failures = 0,
   pageSize,
   maxPendingReactions,
-}: { types?: readonly EventType[]; moderates?: boolean; pageSize?: number; maxPendingReactions?: number } = {}): Setup {
+}: {
+  types?: readonly EventType[];
+  moderates?: boolean;
+  failures?: number;
+  pageSize?: number;
+  maxPendingReactions?: number;
+} = {}): Setup {
   const bus = new RecordingBus();
   const applied: Envelope[] = [];
+  let failuresLeft = failures;
   const consumer = createConsumer({
     name: 'test-service',
     bus,
@@ -89,6 +101,10 @@ function setup({
     pageSize,
     maxPendingReactions,
     apply: (event) => {
+      if (failuresLeft > 0) {
+        failuresLeft -= 1;
+        throw new Error('state invariant broken');
+      }
       applied.push(event);
       if (moderates && event.type === 'CommentCreated') return [commentModerated(event.data.id, event.data.postId)];
       return [];
@@ -101,6 +117,27 @@ function setup({
   });
   current = { bus, consumer, app, applied, appliedSeqs: () => applied.map((event) => event.seq) };
   return current;
+}
+
+/** A started consumer that moderates, and three new comments in the log, not yet delivered to it. */
+async function moderatorWithThreeComments() {
+  const service = setup({ moderates: true });
+  await service.consumer.start();
+  const comments = await service.bus.store(
+    commentCreated('c1', 'p1'),
+    commentCreated('c2', 'p1'),
+    commentCreated('c3', 'p1'),
+  );
+  return { ...service, comments };
+}
+
+/** Starts the consumer, stores one post in the log, and delivers it twice: the two answers. */
+async function deliverOnePostTwice({ bus, consumer, app }: Setup) {
+  await consumer.start();
+  const [event] = await bus.store(postCreated('p1'));
+  const first = await request(app).post('/events').send(event);
+  const second = await request(app).post('/events').send(event);
+  return [first, second] as const;
 }
 
 afterEach(() => {
@@ -263,16 +300,13 @@ describe('Consumer', () => {
     });
 
     it('applies a duplicate delivery once', async () => {
-      const { bus, consumer, app, appliedSeqs } = setup();
-      await consumer.start();
-      const [event] = await bus.store(postCreated('p1'));
+      const service = setup();
 
-      const first = await request(app).post('/events').send(event);
-      const second = await request(app).post('/events').send(event);
+      const [first, second] = await deliverOnePostTwice(service);
 
       expect(first.status).toBe(200);
       expect(second.status).toBe(200);
-      expect(appliedSeqs()).toEqual([1]);
+      expect(service.appliedSeqs()).toEqual([1]);
       expect(second.body).toEqual({ status: 'ok', position: 1 });
     });
 
@@ -533,36 +567,14 @@ describe('Consumer', () => {
 
   describe('when apply throws', () => {
     it('does not count the event as applied, so that a redelivery applies it', async () => {
-      const bus = new RecordingBus();
-      const applied: number[] = [];
-      let failures = 1;
-      const consumer = createConsumer({
-        name: 'test-service',
-        bus,
-        types: EVENT_TYPES,
-        logger: silentLogger(),
-        apply: (event) => {
-          if (failures > 0) {
-            failures -= 1;
-            throw new Error('state invariant broken');
-          }
-          applied.push(event.seq);
-        },
-      });
-      const app = createHttpApp({
-        logger: silentLogger(),
-        routes: (a) => a.use(createDeliveryRouter(consumer, { secrets: 'unsigned' })),
-      });
-      await consumer.start();
-      const [post] = await bus.store(postCreated('p1'));
+      const service = setup({ failures: 1 });
 
-      const failed = await request(app).post('/events').send(post);
-      const redelivered = await request(app).post('/events').send(post);
+      const [failed, redelivered] = await deliverOnePostTwice(service);
 
       expect(failed.status).toBe(500);
       expect(redelivered.status).toBe(200);
-      expect(applied).toEqual([1]);
-      expect(consumer.currentPosition).toBe(1);
+      expect(service.appliedSeqs()).toEqual([1]);
+      expect(service.consumer.currentPosition).toBe(1);
     });
   });
 
@@ -705,13 +717,7 @@ describe('Consumer', () => {
     it('keeps one retry schedule while the bus is down, however many reactions wait, and publishes them all once it is back', async () => {
       // Backoffs of a quarter of their maximum: the first retry comes after 100 ms.
       jest.spyOn(Math, 'random').mockReturnValue(0.25);
-      const { bus, consumer } = setup({ moderates: true });
-      await consumer.start();
-      const comments = await bus.store(
-        commentCreated('c1', 'p1'),
-        commentCreated('c2', 'p1'),
-        commentCreated('c3', 'p1'),
-      );
+      const { bus, consumer, comments } = await moderatorWithThreeComments();
       bus.failingPublishes = Number.POSITIVE_INFINITY;
 
       await consumer.deliver([comments[0]!]);
@@ -726,13 +732,7 @@ describe('Consumer', () => {
     });
 
     it('publishes the reactions that pile up during a publish together, in one request', async () => {
-      const { bus, consumer } = setup({ moderates: true });
-      await consumer.start();
-      const comments = await bus.store(
-        commentCreated('c1', 'p1'),
-        commentCreated('c2', 'p1'),
-        commentCreated('c3', 'p1'),
-      );
+      const { bus, consumer, comments } = await moderatorWithThreeComments();
       let release = () => {};
       const held = new Promise<void>((resolve) => {
         release = resolve;

@@ -114,7 +114,11 @@ class GatedBus extends MemoryBus {
 describe('POST /admin/rebuild', () => {
   const admin = { authorization: `Bearer ${serviceAdminToken(ADMIN_SECRET, 'posts')}` };
 
-  it('builds a new file from the start of the log while the live one answers, then swaps it in', async () => {
+  /**
+   * A service, with its admin routes and `GET /titles`, started on a log of 30 posts that it reads
+   * 10 at a time; the log's reads wait while the bus holds them.
+   */
+  async function startOnGatedLog() {
     const bus = new GatedBus();
     await bus.publishBatch(Array.from({ length: 30 }, (_, index) => post(`a${index}`)));
     const service = createEventService({
@@ -128,6 +132,11 @@ describe('POST /admin/rebuild', () => {
       routes: (app, { projection }) => app.get('/titles', (_req, res) => void res.json(projection.model.titles())),
     });
     await service.consumer.start();
+    return { bus, service };
+  }
+
+  it('builds a new file from the start of the log while the live one answers, then swaps it in', async () => {
+    const { bus, service } = await startOnGatedLog();
     const before = service.projection.model;
     bus.reads.length = 0;
     bus.hold();
@@ -163,17 +172,7 @@ describe('POST /admin/rebuild', () => {
   });
 
   it('stops a rebuild in progress when the service closes, and removes its file', async () => {
-    const bus = new GatedBus();
-    await bus.publishBatch(Array.from({ length: 30 }, (_, index) => post(`a${index}`)));
-    const service = createEventService({
-      name: 'posts',
-      bus,
-      logger: silentLogger(),
-      dataDir,
-      projection: titles,
-      pageSize: 10,
-    });
-    await service.consumer.start();
+    const { bus, service } = await startOnGatedLog();
     bus.reads.length = 0;
     bus.hold();
     service.rebuilder.start();
