@@ -3,6 +3,7 @@ import { DEFAULT_CORS_ORIGINS, silentLogger } from '@mini-blog/common/service';
 import { MemoryBus, preflight, waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp } from '../src/app';
+import { postComment } from './support';
 
 async function setup() {
   const bus = new MemoryBus();
@@ -200,15 +201,9 @@ describe('POST /posts/:id/comments with an Idempotency-Key', () => {
     const { app, bus, consumer } = await setup();
     const postId = await withPost(bus);
 
-    const first = await request(app)
-      .post(`/posts/${postId}/comments`)
-      .set('idempotency-key', 'k1')
-      .send({ content: 'hi' });
+    const first = await postComment(app, postId, 'hi', 'k1');
     await consumer.syncToHead();
-    const again = await request(app)
-      .post(`/posts/${postId}/comments`)
-      .set('idempotency-key', 'k1')
-      .send({ content: 'hi' });
+    const again = await postComment(app, postId, 'hi', 'k1');
 
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
@@ -219,8 +214,8 @@ describe('POST /posts/:id/comments with an Idempotency-Key', () => {
     const { app, bus } = await setup();
     await withPost(bus, 'p1');
     await withPost(bus, 'p2');
-    await request(app).post('/posts/p1/comments').set('idempotency-key', 'same').send({ content: 'a' });
-    await request(app).post('/posts/p2/comments').set('idempotency-key', 'same').send({ content: 'b' });
+    await postComment(app, 'p1', 'a', 'same');
+    await postComment(app, 'p2', 'b', 'same');
     expect(new Set(bus.ofType('CommentCreated').map((e) => e.data.id)).size).toBe(2);
   });
 });

@@ -10,6 +10,7 @@ import { MemoryBus, waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp, MAX_PUBLISH_ATTEMPTS } from '../src/app';
 import { commentCreated } from '../src/domain';
+import { postComment } from './support';
 
 /** A post with `count` comments in the log, published as this service publishes them. */
 async function postWithComments(bus: MemoryBus, count: number, postId = 'p1'): Promise<string> {
@@ -92,15 +93,9 @@ describe('the comment limit under concurrency', () => {
     const postId = await postWithComments(bus, 499);
     const first = await startReplica(bus);
     const other = await startReplica(bus);
-    const stored = await request(first.app)
-      .post(`/posts/${postId}/comments`)
-      .set('idempotency-key', 'last-one')
-      .send({ content: 'the 500th' });
+    const stored = await postComment(first.app, postId, 'the 500th', 'last-one');
 
-    const retried = await request(other.app)
-      .post(`/posts/${postId}/comments`)
-      .set('idempotency-key', 'last-one')
-      .send({ content: 'the 500th' });
+    const retried = await postComment(other.app, postId, 'the 500th', 'last-one');
 
     expect(stored.status).toBe(201);
     expect(retried.status).toBe(201);
@@ -192,16 +187,10 @@ describe('POST /posts/:id/comments with an Idempotency-Key reused for another bo
       const bus = new MemoryBus();
       const postId = await postWithComments(bus, 0);
       const replica = await startReplica(bus);
-      const first = await request(replica.app)
-        .post(`/posts/${postId}/comments`)
-        .set('idempotency-key', 'form-7')
-        .send({ content: 'first words' });
+      const first = await postComment(replica.app, postId, 'first words', 'form-7');
       if (syncFirst) await replica.consumer.syncToHead();
 
-      const reused = await request(replica.app)
-        .post(`/posts/${postId}/comments`)
-        .set('idempotency-key', 'form-7')
-        .send({ content: 'other words' });
+      const reused = await postComment(replica.app, postId, 'other words', 'form-7');
 
       expect(first.status).toBe(201);
       expect(reused.status).toBe(422);
@@ -217,16 +206,10 @@ describe('POST /posts/:id/comments with an Idempotency-Key reused for another bo
     const bus = new MemoryBus();
     const postId = await postWithComments(bus, 0);
     const replica = await startReplica(bus);
-    const first = await request(replica.app)
-      .post(`/posts/${postId}/comments`)
-      .set('idempotency-key', 'form-8')
-      .send({ content: 'same words' });
+    const first = await postComment(replica.app, postId, 'same words', 'form-8');
     await replica.consumer.syncToHead();
 
-    const again = await request(replica.app)
-      .post(`/posts/${postId}/comments`)
-      .set('idempotency-key', 'form-8')
-      .send({ content: 'same words' });
+    const again = await postComment(replica.app, postId, 'same words', 'form-8');
 
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);

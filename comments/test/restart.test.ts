@@ -8,6 +8,7 @@ import { RecordingBus, waitFor } from '@mini-blog/common/testing';
 import request from 'supertest';
 import { createApp } from '../src/app';
 import { commentCreated } from '../src/domain';
+import { postComment } from './support';
 
 let dataDir: string;
 beforeEach(() => {
@@ -31,7 +32,7 @@ describe('comments on its projection file', () => {
     const bus = new RecordingBus();
     await bus.publish({ type: 'PostCreated', id: 'PostCreated:p1', data: { id: 'p1', title: 'A post' } });
     const first = await start(bus);
-    await request(first.app).post('/posts/p1/comments').set('idempotency-key', 'k1').send({ content: 'first' });
+    await postComment(first.app, 'p1', 'first', 'k1');
     await request(first.app).post('/posts/p1/comments').send({ content: 'second' });
     const [created] = bus.ofType('CommentCreated');
     await bus.publish({ type: 'CommentModerated', data: { ...created!.data, status: 'approved' } });
@@ -45,10 +46,7 @@ describe('comments on its projection file', () => {
 
     const second = await start(bus);
     const listed = await request(second.app).get('/posts/p1/comments');
-    const retried = await request(second.app)
-      .post('/posts/p1/comments')
-      .set('idempotency-key', 'k1')
-      .send({ content: 'first' });
+    const retried = await postComment(second.app, 'p1', 'first', 'k1');
 
     expect(bus.reads[0]?.after).toBe(checkpoint);
     expect(listed.body).toEqual([
