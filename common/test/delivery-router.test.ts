@@ -4,13 +4,12 @@ import {
   BUS_DELIVERY_ID_HEADER,
   BUS_SIGNATURE_HEADER,
   BUS_TIMESTAMP_HEADER,
-  signDelivery,
 } from '../src/auth/credentials';
 import { createConsumer } from '../src/service/consumer';
 import type { Envelope } from '../src/events';
 import { createHttpApp } from '../src/service/http-app';
 import { silentLogger } from '../src/service/logger';
-import { MemoryBus } from '../src/testing';
+import { MemoryBus, signedDeliveryHeaders } from '../src/testing';
 import { createDeliveryRouter } from '../src/transport/http';
 
 const CURRENT = 'the-current-secret-of-query-0123456789abc';
@@ -39,12 +38,7 @@ function signed(
   const cursorText = cursor === undefined ? undefined : String(cursor);
   return {
     body: text,
-    headers: {
-      [BUS_DELIVERY_ID_HEADER]: id,
-      [BUS_TIMESTAMP_HEADER]: String(timestamp),
-      [BUS_SIGNATURE_HEADER]: signDelivery(secrets, { id, timestamp, cursor: cursorText, body: text }),
-      ...(cursorText === undefined ? {} : { [BUS_CURSOR_HEADER]: cursorText }),
-    },
+    headers: signedDeliveryHeaders(secrets, { id, timestamp, cursor: cursorText, body: text }),
   };
 }
 

@@ -4,6 +4,7 @@ export * from './wait-for';
 export * from './fake-exchange';
 export * from './hostile-input';
 export * from './hostile-suite';
+export * from './signed-delivery';
 export * from './nats-server';
 export * from './cors';
 export * from './subscription-status';

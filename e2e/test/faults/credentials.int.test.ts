@@ -1,14 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  BUS_CURSOR_HEADER,
-  BUS_DELIVERY_ID_HEADER,
-  BUS_SIGNATURE_HEADER,
-  BUS_TIMESTAMP_HEADER,
-  signDelivery,
-} from '@mini-blog/common/auth';
-import { waitFor } from '@mini-blog/common/testing';
+import { signedDeliveryHeaders, waitFor } from '@mini-blog/common/testing';
 import type { ServiceName } from '@mini-blog/launcher';
 import { startFaultSystem, type FaultSystem } from './support/fault-system';
 import { call, getJson } from './support/http';
@@ -59,7 +52,6 @@ async function restart(...names: ServiceName[]): Promise<void> {
 /** A delivery to a subscriber, signed with `secrets` as the bus signs; `sendCursor` replaces the signed cursor on the way. */
 function deliver(subscriber: ServiceName, secrets: string[], envelope: object, cursor?: number, sendCursor?: number) {
   const body = JSON.stringify(envelope);
-  const timestamp = Math.floor(Date.now() / 1000);
   const id = `test-${randomBytes(4).toString('hex')}`;
   const signedCursor = cursor === undefined ? undefined : String(cursor);
   const sentCursor = sendCursor === undefined ? signedCursor : String(sendCursor);
@@ -67,10 +59,7 @@ function deliver(subscriber: ServiceName, secrets: string[], envelope: object, c
     raw: body,
     headers: {
       'content-type': 'application/json',
-      [BUS_DELIVERY_ID_HEADER]: id,
-      [BUS_TIMESTAMP_HEADER]: String(timestamp),
-      [BUS_SIGNATURE_HEADER]: signDelivery(secrets, { id, timestamp, cursor: signedCursor, body }),
-      ...(sentCursor === undefined ? {} : { [BUS_CURSOR_HEADER]: sentCursor }),
+      ...signedDeliveryHeaders(secrets, { id, body, cursor: signedCursor, sentCursor }),
     },
   });
 }

@@ -5,8 +5,8 @@ import {
   BUS_DELIVERY_ID_HEADER,
   BUS_SIGNATURE_HEADER,
   BUS_TIMESTAMP_HEADER,
-  signDelivery,
 } from '@mini-blog/common/auth';
+import { signedDeliveryHeaders } from '@mini-blog/common/testing';
 
 /**
  * How the proxy treats the bus's deliveries:
@@ -227,14 +227,7 @@ export class DeliveryProxy {
       if (!this.signingSecrets)
         throw new Error('proxy: signingSecrets are needed to send a delivery without its cursor');
       const id = headers[BUS_DELIVERY_ID_HEADER]!;
-      const timestamp = Math.floor(Date.now() / 1000);
-      headers[BUS_TIMESTAMP_HEADER] = String(timestamp);
-      headers[BUS_SIGNATURE_HEADER] = signDelivery(this.signingSecrets, {
-        id,
-        timestamp,
-        cursor: undefined,
-        body: delivery.body,
-      });
+      Object.assign(headers, signedDeliveryHeaders(this.signingSecrets, { id, body: delivery.body }));
     }
     try {
       const res = await fetch(this.target!, {
