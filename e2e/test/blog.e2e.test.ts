@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { SUBSCRIBER_NAMES } from '@mini-blog/common/registry';
 import { startSystem, type RunningSystem } from '@mini-blog/launcher';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { launchBrowser, SKIP_BROWSER_TESTS } from './support/browser';
@@ -130,8 +131,8 @@ describeInBrowser('the blog in a browser', () => {
     const states = page.getByRole('list', { name: 'Subscribers' }).getByRole('listitem').locator('.chip');
     await expectEventually(async () => {
       const texts = await states.allTextContents();
-      return texts.length === 4 && texts.every((text) => text === 'Caught up');
-    }, 'all four subscribers to be caught up');
+      return texts.length === SUBSCRIBER_NAMES.length && texts.every((text) => text === 'Caught up');
+    }, 'every subscriber of the registry to be caught up');
     await expectEventually(
       async () => (await log.getByText('not delivered yet').count()) === 0,
       'every event delivered to every subscriber',

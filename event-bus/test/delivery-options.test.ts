@@ -9,6 +9,7 @@ import {
   listen,
   openTestBus,
   postCreated,
+  publishPostBatch,
   secretOf,
   subscriber,
   TESTER,
@@ -107,11 +108,7 @@ describe('delivery options', () => {
       const replay = async (principal: string) =>
         seqsOf((await bus.as(principal).get('/events').expect(200)).body as Envelope[]);
 
-      await bus
-        .as('posts')
-        .post('/events')
-        .send([postCreated(1), postCreated(2), postCreated(3)])
-        .expect(201);
+      await publishPostBatch(bus, 3);
       await waitFor(() => single.received.length === 3, 'the three deliveries');
 
       expect(await replay('single')).toEqual([1, 2, 3]);
