@@ -19,6 +19,7 @@ import { createGateway } from './gateway';
 import { assertPortsFree, freePort } from './ports';
 import { formatLogLine } from './log-lines';
 import { ingressRouter } from './manifests';
+import { matchProjectionsToLog } from './projections';
 import {
   JETSTREAM_VIEWS_SCRIPT,
   jetstreamEnv,
@@ -150,6 +151,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     credentialsDir: options.credentialsDir,
     principals,
   });
+  matchProjectionsToLog(dataDir, choice.transport, log);
 
   const nats =
     choice.transport === 'jetstream'
