@@ -604,6 +604,23 @@ export function expectRefused(res: RawAnswer): void {
   expect(res.body).toEqual(expect.objectContaining({ message: expect.stringMatching(/\S/) }));
 }
 
+/**
+ * The answer to user text holding a character that changes how the text shows (an override, an
+ * isolate, a control character...): 422, naming the field, the rule and the character (`where`:
+ * `U+202E at 1`).
+ */
+export function expectRefusedCharacter(
+  res: { readonly status: number; readonly body: unknown },
+  field: string,
+  where: string,
+): void {
+  expect(res.status).toBe(422);
+  expect(res.body).toMatchObject({
+    message: `${field}: must not contain control characters, bidirectional embeddings, overrides or isolates, or annotation characters (${where})`,
+    fields: { [field]: expect.anything() },
+  });
+}
+
 export interface RawAnswer {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
