@@ -4,8 +4,9 @@ import { App } from './app/app';
 import { startBrowserTracing } from './lib/tracing';
 import './styles/app.css';
 
-// Before the first render: a click's request must find the tracer set up.
-startBrowserTracing();
+// The tracing SDK loads beside the first render, which does not wait for it; an action taken before
+// it has loaded waits for it (src/lib/tracing.ts).
+void startBrowserTracing();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

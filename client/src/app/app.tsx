@@ -1,9 +1,13 @@
-import { useEffect, useRef } from 'react';
-import { EventFlowPage } from '../features/event-flow';
+import { lazy, Suspense, useEffect, useRef } from 'react';
 import { PostsPage } from '../features/posts';
-import { ServicesPage } from '../features/services';
-import { TracePage } from '../features/traces';
 import { Link, ROUTES, usePath } from './router';
+import { ViewBoundary } from './view-boundary';
+
+// The first page is the posts; the other views are loaded when first shown, so that the first
+// page's script holds only what it needs (docs/benchmarks.md: its budget, and the test of it).
+const EventFlowPage = lazy(() => import('../features/event-flow').then((view) => ({ default: view.EventFlowPage })));
+const ServicesPage = lazy(() => import('../features/services').then((view) => ({ default: view.ServicesPage })));
+const TracePage = lazy(() => import('../features/traces').then((view) => ({ default: view.TracePage })));
 
 const TITLES: Record<string, string> = {
   [ROUTES.posts]: 'Posts',
@@ -64,9 +68,19 @@ export function App() {
           {title ?? 'Page not found'}
         </h1>
         {path === ROUTES.posts && <PostsPage />}
-        {path === ROUTES.eventFlow && <EventFlowPage />}
-        {path === ROUTES.services && <ServicesPage />}
-        {path === ROUTES.trace && <TracePage />}
+        <ViewBoundary key={path}>
+          <Suspense
+            fallback={
+              <p className="placeholder" role="status">
+                Loading the view…
+              </p>
+            }
+          >
+            {path === ROUTES.eventFlow && <EventFlowPage />}
+            {path === ROUTES.services && <ServicesPage />}
+            {path === ROUTES.trace && <TracePage />}
+          </Suspense>
+        </ViewBoundary>
         {title === undefined && (
           <section className="card">
             <p>

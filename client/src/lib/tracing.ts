@@ -1,83 +1,67 @@
-import { BROWSER_SERVICE, SPAN_EXPORT_PATH } from '@mini-blog/common/events';
-import { RecentSpans } from '@mini-blog/common/tracing/recent-spans';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { FetchInstrumentation } from '@opentelemetry/instrumentation-fetch';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { WebTracerProvider } from '@opentelemetry/sdk-trace-web';
-
 /**
- * The browser's part of a trace, with OpenTelemetry's web SDK: a person's action (publishing a
- * post, adding a comment) is the root span, the API request it makes its child (the fetch
- * instrumentation sends its `traceparent` to the gateway), and a change that arrives on the live
- * stream a span in the trace of the push that sent it. The trace view merges this tab's own spans
- * with what the services kept; and the spans are exported with OTLP/HTTP to `/v1/traces` on this
- * origin, whose server sends them on to the OTLP endpoint the services send theirs to, when one is
- * configured, so that the collector holds each trace from its click.
+ * The app's way to the browser's tracing (`./tracing-sdk`, OpenTelemetry's web SDK), which is not
+ * part of the first page's script: `startBrowserTracing` loads it beside the first render, and
+ * nothing here waits for it but a person's action, for a while.
+ *
+ * An action before the SDK has loaded (a click in the first moments) waits for it, so it is traced
+ * like any other: its root span, and the fetch instrumentation's `traceparent` on its request, need
+ * the SDK in place before the request starts. It waits at most `SDK_WAIT_MS`: past that (a slow
+ * network) the action runs untraced. If the SDK cannot load (a network error), actions run untraced
+ * and a live change makes no span; the app works as with tracing off.
  */
 
-/** This tab's spans, newest kept. */
-export const browserSpans = new RecentSpans(2000);
+import type * as TracingSdkModule from './tracing-sdk';
 
-const tracer = () => trace.getTracer('mini-blog-client');
+type TracingSdk = typeof TracingSdkModule;
 
-/**
- * How the spans are sent: every half second (as the services send theirs), in batches that stay far
- * under the relay's body limit (`SPAN_EXPORT_MAX_BYTES`: a fetch's span with its timings is about 2 kB).
- */
-const EXPORT_BATCH = { scheduledDelayMillis: 500, maxExportBatchSize: 16 };
+/** How long a person's action waits for the SDK that is still loading before it runs untraced. */
+export const SDK_WAIT_MS = 3000;
 
-/** Requests that are not a person's action: the views' own reads and streams. */
-const UNTRACED = [/\/traces(\/|\?|$)/, /\/flow(\/|\?|$)/, /\/subscriptions/, /\/launcher\//, /\/posts\/(feed|stream)/];
+/** The SDK as it loads, then as it loaded; null if it could not load; undefined until started. */
+let sdk: Promise<TracingSdk | null> | undefined;
 
-let started = false;
-
-/** Starts the browser's tracing; once, before the app renders. */
-export function startBrowserTracing(): void {
-  if (started) return;
-  started = true;
-  const provider = new WebTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': BROWSER_SERVICE }),
-    spanProcessors: [
-      new SimpleSpanProcessor(browserSpans),
-      new BatchSpanProcessor(new OTLPTraceExporter({ url: SPAN_EXPORT_PATH }), EXPORT_BATCH),
-    ],
-  });
-  provider.register({ propagator: new W3CTraceContextPropagator() });
-  registerInstrumentations({
-    tracerProvider: provider,
-    instrumentations: [new FetchInstrumentation({ ignoreUrls: UNTRACED })],
-  });
+/** Starts loading and starting the browser's tracing; once, before the app renders. Resolves when it runs. */
+export function startBrowserTracing(): Promise<TracingSdk | null> {
+  sdk ??= import('./tracing-sdk').then(
+    (loaded) => {
+      loaded.startSdk();
+      return loaded;
+    },
+    // The browser's console already shows the failed request of the module; the app goes on untraced.
+    () => null,
+  );
+  return sdk;
 }
 
 /**
  * Runs a person's action as the root span of a trace: the request `action` starts (synchronously,
- * before its first await) is its child. Resolves or rejects as `action` does.
+ * before its first await) is its child. Resolves or rejects as `action` does. Waits for the SDK
+ * if it is still loading (at most `SDK_WAIT_MS`); without tracing started, runs `action` at once.
  */
 export async function tracedAction<T>(name: string, action: () => Promise<T>): Promise<T> {
-  const span = tracer().startSpan(name, { kind: SpanKind.INTERNAL, root: true });
+  const loaded = sdk && (await loadedWithin(sdk, SDK_WAIT_MS));
+  return loaded ? loaded.tracedAction(name, action) : action();
+}
+
+/** The SDK if it has loaded within `ms`, else null. */
+async function loadedWithin(loading: Promise<TracingSdk | null>, ms: number): Promise<TracingSdk | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+  });
   try {
-    return await context.with(trace.setSpan(ROOT_CONTEXT, span), action);
-  } catch (err) {
-    span.setStatus({ code: SpanStatusCode.ERROR });
-    throw err;
+    return await Promise.race([loading, late]);
   } finally {
-    span.end();
+    clearTimeout(timer);
   }
 }
 
-/** A change that came on the live stream, as the last hop of the trace of the push that sent it. */
+/**
+ * A change that came on the live stream, as the last hop of the trace of the push that sent it: a
+ * span at the time it came, made when the SDK has loaded.
+ */
 export function changeReceived(traceparent: string | undefined, postId: string): void {
-  if (traceparent === undefined || !started) return;
-  const parent = propagation.extract(ROOT_CONTEXT, { traceparent });
-  tracer()
-    .startSpan(
-      'live change received',
-      { kind: SpanKind.CONSUMER, attributes: { 'messaging.operation.type': 'receive', 'mini_blog.post.id': postId } },
-      parent,
-    )
-    .end();
+  if (traceparent === undefined || sdk === undefined) return;
+  const receivedAt = Date.now();
+  void sdk.then((loaded) => loaded?.changeReceived(traceparent, postId, receivedAt));
 }

@@ -2,7 +2,7 @@ import type { TraceSpan } from '@mini-blog/common/events';
 import { useEffect, useMemo, useState } from 'react';
 import { flowEventRoute, Link, useSearchParam } from '../../../app/router';
 import { describeFailure } from '../../../lib/api';
-import { browserSpans } from '../../../lib/tracing';
+import { browserSpans } from '../../../lib/tracing-sdk';
 import { fetchTrace, findTrace } from '../api/traces-api';
 import { eventsOf, layOut } from '../model/waterfall';
 import { TraceWaterfall } from './trace-waterfall';
