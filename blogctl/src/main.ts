@@ -7,6 +7,14 @@ process.once('SIGINT', () => {
   process.once('SIGINT', () => process.exit(130));
 });
 
+// A reader that goes away (`blogctl tail | head -3`) ends the command quietly, as it ends a Unix
+// tool, instead of with the stack of an unhandled EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  stop.abort();
+  process.exit(0);
+});
+
 runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
