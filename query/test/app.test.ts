@@ -1,7 +1,7 @@
 import { parseAdminVerifier, serviceAdminToken, serviceAdminVerifier } from '@mini-blog/common/auth';
-import type { CommentStatus } from '@mini-blog/common/events';
+import type { CommentStatus, NewEvent } from '@mini-blog/common/events';
 import { DEFAULT_CORS_ORIGINS, DEFAULT_STREAM_LIMITS, silentLogger } from '@mini-blog/common/service';
-import { MemoryBus, preflight } from '@mini-blog/common/testing';
+import { MemoryBus, preflight, startOnMemoryBus } from '@mini-blog/common/testing';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -13,12 +13,9 @@ import { createApp } from '../src/app';
 import { liveOptionsFrom, postCacheFrom, readConfig } from '../src/config';
 import { MODERATED_POST } from './moderated-post';
 
-async function setup() {
-  const bus = new MemoryBus();
-  const service = createApp({ bus, logger: silentLogger() });
-  await service.consumer.start();
-  return { bus, ...service };
-}
+/** A query service, started on a log that holds `events` (none unless given). */
+const setup = (events: readonly NewEvent[] = []) =>
+  startOnMemoryBus((bus) => createApp({ bus, logger: silentLogger() }), events);
 
 const comment = <S extends CommentStatus>(id: string, postId: string, status: S) => ({
   id,
@@ -176,11 +173,10 @@ describe('GET /posts/stream', () => {
   });
 
   it('tells a client to reload when what it missed is from before this instance started', async () => {
-    const bus = new MemoryBus();
-    await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'Old' } });
-    await bus.publish({ type: 'PostCreated', data: { id: 'p2', title: 'Old too' } });
-    const { app, consumer } = createApp({ bus, logger: silentLogger() });
-    await consumer.start();
+    const { app } = await setup([
+      { type: 'PostCreated', data: { id: 'p1', title: 'Old' } },
+      { type: 'PostCreated', data: { id: 'p2', title: 'Old too' } },
+    ]);
 
     const events = await readStream(app, { 'last-event-id': '1' }, (seen) => seen.length >= 2);
 
@@ -188,10 +184,9 @@ describe('GET /posts/stream', () => {
   });
 
   it('tells a client that last saw an empty log to reload once this instance has events', async () => {
-    const bus = new MemoryBus();
-    await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'Created while the client was away' } });
-    const { app, consumer } = createApp({ bus, logger: silentLogger() });
-    await consumer.start();
+    const { app } = await setup([
+      { type: 'PostCreated', data: { id: 'p1', title: 'Created while the client was away' } },
+    ]);
 
     const events = await readStream(app, { 'last-event-id': '0' }, (seen) => seen.length >= 2);
 
