@@ -35,3 +35,32 @@ export async function assertPortsFree(ports: Readonly<Record<string, number>>, h
     );
   }
 }
+
+/** A free port held open until `release`: nothing else on the machine is given it meanwhile. */
+export interface PortReservation {
+  readonly port: number;
+  /** Closes the holding socket; resolves once the port can be bound (by the service it was for). */
+  release(): Promise<void>;
+}
+
+/**
+ * A port the OS says is free, kept bound by this process until the service it is for starts. A
+ * port picked with `freePort` is free only at that moment: another process (another system started
+ * at the same time) may be given it before the service binds it, seconds later when NATS and the
+ * bus start first. Held, it cannot be.
+ */
+export async function reservePort(host = '127.0.0.1'): Promise<PortReservation> {
+  const server = net.createServer();
+  server.unref();
+  server.listen(0, host);
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  let released: Promise<void> | undefined;
+  return {
+    port,
+    release: () => {
+      released ??= new Promise<void>((resolve) => server.close(() => resolve()));
+      return released;
+    },
+  };
+}

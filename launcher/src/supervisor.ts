@@ -34,6 +34,20 @@ export interface RestartBackoff {
 /** Kubernetes' CrashLoopBackOff, scaled to a laptop: 1 s, 2 s, 4 s ... 30 s, back to 1 s after 30 s up. */
 export const DEFAULT_BACKOFF: RestartBackoff = { baseMs: 1000, maxMs: 30_000, resetAfterMs: 30_000 };
 
+/** The log levels below which a service does not print its `listening` line (pino's, as `LOG_LEVEL` names them). */
+const QUIET_LEVELS = new Set(['warn', 'error', 'fatal', 'silent']);
+
+/** Whether a line is a service's own word that it listens on `port` (`run-service.ts` logs it once bound). */
+function saysListening(line: string, port: number): boolean {
+  if (!line.includes('"listening"')) return false;
+  try {
+    const parsed = JSON.parse(line) as { msg?: unknown; port?: unknown };
+    return parsed.msg === 'listening' && parsed.port === port;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * - `running`: the process is up (it may not be ready yet);
  * - `restarting`: it exited and is started again after the backoff;
@@ -61,6 +75,8 @@ export interface ProcessStatus {
  */
 export class ServiceProcess {
   private child: ChildProcess | undefined;
+  /** The child that said it listens on the port (see `listening`). */
+  private listeningChild: ChildProcess | undefined;
   private wanted = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private startedAt = 0;
@@ -87,6 +103,20 @@ export class ServiceProcess {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /**
+   * Whether the running process itself said that it listens on its port: a Node.js service logs
+   * `listening` with the port once bound. Undefined when it cannot say (a program other than a
+   * Node.js script, or a `LOG_LEVEL` that leaves the line out). Until then, whatever answers on the
+   * port is not this process: another one may hold it (a port picked free and taken before the
+   * service bound it, by another system started at the same time).
+   */
+  get listening(): boolean | undefined {
+    if (this.spec.command) return undefined;
+    const level = this.spec.env.LOG_LEVEL ?? process.env.LOG_LEVEL;
+    if (level !== undefined && QUIET_LEVELS.has(level)) return undefined;
+    return this.running && this.listeningChild === this.child;
   }
 
   /** Times it was started again after exiting on its own. */
@@ -118,6 +148,7 @@ export class ServiceProcess {
     this.stateSince = new Date();
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
+        if (saysListening(line, this.spec.port)) this.listeningChild = child;
         this.recentLines.push(line);
         if (this.recentLines.length > 40) this.recentLines.shift();
         this.sink(this.spec.name, formatLogLine(line));
@@ -171,19 +202,29 @@ export class ServiceProcess {
   }
 }
 
-/** Resolves once `probe` (by default the service's `/readyz`) answers 200. */
+/**
+ * Resolves once `probe` (by default the service's `/readyz`) answers 200 and the answer is the
+ * service's own: a process that has not said it listens on the port (see `listening`) is not ready,
+ * whatever answers there. Otherwise another system's service that holds the port would be taken
+ * for this one, and the gateway would send it this system's requests (a comment on a post it never
+ * heard of: 404).
+ */
 export async function waitForReady(service: ServiceProcess, timeoutMs: number, probe = '/readyz'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let answeredByOther = false;
   for (;;) {
     try {
       const res = await fetch(`${service.url}${probe}`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
+      await res.body?.cancel();
+      if (res.ok && service.listening !== false) return;
+      answeredByOther = res.ok;
     } catch {
       // Not listening yet.
     }
     if (Date.now() > deadline) {
+      const other = answeredByOther ? ` (another process answers on its port ${service.spec.port})` : '';
       throw new Error(
-        `${service.spec.name} was not ready within ${timeoutMs} ms; its last lines:\n${service.recentLines.join('\n')}`,
+        `${service.spec.name} was not ready within ${timeoutMs} ms${other}; its last lines:\n${service.recentLines.join('\n')}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -16,7 +16,7 @@ import { createControl } from './control';
 import express from 'express';
 import { ensureCredentials, PRINCIPALS, type CredentialsReport } from './credentials';
 import { createGateway } from './gateway';
-import { assertPortsFree, freePort } from './ports';
+import { assertPortsFree, reservePort, type PortReservation } from './ports';
 import { formatLogLine } from './log-lines';
 import { ingressRouter } from './manifests';
 import { matchProjectionsToLog } from './projections';
@@ -121,6 +121,21 @@ const printToStdout: LogSink = (service, line) => {
 
 /** Starts every service, waits until each is ready, then opens the gateway. */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
+  /** Free ports (PORT=0), held until their service starts (see `reservePort`); any still held are let go however the start ends. */
+  const reserved = new Map<ReservedFor, PortReservation>();
+  try {
+    return await startHolding(options, reserved);
+  } finally {
+    await Promise.all([...reserved.values()].map((reservation) => reservation.release()));
+  }
+}
+
+type ReservedFor = ServiceName | 'event-bus views';
+
+async function startHolding(
+  options: SystemOptions,
+  reserved: Map<ReservedFor, PortReservation>,
+): Promise<RunningSystem> {
   const { dataDir, host = SERVICE_HOST, log = printToStdout, readyTimeoutMs = 30_000 } = options;
   const gatewayPort = options.port ?? 8080;
   const missing = SERVICE_NAMES.filter((name) => !existsSync(path.join(REPO_ROOT, SERVICES[name].script)));
@@ -130,12 +145,20 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     );
   }
 
+  const pick = async (name: ReservedFor, fixed: number): Promise<number> => {
+    if (gatewayPort !== 0) return fixed;
+    const reservation = await reservePort(SERVICE_HOST);
+    reserved.set(name, reservation);
+    return reservation.port;
+  };
+  const release = async (...names: ReservedFor[]): Promise<void> => {
+    for (const name of names) await reserved.get(name)?.release();
+  };
   const ports = {} as Record<ServiceName, number>;
-  for (const name of SERVICE_NAMES)
-    ports[name] = options.ports?.[name] ?? (gatewayPort === 0 ? await freePort() : SERVICES[name].port);
+  for (const name of SERVICE_NAMES) ports[name] = options.ports?.[name] ?? (await pick(name, SERVICES[name].port));
   const urlOf = (name: ServiceName) => `http://${SERVICE_HOST}:${ports[name]}`;
   // The bus's read-only views listen apart from its API; the gateway reaches only them.
-  const viewsPort = gatewayPort === 0 ? await freePort() : SERVICES['event-bus'].viewsPort;
+  const viewsPort = await pick('event-bus views', SERVICES['event-bus'].viewsPort);
   if (gatewayPort !== 0)
     await assertPortsFree({ ...ports, 'event-bus views': viewsPort, gateway: gatewayPort }, SERVICE_HOST);
   const choice = options.transport ?? { transport: 'http' };
@@ -258,8 +281,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
 
   let actualPort: number;
   try {
+    await release('event-bus', 'event-bus views');
     services['event-bus'].start();
     await waitForReady(services['event-bus'], readyTimeoutMs);
+    await release(...SERVICE_NAMES);
     for (const name of SERVICE_NAMES) services[name].start();
     await Promise.all(SERVICE_NAMES.map((name) => waitForReady(services[name], readyTimeoutMs)));
     actualPort = await listen(gateway, gatewayPort, host);

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createServer, type Server } from 'node:http';
+import { freePort } from '@mini-blog/common/service';
 import { waitFor } from '@mini-blog/common/testing';
-import { ServiceProcess, type RestartBackoff } from '../src/supervisor';
+import { ServiceProcess, waitForReady, type RestartBackoff } from '../src/supervisor';
 
 describe('ServiceProcess', () => {
   let dir: string;
@@ -114,5 +116,54 @@ describe('ServiceProcess', () => {
 
     expect(service.status.state).toBe('stopped');
     expect(lines.some((line) => line.startsWith('exited'))).toBe(false);
+  });
+
+  describe('waitForReady', () => {
+    /** A service as run-service.ts starts one: it listens on PORT, logs `listening` with the port once bound, answers /readyz. */
+    function listeningService(name: string, port: number) {
+      const script = path.join(dir, `${name}.js`);
+      writeFileSync(
+        script,
+        `const server = require('node:http').createServer((req, res) => res.end('{"status":"ready"}'));
+         server.on('error', (err) => { console.log(JSON.stringify({ level: 50, msg: err.code })); process.exit(1); });
+         server.listen(Number(process.env.PORT), '127.0.0.1', () =>
+           console.log(JSON.stringify({ level: 30, host: '127.0.0.1', port: server.address().port, msg: 'listening' })));`,
+      );
+      const lines: string[] = [];
+      const service = new ServiceProcess({ name, script, env: {}, port }, (_name, line) => lines.push(line), quick);
+      return { service, lines };
+    }
+
+    let impostor: Server | undefined;
+    afterEach(async () => {
+      await new Promise((resolve) => (impostor ? impostor.close(resolve) : resolve(undefined)));
+      impostor = undefined;
+    });
+
+    it('takes a service as ready once it answers on its port and has said that it listens there', async () => {
+      const { service } = listeningService('own-port', await freePort());
+      service.start();
+
+      await waitForReady(service, 10_000);
+
+      expect(service.listening).toBe(true);
+      await service.stop();
+    });
+
+    it('does not take the answers of another process that holds the port (another system started at the same time) for the service', async () => {
+      const port = await freePort();
+      // Another system's service, ready on the port this one was given: it took the port first.
+      impostor = createServer((_req, res) => res.end('{"status":"ready"}'));
+      await new Promise<void>((resolve) => impostor!.listen(port, '127.0.0.1', resolve));
+      const { service, lines } = listeningService('port-taken', port);
+      service.start();
+      await waitFor(() => lines.some((line) => line.includes('EADDRINUSE')), 'the service failing to listen');
+
+      await expect(waitForReady(service, 500)).rejects.toThrow(
+        `port-taken was not ready within 500 ms (another process answers on its port ${port})`,
+      );
+      expect(service.listening).toBe(false);
+      await service.stop();
+    });
   });
 });
