@@ -20,10 +20,38 @@ class RecordingBus extends MemoryBus {
   /** How many of the next log reads fail as if the bus were down. */
   failingReads = 0;
 
+  /** While set, each log read answers (with the page as it was when asked) only once `releaseReads` is called. */
+  private gate: { readonly opened: Promise<void>; readonly open: () => void } | undefined;
+  /** Reads waiting at the gate. */
+  heldReads = 0;
+
   override async readLog(options: ReadLogOptions): Promise<LogPage> {
     this.reads.push(options);
     this.failIfDown('failingReads', 'connection refused');
-    return super.readLog(options);
+    const page = await super.readLog(options);
+    const gate = this.gate;
+    if (gate) {
+      this.heldReads += 1;
+      await gate.opened;
+      this.heldReads -= 1;
+    }
+    return page;
+  }
+
+  /** Holds the reads from now on, each answered once `releaseReads` is called: a read in flight. */
+  holdReads(): void {
+    let open: () => void = () => undefined;
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    this.gate = { opened, open };
+  }
+
+  /** Answers the reads held, and holds no more. */
+  releaseReads(): void {
+    const gate = this.gate;
+    this.gate = undefined;
+    gate?.open();
   }
 
   override async publish(event: NewEvent): Promise<PublishResult> {
@@ -801,6 +829,55 @@ describe('Consumer', () => {
       await consumer.syncToHead();
 
       expect(appliedSeqs()).toEqual([1, 2, 3, 4, 5]);
+    });
+
+    // Read-your-writes: an event stored before the call (a post answered 201) is applied when it
+    // resolves, however the live delivery of that event and other reads of the log are interleaved.
+    /**
+     * Starts `first` and holds its read of the log; meanwhile runs `meanwhile`, then calls
+     * `syncToHead` and lets the reads go. Resolves once that sync has, with `first` still to await.
+     */
+    async function syncWhileAReadIsHeld(
+      { bus, consumer }: Setup,
+      first: () => Promise<void>,
+      meanwhile: () => Promise<unknown> = async () => undefined,
+    ): Promise<{ first: Promise<void> }> {
+      bus.holdReads();
+      const started = first();
+      await waitFor(() => bus.heldReads === 1, 'a read of the log in flight');
+      await meanwhile();
+      const synced = consumer.syncToHead();
+      bus.releaseReads();
+      await synced;
+      return { first: started };
+    }
+
+    it('applies an event stored before the call while the delivery of that event is still reading the log', async () => {
+      const context = setup();
+      await context.consumer.start();
+      const [, post] = await context.bus.store(postCreated('p0'), postCreated('p1'));
+
+      // The delivery of p1 came first: it reads the gap before it (p0) from the log, and waits there.
+      const { first: delivery } = await syncWhileAReadIsHeld(context, () => context.consumer.deliver([post!]));
+
+      expect(context.appliedSeqs()).toEqual([1, 2]);
+      await delivery;
+    });
+
+    it('reads the head anew for an event stored while an earlier sync was reading the log', async () => {
+      const context = setup();
+      await context.consumer.start();
+      await context.bus.store(postCreated('p0'));
+
+      // The earlier sync's page says that the log ends at 1; p1 is stored (answered 201) meanwhile.
+      const { first: earlier } = await syncWhileAReadIsHeld(
+        context,
+        () => context.consumer.syncToHead(),
+        () => context.bus.store(postCreated('p1')),
+      );
+
+      expect(context.appliedSeqs()).toEqual([1, 2]);
+      await earlier;
     });
 
     it('does not apply twice what a delivery applies at the same time', async () => {
