@@ -29,6 +29,7 @@ import { describe, LiveConsumer, type LiveConsumerOptions, type LiveStatus } fro
 import { ReplicaSlot } from './replica-slot';
 import {
   CONSUMER_NOT_FOUND,
+  contiguousFrom,
   encodeData,
   fromJsMsg,
   headersOf,
@@ -218,8 +219,9 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
     const last = await unavailableOnFailure(head);
     const end = Math.min(last, after + limit);
     if (end <= after) return { events: [], next: Math.max(after, 0), head: last };
-    const stored = await unavailableOnFailure(() =>
-      end - after <= DIRECT_READ_MAX ? readEach(after, end) : readRange(after, end),
+    const stored = contiguousFrom(
+      after,
+      await unavailableOnFailure(() => (end - after <= DIRECT_READ_MAX ? readEach(after, end) : readRange(after, end))),
     );
     const wanted = types ? new Set<string>(types) : undefined;
     const events: Envelope[] = [];

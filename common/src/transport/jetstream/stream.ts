@@ -129,6 +129,22 @@ export interface StoredEvent {
   readonly publisher?: string;
 }
 
+/**
+ * The messages read for the span after `after`, up to the first seq missing among them. The stream
+ * has no holes (nothing is deleted), so a seq missing was not read: a fetch that ended early, a
+ * message lost on its way, a read that found nothing there. The page ends before it, and the next
+ * read starts there; a page that moved on past it would skip that event for good, and a read-your-
+ * writes sync would return without it (a post answered 201, and a comment on it answered 404).
+ */
+export function contiguousFrom(after: number, stored: readonly StoredEvent[]): StoredEvent[] {
+  const run: StoredEvent[] = [];
+  for (const message of stored) {
+    if (message.seq !== after + run.length + 1) break;
+    run.push(message);
+  }
+  return run;
+}
+
 /** The optional headers of a stored message. */
 export function headersOf(headers: MsgHdrs | undefined): Pick<StoredEvent, 'traceparent' | 'publisher'> {
   const traceparent = headers?.get(TRACEPARENT_HEADER);
