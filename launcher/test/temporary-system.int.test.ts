@@ -23,7 +23,8 @@ describe('startTemporarySystem', () => {
     const prefix = `temporary-system-${process.pid}-broken-`;
     const started = startTemporarySystem(prefix, {
       env: { 'event-bus': { SUBSCRIBERS: 'not a subscriber list' } },
-      readyTimeoutMs: 3000,
+      // Long enough for the bus to start and print why it stops on a busy machine; it never gets ready.
+      readyTimeoutMs: 15_000,
     });
 
     await expect(started).rejects.toThrow(/--- service logs ---\n[\s\S]*event-bus \| .*SUBSCRIBERS/);
