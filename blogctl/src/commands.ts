@@ -1,21 +1,10 @@
-import type { EventMeta, SubscriptionStatus } from '@mini-blog/common/events';
+import type { EventMeta, ParkedEvent, SubscriptionStatus } from '@mini-blog/common/events';
 import type { Command } from './args';
 import type { SwitchCommand } from './faults';
 import { readEventStream } from './flow-stream';
 import { BlogctlError, messageOf, request } from './http';
 import { rebuild } from './rebuild';
 import type { Readiness, Target } from './target';
-
-/** A parked event as the bus's GET /admin/parked lists it. */
-interface Parked {
-  readonly subscriber: string;
-  readonly seq: number;
-  readonly id: string;
-  readonly type: string;
-  readonly attempts: number;
-  readonly reason: string;
-  readonly parkedAt: string;
-}
 
 export interface Output {
   /** One line (or table) of the result. */
@@ -128,11 +117,11 @@ function stateOf(subscription: SubscriptionStatus): string {
  * JetStream the views list them from the cluster's notices, which hold none, so no credential is
  * needed there. The views are asked first: the HTTP bus's answer 404.
  */
-async function parkedRecords(target: Target, subscriber: string | undefined): Promise<Parked[]> {
+async function parkedRecords(target: Target, subscriber: string | undefined): Promise<ParkedEvent[]> {
   const query = subscriber === undefined ? '' : `?subscriber=${encodeURIComponent(subscriber)}`;
   const fromViews = await request(new URL(`/parked${query}`, await target.viewsUrl()));
-  if (fromViews.status === 200) return (fromViews.json as { parked: Parked[] }).parked;
-  return ((await admin(target, 'GET', `/admin/parked${query}`)) as { parked: Parked[] }).parked;
+  if (fromViews.status === 200) return (fromViews.json as { parked: ParkedEvent[] }).parked;
+  return ((await admin(target, 'GET', `/admin/parked${query}`)) as { parked: ParkedEvent[] }).parked;
 }
 
 async function parked(target: Target, out: Output, subscriber: string | undefined): Promise<void> {

@@ -1,4 +1,9 @@
-import type { DeliveryFaultsPatch, FaultSwitches, LogFaults, SupervisorView } from '@mini-blog/common/events';
+import {
+  faultSwitchRoutes,
+  type FaultSwitchControl,
+  type FaultSwitches,
+  type SupervisorView,
+} from '@mini-blog/common/events';
 import { withPort, type Command, type FaultCommand, type ProcessCommand } from './args';
 import type { Output } from './commands';
 import { BlogctlError, messageOf, request } from './http';
@@ -11,14 +16,8 @@ import type { Target } from './target';
  * are kubectl's own (a stop scales the workload to 0 and a start back to what it had; a restart is
  * a rollout restart) and the others go to the bus's admin API (a bus deployed with FAULT_SWITCHES=on).
  */
-export interface FaultControl {
+export interface FaultControl extends FaultSwitchControl {
   process(command: ProcessCommand): Promise<string>;
-  read(): Promise<FaultSwitches>;
-  setDeliveries(subscriber: string, patch: DeliveryFaultsPatch): Promise<FaultSwitches>;
-  clearDeliveries(subscriber: string): Promise<FaultSwitches>;
-  setLog(log: LogFaults): Promise<FaultSwitches>;
-  clearLog(): Promise<FaultSwitches>;
-  clearAll(): Promise<FaultSwitches>;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -59,13 +58,8 @@ export function launcherControl(launcher: () => Promise<URL>, token: () => strin
       const shown = view.services.find((process) => process.name === service);
       return `${service}: ${shown ? shown.state : name}${name === 'stop' ? ' (stays down until `blogctl start`)' : ''}`;
     },
-    read: async () => (await faults('GET', '')) as FaultSwitches,
-    setDeliveries: async (subscriber, patch) =>
-      (await faults('PATCH', `/deliveries/${encodeURIComponent(subscriber)}`, patch)) as FaultSwitches,
-    clearDeliveries: async (subscriber) =>
-      (await faults('DELETE', `/deliveries/${encodeURIComponent(subscriber)}`)) as FaultSwitches,
-    setLog: async (log) => (await faults('PUT', '/log', log)) as FaultSwitches,
-    clearLog: async () => (await faults('DELETE', '/log')) as FaultSwitches,
+    ...faultSwitchRoutes(async (method, path, body) => (await faults(method, path, body)) as FaultSwitches),
+    // The launcher's undo answers with its processes, the switches among them.
     clearAll: async () =>
       ((await faults('DELETE', '')) as SupervisorView).faults ?? { deliveries: {}, log: { slowMs: 0 } },
   };
@@ -143,11 +137,7 @@ export function clusterControl(kube: KubectlTarget, target: Target): FaultContro
       kubectl(kube, ['scale', workload, '--replicas=0']);
       return `${service}: stopped (${workload} scaled to 0; \`kubectl blog start ${service}\` scales it back to ${Math.max(replicas, 1)})`;
     },
-    read: () => bus('GET', ''),
-    setDeliveries: (subscriber, patch) => bus('PATCH', `/deliveries/${encodeURIComponent(subscriber)}`, patch),
-    clearDeliveries: (subscriber) => bus('DELETE', `/deliveries/${encodeURIComponent(subscriber)}`),
-    setLog: (log) => bus('PUT', '/log', log),
-    clearLog: () => bus('DELETE', '/log'),
+    ...faultSwitchRoutes(bus),
     clearAll: async () => {
       const stopped = (
         kubectlGet(kube, ['deployments,statefulsets', '-l', PART_OF]) as { items: Workload[] }

@@ -81,7 +81,7 @@ export function createApp({ bus, ...deps }: CommentsDeps): CommentsService {
     }
   }
 
-  const { app, consumer, projection, rebuilder, close } = createEventService({
+  const service = createEventService({
     ...deps,
     name: 'comments',
     bus,
@@ -112,5 +112,7 @@ export function createApp({ bus, ...deps }: CommentsDeps): CommentsService {
       });
     },
   });
-  return { app, consumer, projection, rebuilder, close, commentQueue: perPost };
+  // What addComment and the routes read and wait on (only once a request comes, after this line).
+  const { projection, consumer } = service;
+  return { ...service, commentQueue: perPost };
 }

@@ -1,6 +1,8 @@
 /**
  * What the log and the deliveries refuse, in their own terms; the HTTP side (http/errors.ts) turns
- * each into a status and a message.
+ * each into a status and a message. A conditional publish whose key has moved on and an id published
+ * again with other data are the seam's own errors (`ConflictError`, `IdempotencyConflictError` from
+ * `@mini-blog/common/transport`): every transport throws them, the bus's log included.
  */
 export class UnknownSubscriberError extends Error {
   constructor(readonly subscriber: string) {
@@ -24,24 +26,5 @@ export class LogUnavailableError extends Error {
   constructor(readonly reason: string) {
     super(`event-bus: the log could not be written (${reason}); nothing was stored, try again`);
     this.name = 'LogUnavailableError';
-  }
-}
-
-/** A conditional publish whose key has moved on: the newest stored event with the key is at `lastSeq`. */
-export class ExpectedLastSeqError extends Error {
-  constructor(
-    readonly key: string,
-    readonly lastSeq: number,
-  ) {
-    super(`expectedLastSeq: the last event of ${key} is at ${lastSeq}`);
-    this.name = 'ExpectedLastSeqError';
-  }
-}
-
-/** An id published again with another type or data: the first event stays as it is. */
-export class IdConflictError extends Error {
-  constructor(readonly id: string) {
-    super(`id: ${id} is stored with other data`);
-    this.name = 'IdConflictError';
   }
 }

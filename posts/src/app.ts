@@ -16,12 +16,12 @@ export type PostsDeps = EventServiceDeps;
 export type PostsService = EventServiceParts<PostsModel>;
 
 export function createApp({ bus, ...deps }: PostsDeps): PostsService {
-  const { app, consumer, projection, rebuilder, close } = createEventService({
+  return createEventService({
     ...deps,
     name: 'posts',
     bus,
     projection: postsProjection,
-    routes: (app) => {
+    routes: (app, { projection }) => {
       // 201 only once PostCreated is in the log: from then on every service can learn of the post.
       app.post('/posts/create', async (req, res) => {
         const { title } = parseBody(req, createPostSchema);
@@ -41,5 +41,4 @@ export function createApp({ bus, ...deps }: PostsDeps): PostsService {
       });
     },
   });
-  return { app, consumer, projection, rebuilder, close };
 }

@@ -68,6 +68,42 @@ export const isDeliveryFaulty = (faults: DeliveryFaults): boolean =>
   faults.paused || faults.failing || faults.latencyMs > 0;
 
 /**
+ * The switches of the deliveries and of the log, wherever they live (the bus, each service's
+ * transport on JetStream, or the launcher in front of either). Each answer is every switch that is on.
+ */
+export interface FaultSwitchControl {
+  read(): Promise<FaultSwitches>;
+  setDeliveries(subscriber: string, patch: DeliveryFaultsPatch): Promise<FaultSwitches>;
+  clearDeliveries(subscriber: string): Promise<FaultSwitches>;
+  setLog(log: LogFaults): Promise<FaultSwitches>;
+  clearLog(): Promise<FaultSwitches>;
+  /** Every switch off (a process that is down has none). */
+  clearAll(): Promise<FaultSwitches>;
+}
+
+/** One request to a router of the switches: a method and a path under it (`''` is the router itself). */
+export type FaultSwitchRequest = (
+  method: 'GET' | 'PUT' | 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+) => Promise<FaultSwitches>;
+
+/**
+ * The switches through their HTTP routes, which are the same under the bus's `/admin/faults` and the
+ * launcher's `/launcher/faults`: `send` adds the router's address and the admin credential.
+ */
+export function faultSwitchRoutes(send: FaultSwitchRequest): FaultSwitchControl {
+  return {
+    read: () => send('GET', ''),
+    setDeliveries: (subscriber, patch) => send('PATCH', `/deliveries/${encodeURIComponent(subscriber)}`, patch),
+    clearDeliveries: (subscriber) => send('DELETE', `/deliveries/${encodeURIComponent(subscriber)}`),
+    setLog: (log) => send('PUT', '/log', log),
+    clearLog: () => send('DELETE', '/log'),
+    clearAll: () => send('DELETE', ''),
+  };
+}
+
+/**
  * A process as the launcher's supervisor sees it: `running` (up, maybe not ready yet),
  * `restarting` (it exited, and is started again after a backoff) or `stopped` (by the operator).
  */

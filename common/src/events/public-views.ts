@@ -73,6 +73,23 @@ export interface SubscriptionStatus {
   readonly batch: boolean;
 }
 
+/**
+ * A parked event as the bus's operators list it (`GET /admin/parked`, on either transport): metadata
+ * only, never the payload or the subscriber's answer.
+ */
+export interface ParkedEvent {
+  /** The subscriber that refused it (on JetStream: the durable consumer that terminated it). */
+  readonly subscriber: string;
+  readonly seq: number;
+  readonly id: string;
+  readonly type: string;
+  /** Deliveries before it was parked. */
+  readonly attempts: number;
+  /** A short reason, not the subscriber's answer. */
+  readonly reason: string;
+  readonly parkedAt: string;
+}
+
 /** The catalog's own fields of an event type's data, without what a loose object keeps beyond them. */
 type CatalogFields<T extends EventType> = {
   readonly [K in keyof (typeof eventDataSchemas)[T]['shape']]: EventData<T>[K & keyof EventData<T>];

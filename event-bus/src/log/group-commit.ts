@@ -1,6 +1,7 @@
 import type { EventMeta } from '@mini-blog/common/events';
 import type { Logger } from '@mini-blog/common/service';
-import { ExpectedLastSeqError, IdConflictError, LogUnavailableError } from '../errors';
+import { ConflictError, IdempotencyConflictError } from '@mini-blog/common/transport';
+import { LogUnavailableError } from '../errors';
 import type { ParkChange, PendingEvent, Refusal, WriteReply, WriteRequest } from './log-writer';
 import type { BusMetrics } from '../metrics';
 import type { CursorRecord, EventStore } from './store';
@@ -64,7 +65,7 @@ export class GroupCommitter {
 
   /**
    * Stores the events as one all-or-nothing group, in order; resolves once committed. Rejects with
-   * `ExpectedLastSeqError` or `IdConflictError` when the group was refused (nothing of it stored),
+   * `ConflictError` or `IdempotencyConflictError` when the group was refused (nothing of it stored),
    * `LogUnavailableError` when the commit failed.
    */
   publish(events: readonly PendingEvent[]): Promise<AppendResult[]> {
@@ -240,6 +241,6 @@ export class GroupCommitter {
 
 function refusalError(refusal: Refusal): Error {
   return refusal.reason === 'expected-last-seq'
-    ? new ExpectedLastSeqError(refusal.key, refusal.lastSeq)
-    : new IdConflictError(refusal.id);
+    ? new ConflictError(refusal.key, refusal.lastSeq)
+    : new IdempotencyConflictError(refusal.id);
 }

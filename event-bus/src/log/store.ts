@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
-import type { EventMeta, EventType } from '@mini-blog/common/events';
+import type { EventMeta, EventType, ParkedEvent } from '@mini-blog/common/events';
 import { createSchema, DATABASE_FILE } from './log-writer';
 
 /** A stored event as read from the log: its envelope `{id, seq, type, data, time, key?, traceparent?}` as JSON text. */
@@ -24,14 +24,9 @@ export interface CursorRecord {
   readonly acked: number;
 }
 
-export interface ParkedRecord {
-  readonly subscriber: string;
-  readonly seq: number;
-  readonly id: string;
+/** A parked event as `GET /admin/parked` lists it, its type one of the catalog's. */
+export interface ParkedRecord extends ParkedEvent {
   readonly type: EventType;
-  readonly attempts: number;
-  readonly reason: string;
-  readonly parkedAt: string;
 }
 
 /** A row of metadata: the optional columns are null where an event has none. */

@@ -1,11 +1,13 @@
 import {
   deliveryFaultsSchema,
+  faultSwitchRoutes,
   isDeliveryFaulty,
   NO_DELIVERY_FAULTS,
   NO_LOG_FAULTS,
   type DeliveryFaults,
-  type DeliveryFaultsPatch,
+  type FaultSwitchControl,
   type FaultSwitches,
+  type FaultSwitchRequest,
   type LogFaults,
   type ServiceFaults,
 } from '@mini-blog/common/events';
@@ -18,20 +20,13 @@ import { AppError } from '@mini-blog/common/service';
  * (JetStream: a request on the service's fault subject). Process control is the launcher's own.
  * Each answer is every switch that is on.
  */
-export interface Switchboard {
-  read(): Promise<FaultSwitches>;
-  setDeliveries(subscriber: string, patch: DeliveryFaultsPatch): Promise<FaultSwitches>;
-  clearDeliveries(subscriber: string): Promise<FaultSwitches>;
-  setLog(log: LogFaults): Promise<FaultSwitches>;
-  clearLog(): Promise<FaultSwitches>;
-  /** Every switch off (a process that is down has none). */
-  clearAll(): Promise<FaultSwitches>;
+export interface Switchboard extends FaultSwitchControl {
   close(): Promise<void>;
 }
 
 /** The bus's switches through its admin API, with the admin credential. */
 export function busSwitchboard(busUrl: string, adminToken: string): Switchboard {
-  const call = async (method: string, path: string, body?: unknown): Promise<FaultSwitches> => {
+  const call: FaultSwitchRequest = async (method, path, body) => {
     let res: Response;
     try {
       res = await fetch(`${busUrl}/admin/faults${path}`, {
@@ -53,15 +48,7 @@ export function busSwitchboard(busUrl: string, adminToken: string): Switchboard 
     if (!res.ok) throw new AppError(res.status, answer.message ?? `event-bus: HTTP ${res.status}`);
     return answer;
   };
-  return {
-    read: () => call('GET', ''),
-    setDeliveries: (subscriber, patch) => call('PATCH', `/deliveries/${encodeURIComponent(subscriber)}`, patch),
-    clearDeliveries: (subscriber) => call('DELETE', `/deliveries/${encodeURIComponent(subscriber)}`),
-    setLog: (log) => call('PUT', '/log', log),
-    clearLog: () => call('DELETE', '/log'),
-    clearAll: () => call('DELETE', ''),
-    close: async () => undefined,
-  };
+  return { ...faultSwitchRoutes(call), close: async () => undefined };
 }
 
 /** A request on a service's fault subject, as admin: its switches, or undefined when it is not running. */

@@ -9,6 +9,7 @@ import {
   traceIdOf,
   TRACEPARENT_PATTERN,
   type EventMeta,
+  type ParkedEvent,
   type SubscriptionStatus,
 } from '../../events';
 import { AppError } from '../../service/errors';
@@ -37,23 +38,6 @@ const READ_PARALLEL = 64;
 const seqParamsSchema = z.object({ seq: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 
 const parkedQuerySchema = z.object({ subscriber: z.string().min(1).max(200).optional() });
-
-/**
- * A parked event as the views list it on JetStream: the shape of the HTTP bus's `GET /admin/parked`
- * records, from JetStream's notice (which holds no subscriber's answer, so the list is as public as
- * `/subscriptions` and `/flow`: metadata only).
- */
-export interface ParkedEvent {
-  /** The durable consumer that terminated it. */
-  readonly subscriber: string;
-  readonly seq: number;
-  readonly id: string;
-  readonly type: string;
-  /** Deliveries before it was parked. */
-  readonly attempts: number;
-  readonly reason: string;
-  readonly parkedAt: string;
-}
 
 /** The fields of JetStream's MSG_TERMINATED advisory that a parked record is made of. */
 interface TerminatedAdvisory {
