@@ -154,6 +154,14 @@ export const SUBSCRIBER_NAMES = SERVICE_NAMES.filter(isSubscriber);
 /** The services that publish events (a publisher credential each). */
 export const PUBLISHER_NAMES = SERVICE_NAMES.filter((name) => SERVICES[name].publishes.length > 0);
 
+/**
+ * The services that use the log, publishing or consuming events: the bus's API clients on the HTTP
+ * bus, the services with a NATS user on JetStream.
+ */
+export const EVENT_CLIENT_NAMES: readonly ServiceName[] = SERVICE_NAMES.filter(
+  (name) => PUBLISHER_NAMES.includes(name) || isSubscriber(name),
+);
+
 /** What the bus delivers to a service live: what it handles, less its own reactions (the replay reads those). */
 export function deliveredTypes(name: ServiceName): EventType[] {
   const { handles, reactions } = SERVICES[name] as ServiceEntry;

@@ -1,4 +1,4 @@
-import { busConfigSchema, loadConfig, portWithDefault } from '@mini-blog/common/service';
+import { busConfigSchema, commaListSetting, loadConfig, portWithDefault } from '@mini-blog/common/service';
 import { z } from 'zod';
 import { isWordOfLetters } from './skeleton';
 
@@ -9,16 +9,10 @@ export const configSchema = busConfigSchema.extend({
    * letters only (in any script or width): a digit, hyphen or apostrophe ends a word, so no word
    * holds one.
    */
-  BLOCKED_WORDS: z
-    .string()
-    .default('orange')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((word) => word.trim())
-        .filter((word) => word.length > 0),
-    )
-    .pipe(z.array(z.string().refine(isWordOfLetters, 'must be single words of letters separated by commas'))),
+  BLOCKED_WORDS: commaListSetting(
+    'orange',
+    z.string().refine(isWordOfLetters, 'must be single words of letters separated by commas'),
+  ),
 });
 
 export const readConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(configSchema, env);

@@ -13,6 +13,22 @@ import type { QueryModel } from './domain';
 import { DEFAULT_POST_CACHE, PostCache, type PostCacheOptions } from './post-cache';
 
 /**
+ * A comment's columns, the same once it is under its post (`comments`) and while it waits for the
+ * post (`waiting_comments`): only the key in front of them differs.
+ */
+const COMMENT_COLUMNS = `id TEXT NOT NULL,
+     content TEXT NOT NULL,
+     status TEXT NOT NULL,
+     -- The seq of the event whose status and content are kept.
+     status_seq INTEGER NOT NULL,
+     -- The place in the post's list: the seq of CommentCreated, or the lowest seq seen before it.
+     ord INTEGER NOT NULL,
+     -- 1 once CommentCreated has been applied.
+     created INTEGER NOT NULL,
+     -- The highest seq of any event applied to the comment: its share of the post's version.
+     last_seq INTEGER NOT NULL,`;
+
+/**
  * The read model's tables, its writes and its reducer: each event is one write, whose SQL keeps the
  * rules of `domain.ts`, so an event's case, its statement and its table are one change here.
  *
@@ -44,32 +60,12 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TABLE comments (
      -- The post's created_seq: one post's comments are stored together, read in one range.
      post_seq INTEGER NOT NULL,
-     id TEXT NOT NULL,
-     content TEXT NOT NULL,
-     status TEXT NOT NULL,
-     -- The seq of the event whose status and content are kept.
-     status_seq INTEGER NOT NULL,
-     -- The place in the post's list: the seq of CommentCreated, or the lowest seq seen before it.
-     ord INTEGER NOT NULL,
-     -- 1 once CommentCreated has been applied.
-     created INTEGER NOT NULL,
-     -- The highest seq of any event applied to the comment: its share of the post's version.
-     last_seq INTEGER NOT NULL,
+     ${COMMENT_COLUMNS}
      PRIMARY KEY (post_seq, id)
    ) WITHOUT ROWID;
    CREATE TABLE waiting_comments (
      post_id TEXT NOT NULL,
-     id TEXT NOT NULL,
-     content TEXT NOT NULL,
-     status TEXT NOT NULL,
-     -- The seq of the event whose status and content are kept.
-     status_seq INTEGER NOT NULL,
-     -- The place in the post's list: the seq of CommentCreated, or the lowest seq seen before it.
-     ord INTEGER NOT NULL,
-     -- 1 once CommentCreated has been applied.
-     created INTEGER NOT NULL,
-     -- The highest seq of any event applied to the comment: its share of the post's version.
-     last_seq INTEGER NOT NULL,
+     ${COMMENT_COLUMNS}
      PRIMARY KEY (post_id, id)
    ) WITHOUT ROWID;`,
 ];

@@ -1,6 +1,7 @@
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { closeSync, fdatasyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { cpus } from 'node:os';
 import path from 'node:path';
+import { benchmarkRun, runBenchmarks, scale, scaled } from '../cli';
 import { fanOut } from './fan-out';
 import { batchJson, eventJson, postLoad, type LoadResult } from './load';
 import { natsPublishRate } from './nats-reference';
@@ -25,10 +26,7 @@ import { fillLog, pagedReplay, streamedReplay } from './replay';
  * after in one run.
  */
 const ALL = ['publish', 'batch', 'fanout', 'replay'] as const;
-type Name = (typeof ALL)[number];
 
-const scale = Number(process.env.BENCH_SCALE ?? 1);
-const scaled = (value: number) => Math.max(1, Math.round(value * scale));
 const rate = (value: number) => `${Math.round(value).toLocaleString('en-US')}/s`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -271,11 +269,7 @@ function syncLatency(dir: string): string {
 }
 
 async function main(): Promise<void> {
-  const chosen = process.argv.slice(2);
-  const unknown = chosen.filter((name) => !(ALL as readonly string[]).includes(name));
-  if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}: choose from ${ALL.join(', ')}`);
-  const run = (name: Name) => chosen.length === 0 || chosen.includes(name);
-  const workDir = mkdtempSync(path.join(tmpdir(), 'mini-blog-bus-bench-'));
+  const { run, workDir } = benchmarkRun(ALL, 'bus-bench');
   say(
     `Event bus benchmarks: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), scale ${scale}; work folder ${workDir}`,
   );
@@ -291,7 +285,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runBenchmarks(main);

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { runBenchmarks } from '../cli';
 import axios from 'axios';
 import type { NewEvent } from '@mini-blog/common/events';
 import { createBusClient } from '@mini-blog/common/transport/http';
@@ -74,7 +75,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runBenchmarks(main);

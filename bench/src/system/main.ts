@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { benchmarkRun, describeFailure, scale, scaled } from '../cli';
 import { compareWithCourseBus } from './course-bus-comparison';
 import { benchEventChain } from './event-chain-latency';
 import { growthTable } from './memory';
@@ -19,18 +19,11 @@ import { CHAIN_P99_MS, tracingOverhead } from './tracing-overhead';
  * BENCH_JSON=file also writes the raw results there.
  */
 const ALL = ['course', 'latency', 'read', 'rebuild', 'restart', 'tracing'] as const;
-type Name = (typeof ALL)[number];
 
-const scale = Number(process.env.BENCH_SCALE ?? 1);
-const scaled = (value: number) => Math.max(1, Math.round(value * scale));
 const large = process.env.BENCH_LARGE === '1';
 
 async function main(): Promise<void> {
-  const chosen = process.argv.slice(2);
-  const unknown = chosen.filter((name) => !(ALL as readonly string[]).includes(name));
-  if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}: choose from ${ALL.join(', ')}`);
-  const run = (name: Name) => chosen.length === 0 || chosen.includes(name);
-  const workDir = mkdtempSync(path.join(tmpdir(), 'mini-blog-bench-'));
+  const { run, workDir } = benchmarkRun(ALL, 'bench');
   const results: Record<string, unknown> = {
     node: process.version,
     cpus: cpus().length,
@@ -262,9 +255,7 @@ main().then(
     process.exit(0);
   },
   (err: unknown) => {
-    process.stderr.write(
-      `system benchmarks failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    process.stderr.write(`system benchmarks failed: ${describeFailure(err)}\n`);
     process.exit(1);
   },
 );

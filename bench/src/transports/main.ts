@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { benchmarkRun, runBenchmarks, scale, scaled } from '../cli';
 import type { NewEvent } from '@mini-blog/common/events';
 import type { EventTransport } from '@mini-blog/common/transport';
 import { startSystem } from '@mini-blog/launcher';
@@ -29,10 +30,7 @@ import {
  * (`publish fanout replay chain sustained`); BENCH_SCALE=0.2 for a quick check.
  */
 const ALL = ['publish', 'fanout', 'replay', 'chain', 'sustained'] as const;
-type Name = (typeof ALL)[number];
 
-const scale = Number(process.env.BENCH_SCALE ?? 1);
-const scaled = (value: number) => Math.max(1, Math.round(value * scale));
 const PUBLISH_IN_FLIGHT = 100;
 /**
  * The rates the sustained benchmark climbs through, lowest first; BENCH_RATES=500 measures one
@@ -236,11 +234,7 @@ function chainLine({ comments, sentPerSecond, lateness }: LoadReport): string {
 }
 
 async function main(): Promise<void> {
-  const chosen = process.argv.slice(2);
-  const unknown = chosen.filter((name) => !(ALL as readonly string[]).includes(name));
-  if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}: choose from ${ALL.join(', ')}`);
-  const run = (name: Name) => chosen.length === 0 || chosen.includes(name);
-  const workDir = mkdtempSync(path.join(tmpdir(), 'mini-blog-transports-'));
+  const { run, workDir } = benchmarkRun(ALL, 'transports');
   const dir = (name: string) => path.join(workDir, name);
   say(
     `Transports side by side: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), scale ${scale}; work folder ${workDir}${process.env.BENCH_LAUNCHER ? `; the system of ${process.env.BENCH_LAUNCHER}` : ''}`,
@@ -301,7 +295,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runBenchmarks(main);

@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
+import { commaListSetting } from './comma-list';
 
 /**
  * Who a request comes from, for the bounds kept per client (connections, live streams). Behind a
@@ -62,14 +63,5 @@ const proxyEntry = z.string().refine((entry) => {
  * (each carries many clients), and the client address they forward is the one bounded instead.
  */
 export const trustedProxiesEnv = {
-  TRUSTED_PROXIES: z
-    .string()
-    .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((entry) => entry.trim())
-        .filter((entry) => entry.length > 0),
-    )
-    .pipe(z.array(proxyEntry)),
+  TRUSTED_PROXIES: commaListSetting('', proxyEntry),
 };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SERVICES } from '../registry';
 import { trustedProxiesEnv } from './client-address';
+import { commaListSetting } from './comma-list';
 import { ConfigError } from './config-error';
 import { describeIssues } from './validation';
 
@@ -48,29 +49,19 @@ export const DEFAULT_CORS_ORIGINS: readonly string[] = [
  * `CORS_ORIGINS`: the browser origins allowed to call a service's public routes, comma-separated
  * (empty: none). Exact origins only: `*` would let any site's pages call them.
  */
-export const corsOriginsSchema = z
-  .string()
-  .default(DEFAULT_CORS_ORIGINS.join(','))
-  .transform((value) =>
-    value
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter((origin) => origin.length > 0),
-  )
-  .pipe(
-    z.array(
-      z
-        .string()
-        .refine(
-          (origin) =>
-            URL.canParse(origin) && new URL(origin).origin === origin && /^https?:$/.test(new URL(origin).protocol),
-          {
-            error: (issue) =>
-              `must list origins such as http://localhost:3000 (scheme, host and port only), not ${JSON.stringify(issue.input)}`,
-          },
-        ),
+export const corsOriginsSchema = commaListSetting(
+  DEFAULT_CORS_ORIGINS.join(','),
+  z
+    .string()
+    .refine(
+      (origin) =>
+        URL.canParse(origin) && new URL(origin).origin === origin && /^https?:$/.test(new URL(origin).protocol),
+      {
+        error: (issue) =>
+          `must list origins such as http://localhost:3000 (scheme, host and port only), not ${JSON.stringify(issue.input)}`,
+      },
     ),
-  );
+);
 
 /**
  * `FAULT_SWITCHES=on`: the operator's fault switches exist (the bus's `/admin/faults`, a JetStream

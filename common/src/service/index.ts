@@ -3,6 +3,7 @@
 // an event-driven service (the consumer engine and `startEventService`).
 export * from './bearer-auth';
 export * from './client-address';
+export * from './comma-list';
 export * from './config';
 export * from './consumer';
 export * from './errors';

@@ -1,7 +1,8 @@
 import {
-  PUBLISHER_NAMES,
+  EVENT_CLIENT_NAMES,
   SERVICE_NAMES,
   SERVICES,
+  SUBSCRIBER_NAMES,
   isSubscriber,
   type ServiceEntry,
   type ServiceName,
@@ -27,11 +28,6 @@ export const CLUSTER_DNS = {
   namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
   podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
 };
-
-/** The services that talk to the bus's API: every publisher and every subscriber. */
-export const BUS_CLIENTS: readonly ServiceName[] = SERVICE_NAMES.filter(
-  (name) => PUBLISHER_NAMES.includes(name) || isSubscriber(name),
-);
 
 /** The port of a service that its public routes reach: its views port if it has one. */
 export const publicPort = (name: ServiceName) => {
@@ -59,7 +55,7 @@ function rulesOf(name: ServiceName): Rule[] {
   if (name === 'event-bus')
     rules.push({
       why: 'The API (publish, read the log) and /admin: the services; the operator comes through port-forward.',
-      from: [pods(BUS_CLIENTS)],
+      from: [pods(EVENT_CLIENT_NAMES)],
       port: entry.port,
     });
   const publicFrom = entry.routes.length > 0 ? [INGRESS_NGINX] : [];
@@ -104,14 +100,14 @@ function egressOf(name: ServiceName): EgressRule[] {
       ],
     },
   ];
-  if (BUS_CLIENTS.includes(name))
+  if (EVENT_CLIENT_NAMES.includes(name))
     rules.push({
       why: "The bus's API: publish, read the log.",
       to: [pods(['event-bus'])],
       ports: [{ protocol: 'TCP', port: SERVICES['event-bus'].port }],
     });
   if (name === 'event-bus')
-    for (const subscriber of SERVICE_NAMES.filter(isSubscriber))
+    for (const subscriber of SUBSCRIBER_NAMES)
       rules.push({
         why: `Deliveries to ${subscriber}.`,
         to: [pods([subscriber])],
@@ -157,7 +153,7 @@ overlay's) does not allow, so a pod added without its own policy is cut off rath
   - on its public routes (the registry's \`routes\`), ingress-nginx;
   - on its delivery endpoint (POST /events of each subscriber) and its trace reads, the bus (on
     JetStream, its views: event-views);
-  - the bus's API and admin port, the services that publish or read the log (${BUS_CLIENTS.join(', ')});
+  - the bus's API and admin port, the services that publish or read the log (${EVENT_CLIENT_NAMES.join(', ')});
   - the bus's read-only views, ingress-nginx;
 and opens only: DNS (CoreDNS in kube-system), the bus's API (its clients), each subscriber's
 port (the bus). A service's public routes and its delivery endpoint share one port, so both peers are allowed

@@ -32,7 +32,7 @@ import {
   contiguousFrom,
   encodeData,
   fromJsMsg,
-  headersOf,
+  fromStoredMsg,
   isApiError,
   lastSequenceOf,
   PUBLISHER_HEADER,
@@ -237,20 +237,7 @@ export function createJetStreamTransport(options: JetStreamTransportOptions): Je
     const { manager } = await link.get();
     const seqs = Array.from({ length: end - after }, (_, index) => after + 1 + index);
     const messages = await Promise.all(seqs.map((seq) => manager.streams.getMessage(STREAM_NAME, { seq })));
-    return messages.flatMap((message) =>
-      message
-        ? [
-            {
-              seq: message.seq,
-              subject: message.subject,
-              id: message.header?.get('Nats-Msg-Id'),
-              time: message.time,
-              body: message.data,
-              ...headersOf(message.header),
-            },
-          ]
-        : [],
-    );
+    return messages.flatMap((message) => (message ? [fromStoredMsg(message)] : []));
   }
 
   function readRange(after: number, end: number): Promise<StoredEvent[]> {

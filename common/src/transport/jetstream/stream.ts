@@ -5,6 +5,7 @@ import {
   StorageType,
   type JetStreamManager,
   type JsMsg,
+  type StoredMsg,
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos, type MsgHdrs } from '@nats-io/transport-node';
@@ -161,6 +162,18 @@ export function fromJsMsg(message: JsMsg): StoredEvent {
     time: new Date(message.info.timestampNanos / 1e6),
     body: message.data,
     ...headersOf(message.headers),
+  };
+}
+
+/** A message read by its seq (`getMessage`) as a stored event. */
+export function fromStoredMsg(message: StoredMsg): StoredEvent {
+  return {
+    seq: message.seq,
+    subject: message.subject,
+    id: message.header?.get('Nats-Msg-Id'),
+    time: message.time,
+    body: message.data,
+    ...headersOf(message.header),
   };
 }
 

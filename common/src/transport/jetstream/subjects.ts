@@ -1,13 +1,5 @@
 import { EVENT_TYPES, type EventType } from '../../events/catalog';
-import {
-  keyedTypes,
-  PUBLISHER_NAMES,
-  SERVICE_NAMES,
-  SERVICES,
-  isSubscriber,
-  type ServiceEntry,
-  type ServiceName,
-} from '../../registry';
+import { EVENT_CLIENT_NAMES, keyedTypes, SERVICES, type ServiceEntry, type ServiceName } from '../../registry';
 
 /**
  * Where the blog's events live on NATS JetStream: one stream, one subject per event type and key.
@@ -107,7 +99,7 @@ export function readerConsumerName(service: string, slot: number): string {
 
 /** Consumers of the stream at most: every slot's two, for every service with a NATS user. */
 export function maxConsumers(): number {
-  return natsServices().length * REPLICA_SLOTS * 2;
+  return EVENT_CLIENT_NAMES.length * REPLICA_SLOTS * 2;
 }
 
 /**
@@ -222,12 +214,7 @@ export function natsPermissions(principal: NatsPrincipal): NatsPermissions {
   };
 }
 
-/** The services with a NATS user: every one that publishes or consumes events. */
-function natsServices(): ServiceName[] {
-  return SERVICE_NAMES.filter((name) => PUBLISHER_NAMES.includes(name) || isSubscriber(name));
-}
-
 /** The principals with a NATS user: every service that publishes or consumes events, the views, and `admin`. */
 export function natsPrincipals(): NatsPrincipal[] {
-  return [...natsServices(), VIEWS_PRINCIPAL, 'admin'];
+  return [...EVENT_CLIENT_NAMES, VIEWS_PRINCIPAL, 'admin'];
 }

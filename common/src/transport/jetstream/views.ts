@@ -17,7 +17,14 @@ import { parseOrThrow } from '../../service/validation';
 import { EventStreams, type EventStream, type EventStreamLimits } from '../../service/sse';
 import type { Link } from './link';
 import { describe } from './live-consumer';
-import { headersOf, isApiError, STREAM_NOT_FOUND, TERMINATED_ADVISORY_PREFIX, toRawEnvelope } from './stream';
+import {
+  fromStoredMsg,
+  headersOf,
+  isApiError,
+  STREAM_NOT_FOUND,
+  TERMINATED_ADVISORY_PREFIX,
+  toRawEnvelope,
+} from './stream';
 import { PARKED_STREAM_NAME, parseSubject, STREAM_NAME, typeOfFilter } from './subjects';
 
 /**
@@ -269,16 +276,7 @@ export function createJetStreamViews({
     const { seq } = parseOrThrow(seqParamsSchema, req.params, 'path');
     const { manager } = await link();
     const message = await manager.streams.getMessage(STREAM_NAME, { seq }).catch(() => null);
-    const raw = message
-      ? toRawEnvelope({
-          seq: message.seq,
-          subject: message.subject,
-          id: message.header?.get('Nats-Msg-Id'),
-          time: message.time,
-          body: message.data,
-          ...headersOf(message.header),
-        })
-      : undefined;
+    const raw = message ? toRawEnvelope(fromStoredMsg(message)) : undefined;
     const parsed = raw ? parseEnvelope(raw) : undefined;
     if (!parsed?.success) throw new AppError(404, `seq: no readable event ${seq} in the log`);
     res.json(toPublicEvent(parsed.data, headersOf(message?.header)));

@@ -22,26 +22,20 @@ export function SubscriberList({
               </span>
             </div>
             <dl className="subscriber__stats">
-              <div>
-                <dt>Cursor</dt>
-                <dd>{subscription.cursor}</dd>
-              </div>
-              <div>
-                <dt>Lag</dt>
-                <dd>{lag}</dd>
-              </div>
-              <div>
-                <dt>In flight</dt>
-                <dd>{subscription.inFlight}</dd>
-              </div>
-              <div>
-                <dt>Retries</dt>
-                <dd>{subscription.attempts}</dd>
-              </div>
-              <div>
-                <dt>Parked</dt>
-                <dd className={subscription.parked > 0 ? 'warning' : undefined}>{subscription.parked}</dd>
-              </div>
+              {(
+                [
+                  ['Cursor', subscription.cursor],
+                  ['Lag', lag],
+                  ['In flight', subscription.inFlight],
+                  ['Retries', subscription.attempts],
+                  ['Parked', subscription.parked, subscription.parked > 0 ? 'warning' : undefined],
+                ] as const
+              ).map(([term, value, className]) => (
+                <div key={term}>
+                  <dt>{term}</dt>
+                  <dd className={className}>{value}</dd>
+                </div>
+              ))}
             </dl>
             {subscription.types !== null && subscription.types.length > 0 && (
               <p className="subscriber__types">Takes {subscription.types.join(', ')}</p>

@@ -4,6 +4,7 @@ import type { ProcessAction } from '../api/services-api';
 import type { ServiceRow } from '../model/service-rows';
 
 const STATES = { running: 'Up', restarting: 'Restarting', stopped: 'Stopped' } as const;
+const ACTIONS: Record<ProcessAction, string> = { start: 'Start', stop: 'Stop', restart: 'Restart' };
 
 function switchesOf(faults: DeliveryFaults): string {
   return (
@@ -78,32 +79,21 @@ export function ServiceTable({
               <td>{switchesOf(faults)}</td>
               {act && (
                 <td className="services-table__actions">
-                  {process?.state === 'stopped' ? (
-                    <button type="button" disabled={busy} onClick={() => act(name, 'start')}>
-                      Start <span className="visually-hidden">{name}</span>
-                    </button>
-                  ) : (
-                    process && (
-                      <>
+                  {process &&
+                    (process.state === 'stopped' ? ['start' as const] : (['stop', 'restart'] as const)).map(
+                      (action) => (
                         <button
+                          key={action}
                           type="button"
-                          className="button--secondary"
+                          // Start is the one thing to do for a stopped process; stop and restart are secondary.
+                          className={action === 'start' ? undefined : 'button--secondary'}
                           disabled={busy}
-                          onClick={() => act(name, 'stop')}
+                          onClick={() => act(name, action)}
                         >
-                          Stop <span className="visually-hidden">{name}</span>
+                          {ACTIONS[action]} <span className="visually-hidden">{name}</span>
                         </button>
-                        <button
-                          type="button"
-                          className="button--secondary"
-                          disabled={busy}
-                          onClick={() => act(name, 'restart')}
-                        >
-                          Restart <span className="visually-hidden">{name}</span>
-                        </button>
-                      </>
-                    )
-                  )}
+                      ),
+                    )}
                 </td>
               )}
             </tr>
