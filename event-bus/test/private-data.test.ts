@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { DATABASE_FILE } from '../src/log/log-writer';
-import { openTestBus, postCreated, secretOf, tempDir } from './helpers';
+import { openTestBus, postCreated, tempDir, type TestBus } from './helpers';
 
 const modeOf = (file: string) => statSync(file).mode & 0o777;
 
@@ -68,39 +68,15 @@ describe("the bus's data", () => {
 
 describe("the bus's answers", () => {
   it.each([
-    [
-      'a publish',
-      (app: request.Agent) =>
-        app
-          .post('/events')
-          .set('authorization', `Bearer ${secretOf('posts')}`)
-          .send(postCreated(1)),
-      201,
-    ],
-    [
-      'a page of the log',
-      (app: request.Agent) => app.get('/events?after=0').set('authorization', `Bearer ${secretOf('admin')}`),
-      200,
-    ],
-    ['a refusal without a token', (app: request.Agent) => app.get('/events?after=0'), 401],
-    [
-      'a refusal of a type',
-      (app: request.Agent) =>
-        app
-          .post('/events')
-          .set('authorization', `Bearer ${secretOf('query')}`)
-          .send(postCreated(1)),
-      403,
-    ],
-    [
-      'an admin route',
-      (app: request.Agent) => app.get('/admin/parked').set('authorization', `Bearer ${secretOf('admin')}`),
-      200,
-    ],
+    ['a publish', (bus: TestBus) => bus.as('posts').post('/events').send(postCreated(1)), 201],
+    ['a page of the log', (bus: TestBus) => bus.as('admin').get('/events?after=0'), 200],
+    ['a refusal without a token', (bus: TestBus) => request(bus.app).get('/events?after=0'), 401],
+    ['a refusal of a type', (bus: TestBus) => bus.as('query').post('/events').send(postCreated(1)), 403],
+    ['an admin route', (bus: TestBus) => bus.as('admin').get('/admin/parked'), 200],
   ])('API: %s is answered nosniff and no-store', async (_case, send, status) => {
     const bus = openTestBus();
     try {
-      const res = await send(request.agent(bus.app));
+      const res = await send(bus);
 
       expect(res.status).toBe(status);
       expect(res.headers['x-content-type-options']).toBe('nosniff');
