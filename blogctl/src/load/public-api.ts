@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { PostChange } from '@mini-blog/common/events';
+import { NETWORK_FAILURE_WORDS, type PostChange } from '@mini-blog/common/events';
 
 /**
  * The public API as a browser reaches it (through the gateway or the ingress), over node:http with
@@ -24,13 +24,7 @@ export interface PublicApi {
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
-const NETWORK_FAILURES: Readonly<Record<string, string>> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EPIPE: 'connection reset',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host not found',
-};
+const NETWORK_FAILURES: Readonly<Record<string, string>> = { ...NETWORK_FAILURE_WORDS, EPIPE: 'connection reset' };
 
 /**
  * Below the gateway's bound on connections from one address (128, `maxConnectionsPerAddress`):

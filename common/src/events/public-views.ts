@@ -90,6 +90,17 @@ export interface ParkedEvent {
   readonly parkedAt: string;
 }
 
+/**
+ * The few words a network failure is shown with (a subscriber's `lastError`, a load run's failures),
+ * by its error code. Each reader adds the codes it meets that others do not.
+ */
+export const NETWORK_FAILURE_WORDS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+};
+
 /** The catalog's own fields of an event type's data, without what a loose object keeps beyond them. */
 type CatalogFields<T extends EventType> = {
   readonly [K in keyof (typeof eventDataSchemas)[T]['shape']]: EventData<T>[K & keyof EventData<T>];

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Secrets } from '@mini-blog/common/auth';
-import { NO_DELIVERY_FAULTS, type DeliveryFaults, type SubscriptionStatus } from '@mini-blog/common/events';
+import {
+  NETWORK_FAILURE_WORDS,
+  NO_DELIVERY_FAULTS,
+  type DeliveryFaults,
+  type SubscriptionStatus,
+} from '@mini-blog/common/events';
 import type { Logger } from '@mini-blog/common/service';
 import { backoffDelay } from '@mini-blog/common/transport';
 import { request, type Dispatcher } from 'undici';
@@ -57,10 +62,7 @@ const MAX_ERROR_TEXT = 300;
 
 /** Network failures by their code, in the few words the public view shows. */
 const NETWORK_REASONS: Readonly<Record<string, string>> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host not found',
+  ...NETWORK_FAILURE_WORDS,
   EHOSTUNREACH: 'host unreachable',
   ETIMEDOUT: 'timeout',
   UND_ERR_SOCKET: 'connection closed',
