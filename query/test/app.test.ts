@@ -91,7 +91,7 @@ describe('GET /posts/stream', () => {
     try {
       return await new Promise<{ event: string; data: unknown; id?: string }[]>((resolve, reject) => {
         const events: { event: string; data: unknown; id?: string }[] = [];
-        const timer = setTimeout(() => reject(new Error(`stream: timed out with ${JSON.stringify(events)}`)), 3000);
+        const timer = setTimeout(() => reject(new Error(`stream: timed out with ${JSON.stringify(events)}`)), 20_000);
         http
           .get({ port, host: '127.0.0.1', path: '/posts/stream', headers }, (res) => {
             let buffer = '';
@@ -126,8 +126,14 @@ describe('GET /posts/stream', () => {
   it('says hello with the position, then sends each change as the whole post', async () => {
     const { app, bus, consumer } = await setup();
     await bus.publish({ type: 'PostCreated', data: { id: 'p1', title: 'Live' } });
-    const events = readStream(app, {}, (seen) => seen.some((e) => e.event === 'change'));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    let saidHello!: () => void;
+    const hello = new Promise<void>((resolve) => (saidHello = resolve));
+    const events = readStream(app, {}, (seen) => {
+      if (seen.some((e) => e.event === 'hello')) saidHello();
+      return seen.some((e) => e.event === 'change');
+    });
+    // The change is applied only once the stream has said hello, so it comes as a change after it.
+    await Promise.race([hello, events]);
     await consumer.syncToHead();
 
     expect(await events).toEqual([
