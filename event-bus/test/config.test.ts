@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { SERVICES } from '@mini-blog/common/registry';
+import { PUBLISHER_NAMES, SERVICES } from '@mini-blog/common/registry';
 import { readPrincipals } from '../src/auth/principals';
 import { DEFAULT_SUBSCRIBERS, loadBusConfig, parsePublishAcl, parseSubscribers } from '../src/config';
 import { secretOf, tempDir, writeCredentials } from './helpers';
@@ -54,11 +54,11 @@ describe('PUBLISH_ACL', () => {
   it('defaults to what each service of the registry publishes', () => {
     const acl = loadBusConfig({}).PUBLISH_ACL;
 
-    expect(Object.fromEntries([...acl].map(([principal, types]) => [principal, [...types]]))).toEqual({
-      posts: ['PostCreated'],
-      comments: ['CommentCreated', 'CommentUpdated'],
-      moderation: ['CommentModerated'],
-    });
+    expect(Object.fromEntries([...acl].map(([principal, types]) => [principal, [...types]]))).toEqual(
+      Object.fromEntries(PUBLISHER_NAMES.map((name) => [name, [...SERVICES[name].publishes]])),
+    );
+    expect(acl.get('posts')?.has('PostCreated')).toBe(true);
+    expect(acl.get('posts')?.has('CommentCreated')).toBe(false);
   });
 
   it('parses principal=Type+Type entries', () => {
