@@ -79,8 +79,15 @@ describe("common's entry points", () => {
 });
 
 describe('what the browser loads of common', () => {
-  /** The entries the SPA may import: the contracts, and the span buffer its own tracing keeps. */
-  const BROWSER_ENTRIES = ['@mini-blog/common/events', '@mini-blog/common/tracing/recent-spans'];
+  /**
+   * The entries the SPA may import: the contracts (their types; their values from the constants),
+   * and the span buffer its own tracing keeps.
+   */
+  const BROWSER_ENTRIES = [
+    '@mini-blog/common/events',
+    '@mini-blog/common/events/constants',
+    '@mini-blog/common/tracing/recent-spans',
+  ];
   /** The test helpers for tests that run in a browser-like environment (the client's, under jsdom). */
   const BROWSER_TEST_ENTRIES = ['@mini-blog/common/testing/browser'];
 
@@ -90,8 +97,17 @@ describe('what the browser loads of common', () => {
         specifiersOf(file).filter((specifier) => specifier.startsWith('@mini-blog/common')),
       ),
     );
-    expect(imported).toContain('@mini-blog/common/events');
+    expect(imported).toContain('@mini-blog/common/events/constants');
     expect([...imported].filter((specifier) => !BROWSER_ENTRIES.includes(specifier))).toEqual([]);
+  });
+
+  it("takes only types from the contracts' schemas: a value comes from the constants or the span buffer, which load no zod", () => {
+    const valueImports = sourceFiles(path.join(ROOT, 'client', 'src')).flatMap((file) =>
+      specifiersOf(file).filter((specifier) => specifier === '@mini-blog/common/events'),
+    );
+    expect(valueImports).toEqual([]);
+    for (const entry of ['@mini-blog/common/events/constants', '@mini-blog/common/tracing/recent-spans'])
+      expect(moduleGraph(sourceOf(entry)).packages).not.toContain('zod');
   });
 
   it.each([...BROWSER_ENTRIES, ...BROWSER_TEST_ENTRIES])('%s: its module graph imports no Node module', (entry) => {

@@ -1,4 +1,4 @@
-import { BROWSER_SERVICE, SPAN_EXPORT_PATH } from '@mini-blog/common/events';
+import { BROWSER_SERVICE, SPAN_EXPORT_PATH } from '@mini-blog/common/events/constants';
 import { RecentSpans } from '@mini-blog/common/tracing/recent-spans';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import type { DeliveryFaults } from './constants';
+
+export { NO_DELIVERY_FAULTS, type DeliveryFaults } from './constants';
 
 /**
  * The operator's side of the system, as the launcher, the bus, the transports, blogctl and the
@@ -6,23 +9,12 @@ import { z } from 'zod';
  * shapes only (no secret, no payload, no address), browser-safe.
  */
 
-/** The fault switches of one subscriber's live deliveries. All off is a healthy subscriber. */
-export interface DeliveryFaults {
-  /** No delivery goes out (its consumer is paused): its lag grows. */
-  readonly paused: boolean;
-  /** Each delivery waits this long before it goes out. */
-  readonly latencyMs: number;
-  /** Every delivery is refused as if the service found the events invalid: they park, to be replayed. */
-  readonly failing: boolean;
-}
-
 /** The fault switch of the log itself. */
 export interface LogFaults {
   /** Each write to the log (a commit of the bus; a publish on JetStream) waits this long first. */
   readonly slowMs: number;
 }
 
-export const NO_DELIVERY_FAULTS: DeliveryFaults = { paused: false, latencyMs: 0, failing: false };
 export const NO_LOG_FAULTS: LogFaults = { slowMs: 0 };
 
 /** The most latency a switch may add to a delivery or a write: long enough to see, short of the timeouts. */

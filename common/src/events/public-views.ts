@@ -175,14 +175,9 @@ export const TRACE_ID_PATTERN = /^(?!0{32})[0-9a-f]{32}$/;
 /** A W3C span id: 16 lower-case hex digits, not all zero. */
 export const SPAN_ID_PATTERN = /^(?!0{16})[0-9a-f]{16}$/;
 
-/**
- * Where the browser sends its spans (OTLP/HTTP JSON, the OTLP path for traces), on its own origin:
- * the client's server takes them there and sends them on to the OTLP endpoint when one is configured.
- */
-export const SPAN_EXPORT_PATH = '/v1/traces';
+export { SPAN_EXPORT_PATH } from './constants';
 
 /** In bytes: the largest span export the relay reads (a 413 beyond it); the browser sends batches well under it. */
 export const SPAN_EXPORT_MAX_BYTES = 64 * 1024;
 
-/** The `service.name` of the browser's spans: the only one the relay takes. */
-export const BROWSER_SERVICE = 'browser';
+export { BROWSER_SERVICE } from './constants';

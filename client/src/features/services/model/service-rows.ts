@@ -1,10 +1,5 @@
-import {
-  NO_DELIVERY_FAULTS,
-  type DeliveryFaults,
-  type ServiceView,
-  type SubscriptionStatus,
-  type SupervisorView,
-} from '@mini-blog/common/events';
+import type { ServiceView, SubscriptionStatus, SupervisorView } from '@mini-blog/common/events';
+import { NO_DELIVERY_FAULTS, type DeliveryFaults } from '@mini-blog/common/events/constants';
 
 /** One process in the panel: what the supervisor says of it, and what the bus says of its deliveries. */
 export interface ServiceRow {
