@@ -38,12 +38,24 @@ mkdir -p "$work/tree/app/$(dirname "$file")"
 cp "$file" "$work/tree/app/$file"
 printf '// %s\n' "$marker" >>"$work/tree/app/$file"
 
-# Polls a check in the container once a second for up to $2 seconds.
+# Polls a check in the container once a second for up to $2 seconds (by the clock: a docker exec
+# on a busy machine takes seconds of its own).
 wait_in() {
   container=$1 seconds=$2 check=$3
-  while [ "$seconds" -gt 0 ]; do
+  until=$(($(date +%s) + seconds))
+  while [ "$(date +%s)" -le "$until" ]; do
     docker exec "$container" sh -c "$check" >/dev/null 2>&1 && return 0
-    seconds=$((seconds - 1))
+    sleep 1
+  done
+  return 1
+}
+
+# Polls the container's log once a second for up to $2 seconds until it has the text $3.
+wait_log() {
+  container=$1 seconds=$2 text=$3
+  until=$(($(date +%s) + seconds))
+  while [ "$(date +%s)" -le "$until" ]; do
+    docker logs "$container" 2>&1 | grep -q "$text" && return 0
     sleep 1
   done
   return 1
@@ -56,8 +68,15 @@ for image in $images; do
     -v "$work/credentials:/etc/mini-blog/credentials:ro" -e CREDENTIALS_DIR=/etc/mini-blog/credentials \
     "mini-blog/$image:dev" >/dev/null
   containers="$containers $container"
-  # tsc -w has compiled the image's sources once it watches; the edit must be a change to it.
-  wait_in "$container" 60 "test -f /app/common/dist/registry.js" || true
+  # The edit must be a change to what tsc -w watches: wait until its first pass is over (the image's
+  # common/dist is there from the start, so that file says nothing). Vite needs no wait: the client's
+  # check is only that the files land.
+  if [ "$image" != client ] && ! wait_log "$container" 600 'Watching for file changes'; then
+    echo "$image: tsc -w did not start watching within 600 s; its log:" >&2
+    docker logs --tail 20 "$container" >&2
+    status=1
+    continue
+  fi
   started=$(date +%s)
   # The replay: a tar stream with the one file entry, extracted by the container's own user.
   if ! tar -C "$work/tree" --no-recursion -cf - "app/$file" | docker exec -i "$container" tar xmf - -C / --no-same-owner; then
@@ -82,10 +101,10 @@ for image in $images; do
       echo "$image: tar could not replace /app/client/index.html" >&2
       status=1
     fi
-  elif wait_in "$container" 60 "grep -q '$marker' /app/common/dist/registry.js"; then
+  elif wait_in "$container" 300 "grep -q '$marker' /app/common/dist/registry.js"; then
     echo "$image: /app/$file synced and compiled into /app/common/dist/registry.js by tsc -w within $(($(date +%s) - started)) s"
   else
-    echo "$image: tsc did not compile the synced file within 60 s; its log:" >&2
+    echo "$image: tsc did not compile the synced file within 300 s (on a busy machine an incremental compile of common takes minutes); its log:" >&2
     docker logs --tail 20 "$container" >&2
     status=1
   fi
