@@ -3,7 +3,7 @@
 // the event chain end to end: a post created on posts reaches query's view, and a comment goes
 // through moderation to query. Each Deployment and StatefulSet of infra/k8s (as `kubectl kustomize`
 // renders it) becomes a container on one network, reachable by its Services' names, with the
-// manifest's env (ConfigMap keys resolved), user, read-only root filesystem, emptyDir as tmpfs,
+// manifest's env (ConfigMap keys resolved), user, read-only root filesystem, emptyDir as a new named volume (mode 0777),
 // each claimed volume (the bus's log, the projections) as a new named volume of its own, and
 // Secret volumes as read-only folders holding only their `items` (the Secret mini-blog-credentials
 // is generated, as ensure-credentials.mjs does).
@@ -80,7 +80,7 @@ const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'S
 // The event log first (the bus, or the NATS nodes): every other service reads it at start.
 const isEventLog = (workload) => workload.metadata.labels?.['app.kubernetes.io/component'] === 'event-log';
 workloads.sort((a, b) => isEventLog(b) - isEventLog(a));
-/** The named volumes made for the claims, one per pod and claim, removed at the end. */
+/** The named volumes made for the claims and emptyDirs, one per pod and volume, removed at the end. */
 const namedVolumes = [];
 
 /** A pod's names: a StatefulSet's <name>-<ordinal>, a Deployment's <name>-<random>. */
@@ -127,10 +127,16 @@ function envOf(container, pod) {
   return variables;
 }
 
-/** The `docker run` flags for one volume mount of a pod; a claim also goes into `claims`. */
+/** The `docker run` flags for one volume mount of a pod; a claim or an emptyDir also goes into `claims`. */
 function mountOf(workload, pod, mount, claims) {
   const volume = (workload.spec.template.spec.volumes ?? []).find((candidate) => candidate.name === mount.name);
-  if (volume?.emptyDir) return ['--tmpfs', `${mount.mountPath}:mode=1777`];
+  // Not a tmpfs: Docker 20.10 here mounts a tmpfs 0755 root whatever its mode option says, which
+  // no uid 1000 process can write to. A named volume, made 0777 as the kubelet makes an emptyDir.
+  if (volume?.emptyDir) {
+    const named = `${run}-${pod}-${mount.name}`;
+    claims.push({ volume: named, mountPath: mount.mountPath, emptyDir: true });
+    return ['-v', `${named}:${mount.mountPath}`];
+  }
   if (volume?.secret || volume?.configMap) {
     const source = volume.secret ? secrets[volume.secret.secretName] : configMaps[volume.configMap.name];
     if (!source)
@@ -263,15 +269,26 @@ async function waitFor(what, check, timeoutMs = 60_000) {
 }
 
 /**
- * A new named volume for a claim, given the pod's fsGroup as the kubelet gives it (fsGroupChangePolicy
- * OnRootMismatch: only when its root has another group): an image without the folder, such as
- * nats', would otherwise leave it to root. Docker first fills it from the image's own folder.
+ * The pod's new named volumes, in one container: an emptyDir made 0777, a claim given the pod's
+ * fsGroup as the kubelet gives it (fsGroupChangePolicy OnRootMismatch: only when its root has
+ * another group): an image without the folder, such as nats', would otherwise leave it to root.
+ * Docker first fills each from the image's own folder.
  */
-function prepareClaim({ volume, mountPath }, { image, fsGroup }) {
-  sh('docker', ['volume', 'create', volume]);
-  namedVolumes.push(volume);
-  if (fsGroup === undefined) return;
-  const script = `[ "$(stat -c %g ${mountPath})" = ${fsGroup} ] || { chgrp -R ${fsGroup} ${mountPath} && chmod -R g+rwX ${mountPath} && chmod g+s ${mountPath}; }`;
+function prepareVolumes({ claims, image, fsGroup }) {
+  if (claims.length === 0) return;
+  for (const { volume } of claims) {
+    sh('docker', ['volume', 'create', volume]);
+    namedVolumes.push(volume);
+  }
+  const script = claims
+    .map(({ mountPath, emptyDir }) =>
+      emptyDir
+        ? `chmod 0777 ${mountPath}`
+        : fsGroup === undefined
+          ? 'true'
+          : `{ [ "$(stat -c %g ${mountPath})" = ${fsGroup} ] || { chgrp -R ${fsGroup} ${mountPath} && chmod -R g+rwX ${mountPath} && chmod g+s ${mountPath}; }; }`,
+    )
+    .join(' && ');
   sh('docker', [
     'run',
     '--rm',
@@ -281,8 +298,7 @@ function prepareClaim({ volume, mountPath }, { image, fsGroup }) {
     '0:0',
     '--entrypoint',
     'sh',
-    '-v',
-    `${volume}:${mountPath}`,
+    ...claims.flatMap(({ volume, mountPath }) => ['-v', `${volume}:${mountPath}`]),
     image,
     '-c',
     script,
@@ -355,9 +371,9 @@ async function main() {
     // A StatefulSet starts its pods one at a time, each once the one before is ready, unless Parallel.
     const oneByOne = workload.kind === 'StatefulSet' && workload.spec.podManagementPolicy !== 'Parallel';
     const started = [];
-    if (!oneByOne) for (const plan of pods) for (const claim of plan.claims) prepareClaim(claim, plan);
+    if (!oneByOne) for (const plan of pods) prepareVolumes(plan);
     for (const plan of pods) {
-      if (oneByOne) for (const claim of plan.claims) prepareClaim(claim, plan);
+      if (oneByOne) prepareVolumes(plan);
       const { ip, at } = start(plan);
       started.push({ plan, ip, at });
       if (oneByOne) await waitReady(plan, ip, at);
