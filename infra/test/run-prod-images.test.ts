@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { SERVICE_NAMES } from '@mini-blog/common/registry';
 import { hasKubectl } from './support/kustomize';
 import { ROOT } from './support/repository';
 
@@ -35,9 +36,7 @@ const afterImage = (run: PodRun, image: string) => run.args.slice(run.args.index
   it('runs each pod of infra/k8s from its prod image, the bus first, leaving an optional missing key unset', () => {
     const runs = plan();
     expect(runs[0].pod).toBe('event-bus-0');
-    expect(runs.map((run) => run.pod.replace(/-[0-9a-f]{6}$|-\d+$/, '')).sort()).toEqual(
-      ['client', 'comments', 'event-bus', 'moderation', 'posts', 'query'].sort(),
-    );
+    expect(runs.map((run) => run.pod.replace(/-[0-9a-f]{6}$|-\d+$/, '')).sort()).toEqual([...SERVICE_NAMES].sort());
     for (const run of runs) {
       expect(run.args.find((arg) => arg.startsWith('mini-blog/'))).toMatch(/:prod$/);
       // The tracing endpoint is an optional ConfigMap key, which infra/k8s does not set.
