@@ -96,7 +96,7 @@ for image in $images; do
     printf '<!-- %s -->\n' "$marker" >>"$work/tree/app/client/index.html"
     if tar -C "$work/tree" --no-recursion -cf - app/client/index.html | docker exec -i "$container" tar xmf - -C / --no-same-owner \
       && wait_in "$container" 5 "grep -q '$marker' /app/client/index.html"; then
-      echo "$image: /app/$file and /app/client/index.html synced (Vite imports only types from common; nothing to rebuild)"
+      echo "$image: /app/$file and /app/client/index.html synced (Vite serves common's compiled dist from the image; nothing compiles the synced source here)"
     else
       echo "$image: tar could not replace /app/client/index.html" >&2
       status=1

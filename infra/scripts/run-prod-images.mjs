@@ -336,19 +336,23 @@ function natsAnswerWithoutCredential(host, port) {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     let text = '';
+    let connectSent = false;
     socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer from ${host}:${port}`)));
     socket.on('error', reject);
+    socket.on('close', () =>
+      reject(new Error(`NATS at ${host}:${port} closed the connection without an answer: ${text}`)),
+    );
     socket.on('data', (chunk) => {
       text += chunk.toString('utf8');
       const lines = text.split('\r\n');
-      if (lines[0].startsWith('INFO ') && !text.includes('CONNECT-SENT')) {
-        text += 'CONNECT-SENT';
+      if (!connectSent && lines[0].startsWith('INFO ')) {
+        connectSent = true;
         socket.write('CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n');
       }
       const answer = lines.slice(1).find((line) => line.startsWith('-ERR') || line === 'PONG');
       if (answer) {
-        socket.destroy();
         resolve(answer);
+        socket.destroy();
       }
     });
   });
@@ -459,11 +463,22 @@ async function main() {
   process.stdout.write(`comment -> moderation -> query: approved in GET /posts after ${Date.now() - commented} ms\n`);
 }
 
+// A check whose promise never settles would let Node exit with 0, as if every check had passed.
+let settled = false;
+process.on('beforeExit', () => {
+  if (settled) return;
+  settled = true;
+  process.stderr.write('run-prod-images: a check was left waiting on nothing; the checks did not finish\n');
+  cleanup();
+  process.exitCode = 1;
+});
 main().then(
   () => {
+    settled = true;
     cleanup();
   },
   (err) => {
+    settled = true;
     process.stderr.write(`run-prod-images: ${err.message}\n`);
     cleanup();
     process.exit(1);
