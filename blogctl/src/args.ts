@@ -45,11 +45,14 @@ Commands:
                              --url is the public entry point (default http://localhost:8080)
 
 Where (the cluster of kubectl's current context unless --url is given):
-  --url URL                  a local run: the bus at URL (npm start: http://127.0.0.1:4005)
+  --url URL                  a local run: the bus at URL (npm start: http://127.0.0.1:4005), or
+                             its gateway; the launcher, the views and the services are found
+                             where DIR/launcher.json says (npm start writes it, with any PORT),
+                             else on their usual ports of the same host (8080, 4006, ...)
   --views-url URL            its read-only views (default: URL itself where it serves them, as on
-                             JetStream or through the gateway; else the same host, port 4006)
-  --service NAME=URL         where a service answers /readyz (default: the same host, its port)
-  --data-dir DIR             the local run's data folder, for DIR/credentials/admin
+                             JetStream or through the gateway; else as --url says)
+  --service NAME=URL         where a service answers /readyz (default: as --url says)
+  --data-dir DIR             the local run's data folder: DIR/credentials/admin, DIR/launcher.json
                              (default: $DATA_DIR, else ./data)
   -n, --namespace NS         the cluster's namespace (kubectl's default otherwise)
   --context NAME             the kubectl context
@@ -107,7 +110,8 @@ export type Where =
       readonly busUrl: URL;
       /** Given with --views-url; otherwise found by asking (`localTarget`). */
       readonly viewsUrl: URL | undefined;
-      readonly serviceUrls: Readonly<Record<ServiceName, URL>>;
+      /** Given with --service; the others are found (`localTarget`). */
+      readonly serviceUrls: Readonly<Partial<Record<ServiceName, URL>>>;
       readonly dataDir: string;
     }
   | { readonly kind: 'cluster'; readonly namespace: string | undefined; readonly context: string | undefined };
@@ -399,9 +403,7 @@ function parseWhere(
   if (values.namespace !== undefined || values.context !== undefined)
     throw new UsageError('--namespace and --context: are for a cluster, not with --url');
   const busUrl = httpUrl('--url', values.url);
-  const serviceUrls = Object.fromEntries(
-    SERVICE_NAMES.map((name) => [name, withPort(busUrl, SERVICES[name].port)]),
-  ) as Record<ServiceName, URL>;
+  const serviceUrls: Partial<Record<ServiceName, URL>> = {};
   for (const entry of values.service ?? []) {
     const [name, url] = [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)];
     if (!entry.includes('=') || !(SERVICE_NAMES as readonly string[]).includes(name)) {

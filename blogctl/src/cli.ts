@@ -3,6 +3,7 @@ import { runCommand } from './commands';
 import { BlogctlError } from './http';
 import { clusterControl, findLauncher, isSwitchCommand, launcherControl, runFault } from './faults';
 import { load } from './load/command';
+import { locateRun } from './local-run';
 import { openTarget } from './target';
 
 export interface Io {
@@ -50,7 +51,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       const control =
         place.kind === 'local'
           ? launcherControl(
-              () => findLauncher(place.busUrl),
+              () => findLauncher(place.busUrl, () => locateRun(place.busUrl, place.dataDir)),
               () => opened.adminToken(),
             )
           : clusterControl({ namespace: place.namespace, context: place.context, env: io.env }, opened);

@@ -4,10 +4,11 @@ import {
   type FaultSwitches,
   type SupervisorView,
 } from '@mini-blog/common/events';
-import { withPort, type Command, type FaultCommand, type ProcessCommand } from './args';
+import type { Command, FaultCommand, ProcessCommand } from './args';
 import type { Output } from './commands';
 import { BlogctlError, messageOf, request } from './http';
 import { kubectl, kubectlGet, type KubectlTarget } from './kubectl';
+import { findLocal, PARTS, type Located } from './local-run';
 import type { Target } from './target';
 
 /**
@@ -35,17 +36,16 @@ async function call(base: URL, path: string, token: string, method: Method, body
   return json;
 }
 
-/** The launcher's gateway of `npm start`, unless `--url` is the gateway itself. */
+/** The launcher's gateway of `npm start` on its default port: the last guess. */
 export const GATEWAY_PORT = 8080;
 
 /**
- * Where the launcher answers: at `--url` itself when that is its gateway, otherwise the gateway's
- * port on the same host (`--url http://127.0.0.1:4005`, the bus, as the other commands take it).
+ * Where the launcher answers: at `--url` itself when that is its gateway, else where the launcher's
+ * file in the data folder says (any PORT), else the gateway's default port on the same host
+ * (`--url http://127.0.0.1:4005`, the bus, as the other commands take it): `findLocal`.
  */
-export async function findLauncher(url: URL): Promise<URL> {
-  const answer = await request(new URL('/launcher/services', url), { timeoutMs: 3000 }).catch(() => undefined);
-  const isLauncher = answer?.status === 200 && Array.isArray((answer.json as { services?: unknown }).services);
-  return isLauncher ? new URL(url.origin) : withPort(url, GATEWAY_PORT);
+export function findLauncher(url: URL, located: () => Promise<Located>): Promise<URL> {
+  return findLocal(url, located, PARTS.launcher, GATEWAY_PORT);
 }
 
 /** A local run: everything through the launcher. */

@@ -2,8 +2,9 @@ import path from 'node:path';
 import { readCredential } from '@mini-blog/common/auth';
 import { SERVICE_NAMES, SERVICES, type ServiceName } from '@mini-blog/common/registry';
 import { withPort, type Where } from './args';
-import { BlogctlError, reason, request } from './http';
+import { BlogctlError, reason } from './http';
 import { kubectlGet, portForward, type KubectlTarget, type PortForward } from './kubectl';
+import { findLocal, locateRun, PARTS, type Located } from './local-run';
 import { isReady, servicePods, type Pod, type SkippedPod } from './pods';
 
 /** One process of the system, and whether it says it is ready. */
@@ -62,15 +63,30 @@ export async function openTarget(where: Where, viewsPort: number, env: NodeJS.Pr
 
 function localTarget(where: Extract<Where, { kind: 'local' }>, viewsPort: number): Target {
   let views: Promise<URL> | undefined;
+  let located: Promise<Located> | undefined;
+  const locate = () => (located ??= locateRun(where.busUrl, where.dataDir));
+  /** --service's URL, else the launcher's file's, else the registry's port on --url's host. */
+  const serviceUrl = async (name: ServiceName): Promise<URL> => {
+    const given = where.serviceUrls[name];
+    if (given) return given;
+    const { run } = await locate();
+    return run ? new URL(run.services[name]) : withPort(where.busUrl, SERVICES[name].port);
+  };
   return {
     busUrl: async () => where.busUrl,
-    viewsUrl: () => (views ??= where.viewsUrl ? Promise.resolve(where.viewsUrl) : findViews(where.busUrl, viewsPort)),
+    viewsUrl: () =>
+      // --views-url, else --url itself where it serves them (the views process of a JetStream run listens
+      // where the bus would; the gateway routes `/subscriptions` to them), else where the
+      // launcher's file says, else beside the HTTP bus on their own port.
+      (views ??= where.viewsUrl
+        ? Promise.resolve(where.viewsUrl)
+        : findLocal(where.busUrl, locate, PARTS.views, viewsPort)),
     replicas: async (name) => ({
       chosen: [
         {
           pod: undefined,
           ready: true,
-          connect: async () => ({ url: where.serviceUrls[name], close: async () => {} }),
+          connect: async () => ({ url: await serviceUrl(name), close: async () => {} }),
         },
       ],
       skipped: [],
@@ -84,19 +100,9 @@ function localTarget(where: Extract<Where, { kind: 'local' }>, viewsPort: number
         );
       }
     },
-    readiness: () => Promise.all(SERVICE_NAMES.map((name) => probe(name, where.serviceUrls[name]))),
+    readiness: () => Promise.all(SERVICE_NAMES.map(async (name) => probe(name, await serviceUrl(name)))),
     close: async () => {},
   };
-}
-
-/**
- * Where the read-only views answer when --views-url is not given: at the URL itself where it serves
- * them (the views process of a JetStream run listens where the bus would; the gateway routes
- * `/subscriptions` to them), otherwise beside the HTTP bus on their own port.
- */
-async function findViews(url: URL, viewsPort: number): Promise<URL> {
-  const answer = await request(new URL('/subscriptions', url), { timeoutMs: 3000 }).catch(() => undefined);
-  return answer?.status === 200 && Array.isArray(answer.json) ? new URL(url.origin) : withPort(url, viewsPort);
 }
 
 async function probe(name: ServiceName, base: URL): Promise<Readiness> {

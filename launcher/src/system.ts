@@ -10,6 +10,7 @@ import {
   traceSourcesSetting,
 } from '@mini-blog/common/registry';
 import { createHttpServer, createLogger, listen, ownTracesRouter } from '@mini-blog/common/service';
+import { removeLocalRun, writeLocalRun } from '@mini-blog/common/local-run';
 import { currentTracing } from '@mini-blog/common/tracing';
 import { formatSubscriber, type SubscriberConfig } from '@mini-blog/common/transport/http';
 import { createControl } from './control';
@@ -119,7 +120,17 @@ const printToStdout: LogSink = (service, line) => {
   process.stdout.write(`${service.padEnd(10)} | ${line}\n`);
 };
 
-/** Starts every service, waits until each is ready, then opens the gateway. */
+/** How this machine reaches a listener on `host`: the loopback address for a wildcard one. */
+function loopbackHost(host: string): string {
+  if (host === '0.0.0.0') return SERVICE_HOST;
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Starts every service, waits until each is ready, then opens the gateway and writes where each
+ * part answers into the data folder (`LOCAL_RUN_FILE`, removed by `stop`).
+ */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   /** Free ports (PORT=0), held until their service starts (see `reservePort`); any still held are let go however the start ends. */
   const reserved = new Map<ReservedFor, PortReservation>();
@@ -249,7 +260,11 @@ async function startHolding(
 
   // On JetStream the views process listens where the bus would.
   const viewsUrl = nats ? urlOf('event-bus') : `http://${SERVICE_HOST}:${viewsPort}`;
-  const targets = { ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, urlOf(name)])), 'event-bus': viewsUrl };
+  const serviceUrls = Object.fromEntries(SERVICE_NAMES.map((name) => [name, urlOf(name)])) as Record<
+    ServiceName,
+    string
+  >;
+  const targets = { ...serviceUrls, 'event-bus': viewsUrl };
   // The gateway's own log lines (an error it answers 500 for) go where the services' go.
   const logger = createLogger('gateway', 'info', {
     write: (line: string) => log('gateway', formatLogLine(line.trimEnd())),
@@ -267,6 +282,8 @@ async function startHolding(
     createGateway({ routeFor: ingressRouter(), targets, logger, local: control.router }),
   );
   const stop = async () => {
+    // Gone first: blogctl must not be sent to a run that is going away.
+    removeLocalRun(dataDir);
     // Nothing is restarted from here on: a Ctrl-C reaches the services too, and they may exit first.
     for (const child of [...Object.values(services), ...(nats?.nodes ?? [])]) child.keepStopped();
     gateway.closeAllConnections();
@@ -288,6 +305,14 @@ async function startHolding(
     for (const name of SERVICE_NAMES) services[name].start();
     await Promise.all(SERVICE_NAMES.map((name) => waitForReady(services[name], readyTimeoutMs)));
     actualPort = await listen(gateway, gatewayPort, host);
+    // Where each part answers, for blogctl: from this machine, whatever address the gateway shares.
+    writeLocalRun(dataDir, {
+      gateway: `http://${loopbackHost(host)}:${actualPort}`,
+      bus: urlOf('event-bus'),
+      views: viewsUrl,
+      services: serviceUrls,
+      pid: process.pid,
+    });
   } catch (err) {
     await stop();
     throw err;
